@@ -1,0 +1,31 @@
+import { APIGatewayClient, CreateApiKeyCommand, CreateUsagePlanKeyCommand } from '@aws-sdk/client-api-gateway';
+
+/**
+ * Per-tenant API keys (DESIGN §2): every tenant has its own key on its tier's usage plan, so
+ * throttling and quotas are per tenant, not per tier. Clients never see the key — the authorizer
+ * returns it as `usageIdentifierKey`.
+ */
+let client: APIGatewayClient | undefined;
+function apiGateway(): APIGatewayClient {
+  client ??= new APIGatewayClient({});
+  return client;
+}
+
+export interface TenantApiKey {
+  apiKeyId: string;
+  value: string;
+}
+
+export async function createTenantApiKey(input: { tenantId: string; usagePlanId: string }): Promise<TenantApiKey> {
+  const key = await apiGateway().send(
+    new CreateApiKeyCommand({
+      name: `tenant-${input.tenantId}`,
+      description: `Usage identifier of tenant ${input.tenantId}`,
+      enabled: true,
+      tags: { tenant: input.tenantId },
+    }),
+  );
+  if (!key.id || !key.value) throw new Error('API Gateway returned an API key without id or value');
+  await apiGateway().send(new CreateUsagePlanKeyCommand({ usagePlanId: input.usagePlanId, keyId: key.id, keyType: 'API_KEY' }));
+  return { apiKeyId: key.id, value: key.value };
+}

@@ -1,0 +1,24 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** Wraps a low-level client the way every repository in core expects (no undefined attributes). */
+export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+let shared: DynamoDBDocumentClient | undefined;
+
+/**
+ * The function's own (unscoped) client, created once per container. Only control-plane code and
+ * the authorizer use it; tenant data goes through `tenantTable()`.
+ */
+export function systemDocumentClient(): DynamoDBDocumentClient {
+  shared ??= documentClient();
+  return shared;
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}

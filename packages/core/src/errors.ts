@@ -1,0 +1,134 @@
+/**
+ * Typed domain errors. Each carries a stable `code` that clients can rely on; none knows HTTP —
+ * the functions' error middleware maps codes to statuses. `message` is written for the client:
+ * never put internal detail (table names, ARNs, SDK messages) in it.
+ */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  readonly details?: readonly ErrorDetail[];
+
+  constructor(message: string, details?: readonly ErrorDetail[]) {
+    super(message);
+    this.name = new.target.name;
+    if (details) this.details = details;
+  }
+}
+
+/** The request could not be read at all (not JSON, not a valid cursor, oversized). */
+export class MalformedRequest extends DomainError {
+  readonly code = 'MALFORMED_REQUEST';
+}
+
+export class PayloadTooLarge extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class InvalidCursor extends DomainError {
+  readonly code = 'INVALID_CURSOR';
+  constructor() {
+    super('The cursor is not valid for this listing; start again without a cursor.');
+  }
+}
+
+/** The request was readable but breaks the schema (wrong types, unknown fields, out of range). */
+export class ValidationFailed extends DomainError {
+  readonly code = 'VALIDATION_FAILED';
+}
+
+export class CaseNotFound extends DomainError {
+  readonly code = 'CASE_NOT_FOUND';
+  constructor() {
+    super('No case with this id exists.');
+  }
+}
+
+export class AssigneeNotFound extends DomainError {
+  readonly code = 'ASSIGNEE_NOT_FOUND';
+  constructor() {
+    super('The assignee is not a user of this tenant.');
+  }
+}
+
+export class InvalidStatusTransition extends DomainError {
+  readonly code = 'INVALID_STATUS_TRANSITION';
+}
+
+/** Someone else changed the item between our read and our conditional write. */
+export class ConcurrentModification extends DomainError {
+  readonly code = 'CONCURRENT_MODIFICATION';
+  constructor() {
+    super('The case was changed by another request; read it again and retry.');
+  }
+}
+
+export class FeatureNotEntitled extends DomainError {
+  readonly code = 'FEATURE_NOT_ENTITLED';
+}
+
+/** An entitlement capacity (max active cases, max users) is exhausted. */
+export class EntitlementLimitReached extends DomainError {
+  readonly code = 'ENTITLEMENT_LIMIT_REACHED';
+}
+
+export class RoleRequired extends DomainError {
+  readonly code = 'FORBIDDEN';
+}
+
+export class UserAlreadyExists extends DomainError {
+  readonly code = 'USER_ALREADY_EXISTS';
+  constructor() {
+    super('A user with this email already exists.');
+  }
+}
+
+export class InvalidCredentials extends DomainError {
+  readonly code = 'INVALID_CREDENTIALS';
+  constructor() {
+    super('Incorrect username or password.');
+  }
+}
+
+export class TenantNotFound extends DomainError {
+  readonly code = 'TENANT_NOT_FOUND';
+  constructor() {
+    super('No tenant with this id exists.');
+  }
+}
+
+export class TenantNameTaken extends DomainError {
+  readonly code = 'TENANT_NAME_TAKEN';
+  constructor() {
+    super('A tenant with this name already exists.');
+  }
+}
+
+export class IdempotencyKeyReused extends DomainError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+  constructor() {
+    super('This Idempotency-Key was already used with a different request body.');
+  }
+}
+
+export class RequestInProgress extends DomainError {
+  readonly code = 'REQUEST_IN_PROGRESS';
+  constructor() {
+    super('A request with this Idempotency-Key is still being processed; retry shortly.');
+  }
+}
+
+export class NoCellCapacity extends DomainError {
+  readonly code = 'NO_CELL_CAPACITY';
+}
+
+/** Code ran without a tenant where one is required: a bug, reported as a 500. */
+export class MissingTenantContext extends Error {
+  constructor() {
+    super('no tenant context: wrap the call in withTenant()');
+    this.name = 'MissingTenantContext';
+  }
+}

@@ -1,0 +1,15 @@
+export * as Case from './case.js';
+export * as Cell from './cell.js';
+export * as Counters from './counters.js';
+export * as Identity from './identity.js';
+export * as Keys from './keys.js';
+export * as Note from './note.js';
+export * as Tenant from './tenant.js';
+export * as User from './user.js';
+export * from './case-status.js';
+export * from './cursor.js';
+export * from './entitlements.js';
+export * from './errors.js';
+export * from './tenant-access-policy.js';
+export * from './tenant-context.js';
+export * from './tiers.js';

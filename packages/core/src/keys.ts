@@ -1,0 +1,114 @@
+/**
+ * The only place that formats DynamoDB keys. The key format is a security contract (DESIGN §3):
+ * every item key leads with `TENANT#<tenantId>` and the `#` delimiter keeps `t-1` out of `t-10`
+ * under the LeadingKeys policy. Nothing else in the code base concatenates a key string.
+ */
+import type { CaseStatus } from './case-status.js';
+
+const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const CELL_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export function isTenantId(value: unknown): value is string {
+  return typeof value === 'string' && TENANT_ID.test(value);
+}
+
+export function assertTenantId(value: unknown): asserts value is string {
+  // A malformed tenant id here means a bug upstream (ids come from the control plane), not bad input.
+  if (!isTenantId(value)) throw new Error(`refusing to build a key for malformed tenant id ${JSON.stringify(value)}`);
+}
+
+export function isUlid(value: unknown): value is string {
+  return typeof value === 'string' && ULID.test(value);
+}
+
+export function isCellId(value: unknown): value is string {
+  return typeof value === 'string' && CELL_ID.test(value);
+}
+
+function assertUlid(value: string, what: string): void {
+  if (!isUlid(value)) throw new Error(`refusing to build a key for malformed ${what} ${JSON.stringify(value)}`);
+}
+
+export interface ItemKey {
+  PK: string;
+  SK: string;
+}
+
+/** `TENANT#<tenantId>` — the value every leading key equals or starts with (followed by `#`). */
+export function tenantPartitionPrefix(tenantId: string): string {
+  assertTenantId(tenantId);
+  return `TENANT#${tenantId}`;
+}
+
+export function caseKey(tenantId: string, caseId: string): ItemKey {
+  assertUlid(caseId, 'case id');
+  return { PK: `${tenantPartitionPrefix(tenantId)}#CASE#${caseId}`, SK: 'CASE' };
+}
+
+export const NOTE_SORT_PREFIX = 'NOTE#';
+
+export function noteKey(tenantId: string, caseId: string, noteId: string): ItemKey {
+  assertUlid(noteId, 'note id');
+  return { PK: caseKey(tenantId, caseId).PK, SK: `${NOTE_SORT_PREFIX}${noteId}` };
+}
+
+/** Lists open work first, then oldest first within a status. */
+const STATUS_RANK: Record<CaseStatus, number> = { OPEN: 1, IN_PROGRESS: 2, RESOLVED: 3, CLOSED: 4 };
+
+export interface CaseListingKey {
+  GSI1PK: string;
+  GSI1SK: string;
+}
+
+export function caseListingPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#CASES`;
+}
+
+export function caseListingStatusPrefix(status: CaseStatus): string {
+  return `S${STATUS_RANK[status]}#`;
+}
+
+export function caseListingKey(tenantId: string, status: CaseStatus, createdAt: string, caseId: string): CaseListingKey {
+  assertUlid(caseId, 'case id');
+  return {
+    GSI1PK: caseListingPartition(tenantId),
+    GSI1SK: `${caseListingStatusPrefix(status)}${createdAt}#${caseId}`,
+  };
+}
+
+/** Per-tenant counters (active cases, users) that back entitlement limits. */
+export function tenantMetaKey(tenantId: string): ItemKey {
+  return { PK: `${tenantPartitionPrefix(tenantId)}#META`, SK: 'COUNTERS' };
+}
+
+export const USER_SORT_PREFIX = 'USER#';
+
+export function tenantUsersPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#USERS`;
+}
+
+export function tenantUserKey(tenantId: string, username: string): ItemKey {
+  return { PK: tenantUsersPartition(tenantId), SK: `${USER_SORT_PREFIX}${username.toLowerCase()}` };
+}
+
+// ── control-plane tables (tenant registry, cell catalog) ──────────────────────────────────────
+
+/** The tenant's registry record; it leads with the tenant too, so the same fence could apply. */
+export function tenantRecordKey(tenantId: string): ItemKey {
+  return { PK: tenantPartitionPrefix(tenantId), SK: 'TENANT' };
+}
+
+/** Guards tenant names against concurrent duplicate onboarding. */
+export function tenantNameKey(normalizedName: string): ItemKey {
+  return { PK: `TENANTNAME#${normalizedName}`, SK: 'TENANTNAME' };
+}
+
+export function idempotencyKey(actor: string, key: string): ItemKey {
+  return { PK: `IDEMPOTENCY#${actor}#${key}`, SK: 'IDEMPOTENCY' };
+}
+
+export function cellRecordKey(cellId: string): ItemKey {
+  if (!isCellId(cellId)) throw new Error(`refusing to build a key for malformed cell id ${JSON.stringify(cellId)}`);
+  return { PK: `CELL#${cellId}`, SK: 'CELL' };
+}

@@ -1,0 +1,120 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from './config.js';
+import { documentClient } from './dynamo.js';
+import { TENANT_TAG_KEY } from './tenant-access-policy.js';
+import { useTenant } from './tenant-context.js';
+
+/** A DynamoDB client whose credentials can only reach one tenant's items, and the table to use. */
+export interface TenantTable {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export interface TenantTableProviderOptions {
+  roleArn: string;
+  tableName: string;
+  sts?: STSClient;
+  /** Credentials are refreshed this long before they expire. */
+  refreshMarginMs?: number;
+  sessionDurationSeconds?: number;
+  /** How many tenants' clients one container keeps. */
+  maxTenants?: number;
+  now?: () => number;
+}
+
+interface CachedCredentials {
+  credentials: AwsCredentialIdentity & { expiration: Date };
+}
+
+/**
+ * Vends tenant-scoped clients: STS AssumeRole on the tenant access role with session tag
+ * `TenantId=<id>`. Credentials are cached per tenant until shortly before expiry, concurrent
+ * requests for one tenant share a single AssumeRole call, and the cache is bounded (LRU).
+ */
+export class TenantTableProvider {
+  private readonly sts: STSClient;
+  private readonly clients = new Map<string, DynamoDBDocumentClient>();
+  private readonly credentials = new Map<string, CachedCredentials>();
+  private readonly inflight = new Map<string, Promise<AwsCredentialIdentity>>();
+  private readonly refreshMarginMs: number;
+  private readonly durationSeconds: number;
+  private readonly maxTenants: number;
+  private readonly now: () => number;
+  /** AssumeRole calls made; exposed so tests and benchmarks can see the cache working. */
+  assumeRoleCalls = 0;
+
+  constructor(private readonly options: TenantTableProviderOptions) {
+    this.sts = options.sts ?? new STSClient({});
+    this.refreshMarginMs = options.refreshMarginMs ?? 60_000;
+    this.durationSeconds = options.sessionDurationSeconds ?? 900;
+    this.maxTenants = options.maxTenants ?? 500;
+    this.now = options.now ?? Date.now;
+  }
+
+  forTenant(tenantId: string): TenantTable {
+    let doc = this.clients.get(tenantId);
+    if (doc) {
+      // Map iteration order is insertion order: re-inserting marks the tenant most recently used.
+      this.clients.delete(tenantId);
+    } else {
+      doc = documentClient({ credentials: () => this.credentialsFor(tenantId) });
+    }
+    this.clients.set(tenantId, doc);
+    this.evict();
+    return { doc, tableName: this.options.tableName };
+  }
+
+  private evict(): void {
+    while (this.clients.size > this.maxTenants) {
+      const oldest = this.clients.keys().next().value as string;
+      this.clients.get(oldest)?.destroy();
+      this.clients.delete(oldest);
+      this.credentials.delete(oldest);
+    }
+  }
+
+  private async credentialsFor(tenantId: string): Promise<AwsCredentialIdentity> {
+    const cached = this.credentials.get(tenantId);
+    if (cached && cached.credentials.expiration.getTime() - this.refreshMarginMs > this.now()) {
+      return cached.credentials;
+    }
+    const pending = this.inflight.get(tenantId);
+    if (pending) return pending;
+    const request = this.assumeRole(tenantId).finally(() => this.inflight.delete(tenantId));
+    this.inflight.set(tenantId, request);
+    return request;
+  }
+
+  private async assumeRole(tenantId: string): Promise<AwsCredentialIdentity> {
+    this.assumeRoleCalls += 1;
+    const { Credentials } = await this.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: this.options.roleArn,
+        RoleSessionName: `tenant-${tenantId}`.slice(0, 64),
+        DurationSeconds: this.durationSeconds,
+        Tags: [{ Key: TENANT_TAG_KEY, Value: tenantId }],
+      }),
+    );
+    if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey || !Credentials.Expiration) {
+      throw new Error('STS AssumeRole returned no credentials');
+    }
+    const credentials = {
+      accessKeyId: Credentials.AccessKeyId,
+      secretAccessKey: Credentials.SecretAccessKey,
+      ...(Credentials.SessionToken ? { sessionToken: Credentials.SessionToken } : {}),
+      expiration: Credentials.Expiration,
+    };
+    if (this.clients.has(tenantId)) this.credentials.set(tenantId, { credentials });
+    return credentials;
+  }
+}
+
+let provider: TenantTableProvider | undefined;
+
+/** The current tenant's scoped table client (the function's environment names role and table). */
+export function tenantTable(): TenantTable {
+  provider ??= new TenantTableProvider({ roleArn: requireEnv('TENANT_ROLE_ARN'), tableName: requireEnv('TABLE_NAME') });
+  return provider.forTenant(useTenant().tenantId);
+}

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import * as ApiKeys from './api-keys.js';
+import * as Cell from './cell.js';
+import { requireEnv } from './config.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
+import type { EntitlementOverrides } from './entitlements.js';
+import { IdempotencyKeyReused, RequestInProgress, TenantNameTaken, TenantNotFound, ValidationFailed } from './errors.js';
+import * as Identity from './identity.js';
+import { newTenantId } from './ids.js';
+import { idempotencyKey, isTenantId, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
+import { TIERS, TIER_NAMES, type TierName } from './tiers.js';
+import { parse } from './validation.js';
+
+/**
+ * The tenant registry (control plane). Every function here takes the tenant id explicitly: the
+ * control plane acts on tenants from outside any tenant's context.
+ */
+export type TenantStatus = 'PENDING' | 'ACTIVE' | 'SUSPENDED';
+
+export interface TenantRecord {
+  tenantId: string;
+  name: string;
+  tier: TierName;
+  status: TenantStatus;
+  cellId: string | null;
+  overrides: EntitlementOverrides;
+  adminUsername: string;
+  createdAt: string;
+  updatedAt: string;
+  /** API Gateway key id and value (the usage identifier); never returned to clients. */
+  apiKeyId?: string;
+  apiKeyValue?: string;
+}
+
+export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'>;
+
+const LISTING_PARTITION = 'TENANTS';
+
+function table(): string {
+  return requireEnv('TENANTS_TABLE');
+}
+
+function summary(record: TenantRecord): TenantSummary {
+  const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt } = record;
+  return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt };
+}
+
+/** The full registry record, including the usage identifier key (authorizer and router use). */
+export async function getRecord(tenantId: string): Promise<TenantRecord | undefined> {
+  if (!isTenantId(tenantId)) return undefined;
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId) }));
+  return Item as TenantRecord | undefined;
+}
+
+export async function get(tenantId: string): Promise<TenantSummary> {
+  const record = await getRecord(tenantId);
+  if (!record) throw new TenantNotFound();
+  return summary(record);
+}
+
+export const ListInput = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().optional(),
+});
+
+/** Tenants, oldest first. */
+export async function list(input: unknown): Promise<{ items: TenantSummary[]; nextCursor: string | null }> {
+  const { limit, cursor } = parse(ListInput, input);
+  const startKey = decodeCursor(cursor, {
+    attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
+    accept: (key) => key.GSI1PK === LISTING_PARTITION && key.SK === 'TENANT',
+  });
+  const result = await systemDocumentClient().send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': LISTING_PARTITION },
+      Limit: limit,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    }),
+  );
+  return {
+    items: (result.Items ?? []).map((item) => summary(item as TenantRecord)),
+    nextCursor: encodeCursor(result.LastEvaluatedKey as Record<string, string> | undefined),
+  };
+}
+
+// ── onboarding ───────────────────────────────────────────────────────────────────────────────
+export const OnboardInput = z.strictObject({
+  name: z.string().trim().min(2, 'Name must be at least 2 characters').max(100, 'Name must be at most 100 characters'),
+  tier: z.enum(TIER_NAMES),
+  adminEmail: z.email('adminEmail must be an email address').max(254).toLowerCase(),
+});
+export type OnboardInput = z.infer<typeof OnboardInput>;
+
+export interface OnboardResult {
+  tenantId: string;
+  name: string;
+  tier: TierName;
+  status: TenantStatus;
+  cellId: string;
+  admin: { username: string; temporaryPassword?: string };
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+function normalizeName(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ');
+}
+
+interface IdempotencyClaim {
+  key: { PK: string; SK: string };
+  replay?: OnboardResult;
+}
+
+async function claimIdempotencyKey(actor: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationFailed('The request is not valid.', [
+      { path: 'Idempotency-Key', message: 'Must be 1-128 printable ASCII characters' },
+    ]);
+  }
+  const itemKey = idempotencyKey(actor, key);
+  try {
+    await systemDocumentClient().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...itemKey, state: 'IN_PROGRESS', requestHash, createdAt: new Date().toISOString() },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    return { key: itemKey };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: itemKey, ConsistentRead: true }));
+  if (Item?.requestHash !== requestHash) throw new IdempotencyKeyReused();
+  if (Item.state !== 'COMPLETED') throw new RequestInProgress();
+  return { key: itemKey, replay: Item.result as OnboardResult };
+}
+
+/**
+ * Onboards a tenant: registry record (PENDING) → placement in a cell → its own API key on the
+ * tier's usage plan → admin user → cell defaults → ACTIVE. The tenant receives no traffic before
+ * ACTIVE (the authorizer refuses any other status). With an Idempotency-Key, a retry returns the
+ * first result (without the one-time password, which is never stored).
+ */
+export async function onboard(input: unknown, options: { actor: string; idempotencyKey?: string }): Promise<OnboardResult> {
+  const request = parse(OnboardInput, input);
+  const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  const claim = options.idempotencyKey ? await claimIdempotencyKey(options.actor, options.idempotencyKey, requestHash) : undefined;
+  if (claim?.replay) return claim.replay;
+  const db = systemDocumentClient();
+  const nameKey = tenantNameKey(normalizeName(request.name));
+  let nameReserved = false;
+  try {
+    const tenantId = newTenantId(request.name);
+    try {
+      await db.send(
+        new PutCommand({ TableName: table(), Item: { ...nameKey, tenantId }, ConditionExpression: 'attribute_not_exists(PK)' }),
+      );
+      nameReserved = true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new TenantNameTaken();
+      throw error;
+    }
+    const now = new Date().toISOString();
+    const record: TenantRecord = {
+      tenantId,
+      name: request.name,
+      tier: request.tier,
+      status: 'PENDING',
+      cellId: null,
+      overrides: {},
+      adminUsername: request.adminEmail,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await db.send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...tenantRecordKey(tenantId), GSI1PK: LISTING_PARTITION, GSI1SK: `${now}#${tenantId}`, ...record },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+
+    const cell = await Cell.reserveSlot(TIERS[request.tier].placement);
+    const apiKey = await ApiKeys.createTenantApiKey({ tenantId, usagePlanId: cell.usagePlans[request.tier] });
+    const admin = await Identity.createTenantUser({ tenantId, email: request.adminEmail, role: 'admin' });
+    await seedCell(cell.tableName, tenantId, admin.username);
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET #status = :active, cellId = :cellId, apiKeyId = :keyId, apiKeyValue = :keyValue, updatedAt = :now',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':active': 'ACTIVE',
+          ':pending': 'PENDING',
+          ':cellId': cell.cellId,
+          ':keyId': apiKey.apiKeyId,
+          ':keyValue': apiKey.value,
+          ':now': new Date().toISOString(),
+        },
+      }),
+    );
+    const result: OnboardResult = {
+      tenantId,
+      name: request.name,
+      tier: request.tier,
+      status: 'ACTIVE',
+      cellId: cell.cellId,
+      admin,
+    };
+    if (claim) {
+      await db.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: claim.key,
+          UpdateExpression: 'SET #state = :completed, #result = :result',
+          ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
+          ExpressionAttributeValues: { ':completed': 'COMPLETED', ':result': { ...result, admin: { username: admin.username } } },
+        }),
+      );
+    }
+    return result;
+  } catch (error) {
+    // Release the name and the key so the operator can retry; a half-onboarded tenant stays
+    // PENDING and serves nothing (the authorizer admits ACTIVE tenants only).
+    if (nameReserved) await db.send(new DeleteCommand({ TableName: table(), Key: nameKey }));
+    if (claim) await db.send(new DeleteCommand({ TableName: table(), Key: claim.key }));
+    throw error;
+  }
+}
+
+/** The tenant's defaults in its cell: its counters and its admin user's listing entry. */
+async function seedCell(cellTable: string, tenantId: string, adminUsername: string): Promise<void> {
+  const db = systemDocumentClient();
+  const now = new Date().toISOString();
+  await db.send(
+    new PutCommand({
+      TableName: cellTable,
+      Item: { ...tenantMetaKey(tenantId), tenantId, activeCases: 0, users: 1 },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    }),
+  );
+  await db.send(
+    new PutCommand({
+      TableName: cellTable,
+      Item: { ...tenantUserKey(tenantId, adminUsername), type: 'user', tenantId, username: adminUsername, email: adminUsername, role: 'admin', createdAt: now },
+    }),
+  );
+}
+
+/** Sets a tenant's status (suspension is enforced by the authorizer on the next uncached call). */
+export async function setStatus(tenantId: string, status: Exclude<TenantStatus, 'PENDING'>): Promise<TenantSummary> {
+  if (!isTenantId(tenantId)) throw new TenantNotFound();
+  try {
+    const { Attributes } = await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET #status = :status, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(PK) AND #status <> :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status, ':pending': 'PENDING', ':now': new Date().toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return summary(Attributes as TenantRecord);
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw new TenantNotFound();
+    throw error;
+  }
+}

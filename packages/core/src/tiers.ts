@@ -1,0 +1,88 @@
+/**
+ * The tier table (DESIGN §2) — the single source for the stacks' usage plans, the local gateway's
+ * usage plans and the data plane's entitlement checks. Change a number here and every world follows.
+ */
+export const TIER_NAMES = ['basic', 'standard', 'premium', 'enterprise'] as const;
+export type TierName = (typeof TIER_NAMES)[number];
+
+export const FEATURES = ['cases', 'notes', 'evidence', 'export', 'analytics', 'audit-log'] as const;
+export type Feature = (typeof FEATURES)[number];
+
+export type Placement = 'pooled' | 'dedicated';
+
+export interface Throttle {
+  /** Steady-state requests per second (API Gateway `rateLimit`). */
+  rateLimit: number;
+  /** Token-bucket capacity (API Gateway `burstLimit`). */
+  burstLimit: number;
+}
+
+export interface Quota {
+  limit: number;
+  period: 'DAY';
+}
+
+export interface TierLimits {
+  /** `null` means unlimited. */
+  maxActiveCases: number | null;
+  maxUsers: number | null;
+}
+
+export interface Tier {
+  name: TierName;
+  placement: Placement;
+  throttle: Throttle;
+  /** `null` means no quota. */
+  quota: Quota | null;
+  limits: TierLimits;
+  features: readonly Feature[];
+}
+
+const BASIC_FEATURES = ['cases', 'notes'] as const satisfies readonly Feature[];
+const STANDARD_FEATURES = [...BASIC_FEATURES, 'evidence', 'export'] as const satisfies readonly Feature[];
+const PREMIUM_FEATURES = [...STANDARD_FEATURES, 'analytics', 'audit-log'] as const satisfies readonly Feature[];
+
+export const TIERS: Readonly<Record<TierName, Tier>> = {
+  basic: {
+    name: 'basic',
+    placement: 'pooled',
+    throttle: { rateLimit: 10, burstLimit: 20 },
+    quota: { limit: 10_000, period: 'DAY' },
+    limits: { maxActiveCases: 1_000, maxUsers: 5 },
+    features: BASIC_FEATURES,
+  },
+  standard: {
+    name: 'standard',
+    placement: 'pooled',
+    throttle: { rateLimit: 50, burstLimit: 100 },
+    quota: { limit: 100_000, period: 'DAY' },
+    limits: { maxActiveCases: 25_000, maxUsers: 50 },
+    features: STANDARD_FEATURES,
+  },
+  premium: {
+    name: 'premium',
+    placement: 'pooled',
+    throttle: { rateLimit: 200, burstLimit: 400 },
+    quota: { limit: 1_000_000, period: 'DAY' },
+    limits: { maxActiveCases: 250_000, maxUsers: 500 },
+    features: PREMIUM_FEATURES,
+  },
+  enterprise: {
+    name: 'enterprise',
+    placement: 'dedicated',
+    throttle: { rateLimit: 1_000, burstLimit: 2_000 },
+    quota: null,
+    limits: { maxActiveCases: null, maxUsers: null },
+    features: FEATURES,
+  },
+};
+
+export function isTierName(value: unknown): value is TierName {
+  return typeof value === 'string' && (TIER_NAMES as readonly string[]).includes(value);
+}
+
+/**
+ * How long API Gateway caches an authorizer decision per token. Both the Cell stack and the local
+ * gateway read it, so a suspension behaves the same in both worlds.
+ */
+export const AUTHORIZER_CACHE_TTL_SECONDS = 60;

@@ -1,0 +1,74 @@
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import * as Counters from './counters.js';
+import { currentEntitlements, requireRole } from './entitlements.js';
+import { UserAlreadyExists } from './errors.js';
+import * as Identity from './identity.js';
+import { tenantUserKey, tenantUsersPartition } from './keys.js';
+import { useTenant } from './tenant-context.js';
+import { tenantTable } from './tenant-table.js';
+import { parse } from './validation.js';
+
+export interface UserView {
+  username: string;
+  email: string;
+  role: Identity.TenantRole;
+  createdAt: string;
+}
+
+export const CreateInput = z.strictObject({
+  email: z.email('email must be an email address').max(254).toLowerCase(),
+  role: z.enum(Identity.ROLES),
+});
+
+/** The current tenant's users (tenant admins only). */
+export async function list(): Promise<{ items: UserView[] }> {
+  requireRole('admin');
+  const { doc, tableName } = tenantTable();
+  const items: UserView[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  // Bounded by the plan's max users, so reading the whole partition is fine.
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': tenantUsersPartition(useTenant().tenantId) },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const { username, email, role, createdAt } of page.Items ?? []) items.push({ username, email, role, createdAt } as UserView);
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return { items };
+}
+
+/** Invites a user into the current tenant, within the plan's `max users`. */
+export async function create(input: unknown): Promise<UserView & { temporaryPassword?: string }> {
+  requireRole('admin');
+  const { email, role } = parse(CreateInput, input);
+  const { tenantId } = useTenant();
+  await Counters.reserve('users', currentEntitlements().limits.maxUsers);
+  let created: Identity.NewUser;
+  try {
+    created = await Identity.createTenantUser({ tenantId, email, role });
+  } catch (error) {
+    await Counters.release('users');
+    throw error;
+  }
+  const user: UserView = { username: created.username, email, role, createdAt: new Date().toISOString() };
+  const { doc, tableName } = tenantTable();
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...tenantUserKey(tenantId, user.username), type: 'user', tenantId, ...user },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new UserAlreadyExists();
+    throw error;
+  }
+  return created.temporaryPassword ? { ...user, temporaryPassword: created.temporaryPassword } : user;
+}
