@@ -1,0 +1,33 @@
+import { requireEnv } from '@cellbook/core/config';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+
+/**
+ * Verifies a Cognito access token: RS256 signature against the user pool's JWKS, issuer, expiry,
+ * `token_use: access` and the app client (Cognito access tokens carry the audience as `client_id`).
+ * Returns undefined for anything that does not verify — the caller answers 401 without detail.
+ */
+export interface VerifiedToken extends JWTPayload {
+  sub: string;
+  username: string;
+  roles: string[];
+  tenant_id?: string;
+}
+
+let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+export async function verifyAccessToken(authorization: string | undefined): Promise<VerifiedToken | undefined> {
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
+  if (!match) return undefined;
+  const issuer = requireEnv('JWT_ISSUER');
+  jwks ??= createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+  try {
+    const { payload } = await jwtVerify(match[1]!, jwks, { issuer, algorithms: ['RS256'], clockTolerance: 5 });
+    if (payload.token_use !== 'access' || payload.client_id !== requireEnv('USER_POOL_CLIENT_ID')) return undefined;
+    if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') return undefined;
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+    const tenantId = typeof payload.tenant_id === 'string' ? payload.tenant_id : undefined;
+    return { ...payload, sub: payload.sub, username: payload.username, roles, ...(tenantId ? { tenant_id: tenantId } : {}) };
+  } catch {
+    return undefined;
+  }
+}

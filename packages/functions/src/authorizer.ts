@@ -1,0 +1,66 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { Tenant } from '@cellbook/core';
+import { requireEnv } from '@cellbook/core/config';
+import { encodeTenantContext } from './auth/authorizer-context.js';
+import { stagePolicy } from './auth/policy.js';
+import { verifyAccessToken } from './auth/verify-token.js';
+import { logger } from './observability.js';
+
+/**
+ * The cell's REQUEST authorizer. Identity comes only from the verified token; the tenant must be
+ * ACTIVE and placed in this cell. On success API Gateway gets the tenant context for the handlers
+ * and the tenant's own API key as `usageIdentifierKey`, which selects its usage plan.
+ */
+const TENANT_CACHE_TTL_MS = 10_000;
+const MAX_CACHED_TENANTS = 1_000;
+const tenantCache = new Map<string, { record: Tenant.TenantRecord | undefined; expiresAt: number }>();
+
+async function loadTenant(tenantId: string): Promise<Tenant.TenantRecord | undefined> {
+  const cached = tenantCache.get(tenantId);
+  if (cached && cached.expiresAt > Date.now()) return cached.record;
+  const record = await Tenant.getRecord(tenantId);
+  if (tenantCache.size >= MAX_CACHED_TENANTS) tenantCache.delete(tenantCache.keys().next().value as string);
+  tenantCache.set(tenantId, { record, expiresAt: Date.now() + TENANT_CACHE_TTL_MS });
+  return record;
+}
+
+/** API Gateway turns exactly this error message into its 401 response. */
+const UNAUTHORIZED = 'Unauthorized';
+
+export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    const token = await verifyAccessToken(event.headers?.Authorization ?? event.headers?.authorization);
+    if (!token?.tenant_id) {
+      logger.info('token rejected');
+      throw new Error(UNAUTHORIZED);
+    }
+    logger.appendKeys({ tenant_id: token.tenant_id, user_id: token.sub });
+    const tenant = await loadTenant(token.tenant_id);
+    if (!tenant) {
+      logger.info('token names an unknown tenant');
+      throw new Error(UNAUTHORIZED);
+    }
+    const cellId = requireEnv('CELL_ID');
+    if (tenant.status !== 'ACTIVE' || tenant.cellId !== cellId || !tenant.apiKeyValue) {
+      logger.info('tenant denied', { status: tenant.status, placed_in: tenant.cellId });
+      return { principalId: token.sub, policyDocument: stagePolicy(event.methodArn, 'Deny') };
+    }
+    logger.appendKeys({ tier: tenant.tier, cell_id: cellId });
+    return {
+      principalId: token.sub,
+      policyDocument: stagePolicy(event.methodArn, 'Allow'),
+      context: encodeTenantContext({
+        tenantId: tenant.tenantId,
+        tier: tenant.tier,
+        cellId,
+        userId: token.sub,
+        username: token.username,
+        roles: token.roles,
+        overrides: tenant.overrides ?? {},
+      }),
+      usageIdentifierKey: tenant.apiKeyValue,
+    };
+  });

@@ -1,0 +1,9 @@
+import { Case } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { created } from '../http/responses.js';
+
+export const handler = tenantApi(async (request) => {
+  const opened = await Case.create(requireBody(request));
+  return created(opened, `/cases/${opened.caseId}`);
+});

@@ -1,0 +1,6 @@
+import { Note } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { created } from '../http/responses.js';
+
+export const handler = tenantApi(async (request) => created(await Note.add(request.path.caseId, requireBody(request))));

@@ -1,0 +1,5 @@
+import { Note } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { ok } from '../http/responses.js';
+
+export const handler = tenantApi(async (request) => ok(await Note.list(request.path.caseId, request.query)));

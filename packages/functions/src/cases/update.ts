@@ -1,0 +1,6 @@
+import { Case } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { ok } from '../http/responses.js';
+
+export const handler = tenantApi(async (request) => ok(await Case.update(request.path.caseId, requireBody(request))));

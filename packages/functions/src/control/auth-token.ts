@@ -1,0 +1,17 @@
+import { Identity } from '@cellbook/core';
+import { parse } from '@cellbook/core/validation';
+import { z } from 'zod';
+import { publicApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { ok } from '../http/responses.js';
+
+export const SignInInput = z.strictObject({
+  username: z.string().trim().min(1).max(254),
+  password: z.string().min(1).max(256),
+});
+
+export const handler = publicApi(async (request) => {
+  const { username, password } = parse(SignInInput, requireBody(request));
+  const token = await Identity.signIn(username.toLowerCase(), password);
+  return ok({ access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn });
+});

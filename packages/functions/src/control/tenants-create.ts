@@ -1,0 +1,13 @@
+import { Tenant } from '@cellbook/core';
+import { operatorApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { created } from '../http/responses.js';
+
+export const handler = operatorApi(async (request, operator) => {
+  const idempotencyKey = request.headers['idempotency-key'];
+  const tenant = await Tenant.onboard(requireBody(request), {
+    actor: operator.username,
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  });
+  return created(tenant, `/admin/tenants/${tenant.tenantId}`);
+});

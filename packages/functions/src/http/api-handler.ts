@@ -1,0 +1,77 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { withTenant, type TenantContext } from '@cellbook/core';
+import { decodeOperatorContext, decodeTenantContext, type OperatorContext } from '../auth/authorizer-context.js';
+import { logger, metrics } from '../observability.js';
+import { errorResponse } from './error-response.js';
+import { readRequest, type ApiRequest } from './request.js';
+import { toProxyResult, type ApiResponse } from './responses.js';
+
+export type TenantRoute = (request: ApiRequest) => Promise<ApiResponse>;
+export type OperatorRoute = (request: ApiRequest, operator: OperatorContext) => Promise<ApiResponse>;
+
+type ApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
+interface TenantLambdaContext extends Context {
+  tenant: TenantContext;
+}
+
+function baseStack<C extends Context>() {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, C>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(errorResponse());
+}
+
+/**
+ * Resolves the tenant once per request, from the authorizer's context only — never from the path,
+ * query, body or headers — and tags every log line and metric with it.
+ */
+function tenantContext(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, TenantLambdaContext> {
+  return {
+    before: (request) => {
+      const tenant = decodeTenantContext(request.event.requestContext.authorizer);
+      request.context.tenant = tenant;
+      logger.appendKeys({
+        tenant_id: tenant.tenantId,
+        tier: tenant.tier,
+        cell_id: tenant.cellId,
+        request_id: request.event.requestContext.requestId,
+      });
+      metrics.addDimensions({ tier: tenant.tier, cell: tenant.cellId });
+      metrics.addMetadata('tenant_id', tenant.tenantId);
+    },
+  };
+}
+
+/** A data-plane route: runs inside the caller's tenant context. */
+export function tenantApi(route: TenantRoute): ApiHandler {
+  return baseStack<TenantLambdaContext>()
+    .use(tenantContext())
+    .handler(async (event, context) => {
+      const request = readRequest(event);
+      const response = await withTenant(context.tenant, () => route(request));
+      metrics.addMetric('ApiRequest', 'Count', 1);
+      return toProxyResult(response);
+    }) as unknown as ApiHandler;
+}
+
+/** A control-plane route for operators: system scope, the actor named on every log line. */
+export function operatorApi(route: OperatorRoute): ApiHandler {
+  return baseStack<Context>().handler(async (event) => {
+    const operator = decodeOperatorContext(event.requestContext.authorizer);
+    logger.appendKeys({ actor: operator.username, request_id: event.requestContext.requestId, scope: 'system' });
+    const response = await route(readRequest(event), operator);
+    metrics.addMetric('ApiRequest', 'Count', 1);
+    return toProxyResult(response);
+  });
+}
+
+/** An unauthenticated route (sign-in). */
+export function publicApi(route: TenantRoute): ApiHandler {
+  return baseStack<Context>().handler(async (event) => {
+    logger.appendKeys({ request_id: event.requestContext.requestId, scope: 'public' });
+    return toProxyResult(await route(readRequest(event)));
+  });
+}

@@ -1,0 +1,64 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DomainError } from '@cellbook/core';
+import { logger, metrics } from '../observability.js';
+import { toProxyResult } from './responses.js';
+
+/** Stable error code → HTTP status (DESIGN §5). Anything unmapped is a 500. */
+const STATUS_BY_CODE: Record<string, number> = {
+  MALFORMED_REQUEST: 400,
+  INVALID_CURSOR: 400,
+  INVALID_CREDENTIALS: 401,
+  FORBIDDEN: 403,
+  FEATURE_NOT_ENTITLED: 403,
+  CASE_NOT_FOUND: 404,
+  TENANT_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  INVALID_STATUS_TRANSITION: 409,
+  CONCURRENT_MODIFICATION: 409,
+  USER_ALREADY_EXISTS: 409,
+  TENANT_NAME_TAKEN: 409,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  REQUEST_IN_PROGRESS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  VALIDATION_FAILED: 422,
+  ASSIGNEE_NOT_FOUND: 422,
+  ENTITLEMENT_LIMIT_REACHED: 429,
+  NO_CELL_CAPACITY: 503,
+};
+
+export function statusFor(code: string): number | undefined {
+  return STATUS_BY_CODE[code];
+}
+
+/**
+ * Maps domain errors to the error body `{error:{code,message,details?},requestId}`. Anything else is
+ * logged in full and answered with a generic 500: no stack, SDK message or ARN reaches a client.
+ */
+export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
+      const status = error instanceof DomainError ? statusFor(error.code) : undefined;
+      if (error instanceof DomainError && status !== undefined) {
+        logger.info('request rejected', { code: error.code, status });
+        metrics.addMetric('ClientError', 'Count', 1);
+        request.response = toProxyResult({
+          statusCode: status,
+          body: {
+            error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+            requestId,
+          },
+        });
+        return;
+      }
+      logger.error('request failed', error as Error);
+      metrics.addMetric('ServerError', 'Count', 1);
+      request.response = toProxyResult({
+        statusCode: 500,
+        body: { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side.' }, requestId },
+      });
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { MalformedRequest, PayloadTooLarge } from '@cellbook/core';
+
+/** What a route handler sees: parsed, size-checked input — never the raw event. */
+export interface ApiRequest {
+  body: unknown;
+  path: Record<string, string>;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  requestId: string;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+function parseBody(event: APIGatewayProxyEvent): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.byteLength > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(`The request body must be at most ${MAX_BODY_BYTES} bytes.`);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new MalformedRequest('The request body is not valid JSON.');
+  }
+}
+
+function parseQuery(event: APIGatewayProxyEvent): Record<string, string> {
+  const query: Record<string, string> = {};
+  const multi = event.multiValueQueryStringParameters ?? {};
+  for (const [name, values] of Object.entries(multi)) {
+    if (!values) continue;
+    // One meaning per parameter: `?status=OPEN&status=CLOSED` is ambiguous, so it is refused.
+    if (values.length > 1) throw new MalformedRequest(`Query parameter "${name}" was given more than once.`);
+    query[name] = values[0] ?? '';
+  }
+  if (Object.keys(multi).length === 0) {
+    for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) if (value !== undefined) query[name] = value;
+  }
+  return query;
+}
+
+export function readRequest(event: APIGatewayProxyEvent): ApiRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
+  const path: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.pathParameters ?? {})) if (value !== undefined) path[name] = value;
+  return { body: parseBody(event), path, query: parseQuery(event), headers, requestId: event.requestContext.requestId };
+}
+
+/** Routes that take a body require one; an empty POST is malformed, not "invalid". */
+export function requireBody(request: ApiRequest): unknown {
+  if (request.body === undefined) throw new MalformedRequest('A JSON request body is required.');
+  return request.body;
+}

@@ -1,0 +1,24 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+
+/** What a route returns; the middleware turns it into the proxy result. */
+export interface ApiResponse {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function ok(body: unknown): ApiResponse {
+  return { statusCode: 200, body };
+}
+
+export function created(body: unknown, location?: string): ApiResponse {
+  return { statusCode: 201, body, ...(location ? { headers: { Location: location } } : {}) };
+}
+
+export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
+  return {
+    statusCode: response.statusCode,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...response.headers },
+    body: response.body === undefined ? '' : JSON.stringify(response.body),
+  };
+}

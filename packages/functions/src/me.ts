@@ -1,0 +1,8 @@
+import { Counters, currentEntitlements, useTenant } from '@cellbook/core';
+import { tenantApi } from './http/api-handler.js';
+import { ok } from './http/responses.js';
+
+export const handler = tenantApi(async () => {
+  const { tenantId, tier, cellId, roles, username } = useTenant();
+  return ok({ tenantId, tier, cellId, username, roles, entitlements: currentEntitlements(), usage: await Counters.usage() });
+});

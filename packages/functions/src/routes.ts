@@ -1,0 +1,48 @@
+/**
+ * The HTTP surface (DESIGN §5) as data: which function serves which route. The Cell and
+ * ControlPlane stacks and the local gateway both read it, so a route exists in both worlds or in
+ * neither. `handler` names a module under packages/functions/src that exports `handler`.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** API Gateway resource path, with `{param}` placeholders. */
+  path: string;
+  handler: string;
+}
+
+export interface ControlRouteDefinition extends RouteDefinition {
+  /** `operator`: the operator authorizer; `none`: public (sign-in). */
+  auth: 'operator' | 'none';
+}
+
+/** Every cell route needs the tenant authorizer and an API key (the tenant's usage plan). */
+export const CELL_ROUTES: readonly RouteDefinition[] = [
+  { method: 'GET', path: '/me', handler: 'me' },
+  { method: 'POST', path: '/cases', handler: 'cases/create' },
+  { method: 'GET', path: '/cases', handler: 'cases/list' },
+  { method: 'GET', path: '/cases/{caseId}', handler: 'cases/get' },
+  { method: 'PATCH', path: '/cases/{caseId}', handler: 'cases/update' },
+  { method: 'POST', path: '/cases/{caseId}/notes', handler: 'cases/notes-create' },
+  { method: 'GET', path: '/cases/{caseId}/notes', handler: 'cases/notes-list' },
+  { method: 'GET', path: '/users', handler: 'users/list' },
+  { method: 'POST', path: '/users', handler: 'users/create' },
+];
+
+export const CELL_AUTHORIZER = 'authorizer';
+
+export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
+  { method: 'POST', path: '/auth/token', handler: 'control/auth-token', auth: 'none' },
+  { method: 'POST', path: '/admin/tenants', handler: 'control/tenants-create', auth: 'operator' },
+  { method: 'GET', path: '/admin/tenants', handler: 'control/tenants-list', auth: 'operator' },
+  { method: 'GET', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-get', auth: 'operator' },
+  { method: 'POST', path: '/admin/tenants/{tenantId}/suspend', handler: 'control/tenants-suspend', auth: 'operator' },
+  { method: 'POST', path: '/admin/tenants/{tenantId}/reactivate', handler: 'control/tenants-reactivate', auth: 'operator' },
+  { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
+];
+
+export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';
+
+/** Path prefixes the router sends to the control plane; everything else goes to a cell. */
+export const CONTROL_PLANE_PREFIXES = ['/auth/', '/admin/'] as const;

@@ -1,0 +1,6 @@
+import { User } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { created } from '../http/responses.js';
+
+export const handler = tenantApi(async (request) => created(await User.create(requireBody(request))));

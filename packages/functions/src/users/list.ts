@@ -1,0 +1,5 @@
+import { User } from '@cellbook/core';
+import { tenantApi } from '../http/api-handler.js';
+import { ok } from '../http/responses.js';
+
+export const handler = tenantApi(async () => ok(await User.list()));
