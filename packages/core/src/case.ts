@@ -112,7 +112,7 @@ async function load(caseId: string): Promise<CaseItem> {
 /** The current tenant's case; another tenant's id is indistinguishable from a missing one. */
 export async function get(caseId: unknown): Promise<CaseView> {
   requireFeature('cases');
-  return view(await load(parse(CaseId, caseId)));
+  return view(await load(parse(CaseId, caseId, 'caseId')));
 }
 
 /** Throws `CaseNotFound` unless the current tenant has this case. */
@@ -192,7 +192,7 @@ async function assertAssignable(username: string): Promise<void> {
  */
 export async function update(caseId: unknown, input: unknown): Promise<CaseView> {
   requireFeature('cases');
-  const id = parse(CaseId, caseId);
+  const id = parse(CaseId, caseId, 'caseId');
   const changes = parse(UpdateInput, input);
   const current = await load(id);
   const { tenantId } = useTenant();

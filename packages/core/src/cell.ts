@@ -1,4 +1,4 @@
-import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { NoCellCapacity } from './errors.js';
@@ -42,15 +42,26 @@ function table(): string {
   return requireEnv('CELLS_TABLE');
 }
 
-/** Records a deployed cell; keeps its tenant count if it is already registered. */
-export async function register(record: Omit<CellRecord, 'tenantCount'>): Promise<void> {
-  await systemDocumentClient().send(
+/**
+ * Records a deployed cell; keeps its tenant count if it is already registered. The deploy step
+ * (a custom resource in AWS, the platform boot locally) passes its own client and table.
+ */
+export async function register(
+  record: Omit<CellRecord, 'tenantCount'>,
+  target: { db: DynamoDBDocumentClient; tableName: string } = { db: systemDocumentClient(), tableName: table() },
+): Promise<void> {
+  await target.db.send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: target.tableName,
       Key: cellRecordKey(record.cellId),
+      // Every attribute goes through a placeholder: several names here are DynamoDB reserved words.
       UpdateExpression:
-        'SET cellId = :cellId, placement = :placement, wave = :wave, #region = :region, capacity = :capacity, #status = :status, tableName = :tableName, apiId = :apiId, stage = :stage, usagePlans = :usagePlans, tenantCount = if_not_exists(tenantCount, :zero)',
-      ExpressionAttributeNames: { '#region': 'region', '#status': 'status' },
+        'SET #cellId = :cellId, #placement = :placement, #wave = :wave, #region = :region, #capacity = :capacity, #status = :status, #tableName = :tableName, #apiId = :apiId, #stage = :stage, #usagePlans = :usagePlans, #tenantCount = if_not_exists(#tenantCount, :zero)',
+      ExpressionAttributeNames: Object.fromEntries(
+        ['cellId', 'placement', 'wave', 'region', 'capacity', 'status', 'tableName', 'apiId', 'stage', 'usagePlans', 'tenantCount'].map(
+          (name) => [`#${name}`, name],
+        ),
+      ),
       ExpressionAttributeValues: {
         ':cellId': record.cellId,
         ':placement': record.placement,
@@ -107,9 +118,9 @@ export async function reserveSlot(placement: Placement): Promise<CellRecord> {
         new UpdateCommand({
           TableName: table(),
           Key: cellRecordKey(cell.cellId),
-          UpdateExpression: 'ADD tenantCount :one',
-          ConditionExpression: '#status = :active AND tenantCount < capacity',
-          ExpressionAttributeNames: { '#status': 'status' },
+          UpdateExpression: 'ADD #tenantCount :one',
+          ConditionExpression: '#status = :active AND #tenantCount < #capacity',
+          ExpressionAttributeNames: { '#status': 'status', '#tenantCount': 'tenantCount', '#capacity': 'capacity' },
           ExpressionAttributeValues: { ':one': 1, ':active': 'active' },
           ReturnValues: 'ALL_NEW',
         }),

@@ -24,7 +24,7 @@ export const AddInput = z.strictObject({
 /** Appends a note to one of the current tenant's cases. */
 export async function add(caseId: unknown, input: unknown): Promise<NoteView> {
   requireFeature('notes');
-  const id = parse(CaseId, caseId);
+  const id = parse(CaseId, caseId, 'caseId');
   const { body } = parse(AddInput, input);
   await assertExists(id);
   const { tenantId, username } = useTenant();
@@ -48,7 +48,7 @@ export const ListInput = z.strictObject({
 
 export async function list(caseId: unknown, input: unknown): Promise<{ items: NoteView[]; nextCursor: string | null }> {
   requireFeature('notes');
-  const id = parse(CaseId, caseId);
+  const id = parse(CaseId, caseId, 'caseId');
   const { limit, cursor } = parse(ListInput, input);
   await assertExists(id);
   const { tenantId } = useTenant();

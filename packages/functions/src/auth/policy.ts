@@ -6,9 +6,10 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
  * 403 on the caller's next, different route.
  */
 export function stagePolicy(methodArn: string, effect: 'Allow' | 'Deny'): APIGatewayAuthorizerResult['policyDocument'] {
-  const [arnPrefix, apiId, stage] = methodArn.split('/') as [string, string, string];
+  // arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<resource path…>
+  const [apiArn, stage] = methodArn.split('/') as [string, string];
   return {
     Version: '2012-10-17',
-    Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: `${arnPrefix}/${apiId}/${stage}/*` }],
+    Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: `${apiArn}/${stage}/*` }],
   };
 }

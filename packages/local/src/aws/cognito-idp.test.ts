@@ -1,0 +1,461 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AdminAddUserToGroupCommand,
+  AdminCreateUserCommand,
+  AdminDeleteUserCommand,
+  AdminDisableUserCommand,
+  AdminEnableUserCommand,
+  AdminGetUserCommand,
+  AdminRemoveUserFromGroupCommand,
+  AdminSetUserPasswordCommand,
+  AdminUserGlobalSignOutCommand,
+  CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  ListUsersCommand,
+  RespondToAuthChallengeCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalCognito, type LocalCognito } from './cognito-idp.js';
+import { awsError, type Authenticate, type Authorize, type RoleSession } from './types.js';
+
+const USER_POOL_ID = 'us-east-1_CellbookT';
+const CLIENT_ID = 'local-web-client';
+const DAY_MS = 86_400_000;
+
+/** Access key id → the role session it stands for, and the actions that role may perform. */
+const sessions = new Map<string, { session: RoleSession; allowedActions: Set<string> }>([
+  ['AKIACONTROLPLANE', { session: roleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['cognito-idp:*']) }],
+  ['AKIAREADONLY', { session: roleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['cognito-idp:AdminGetUser']) }],
+]);
+
+function roleSession(accessKeyId: string, roleName: string): RoleSession {
+  return {
+    accessKeyId,
+    secretAccessKey: 'secret',
+    sessionToken: 'token',
+    expiration: Date.now() + 3_600_000,
+    roleArn: `arn:aws:iam::000000000000:role/${roleName}`,
+    roleName,
+    sessionName: 'test',
+    assumedRoleArn: `arn:aws:sts::000000000000:assumed-role/${roleName}/test`,
+    tags: {},
+  };
+}
+
+/** Stands in for SigV4 verification: the access key id in the credential scope picks the session. */
+const authenticate: Authenticate = async (request) => {
+  const authorization = request.headers.authorization;
+  if (typeof authorization !== 'string') return awsError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+  const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
+  const known = accessKeyId === undefined ? undefined : sessions.get(accessKeyId);
+  if (!known) return awsError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+  return known.session;
+};
+
+const authorize: Authorize = async (session, request) => {
+  const allowed = sessions.get(session.accessKeyId)?.allowedActions ?? new Set<string>();
+  const ok = allowed.has(request.action) || allowed.has(`${request.action.split(':')[0]}:*`);
+  return { allowed: ok, reason: ok ? 'allowed by test policy' : 'no statement allows the action' };
+};
+
+let server: Server;
+let endpoint: string;
+let cognito: LocalCognito;
+let clock = Date.now();
+let admin: CognitoIdentityProviderClient;
+let readOnly: CognitoIdentityProviderClient;
+let strangerClient: CognitoIdentityProviderClient;
+/** No credentials at all: InitiateAuth is an unsigned call for a public app client. */
+let publicClient: CognitoIdentityProviderClient;
+
+function client(accessKeyId?: string): CognitoIdentityProviderClient {
+  return new CognitoIdentityProviderClient({
+    endpoint,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    ...(accessKeyId ? { credentials: { accessKeyId, secretAccessKey: 'secret' } } : {}),
+  });
+}
+
+function signIn(username: string, password: string) {
+  return publicClient.send(
+    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: CLIENT_ID, AuthParameters: { USERNAME: username, PASSWORD: password } }),
+  );
+}
+
+async function verify(token: string | undefined): Promise<JWTPayload> {
+  const jwks = createRemoteJWKSet(new URL(cognito.jwksUrl));
+  const { payload } = await jwtVerify(token ?? '', jwks, { issuer: cognito.issuer, currentDate: new Date(clock) });
+  return payload;
+}
+
+beforeAll(async () => {
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cognito = await createLocalCognito({
+    userPoolId: USER_POOL_ID,
+    clientId: CLIENT_ID,
+    issuerBaseUrl: endpoint,
+    authenticate,
+    authorize,
+    now: () => clock,
+    accessTokenTtlSeconds: 900,
+    groups: ['tenant-admin', 'tenant-user', 'operator'],
+  });
+  server.on('request', cognito.listener);
+  admin = client('AKIACONTROLPLANE');
+  readOnly = client('AKIAREADONLY');
+  strangerClient = client('AKIAUNKNOWN');
+  publicClient = client();
+  await cognito.createUser({
+    username: 'alice',
+    password: 'Correct-Horse-1',
+    attributes: { email: 'alice@acme.test', email_verified: 'true', 'custom:tenant_id': 'acme' },
+    groups: ['tenant-admin'],
+  });
+  await cognito.createUser({ username: 'operator', password: 'Operator-Pass-1', groups: ['operator'] });
+});
+
+afterAll(async () => {
+  for (const c of [admin, readOnly, strangerClient, publicClient]) c.destroy();
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+});
+
+describe('user pool discovery', () => {
+  it('serves one RS256 signing key as a JWKS below the issuer', async () => {
+    expect(cognito.issuer).toBe(`${endpoint}/${USER_POOL_ID}`);
+    expect(cognito.userPoolArn).toBe(`arn:aws:cognito-idp:us-east-1:000000000000:userpool/${USER_POOL_ID}`);
+    const response = await fetch(cognito.jwksUrl);
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', e: 'AQAB' });
+    expect(keys[0]?.kid).toEqual(expect.any(String));
+    expect(keys[0]).not.toHaveProperty('d');
+  });
+});
+
+describe('InitiateAuth (USER_PASSWORD_AUTH)', () => {
+  it('issues access and ID tokens that verify against the served JWKS and carry the tenant claims', async () => {
+    const { AuthenticationResult: result } = await signIn('alice', 'Correct-Horse-1');
+    expect(result).toMatchObject({ ExpiresIn: 900, TokenType: 'Bearer', RefreshToken: expect.any(String) });
+
+    const access = await verify(result?.AccessToken);
+    expect(access).toMatchObject({
+      iss: cognito.issuer,
+      client_id: CLIENT_ID,
+      token_use: 'access',
+      username: 'alice',
+      scope: 'aws.cognito.signin.user.admin',
+      'cognito:groups': ['tenant-admin'],
+      tenant_id: 'acme',
+      roles: ['tenant-admin'],
+      iat: Math.floor(clock / 1000),
+      auth_time: Math.floor(clock / 1000),
+      exp: Math.floor(clock / 1000) + 900,
+    });
+    expect(access.sub).toMatch(/^[0-9a-f-]{36}$/);
+    expect(access.jti).toEqual(expect.any(String));
+    expect(access).not.toHaveProperty('aud');
+    const keys = (await (await fetch(cognito.jwksUrl)).json()) as { keys: { kid: string }[] };
+    expect(decodeProtectedHeader(result?.AccessToken ?? '').kid).toBe(keys.keys[0]?.kid);
+
+    const id = await verify(result?.IdToken);
+    expect(id).toMatchObject({
+      aud: CLIENT_ID,
+      token_use: 'id',
+      sub: access.sub,
+      email: 'alice@acme.test',
+      email_verified: true,
+      'custom:tenant_id': 'acme',
+      'cognito:username': 'alice',
+    });
+  });
+
+  it('omits tenant_id and cognito:groups for a user without a tenant or groups, and sends empty roles', async () => {
+    await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'loner', TemporaryPassword: 'Temp-Pass-1', MessageAction: 'SUPPRESS' }));
+    await admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'loner', Password: 'Loner-Pass-1', Permanent: true }));
+    const access = await verify((await signIn('loner', 'Loner-Pass-1')).AuthenticationResult?.AccessToken);
+    expect(access).not.toHaveProperty('tenant_id');
+    expect(access).not.toHaveProperty('cognito:groups');
+    expect(access.roles).toEqual([]);
+  });
+
+  it('answers a wrong password and an unknown user with the same NotAuthorizedException', async () => {
+    await expect(signIn('alice', 'Wrong-Horse-1')).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+      message: 'Incorrect username or password.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(signIn('nobody', 'Correct-Horse-1')).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+      message: 'Incorrect username or password.',
+    });
+  });
+
+  it('refuses a disabled user with "User is disabled." and lets them in again once enabled', async () => {
+    await admin.send(new AdminDisableUserCommand({ UserPoolId: USER_POOL_ID, Username: 'operator' }));
+    await expect(signIn('operator', 'Operator-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'User is disabled.' });
+    const user = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'operator' }));
+    expect(user.Enabled).toBe(false);
+    await admin.send(new AdminEnableUserCommand({ UserPoolId: USER_POOL_ID, Username: 'operator' }));
+    await expect(signIn('operator', 'Operator-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+  });
+
+  it('rejects an app client id that is not the pool client with ResourceNotFoundException', async () => {
+    await expect(
+      publicClient.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: 'other', AuthParameters: { USERNAME: 'alice', PASSWORD: 'Correct-Horse-1' } })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException', message: 'User pool client other does not exist.' });
+  });
+
+  it('refuses auth flows the client does not enable', async () => {
+    await expect(
+      publicClient.send(new InitiateAuthCommand({ AuthFlow: 'USER_SRP_AUTH', ClientId: CLIENT_ID, AuthParameters: { USERNAME: 'alice', SRP_A: 'abc' } })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterException', message: 'USER_SRP_AUTH flow not enabled for this client' });
+  });
+});
+
+describe('new users (AdminCreateUser → NEW_PASSWORD_REQUIRED)', () => {
+  it('creates a FORCE_CHANGE_PASSWORD user and rejects the same username again with UsernameExistsException', async () => {
+    const { User: user } = await admin.send(
+      new AdminCreateUserCommand({
+        UserPoolId: USER_POOL_ID,
+        Username: 'bob',
+        TemporaryPassword: 'Temp-Pass-1',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'email', Value: 'bob@globex.test' }, { Name: 'custom:tenant_id', Value: 'globex' }],
+      }),
+    );
+    expect(user).toMatchObject({ Username: 'bob', Enabled: true, UserStatus: 'FORCE_CHANGE_PASSWORD' });
+    expect(user?.UserCreateDate).toBeInstanceOf(Date);
+    expect(user?.Attributes).toEqual(
+      expect.arrayContaining([
+        { Name: 'sub', Value: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+        { Name: 'email', Value: 'bob@globex.test' },
+        { Name: 'custom:tenant_id', Value: 'globex' },
+      ]),
+    );
+    await expect(
+      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'bob', TemporaryPassword: 'Temp-Pass-2', MessageAction: 'SUPPRESS' })),
+    ).rejects.toMatchObject({ name: 'UsernameExistsException', message: 'User account already exists' });
+  });
+
+  it('challenges the temporary password with NEW_PASSWORD_REQUIRED and signs the user in once they choose a new one', async () => {
+    const challenge = await signIn('bob', 'Temp-Pass-1');
+    expect(challenge.AuthenticationResult).toBeUndefined();
+    expect(challenge.ChallengeName).toBe('NEW_PASSWORD_REQUIRED');
+    expect(challenge.Session).toEqual(expect.any(String));
+    expect(JSON.parse(challenge.ChallengeParameters?.userAttributes ?? '{}')).toMatchObject({ email: 'bob@globex.test' });
+
+    const respond = (password: string) =>
+      publicClient.send(
+        new RespondToAuthChallengeCommand({
+          ClientId: CLIENT_ID,
+          ChallengeName: 'NEW_PASSWORD_REQUIRED',
+          Session: challenge.Session,
+          ChallengeResponses: { USERNAME: 'bob', NEW_PASSWORD: password },
+        }),
+      );
+    await expect(respond('weakpass')).rejects.toMatchObject({
+      name: 'InvalidPasswordException',
+      message: 'Password does not conform to policy: Password must have uppercase characters',
+    });
+    const answered = await respond('Chosen-Pass-1');
+    expect((await verify(answered.AuthenticationResult?.AccessToken)).tenant_id).toBe('globex');
+    await expect(respond('Chosen-Pass-2')).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+      message: 'Invalid session for the user, session can only be used once.',
+    });
+
+    const user = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'bob' }));
+    expect(user.UserStatus).toBe('CONFIRMED');
+    await expect(signIn('bob', 'Temp-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn('bob', 'Chosen-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+  });
+
+  it('expires a temporary password after seven days', async () => {
+    await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'late', TemporaryPassword: 'Temp-Pass-1', MessageAction: 'SUPPRESS' }));
+    const created = clock;
+    try {
+      clock = created + 7 * DAY_MS + 1;
+      await expect(signIn('late', 'Temp-Pass-1')).rejects.toMatchObject({
+        name: 'NotAuthorizedException',
+        message: 'Temporary password has expired and must be reset by an administrator.',
+      });
+      await admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'late', Password: 'Temp-Pass-2', Permanent: false }));
+      await expect(signIn('late', 'Temp-Pass-2')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
+    } finally {
+      clock = created;
+    }
+  });
+
+  it('enforces the password policy: at least 8 characters with upper case, lower case and a digit', async () => {
+    const create = (password: string) =>
+      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: `p-${password}`, TemporaryPassword: password, MessageAction: 'SUPPRESS' }));
+    await expect(create('Sh0rt')).rejects.toMatchObject({ name: 'InvalidPasswordException', message: 'Password does not conform to policy: Password not long enough' });
+    await expect(create('NOLOWER123')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have lowercase characters' });
+    await expect(create('noupper123')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have uppercase characters' });
+    await expect(create('NoDigitsHere')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have numeric characters' });
+    await expect(
+      admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', Password: 'short', Permanent: true })),
+    ).rejects.toMatchObject({ name: 'InvalidPasswordException' });
+  });
+
+  it('generates a temporary password when none is given, so the user waits for an administrator', async () => {
+    const { User: user } = await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'invited', MessageAction: 'SUPPRESS' }));
+    expect(user?.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+    await admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'invited', Password: 'Invited-Pass-1', Permanent: true }));
+    const confirmed = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'invited' }));
+    expect(confirmed.UserStatus).toBe('CONFIRMED');
+    await expect(signIn('invited', 'Invited-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+  });
+
+  it('rejects attributes that are not in the pool schema', async () => {
+    await expect(
+      admin.send(
+        new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'odd', MessageAction: 'SUPPRESS', UserAttributes: [{ Name: 'custom:plan', Value: 'gold' }] }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: 'Attributes did not conform to the schema: Type for attribute {custom:plan} could not be determined',
+    });
+  });
+});
+
+describe('groups', () => {
+  it('puts group changes into the roles claim of the next token', async () => {
+    await admin.send(new AdminAddUserToGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'tenant-user' }));
+    let access = await verify((await signIn('alice', 'Correct-Horse-1')).AuthenticationResult?.AccessToken);
+    expect(access.roles).toEqual(['tenant-admin', 'tenant-user']);
+    expect(access['cognito:groups']).toEqual(['tenant-admin', 'tenant-user']);
+
+    await admin.send(new AdminRemoveUserFromGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'tenant-user' }));
+    access = await verify((await signIn('alice', 'Correct-Horse-1')).AuthenticationResult?.AccessToken);
+    expect(access.roles).toEqual(['tenant-admin']);
+  });
+
+  it('rejects a group that does not exist in the pool', async () => {
+    await expect(
+      admin.send(new AdminAddUserToGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'root' })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException', message: 'Group not found.' });
+  });
+});
+
+describe('user lifecycle', () => {
+  it('seeds a user whose password is below the policy only when told to skip it', async () => {
+    await expect(cognito.createUser({ username: 'weak', password: 'operator' })).rejects.toThrow(/does not conform to policy/);
+    await cognito.createUser({ username: 'weak', password: 'operator', skipPasswordPolicy: true });
+    await expect(signIn('weak', 'operator')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+  });
+
+  it('answers UserNotFoundException "User does not exist." for an unknown user', async () => {
+    await expect(admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'ghost' }))).rejects.toMatchObject({
+      name: 'UserNotFoundException',
+      message: 'User does not exist.',
+    });
+  });
+
+  it('deletes a user so they can no longer sign in', async () => {
+    await cognito.createUser({ username: 'leaver', password: 'Leaver-Pass-1' });
+    await admin.send(new AdminDeleteUserCommand({ UserPoolId: USER_POOL_ID, Username: 'leaver' }));
+    await expect(admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'leaver' }))).rejects.toMatchObject({ name: 'UserNotFoundException' });
+    await expect(signIn('leaver', 'Leaver-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+  });
+
+  it('global sign-out revokes refresh tokens while issued access tokens verify until they expire', async () => {
+    await cognito.createUser({ username: 'carol', password: 'Carol-Pass-1', attributes: { 'custom:tenant_id': 'acme' } });
+    const { AuthenticationResult: tokens } = await signIn('carol', 'Carol-Pass-1');
+    const refresh = () =>
+      publicClient.send(new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: CLIENT_ID, AuthParameters: { REFRESH_TOKEN: tokens?.RefreshToken ?? '' } }));
+
+    const refreshed = await refresh();
+    expect(refreshed.AuthenticationResult?.RefreshToken).toBeUndefined();
+    expect((await verify(refreshed.AuthenticationResult?.AccessToken)).tenant_id).toBe('acme');
+
+    await admin.send(new AdminUserGlobalSignOutCommand({ UserPoolId: USER_POOL_ID, Username: 'carol' }));
+    await expect(refresh()).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'Refresh Token has been revoked' });
+    await expect(verify(tokens?.AccessToken)).resolves.toMatchObject({ username: 'carol' });
+  });
+});
+
+describe('ListUsers', () => {
+  it('filters on email and username with exact matches', async () => {
+    const byEmail = await admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID, Filter: 'email = "alice@acme.test"' }));
+    expect(byEmail.Users?.map((user) => user.Username)).toEqual(['alice']);
+    const byUsername = await admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID, Filter: 'username = "operator"' }));
+    expect(byUsername.Users?.map((user) => user.Username)).toEqual(['operator']);
+    const none = await admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID, Filter: 'email = "alice@acme"' }));
+    expect(none.Users).toEqual([]);
+  });
+
+  it('pages with Limit and PaginationToken without repeating or skipping users', async () => {
+    const all = await admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID }));
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID, Limit: 2, PaginationToken: token }));
+      expect(page.Users?.length).toBeLessThanOrEqual(2);
+      seen.push(...(page.Users ?? []).map((user) => user.Username ?? ''));
+      token = page.PaginationToken;
+    } while (token);
+    expect(seen).toEqual(all.Users?.map((user) => user.Username));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('rejects a filter it cannot parse', async () => {
+    await expect(admin.send(new ListUsersCommand({ UserPoolId: USER_POOL_ID, Filter: 'custom:tenant_id = "acme"' }))).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+      message: 'Error while parsing filter.',
+    });
+  });
+});
+
+describe('admin API authentication and authorization', () => {
+  it('rejects an unsigned admin call', async () => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.AdminGetUser' },
+      body: JSON.stringify({ UserPoolId: USER_POOL_ID, Username: 'alice' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+  });
+
+  it('passes the authenticator’s error through for unknown credentials', async () => {
+    await expect(strangerClient.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice' }))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
+  });
+
+  it('denies an action the caller’s policy does not allow with AccessDeniedException naming the role and pool', async () => {
+    await expect(readOnly.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice' }))).resolves.toHaveProperty('Username', 'alice');
+    await expect(readOnly.send(new AdminDeleteUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice' }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message:
+        `User: arn:aws:sts::000000000000:assumed-role/support-readonly/test is not authorized to perform: cognito-idp:AdminDeleteUser ` +
+        `on resource: ${cognito.userPoolArn} because no identity-based policy allows the cognito-idp:AdminDeleteUser action`,
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(signIn('alice', 'Correct-Horse-1')).resolves.toHaveProperty('AuthenticationResult');
+  });
+
+  it('answers ResourceNotFoundException for another user pool id', async () => {
+    await expect(admin.send(new AdminGetUserCommand({ UserPoolId: 'us-east-1_Other', Username: 'alice' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: 'User pool us-east-1_Other does not exist.',
+    });
+  });
+
+  it('answers UnknownOperationException for an operation it does not implement', async () => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.CreateUserPool' },
+      body: '{}',
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+});

@@ -1,0 +1,870 @@
+/**
+ * Local Cognito user pool: the offline IdP. Speaks the cognito-idp JSON 1.1 protocol, so the real
+ * `CognitoIdentityProviderClient` works against it unchanged, and serves the pool's JWKS under the
+ * issuer path exactly as `https://cognito-idp.<region>.amazonaws.com/<userPoolId>` does.
+ *
+ * One pool, one public app client (no secret) with USER_PASSWORD_AUTH and REFRESH_TOKEN_AUTH
+ * enabled. Access tokens carry the claims the pool's pre-token-generation (V2) trigger adds:
+ * `tenant_id` and `roles`.
+ */
+import { randomBytes, randomInt, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_REGION,
+  isAwsError,
+  systemClock,
+  type Authenticate,
+  type Authorize,
+  type Clock,
+  type RequestListener,
+  type RoleSession,
+} from './types.js';
+
+export interface PasswordPolicy {
+  minimumLength: number;
+  requireLowercase: boolean;
+  requireUppercase: boolean;
+  requireNumbers: boolean;
+  requireSymbols: boolean;
+}
+
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
+  minimumLength: 8,
+  requireLowercase: true,
+  requireUppercase: true,
+  requireNumbers: true,
+  requireSymbols: false,
+};
+
+export interface LocalCognitoOptions {
+  /** e.g. `us-east-1_Cellbook1` */
+  userPoolId: string;
+  /** The pool's single public app client. */
+  clientId: string;
+  /** Where this listener is reachable, e.g. `http://127.0.0.1:4010`; the issuer hangs below it. */
+  issuerBaseUrl: string;
+  authenticate: Authenticate;
+  authorize: Authorize;
+  now?: Clock;
+  /** Access and ID token validity (the app client's AccessTokenValidity / IdTokenValidity). */
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlDays?: number;
+  /** TemporaryPasswordValidityDays of the pool's policy. */
+  temporaryPasswordValidityDays?: number;
+  passwordPolicy?: PasswordPolicy;
+  /** Groups the stack creates in the pool (AWS::Cognito::UserPoolGroup). */
+  groups?: string[];
+  /** Custom attributes in the pool schema, without the `custom:` prefix. */
+  customAttributes?: string[];
+}
+
+/** A user seeded directly into the pool, as if created and confirmed with a permanent password. */
+export interface SeedUser {
+  username: string;
+  password: string;
+  /** e.g. `{ email: 'a@example.com', 'custom:tenant_id': 't-1' }` */
+  attributes?: Record<string, string>;
+  groups?: string[];
+  /** Like a user imported with its password hash: the pool's policy is not applied (local operator account). */
+  skipPasswordPolicy?: boolean;
+}
+
+export interface LocalCognito {
+  listener: RequestListener;
+  /** `${issuerBaseUrl}/${userPoolId}`: the `iss` of every token. */
+  issuer: string;
+  /** `${issuer}/.well-known/jwks.json` */
+  jwksUrl: string;
+  userPoolArn: string;
+  createUser(user: SeedUser): Promise<{ username: string; sub: string }>;
+  createGroup(name: string): void;
+}
+
+type UserStatus = 'FORCE_CHANGE_PASSWORD' | 'CONFIRMED';
+
+interface PasswordHash {
+  salt: Buffer;
+  hash: Buffer;
+}
+
+interface UserRecord {
+  username: string;
+  sub: string;
+  /** Every attribute except `sub`, which is immutable and kept apart. */
+  attributes: Map<string, string>;
+  groups: Set<string>;
+  password: PasswordHash;
+  status: UserStatus;
+  enabled: boolean;
+  createdAt: number;
+  lastModifiedAt: number;
+  /** Set while the password is temporary; it expires after temporaryPasswordValidityDays. */
+  temporaryPasswordSetAt: number | undefined;
+}
+
+interface RefreshGrant {
+  username: string;
+  /** Tells a grant of a deleted user apart from one of a new user with the same name. */
+  sub: string;
+  originJti: string;
+  authTime: number;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+interface ChallengeSession {
+  username: string;
+  sub: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+type JsonObject = Record<string, unknown>;
+
+class CognitoError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
+const JSON_11 = 'application/x-amz-json-1.1';
+const DAY_MS = 86_400_000;
+/** AuthSessionValidity default: a NEW_PASSWORD_REQUIRED session lives three minutes. */
+const CHALLENGE_SESSION_TTL_MS = 3 * 60_000;
+const LIST_USERS_MAX_LIMIT = 60;
+const INCORRECT_CREDENTIALS = 'Incorrect username or password.';
+const SYMBOLS = `^$*.[]{}()?"!@#%&/\\,><':;|_~\`=+-`;
+
+const STANDARD_ATTRIBUTES = new Set([
+  'address', 'birthdate', 'email', 'email_verified', 'family_name', 'gender', 'given_name', 'locale',
+  'middle_name', 'name', 'nickname', 'phone_number', 'phone_number_verified', 'picture',
+  'preferred_username', 'profile', 'updated_at', 'website', 'zoneinfo',
+]);
+
+/** ListUsers can filter on these attributes only (Cognito does not index custom attributes). */
+const FILTERABLE_ATTRIBUTES = new Set([
+  'username', 'email', 'phone_number', 'name', 'given_name', 'family_name', 'preferred_username',
+  'cognito:user_status', 'status', 'sub',
+]);
+
+const AUTH_FLOWS = [
+  'USER_SRP_AUTH', 'REFRESH_TOKEN_AUTH', 'REFRESH_TOKEN', 'CUSTOM_AUTH', 'ADMIN_NO_SRP_AUTH',
+  'USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'USER_AUTH',
+];
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
+
+async function hashPassword(password: string): Promise<PasswordHash> {
+  const salt = randomBytes(16);
+  return { salt, hash: await scryptAsync(password, salt, 32) };
+}
+
+async function passwordMatches(password: string, stored: PasswordHash): Promise<boolean> {
+  return timingSafeEqual(await scryptAsync(password, stored.salt, 32), stored.hash);
+}
+
+export async function createLocalCognito(options: LocalCognitoOptions): Promise<LocalCognito> {
+  const {
+    userPoolId,
+    clientId,
+    authenticate,
+    authorize,
+    now = systemClock,
+    accessTokenTtlSeconds = 3600,
+    refreshTokenTtlDays = 30,
+    temporaryPasswordValidityDays = 7,
+    passwordPolicy = DEFAULT_PASSWORD_POLICY,
+  } = options;
+  const issuer = `${options.issuerBaseUrl.replace(/\/+$/, '')}/${userPoolId}`;
+  const jwksUrl = `${issuer}/.well-known/jwks.json`;
+  const userPoolArn = poolArn(userPoolId);
+
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const publicJwk: JWK = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const jwks = { keys: [{ ...publicJwk, alg: 'RS256', kid, use: 'sig' }] };
+  // Unknown usernames still pay for one scrypt, so response time does not reveal which users exist.
+  const decoyHash = await hashPassword(randomBytes(16).toString('hex'));
+
+  const users = new Map<string, UserRecord>();
+  const groups = new Set(options.groups ?? []);
+  const customAttributes = new Set((options.customAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
+  const refreshGrants = new Map<string, RefreshGrant>();
+  const challengeSessions = new Map<string, ChallengeSession>();
+
+  // ── users ────────────────────────────────────────────────────────────────────────────────────
+
+  function findUser(username: string): UserRecord {
+    const user = users.get(username);
+    if (!user) throw new CognitoError('UserNotFoundException', 'User does not exist.');
+    return user;
+  }
+
+  function checkAttributes(attributes: Iterable<[string, string]>): Map<string, string> {
+    const checked = new Map<string, string>();
+    for (const [name, value] of attributes) {
+      if (name === 'sub') {
+        throw new CognitoError('InvalidParameterException', 'Cannot modify the non-mutable attribute sub');
+      }
+      if (!STANDARD_ATTRIBUTES.has(name) && !customAttributes.has(name)) {
+        throw new CognitoError(
+          'InvalidParameterException',
+          `Attributes did not conform to the schema: Type for attribute {${name}} could not be determined`,
+        );
+      }
+      checked.set(name, value);
+    }
+    return checked;
+  }
+
+  function checkPassword(password: string): void {
+    const failure = passwordPolicyFailure(password, passwordPolicy);
+    if (failure) throw new CognitoError('InvalidPasswordException', `Password does not conform to policy: ${failure}`);
+  }
+
+  function userType(user: UserRecord, attributesToGet?: Set<string>) {
+    return {
+      Username: user.username,
+      Attributes: attributeList(user, attributesToGet),
+      UserCreateDate: epochSeconds(user.createdAt),
+      UserLastModifiedDate: epochSeconds(user.lastModifiedAt),
+      Enabled: user.enabled,
+      UserStatus: user.status,
+    };
+  }
+
+  function revokeRefreshTokens(user: UserRecord): void {
+    for (const grant of refreshGrants.values()) {
+      if (grant.sub === user.sub) grant.revoked = true;
+    }
+  }
+
+  // ── tokens ───────────────────────────────────────────────────────────────────────────────────
+
+  async function signToken(claims: JsonObject, issuedAt: number): Promise<string> {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(issuer)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + accessTokenTtlSeconds)
+      .setJti(randomUUID())
+      .sign(privateKey);
+  }
+
+  async function issueTokens(user: UserRecord, grant: { originJti: string; authTime: number }) {
+    const issuedAt = Math.floor(now() / 1000);
+    const eventId = randomUUID();
+    const groupNames = [...user.groups];
+    const tenantId = user.attributes.get('custom:tenant_id');
+    const accessToken = await signToken(
+      {
+        sub: user.sub,
+        ...(groupNames.length > 0 ? { 'cognito:groups': groupNames } : {}),
+        version: 2,
+        client_id: clientId,
+        origin_jti: grant.originJti,
+        event_id: eventId,
+        token_use: 'access',
+        scope: 'aws.cognito.signin.user.admin',
+        auth_time: grant.authTime,
+        username: user.username,
+        // Added by the pool's pre-token-generation (V2) trigger, which is what puts tenant context in
+        // the access token; without the trigger Cognito would only put custom attributes in the ID token.
+        ...(tenantId !== undefined ? { tenant_id: tenantId } : {}),
+        roles: groupNames,
+      },
+      issuedAt,
+    );
+    const idToken = await signToken(
+      {
+        sub: user.sub,
+        ...(groupNames.length > 0 ? { 'cognito:groups': groupNames } : {}),
+        ...idTokenAttributes(user),
+        'cognito:username': user.username,
+        origin_jti: grant.originJti,
+        aud: clientId,
+        event_id: eventId,
+        token_use: 'id',
+        auth_time: grant.authTime,
+      },
+      issuedAt,
+    );
+    return { AccessToken: accessToken, IdToken: idToken, ExpiresIn: accessTokenTtlSeconds, TokenType: 'Bearer' };
+  }
+
+  /** A fresh sign-in: new refresh token (opaque, server-side grant) plus access and ID tokens. */
+  async function signIn(user: UserRecord) {
+    const authTime = Math.floor(now() / 1000);
+    const grant: RefreshGrant = {
+      username: user.username,
+      sub: user.sub,
+      originJti: randomUUID(),
+      authTime,
+      expiresAt: now() + refreshTokenTtlDays * DAY_MS,
+      revoked: false,
+    };
+    const refreshToken = randomBytes(96).toString('base64url');
+    refreshGrants.set(refreshToken, grant);
+    const tokens = await issueTokens(user, grant);
+    return { AuthenticationResult: { ...tokens, RefreshToken: refreshToken }, ChallengeParameters: {} };
+  }
+
+  function startNewPasswordChallenge(user: UserRecord) {
+    const current = now();
+    for (const [id, session] of challengeSessions) {
+      if (session.expiresAt <= current) challengeSessions.delete(id);
+    }
+    const session = randomBytes(96).toString('base64url');
+    challengeSessions.set(session, {
+      username: user.username,
+      sub: user.sub,
+      expiresAt: current + CHALLENGE_SESSION_TTL_MS,
+      used: false,
+    });
+    const userAttributes = Object.fromEntries(user.attributes);
+    return {
+      ChallengeName: 'NEW_PASSWORD_REQUIRED',
+      Session: session,
+      ChallengeParameters: {
+        USER_ID_FOR_SRP: user.username,
+        requiredAttributes: '[]',
+        userAttributes: JSON.stringify(userAttributes),
+      },
+    };
+  }
+
+  // ── operations ───────────────────────────────────────────────────────────────────────────────
+
+  function checkClient(input: JsonObject): void {
+    const requested = requiredString(input, 'ClientId');
+    if (requested !== clientId) {
+      throw new CognitoError('ResourceNotFoundException', `User pool client ${requested} does not exist.`);
+    }
+  }
+
+  async function initiateAuth(input: JsonObject): Promise<JsonObject> {
+    const authFlow = requiredString(input, 'AuthFlow');
+    if (!AUTH_FLOWS.includes(authFlow)) {
+      throw new CognitoError(
+        'InvalidParameterException',
+        `1 validation error detected: Value '${authFlow}' at 'authFlow' failed to satisfy constraint: Member must satisfy enum value set: [${AUTH_FLOWS.join(', ')}]`,
+      );
+    }
+    checkClient(input);
+    const parameters = stringMap(input.AuthParameters);
+    if (authFlow === 'USER_PASSWORD_AUTH') return passwordAuth(parameters);
+    if (authFlow === 'REFRESH_TOKEN_AUTH' || authFlow === 'REFRESH_TOKEN') return refreshAuth(parameters);
+    if (authFlow.startsWith('ADMIN_')) {
+      throw new CognitoError('InvalidParameterException', 'Initiate Auth method not supported.');
+    }
+    throw new CognitoError('InvalidParameterException', `${authFlow} flow not enabled for this client`);
+  }
+
+  async function passwordAuth(parameters: Record<string, string>): Promise<JsonObject> {
+    const username = parameters.USERNAME;
+    const password = parameters.PASSWORD;
+    if (username === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter USERNAME');
+    if (password === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter PASSWORD');
+    const user = users.get(username);
+    // Same answer for an unknown user and a wrong password (PreventUserExistenceErrors: ENABLED).
+    const matches = await passwordMatches(password, user?.password ?? decoyHash);
+    if (!user || !matches) throw new CognitoError('NotAuthorizedException', INCORRECT_CREDENTIALS);
+    if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
+    if (user.status === 'FORCE_CHANGE_PASSWORD') {
+      if (user.temporaryPasswordSetAt !== undefined && now() - user.temporaryPasswordSetAt > temporaryPasswordValidityDays * DAY_MS) {
+        throw new CognitoError(
+          'NotAuthorizedException',
+          'Temporary password has expired and must be reset by an administrator.',
+        );
+      }
+      return startNewPasswordChallenge(user);
+    }
+    return signIn(user);
+  }
+
+  async function refreshAuth(parameters: Record<string, string>): Promise<JsonObject> {
+    const token = parameters.REFRESH_TOKEN;
+    if (token === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter REFRESH_TOKEN');
+    const grant = refreshGrants.get(token);
+    if (!grant) throw new CognitoError('NotAuthorizedException', 'Invalid Refresh Token');
+    const user = users.get(grant.username);
+    if (grant.revoked || !user || user.sub !== grant.sub) {
+      throw new CognitoError('NotAuthorizedException', 'Refresh Token has been revoked');
+    }
+    if (grant.expiresAt <= now()) throw new CognitoError('NotAuthorizedException', 'Refresh Token has expired');
+    if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
+    // Without refresh-token rotation Cognito returns no new refresh token.
+    return { AuthenticationResult: await issueTokens(user, grant), ChallengeParameters: {} };
+  }
+
+  async function respondToAuthChallenge(input: JsonObject): Promise<JsonObject> {
+    checkClient(input);
+    const challengeName = requiredString(input, 'ChallengeName');
+    if (challengeName !== 'NEW_PASSWORD_REQUIRED') {
+      throw new CognitoError('InvalidParameterException', `Invalid challenge name ${challengeName}`);
+    }
+    const responses = stringMap(input.ChallengeResponses);
+    const sessionId = optionalString(input, 'Session');
+    const session = sessionId === undefined ? undefined : challengeSessions.get(sessionId);
+    if (!session) throw new CognitoError('NotAuthorizedException', 'Invalid session for the user.');
+    if (session.used) {
+      throw new CognitoError('NotAuthorizedException', 'Invalid session for the user, session can only be used once.');
+    }
+    if (session.expiresAt <= now()) {
+      throw new CognitoError('NotAuthorizedException', 'Invalid session for the user, session is expired.');
+    }
+    if (responses.USERNAME === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter USERNAME');
+    const newPassword = responses.NEW_PASSWORD;
+    if (newPassword === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter NEW_PASSWORD');
+    const user = users.get(session.username);
+    if (responses.USERNAME !== session.username || !user || user.sub !== session.sub) {
+      throw new CognitoError('NotAuthorizedException', 'Invalid session for the user.');
+    }
+    if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
+    checkPassword(newPassword);
+    const updates = checkAttributes(
+      Object.entries(responses)
+        .filter(([name]) => name.startsWith('userAttributes.'))
+        .map(([name, value]): [string, string] => [name.slice('userAttributes.'.length), value]),
+    );
+    session.used = true;
+    for (const [name, value] of updates) user.attributes.set(name, value);
+    user.password = await hashPassword(newPassword);
+    user.status = 'CONFIRMED';
+    user.temporaryPasswordSetAt = undefined;
+    user.lastModifiedAt = now();
+    return signIn(user);
+  }
+
+  async function adminCreateUser(input: JsonObject): Promise<JsonObject> {
+    const username = requiredString(input, 'Username');
+    const messageAction = optionalString(input, 'MessageAction');
+    if (messageAction !== undefined && messageAction !== 'SUPPRESS' && messageAction !== 'RESEND') {
+      throw new CognitoError(
+        'InvalidParameterException',
+        `1 validation error detected: Value '${messageAction}' at 'messageAction' failed to satisfy constraint: Member must satisfy enum value set: [RESEND, SUPPRESS]`,
+      );
+    }
+    const temporaryPassword = optionalString(input, 'TemporaryPassword') ?? generateTemporaryPassword(passwordPolicy);
+    checkPassword(temporaryPassword);
+
+    if (messageAction === 'RESEND') {
+      // RESEND re-issues the invitation of an existing user and restarts the temporary password's validity.
+      const user = findUser(username);
+      if (user.status !== 'FORCE_CHANGE_PASSWORD') {
+        throw new CognitoError('UnsupportedUserStateException', `Resend not possible. ${username} status is not FORCE_CHANGE_PASSWORD.`);
+      }
+      user.password = await hashPassword(temporaryPassword);
+      user.temporaryPasswordSetAt = now();
+      user.lastModifiedAt = now();
+      return { User: userType(user) };
+    }
+
+    if (users.has(username)) throw new CognitoError('UsernameExistsException', 'User account already exists');
+    const attributes = checkAttributes(attributePairs(input.UserAttributes, 'UserAttributes'));
+    const password = await hashPassword(temporaryPassword);
+    // Re-check after the await: a concurrent call may have created the same username meanwhile.
+    if (users.has(username)) throw new CognitoError('UsernameExistsException', 'User account already exists');
+    const createdAt = now();
+    const user: UserRecord = {
+      username,
+      sub: randomUUID(),
+      attributes,
+      groups: new Set(),
+      password,
+      status: 'FORCE_CHANGE_PASSWORD',
+      enabled: true,
+      createdAt,
+      lastModifiedAt: createdAt,
+      temporaryPasswordSetAt: createdAt,
+    };
+    users.set(username, user);
+    return { User: userType(user) };
+  }
+
+  async function adminSetUserPassword(input: JsonObject): Promise<JsonObject> {
+    const user = findUser(requiredString(input, 'Username'));
+    const password = requiredString(input, 'Password');
+    const permanent = input.Permanent === true;
+    checkPassword(password);
+    user.password = await hashPassword(password);
+    user.status = permanent ? 'CONFIRMED' : 'FORCE_CHANGE_PASSWORD';
+    user.temporaryPasswordSetAt = permanent ? undefined : now();
+    user.lastModifiedAt = now();
+    return {};
+  }
+
+  function adminGetUser(input: JsonObject): JsonObject {
+    const user = findUser(requiredString(input, 'Username'));
+    const { Attributes, ...rest } = userType(user);
+    return { ...rest, UserAttributes: Attributes };
+  }
+
+  function changeGroupMembership(input: JsonObject, add: boolean): JsonObject {
+    const username = requiredString(input, 'Username');
+    const groupName = requiredString(input, 'GroupName');
+    if (!groups.has(groupName)) throw new CognitoError('ResourceNotFoundException', 'Group not found.');
+    const user = findUser(username);
+    if (add) user.groups.add(groupName);
+    else user.groups.delete(groupName);
+    return {};
+  }
+
+  function setEnabled(input: JsonObject, enabled: boolean): JsonObject {
+    const user = findUser(requiredString(input, 'Username'));
+    user.enabled = enabled;
+    user.lastModifiedAt = now();
+    return {};
+  }
+
+  function adminDeleteUser(input: JsonObject): JsonObject {
+    const user = findUser(requiredString(input, 'Username'));
+    revokeRefreshTokens(user);
+    users.delete(user.username);
+    return {};
+  }
+
+  function adminUserGlobalSignOut(input: JsonObject): JsonObject {
+    // Like Cognito, this revokes refresh tokens only: access and ID tokens are self-contained JWTs
+    // and keep verifying against the JWKS until they expire. (Cognito additionally rejects them in
+    // its own token-authorized APIs such as GetUser, which this stand-in does not offer.)
+    revokeRefreshTokens(findUser(requiredString(input, 'Username')));
+    return {};
+  }
+
+  function listUsers(input: JsonObject): JsonObject {
+    const limit = optionalInteger(input, 'Limit') ?? LIST_USERS_MAX_LIMIT;
+    if (limit < 0 || limit > LIST_USERS_MAX_LIMIT) {
+      throw new CognitoError(
+        'InvalidParameterException',
+        `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value less than or equal to ${LIST_USERS_MAX_LIMIT}`,
+      );
+    }
+    const matches = parseFilter(optionalString(input, 'Filter'));
+    const attributesToGet = input.AttributesToGet === undefined
+      ? undefined
+      : new Set(stringList(input.AttributesToGet));
+    const after = decodePaginationToken(optionalString(input, 'PaginationToken'));
+    // Ordered by username so a pagination token stays valid while users come and go.
+    const selected = [...users.values()]
+      .filter((user) => after === undefined || user.username > after)
+      .filter(matches)
+      .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+    const page = selected.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      Users: page.map((user) => userType(user, attributesToGet)),
+      ...(selected.length > page.length && last ? { PaginationToken: encodePaginationToken(last.username) } : {}),
+    };
+  }
+
+  type Operation = { signed: boolean; handle: (input: JsonObject) => JsonObject | Promise<JsonObject> };
+  const operations = new Map<string, Operation>([
+    ['InitiateAuth', { signed: false, handle: initiateAuth }],
+    ['RespondToAuthChallenge', { signed: false, handle: respondToAuthChallenge }],
+    ['AdminCreateUser', { signed: true, handle: adminCreateUser }],
+    ['AdminSetUserPassword', { signed: true, handle: adminSetUserPassword }],
+    ['AdminGetUser', { signed: true, handle: adminGetUser }],
+    ['AdminAddUserToGroup', { signed: true, handle: (input) => changeGroupMembership(input, true) }],
+    ['AdminRemoveUserFromGroup', { signed: true, handle: (input) => changeGroupMembership(input, false) }],
+    ['AdminDisableUser', { signed: true, handle: (input) => setEnabled(input, false) }],
+    ['AdminEnableUser', { signed: true, handle: (input) => setEnabled(input, true) }],
+    ['AdminDeleteUser', { signed: true, handle: adminDeleteUser }],
+    ['AdminUserGlobalSignOut', { signed: true, handle: adminUserGlobalSignOut }],
+    ['ListUsers', { signed: true, handle: listUsers }],
+  ]);
+
+  // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────
+
+  async function authorizeAdminCall(req: IncomingMessage, body: Buffer, operation: string, input: JsonObject) {
+    const caller = await authenticate({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body, service: 'cognito-idp' });
+    if (isAwsError(caller)) throw new CognitoError(caller.code, caller.message, caller.status);
+    // IAM evaluates the pool named in the request, so a caller learns nothing about pools it may not touch.
+    const requestedPoolId = requiredString(input, 'UserPoolId');
+    const resource = poolArn(requestedPoolId);
+    await requireAllowed(authorize, caller, `cognito-idp:${operation}`, resource);
+    if (requestedPoolId !== userPoolId) {
+      throw new CognitoError('ResourceNotFoundException', `User pool ${requestedPoolId} does not exist.`);
+    }
+  }
+
+  async function handleApiCall(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const target = headerValue(req, 'x-amz-target');
+    const operationName = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    const operation = operationName === undefined ? undefined : operations.get(operationName);
+    if (!operation || operationName === undefined) {
+      throw new CognitoError('UnknownOperationException', `Unknown operation ${target ?? '(missing X-Amz-Target)'}`);
+    }
+    const input = parseJsonObject(body);
+    if (operation.signed) await authorizeAdminCall(req, body, operationName, input);
+    sendJson(res, 200, await operation.handle(input));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/jwks.json`) {
+      return sendJson(res, 200, jwks, 'application/json');
+    }
+    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/openid-configuration`) {
+      return sendJson(res, 200, {
+        issuer,
+        jwks_uri: jwksUrl,
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: ['RS256'],
+      }, 'application/json');
+    }
+    if (req.method === 'POST' && path === '/') return handleApiCall(req, res);
+    req.resume();
+    sendJson(res, 404, { message: 'Not Found' }, 'application/json');
+  }
+
+  const listener: RequestListener = (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof CognitoError) {
+        sendJson(res, error.status, { __type: error.type, message: error.message }, JSON_11, error.type);
+        return;
+      }
+      // Anything unexpected is our bug; the caller gets Cognito's generic answer, never the detail.
+      sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
+    });
+  };
+
+  // ── programmatic seeding ─────────────────────────────────────────────────────────────────────
+
+  async function createUser(seed: SeedUser): Promise<{ username: string; sub: string }> {
+    if (users.has(seed.username)) throw new Error(`User ${seed.username} already exists in ${userPoolId}`);
+    const unknownGroup = (seed.groups ?? []).find((group) => !groups.has(group));
+    if (unknownGroup !== undefined) throw new Error(`Group ${unknownGroup} does not exist in ${userPoolId}`);
+    const failure = seed.skipPasswordPolicy ? undefined : passwordPolicyFailure(seed.password, passwordPolicy);
+    if (failure) throw new Error(`Password for ${seed.username} does not conform to policy: ${failure}`);
+    const attributes = checkAttributes(Object.entries(seed.attributes ?? {}));
+    const password = await hashPassword(seed.password);
+    if (users.has(seed.username)) throw new Error(`User ${seed.username} already exists in ${userPoolId}`);
+    const createdAt = now();
+    const user: UserRecord = {
+      username: seed.username,
+      sub: randomUUID(),
+      attributes,
+      groups: new Set(seed.groups ?? []),
+      password,
+      status: 'CONFIRMED',
+      enabled: true,
+      createdAt,
+      lastModifiedAt: createdAt,
+      temporaryPasswordSetAt: undefined,
+    };
+    users.set(user.username, user);
+    return { username: user.username, sub: user.sub };
+  }
+
+  function createGroup(name: string): void {
+    groups.add(name);
+  }
+
+  return { listener, issuer, jwksUrl, userPoolArn, createUser, createGroup };
+}
+
+// ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────
+
+function poolArn(userPoolId: string): string {
+  return `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:userpool/${userPoolId}`;
+}
+
+async function requireAllowed(authorize: Authorize, caller: RoleSession, action: string, resource: string): Promise<void> {
+  const decision = await authorize(caller, { action, resource });
+  if (!decision.allowed) {
+    throw new CognitoError(
+      'AccessDeniedException',
+      `User: ${caller.assumedRoleArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+    );
+  }
+}
+
+function passwordPolicyFailure(password: string, policy: PasswordPolicy): string | undefined {
+  if (password.length < policy.minimumLength) return 'Password not long enough';
+  if (policy.requireLowercase && !/[a-z]/.test(password)) return 'Password must have lowercase characters';
+  if (policy.requireUppercase && !/[A-Z]/.test(password)) return 'Password must have uppercase characters';
+  if (policy.requireNumbers && !/[0-9]/.test(password)) return 'Password must have numeric characters';
+  if (policy.requireSymbols && ![...password].some((char) => SYMBOLS.includes(char))) {
+    return 'Password must have symbol characters';
+  }
+  return undefined;
+}
+
+/** What Cognito does when AdminCreateUser omits TemporaryPassword: one that satisfies the policy. */
+function generateTemporaryPassword(policy: PasswordPolicy): string {
+  const classes = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!@#%&*?'];
+  const pick = (alphabet: string) => alphabet.charAt(randomInt(alphabet.length));
+  const chars = classes.map(pick);
+  const all = classes.join('');
+  while (chars.length < Math.max(12, policy.minimumLength)) chars.push(pick(all));
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
+  }
+  return chars.join('');
+}
+
+function attributeList(user: UserRecord, only?: Set<string>) {
+  return [['sub', user.sub] as const, ...user.attributes]
+    .filter(([name]) => only === undefined || only.has(name))
+    .map(([Name, Value]) => ({ Name, Value }));
+}
+
+/** ID tokens carry the user's attributes; the *_verified flags are booleans there. */
+function idTokenAttributes(user: UserRecord): JsonObject {
+  const claims: JsonObject = {};
+  for (const [name, value] of user.attributes) {
+    claims[name] = name.endsWith('_verified') ? value === 'true' : value;
+  }
+  return claims;
+}
+
+function parseFilter(filter: string | undefined): (user: UserRecord) => boolean {
+  if (filter === undefined || filter.trim() === '') return () => true;
+  const match = /^\s*([A-Za-z_:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(filter);
+  const [, attribute, operator, rawValue] = match ?? [];
+  if (attribute === undefined || rawValue === undefined || !FILTERABLE_ATTRIBUTES.has(attribute)) {
+    throw new CognitoError('InvalidParameterException', 'Error while parsing filter.');
+  }
+  const value = rawValue.replace(/\\(.)/g, '$1');
+  const read = (user: UserRecord): string | undefined => {
+    switch (attribute) {
+      case 'username': return user.username;
+      case 'sub': return user.sub;
+      case 'cognito:user_status': return user.status;
+      case 'status': return user.enabled ? 'Enabled' : 'Disabled';
+      default: return user.attributes.get(attribute);
+    }
+  };
+  return (user) => {
+    const actual = read(user);
+    if (actual === undefined) return false;
+    return operator === '=' ? actual === value : actual.startsWith(value);
+  };
+}
+
+function encodePaginationToken(afterUsername: string): string {
+  return Buffer.from(JSON.stringify({ after: afterUsername })).toString('base64url');
+}
+
+function decodePaginationToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined;
+  const parsed: unknown = safeJsonParse(Buffer.from(token, 'base64url').toString('utf8'));
+  const after = typeof parsed === 'object' && parsed !== null ? (parsed as { after?: unknown }).after : undefined;
+  if (typeof after !== 'string') throw new CognitoError('InvalidParameterException', 'Invalid pagination token.');
+  return after;
+}
+
+function epochSeconds(ms: number): number {
+  return ms / 1000;
+}
+
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+function missing(member: string): CognitoError {
+  return new CognitoError(
+    'InvalidParameterException',
+    `1 validation error detected: Value null at '${lowerFirst(member)}' failed to satisfy constraint: Member must not be null`,
+  );
+}
+
+function serializationError(): CognitoError {
+  return new CognitoError('SerializationException', 'Start of structure or map found where not expected.');
+}
+
+function requiredString(input: JsonObject, member: string): string {
+  const value = optionalString(input, member);
+  if (value === undefined) throw missing(member);
+  return value;
+}
+
+function optionalString(input: JsonObject, member: string): string | undefined {
+  const value = input[member];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw serializationError();
+  return value;
+}
+
+function optionalInteger(input: JsonObject, member: string): number | undefined {
+  const value = input[member];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError();
+  return value;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw serializationError();
+  const result: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string') throw serializationError();
+    result[key] = entry;
+  }
+  return result;
+}
+
+function stringList(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) throw serializationError();
+  return value as string[];
+}
+
+function attributePairs(value: unknown, member: string): [string, string][] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw serializationError();
+  return value.map((entry: unknown): [string, string] => {
+    const { Name, Value } = (typeof entry === 'object' && entry !== null ? entry : {}) as { Name?: unknown; Value?: unknown };
+    if (typeof Name !== 'string') throw missing(`${member}.member.name`);
+    if (typeof Value !== 'string') throw serializationError();
+    return [Name, Value];
+  });
+}
+
+function safeJsonParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+function parseJsonObject(body: Buffer): JsonObject {
+  if (body.length === 0) return {};
+  const parsed = safeJsonParse(body.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serializationError();
+  return parsed as JsonObject;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, contentType = JSON_11, errorType?: string): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-requestid': randomUUID(),
+    ...(errorType ? { 'x-amzn-errortype': `${errorType}:` } : {}),
+  });
+  res.end(payload);
+}

@@ -1,0 +1,233 @@
+/**
+ * The IAM-enforcing DynamoDB endpoint: authenticates each call, authorizes it the way DynamoDB's
+ * front end would (action, table/index ARN, `dynamodb:LeadingKeys`) and only then forwards the
+ * untouched request to the storage engine (dynalite). Denials are DynamoDB's own error documents.
+ */
+import { randomBytes } from 'node:crypto';
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
+import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { planDynamoDbAccess, type TableKeys } from './dynamodb-access-checks.js';
+import type { LocalIam } from './local-iam.js';
+import { readSignedRequest } from './sigv4-verifier.js';
+import { LOCAL_REGION, isAwsError, type RequestListener } from './types.js';
+
+export interface DynamoDbEndpointOptions {
+  iam: LocalIam;
+  /** Base URL of the storage engine, e.g. the `url` from `startLocalDynamo`. */
+  upstream: string;
+}
+
+const TARGET_PREFIX = 'DynamoDB_20120810.';
+/** DynamoDB's own request size ceiling (and dynalite's). */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): RequestListener {
+  const upstream = new URL(options.upstream);
+  const agent = new Agent({ keepAlive: true });
+  const tableKeys = createTableKeysCache(upstream);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const signed = await readSignedRequest(req, 'dynamodb', MAX_BODY_BYTES);
+    if (isAwsError(signed)) return sendJson(res, signed.status, { __type: `com.amazon.coral.service#${signed.code}`, message: signed.message });
+
+    const caller = await options.iam.authenticate(signed);
+    if (isAwsError(caller)) {
+      return sendJson(res, caller.status, { __type: `com.amazon.coral.service#${caller.code}`, message: caller.message });
+    }
+
+    const target = headerText(req.headers['x-amz-target']);
+    if (target === undefined || !target.startsWith(TARGET_PREFIX)) {
+      return sendJson(res, 400, { __type: 'com.amazon.coral.service#UnknownOperationException' });
+    }
+    const operation = target.slice(TARGET_PREFIX.length);
+    let body: unknown;
+    try {
+      body = signed.body.length === 0 ? {} : JSON.parse(signed.body.toString('utf8'));
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      return sendJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
+    }
+
+    const plan = await planDynamoDbAccess(operation, body, tableKeys.get);
+    if (plan.kind === 'reject') {
+      const namespace = plan.type === 'ValidationException' ? 'com.amazon.coral.validate' : 'com.amazon.coral.service';
+      return sendJson(res, 400, plan.message === undefined ? { __type: `${namespace}#${plan.type}` } : { __type: `${namespace}#${plan.type}`, message: plan.message });
+    }
+    // Sequential, in request order, so the reported resource is the first one DynamoDB would name.
+    for (const check of plan.checks) {
+      const decision = await options.iam.authorize(caller, check);
+      if (!decision.allowed) {
+        return sendJson(res, 400, {
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          Message: `User: ${caller.assumedRoleArn} is not authorized to perform: ${check.action} on resource: ${check.resource} ${decision.reason}`,
+        });
+      }
+    }
+
+    if (plan.changesKeysOf !== undefined) {
+      const table = plan.changesKeysOf;
+      tableKeys.forget(table);
+      // Also once the change has landed: a lookup racing the call could have cached the old schema.
+      res.once('finish', () => tableKeys.forget(table));
+    }
+    await forward(req, signed.body, res, upstream, agent);
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('[local dynamodb] request failed', error);
+      if (!res.headersSent) sendJson(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+      else res.destroy();
+    });
+  };
+}
+
+/** Partition-key names per table, read once with DescribeTable from the storage engine itself. */
+function createTableKeysCache(upstream: URL): { get: (table: string) => Promise<TableKeys | undefined>; forget: (table: string) => void } {
+  // The storage engine does not check signatures; any static credentials do.
+  const client = new DynamoDBClient({
+    endpoint: upstream.origin,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const cache = new Map<string, Promise<TableKeys | undefined>>();
+
+  const describe = async (table: string): Promise<TableKeys | undefined> => {
+    try {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+      const hashKeyOf = (schema: { AttributeName?: string; KeyType?: string }[] | undefined): string | undefined =>
+        schema?.find((element) => element.KeyType === 'HASH')?.AttributeName;
+      const partitionKey = hashKeyOf(Table?.KeySchema);
+      if (partitionKey === undefined) throw new Error(`DescribeTable ${table} returned no HASH key`);
+      const indexPartitionKeys: Record<string, string> = {};
+      for (const index of [...(Table?.GlobalSecondaryIndexes ?? []), ...(Table?.LocalSecondaryIndexes ?? [])]) {
+        const indexKey = hashKeyOf(index.KeySchema);
+        if (index.IndexName !== undefined && indexKey !== undefined) indexPartitionKeys[index.IndexName] = indexKey;
+      }
+      return { partitionKey, indexPartitionKeys };
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  };
+
+  return {
+    get: (table) => {
+      let keys = cache.get(table);
+      if (keys === undefined) {
+        keys = describe(table);
+        cache.set(table, keys);
+        // Only an existing table's keys are worth keeping: a missing one may be created any moment.
+        keys.then(
+          (found) => {
+            if (found === undefined && cache.get(table) === keys) cache.delete(table);
+          },
+          () => {
+            if (cache.get(table) === keys) cache.delete(table);
+          },
+        );
+      }
+      return keys;
+    },
+    forget: (table) => {
+      cache.delete(table);
+    },
+  };
+}
+
+async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, upstream: URL, agent: Agent): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) headers[name] = value;
+  }
+  headers['content-length'] = String(body.length);
+
+  const upstreamResponse = await new Promise<IncomingMessage>((resolve, reject) => {
+    const outgoing = httpRequest(
+      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+      resolve,
+    );
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
+  res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
+  await pipeline(upstreamResponse, res);
+}
+
+function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const kept: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) kept[name] = value;
+  }
+  return kept;
+}
+
+function sendJson(res: ServerResponse, status: number, document: Record<string, string>): void {
+  const body = JSON.stringify(document);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId(),
+    'x-amz-crc32': String(crc32(body)),
+  });
+  res.end(body);
+}
+
+/** DynamoDB request ids: 52 characters of upper-case base32-like text. */
+function requestId(): string {
+  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export interface LocalDynamo {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  close(): Promise<void>;
+}
+
+interface DynaliteOptions {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}
+
+/**
+ * Starts dynalite in this process on an ephemeral 127.0.0.1 port: in memory, or persisted under
+ * `dataDir`. Table state changes are immediate so tests and `npm start` never poll for ACTIVE.
+ */
+export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
+  // dynalite is CommonJS without type declarations; this is its documented factory signature.
+  const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+  const server = dynalite({
+    ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive sockets from callers would otherwise hold the close open.
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * The local account's IAM: roles, the sessions STS hands out for them, and policy evaluation.
+ * Decisions come from `@cloud-copilot/iam-simulate` on every request against the role's current
+ * documents, so a policy change is visible on the very next call.
+ */
+import { randomBytes } from 'node:crypto';
+import { isWildcardOnlyAction, runSimulation, type RunSimulationResults, type Simulation } from '@cloud-copilot/iam-simulate';
+import { verifySigV4 } from './sigv4-verifier.js';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_REGION,
+  systemClock,
+  type Authenticate,
+  type AuthorizationDecision,
+  type Authorize,
+  type Clock,
+  type PolicyDocument,
+  type RoleDefinition,
+  type RoleSession,
+  type TemporaryCredentials,
+} from './types.js';
+
+export interface LocalIamOptions {
+  now?: Clock;
+}
+
+/** A role as IAM stores it: the definition plus the unique id that appears in `aws:userid`. */
+export interface IamRole extends RoleDefinition {
+  /** e.g. AROA3XFRBF23EXAMPLE1 */
+  roleId: string;
+}
+
+export type AssumeRoleAction = 'sts:AssumeRole' | 'sts:TagSession';
+
+export interface AssumeRoleDecision extends AuthorizationDecision {
+  /** The action the decision is about; on a deny, the first one refused. */
+  action: AssumeRoleAction;
+  /**
+   * What STS appends to "User: … is not authorized to perform: … on resource: …": the identity
+   * policy clause, or nothing when the role's trust policy is what refused.
+   */
+  messageSuffix: string;
+}
+
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+/** STS refuses an expired token for as long as it is presented; keep expired sessions this long to say so. */
+const EXPIRED_SESSION_RETENTION_MS = 12 * 3600 * 1000;
+
+export class LocalIam {
+  private readonly now: Clock;
+  private readonly roles = new Map<string, IamRole>();
+  private readonly sessions = new Map<string, RoleSession>();
+  private readonly wildcardOnly = new Map<string, Promise<boolean>>();
+
+  constructor(options: LocalIamOptions = {}) {
+    this.now = options.now ?? systemClock;
+  }
+
+  createRole(def: RoleDefinition): IamRole {
+    const match = ROLE_ARN.exec(def.arn);
+    if (match === null || match[1] !== LOCAL_ACCOUNT_ID || match[2] !== def.name) {
+      throw new Error(`Role ARN ${def.arn} is not arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${def.name}`);
+    }
+    if (this.roles.has(def.arn)) throw new Error(`Role ${def.arn} already exists`);
+    // A private copy: later edits go through putRolePolicy, as they would through IAM.
+    const role: IamRole = { ...structuredClone(def), roleId: `AROA${randomId(17)}` };
+    this.roles.set(def.arn, role);
+    return role;
+  }
+
+  getRole(arn: string): IamRole | undefined {
+    return this.roles.get(arn);
+  }
+
+  /** Creates or replaces an inline policy, like `iam:PutRolePolicy`; effective on the next request. */
+  putRolePolicy(roleArn: string, policyName: string, document: PolicyDocument): void {
+    const role = this.requireRole(roleArn);
+    const others = role.policies.filter((policy) => policy.name !== policyName);
+    role.policies = [...others, { name: policyName, document: structuredClone(document) }];
+  }
+
+  /**
+   * Mints credentials for a role session without any authorization: this is how the platform hands a
+   * function its execution role. Callers reaching STS over HTTP go through `canAssume` first.
+   */
+  issueRoleSession(roleArn: string, sessionName: string, tags: Record<string, string> = {}, durationSeconds = 3600): RoleSession {
+    const role = this.requireRole(roleArn);
+    const now = this.now();
+    this.forgetLongExpiredSessions(now);
+    const session: RoleSession = {
+      accessKeyId: `ASIA${randomId(16)}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(96).toString('base64'),
+      // STS reports expiry to the second; keep the stored value identical to what the client sees.
+      expiration: Math.floor((now + durationSeconds * 1000) / 1000) * 1000,
+      roleArn: role.arn,
+      roleName: role.name,
+      sessionName,
+      assumedRoleArn: `arn:aws:sts::${LOCAL_ACCOUNT_ID}:assumed-role/${role.name}/${sessionName}`,
+      tags: { ...tags },
+    };
+    this.sessions.set(session.accessKeyId, session);
+    return session;
+  }
+
+  resolveSession(accessKeyId: string): RoleSession | undefined {
+    return this.sessions.get(accessKeyId);
+  }
+
+  /** `aws:userid` of a session: `<role id>:<session name>`, as GetCallerIdentity reports it. */
+  userId(session: RoleSession): string {
+    return `${this.requireRole(session.roleArn).roleId}:${session.sessionName}`;
+  }
+
+  readonly authenticate: Authenticate = async (request) => verifySigV4(request, (id) => this.resolveSession(id), this.now);
+
+  readonly authorize: Authorize = async (session, request) => {
+    const role = this.roles.get(session.roleArn);
+    if (role === undefined) return { allowed: false, reason: `because the role ${session.roleArn} no longer exists` };
+
+    const result = await runSimulation(
+      {
+        request: {
+          principal: session.assumedRoleArn,
+          action: request.action,
+          resource: { resource: await this.simulatedResource(request.action, request.resource), accountId: LOCAL_ACCOUNT_ID },
+          contextVariables: { ...request.context, ...this.principalContext(session, role) },
+        },
+        identityPolicies: identityPolicies(role),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (result.resultType === 'error') return { allowed: false, reason: simulationErrorReason(result) };
+    if (result.overallResult === 'Allowed') return { allowed: true, reason: 'allowed by an identity-based policy' };
+    return { allowed: false, reason: identityDenialSuffix(result.overallResult, request.action) };
+  };
+
+  /**
+   * Whether `caller` may assume `targetRoleArn` (and tag the session when `withTags`). Stricter than
+   * IAM on purpose: IAM lets a same-account trust policy that names the caller's role suffice on its
+   * own, here the caller's identity policy must allow the action too — so whatever works locally also
+   * works once the stack grants the function role `sts:AssumeRole`, never the other way round.
+   */
+  async canAssume(
+    caller: RoleSession,
+    targetRoleArn: string,
+    withTags: boolean,
+    requestContext: Record<string, string | string[]> = {},
+  ): Promise<AssumeRoleDecision> {
+    const callerRole = this.roles.get(caller.roleArn);
+    const target = this.roles.get(targetRoleArn);
+    // IAM does not reveal whether a role exists: a missing one is simply not assumable.
+    if (callerRole === undefined || target === undefined) {
+      return { allowed: false, action: 'sts:AssumeRole', reason: `role ${targetRoleArn} cannot be assumed`, messageSuffix: '' };
+    }
+
+    const actions: AssumeRoleAction[] = withTags ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole'];
+    for (const action of actions) {
+      const result = await runSimulation(
+        {
+          request: {
+            principal: caller.assumedRoleArn,
+            action,
+            resource: { resource: target.arn, accountId: LOCAL_ACCOUNT_ID },
+            contextVariables: { ...requestContext, ...this.principalContext(caller, callerRole) },
+          },
+          identityPolicies: identityPolicies(callerRole),
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: target.trustPolicy,
+        },
+        {},
+      );
+      if (result.resultType === 'error') {
+        return { allowed: false, action, reason: simulationErrorReason(result), messageSuffix: '' };
+      }
+      const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
+      const identityResult = analysis?.identityAnalysis?.result;
+      const trustResult = analysis?.resourceAnalysis?.result;
+      if (identityResult !== 'Allowed') {
+        const suffix = identityDenialSuffix(identityResult === 'ExplicitlyDenied' ? 'ExplicitlyDenied' : 'ImplicitlyDenied', action);
+        return { allowed: false, action, reason: suffix, messageSuffix: suffix };
+      }
+      // An explicit Deny anywhere, or a trust policy with no statement about the caller (which the
+      // simulator reports as NotApplicable), must refuse.
+      if (result.overallResult !== 'Allowed' || (trustResult !== 'Allowed' && trustResult !== 'AllowedForAccount')) {
+        return {
+          allowed: false,
+          action,
+          reason: `because the trust policy of ${target.arn} does not allow ${caller.assumedRoleArn} to perform ${action}`,
+          messageSuffix: '',
+        };
+      }
+    }
+    return { allowed: true, action: actions[actions.length - 1] ?? 'sts:AssumeRole', reason: 'allowed by identity and trust policies', messageSuffix: '' };
+  }
+
+  private principalContext(session: RoleSession, role: IamRole): Record<string, string | string[]> {
+    const now = this.now();
+    const context: Record<string, string | string[]> = {
+      'aws:PrincipalArn': role.arn,
+      'aws:PrincipalAccount': LOCAL_ACCOUNT_ID,
+      'aws:userid': `${role.roleId}:${session.sessionName}`,
+      'aws:RequestedRegion': LOCAL_REGION,
+      'aws:CurrentTime': new Date(now).toISOString(),
+      'aws:EpochTime': String(Math.floor(now / 1000)),
+    };
+    for (const [key, value] of Object.entries(session.tags)) context[`aws:PrincipalTag/${key}`] = value;
+    return context;
+  }
+
+  /**
+   * Actions that take no resource type (ListTables, DescribeLimits) are authorized against "*";
+   * their AccessDenied messages still name the ARN the service prints, which the caller passes.
+   */
+  private async simulatedResource(action: string, resource: string): Promise<string> {
+    const colon = action.indexOf(':');
+    if (colon === -1) return resource;
+    let wildcardOnly = this.wildcardOnly.get(action);
+    if (wildcardOnly === undefined) {
+      wildcardOnly = isWildcardOnlyAction(action.slice(0, colon), action.slice(colon + 1)).catch((error: unknown) => {
+        // iam-data has no such action; the simulation itself then reports it as an error (a deny).
+        if (error instanceof Error) return false;
+        throw error;
+      });
+      this.wildcardOnly.set(action, wildcardOnly);
+    }
+    return (await wildcardOnly) ? '*' : resource;
+  }
+
+  private requireRole(arn: string): IamRole {
+    const role = this.roles.get(arn);
+    if (role === undefined) throw new Error(`No such role: ${arn}`);
+    return role;
+  }
+
+  private forgetLongExpiredSessions(now: number): void {
+    for (const [id, session] of this.sessions) {
+      if (session.expiration + EXPIRED_SESSION_RETENTION_MS < now) this.sessions.delete(id);
+    }
+  }
+}
+
+/**
+ * Credentials in the shape AWS SDK v3 clients take. A `RoleSession` itself must not be passed: the
+ * SDK reads `expiration` as a Date, and ours is epoch milliseconds.
+ */
+export function sdkCredentials(credentials: TemporaryCredentials): {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+} {
+  return {
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+    sessionToken: credentials.sessionToken,
+    expiration: new Date(credentials.expiration),
+  };
+}
+
+function identityPolicies(role: IamRole): Simulation['identityPolicies'] {
+  return role.policies.map((policy) => ({ name: policy.name, policy: policy.document }));
+}
+
+function identityDenialSuffix(result: string, action: string): string {
+  return result === 'ExplicitlyDenied'
+    ? 'with an explicit deny in an identity-based policy'
+    : `because no identity-based policy allows the ${action} action`;
+}
+
+function simulationErrorReason(result: Extract<RunSimulationResults, { resultType: 'error' }>): string {
+  const { message, ...details } = result.errors;
+  return `because the policy simulation failed (${message}): ${JSON.stringify(details)}`;
+}
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** Upper-case base32, the alphabet of real access key and role ids. */
+function randomId(length: number): string {
+  const bytes = randomBytes(length);
+  let id = '';
+  for (const byte of bytes) id += ID_ALPHABET[byte % ID_ALPHABET.length];
+  return id;
+}

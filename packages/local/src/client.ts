@@ -1,0 +1,40 @@
+/**
+ * A tiny HTTP client for the platform's own seeding and for tests: JSON in, status + JSON out.
+ * It goes through the router like any other client.
+ */
+export interface JsonResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function call<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any -- test ergonomics
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(new URL(path, baseUrl), { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: keep the text so a failing assertion shows what came back.
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+  const response = await call<{ access_token?: string }>(baseUrl, 'POST', '/auth/token', { body: { username, password } });
+  if (response.status !== 200 || !response.body.access_token) {
+    throw new Error(`sign-in as ${username} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+  return response.body.access_token;
+}

@@ -1,0 +1,32 @@
+/**
+ * Evaluates the IAM policy an authorizer returned against the method ARN being called, as API
+ * Gateway does: an explicit Deny wins, otherwise an Allow must match, otherwise access is denied.
+ */
+interface AuthorizerStatement {
+  Effect?: unknown;
+  Action?: unknown;
+  Resource?: unknown;
+}
+
+function asList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function wildcard(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+function applies(statement: AuthorizerStatement, methodArn: string): boolean {
+  const actions = asList(statement.Action);
+  const actionMatches = actions.some((action) => action === '*' || action === 'execute-api:*' || action === 'execute-api:Invoke');
+  return actionMatches && asList(statement.Resource).some((resource) => wildcard(resource).test(methodArn));
+}
+
+export function isAllowed(policyDocument: unknown, methodArn: string): boolean {
+  const statements = (policyDocument as { Statement?: unknown } | undefined)?.Statement;
+  const list: AuthorizerStatement[] = Array.isArray(statements) ? statements : statements ? [statements as AuthorizerStatement] : [];
+  if (list.some((s) => s.Effect === 'Deny' && applies(s, methodArn))) return false;
+  return list.some((s) => s.Effect === 'Allow' && applies(s, methodArn));
+}

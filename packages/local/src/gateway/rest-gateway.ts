@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { GATEWAY_RESPONSES, type GatewayResponseType } from '@cellbook/functions/gateway-responses';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js';
+import { FunctionTimeout } from '../lambda/function-host.js';
+import { isAllowed } from './authorizer-policy.js';
+import { matchRoute } from './route-matcher.js';
+
+export interface GatewayRoute {
+  method: string;
+  path: string;
+  /** The function behind the route. */
+  function: string;
+  /** The REQUEST authorizer function; absent for public routes. */
+  authorizer?: string;
+  apiKeyRequired: boolean;
+}
+
+export type MeterOutcome = 'allowed' | 'forbidden' | 'throttled' | 'quota-exceeded';
+
+export interface RestGatewayOptions {
+  apiId: string;
+  stage: string;
+  routes: readonly GatewayRoute[];
+  /** API Gateway's authorizer result cache TTL (0 disables caching). */
+  authorizerCacheTtlSeconds: number;
+  invoke: (functionName: string, event: unknown, timeoutMs: number) => Promise<unknown>;
+  /** The usage-plan check for a usage identifier key (API Gateway's API key + usage plans). */
+  meter: (apiKeyValue: string) => MeterOutcome;
+  now: Clock;
+  /** API Gateway's integration timeout (29 s). */
+  integrationTimeoutMs?: number;
+  authorizerTimeoutMs?: number;
+  onAccessLog?: (entry: Record<string, unknown>) => void;
+}
+
+/** API Gateway's payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+interface AuthorizerResult {
+  principalId: string;
+  policyDocument: unknown;
+  context?: Record<string, string | number | boolean>;
+  usageIdentifierKey?: string;
+}
+
+function isAuthorizerResult(value: unknown): value is AuthorizerResult {
+  const result = value as AuthorizerResult | undefined;
+  return typeof result?.principalId === 'string' && typeof result.policyDocument === 'object' && result.policyDocument !== null;
+}
+
+interface ProxyResult {
+  statusCode: number;
+  headers?: Record<string, string | number | boolean>;
+  multiValueHeaders?: Record<string, (string | number | boolean)[]>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}
+
+function isProxyResult(value: unknown): value is ProxyResult {
+  const result = value as ProxyResult | undefined;
+  return (
+    typeof result?.statusCode === 'number' &&
+    Number.isInteger(result.statusCode) &&
+    result.statusCode >= 100 &&
+    result.statusCode <= 599 &&
+    (result.body === undefined || typeof result.body === 'string')
+  );
+}
+
+function requestTime(epochMs: number): string {
+  const date = new Date(epochMs);
+  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > MAX_PAYLOAD_BYTES) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Our API Gateway (REST API, one stage): route matching, the Lambda REQUEST authorizer with its
+ * result cache, API keys and usage plans (via `meter`), REST v1 proxy events into the functions,
+ * and API Gateway's own error responses. Nothing off the shelf enforces usage plans offline.
+ */
+export function createRestGateway(options: RestGatewayOptions): RequestListener {
+  const authorizerCache = new Map<string, { result: AuthorizerResult; expiresAt: number }>();
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
+  const authorizerTimeoutMs = options.authorizerTimeoutMs ?? 10_000;
+
+  async function authorize(route: GatewayRoute, identity: string, event: APIGatewayRequestAuthorizerEvent) {
+    const cached = authorizerCache.get(identity);
+    if (cached && cached.expiresAt > options.now()) return cached.result;
+    const result = await options.invoke(route.authorizer!, event, authorizerTimeoutMs);
+    if (!isAuthorizerResult(result)) throw new Error('authorizer returned an invalid response');
+    if (options.authorizerCacheTtlSeconds > 0) {
+      if (authorizerCache.size > 10_000) authorizerCache.clear();
+      authorizerCache.set(identity, { result, expiresAt: options.now() + options.authorizerCacheTtlSeconds * 1000 });
+    }
+    return result;
+  }
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const started = options.now();
+    const requestId = randomUUID();
+    let tenantId: string | undefined;
+    const send = (status: number, headers: Record<string, string>, body: string | Buffer) => {
+      res.writeHead(status, { 'x-amzn-RequestId': requestId, ...headers });
+      res.end(body);
+      options.onAccessLog?.({
+        requestId,
+        apiId: options.apiId,
+        method: req.method,
+        path: req.url,
+        status,
+        tenant_id: tenantId ?? null,
+        latencyMs: options.now() - started,
+      });
+    };
+    const gatewayResponse = (type: GatewayResponseType, extra: Record<string, string> = {}) => {
+      const { statusCode, body } = GATEWAY_RESPONSES[type];
+      send(statusCode, { 'content-type': 'application/json', 'x-amzn-ErrorType': type, ...extra }, JSON.stringify(body));
+    };
+
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://gateway.local');
+      const method = (req.method ?? 'GET').toUpperCase();
+      const match = matchRoute(options.routes, method, url.pathname);
+      const body = await readBody(req);
+      if (!match) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
+      if (body === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
+      const { route, pathParameters } = match;
+
+      const headers: Record<string, string> = {};
+      const multiValueHeaders: Record<string, string[]> = {};
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i]!;
+        const value = req.rawHeaders[i + 1]!;
+        headers[name] = value;
+        (multiValueHeaders[name] ??= []).push(value);
+      }
+      const query: Record<string, string> = {};
+      const multiQuery: Record<string, string[]> = {};
+      for (const [name, value] of url.searchParams) {
+        query[name] = value;
+        (multiQuery[name] ??= []).push(value);
+      }
+      const hasQuery = Object.keys(query).length > 0;
+      const methodArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${options.apiId}/${options.stage}/${method}${url.pathname}`;
+      const requestContext = {
+        accountId: LOCAL_ACCOUNT_ID,
+        apiId: options.apiId,
+        httpMethod: method,
+        path: `/${options.stage}${url.pathname}`,
+        protocol: 'HTTP/1.1',
+        requestId,
+        requestTime: requestTime(started),
+        requestTimeEpoch: started,
+        resourceId: route.path,
+        resourcePath: route.path,
+        stage: options.stage,
+        identity: {
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['User-Agent'] ?? headers['user-agent'] ?? null,
+        },
+      };
+
+      let authorizerContext: Record<string, unknown> | undefined;
+      let apiKeyValue: string | undefined;
+      if (route.authorizer) {
+        const identity = headers.Authorization ?? headers.authorization ?? req.headers.authorization;
+        // The identity source (Authorization header) is required: API Gateway answers 401 without invoking the authorizer.
+        if (!identity) return gatewayResponse('UNAUTHORIZED');
+        const authorizerEvent = {
+          type: 'REQUEST',
+          methodArn,
+          resource: route.path,
+          path: url.pathname,
+          httpMethod: method,
+          headers,
+          multiValueHeaders,
+          queryStringParameters: hasQuery ? query : null,
+          multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+          pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+          stageVariables: null,
+          requestContext,
+        } as unknown as APIGatewayRequestAuthorizerEvent;
+        let result: AuthorizerResult;
+        try {
+          result = await authorize(route, identity, authorizerEvent);
+        } catch (error) {
+          if (error instanceof Error && error.message === 'Unauthorized') return gatewayResponse('UNAUTHORIZED');
+          return gatewayResponse('AUTHORIZER_FAILURE');
+        }
+        if (!isAllowed(result.policyDocument, methodArn)) return gatewayResponse('ACCESS_DENIED');
+        authorizerContext = { ...result.context, principalId: result.principalId };
+        tenantId = typeof result.context?.tenantId === 'string' ? result.context.tenantId : undefined;
+        apiKeyValue = result.usageIdentifierKey;
+      }
+
+      if (route.apiKeyRequired) {
+        const outcome = apiKeyValue ? options.meter(apiKeyValue) : 'forbidden';
+        if (outcome === 'forbidden') return gatewayResponse('INVALID_API_KEY');
+        if (outcome === 'throttled') return gatewayResponse('THROTTLED');
+        if (outcome === 'quota-exceeded') return gatewayResponse('QUOTA_EXCEEDED');
+      }
+
+      const event: APIGatewayProxyEvent = {
+        resource: route.path,
+        path: url.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders,
+        queryStringParameters: hasQuery ? query : null,
+        multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+        pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+        stageVariables: null,
+        requestContext: {
+          ...requestContext,
+          identity: { ...requestContext.identity, apiKey: apiKeyValue ?? null },
+          ...(authorizerContext ? { authorizer: authorizerContext } : {}),
+        } as unknown as APIGatewayProxyEvent['requestContext'],
+        body: body.byteLength ? body.toString('utf8') : null,
+        isBase64Encoded: false,
+      };
+
+      let result: unknown;
+      try {
+        result = await options.invoke(route.function, event, integrationTimeoutMs);
+      } catch (error) {
+        return gatewayResponse(error instanceof FunctionTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE');
+      }
+      if (!isProxyResult(result)) return gatewayResponse('INTEGRATION_FAILURE');
+      const responseHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(result.headers ?? {})) responseHeaders[name] = String(value);
+      for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) responseHeaders[name] = values.map(String).join(', ');
+      const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');
+      send(result.statusCode, responseHeaders, payload);
+    })().catch((error: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal server error' }));
+      }
+      options.onAccessLog?.({ requestId, gatewayError: error instanceof Error ? error.message : String(error) });
+    });
+  };
+}

@@ -1,0 +1,29 @@
+/** Messages between the platform and a function worker (structured-clone safe). */
+export interface InvokeMessage {
+  type: 'invoke';
+  id: number;
+  functionName: string;
+  event: unknown;
+  requestId: string;
+  deadline: number;
+}
+
+/** Loads modules without invoking them (what Lambda's provisioned concurrency does). */
+export interface WarmMessage {
+  type: 'warm';
+  id: number;
+  functionNames: string[];
+}
+
+export type HostMessage = InvokeMessage | WarmMessage;
+
+export type ResultMessage =
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: { name: string; message: string } };
+
+export interface WorkerData {
+  /** handler name → bundled module path */
+  functions: Record<string, string>;
+  /** Logical Lambda function name prefix, e.g. `cell-1-api`. */
+  group: string;
+}

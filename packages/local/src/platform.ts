@@ -1,0 +1,367 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Keys, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
+import { documentClient } from '@cellbook/core/dynamo';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
+import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
+import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
+import { LocalIam } from './aws/local-iam.js';
+import { createStsEndpoint } from './aws/sts-endpoint.js';
+import { LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleDefinition, type RoleSession } from './aws/types.js';
+import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
+import { bundleFunctions } from './lambda/bundle.js';
+import { FunctionHost, type LogSink } from './lambda/function-host.js';
+import { cellRoles, controlRole, platformAdminRole, tableArn } from './roles.js';
+import { createRouter } from './router.js';
+
+export interface PlatformOptions {
+  /** The router's port (DESIGN: 3000); 0 picks a free one. */
+  port?: number;
+  cells?: readonly Cell.CellDefinition[];
+  operatorPassword?: string;
+  /** Drives API Gateway's usage plans and authorizer cache, so tests can move time. */
+  gatewayClock?: Clock;
+  authorizerCacheTtlSeconds?: number;
+  /** Where function logs and gateway access logs go. */
+  onLog?: LogSink;
+  /** Load every function before serving (no cold start on the first request). */
+  warm?: boolean;
+}
+
+export interface LocalCellHandle {
+  cellId: string;
+  url: string;
+  tableName: string;
+  apiId: string;
+  roles: { api: string; authorizer: string; tenantAccess: string };
+  usagePlans: Record<TierName, string>;
+}
+
+export interface LocalPlatform {
+  /** The router: the one URL clients use. */
+  url: string;
+  controlPlaneUrl: string;
+  cells: LocalCellHandle[];
+  endpoints: { dynamodb: string; sts: string; cognito: string; apiGateway: string };
+  region: string;
+  iam: LocalIam;
+  apiGateway: LocalApiGateway;
+  cognito: LocalCognito;
+  /** Credentials of a role, as Lambda would hand them to a function. */
+  sessionFor(roleArn: string): RoleSession;
+  stop(): Promise<void>;
+}
+
+export const STAGE = 'local';
+const PREFIX = `cellbook-${STAGE}`;
+const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
+const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
+const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
+
+async function listen(listener: RequestListener, port = 0): Promise<{ server: Server; url: string }> {
+  const server = createServer(listener);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function close(server: Server): Promise<void> {
+  server.closeIdleConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+}
+
+function credentialEnv(session: RoleSession): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: session.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: session.secretAccessKey,
+    AWS_SESSION_TOKEN: session.sessionToken,
+  };
+}
+
+/**
+ * Boots the whole product offline: the AWS stand-ins (IAM-enforcing DynamoDB over dynalite, STS,
+ * Cognito, API Gateway management), the control plane, one data plane per catalogued cell (own
+ * table, own gateway, own function workers) and the router in front. Handlers run from the same
+ * bundles a deploy ships, with the real SDK clients; only endpoints differ.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<LocalPlatform> {
+  const cellsToBoot = options.cells ?? Cell.CELL_CATALOG;
+  const gatewayClock = options.gatewayClock ?? systemClock;
+  const onLog: LogSink = options.onLog ?? (() => undefined);
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+
+  try {
+    const bundle = await bundleFunctions([
+      ...CELL_ROUTES.map((r) => r.handler),
+      CELL_AUTHORIZER,
+      ...CONTROL_ROUTES.map((r) => r.handler),
+      OPERATOR_AUTHORIZER,
+    ]);
+
+    // ── AWS service stand-ins ──
+    const iam = new LocalIam();
+    const storage = await startLocalDynamo();
+    cleanups.push(() => storage.close());
+    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url }));
+    cleanups.push(() => close(dynamodb.server));
+    const sts = await listen(createStsEndpoint(iam));
+    cleanups.push(() => close(sts.server));
+    let cognitoListener: RequestListener = (_req, res) => res.writeHead(503).end();
+    const cognitoServer = await listen((req, res) => cognitoListener(req, res));
+    cleanups.push(() => close(cognitoServer.server));
+    const cognito = await createLocalCognito({
+      userPoolId: USER_POOL_ID,
+      clientId: USER_POOL_CLIENT_ID,
+      issuerBaseUrl: cognitoServer.url,
+      authenticate: iam.authenticate,
+      authorize: iam.authorize,
+      groups: ['admin', 'user', 'operator'],
+      customAttributes: ['tenant_id'],
+    });
+    cognitoListener = cognito.listener;
+    const apiGateway = createLocalApiGateway({ authenticate: iam.authenticate, authorize: iam.authorize, now: gatewayClock });
+    const apiGatewayServer = await listen(apiGateway.listener);
+    cleanups.push(() => close(apiGatewayServer.server));
+
+    const serviceEnv: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognitoServer.url,
+      AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayServer.url,
+      POWERTOOLS_SERVICE_NAME: 'cellbook',
+      POWERTOOLS_METRICS_NAMESPACE: 'Cellbook',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      USER_POOL_ID,
+      USER_POOL_CLIENT_ID,
+      JWT_ISSUER: cognito.issuer,
+      NODE_ENV: 'production',
+    };
+
+    // ── "deploy": roles, tables, usage plans, cell catalog ──
+    const tenantsTable = `${PREFIX}-tenants`;
+    const cellsTable = `${PREFIX}-cells`;
+    const cellTable = (cellId: string) => `${PREFIX}-${cellId}`;
+    const admin = iam.createRole(platformAdminRole(PREFIX));
+    const adminSession = iam.issueRoleSession(admin.arn, 'deployer', {}, FUNCTION_SESSION_SECONDS);
+    const adminCredentials = {
+      accessKeyId: adminSession.accessKeyId,
+      secretAccessKey: adminSession.secretAccessKey,
+      sessionToken: adminSession.sessionToken,
+    };
+    const adminDynamo = new DynamoDBClient({ region: LOCAL_REGION, endpoint: dynamodb.url, credentials: adminCredentials });
+    const adminDocs = documentClient({ region: LOCAL_REGION, endpoint: dynamodb.url, credentials: adminCredentials });
+    cleanups.push(async () => adminDynamo.destroy());
+
+    const createTable = (TableName: string, withListingIndex: boolean) =>
+      adminDynamo.send(
+        new CreateTableCommand({
+          TableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'PK', AttributeType: 'S' },
+            { AttributeName: 'SK', AttributeType: 'S' },
+            ...(withListingIndex
+              ? [
+                  { AttributeName: 'GSI1PK', AttributeType: 'S' as const },
+                  { AttributeName: 'GSI1SK', AttributeType: 'S' as const },
+                ]
+              : []),
+          ],
+          KeySchema: [
+            { AttributeName: 'PK', KeyType: 'HASH' },
+            { AttributeName: 'SK', KeyType: 'RANGE' },
+          ],
+          ...(withListingIndex
+            ? {
+                GlobalSecondaryIndexes: [
+                  {
+                    IndexName: 'GSI1',
+                    KeySchema: [
+                      { AttributeName: 'GSI1PK', KeyType: 'HASH' },
+                      { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
+                    ],
+                    Projection: { ProjectionType: 'ALL' },
+                  },
+                ],
+              }
+            : {}),
+        }),
+      );
+    await createTable(tenantsTable, true);
+    await createTable(cellsTable, false);
+
+    const hosts: FunctionHost[] = [];
+    cleanups.push(async () => {
+      await Promise.all(hosts.map((host) => host.stop()));
+    });
+    const host = (group: string, role: RoleDefinition, handlers: string[], env: Record<string, string>) => {
+      iam.createRole(role);
+      const session = iam.issueRoleSession(role.arn, group, {}, FUNCTION_SESSION_SECONDS);
+      const functions: Record<string, string> = {};
+      for (const name of handlers) functions[name] = bundle.functions[name]!;
+      const functionHost = new FunctionHost({
+        group,
+        workerHost: bundle.workerHost,
+        functions,
+        env: { ...serviceEnv, ...env, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: group },
+        onLog,
+      });
+      hosts.push(functionHost);
+      return functionHost;
+    };
+
+    const cells: LocalCellHandle[] = [];
+    const cellServers = new Map<string, string>();
+    for (const definition of cellsToBoot) {
+      const tableName = cellTable(definition.cellId);
+      await createTable(tableName, true);
+      const roles = cellRoles({ prefix: PREFIX, cellId: definition.cellId, tableName, tenantsTable, userPoolArn: cognito.userPoolArn });
+      iam.createRole(roles.tenantAccess);
+      const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
+      const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api, CELL_ROUTES.map((r) => r.handler), {
+        ...cellEnv,
+        TENANT_ROLE_ARN: roles.tenantAccess.arn,
+        INVITATION_DELIVERY: 'response',
+      });
+      const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer, [CELL_AUTHORIZER], cellEnv);
+
+      const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
+      const usagePlans = {} as Record<TierName, string>;
+      for (const tier of TIER_NAMES) {
+        const { throttle, quota } = TIERS[tier];
+        usagePlans[tier] = apiGateway.createUsagePlan({
+          name: `${PREFIX}-${definition.cellId}-${tier}`,
+          apiStages: [{ apiId: restApi.id, stage: STAGE }],
+          throttle,
+          ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
+        }).id;
+      }
+      const routes: GatewayRoute[] = CELL_ROUTES.map((route) => ({
+        method: route.method,
+        path: route.path,
+        function: route.handler,
+        authorizer: CELL_AUTHORIZER,
+        apiKeyRequired: true,
+      }));
+      const gateway = await listen(
+        createRestGateway({
+          apiId: restApi.id,
+          stage: STAGE,
+          routes,
+          authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+          invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
+          meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
+          now: gatewayClock,
+          onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
+        }),
+      );
+      cleanups.push(() => close(gateway.server));
+      cellServers.set(definition.cellId, gateway.url);
+      await Cell.register(
+        { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, usagePlans },
+        { db: adminDocs, tableName: cellsTable },
+      );
+      cells.push({
+        cellId: definition.cellId,
+        url: gateway.url,
+        tableName,
+        apiId: restApi.id,
+        roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
+        usagePlans,
+      });
+    }
+
+    // ── control plane ──
+    const control = host(
+      `${PREFIX}-control`,
+      controlRole({
+        prefix: PREFIX,
+        tenantsTable,
+        cellsTable,
+        cellTables: cells.map((cell) => cell.tableName),
+        userPoolArn: cognito.userPoolArn,
+      }),
+      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER],
+      { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response' },
+    );
+    const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
+    const controlGateway = await listen(
+      createRestGateway({
+        apiId: controlApi.id,
+        stage: STAGE,
+        routes: CONTROL_ROUTES.map((route) => ({
+          method: route.method,
+          path: route.path,
+          function: route.handler,
+          ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
+          apiKeyRequired: false,
+        })),
+        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+        invoke: (name, event, timeoutMs) => control.invoke(name, event, timeoutMs),
+        meter: () => 'allowed',
+        now: gatewayClock,
+        onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
+      }),
+    );
+    cleanups.push(() => close(controlGateway.server));
+    // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
+    await cognito.createUser({
+      username: 'operator',
+      password: options.operatorPassword ?? 'operator',
+      groups: ['operator'],
+      skipPasswordPolicy: true,
+    });
+
+    // ── router ──
+    const routingCache = new Map<string, { cellId: string; expiresAt: number }>();
+    const resolveCell = async (tenantId: string): Promise<string | undefined> => {
+      const cached = routingCache.get(tenantId);
+      if (cached && cached.expiresAt > Date.now()) return cached.cellId;
+      if (!Keys.isTenantId(tenantId)) return undefined;
+      const { Item } = await adminDocs.send(new GetCommand({ TableName: tenantsTable, Key: Keys.tenantRecordKey(tenantId) }));
+      const cellId = typeof Item?.cellId === 'string' ? Item.cellId : undefined;
+      if (cellId) routingCache.set(tenantId, { cellId, expiresAt: Date.now() + 5_000 });
+      return cellId;
+    };
+    const router = await listen(
+      createRouter({ controlPlaneUrl: controlGateway.url, cellUrls: cellServers, defaultCellId: cells[0]!.cellId, resolveCell }),
+      options.port ?? 0,
+    );
+    cleanups.push(() => close(router.server));
+
+    if (options.warm) {
+      await Promise.all(hosts.map((functionHost) => functionHost.warm()));
+    }
+
+    return {
+      url: router.url,
+      controlPlaneUrl: controlGateway.url,
+      cells,
+      endpoints: { dynamodb: dynamodb.url, sts: sts.url, cognito: cognitoServer.url, apiGateway: apiGatewayServer.url },
+      region: LOCAL_REGION,
+      iam,
+      apiGateway,
+      cognito,
+      sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

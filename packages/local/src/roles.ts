@@ -1,0 +1,104 @@
+import { tenantAccessPolicy } from '@cellbook/core';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
+
+/**
+ * The local account's IAM roles — what the stacks create in AWS. Data-plane functions get no
+ * table permissions at all: only `sts:AssumeRole`/`sts:TagSession` on their cell's tenant access
+ * role, whose policy comes from the same builder the Cell stack uses.
+ */
+export function roleArn(name: string): string {
+  return `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${name}`;
+}
+
+export function tableArn(tableName: string): string {
+  return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}`;
+}
+
+function lambdaTrust(): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  };
+}
+
+function role(name: string, statements: PolicyDocument['Statement'], trustPolicy: PolicyDocument = lambdaTrust()): RoleDefinition {
+  return {
+    name,
+    arn: roleArn(name),
+    policies: [{ name: `${name}-policy`, document: { Version: '2012-10-17', Statement: statements } }],
+    trustPolicy,
+  };
+}
+
+/** Stands in for the deployer (CloudFormation's role): creates tables, registers cells. */
+export function platformAdminRole(prefix: string): RoleDefinition {
+  return role(`${prefix}-platform-admin`, [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+}
+
+export interface ControlRoleInput {
+  prefix: string;
+  tenantsTable: string;
+  cellsTable: string;
+  cellTables: string[];
+  userPoolArn: string;
+}
+
+/** The control-plane functions: registry and catalog, seeding cell defaults, users, API keys. */
+export function controlRole(input: ControlRoleInput): RoleDefinition {
+  const registry = [input.tenantsTable, input.cellsTable].flatMap((t) => [tableArn(t), `${tableArn(t)}/index/*`]);
+  return role(`${input.prefix}-control`, [
+    {
+      Sid: 'Registry',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'],
+      Resource: registry,
+    },
+    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: input.cellTables.map(tableArn) },
+    {
+      Sid: 'TenantUsers',
+      Effect: 'Allow',
+      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword', 'cognito-idp:AdminGetUser'],
+      Resource: input.userPoolArn,
+    },
+    {
+      Sid: 'TenantApiKeys',
+      Effect: 'Allow',
+      Action: ['apigateway:POST', 'apigateway:GET'],
+      Resource: [`arn:aws:apigateway:${LOCAL_REGION}::/apikeys`, `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`, `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`],
+    },
+  ]);
+}
+
+export interface CellRoles {
+  api: RoleDefinition;
+  authorizer: RoleDefinition;
+  tenantAccess: RoleDefinition;
+}
+
+export function cellRoles(input: { prefix: string; cellId: string; tableName: string; tenantsTable: string; userPoolArn: string }): CellRoles {
+  const name = `${input.prefix}-${input.cellId}`;
+  const tenantAccessArn = roleArn(`${name}-tenant-access`);
+  const api = role(`${name}-api`, [
+    { Sid: 'AssumeTenantAccess', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: tenantAccessArn },
+    {
+      Sid: 'InviteTenantUsers',
+      Effect: 'Allow',
+      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword'],
+      Resource: input.userPoolArn,
+    },
+  ]);
+  const authorizer = role(`${name}-authorizer`, [
+    { Sid: 'ReadTenantRegistry', Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: tableArn(input.tenantsTable) },
+  ]);
+  const policy = tenantAccessPolicy({ tableArn: tableArn(input.tableName) });
+  const tenantAccess: RoleDefinition = {
+    name: `${name}-tenant-access`,
+    arn: tenantAccessArn,
+    policies: [{ name: 'tenant-items-only', document: policy as unknown as PolicyDocument }],
+    trustPolicy: {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: api.arn }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+    },
+  };
+  return { api, authorizer, tenantAccess };
+}

@@ -1,0 +1,72 @@
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
+import type { RequestListener } from './aws/types.js';
+
+export interface RouterOptions {
+  controlPlaneUrl: string;
+  /** cellId → the cell API's base URL. */
+  cellUrls: ReadonlyMap<string, string>;
+  /** Where requests without a resolvable tenant go; that cell's authorizer answers 401/403. */
+  defaultCellId: string;
+  /** The routing map: tenant → cell. */
+  resolveCell: (tenantId: string) => Promise<string | undefined>;
+}
+
+/**
+ * Reads the `tenant_id` claim without verifying the token. The router only picks an origin —
+ * the cell's authorizer verifies the token, so a forged claim at worst reaches a cell that says 401.
+ */
+export function unverifiedTenantClaim(authorization: string | undefined): string | undefined {
+  const match = /^Bearer [A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/.exec(authorization ?? '');
+  if (!match) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(match[1]!, 'base64url').toString('utf8')) as { tenant_id?: unknown };
+    return typeof claims.tenant_id === 'string' ? claims.tenant_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The local stand-in for the CloudFront distribution and its routing function: `/auth/*` and
+ * `/admin/*` go to the control plane, everything else to the caller's cell. No business logic.
+ */
+export function createRouter(options: RouterOptions): RequestListener {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+  async function origin(req: IncomingMessage): Promise<{ url: string; cellId?: string }> {
+    const path = req.url ?? '/';
+    if (CONTROL_PLANE_PREFIXES.some((prefix) => path.startsWith(prefix))) return { url: options.controlPlaneUrl };
+    const tenantId = unverifiedTenantClaim(req.headers.authorization);
+    const cellId = (tenantId && (await options.resolveCell(tenantId))) || options.defaultCellId;
+    const url = options.cellUrls.get(cellId) ?? options.cellUrls.get(options.defaultCellId)!;
+    return { url, cellId };
+  }
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    origin(req)
+      .then(({ url, cellId }) => {
+        const target = new URL(req.url ?? '/', url);
+        const upstream = httpRequest(
+          target,
+          { method: req.method, headers: { ...req.headers, host: target.host }, agent },
+          (response) => {
+            res.writeHead(response.statusCode ?? 502, {
+              ...response.headers,
+              ...(cellId ? { 'x-cellbook-cell': cellId } : {}),
+            });
+            response.pipe(res);
+          },
+        );
+        upstream.on('error', () => {
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ message: 'Bad Gateway' }));
+        });
+        req.pipe(upstream);
+      })
+      .catch(() => {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Bad Gateway' }));
+      });
+  };
+}

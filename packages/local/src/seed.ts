@@ -1,0 +1,30 @@
+import type { TierName } from '@cellbook/core';
+import { call, signIn } from './client.js';
+
+export interface DemoTenant {
+  tenantId: string;
+  name: string;
+  tier: TierName;
+  cellId: string;
+  username: string;
+  password: string;
+}
+
+const DEMO: { name: string; tier: TierName; adminEmail: string }[] = [
+  { name: 'Acme Basic', tier: 'basic', adminEmail: 'admin@basic.example' },
+  { name: 'Globex Standard', tier: 'standard', adminEmail: 'admin@standard.example' },
+  { name: 'Initech Premium', tier: 'premium', adminEmail: 'admin@premium.example' },
+];
+
+/** One demo tenant per pooled tier, onboarded through the public API like any operator would. */
+export async function seedDemoTenants(baseUrl: string, operatorPassword: string): Promise<DemoTenant[]> {
+  const operator = await signIn(baseUrl, 'operator', operatorPassword);
+  const tenants: DemoTenant[] = [];
+  for (const demo of DEMO) {
+    const response = await call(baseUrl, 'POST', '/admin/tenants', { token: operator, body: demo });
+    if (response.status !== 201) throw new Error(`seeding ${demo.name} failed: ${response.status} ${JSON.stringify(response.body)}`);
+    const { tenantId, cellId, admin } = response.body as { tenantId: string; cellId: string; admin: { username: string; temporaryPassword: string } };
+    tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username: admin.username, password: admin.temporaryPassword });
+  }
+  return tenants;
+}

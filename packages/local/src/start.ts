@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole product offline on one laptop. Prints what runs where and how to log in.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startPlatform } from './platform.js';
+import { seedDemoTenants } from './seed.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const operatorPassword = process.env.LOCAL_OPERATOR_PASSWORD || 'operator';
+const logDir = resolve(process.env.CELLBOOK_LOG_DIR ?? '.cellbook/logs');
+mkdirSync(logDir, { recursive: true });
+const logFile = resolve(logDir, 'functions.jsonl');
+const log = createWriteStream(logFile, { flags: 'a' });
+
+const started = Date.now();
+const platform = await startPlatform({
+  port,
+  operatorPassword,
+  warm: true,
+  onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
+});
+const tenants = await seedDemoTenants(platform.url, operatorPassword);
+
+const rows = [
+  ['router (use this)', platform.url],
+  ['control plane API', platform.controlPlaneUrl],
+  ...platform.cells.map((cell) => [`${cell.cellId} API`, cell.url]),
+  ['DynamoDB (IAM-enforcing)', platform.endpoints.dynamodb],
+  ['STS', platform.endpoints.sts],
+  ['Cognito (IdP, JWKS)', platform.endpoints.cognito],
+  ['API Gateway management', platform.endpoints.apiGateway],
+];
+const width = Math.max(...rows.map(([name]) => name!.length));
+console.log(`\nCellbook is running offline (ready in ${Date.now() - started} ms)\n`);
+for (const [name, url] of rows) console.log(`  ${name!.padEnd(width)}  ${url}`);
+console.log(`\n  operator login: operator / ${operatorPassword === 'operator' ? 'operator' : '$LOCAL_OPERATOR_PASSWORD'}`);
+console.log('\n  demo tenants (username / password → tier, cell):');
+for (const tenant of tenants) {
+  console.log(`    ${tenant.username} / ${tenant.password}  → ${tenant.tier}, ${tenant.cellId} (${tenant.tenantId})`);
+}
+console.log(`\n  function and gateway logs: ${logFile}`);
+console.log(`\n  try: curl -s -X POST ${platform.url}/auth/token -H 'content-type: application/json' \\
+         -d '{"username":"operator","password":"${operatorPassword === 'operator' ? 'operator' : '…'}"}'\n`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping…');
+    void platform.stop().then(() => {
+      log.end();
+      process.exit(0);
+    });
+  });
+}
