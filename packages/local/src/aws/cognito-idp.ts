@@ -81,6 +81,11 @@ export interface LocalCognito {
   userPoolArn: string;
   createUser(user: SeedUser): Promise<{ username: string; sub: string }>;
   createGroup(name: string): void;
+  /**
+   * Signs arbitrary claims with the pool's key. Not reachable over HTTP: it lets tests prove that
+   * the authorizer checks issuer, audience, token use and expiry on their own, with a valid signature.
+   */
+  mintToken(claims: Record<string, unknown>, options?: { issuer?: string; issuedAt?: number; expiresAt?: number }): Promise<string>;
 }
 
 type UserStatus = 'FORCE_CHANGE_PASSWORD' | 'CONFIRMED';
@@ -670,7 +675,21 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     groups.add(name);
   }
 
-  return { listener, issuer, jwksUrl, userPoolArn, createUser, createGroup };
+  async function mintToken(
+    claims: Record<string, unknown>,
+    options: { issuer?: string; issuedAt?: number; expiresAt?: number } = {},
+  ): Promise<string> {
+    const issuedAt = options.issuedAt ?? Math.floor(now() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(options.issuer ?? issuer)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(options.expiresAt ?? issuedAt + accessTokenTtlSeconds)
+      .setJti(randomUUID())
+      .sign(privateKey);
+  }
+
+  return { listener, issuer, jwksUrl, userPoolArn, createUser, createGroup, mintToken };
 }
 
 // ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────

@@ -194,7 +194,7 @@ export class LocalIam {
         };
       }
     }
-    return { allowed: true, action: actions[actions.length - 1] ?? 'sts:AssumeRole', reason: 'allowed by identity and trust policies', messageSuffix: '' };
+    return { allowed: true, action: 'sts:AssumeRole', reason: 'allowed by identity and trust policies', messageSuffix: '' };
   }
 
   private principalContext(session: RoleSession, role: IamRole): Record<string, string | string[]> {

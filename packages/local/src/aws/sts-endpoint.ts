@@ -140,15 +140,14 @@ async function assumeRole(iam: LocalIam, caller: RoleSession, params: URLSearchP
   }
 
   const session = iam.issueRoleSession(targetArn, name, sessionTags, durationSeconds);
-  const role = iam.getRole(targetArn);
   sendXml(
     res,
     200,
     'AssumeRole',
-    `<AssumedRoleUser><AssumedRoleId>${xml(`${role?.roleId ?? ''}:${name}`)}</AssumedRoleId><Arn>${xml(session.assumedRoleArn)}</Arn></AssumedRoleUser>` +
+    (sourceIdentity === null ? '' : `<SourceIdentity>${xml(sourceIdentity)}</SourceIdentity>`) +
+      `<AssumedRoleUser><Arn>${xml(session.assumedRoleArn)}</Arn><AssumedRoleId>${xml(iam.userId(session))}</AssumedRoleId></AssumedRoleUser>` +
       `<Credentials><AccessKeyId>${session.accessKeyId}</AccessKeyId><SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>` +
-      `<SessionToken>${xml(session.sessionToken)}</SessionToken><Expiration>${new Date(session.expiration).toISOString().replace('.000Z', 'Z')}</Expiration></Credentials>` +
-      (sourceIdentity === null ? '' : `<SourceIdentity>${xml(sourceIdentity)}</SourceIdentity>`),
+      `<SessionToken>${xml(session.sessionToken)}</SessionToken><Expiration>${new Date(session.expiration).toISOString().replace('.000Z', 'Z')}</Expiration></Credentials>`,
   );
 }
 
