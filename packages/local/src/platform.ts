@@ -45,7 +45,8 @@ export interface LocalPlatform {
   url: string;
   controlPlaneUrl: string;
   cells: LocalCellHandle[];
-  endpoints: { dynamodb: string; sts: string; cognito: string; apiGateway: string };
+  /** `dynamodbStorage` is dynalite itself, without IAM: for diagnostics and benchmarks only. */
+  endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string };
   region: string;
   iam: LocalIam;
   apiGateway: LocalApiGateway;
@@ -352,7 +353,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       url: router.url,
       controlPlaneUrl: controlGateway.url,
       cells,
-      endpoints: { dynamodb: dynamodb.url, sts: sts.url, cognito: cognitoServer.url, apiGateway: apiGatewayServer.url },
+      endpoints: { dynamodb: dynamodb.url, dynamodbStorage: storage.url, sts: sts.url, cognito: cognitoServer.url, apiGateway: apiGatewayServer.url },
       region: LOCAL_REGION,
       iam,
       apiGateway,
