@@ -8,6 +8,14 @@ export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocum
   });
 }
 
+/**
+ * Closes a document client's connections. lib-dynamodb's `destroy()` is a no-op; the request
+ * handler (shared with the wrapped DynamoDBClient) owns the keep-alive sockets.
+ */
+export function releaseDocumentClient(doc: DynamoDBDocumentClient): void {
+  (doc.config.requestHandler as { destroy?: () => void }).destroy?.();
+}
+
 let shared: DynamoDBDocumentClient | undefined;
 
 /**

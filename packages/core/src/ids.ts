@@ -17,6 +17,8 @@ const TENANT_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 export function newTenantId(name: string): string {
   const slug = name
     .normalize('NFKD')
+    // NFKD splits "é" into "e" + a combining mark; drop the marks so "Café" becomes "cafe".
+    .replace(/\p{M}/gu, '')
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

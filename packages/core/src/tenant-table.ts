@@ -2,7 +2,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';
-import { documentClient } from './dynamo.js';
+import { documentClient, releaseDocumentClient } from './dynamo.js';
 import { TENANT_TAG_KEY } from './tenant-access-policy.js';
 import { useTenant } from './tenant-context.js';
 
@@ -69,7 +69,8 @@ export class TenantTableProvider {
   private evict(): void {
     while (this.clients.size > this.maxTenants) {
       const oldest = this.clients.keys().next().value as string;
-      this.clients.get(oldest)?.destroy();
+      const evicted = this.clients.get(oldest);
+      if (evicted) releaseDocumentClient(evicted);
       this.clients.delete(oldest);
       this.credentials.delete(oldest);
     }

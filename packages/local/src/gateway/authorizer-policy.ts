@@ -13,14 +13,15 @@ function asList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
-function wildcard(pattern: string): RegExp {
+function wildcard(pattern: string, flags = ''): RegExp {
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`);
+  return new RegExp(`^${escaped}$`, flags);
 }
 
 function applies(statement: AuthorizerStatement, methodArn: string): boolean {
   const actions = asList(statement.Action);
-  const actionMatches = actions.some((action) => action === '*' || action === 'execute-api:*' || action === 'execute-api:Invoke');
+  // IAM action names are case-insensitive and may use wildcards (`execute-api:*`, `*`).
+  const actionMatches = actions.some((action) => wildcard(action, 'i').test('execute-api:Invoke'));
   return actionMatches && asList(statement.Resource).some((resource) => wildcard(resource).test(methodArn));
 }
 

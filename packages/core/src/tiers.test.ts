@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { FEATURES, isTierName, TIER_NAMES, TIERS, type Placement, type TierName } from './tiers.js';
+
+// DESIGN §2, transcribed row by row. The stacks' usage plans and the local gateway both read TIERS,
+// so a drift here changes what every tenant is billed and throttled at.
+const DESIGN_TABLE: Record<
+  TierName,
+  { placement: Placement; rate: number; burst: number; quotaPerDay: number | null; maxActiveCases: number | null; maxUsers: number | null }
+> = {
+  basic: { placement: 'pooled', rate: 10, burst: 20, quotaPerDay: 10_000, maxActiveCases: 1_000, maxUsers: 5 },
+  standard: { placement: 'pooled', rate: 50, burst: 100, quotaPerDay: 100_000, maxActiveCases: 25_000, maxUsers: 50 },
+  premium: { placement: 'pooled', rate: 200, burst: 400, quotaPerDay: 1_000_000, maxActiveCases: 250_000, maxUsers: 500 },
+  enterprise: { placement: 'dedicated', rate: 1_000, burst: 2_000, quotaPerDay: null, maxActiveCases: null, maxUsers: null },
+};
+
+describe('TIERS', () => {
+  it('has exactly the four tiers of the design, in ascending order', () => {
+    expect([...TIER_NAMES]).toEqual(['basic', 'standard', 'premium', 'enterprise']);
+    expect(Object.keys(TIERS).sort()).toEqual([...TIER_NAMES].sort());
+  });
+
+  it.each(TIER_NAMES)('%s matches DESIGN §2 number for number', (name) => {
+    const row = DESIGN_TABLE[name];
+    const tier = TIERS[name];
+    expect(tier.name).toBe(name);
+    expect(tier.placement).toBe(row.placement);
+    expect(tier.throttle).toEqual({ rateLimit: row.rate, burstLimit: row.burst });
+    expect(tier.quota).toEqual(row.quotaPerDay === null ? null : { limit: row.quotaPerDay, period: 'DAY' });
+    expect(tier.limits).toEqual({ maxActiveCases: row.maxActiveCases, maxUsers: row.maxUsers });
+  });
+
+  it('places only enterprise tenants in a dedicated cell', () => {
+    expect(TIER_NAMES.filter((name) => TIERS[name].placement === 'dedicated')).toEqual(['enterprise']);
+  });
+
+  it('builds each tier on the features of the one below, enterprise getting all', () => {
+    expect([...TIERS.basic.features]).toEqual(['cases', 'notes']);
+    expect([...TIERS.standard.features]).toEqual(['cases', 'notes', 'evidence', 'export']);
+    expect([...TIERS.premium.features]).toEqual(['cases', 'notes', 'evidence', 'export', 'analytics', 'audit-log']);
+    expect([...TIERS.enterprise.features].sort()).toEqual([...FEATURES].sort());
+  });
+});
+
+describe('isTierName', () => {
+  it('accepts the four tier names', () => {
+    for (const name of TIER_NAMES) expect(isTierName(name)).toBe(true);
+  });
+
+  it.each(['Basic', 'gold', '', 'toString', '__proto__', 1, null, undefined])('rejects %j', (value) => {
+    expect(isTierName(value)).toBe(false);
+  });
+});
