@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+
+/** The README's curl session is documentation users paste: it must work verbatim. */
+const run = promisify(execFile);
+let env: TestPlatform;
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+});
+afterAll(() => env?.stop());
+
+async function readmeSession(): Promise<string> {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = /<!-- curl-session:start -->\s*```bash\n([\s\S]*?)```\s*<!-- curl-session:end -->/.exec(readme);
+  if (!section) throw new Error('README.md has no curl-session block');
+  return section[1]!;
+}
+
+describe('README curl session', () => {
+  it('onboards, signs in, manages a case, shows a 404 across tenants and a 429, verbatim', async () => {
+    const script = await readmeSession();
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { ...process.env, CELLBOOK: env.url },
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/"status":"ACTIVE"/);
+    expect(stdout).toMatch(/"temporaryPassword":"[^"]+"/);
+    expect(stdout).toMatch(/"title":"Printer on fire","description":"","priority":"urgent","status":"OPEN"/);
+    expect(stdout).toMatch(/"status":"IN_PROGRESS"/);
+    expect(stdout).toMatch(/\{"error":\{"code":"CASE_NOT_FOUND",.*\} → HTTP 404/);
+    const counts = Object.fromEntries([...stdout.matchAll(/^\s*(\d+) (200|429)$/gm)].map((m) => [m[2], Number(m[1])]));
+    expect(counts['429']).toBeGreaterThan(0);
+    expect((counts['200'] ?? 0) + counts['429']!).toBe(40);
+  });
+});
