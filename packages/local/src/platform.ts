@@ -38,6 +38,8 @@ export interface LocalCellHandle {
   apiId: string;
   roles: { api: string; authorizer: string; tenantAccess: string };
   usagePlans: Record<TierName, string>;
+  /** The cell's function workers (data-plane functions, authorizer), for fault drills. */
+  functions: { api: FunctionHost; authorizer: FunctionHost };
 }
 
 export interface LocalPlatform {
@@ -284,6 +286,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         apiId: restApi.id,
         roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
         usagePlans,
+        functions: { api, authorizer },
       });
     }
 

@@ -120,6 +120,15 @@ export class FunctionHost {
     await this.send({ type: 'warm', id: this.nextId++, functionNames }, `${this.options.group} warm-up`, 60_000);
   }
 
+  /**
+   * Kills the current worker as if its execution environment crashed: in-flight invocations fail,
+   * the next one cold-starts a new worker. Other hosts are untouched.
+   */
+  async crash(): Promise<void> {
+    const worker = this.worker;
+    if (worker) await worker.terminate();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     const worker = this.worker;
