@@ -261,8 +261,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         authorizer: CELL_AUTHORIZER,
         apiKeyRequired: true,
       }));
-      const gateway = await listen(
-        createRestGateway({
+      const cellGateway = createRestGateway({
           apiId: restApi.id,
           stage: STAGE,
           routes,
@@ -271,8 +270,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
           meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
           now: gatewayClock,
           onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
-        }),
-      );
+        });
+      apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
+      const gateway = await listen(cellGateway.listener);
       cleanups.push(() => close(gateway.server));
       cellServers.set(definition.cellId, gateway.url);
       await Cell.register(
@@ -304,8 +304,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response' },
     );
     const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
-    const controlGateway = await listen(
-      createRestGateway({
+    const controlRestGateway = createRestGateway({
         apiId: controlApi.id,
         stage: STAGE,
         routes: CONTROL_ROUTES.map((route) => ({
@@ -320,8 +319,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         meter: () => 'allowed',
         now: gatewayClock,
         onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
-      }),
-    );
+      });
+    apiGateway.onAuthorizerCacheFlush(controlApi.id, STAGE, controlRestGateway.flushAuthorizerCache);
+    const controlGateway = await listen(controlRestGateway.listener);
     cleanups.push(() => close(controlGateway.server));
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
     await cognito.createUser({

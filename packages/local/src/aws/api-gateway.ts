@@ -98,6 +98,8 @@ export interface LocalApiGateway {
    * A key in several plans (for different API stages) needs `usagePlanId` to say which.
    */
   usage(apiKeyId: string, usagePlanId?: string): KeyUsage | undefined;
+  /** Subscribes a stage's gateway to `FlushStageAuthorizersCache` calls for it. */
+  onAuthorizerCacheFlush(apiId: string, stage: string, flush: () => void): void;
 }
 
 interface ApiKeyRecord {
@@ -458,7 +460,24 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
 
   type Response = { status: number; body: unknown };
 
+  const cacheFlushers = new Map<string, () => void>();
+  function onAuthorizerCacheFlush(apiId: string, stage: string, flush: () => void): void {
+    cacheFlushers.set(`${apiId}/${stage}`, flush);
+  }
+
+  /** FlushStageAuthorizersCache: DELETE /restapis/{id}/stages/{stage}/cache/authorizers → 202. */
+  function flushAuthorizersCache(apiId: string, stage: string): Response {
+    if (!restApis.has(apiId)) throw new ApiGatewayError('NotFoundException', 404, 'Invalid API identifier specified');
+    const flush = cacheFlushers.get(`${apiId}/${stage}`);
+    if (!flush) throw new ApiGatewayError('NotFoundException', 404, 'Invalid Stage identifier specified');
+    flush();
+    return { status: 202, body: undefined };
+  }
+
   function route(method: string, segments: string[], query: URLSearchParams, body: JsonObject): Response | undefined {
+    if (segments.length === 6 && segments[0] === 'restapis' && segments[2] === 'stages' && segments[4] === 'cache' && segments[5] === 'authorizers') {
+      return method === 'DELETE' ? flushAuthorizersCache(segments[1]!, segments[3]!) : undefined;
+    }
     const [collection, id, sub, subId, ...rest] = segments;
     if (rest.length > 0) return undefined;
     if (collection === 'apikeys' && sub === undefined) {
@@ -532,7 +551,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     return value;
   }
 
-  return { listener, createRestApi, createUsagePlan, updateUsagePlan, meter, usage };
+  return { listener, createRestApi, createUsagePlan, updateUsagePlan, meter, usage, onAuthorizerCacheFlush };
 }
 
 // ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────

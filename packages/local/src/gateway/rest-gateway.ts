@@ -92,7 +92,13 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
  * result cache, API keys and usage plans (via `meter`), REST v1 proxy events into the functions,
  * and API Gateway's own error responses. Nothing off the shelf enforces usage plans offline.
  */
-export function createRestGateway(options: RestGatewayOptions): RequestListener {
+export interface RestGateway {
+  listener: RequestListener;
+  /** What API Gateway's FlushStageAuthorizersCache does to this stage. */
+  flushAuthorizerCache(): void;
+}
+
+export function createRestGateway(options: RestGatewayOptions): RestGateway {
   const authorizerCache = new Map<string, { result: AuthorizerResult; expiresAt: number }>();
   const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
   const authorizerTimeoutMs = options.authorizerTimeoutMs ?? 10_000;
@@ -109,7 +115,7 @@ export function createRestGateway(options: RestGatewayOptions): RequestListener 
     return result;
   }
 
-  return (req: IncomingMessage, res: ServerResponse) => {
+  const listener: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
     const started = options.now();
     const requestId = randomUUID();
     let tenantId: string | undefined;
@@ -253,4 +259,6 @@ export function createRestGateway(options: RestGatewayOptions): RequestListener 
       options.onAccessLog?.({ requestId, gatewayError: error instanceof Error ? error.message : String(error) });
     });
   };
+
+  return { listener, flushAuthorizerCache: () => authorizerCache.clear() };
 }
