@@ -179,9 +179,14 @@ describe('authentication at the gateway', () => {
     expect(response.body).toEqual({ message: 'Forbidden' });
   });
 
-  it('answers 403 Forbidden for every route of a suspended tenant, and its data stays', async () => {
+  it('answers 403 Forbidden on the next request after suspension — even with warm caches — and its data stays', async () => {
     const dave = await env.onboard('premium');
-    const suspended = await env.call('POST', `/admin/tenants/${dave.tenantId}/suspend`, { token: env.operatorToken });
+    const opened = await dave.call('POST', '/cases', { body: { title: 'kept while suspended', priority: 'low' } });
+    expect((await dave.call('GET', '/me')).status).toBe(200); // the gateway now caches an Allow for this token
+    const suspended = await env.call('POST', `/admin/tenants/${dave.tenantId}/suspend`, {
+      token: env.operatorToken,
+      body: { reason: 'unpaid invoice' },
+    });
     expect(suspended.status).toBe(200);
     expect(suspended.body.status).toBe('SUSPENDED');
     for (const [method, path] of [
@@ -195,6 +200,22 @@ describe('authentication at the gateway', () => {
     }
     const fresh = await env.signIn(dave.username, dave.password);
     expect((await env.call('GET', '/me', { token: fresh })).status).toBe(403);
+
+    const reactivated = await env.call('POST', `/admin/tenants/${dave.tenantId}/reactivate`, { token: env.operatorToken });
+    expect(reactivated.body.status).toBe('ACTIVE');
+    const back = await dave.call('GET', `/cases/${opened.body.caseId}`);
+    expect(back.status).toBe(200);
+    expect(back.body.title).toBe('kept while suspended');
+
+    const audit = await env.call('GET', `/admin/tenants/${dave.tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(['tenant.suspended', 'tenant.reactivated']);
+    expect(audit.body.items[0]).toMatchObject({
+      tenantId: dave.tenantId,
+      actor: 'operator',
+      reason: 'unpaid invoice',
+      before: { status: 'ACTIVE' },
+      after: { status: 'SUSPENDED' },
+    });
   });
 });
 

@@ -100,6 +100,14 @@ export class TenantNotFound extends DomainError {
   }
 }
 
+/** Suspend/reactivate on a tenant that is still being onboarded. */
+export class TenantNotActivated extends DomainError {
+  readonly code = 'TENANT_NOT_ACTIVATED';
+  constructor() {
+    super('The tenant has not finished onboarding.');
+  }
+}
+
 export class TenantNameTaken extends DomainError {
   readonly code = 'TENANT_NAME_TAKEN';
   constructor() {

@@ -1,6 +1,8 @@
+export * as Audit from './audit.js';
 export * as Case from './case.js';
 export * as Cell from './cell.js';
 export * as Counters from './counters.js';
+export * as Events from './events.js';
 export * as Identity from './identity.js';
 export * as Keys from './keys.js';
 export * as Note from './note.js';

@@ -99,6 +99,14 @@ export function tenantRecordKey(tenantId: string): ItemKey {
   return { PK: tenantPartitionPrefix(tenantId), SK: 'TENANT' };
 }
 
+export const AUDIT_SORT_PREFIX = 'AUDIT#';
+
+/** One audit record of a control-plane action on a tenant; sorted by time within the tenant. */
+export function auditKey(tenantId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  return { PK: tenantPartitionPrefix(tenantId), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
+}
+
 /** Guards tenant names against concurrent duplicate onboarding. */
 export function tenantNameKey(normalizedName: string): ItemKey {
   return { PK: `TENANTNAME#${normalizedName}`, SK: 'TENANTNAME' };

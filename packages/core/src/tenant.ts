@@ -1,13 +1,21 @@
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import * as ApiKeys from './api-keys.js';
+import * as ApiGateway from './api-gateway.js';
+import * as Audit from './audit.js';
 import * as Cell from './cell.js';
 import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import type { EntitlementOverrides } from './entitlements.js';
-import { IdempotencyKeyReused, RequestInProgress, TenantNameTaken, TenantNotFound, ValidationFailed } from './errors.js';
+import {
+  IdempotencyKeyReused,
+  RequestInProgress,
+  TenantNameTaken,
+  TenantNotActivated,
+  TenantNotFound,
+  ValidationFailed,
+} from './errors.js';
 import * as Identity from './identity.js';
 import { newTenantId } from './ids.js';
 import { idempotencyKey, isTenantId, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
@@ -188,7 +196,7 @@ export async function onboard(input: unknown, options: { actor: string; idempote
     );
 
     const cell = await Cell.reserveSlot(TIERS[request.tier].placement);
-    const apiKey = await ApiKeys.createTenantApiKey({ tenantId, usagePlanId: cell.usagePlans[request.tier] });
+    const apiKey = await ApiGateway.createTenantApiKey({ tenantId, usagePlanId: cell.usagePlans[request.tier] });
     const admin = await Identity.createTenantUser({ tenantId, email: request.adminEmail, role: 'admin' });
     await seedCell(cell.tableName, tenantId, admin.username);
     await db.send(
@@ -256,24 +264,60 @@ async function seedCell(cellTable: string, tenantId: string, adminUsername: stri
   );
 }
 
-/** Sets a tenant's status (suspension is enforced by the authorizer on the next uncached call). */
-export async function setStatus(tenantId: string, status: Exclude<TenantStatus, 'PENDING'>): Promise<TenantSummary> {
-  if (!isTenantId(tenantId)) throw new TenantNotFound();
+export const StatusChangeInput = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+
+/**
+ * Suspends or reactivates a tenant: the registry changes, the change is audited, and the tenant's
+ * cell drops its cached authorizer decisions so the next request is judged on the new status.
+ * The tenant's data is never touched.
+ */
+async function changeStatus(
+  tenantId: string,
+  status: 'ACTIVE' | 'SUSPENDED',
+  input: unknown,
+  options: { actor: string },
+): Promise<TenantSummary> {
+  const { reason } = parse(StatusChangeInput, input ?? {});
+  const before = await getRecord(tenantId);
+  if (!before) throw new TenantNotFound();
+  let after: TenantRecord;
   try {
     const { Attributes } = await systemDocumentClient().send(
       new UpdateCommand({
         TableName: table(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #status = :status, updatedAt = :now',
-        ConditionExpression: 'attribute_exists(PK) AND #status <> :pending',
+        // Only between ACTIVE and SUSPENDED: a PENDING tenant is still being onboarded.
+        ConditionExpression: 'attribute_exists(PK) AND #status IN (:active, :suspended)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':pending': 'PENDING', ':now': new Date().toISOString() },
+        ExpressionAttributeValues: { ':status': status, ':active': 'ACTIVE', ':suspended': 'SUSPENDED', ':now': new Date().toISOString() },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return summary(Attributes as TenantRecord);
+    after = Attributes as TenantRecord;
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw new TenantNotFound();
+    if (isConditionalCheckFailed(error)) throw new TenantNotActivated();
     throw error;
   }
+  await Audit.record({
+    tenantId,
+    actor: options.actor,
+    action: status === 'SUSPENDED' ? 'tenant.suspended' : 'tenant.reactivated',
+    ...(reason ? { reason } : {}),
+    before: { status: before.status },
+    after: { status: after.status },
+  });
+  if (after.cellId) {
+    const cell = await Cell.get(after.cellId);
+    if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
+  }
+  return summary(after);
+}
+
+export function suspend(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
+  return changeStatus(tenantId, 'SUSPENDED', input, options);
+}
+
+export function reactivate(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
+  return changeStatus(tenantId, 'ACTIVE', input, options);
 }

@@ -13,19 +13,8 @@ import { logger } from './observability.js';
  * ACTIVE and placed in this cell. On success API Gateway gets the tenant context for the handlers
  * and the tenant's own API key as `usageIdentifierKey`, which selects its usage plan.
  */
-const TENANT_CACHE_TTL_MS = 10_000;
-const MAX_CACHED_TENANTS = 1_000;
-const tenantCache = new Map<string, { record: Tenant.TenantRecord | undefined; expiresAt: number }>();
-
-async function loadTenant(tenantId: string): Promise<Tenant.TenantRecord | undefined> {
-  const cached = tenantCache.get(tenantId);
-  if (cached && cached.expiresAt > Date.now()) return cached.record;
-  const record = await Tenant.getRecord(tenantId);
-  if (tenantCache.size >= MAX_CACHED_TENANTS) tenantCache.delete(tenantCache.keys().next().value as string);
-  tenantCache.set(tenantId, { record, expiresAt: Date.now() + TENANT_CACHE_TTL_MS });
-  return record;
-}
-
+// No tenant cache here: API Gateway already caches each decision per token, and the control plane
+// flushes that cache when a tenant's status changes. A second cache would outlive the flush.
 /** API Gateway turns exactly this error message into its 401 response. */
 const UNAUTHORIZED = 'Unauthorized';
 
@@ -38,7 +27,7 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       throw new Error(UNAUTHORIZED);
     }
     logger.appendKeys({ tenant_id: token.tenant_id, user_id: token.sub });
-    const tenant = await loadTenant(token.tenant_id);
+    const tenant = await Tenant.getRecord(token.tenant_id);
     if (!tenant) {
       logger.info('token names an unknown tenant');
       throw new Error(UNAUTHORIZED);

@@ -39,6 +39,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'GET', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-get', auth: 'operator' },
   { method: 'POST', path: '/admin/tenants/{tenantId}/suspend', handler: 'control/tenants-suspend', auth: 'operator' },
   { method: 'POST', path: '/admin/tenants/{tenantId}/reactivate', handler: 'control/tenants-reactivate', auth: 'operator' },
+  { method: 'GET', path: '/admin/tenants/{tenantId}/audit', handler: 'control/tenants-audit', auth: 'operator' },
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
 ];
 

@@ -66,6 +66,12 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Action: ['apigateway:POST', 'apigateway:GET'],
       Resource: [`arn:aws:apigateway:${LOCAL_REGION}::/apikeys`, `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`, `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`],
     },
+    {
+      Sid: 'FlushCellAuthorizerCaches',
+      Effect: 'Allow',
+      Action: ['apigateway:DELETE'],
+      Resource: `arn:aws:apigateway:${LOCAL_REGION}::/restapis/*/stages/*/cache/authorizers`,
+    },
   ]);
 }
 

@@ -2,4 +2,6 @@ import { Tenant } from '@cellbook/core';
 import { operatorApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 
-export const handler = operatorApi(async (request) => ok(await Tenant.setStatus(request.path.tenantId ?? '', 'SUSPENDED')));
+export const handler = operatorApi(async (request, operator) =>
+  ok(await Tenant.suspend(request.path.tenantId ?? '', request.body, { actor: operator.username })),
+);

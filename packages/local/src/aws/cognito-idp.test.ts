@@ -276,6 +276,32 @@ describe('new users (AdminCreateUser → NEW_PASSWORD_REQUIRED)', () => {
     await expect(signIn('bob', 'Chosen-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
   });
 
+  it('refuses to let a user rewrite their immutable custom:tenant_id while answering the first-login challenge', async () => {
+    await admin.send(
+      new AdminCreateUserCommand({
+        UserPoolId: USER_POOL_ID,
+        Username: 'hopper',
+        TemporaryPassword: 'Temp-Pass-1',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'custom:tenant_id', Value: 'globex' }],
+      }),
+    );
+    const challenge = await signIn('hopper', 'Temp-Pass-1');
+    await expect(
+      publicClient.send(
+        new RespondToAuthChallengeCommand({
+          ClientId: CLIENT_ID,
+          ChallengeName: 'NEW_PASSWORD_REQUIRED',
+          Session: challenge.Session,
+          ChallengeResponses: { USERNAME: 'hopper', NEW_PASSWORD: 'Chosen-Pass-1', 'userAttributes.custom:tenant_id': 'initech' },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    const user = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'hopper' }));
+    expect(user.UserAttributes?.find((attribute) => attribute.Name === 'custom:tenant_id')?.Value).toBe('globex');
+    expect(user.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+  });
+
   it('expires a temporary password after seven days', async () => {
     await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'late', TemporaryPassword: 'Temp-Pass-1', MessageAction: 'SUPPRESS' }));
     const created = clock;

@@ -59,6 +59,11 @@ export interface LocalCognitoOptions {
   groups?: string[];
   /** Custom attributes in the pool schema, without the `custom:` prefix. */
   customAttributes?: string[];
+  /**
+   * Custom attributes declared immutable (`mutable: false` in the stack), settable only when the
+   * user is created. `tenant_id` by default: a user who could rewrite it could hop tenants.
+   */
+  immutableAttributes?: string[];
 }
 
 /** A user seeded directly into the pool, as if created and confirmed with a permanent password. */
@@ -202,6 +207,18 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   const users = new Map<string, UserRecord>();
   const groups = new Set(options.groups ?? []);
   const customAttributes = new Set((options.customAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
+  const immutableAttributes = new Set((options.immutableAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
+
+  /** Every write after creation goes through here: an immutable attribute can never change. */
+  function checkAttributeUpdates(attributes: Iterable<[string, string]>): Map<string, string> {
+    const checked = checkAttributes(attributes);
+    for (const name of checked.keys()) {
+      if (immutableAttributes.has(name)) {
+        throw new CognitoError('NotAuthorizedException', `A client attempted to write unauthorized attribute ${name}`);
+      }
+    }
+    return checked;
+  }
   const refreshGrants = new Map<string, RefreshGrant>();
   const challengeSessions = new Map<string, ChallengeSession>();
 
@@ -435,7 +452,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     }
     if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
     checkPassword(newPassword);
-    const updates = checkAttributes(
+    const updates = checkAttributeUpdates(
       Object.entries(responses)
         .filter(([name]) => name.startsWith('userAttributes.'))
         .map(([name, value]): [string, string] => [name.slice('userAttributes.'.length), value]),

@@ -1,4 +1,9 @@
-import { APIGatewayClient, CreateApiKeyCommand, CreateUsagePlanKeyCommand } from '@aws-sdk/client-api-gateway';
+import {
+  APIGatewayClient,
+  CreateApiKeyCommand,
+  CreateUsagePlanKeyCommand,
+  FlushStageAuthorizersCacheCommand,
+} from '@aws-sdk/client-api-gateway';
 
 /**
  * Per-tenant API keys (DESIGN §2): every tenant has its own key on its tier's usage plan, so
@@ -28,4 +33,12 @@ export async function createTenantApiKey(input: { tenantId: string; usagePlanId:
   if (!key.id || !key.value) throw new Error('API Gateway returned an API key without id or value');
   await apiGateway().send(new CreateUsagePlanKeyCommand({ usagePlanId: input.usagePlanId, keyId: key.id, keyType: 'API_KEY' }));
   return { apiKeyId: key.id, value: key.value };
+}
+
+/**
+ * Drops every cached authorizer decision of a cell's API stage, so a suspension or reactivation
+ * applies to the tenant's very next request instead of after the cache TTL.
+ */
+export async function flushAuthorizerCache(input: { apiId: string; stage: string }): Promise<void> {
+  await apiGateway().send(new FlushStageAuthorizersCacheCommand({ restApiId: input.apiId, stageName: input.stage }));
 }

@@ -1,0 +1,99 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { randomUUID } from 'node:crypto';
+import { requireEnv } from './config.js';
+import { isTenantId } from './keys.js';
+import type { TierName } from './tiers.js';
+
+/**
+ * Domain events (DESIGN §6): one bus per deployment; `source` names the plane that emitted the
+ * event; every `detail` names its tenant, or says explicitly that it is system-scoped.
+ */
+export const CONTROL_PLANE_SOURCE = 'cellbook.control';
+
+export function cellSource(cellId: string): string {
+  return `cellbook.cell.${cellId}`;
+}
+
+export interface TenantEventDetail<T = unknown> {
+  tenantId: string;
+  cellId: string | null;
+  tier: TierName;
+  eventId: string;
+  /** Consumers (metering, projections) deduplicate on this. */
+  idempotencyKey: string;
+  occurredAt: string;
+  actor: string;
+  data: T;
+}
+
+export interface SystemEventDetail<T = unknown> {
+  scope: 'system';
+  eventId: string;
+  idempotencyKey: string;
+  occurredAt: string;
+  actor: string;
+  data: T;
+}
+
+let client: EventBridgeClient | undefined;
+function eventBridge(): EventBridgeClient {
+  client ??= new EventBridgeClient({});
+  return client;
+}
+
+export interface TenantEventInput<T> {
+  source: string;
+  detailType: string;
+  tenantId: string;
+  cellId: string | null;
+  tier: TierName;
+  actor: string;
+  data: T;
+  /** Defaults to the event id: pass a business key when retries could publish the same fact twice. */
+  idempotencyKey?: string;
+}
+
+/** Publishes one tenant-scoped event; throws if the bus did not accept it. */
+export async function publishTenantEvent<T>(input: TenantEventInput<T>): Promise<TenantEventDetail<T>> {
+  const eventId = randomUUID();
+  const detail: TenantEventDetail<T> = {
+    tenantId: input.tenantId,
+    cellId: input.cellId,
+    tier: input.tier,
+    eventId,
+    idempotencyKey: input.idempotencyKey ?? eventId,
+    occurredAt: new Date().toISOString(),
+    actor: input.actor,
+    data: input.data,
+  };
+  const { FailedEntryCount, Entries } = await eventBridge().send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: requireEnv('EVENT_BUS_NAME'),
+          Source: input.source,
+          DetailType: input.detailType,
+          Detail: JSON.stringify(detail),
+        },
+      ],
+    }),
+  );
+  if (FailedEntryCount) throw new Error(`event bus rejected ${input.detailType}: ${Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+  return detail;
+}
+
+/** Thrown by consumers for an event that names no tenant and is not system-scoped: it is dead-lettered. */
+export class EventWithoutTenant extends Error {
+  constructor(detailType: string) {
+    super(`${detailType} event names no tenant and is not system-scoped`);
+    this.name = 'EventWithoutTenant';
+  }
+}
+
+/** What a consumer accepts: a tenant-scoped detail, or one explicitly marked `scope: "system"`. */
+export function readEventDetail(detailType: string, detail: unknown): TenantEventDetail | SystemEventDetail {
+  const value = detail as Partial<TenantEventDetail & SystemEventDetail> | null;
+  if (value && value.scope === 'system') return value as SystemEventDetail;
+  if (!value || !isTenantId(value.tenantId)) throw new EventWithoutTenant(detailType);
+  return value as TenantEventDetail;
+}

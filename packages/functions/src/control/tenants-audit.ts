@@ -1,0 +1,8 @@
+import { Audit, Tenant } from '@cellbook/core';
+import { operatorApi } from '../http/api-handler.js';
+import { ok } from '../http/responses.js';
+
+export const handler = operatorApi(async (request) => {
+  const { tenantId } = await Tenant.get(request.path.tenantId ?? '');
+  return ok(await Audit.list(tenantId, request.query));
+});
