@@ -1,4 +1,6 @@
+import { APIGatewayClient, DeleteUsagePlanKeyCommand, GetApiKeysCommand } from '@aws-sdk/client-api-gateway';
 import { TIERS } from '@cellbook/core';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -79,9 +81,19 @@ describe('quota', () => {
     }
   });
 
-  it('does not charge requests the authorizer rejects to anyone’s quota or bucket', async () => {
+  it('answers 403 Forbidden when the tenant’s API key is no longer on a usage plan of this API', async () => {
     const tenant = await env.onboard('basic');
-    for (let i = 0; i < 30; i++) expect((await env.call('GET', '/me', { token: 'x.y.z' })).status).toBe(401);
     expect((await tenant.call('GET', '/me')).status).toBe(200);
+    const cell = env.platform.cells.find((c) => c.cellId === tenant.cellId)!;
+    const apiGateway = new APIGatewayClient({
+      region: env.platform.region,
+      endpoint: env.platform.endpoints.apiGateway,
+      credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+    });
+    const { items } = await apiGateway.send(new GetApiKeysCommand({ nameQuery: `tenant-${tenant.tenantId}` }));
+    await apiGateway.send(new DeleteUsagePlanKeyCommand({ usagePlanId: cell.usagePlans.basic, keyId: items![0]!.id! }));
+    const response = await tenant.call('GET', '/me');
+    expect(response.status).toBe(403);
+    expect(response.body).toEqual({ message: 'Forbidden' });
   });
 });

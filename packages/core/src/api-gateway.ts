@@ -2,6 +2,7 @@ import {
   APIGatewayClient,
   CreateApiKeyCommand,
   CreateUsagePlanKeyCommand,
+  DeleteApiKeyCommand,
   FlushStageAuthorizersCacheCommand,
 } from '@aws-sdk/client-api-gateway';
 
@@ -41,4 +42,9 @@ export async function createTenantApiKey(input: { tenantId: string; usagePlanId:
  */
 export async function flushAuthorizerCache(input: { apiId: string; stage: string }): Promise<void> {
   await apiGateway().send(new FlushStageAuthorizersCacheCommand({ restApiId: input.apiId, stageName: input.stage }));
+}
+
+/** Deletes a tenant's key (which also detaches it from its usage plan). */
+export async function deleteApiKey(apiKeyId: string): Promise<void> {
+  await apiGateway().send(new DeleteApiKeyCommand({ apiKey: apiKeyId }));
 }

@@ -132,3 +132,21 @@ export async function reserveSlot(placement: Placement): Promise<CellRecord> {
   }
   throw new NoCellCapacity(`No ${placement} cell has room for another tenant.`);
 }
+
+/** Gives back a slot taken by `reserveSlot` (an onboarding that was undone). */
+export async function releaseSlot(cellId: string): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: cellRecordKey(cellId),
+        UpdateExpression: 'ADD #tenantCount :minusOne',
+        ConditionExpression: '#tenantCount > :zero',
+        ExpressionAttributeNames: { '#tenantCount': 'tenantCount' },
+        ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}

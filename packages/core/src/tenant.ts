@@ -14,6 +14,7 @@ import {
   TenantNameTaken,
   TenantNotActivated,
   TenantNotFound,
+  UserAlreadyExists,
   ValidationFailed,
 } from './errors.js';
 import * as Identity from './identity.js';
@@ -125,6 +126,12 @@ interface IdempotencyClaim {
   replay?: OnboardResult;
 }
 
+/**
+ * How long an onboarding may hold its Idempotency-Key. A request that crashed mid-way leaves its
+ * claim IN_PROGRESS; once the lease has run out, a retry with the same key takes it over.
+ */
+export const IDEMPOTENCY_LEASE_MS = 60_000;
+
 async function claimIdempotencyKey(actor: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
   if (!IDEMPOTENCY_KEY.test(key)) {
     throw new ValidationFailed('The request is not valid.', [
@@ -132,11 +139,12 @@ async function claimIdempotencyKey(actor: string, key: string, requestHash: stri
     ]);
   }
   const itemKey = idempotencyKey(actor, key);
+  const now = Date.now();
   try {
     await systemDocumentClient().send(
       new PutCommand({
         TableName: table(),
-        Item: { ...itemKey, state: 'IN_PROGRESS', requestHash, createdAt: new Date().toISOString() },
+        Item: { ...itemKey, state: 'IN_PROGRESS', requestHash, leaseExpiresAt: now + IDEMPOTENCY_LEASE_MS },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
@@ -146,15 +154,35 @@ async function claimIdempotencyKey(actor: string, key: string, requestHash: stri
   }
   const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: itemKey, ConsistentRead: true }));
   if (Item?.requestHash !== requestHash) throw new IdempotencyKeyReused();
-  if (Item.state !== 'COMPLETED') throw new RequestInProgress();
-  return { key: itemKey, replay: Item.result as OnboardResult };
+  if (Item.state === 'COMPLETED') return { key: itemKey, replay: Item.result as OnboardResult };
+  if (typeof Item.leaseExpiresAt === 'number' && Item.leaseExpiresAt < now) {
+    try {
+      // Take over the abandoned claim; the condition makes sure only one retry wins it.
+      await systemDocumentClient().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: itemKey,
+          UpdateExpression: 'SET leaseExpiresAt = :lease',
+          ConditionExpression: '#state = :inProgress AND leaseExpiresAt = :seen',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':lease': now + IDEMPOTENCY_LEASE_MS, ':inProgress': 'IN_PROGRESS', ':seen': Item.leaseExpiresAt },
+        }),
+      );
+      return { key: itemKey };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+  throw new RequestInProgress();
 }
 
 /**
- * Onboards a tenant: registry record (PENDING) → placement in a cell → its own API key on the
- * tier's usage plan → admin user → cell defaults → ACTIVE. The tenant receives no traffic before
- * ACTIVE (the authorizer refuses any other status). With an Idempotency-Key, a retry returns the
- * first result (without the one-time password, which is never stored).
+ * Onboards a tenant: registry record (PENDING) → placement in a cell → admin user → its own API
+ * key on the tier's usage plan → cell defaults → ACTIVE. The tenant receives no traffic before
+ * ACTIVE (the authorizer refuses any other status). If a step fails, the steps already done are
+ * undone in reverse order, so a refused onboarding leaves nothing behind — no record, no cell
+ * slot, no key, no user. With an Idempotency-Key, a retry returns the first result (without the
+ * one-time password, which is never stored).
  */
 export async function onboard(input: unknown, options: { actor: string; idempotencyKey?: string }): Promise<OnboardResult> {
   const request = parse(OnboardInput, input);
@@ -162,19 +190,23 @@ export async function onboard(input: unknown, options: { actor: string; idempote
   const claim = options.idempotencyKey ? await claimIdempotencyKey(options.actor, options.idempotencyKey, requestHash) : undefined;
   if (claim?.replay) return claim.replay;
   const db = systemDocumentClient();
-  const nameKey = tenantNameKey(normalizeName(request.name));
-  let nameReserved = false;
+  const undo: (() => Promise<unknown>)[] = [];
+  if (claim) undo.push(() => db.send(new DeleteCommand({ TableName: table(), Key: claim.key })));
   try {
+    // The common client mistake, checked before anything is written.
+    if (await Identity.userExists(request.adminEmail)) throw new UserAlreadyExists();
+    const nameKey = tenantNameKey(normalizeName(request.name));
     const tenantId = newTenantId(request.name);
     try {
       await db.send(
         new PutCommand({ TableName: table(), Item: { ...nameKey, tenantId }, ConditionExpression: 'attribute_not_exists(PK)' }),
       );
-      nameReserved = true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw new TenantNameTaken();
       throw error;
     }
+    undo.push(() => db.send(new DeleteCommand({ TableName: table(), Key: nameKey })));
+
     const now = new Date().toISOString();
     const record: TenantRecord = {
       tenantId,
@@ -194,11 +226,16 @@ export async function onboard(input: unknown, options: { actor: string; idempote
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
+    undo.push(() => db.send(new DeleteCommand({ TableName: table(), Key: tenantRecordKey(tenantId) })));
 
     const cell = await Cell.reserveSlot(TIERS[request.tier].placement);
-    const apiKey = await ApiGateway.createTenantApiKey({ tenantId, usagePlanId: cell.usagePlans[request.tier] });
+    undo.push(() => Cell.releaseSlot(cell.cellId));
     const admin = await Identity.createTenantUser({ tenantId, email: request.adminEmail, role: 'admin' });
+    undo.push(() => Identity.deleteUser(admin.username));
+    const apiKey = await ApiGateway.createTenantApiKey({ tenantId, usagePlanId: cell.usagePlans[request.tier] });
+    undo.push(() => ApiGateway.deleteApiKey(apiKey.apiKeyId));
     await seedCell(cell.tableName, tenantId, admin.username);
+    undo.push(() => unseedCell(cell.tableName, tenantId, admin.username));
     await db.send(
       new UpdateCommand({
         TableName: table(),
@@ -224,12 +261,18 @@ export async function onboard(input: unknown, options: { actor: string; idempote
       cellId: cell.cellId,
       admin,
     };
+    await Audit.record({
+      tenantId,
+      actor: options.actor,
+      action: 'tenant.onboarded',
+      after: { name: request.name, tier: request.tier, cellId: cell.cellId, adminUsername: admin.username },
+    });
     if (claim) {
       await db.send(
         new UpdateCommand({
           TableName: table(),
           Key: claim.key,
-          UpdateExpression: 'SET #state = :completed, #result = :result',
+          UpdateExpression: 'SET #state = :completed, #result = :result REMOVE leaseExpiresAt',
           ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
           ExpressionAttributeValues: { ':completed': 'COMPLETED', ':result': { ...result, admin: { username: admin.username } } },
         }),
@@ -237,10 +280,15 @@ export async function onboard(input: unknown, options: { actor: string; idempote
     }
     return result;
   } catch (error) {
-    // Release the name and the key so the operator can retry; a half-onboarded tenant stays
-    // PENDING and serves nothing (the authorizer admits ACTIVE tenants only).
-    if (nameReserved) await db.send(new DeleteCommand({ TableName: table(), Key: nameKey }));
-    if (claim) await db.send(new DeleteCommand({ TableName: table(), Key: claim.key }));
+    // Undo what was done, newest first. If undoing fails too (say, the function itself dies), the
+    // record stays PENDING and serves nothing; the original error is what the caller needs.
+    for (const step of undo.reverse()) {
+      try {
+        await step();
+      } catch (undoError) {
+        console.error('onboarding: could not undo a step', undoError);
+      }
+    }
     throw error;
   }
 }
@@ -262,6 +310,12 @@ async function seedCell(cellTable: string, tenantId: string, adminUsername: stri
       Item: { ...tenantUserKey(tenantId, adminUsername), type: 'user', tenantId, username: adminUsername, email: adminUsername, role: 'admin', createdAt: now },
     }),
   );
+}
+
+async function unseedCell(cellTable: string, tenantId: string, adminUsername: string): Promise<void> {
+  const db = systemDocumentClient();
+  await db.send(new DeleteCommand({ TableName: cellTable, Key: tenantMetaKey(tenantId) }));
+  await db.send(new DeleteCommand({ TableName: cellTable, Key: tenantUserKey(tenantId, adminUsername) }));
 }
 
 export const StatusChangeInput = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });

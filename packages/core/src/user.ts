@@ -67,6 +67,9 @@ export async function create(input: unknown): Promise<UserView & { temporaryPass
       }),
     );
   } catch (error) {
+    // Undo the directory user and the reservation: a failed invitation leaves nothing behind.
+    await Identity.deleteUser(created.username);
+    await Counters.release('users');
     if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new UserAlreadyExists();
     throw error;
   }

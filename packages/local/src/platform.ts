@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -113,6 +114,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       ...CONTROL_ROUTES.map((r) => r.handler),
       OPERATOR_AUTHORIZER,
     ]);
+    cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
     // ── AWS service stand-ins ──
     const iam = new LocalIam();

@@ -53,17 +53,24 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'],
       Resource: registry,
     },
-    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: input.cellTables.map(tableArn) },
+    // Seeding a new tenant's defaults, and removing them again if its onboarding is undone.
+    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: input.cellTables.map(tableArn) },
     {
       Sid: 'TenantUsers',
       Effect: 'Allow',
-      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword', 'cognito-idp:AdminGetUser'],
+      Action: [
+        'cognito-idp:AdminCreateUser',
+        'cognito-idp:AdminAddUserToGroup',
+        'cognito-idp:AdminSetUserPassword',
+        'cognito-idp:AdminGetUser',
+        'cognito-idp:AdminDeleteUser',
+      ],
       Resource: input.userPoolArn,
     },
     {
       Sid: 'TenantApiKeys',
       Effect: 'Allow',
-      Action: ['apigateway:POST', 'apigateway:GET'],
+      Action: ['apigateway:POST', 'apigateway:GET', 'apigateway:DELETE'],
       Resource: [`arn:aws:apigateway:${LOCAL_REGION}::/apikeys`, `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`, `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`],
     },
     {
@@ -89,7 +96,7 @@ export function cellRoles(input: { prefix: string; cellId: string; tableName: st
     {
       Sid: 'InviteTenantUsers',
       Effect: 'Allow',
-      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword'],
+      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword', 'cognito-idp:AdminDeleteUser'],
       Resource: input.userPoolArn,
     },
   ]);

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { Keys } from '@cellbook/core';
+import { documentClient } from '@cellbook/core/dynamo';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+
+let env: TestPlatform;
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+});
+afterAll(() => env?.stop());
+
+async function registry() {
+  const tenants = await env.call('GET', '/admin/tenants?limit=100', { token: env.operatorToken });
+  const cells = await env.call('GET', '/admin/cells', { token: env.operatorToken });
+  return {
+    tenants: tenants.body.items.map((t: { tenantId: string; status: string }) => `${t.tenantId}:${t.status}`).sort(),
+    load: cells.body.items.map((c: { cellId: string; tenantCount: number }) => `${c.cellId}:${c.tenantCount}`),
+  };
+}
+
+describe('POST /admin/tenants', () => {
+  it('onboards a tenant ACTIVE in a pooled cell and audits it', async () => {
+    const response = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Audit Me', tier: 'standard', adminEmail: 'audit-me@example.com' },
+    });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ name: 'Audit Me', tier: 'standard', status: 'ACTIVE', cellId: expect.stringMatching(/^cell-/) });
+    const audit = await env.call('GET', `/admin/tenants/${response.body.tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({ action: 'tenant.onboarded', actor: 'operator', tenantId: response.body.tenantId }),
+    ]);
+  });
+
+  it('refuses an admin email that is already a user with 409 and leaves no tenant, slot or name behind', async () => {
+    const taken = await env.onboard('basic');
+    const before = await registry();
+    const response = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Copycat', tier: 'basic', adminEmail: taken.username },
+    });
+    expect(response.status).toBe(409);
+    expect(response.body.error.code).toBe('USER_ALREADY_EXISTS');
+    expect(await registry()).toEqual(before);
+    const retry = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Copycat', tier: 'basic', adminEmail: 'copycat@example.com' },
+    });
+    expect(retry.status).toBe(201);
+  });
+
+  it('undoes every step when no cell can take the tenant (no dedicated cell for enterprise here)', async () => {
+    const before = await registry();
+    const response = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Mega Corp', tier: 'enterprise', adminEmail: 'mega@example.com' },
+    });
+    expect(response.status).toBe(503);
+    expect(response.body.error.code).toBe('NO_CELL_CAPACITY');
+    expect(await registry()).toEqual(before);
+    // Neither the name nor the admin's email stays reserved.
+    const basic = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Mega Corp', tier: 'basic', adminEmail: 'mega@example.com' },
+    });
+    expect(basic.status).toBe(201);
+  });
+
+  it('lets a retry take over an Idempotency-Key whose first request crashed mid-way, once its lease ran out', async () => {
+    // What a crashed request leaves behind: an IN_PROGRESS claim whose lease has expired.
+    const admin = documentClient({
+      region: env.platform.region,
+      endpoint: env.platform.endpoints.dynamodb,
+      credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+    });
+    const body = { name: 'Phoenix', tier: 'basic', adminEmail: 'phoenix@example.com' };
+    const retryOf = async (key: string, leaseExpiresAt: number) => {
+      const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+      await admin.send(
+        new PutCommand({
+          TableName: 'cellbook-local-tenants',
+          Item: { ...Keys.idempotencyKey('operator', key), state: 'IN_PROGRESS', requestHash, leaseExpiresAt },
+        }),
+      );
+      return env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': key } });
+    };
+    const stillLeased = await retryOf('phoenix-live', Date.now() + 60_000);
+    expect(stillLeased.status).toBe(409);
+    expect(stillLeased.body.error.code).toBe('REQUEST_IN_PROGRESS');
+    const abandoned = await retryOf('phoenix-crashed', Date.now() - 1);
+    expect(abandoned.status).toBe(201);
+    expect(abandoned.body.status).toBe('ACTIVE');
+  });
+});
