@@ -35,6 +35,26 @@ describe('identity', () => {
     expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 });
   });
 
+  it('makes a new user choose their own password at first sign-in, and then only that one works', async () => {
+    const tenant = await env.onboard('basic');
+    const invited = await tenant.call('POST', '/users', { body: { email: 'first-login@example.com', role: 'user' } });
+    const temporary = invited.body.temporaryPassword as string;
+    const tooEarly = await env.call('POST', '/auth/token', { body: { username: 'first-login@example.com', password: temporary } });
+    expect(tooEarly.status).toBe(403);
+    expect(tooEarly.body.error.code).toBe('NEW_PASSWORD_REQUIRED');
+    const weak = await env.call('POST', '/auth/token', {
+      body: { username: 'first-login@example.com', password: temporary, newPassword: 'short' },
+    });
+    expect(weak.status).toBe(422);
+    expect(weak.body.error.details[0].path).toBe('newPassword');
+    const chosen = await env.call('POST', '/auth/token', {
+      body: { username: 'first-login@example.com', password: temporary, newPassword: 'My-Own-Pass-9' },
+    });
+    expect(chosen.status).toBe(200);
+    expect((await env.call('POST', '/auth/token', { body: { username: 'first-login@example.com', password: temporary } })).status).toBe(401);
+    expect((await env.call('POST', '/auth/token', { body: { username: 'first-login@example.com', password: 'My-Own-Pass-9' } })).status).toBe(200);
+  });
+
   it('answers 401 with the error body for a wrong password, without saying whether the user exists', async () => {
     const wrong = await env.call('POST', '/auth/token', { body: { username: acme.username, password: 'nope-nope' } });
     const unknown = await env.call('POST', '/auth/token', { body: { username: 'ghost@example.com', password: 'nope-nope' } });
@@ -207,7 +227,7 @@ describe('users', () => {
     const invited = await tenant.call('POST', '/users', { body: { email: 'Agent@Example.com', role: 'user' } });
     expect(invited.status).toBe(201);
     expect(invited.body).toMatchObject({ username: 'agent@example.com', role: 'user', temporaryPassword: expect.any(String) });
-    const token = await env.signIn('agent@example.com', invited.body.temporaryPassword);
+    const token = await env.signIn('agent@example.com', invited.body.temporaryPassword, 'Agent-Pass-123');
     const me = await env.call('GET', '/me', { token });
     expect(me.body).toMatchObject({ tenantId: tenant.tenantId, roles: ['user'] });
     const users = await tenant.call('GET', '/users');

@@ -208,8 +208,12 @@ describe('authentication at the gateway', () => {
     expect(back.body.title).toBe('kept while suspended');
 
     const audit = await env.call('GET', `/admin/tenants/${dave.tenantId}/audit`, { token: env.operatorToken });
-    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(['tenant.suspended', 'tenant.reactivated']);
-    expect(audit.body.items[0]).toMatchObject({
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual([
+      'tenant.onboarded',
+      'tenant.suspended',
+      'tenant.reactivated',
+    ]);
+    expect(audit.body.items[1]).toMatchObject({
       tenantId: dave.tenantId,
       actor: 'operator',
       reason: 'unpaid invoice',

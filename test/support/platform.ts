@@ -33,7 +33,7 @@ export interface TestPlatform {
   logs: { source: string; line: string }[];
   operatorToken: string;
   onboard(tier?: TierName): Promise<TestTenant>;
-  signIn(username: string, password: string): Promise<string>;
+  signIn(username: string, password: string, newPassword?: string): Promise<string>;
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
 }
@@ -49,7 +49,7 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
     url,
     logs,
     operatorToken,
-    signIn: (username, password) => signIn(url, username, password),
+    signIn: (username, password, newPassword) => signIn(url, username, password, newPassword),
     call: (method, path, callOptions) => call(url, method, path, callOptions),
     async onboard(tier = 'basic') {
       const suffix = randomUUID().slice(0, 8);
@@ -64,14 +64,16 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
         cellId: string;
         admin: { username: string; temporaryPassword: string };
       };
-      const token = await signIn(url, admin.username, admin.temporaryPassword);
+      // The admin's first sign-in replaces the temporary password, as a real admin's would.
+      const password = `Chosen-${suffix}-Pass1`;
+      const token = await signIn(url, admin.username, admin.temporaryPassword, password);
       return {
         tenantId,
         name,
         tier,
         cellId,
         username: admin.username,
-        password: admin.temporaryPassword,
+        password,
         token,
         call: (method, path, callOptions) => call(url, method, path, { token, ...callOptions }),
       };

@@ -93,6 +93,14 @@ export class InvalidCredentials extends DomainError {
   }
 }
 
+/** Right temporary password: the user must choose a new one to finish signing in. */
+export class NewPasswordRequired extends DomainError {
+  readonly code = 'NEW_PASSWORD_REQUIRED';
+  constructor() {
+    super('This is a temporary password: sign in again with "newPassword" to choose your own.');
+  }
+}
+
 export class TenantNotFound extends DomainError {
   readonly code = 'TENANT_NOT_FOUND';
   constructor() {

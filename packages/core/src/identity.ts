@@ -4,12 +4,13 @@ import {
   AdminCreateUserCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
-  AdminSetUserPasswordCommand,
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
+  RespondToAuthChallengeCommand,
+  type AuthenticationResultType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { optionalEnv, requireEnv } from './config.js';
-import { InvalidCredentials, UserAlreadyExists } from './errors.js';
+import { InvalidCredentials, NewPasswordRequired, UserAlreadyExists, ValidationFailed } from './errors.js';
 
 /**
  * The user directory (Cognito). Tenant users carry `custom:tenant_id`; roles are groups, which
@@ -31,28 +32,56 @@ export interface Token {
   tokenType: 'Bearer';
 }
 
-export async function signIn(username: string, password: string): Promise<Token> {
+function token(result: AuthenticationResultType | undefined): Token {
+  if (!result?.AccessToken) throw new InvalidCredentials();
+  return { accessToken: result.AccessToken, expiresIn: result.ExpiresIn ?? 3600, tokenType: 'Bearer' };
+}
+
+function isCognitoError(error: unknown, ...names: string[]): error is Error {
+  return error instanceof Error && names.includes(error.name);
+}
+
+/**
+ * Signs a user in with USER_PASSWORD_AUTH. A user's first password is temporary: Cognito answers
+ * with the NEW_PASSWORD_REQUIRED challenge, which `newPassword` completes in the same call.
+ */
+export async function signIn(username: string, password: string, newPassword?: string): Promise<Token> {
+  const clientId = requireEnv('USER_POOL_CLIENT_ID');
   try {
-    const { AuthenticationResult } = await cognito().send(
+    const response = await cognito().send(
       new InitiateAuthCommand({
         AuthFlow: 'USER_PASSWORD_AUTH',
-        ClientId: requireEnv('USER_POOL_CLIENT_ID'),
+        ClientId: clientId,
         AuthParameters: { USERNAME: username, PASSWORD: password },
       }),
     );
-    if (!AuthenticationResult?.AccessToken) throw new InvalidCredentials();
-    return { accessToken: AuthenticationResult.AccessToken, expiresIn: AuthenticationResult.ExpiresIn ?? 3600, tokenType: 'Bearer' };
+    if (response.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
+      if (!newPassword) throw new NewPasswordRequired();
+      const answered = await cognito().send(
+        new RespondToAuthChallengeCommand({
+          ClientId: clientId,
+          ChallengeName: 'NEW_PASSWORD_REQUIRED',
+          Session: response.Session,
+          ChallengeResponses: { USERNAME: username, NEW_PASSWORD: newPassword },
+        }),
+      );
+      return token(answered.AuthenticationResult);
+    }
+    return token(response.AuthenticationResult);
   } catch (error) {
-    if (error instanceof Error && ['NotAuthorizedException', 'UserNotFoundException'].includes(error.name)) {
-      throw new InvalidCredentials();
+    if (isCognitoError(error, 'NotAuthorizedException', 'UserNotFoundException')) throw new InvalidCredentials();
+    if (isCognitoError(error, 'InvalidPasswordException')) {
+      // Cognito's policy message ("Password must have uppercase characters") is meant for the user.
+      throw new ValidationFailed('The new password is not acceptable.', [{ path: 'newPassword', message: error.message }]);
     }
     throw error;
   }
 }
 
 /**
- * How a new user's first password reaches them: `email` lets Cognito send its invitation (AWS);
- * `response` returns a ready-to-use password to the caller (local stage only — there is no mail).
+ * How a new user's temporary password reaches them: `email` lets Cognito send its invitation
+ * (AWS); `response` returns it to the caller (local stage — there is no mail). Either way the
+ * password is temporary and the first sign-in must choose a new one.
  */
 function invitationDelivery(): 'email' | 'response' {
   return optionalEnv('INVITATION_DELIVERY') === 'response' ? 'response' : 'email';
@@ -60,7 +89,7 @@ function invitationDelivery(): 'email' | 'response' {
 
 export interface NewUser {
   username: string;
-  /** Present only with `INVITATION_DELIVERY=response`. */
+  /** Present only with `INVITATION_DELIVERY=response`; must be changed at first sign-in. */
   temporaryPassword?: string;
 }
 
@@ -88,14 +117,7 @@ export async function createTenantUser(input: { tenantId: string; email: string;
     throw error;
   }
   await cognito().send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: input.role }));
-  if (password) {
-    // No mailbox locally to complete a first-login change, so the handed-out password is made usable.
-    await cognito().send(
-      new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: true }),
-    );
-    return { username, temporaryPassword: password };
-  }
-  return { username };
+  return password ? { username, temporaryPassword: password } : { username };
 }
 
 const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-='] as const;

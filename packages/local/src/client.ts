@@ -31,8 +31,11 @@ export async function call<T = any>( // eslint-disable-line @typescript-eslint/n
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
-export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
-  const response = await call<{ access_token?: string }>(baseUrl, 'POST', '/auth/token', { body: { username, password } });
+/** Signs in; `newPassword` completes a first sign-in with a temporary password. */
+export async function signIn(baseUrl: string, username: string, password: string, newPassword?: string): Promise<string> {
+  const response = await call<{ access_token?: string }>(baseUrl, 'POST', '/auth/token', {
+    body: { username, password, ...(newPassword ? { newPassword } : {}) },
+  });
   if (response.status !== 200 || !response.body.access_token) {
     throw new Error(`sign-in as ${username} failed: ${response.status} ${JSON.stringify(response.body)}`);
   }

@@ -61,7 +61,6 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Action: [
         'cognito-idp:AdminCreateUser',
         'cognito-idp:AdminAddUserToGroup',
-        'cognito-idp:AdminSetUserPassword',
         'cognito-idp:AdminGetUser',
         'cognito-idp:AdminDeleteUser',
       ],
@@ -96,7 +95,7 @@ export function cellRoles(input: { prefix: string; cellId: string; tableName: st
     {
       Sid: 'InviteTenantUsers',
       Effect: 'Allow',
-      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword', 'cognito-idp:AdminDeleteUser'],
+      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminDeleteUser'],
       Resource: input.userPoolArn,
     },
   ]);

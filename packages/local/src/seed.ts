@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { TierName } from '@cellbook/core';
 import { call, signIn } from './client.js';
 
@@ -16,7 +17,11 @@ const DEMO: { name: string; tier: TierName; adminEmail: string }[] = [
   { name: 'Initech Premium', tier: 'premium', adminEmail: 'admin@premium.example' },
 ];
 
-/** One demo tenant per pooled tier, onboarded through the public API like any operator would. */
+/**
+ * One demo tenant per pooled tier, onboarded through the public API like any operator would. Each
+ * admin's first sign-in (temporary password → own password) is completed here, so the printed
+ * passwords work straight away.
+ */
 export async function seedDemoTenants(baseUrl: string, operatorPassword: string): Promise<DemoTenant[]> {
   const operator = await signIn(baseUrl, 'operator', operatorPassword);
   const tenants: DemoTenant[] = [];
@@ -24,7 +29,9 @@ export async function seedDemoTenants(baseUrl: string, operatorPassword: string)
     const response = await call(baseUrl, 'POST', '/admin/tenants', { token: operator, body: demo });
     if (response.status !== 201) throw new Error(`seeding ${demo.name} failed: ${response.status} ${JSON.stringify(response.body)}`);
     const { tenantId, cellId, admin } = response.body as { tenantId: string; cellId: string; admin: { username: string; temporaryPassword: string } };
-    tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username: admin.username, password: admin.temporaryPassword });
+    const password = `Demo-${randomBytes(6).toString('base64url')}-1a`;
+    await signIn(baseUrl, admin.username, admin.temporaryPassword, password);
+    tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username: admin.username, password });
   }
   return tenants;
 }
