@@ -22,6 +22,37 @@ async function registry() {
   };
 }
 
+describe('lifecycle events', () => {
+  it('puts TenantActivated and TenantSuspended on the bus, each naming its tenant, cell and tier (DESIGN §6)', async () => {
+    const seen: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
+    const { service, name } = env.platform.eventBus;
+    service.putRule({
+      name: 'test-capture-control-events',
+      eventBusName: name,
+      eventPattern: { source: ['cellbook.control'] },
+      targets: [{ id: 'capture', deliver: async (event) => void seen.push(event as (typeof seen)[number]) }],
+    });
+    const tenant = await env.onboard('basic');
+    await env.call('POST', `/admin/tenants/${tenant.tenantId}/suspend`, { token: env.operatorToken });
+    await service.drain();
+    const mine = seen.filter((event) => event.detail.tenantId === tenant.tenantId);
+    expect(mine.map((event) => event['detail-type'])).toEqual(['TenantActivated', 'TenantSuspended']);
+    for (const event of mine) {
+      expect(event.detail).toEqual({
+        tenantId: tenant.tenantId,
+        cellId: tenant.cellId,
+        tier: 'basic',
+        eventId: expect.any(String),
+        idempotencyKey: expect.any(String),
+        occurredAt: expect.any(String),
+        actor: 'operator',
+        data: expect.any(Object),
+      });
+    }
+    service.removeRule('test-capture-control-events', name);
+  });
+});
+
 describe('POST /admin/tenants', () => {
   it('onboards a tenant ACTIVE in a pooled cell and audits it', async () => {
     const response = await env.call('POST', '/admin/tenants', {

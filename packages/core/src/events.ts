@@ -1,7 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { requireEnv } from './config.js';
-import { isTenantId } from './keys.js';
 import type { TierName } from './tiers.js';
 
 /**
@@ -80,20 +79,4 @@ export async function publishTenantEvent<T>(input: TenantEventInput<T>): Promise
   );
   if (FailedEntryCount) throw new Error(`event bus rejected ${input.detailType}: ${Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
   return detail;
-}
-
-/** Thrown by consumers for an event that names no tenant and is not system-scoped: it is dead-lettered. */
-export class EventWithoutTenant extends Error {
-  constructor(detailType: string) {
-    super(`${detailType} event names no tenant and is not system-scoped`);
-    this.name = 'EventWithoutTenant';
-  }
-}
-
-/** What a consumer accepts: a tenant-scoped detail, or one explicitly marked `scope: "system"`. */
-export function readEventDetail(detailType: string, detail: unknown): TenantEventDetail | SystemEventDetail {
-  const value = detail as Partial<TenantEventDetail & SystemEventDetail> | null;
-  if (value && value.scope === 'system') return value as SystemEventDetail;
-  if (!value || !isTenantId(value.tenantId)) throw new EventWithoutTenant(detailType);
-  return value as TenantEventDetail;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import * as ApiGateway from './api-gateway.js';
 import * as Audit from './audit.js';
 import * as Cell from './cell.js';
+import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
@@ -267,6 +268,16 @@ export async function onboard(input: unknown, options: { actor: string; idempote
       action: 'tenant.onboarded',
       after: { name: request.name, tier: request.tier, cellId: cell.cellId, adminUsername: admin.username },
     });
+    await Events.publishTenantEvent({
+      source: Events.CONTROL_PLANE_SOURCE,
+      detailType: 'TenantActivated',
+      tenantId,
+      cellId: cell.cellId,
+      tier: request.tier,
+      actor: options.actor,
+      data: { name: request.name },
+      idempotencyKey: `TenantActivated#${tenantId}`,
+    });
     if (claim) {
       await db.send(
         new UpdateCommand({
@@ -365,6 +376,15 @@ async function changeStatus(
     const cell = await Cell.get(after.cellId);
     if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
   }
+  await Events.publishTenantEvent({
+    source: Events.CONTROL_PLANE_SOURCE,
+    detailType: status === 'SUSPENDED' ? 'TenantSuspended' : 'TenantReactivated',
+    tenantId,
+    cellId: after.cellId,
+    tier: after.tier,
+    actor: options.actor,
+    data: { before: before.status, after: after.status, ...(reason ? { reason } : {}) },
+  });
   return summary(after);
 }
 

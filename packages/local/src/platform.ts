@@ -9,6 +9,7 @@ import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_ROUTES, OPERATOR_AUTHORIZER } fro
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
+import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
 import { LocalIam } from './aws/local-iam.js';
 import { createStsEndpoint } from './aws/sts-endpoint.js';
 import { LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleDefinition, type RoleSession } from './aws/types.js';
@@ -49,7 +50,9 @@ export interface LocalPlatform {
   controlPlaneUrl: string;
   cells: LocalCellHandle[];
   /** `dynamodbStorage` is dynalite itself, without IAM: for diagnostics and benchmarks only. */
-  endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string };
+  endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string; eventBridge: string };
+  /** The deployment's event bus: name, plus the stand-in for adding rules (consumers). */
+  eventBus: { name: string; arn: string; service: LocalEventBridge };
   region: string;
   iam: LocalIam;
   apiGateway: LocalApiGateway;
@@ -141,6 +144,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const apiGatewayServer = await listen(apiGateway.listener);
     cleanups.push(() => close(apiGatewayServer.server));
 
+    const eventBridge = createLocalEventBridge({ authenticate: iam.authenticate, authorize: iam.authorize });
+    const eventBridgeServer = await listen(eventBridge.listener);
+    cleanups.push(() => close(eventBridgeServer.server));
+    cleanups.push(() => eventBridge.drain().catch(() => undefined));
+    const eventBus = eventBridge.createEventBus(PREFIX);
+
     const serviceEnv: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -148,6 +157,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       AWS_ENDPOINT_URL_STS: sts.url,
       AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognitoServer.url,
       AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayServer.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeServer.url,
+      EVENT_BUS_NAME: eventBus.name,
       POWERTOOLS_SERVICE_NAME: 'cellbook',
       POWERTOOLS_METRICS_NAMESPACE: 'Cellbook',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -301,6 +312,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         cellsTable,
         cellTables: cells.map((cell) => cell.tableName),
         userPoolArn: cognito.userPoolArn,
+        eventBusArn: eventBus.arn,
       }),
       [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER],
       { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response' },
@@ -358,7 +370,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       url: router.url,
       controlPlaneUrl: controlGateway.url,
       cells,
-      endpoints: { dynamodb: dynamodb.url, dynamodbStorage: storage.url, sts: sts.url, cognito: cognitoServer.url, apiGateway: apiGatewayServer.url },
+      endpoints: {
+        dynamodb: dynamodb.url,
+        dynamodbStorage: storage.url,
+        sts: sts.url,
+        cognito: cognitoServer.url,
+        apiGateway: apiGatewayServer.url,
+        eventBridge: eventBridgeServer.url,
+      },
+      eventBus: { ...eventBus, service: eventBridge },
       region: LOCAL_REGION,
       iam,
       apiGateway,

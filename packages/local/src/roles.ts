@@ -41,6 +41,7 @@ export interface ControlRoleInput {
   cellsTable: string;
   cellTables: string[];
   userPoolArn: string;
+  eventBusArn: string;
 }
 
 /** The control-plane functions: registry and catalog, seeding cell defaults, users, API keys. */
@@ -72,6 +73,7 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Action: ['apigateway:POST', 'apigateway:GET', 'apigateway:DELETE'],
       Resource: [`arn:aws:apigateway:${LOCAL_REGION}::/apikeys`, `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`, `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`],
     },
+    { Sid: 'PublishLifecycleEvents', Effect: 'Allow', Action: ['events:PutEvents'], Resource: input.eventBusArn },
     {
       Sid: 'FlushCellAuthorizerCaches',
       Effect: 'Allow',
