@@ -262,6 +262,35 @@ describe('users', () => {
 });
 
 describe('observability', () => {
+  it('keeps each log line’s tenant right under concurrent requests from several tenants', async () => {
+    const other = await env.onboard('premium');
+    // A 404 is logged after a DynamoDB round trip, so concurrent requests interleave before it.
+    const rejected = (tenant: TestTenant) => tenant.call('GET', '/cases/01ARZ3NDEKTSV4RRFFQ69G5FAV');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => rejected(i % 2 ? acme : other)));
+    const parse = (line: string) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    };
+    // The gateway's access log says which tenant each request id belonged to.
+    const tenantOfRequest = new Map<string, unknown>();
+    for (const entry of env.logs.filter((e) => e.source.endsWith('-gateway'))) {
+      const line = parse(entry.line);
+      if (line?.requestId) tenantOfRequest.set(line.requestId as string, line.tenant_id);
+    }
+    const rejections = env.logs
+      .filter((e) => e.source.endsWith('-api'))
+      .map((e) => parse(e.line))
+      .filter((line) => line?.message === 'request rejected');
+    expect(rejections.length).toBeGreaterThanOrEqual(20);
+    for (const line of rejections) {
+      expect(line!.tenant_id).toBeDefined();
+      expect(line!.tenant_id).toBe(tenantOfRequest.get(line!.request_id as string));
+    }
+  });
+
   it('tags every handler log line with the tenant, tier, cell and request id', async () => {
     await acme.call('GET', '/cases');
     const handlerLines = env.logs

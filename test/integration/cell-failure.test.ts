@@ -16,17 +16,13 @@ beforeAll(async () => {
 afterAll(() => env?.stop());
 
 describe('a crashed cell', () => {
-  it('fails only its own in-flight request, leaves the other cell serving, and recovers with a cold start', async () => {
+  // That a crash fails the in-flight invocation is proven deterministically in function-host.test.ts.
+  it('leaves the other cell serving and recovers with a cold start, data intact', async () => {
     const cell1 = env.platform.cells.find((cell) => cell.cellId === 'cell-1')!;
     await inCell1.call('POST', '/cases', { body: { title: 'before the crash', priority: 'low' } });
     const startsBefore = cell1.functions.api.starts;
 
-    const inFlight = inCell1.call('GET', '/cases');
     await cell1.functions.api.crash();
-    const failed = await inFlight;
-    // Either the request already finished, or API Gateway's 502 for a crashed integration.
-    expect([200, 502]).toContain(failed.status);
-    if (failed.status === 502) expect(failed.body).toEqual({ message: 'Internal server error' });
 
     expect((await inCell2.call('GET', '/me')).status).toBe(200);
     const after = await inCell1.call('GET', '/cases');

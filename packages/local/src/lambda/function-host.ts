@@ -31,25 +31,122 @@ export interface FunctionHostOptions {
   env: Record<string, string>;
   onLog: LogSink;
   maxOldGenerationSizeMb?: number;
+  /**
+   * How many execution environments (workers) may exist at once — Lambda's reserved concurrency.
+   * Invocations beyond it wait, first come first served, and the wait counts toward their timeout.
+   */
+  maxConcurrency?: number;
+}
+
+export const DEFAULT_MAX_CONCURRENCY = 4;
+
+/** One worker thread: the local stand-in for one Lambda execution environment. */
+interface Environment {
+  readonly worker: Worker;
+  /** The one invocation (or warm-up) it is running; Lambda never gives an environment two. */
+  job: Job | undefined;
+  /** Discarded (timed out, crashed, stopped): never handed another job. */
+  discarded: boolean;
+}
+
+interface Job {
+  readonly message: HostMessage;
+  readonly label: string;
+  readonly timeoutMs: number;
+  timer: NodeJS.Timeout | undefined;
+  env: Environment | undefined;
+  settled: boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
 }
 
 /**
- * A group of functions sharing one IAM role, hosted in a worker thread. A crash (uncaught error,
- * out of memory) fails the in-flight invocations and the next invocation starts a fresh worker —
- * a cold start, as Lambda would — without touching any other group, so one failing cell cannot
- * take the others down.
+ * A group of functions sharing one IAM role, run the way Lambda runs them: a pool of execution
+ * environments (worker threads), each handling exactly one invocation at a time, so module-level
+ * state (Powertools' appended log keys, metric dimensions, cached clients) is never shared by two
+ * concurrent requests.
+ *
+ * An invocation takes an idle environment, or cold-starts a new one while the pool is below
+ * `maxConcurrency`, or else waits in a FIFO queue. An environment whose invocation timed out is
+ * discarded (terminated) — it may be stuck in a loop — and a crash (uncaught error, out of memory,
+ * `process.exit`) fails only that environment's in-flight invocation; later invocations cold-start
+ * fresh environments. No other group is touched, so one failing cell cannot take the others down.
  */
 export class FunctionHost {
-  private worker: Worker | undefined;
+  private readonly environments = new Set<Environment>();
+  /** Idle environments, most recently used last (reused first, as Lambda keeps warm ones busy). */
+  private readonly idle: Environment[] = [];
+  private readonly queue: Job[] = [];
+  private readonly maxConcurrency: number;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private stopped = false;
-  /** How many workers were started (1 + restarts after crashes). */
+  /** How many workers were started in total (cold starts, including replacements after crashes). */
   starts = 0;
 
-  constructor(private readonly options: FunctionHostOptions) {}
+  constructor(private readonly options: FunctionHostOptions) {
+    const max = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxConcurrency must be a positive integer, got ${max}`);
+    this.maxConcurrency = max;
+  }
 
-  private spawn(): Worker {
+  invoke(functionName: string, event: unknown, timeoutMs: number): Promise<unknown> {
+    const id = this.nextId++;
+    return this.submit(
+      // The deadline runs from the call: time spent waiting for an environment counts, as for the caller.
+      { type: 'invoke', id, functionName, event, requestId: randomUUID(), deadline: Date.now() + timeoutMs },
+      functionName,
+      timeoutMs,
+    );
+  }
+
+  /** Loads every function in one environment now, so the first real request does not pay the cold start. */
+  async warm(): Promise<void> {
+    const functionNames = Object.keys(this.options.functions);
+    await this.submit({ type: 'warm', id: this.nextId++, functionNames }, `${this.options.group} warm-up`, 60_000);
+  }
+
+  /**
+   * Kills every current worker as if their execution environments crashed: their in-flight
+   * invocations fail, and later (or queued) invocations cold-start new workers. Other hosts are
+   * untouched.
+   */
+  async crash(): Promise<void> {
+    const environments = [...this.environments];
+    await Promise.all(environments.map((env) => this.discard(env, `${this.options.group}: execution environment crashed`)));
+  }
+
+  /** Terminates every worker; in-flight and queued invocations fail, later ones are refused. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const job of this.queue.splice(0)) this.settle(job, new Error(`${this.options.group} is stopped`));
+    const environments = [...this.environments];
+    await Promise.all(environments.map((env) => this.discard(env, `${this.options.group} is stopped`)));
+  }
+
+  private submit(message: HostMessage, label: string, timeoutMs: number): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new Error(`${this.options.group} is stopped`));
+    return new Promise((resolve, reject) => {
+      const job: Job = { message, label, timeoutMs, timer: undefined, env: undefined, settled: false, resolve, reject };
+      job.timer = setTimeout(() => this.timeOut(job), timeoutMs);
+      job.timer.unref();
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Hands queued jobs, oldest first, to idle environments or to new ones while there is room. */
+  private pump(): void {
+    while (!this.stopped && this.queue.length > 0) {
+      const env = this.idle.pop() ?? (this.environments.size < this.maxConcurrency ? this.spawn() : undefined);
+      if (!env) return;
+      const job = this.queue.shift()!;
+      env.job = job;
+      job.env = env;
+      env.worker.postMessage(job.message);
+    }
+  }
+
+  private spawn(): Environment {
     const data: WorkerData = { functions: this.options.functions, group: this.options.group };
     const worker = new Worker(this.options.workerHost, {
       workerData: data,
@@ -58,81 +155,67 @@ export class FunctionHost {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxOldGenerationSizeMb ?? 512 },
     });
+    const env: Environment = { worker, job: undefined, discarded: false };
+    this.environments.add(env);
     this.starts += 1;
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.options.onLog(this.options.group, line));
     }
-    worker.on('message', (message: ResultMessage) => {
-      const waiter = this.pending.get(message.id);
-      if (!waiter) return;
-      this.pending.delete(message.id);
-      if (message.ok) waiter.resolve(message.value);
-      else waiter.reject(new FunctionError(message.error.name, message.error.message));
-    });
-    const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const [id, waiter] of this.pending) {
-        this.pending.delete(id);
-        waiter.reject(new FunctionError('Runtime.ExitError', error.message));
-      }
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`worker exited with code ${code}`)));
+    worker.on('message', (message: ResultMessage) => this.complete(env, message));
+    worker.on('error', (error: Error) => void this.discard(env, error.message));
+    worker.on('exit', (code) => void this.discard(env, `worker exited with code ${code}`));
+    // A forgotten host never keeps the process alive.
     worker.unref();
-    return worker;
+    return env;
   }
 
-  invoke(functionName: string, event: unknown, timeoutMs: number): Promise<unknown> {
-    const id = this.nextId++;
-    return this.send(
-      { type: 'invoke', id, functionName, event, requestId: randomUUID(), deadline: Date.now() + timeoutMs },
-      functionName,
-      timeoutMs,
-    );
+  private complete(env: Environment, message: ResultMessage): void {
+    const job = env.job;
+    if (env.discarded || !job || job.message.id !== message.id) return;
+    env.job = undefined;
+    this.settle(job, message.ok ? undefined : new FunctionError(message.error.name, message.error.message), message.ok ? message.value : undefined);
+    this.idle.push(env);
+    this.pump();
   }
 
-  private send(message: HostMessage, label: string, timeoutMs: number): Promise<unknown> {
-    if (this.stopped) return Promise.reject(new Error(`${this.options.group} is stopped`));
-    this.worker ??= this.spawn();
-    const { id } = message;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.pending.delete(id)) reject(new FunctionTimeout(label, timeoutMs));
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(id, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
-      this.worker!.postMessage(message);
-    });
-  }
-
-  /** Loads every function now, so the first real request does not pay the cold start. */
-  async warm(): Promise<void> {
-    const functionNames = Object.keys(this.options.functions);
-    await this.send({ type: 'warm', id: this.nextId++, functionNames }, `${this.options.group} warm-up`, 60_000);
+  private timeOut(job: Job): void {
+    if (job.settled) return;
+    this.settle(job, new FunctionTimeout(job.label, job.timeoutMs));
+    const env = job.env;
+    if (env) {
+      // The handler may be stuck: Lambda discards an environment whose invocation timed out.
+      env.job = undefined;
+      void this.discard(env, `${job.label} timed out`);
+    } else {
+      const index = this.queue.indexOf(job);
+      if (index >= 0) this.queue.splice(index, 1);
+    }
   }
 
   /**
-   * Kills the current worker as if its execution environment crashed: in-flight invocations fail,
-   * the next one cold-starts a new worker. Other hosts are untouched.
+   * Takes an environment out of the pool for good and terminates its worker; its in-flight
+   * invocation (if any) fails. Idempotent: a crash reports both `error` and `exit`.
    */
-  async crash(): Promise<void> {
-    const worker = this.worker;
-    if (worker) await worker.terminate();
+  private discard(env: Environment, reason: string): Promise<unknown> {
+    if (!env.discarded) {
+      env.discarded = true;
+      this.environments.delete(env);
+      const index = this.idle.indexOf(env);
+      if (index >= 0) this.idle.splice(index, 1);
+      const job = env.job;
+      env.job = undefined;
+      if (job) this.settle(job, new FunctionError('Runtime.ExitError', reason));
+      // The freed slot may serve a queued invocation with a fresh environment.
+      this.pump();
+    }
+    return env.worker.terminate();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
+  private settle(job: Job, error: Error | undefined, value?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.timer);
+    if (error) job.reject(error);
+    else job.resolve(value);
   }
 }

@@ -1,4 +1,7 @@
-/** Messages between the platform and a function worker (structured-clone safe). */
+/**
+ * Messages between the platform and a function worker (structured-clone safe). A worker is one
+ * execution environment: the host sends it the next message only after the previous one's result.
+ */
 export interface InvokeMessage {
   type: 'invoke';
   id: number;

@@ -2,8 +2,12 @@
  * Runs inside a worker thread: the local stand-in for a Lambda execution environment. Each worker
  * has its own `process.env` (role credentials, endpoints, table names) exactly as a Lambda function
  * would, loads a handler module on first use (a cold start) and keeps it warm afterwards.
+ *
+ * Like a Lambda environment it runs one invocation at a time: handlers keep per-request state at
+ * module level (Powertools' appended log keys, metric dimensions). The host never sends a second
+ * message before the first is answered; should one arrive anyway, it waits its turn here.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
 import type { HostMessage, InvokeMessage, ResultMessage, WorkerData } from './protocol.js';
 
@@ -39,7 +43,8 @@ function lambdaContext(message: InvokeMessage): Context {
     memoryLimitInMB: '1024',
     awsRequestId: message.requestId,
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${group}`,
+    // One log stream per execution environment, as in CloudWatch.
+    logStreamName: `local/${group}/${threadId}`,
     getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
     done: unsupported,
     fail: unsupported,
@@ -47,22 +52,34 @@ function lambdaContext(message: InvokeMessage): Context {
   };
 }
 
-parentPort?.on('message', (message: HostMessage) => {
-  void (async () => {
-    let reply: ResultMessage;
-    try {
-      if (message.type === 'warm') {
-        await Promise.all(message.functionNames.map(load));
-        reply = { type: 'result', id: message.id, ok: true, value: null };
-      } else {
-        const handler = await load(message.functionName);
-        const value = await handler(message.event, lambdaContext(message));
-        reply = { type: 'result', id: message.id, ok: true, value };
-      }
-    } catch (error) {
-      const { name, message: text } = error instanceof Error ? error : new Error(String(error));
-      reply = { type: 'result', id: message.id, ok: false, error: { name, message: text } };
+async function handle(message: HostMessage): Promise<ResultMessage> {
+  try {
+    if (message.type === 'warm') {
+      await Promise.all(message.functionNames.map(load));
+      return { type: 'result', id: message.id, ok: true, value: null };
     }
-    parentPort?.postMessage(reply);
-  })();
+    const handler = await load(message.functionName);
+    const value = await handler(message.event, lambdaContext(message));
+    return { type: 'result', id: message.id, ok: true, value };
+  } catch (error) {
+    return failure(message.id, error);
+  }
+}
+
+function failure(id: number, error: unknown): ResultMessage {
+  const { name, message } = error instanceof Error ? error : new Error(String(error));
+  return { type: 'result', id, ok: false, error: { name, message } };
+}
+
+let turn: Promise<void> = Promise.resolve();
+parentPort?.on('message', (message: HostMessage) => {
+  turn = turn.then(async () => {
+    const reply = await handle(message);
+    try {
+      parentPort?.postMessage(reply);
+    } catch (error) {
+      // A result that cannot be cloned (functions, sockets…) fails the invocation, not the environment.
+      parentPort?.postMessage(failure(message.id, error));
+    }
+  });
 });
