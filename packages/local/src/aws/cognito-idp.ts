@@ -22,6 +22,7 @@ import {
   type RequestListener,
   type RoleSession,
 } from './types.js';
+import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
 
 export interface PasswordPolicy {
   minimumLength: number;
@@ -132,7 +133,6 @@ interface ChallengeSession {
   used: boolean;
 }
 
-type JsonObject = Record<string, unknown>;
 
 class CognitoError extends Error {
   constructor(
@@ -145,7 +145,6 @@ class CognitoError extends Error {
 }
 
 const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
-const JSON_11 = 'application/x-amz-json-1.1';
 const DAY_MS = 86_400_000;
 /** AuthSessionValidity default: a NEW_PASSWORD_REQUIRED session lives three minutes. */
 const CHALLENGE_SESSION_TTL_MS = 3 * 60_000;
@@ -626,7 +625,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     if (!operation || operationName === undefined) {
       throw new CognitoError('UnknownOperationException', `Unknown operation ${target ?? '(missing X-Amz-Target)'}`);
     }
-    const input = parseJsonObject(body);
+    const input = parseJsonObject(body, serializationError);
     if (operation.signed) await authorizeAdminCall(req, body, operationName, input);
     sendJson(res, 200, await operation.handle(input));
   }
@@ -795,7 +794,7 @@ function encodePaginationToken(afterUsername: string): string {
 
 function decodePaginationToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined;
-  const parsed: unknown = safeJsonParse(Buffer.from(token, 'base64url').toString('utf8'));
+  const parsed: unknown = parseJsonText(Buffer.from(token, 'base64url').toString('utf8'));
   const after = typeof parsed === 'object' && parsed !== null ? (parsed as { after?: unknown }).after : undefined;
   if (typeof after !== 'string') throw new CognitoError('InvalidParameterException', 'Invalid pagination token.');
   return after;
@@ -867,40 +866,3 @@ function attributePairs(value: unknown, member: string): [string, string][] {
   });
 }
 
-function safeJsonParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
-}
-
-function parseJsonObject(body: Buffer): JsonObject {
-  if (body.length === 0) return {};
-  const parsed = safeJsonParse(body.toString('utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serializationError();
-  return parsed as JsonObject;
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, contentType = JSON_11, errorType?: string): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': `${errorType}:` } : {}),
-  });
-  res.end(payload);
-}

@@ -36,6 +36,7 @@ import {
   type RequestListener,
   type RoleSession,
 } from './types.js';
+import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
 
 /** An event as EventBridge hands it to targets. */
 export interface EventBridgeEvent {
@@ -121,7 +122,6 @@ interface AcceptedEntry {
   event: EventBridgeEvent;
 }
 
-type JsonObject = Record<string, unknown>;
 
 class EventBridgeError extends Error {
   constructor(
@@ -134,7 +134,6 @@ class EventBridgeError extends Error {
 }
 
 const TARGET = 'AWSEvents.PutEvents';
-const JSON_11 = 'application/x-amz-json-1.1';
 const DEFAULT_BUS = 'default';
 const MAX_ENTRIES = 10;
 /** "The total entry size must be less than 256KB" (PutEvents quota). */
@@ -360,7 +359,7 @@ export function createLocalEventBridge(options: LocalEventBridgeOptions): LocalE
       // The rest of the API (PutRule, PutTargets, …) is the programmatic deployment API here.
       throw new EventBridgeError('UnknownOperationException', `The local EventBridge serves ${TARGET} only, not ${target ?? '(missing X-Amz-Target)'}`);
     }
-    sendJson(res, 200, await putEvents(caller, parseJsonObject(signed.body)));
+    sendJson(res, 200, await putEvents(caller, parseJsonObject(signed.body, serializationError)));
   }
 
   const listener: RequestListener = (req, res) => {
@@ -481,34 +480,3 @@ function serializationError(): EventBridgeError {
   return new EventBridgeError('SerializationException', 'Start of structure or map found where not expected.');
 }
 
-function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
-}
-
-function parseJsonObject(body: Buffer): JsonObject {
-  if (body.length === 0) return {};
-  const parsed = parseJsonText(body.toString('utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serializationError();
-  return parsed as JsonObject;
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, contentType = JSON_11, errorType?: string): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': contentType,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': `${errorType}:` } : {}),
-  });
-  res.end(payload);
-}

@@ -1,0 +1,51 @@
+/**
+ * Wire plumbing shared by the stand-ins that speak AWS's JSON protocols (`application/x-amz-json-1.x`
+ * with an `X-Amz-Target` header): reading bodies, parsing JSON objects, writing responses the way
+ * the SDK's deserializers expect them. Service-specific errors stay in each stand-in.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const JSON_11 = 'application/x-amz-json-1.1';
+
+export type JsonObject = Record<string, unknown>;
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** JSON.parse that answers `undefined` for text that is not JSON. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/** An empty body is `{}`; anything but a JSON object throws the service's serialization error. */
+export function parseJsonObject(body: Buffer, serializationError: () => Error): JsonObject {
+  if (body.length === 0) return {};
+  const parsed = parseJsonText(body.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw serializationError();
+  return parsed as JsonObject;
+}
+
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = JSON_11, errorType?: string): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(payload),
+    'x-amzn-requestid': randomUUID(),
+    ...(errorType ? { 'x-amzn-errortype': `${errorType}:` } : {}),
+  });
+  res.end(payload);
+}
