@@ -36,7 +36,7 @@ import {
   type RequestListener,
   type RoleSession,
 } from './types.js';
-import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
+import { JSON_11, headerValue, parseJsonObject, parseJsonText, sendJson, type JsonObject } from './json-protocol.js';
 
 /** An event as EventBridge hands it to targets. */
 export interface EventBridgeEvent {
