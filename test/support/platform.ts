@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TierName } from '@cellbook/core';
-import { call, signIn, type JsonResponse } from '@cellbook/local/client';
+import { call, onboardTenant, signIn, type JsonResponse } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 
 /** A clock tests move by hand: usage plans refill and quotas reset only when the test says so. */
@@ -53,29 +53,16 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
     call: (method, path, callOptions) => call(url, method, path, callOptions),
     async onboard(tier = 'basic') {
       const suffix = randomUUID().slice(0, 8);
-      const name = `Tenant ${suffix}`;
-      const response = await call(url, 'POST', '/admin/tenants', {
-        token: operatorToken,
-        body: { name, tier, adminEmail: `admin-${suffix}@example.com` },
-      });
-      if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
-      const { tenantId, cellId, admin } = response.body as {
-        tenantId: string;
-        cellId: string;
-        admin: { username: string; temporaryPassword: string };
-      };
-      // The admin's first sign-in replaces the temporary password, as a real admin's would.
-      const password = `Chosen-${suffix}-Pass1`;
-      const token = await signIn(url, admin.username, admin.temporaryPassword, password);
+      const tenant = await onboardTenant(
+        url,
+        operatorToken,
+        { name: `Tenant ${suffix}`, tier, adminEmail: `admin-${suffix}@example.com` },
+        `Chosen-${suffix}-Pass1`,
+      );
       return {
-        tenantId,
-        name,
+        ...tenant,
         tier,
-        cellId,
-        username: admin.username,
-        password,
-        token,
-        call: (method, path, callOptions) => call(url, method, path, { token, ...callOptions }),
+        call: (method, path, callOptions) => call(url, method, path, { token: tenant.token, ...callOptions }),
       };
     },
     stop: () => platform.stop(),

@@ -41,3 +41,32 @@ export async function signIn(baseUrl: string, username: string, password: string
   }
   return response.body.access_token;
 }
+
+export interface OnboardedTenant {
+  tenantId: string;
+  name: string;
+  tier: string;
+  cellId: string;
+  username: string;
+  /** The password the admin chose at first sign-in. */
+  password: string;
+  /** The admin's access token from that sign-in. */
+  token: string;
+}
+
+/**
+ * What an operator and a new tenant admin do on day one: `POST /admin/tenants`, then the admin's
+ * first sign-in, trading the temporary password for `adminPassword`.
+ */
+export async function onboardTenant(
+  baseUrl: string,
+  operatorToken: string,
+  tenant: { name: string; tier: string; adminEmail: string },
+  adminPassword: string,
+): Promise<OnboardedTenant> {
+  const response = await call(baseUrl, 'POST', '/admin/tenants', { token: operatorToken, body: tenant });
+  if (response.status !== 201) throw new Error(`onboarding ${tenant.name} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  const { tenantId, cellId, admin } = response.body as { tenantId: string; cellId: string; admin: { username: string; temporaryPassword: string } };
+  const token = await signIn(baseUrl, admin.username, admin.temporaryPassword, adminPassword);
+  return { tenantId, name: tenant.name, tier: tenant.tier, cellId, username: admin.username, password: adminPassword, token };
+}

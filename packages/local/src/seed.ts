@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { TierName } from '@cellbook/core';
-import { call, signIn } from './client.js';
+import { onboardTenant, signIn } from './client.js';
 
 export interface DemoTenant {
   tenantId: string;
@@ -26,12 +26,13 @@ export async function seedDemoTenants(baseUrl: string, operatorPassword: string)
   const operator = await signIn(baseUrl, 'operator', operatorPassword);
   const tenants: DemoTenant[] = [];
   for (const demo of DEMO) {
-    const response = await call(baseUrl, 'POST', '/admin/tenants', { token: operator, body: demo });
-    if (response.status !== 201) throw new Error(`seeding ${demo.name} failed: ${response.status} ${JSON.stringify(response.body)}`);
-    const { tenantId, cellId, admin } = response.body as { tenantId: string; cellId: string; admin: { username: string; temporaryPassword: string } };
-    const password = `Demo-${randomBytes(6).toString('base64url')}-1a`;
-    await signIn(baseUrl, admin.username, admin.temporaryPassword, password);
-    tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username: admin.username, password });
+    const { tenantId, cellId, username, password } = await onboardTenant(
+      baseUrl,
+      operator,
+      demo,
+      `Demo-${randomBytes(6).toString('base64url')}-1a`,
+    );
+    tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username, password });
   }
   return tenants;
 }
