@@ -3,6 +3,7 @@ import {
   CreateApiKeyCommand,
   CreateUsagePlanKeyCommand,
   DeleteApiKeyCommand,
+  DeleteUsagePlanKeyCommand,
   FlushStageAuthorizersCacheCommand,
 } from '@aws-sdk/client-api-gateway';
 
@@ -47,4 +48,18 @@ export async function flushAuthorizerCache(input: { apiId: string; stage: string
 /** Deletes a tenant's key (which also detaches it from its usage plan). */
 export async function deleteApiKey(apiKeyId: string): Promise<void> {
   await apiGateway().send(new DeleteApiKeyCommand({ apiKey: apiKeyId }));
+}
+
+/**
+ * Moves a tenant's key from one usage plan to another (a tier change). A key may sit in only one
+ * plan per API stage, so it leaves the old plan first; if joining the new plan fails, it goes back.
+ */
+export async function moveApiKey(input: { apiKeyId: string; fromUsagePlanId: string; toUsagePlanId: string }): Promise<void> {
+  await apiGateway().send(new DeleteUsagePlanKeyCommand({ usagePlanId: input.fromUsagePlanId, keyId: input.apiKeyId }));
+  try {
+    await apiGateway().send(new CreateUsagePlanKeyCommand({ usagePlanId: input.toUsagePlanId, keyId: input.apiKeyId, keyType: 'API_KEY' }));
+  } catch (error) {
+    await apiGateway().send(new CreateUsagePlanKeyCommand({ usagePlanId: input.fromUsagePlanId, keyId: input.apiKeyId, keyType: 'API_KEY' }));
+    throw error;
+  }
 }

@@ -116,6 +116,11 @@ export class TenantNotActivated extends DomainError {
   }
 }
 
+/** A tier change that would change the tenant's isolation model needs a move between cells. */
+export class TierChangeNeedsMove extends DomainError {
+  readonly code = 'TIER_CHANGE_NEEDS_MOVE';
+}
+
 export class TenantNameTaken extends DomainError {
   readonly code = 'TENANT_NAME_TAKEN';
   constructor() {

@@ -8,13 +8,15 @@ import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import type { EntitlementOverrides } from './entitlements.js';
+import { EntitlementOverrides } from './entitlements.js';
 import {
+  ConcurrentModification,
   IdempotencyKeyReused,
   RequestInProgress,
   TenantNameTaken,
   TenantNotActivated,
   TenantNotFound,
+  TierChangeNeedsMove,
   UserAlreadyExists,
   ValidationFailed,
 } from './errors.js';
@@ -394,4 +396,83 @@ export function suspend(tenantId: string, input: unknown, options: { actor: stri
 
 export function reactivate(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
   return changeStatus(tenantId, 'ACTIVE', input, options);
+}
+
+export const UpdateInput = z
+  .strictObject({
+    tier: z.enum(TIER_NAMES).optional(),
+    overrides: EntitlementOverrides.optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .refine((input) => input.tier !== undefined || input.overrides !== undefined, 'Provide tier and/or overrides');
+
+/**
+ * Changes a tenant's tier and/or per-tenant overrides. A new tier moves the tenant's API key to
+ * that tier's usage plan in its cell (new throttle and quota), and the cell's authorizer cache is
+ * flushed so the new entitlements apply to the very next request. A change that would move the
+ * tenant between pooled and dedicated cells needs a cell move and is refused here.
+ */
+export async function update(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
+  const change = parse(UpdateInput, input);
+  const before = await getRecord(tenantId);
+  if (!before) throw new TenantNotFound();
+  if (!before.cellId || !before.apiKeyId || (before.status !== 'ACTIVE' && before.status !== 'SUSPENDED')) {
+    throw new TenantNotActivated();
+  }
+  const tier = change.tier ?? before.tier;
+  if (TIERS[tier].placement !== TIERS[before.tier].placement) {
+    throw new TierChangeNeedsMove(
+      `Moving from ${before.tier} to ${tier} changes the tenant's cell placement (${TIERS[before.tier].placement} → ${TIERS[tier].placement}); move the tenant to a ${TIERS[tier].placement} cell first.`,
+    );
+  }
+  const cell = await Cell.get(before.cellId);
+  if (!cell) throw new Error(`tenant ${tenantId} is placed in unknown cell ${before.cellId}`);
+  const overrides = change.overrides ?? before.overrides ?? {};
+  if (tier !== before.tier) {
+    await ApiGateway.moveApiKey({
+      apiKeyId: before.apiKeyId,
+      fromUsagePlanId: cell.usagePlans[before.tier],
+      toUsagePlanId: cell.usagePlans[tier],
+    });
+  }
+  let after: TenantRecord;
+  try {
+    const { Attributes } = await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET tier = :tier, overrides = :overrides, updatedAt = :now',
+        // Optimistic: a concurrent tier change would have moved the key under us.
+        ConditionExpression: 'tier = :before',
+        ExpressionAttributeValues: { ':tier': tier, ':overrides': overrides, ':before': before.tier, ':now': new Date().toISOString() },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    after = Attributes as TenantRecord;
+  } catch (error) {
+    if (tier !== before.tier) {
+      await ApiGateway.moveApiKey({ apiKeyId: before.apiKeyId, fromUsagePlanId: cell.usagePlans[tier], toUsagePlanId: cell.usagePlans[before.tier] });
+    }
+    if (isConditionalCheckFailed(error)) throw new ConcurrentModification();
+    throw error;
+  }
+  await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
+  await Audit.record({
+    tenantId,
+    actor: options.actor,
+    action: tier !== before.tier ? 'tenant.tier-changed' : 'tenant.overrides-changed',
+    ...(change.reason ? { reason: change.reason } : {}),
+    before: { tier: before.tier, overrides: before.overrides ?? {} },
+    after: { tier: after.tier, overrides: after.overrides },
+  });
+  await Events.publishTenantEvent({
+    source: Events.CONTROL_PLANE_SOURCE,
+    detailType: 'TenantEntitlementsChanged',
+    tenantId,
+    cellId: after.cellId,
+    tier: after.tier,
+    actor: options.actor,
+    data: { before: { tier: before.tier, overrides: before.overrides ?? {} }, after: { tier: after.tier, overrides: after.overrides } },
+  });
+  return summary(after);
 }

@@ -37,6 +37,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/tenants', handler: 'control/tenants-create', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants', handler: 'control/tenants-list', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-get', auth: 'operator' },
+  { method: 'PATCH', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-update', auth: 'operator' },
   { method: 'POST', path: '/admin/tenants/{tenantId}/suspend', handler: 'control/tenants-suspend', auth: 'operator' },
   { method: 'POST', path: '/admin/tenants/{tenantId}/reactivate', handler: 'control/tenants-reactivate', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants/{tenantId}/audit', handler: 'control/tenants-audit', auth: 'operator' },

@@ -71,7 +71,12 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Sid: 'TenantApiKeys',
       Effect: 'Allow',
       Action: ['apigateway:POST', 'apigateway:GET', 'apigateway:DELETE'],
-      Resource: [`arn:aws:apigateway:${LOCAL_REGION}::/apikeys`, `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`, `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`],
+      Resource: [
+        `arn:aws:apigateway:${LOCAL_REGION}::/apikeys`,
+        `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`,
+        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`,
+        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys/*`,
+      ],
     },
     { Sid: 'PublishLifecycleEvents', Effect: 'Allow', Action: ['events:PutEvents'], Resource: input.eventBusArn },
     {

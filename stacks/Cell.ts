@@ -1,0 +1,301 @@
+import { CustomResource, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import * as apig from 'aws-cdk-lib/aws-apigateway';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { NagSuppressions } from 'cdk-nag';
+import { ApiGatewayV1Api, Function, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import {
+  AUTHORIZER_CACHE_TTL_SECONDS,
+  Keys,
+  TENANT_TAG_KEY,
+  TIERS,
+  TIER_NAMES,
+  tenantAccessPolicy,
+  type TierName,
+} from '@cellbook/core';
+import type { CellDefinition } from '@cellbook/core/cell';
+import type { CellRegistration } from '@cellbook/functions/deploy/register-cell';
+import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
+import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
+import { cellMonitoring } from './constructs/cell-monitoring.js';
+import { functionRole, handlerProps } from './constructs/functions.js';
+import { addGatewayResponses } from './constructs/gateway-responses.js';
+import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
+import { restApiSettings } from './constructs/rest-api.js';
+import { isDevStage, resourceName } from './constructs/stage.js';
+
+/**
+ * The partitions onboarding seeds in a cell (core's `seedCell`: the tenant's counters and its user
+ * listing), for any tenant, derived from the key module: `TENANT#*#META`, `TENANT#*#USERS`. Tenant
+ * ids never contain `*`, so the sample id marks exactly where the tenant goes.
+ */
+const SAMPLE_TENANT = 'sample';
+const SEEDED_PARTITIONS = [Keys.tenantMetaKey(SAMPLE_TENANT).PK, Keys.tenantUsersPartition(SAMPLE_TENANT)].map((partition) =>
+  partition.replace(Keys.tenantPartitionPrefix(SAMPLE_TENANT), Keys.tenantPartitionPrefix(SAMPLE_TENANT).replace(SAMPLE_TENANT, '*')),
+);
+
+/**
+ * One data-plane cell (DESIGN §1): a complete, independent copy of the product — its own table,
+ * REST API with usage plans, functions, tenant access role, alarms and dashboard. The app
+ * instantiates one per entry of core's cell catalog. Cells share nothing with each other; from the
+ * control plane they use the user directory (tenant admins invite users) and the registry (read by
+ * the authorizer only).
+ */
+export function Cell(definition: CellDefinition) {
+  const { cellId } = definition;
+
+  function CellStack({ app, stack }: StackContext) {
+    const control = use(ControlPlane);
+    const dev = isDevStage(app);
+    Tags.of(stack).add('app', app.name);
+    Tags.of(stack).add('cell', cellId);
+    Tags.of(stack).add('stage', app.stage);
+    suppressSstInternals(stack);
+
+    // ── the cell's table: every key leads with the tenant (DESIGN §3) ─────────────────────
+    const data = new Table(stack, cellId, {
+      fields: { PK: 'string', SK: 'string', GSI1PK: 'string', GSI1SK: 'string' },
+      primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
+      globalIndexes: { GSI1: { partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'all' } },
+      cdk: {
+        table: {
+          encryption: dynamodb.TableEncryption.AWS_MANAGED,
+          deletionProtection: !dev,
+          removalPolicy: dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+        },
+      },
+    });
+    const table = data.cdk.table;
+
+    // ── identities ─────────────────────────────────────────────────────────────────────────
+    // The API handlers hold no table permission at all: tenant data is reachable only through
+    // the tenant access role, assumed per request with the caller's tenant as session tag.
+    const apiRole = functionRole(stack, 'ApiFunctionRole', `Cell ${cellId} API handlers: no table access of their own`);
+    const authorizerRole = functionRole(stack, 'AuthorizerFunctionRole', `Cell ${cellId} authorizer: reads the tenant registry`);
+    const tenantAccessRole = new iam.Role(stack, 'TenantAccessRole', {
+      description: `Cell ${cellId}: the items of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
+      // Only this cell's API functions, and only with exactly one session tag: the tenant id.
+      assumedBy: new iam.ArnPrincipal(apiRole.roleArn).withSessionTags().withConditions({
+        StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
+      }),
+      maxSessionDuration: Duration.hours(1),
+      inlinePolicies: { 'tenant-items-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn })) },
+    });
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeTenantAccess',
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [tenantAccessRole.roleArn],
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'InviteTenantUsers',
+        // AdminDeleteUser undoes a user whose group assignment failed (User.create).
+        actions: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminDeleteUser'],
+        resources: [control.userPool.userPoolArn],
+      }),
+    );
+    authorizerRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTenantRegistry',
+        actions: ['dynamodb:GetItem'],
+        resources: [control.tenantsTable.tableArn],
+      }),
+    );
+
+    // ── functions and REST API ─────────────────────────────────────────────────────────────
+    const cellEnvironment = {
+      ...control.identityEnvironment,
+      CELL_ID: cellId,
+      TABLE_NAME: table.tableName,
+      TENANTS_TABLE: control.tenantsTable.tableName,
+    };
+    // SST wants construct ids unique across the whole app (they name SSM bindings): suffix the cell.
+    const authorizer = new Function(
+      stack,
+      `Authorizer-${cellId}`,
+      handlerProps(stack, 'Authorizer', { handler: CELL_AUTHORIZER, role: authorizerRole, environment: cellEnvironment }),
+    );
+    const routes: Record<string, ApiGatewayV1ApiFunctionRouteProps<'tenant'>> = {};
+    for (const route of CELL_ROUTES) {
+      const id = `Route-${route.handler.replace(/\//g, '-')}`;
+      routes[`${route.method} ${route.path}`] = {
+        function: handlerProps(stack, id, {
+          handler: route.handler,
+          role: apiRole,
+          environment: { ...cellEnvironment, TENANT_ROLE_ARN: tenantAccessRole.roleArn, INVITATION_DELIVERY: 'email' },
+        }),
+        authorizer: 'tenant',
+        // Every call needs the tenant's API key, which the authorizer supplies (usageIdentifierKey).
+        cdk: { method: { apiKeyRequired: true } },
+      };
+    }
+    const settings = restApiSettings(resourceName(app, cellId));
+    const api = new ApiGatewayV1Api(stack, `Api-${cellId}`, {
+      cors: settings.cors,
+      accessLog: settings.accessLog,
+      authorizers: {
+        tenant: {
+          type: 'lambda_request',
+          function: authorizer,
+          identitySources: [apig.IdentitySource.header('Authorization')],
+          // Same TTL as the local gateway's cache, so a suspension takes effect equally fast.
+          resultsCacheTtl: `${AUTHORIZER_CACHE_TTL_SECONDS} seconds`,
+        },
+      },
+      routes,
+      cdk: { restApi: { ...settings.restApi, apiKeySourceType: apig.ApiKeySourceType.AUTHORIZER } },
+    });
+    const restApi = api.cdk.restApi;
+    addGatewayResponses(restApi);
+
+    // One usage plan per tier, straight from core's tier table; each tenant's own API key is
+    // attached to its tier's plan at onboarding, so throttling and quotas are per tenant.
+    const usagePlans = {} as Record<TierName, apig.UsagePlan>;
+    for (const tier of TIER_NAMES) {
+      const { throttle, quota } = TIERS[tier];
+      usagePlans[tier] = restApi.addUsagePlan(`UsagePlan-${tier}`, {
+        name: resourceName(app, cellId, tier),
+        description: `Tier ${tier} on cell ${cellId}`,
+        throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+        ...(quota ? { quota: { limit: quota.limit, period: apig.Period[quota.period] } } : {}),
+        apiStages: [{ api: restApi, stage: restApi.deploymentStage }],
+      });
+    }
+
+    // ── what the control plane may do in this cell, and nothing more ───────────────────────
+    new iam.Policy(stack, 'OnboardingWorkerAccess', {
+      roles: [control.onboardingRole],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'AttachTenantKeyToCellPlans',
+          actions: ['apigateway:POST'],
+          resources: TIER_NAMES.map(
+            (tier) => `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`,
+          ),
+        }),
+        new iam.PolicyStatement({
+          // Onboarding seeds (and, undoing, removes) a tenant's counters and user listing; it can
+          // neither read tenant data nor touch any other partition, such as cases.
+          sid: 'SeedTenantDefaults',
+          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SEEDED_PARTITIONS },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
+        }),
+      ],
+    });
+    const flushAuthorizerCache = new iam.PolicyStatement({
+      // FlushStageAuthorizersCache: a suspension or tier change applies on the tenant's next request.
+      sid: 'FlushCellAuthorizerCache',
+      actions: ['apigateway:DELETE'],
+      resources: [
+        `arn:${stack.partition}:apigateway:${stack.region}::/restapis/${restApi.restApiId}/stages/${restApi.deploymentStage.stageName}/cache/authorizers`,
+      ],
+    });
+    new iam.Policy(stack, 'TenantStatusAccess', { roles: [control.tenantStatusRole], statements: [flushAuthorizerCache] });
+    const tenantPlanAccess = new iam.Policy(stack, 'TenantPlanAccess', {
+      roles: [control.tenantPlanRole],
+      statements: [
+        flushAuthorizerCache,
+        new iam.PolicyStatement({
+          // A tier change moves the tenant's key from one of this cell's usage plans to another.
+          sid: 'MoveTenantKeyBetweenCellPlans',
+          actions: ['apigateway:POST', 'apigateway:DELETE'],
+          resources: TIER_NAMES.flatMap((tier) => {
+            const keys = `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`;
+            return [keys, `${keys}/*`];
+          }),
+        }),
+      ],
+    });
+
+    // ── registration in the control plane's cell catalog ───────────────────────────────────
+    const registrarRole = functionRole(stack, 'CellRegistrarRole', `Registers cell ${cellId} in the cell catalog`);
+    registrarRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnCatalogEntryOnly',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [control.cellsTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [Keys.cellRecordKey(cellId).PK] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      }),
+    );
+    const registrar = new Function(
+      stack,
+      `CellRegistrar-${cellId}`,
+      handlerProps(stack, 'CellRegistrar', {
+        handler: 'deploy/register-cell',
+        role: registrarRole,
+        environment: { CELLS_TABLE: control.cellsTable.tableName },
+        timeout: 30,
+      }),
+    );
+    const registration: CellRegistration = {
+      ...definition,
+      status: 'active',
+      tableName: table.tableName,
+      apiId: restApi.restApiId,
+      stage: restApi.deploymentStage.stageName,
+      usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, usagePlans[tier].usagePlanId])) as Record<TierName, string>,
+    };
+    new CustomResource(stack, 'CellRegistration', {
+      serviceToken: registrar.functionArn,
+      resourceType: 'Custom::CellRegistration',
+      serviceTimeout: Duration.minutes(5),
+      properties: { Record: stack.toJsonString(registration) },
+    });
+
+    // ── health ─────────────────────────────────────────────────────────────────────────────
+    const monitoring = cellMonitoring(stack, {
+      namePrefix: resourceName(app, cellId),
+      stage: restApi.deploymentStage,
+      functions: [authorizer, ...CELL_ROUTES.map((route) => api.getFunction(`${route.method} ${route.path}`)!)],
+      table,
+    });
+
+    stack.addOutputs({
+      ApiUrl: api.url,
+      TableName: table.tableName,
+      TenantAccessRoleArn: tenantAccessRole.roleArn,
+      HealthAlarm: monitoring.health.alarmName,
+    });
+
+    // ── cdk-nag: reviewed exceptions ─────────────────────────────────────────────────────────
+    suppressApiFindings(restApi);
+    for (const construct of [api, authorizer, registrar]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
+    for (const role of [apiRole, authorizerRole, registrarRole]) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
+    const tableLogicalId = stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
+    NagSuppressions.addResourceSuppressions(tenantAccessRole, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The tenant access policy (core tenantAccessPolicy) covers the table and its indexes so GSI1 listing works; every action is fenced by the dynamodb:LeadingKeys condition to the session tenant’s own partitions, which the offline IAM proofs verify.',
+        appliesTo: [`Resource::<${tableLogicalId}.Arn>/index/*`],
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(tenantPlanAccess, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "DeleteUsagePlanKey takes the tenant's key id, known only at run time; the grant is limited to this cell's own usage plans' key collections and only detaches keys from them (a tier change moves the key to another of these plans).",
+        appliesTo: TIER_NAMES.map((tier) => {
+          const planLogicalId = stack.getLogicalId(usagePlans[tier].node.defaultChild as apig.CfnUsagePlan);
+          return `Resource::arn:<AWS::Partition>:apigateway:${stack.region}::/usageplans/<${planLogicalId}>/keys/*`;
+        }),
+      },
+    ]);
+
+    return { definition, api, restApi, table, tenantAccessRole, usagePlans, monitoring };
+  }
+
+  return CellStack;
+}
+
+export type CellStack = ReturnType<typeof Cell>;

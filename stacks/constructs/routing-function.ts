@@ -1,0 +1,60 @@
+/**
+ * Source of the router's CloudFront Function (viewer request, JavaScript runtime 2.0). It does what
+ * the local router does (packages/local/src/router.ts): read the `tenant_id` claim without
+ * verifying the token — the cell's authorizer verifies it, so a forged claim at worst reaches a cell
+ * that answers 401/403 — look the tenant up in the routing map (KeyValueStore: tenant id → cell id)
+ * and send the request to that cell's API. A tenant the map does not know stays on the default
+ * origin. `/auth/*` and `/admin/*` never run it: their cache behaviours go to the control plane.
+ */
+const HANDLER_SOURCE = String.raw`
+var BEARER = /^Bearer [A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/;
+
+function tenantClaim(authorization) {
+  var match = BEARER.exec(authorization || '');
+  if (!match) return undefined;
+  try {
+    var base64 = match[1].replace(/-/g, '+').replace(/_/g, '/');
+    var claims = JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));
+    return claims && typeof claims.tenant_id === 'string' ? claims.tenant_id : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
+async function handler(event) {
+  var request = event.request;
+  var header = request.headers.authorization;
+  var tenantId = tenantClaim(header && header.value);
+  if (tenantId === undefined) return request;
+  var cellId;
+  try {
+    cellId = await routingMap.get(tenantId);
+  } catch (e) {
+    // Unknown tenant (or a key the store refuses): the default cell's authorizer answers.
+    return request;
+  }
+  var domainName = Object.prototype.hasOwnProperty.call(cellOrigins, cellId) ? cellOrigins[cellId] : undefined;
+  if (domainName) cf.updateRequestOrigin({ domainName: domainName });
+  return request;
+}
+`;
+
+export interface RoutingFunctionInput {
+  /** The KeyValueStore's id (not its ARN), as `cf.kvs()` takes it. */
+  routingMapId: string;
+  /** cell id → the cell API's regional domain name. */
+  cellOrigins: Record<string, string>;
+}
+
+/** CloudFront Functions must be at most 10 KB of source. */
+export const MAX_FUNCTION_CODE_BYTES = 10_240;
+
+export function routingFunctionCode(input: RoutingFunctionInput): string {
+  return [
+    "import cf from 'cloudfront';",
+    `var routingMap = cf.kvs(${JSON.stringify(input.routingMapId)});`,
+    `var cellOrigins = ${JSON.stringify(input.cellOrigins)};`,
+    HANDLER_SOURCE.trim(),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,272 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, TIERS, TIER_NAMES } from '@cellbook/core';
+import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
+import { CELL_ROUTES } from '@cellbook/functions/routes';
+import { CELL_ALARM_THRESHOLDS, MAX_METRICS_PER_ALARM } from '../../../stacks/constructs/cell-monitoring.js';
+import { LOG_RETENTION } from '../../../stacks/constructs/functions.js';
+import type { InfraFixture } from '../support/app.js';
+import { restApiMethods } from '../support/rest-api.js';
+
+let infra: InfraFixture;
+
+const cellIds = Cell.CELL_CATALOG.map((cell) => cell.cellId);
+const routeKeys = CELL_ROUTES.map((route) => `${route.method} ${route.path}`);
+
+export function cellSuite(fixture: () => InfraFixture): void {
+  beforeAll(() => {
+    infra = fixture();
+  });
+
+  describe('the SST app', () => {
+    it('has one Cell stack per catalogued cell, plus the control plane and the router', () => {
+      expect(infra.stacks.map((stack) => stack.stackName).sort()).toEqual(
+        ['ControlPlane', 'Router', ...cellIds].map((id) => `${infra.stage}-cellbook-${id}`).sort(),
+      );
+    });
+
+    it('gives no two cells the same table, API, tenant role or usage plan', () => {
+      const owned = cellIds.flatMap((cellId) => {
+        const stack = infra.cells.get(cellId)!;
+        return [
+          infra.ref(stack, `${cellId}/Table`),
+          infra.ref(stack, `Api-${cellId}/Api`),
+          infra.arn(stack, 'TenantAccessRole'),
+          ...TIER_NAMES.map((tier) => infra.ref(stack, `Api-${cellId}/Api/UsagePlan-${tier}`)),
+        ];
+      });
+      expect(new Set(owned).size).toBe(owned.length);
+    });
+  });
+
+  describe.each(cellIds)('Cell stack %s', (cellId) => {
+    const definition = Cell.CELL_CATALOG.find((cell) => cell.cellId === cellId)!;
+    const stack = () => infra.cells.get(cellId)!;
+    const one = (type: string) => {
+      const found = infra.resources(stack(), type);
+      expect(found, type).toHaveLength(1);
+      return found[0]!.properties;
+    };
+
+    it('owns a DynamoDB table keyed PK/SK with GSI1, on demand, point-in-time recovery, KMS-encrypted, deletion-protected', () => {
+      const table = one('AWS::DynamoDB::Table');
+      expect(table).toMatchObject({
+        TableName: `${infra.stage}-cellbook-${cellId}`,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'GSI1',
+            KeySchema: [
+              { AttributeName: 'GSI1PK', KeyType: 'HASH' },
+              { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // SSEEnabled: KMS with the AWS managed key (aws/dynamodb) rather than an AWS owned key.
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      });
+    });
+
+    it('owns a regional REST API whose usage plans read the API key from the authorizer', () => {
+      expect(one('AWS::ApiGateway::RestApi')).toMatchObject({
+        Name: `${infra.stage}-cellbook-${cellId}`,
+        ApiKeySourceType: 'AUTHORIZER',
+        EndpointConfiguration: { Types: ['REGIONAL'] },
+      });
+    });
+
+    it("authorizes with a Lambda REQUEST authorizer cached as long as the local gateway's", () => {
+      const authorizer = one('AWS::ApiGateway::Authorizer');
+      expect(authorizer).toMatchObject({
+        Type: 'REQUEST',
+        IdentitySource: 'method.request.header.Authorization',
+        AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_TTL_SECONDS,
+      });
+      expect(authorizer.AuthorizerUri).toContain(`:function:${infra.ref(stack(), `Authorizer-${cellId}`)}/invocations`);
+    });
+
+    it('serves exactly the route table, every method behind the tenant authorizer and an API key', () => {
+      const methods = restApiMethods(infra.json(stack()));
+      expect(methods.map((method) => method.route).sort()).toEqual([...routeKeys].sort());
+      const authorizerId = infra.logicalId(infra.construct(stack(), `Api-${cellId}/tenant`));
+      for (const method of methods) {
+        expect(method, method.route).toMatchObject({ authorizationType: 'CUSTOM', authorizerLogicalId: authorizerId, apiKeyRequired: true });
+        expect(method.functionLogicalId, method.route).toBeDefined();
+      }
+      // One function per route.
+      expect(new Set(methods.map((method) => method.functionLogicalId)).size).toBe(methods.length);
+    });
+
+    it('has one usage plan per tier, equal to the tier table number for number', () => {
+      const apiId = infra.ref(stack(), `Api-${cellId}/Api`);
+      const plans = infra.resources(stack(), 'AWS::ApiGateway::UsagePlan').map((plan) => plan.properties);
+      expect(plans).toHaveLength(TIER_NAMES.length);
+      for (const tier of TIER_NAMES) {
+        const plan = plans.find((candidate) => candidate.UsagePlanName === `${infra.stage}-cellbook-${cellId}-${tier}`);
+        expect(plan, tier).toBeDefined();
+        const { throttle, quota } = TIERS[tier];
+        expect(plan!.Throttle).toEqual({ RateLimit: throttle.rateLimit, BurstLimit: throttle.burstLimit });
+        expect(plan!.Quota ?? null).toEqual(quota ? { Limit: quota.limit, Period: quota.period } : null);
+        expect(plan!.ApiStages).toEqual([{ ApiId: apiId, Stage: infra.stage, Throttle: {} }]);
+      }
+    });
+
+    it("answers API Gateway's own errors with the local gateway's status codes and bodies", () => {
+      const responses = infra.resources(stack(), 'AWS::ApiGateway::GatewayResponse').map((response) => response.properties);
+      expect(
+        Object.fromEntries(
+          responses.map((response) => [
+            response.ResponseType,
+            { statusCode: Number(response.StatusCode), body: JSON.parse((response.ResponseTemplates as Record<string, string>)['application/json']!) },
+          ]),
+        ),
+      ).toEqual(GATEWAY_RESPONSES);
+    });
+
+    it('writes JSON access logs with the tenant, and execution errors, for the stage', () => {
+      const stage = one('AWS::ApiGateway::Stage');
+      expect(stage).toMatchObject({ StageName: infra.stage, TracingEnabled: true, MethodSettings: [{ LoggingLevel: 'ERROR', DataTraceEnabled: false }] });
+      const format = JSON.parse(
+        (stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0'),
+      ) as Record<string, string>;
+      expect(format).toMatchObject({ tenantId: '$context.authorizer.tenantId', apiKeyId: '$context.identity.apiKeyId', requestId: '$context.requestId' });
+    });
+
+    it("gives the API functions the local platform's environment, pointing at this cell only", () => {
+      const control = infra.controlPlane;
+      const poolId = infra.ref(control, 'UserPool');
+      const expected = {
+        CELL_ID: cellId,
+        TABLE_NAME: infra.ref(stack(), `${cellId}/Table`),
+        TENANTS_TABLE: infra.ref(control, 'tenants/Table'),
+        TENANT_ROLE_ARN: infra.arn(stack(), 'TenantAccessRole'),
+        USER_POOL_ID: poolId,
+        USER_POOL_CLIENT_ID: infra.ref(control, 'UserPool/ApiClient'),
+        JWT_ISSUER: `https://cognito-idp.${infra.region}.amazonaws.com/${poolId}`,
+        INVITATION_DELIVERY: 'email',
+        POWERTOOLS_SERVICE_NAME: 'cellbook',
+        POWERTOOLS_METRICS_NAMESPACE: 'Cellbook',
+      };
+      const apiRole = infra.arn(stack(), 'ApiFunctionRole');
+      const routeFunctions = infra
+        .resources(stack(), 'AWS::Lambda::Function')
+        .filter((fn) => fn.properties.Role === apiRole)
+        .map((fn) => fn.properties);
+      expect(routeFunctions).toHaveLength(CELL_ROUTES.length);
+      for (const fn of routeFunctions) {
+        expect((fn.Environment as { Variables: Record<string, string> }).Variables).toMatchObject(expected);
+        expect(fn.Architectures).toEqual(['arm64']);
+        expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+      }
+      const authorizer = infra.resources(stack(), 'AWS::Lambda::Function').find((fn) => fn.properties.Role === infra.arn(stack(), 'AuthorizerFunctionRole'))!;
+      const { TENANT_ROLE_ARN: _noTenantRole, INVITATION_DELIVERY: _noInvites, ...authorizerExpected } = expected;
+      expect((authorizer.properties.Environment as { Variables: Record<string, string> }).Variables).toMatchObject(authorizerExpected);
+      expect((authorizer.properties.Environment as { Variables: Record<string, string> }).Variables).not.toHaveProperty('TENANT_ROLE_ARN');
+    });
+
+    it('sends every function log to a log group of its own with bounded retention', () => {
+      const groups = new Map(infra.resources(stack(), 'AWS::Logs::LogGroup').map((group) => [group.logicalId, group.properties]));
+      const functions = infra.resources(stack(), 'AWS::Lambda::Function').filter((fn) => fn.properties.LoggingConfig);
+      // Routes, authorizer, registrar (SST's own deploy-time handler logs to Lambda's default group).
+      expect(functions).toHaveLength(CELL_ROUTES.length + 2);
+      const template = infra.json(stack());
+      const seen = new Set<string>();
+      for (const fn of functions) {
+        const ref = (template.Resources[fn.logicalId]!.Properties!.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(groups.get(ref)?.RetentionInDays, fn.logicalId).toBe(LOG_RETENTION);
+        seen.add(ref);
+      }
+      expect(seen.size).toBe(functions.length);
+    });
+
+    it('raises alarms a deploy gate can read: 5xx rate, p99 latency, throttles, function errors, and a composite health alarm', () => {
+      const prefix = `${infra.stage}-cellbook-${cellId}`;
+      const alarms = new Map(infra.resources(stack(), 'AWS::CloudWatch::Alarm').map((alarm) => [alarm.properties.AlarmName as string, alarm.properties]));
+      expect([...alarms.keys()].sort()).toEqual(['5xx-rate', 'function-errors', 'latency-p99', 'throttles'].map((name) => `${prefix}-${name}`));
+      const apiDimensions = [
+        { Name: 'ApiName', Value: `${prefix}` },
+        { Name: 'Stage', Value: infra.stage },
+      ];
+      expect(alarms.get(`${prefix}-5xx-rate`)).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5XXError',
+        Statistic: 'Average',
+        Threshold: CELL_ALARM_THRESHOLDS.serverErrorRate,
+      });
+      expect(alarms.get(`${prefix}-5xx-rate`)!.Dimensions).toEqual(expect.arrayContaining(apiDimensions));
+      expect(alarms.get(`${prefix}-latency-p99`)).toMatchObject({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: 'Latency',
+        ExtendedStatistic: 'p99',
+        Threshold: CELL_ALARM_THRESHOLDS.p99LatencyMs,
+      });
+
+      // Throttles and errors cover every function on the request path: the authorizer and each route.
+      const requestPath = new Set(
+        infra
+          .resources(stack(), 'AWS::Lambda::Function')
+          .filter((fn) => [infra.arn(stack(), 'ApiFunctionRole'), infra.arn(stack(), 'AuthorizerFunctionRole')].includes(fn.properties.Role as string))
+          .map((fn) => infra.resolver.ref(stack().stackName, fn.logicalId)),
+      );
+      expect(requestPath.size).toBe(CELL_ROUTES.length + 1);
+      for (const [name, metricName, threshold] of [
+        ['throttles', 'Throttles', CELL_ALARM_THRESHOLDS.functionThrottles],
+        ['function-errors', 'Errors', CELL_ALARM_THRESHOLDS.functionErrors],
+      ] as const) {
+        const alarm = alarms.get(`${prefix}-${name}`)!;
+        expect(alarm.Threshold).toBe(threshold);
+        const metrics = alarm.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: string }[] } } }[];
+        expect(metrics.find((metric) => metric.Expression)?.Expression).toBe('SUM(METRICS())');
+        const measured = metrics.filter((metric) => metric.MetricStat);
+        expect(measured.length).toBeLessThanOrEqual(MAX_METRICS_PER_ALARM);
+        expect(new Set(measured.map((metric) => metric.MetricStat!.Metric.MetricName))).toEqual(new Set([metricName]));
+        expect(new Set(measured.map((metric) => metric.MetricStat!.Metric.Dimensions[0]!.Value))).toEqual(requestPath);
+      }
+
+      const health = one('AWS::CloudWatch::CompositeAlarm');
+      expect(health.AlarmName).toBe(`${prefix}-health`);
+      for (const name of alarms.keys()) expect(health.AlarmRule).toContain(`:alarm:${name}")`);
+    });
+
+    it('has a dashboard of its own API, functions and table', () => {
+      const dashboard = one('AWS::CloudWatch::Dashboard');
+      expect(dashboard.DashboardName).toBe(`${infra.stage}-cellbook-${cellId}`);
+      const body = dashboard.DashboardBody as string;
+      expect(body).toContain(`"ApiName","${infra.stage}-cellbook-${cellId}"`);
+      expect(body).toContain(`"TableName","${infra.ref(stack(), `${cellId}/Table`)}"`);
+      for (const other of cellIds.filter((id) => id !== cellId)) expect(body).not.toContain(`-cellbook-${other}`);
+    });
+
+    it('tags every taggable resource with app, cell and stage', () => {
+      const expected = { app: 'cellbook', cell: cellId, stage: infra.stage };
+      let tagged = 0;
+      for (const [logicalId, resource] of Object.entries(infra.json(stack()).Resources)) {
+        const tags = resource.Properties?.Tags as { Key: string; Value: string }[] | Record<string, string> | undefined;
+        if (!tags) continue;
+        tagged += 1;
+        const map = Array.isArray(tags) ? Object.fromEntries(tags.map((tag) => [tag.Key, tag.Value])) : tags;
+        expect(map, logicalId).toMatchObject(expected);
+      }
+      expect(tagged).toBeGreaterThan(20);
+    });
+
+    it("registers itself in the control plane's cell catalog with its table, API, stage and plans", () => {
+      const registration = one('Custom::CellRegistration');
+      expect(JSON.parse(registration.Record as string)).toEqual({
+        ...definition,
+        status: 'active',
+        tableName: infra.ref(stack(), `${cellId}/Table`),
+        apiId: infra.ref(stack(), `Api-${cellId}/Api`),
+        stage: infra.stage,
+        usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, infra.ref(stack(), `Api-${cellId}/Api/UsagePlan-${tier}`)])),
+      });
+      expect(registration.ServiceToken).toBe(`arn:aws:lambda:${infra.region}:${infra.resolver.env.account}:function:${infra.ref(stack(), `CellRegistrar-${cellId}`)}`);
+    });
+  });
+}

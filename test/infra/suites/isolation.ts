@@ -1,0 +1,251 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Cell, Keys, TENANT_TAG_KEY, tenantAccessPolicy } from '@cellbook/core';
+import type { InfraFixture } from '../support/app.js';
+import { asCaller, decide, mayAssume, overPrivileged, type AccessRequest, type Decision, type RoleUnderTest } from '../support/iam.js';
+
+/**
+ * The second line of defence (DESIGN §3), proven on the synthesized templates with intrinsics
+ * resolved: IAM documents exactly as CloudFormation would create them, evaluated by an independent
+ * IAM simulator. Keys are built by core's key module, as the handlers build them.
+ */
+const CASE_ID = '01HZY3J7Q8X2M4N6P8R0S2T4V6';
+const NOTE_ID = '01HZY3K0A1B2C3D4E5F6G7H8J9';
+
+/** Every partition key a tenant's own requests touch, built by core's key module. */
+function ownPartitions(tenantId: string): string[] {
+  return [
+    Keys.caseKey(tenantId, CASE_ID).PK,
+    Keys.noteKey(tenantId, CASE_ID, NOTE_ID).PK,
+    Keys.tenantMetaKey(tenantId).PK,
+    Keys.tenantUsersPartition(tenantId),
+  ];
+}
+
+const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+const BATCH_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
+/** Every DynamoDB action that reads or writes items. */
+const DATA_ACTIONS = [
+  ...ITEM_ACTIONS,
+  ...BATCH_ACTIONS,
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:PartiQLSelect',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
+
+const tagged = (tenantId: string) => ({ [TENANT_TAG_KEY]: tenantId });
+const leading = (keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
+
+let infra: InfraFixture;
+
+/** Runs every request and returns the ones whose decision differs from `expected`, for a readable diff. */
+async function mismatches(
+  role: RoleUnderTest,
+  requests: AccessRequest[],
+  expected: 'Allowed' | 'Denied',
+  sessionTags: Record<string, string> = {},
+): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const request of requests) {
+    const decision: Decision = await decide(infra.resolver, role, request, sessionTags);
+    const ok = expected === 'Allowed' ? decision === 'Allowed' : decision !== 'Allowed';
+    if (!ok) wrong.push(`${request.action} ${request.resource} ${JSON.stringify(request.context ?? {})} → ${decision}`);
+  }
+  return wrong;
+}
+
+export function isolationSuite(fixture: () => InfraFixture): void {
+  beforeAll(() => {
+    infra = fixture();
+  });
+
+  describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('tenant isolation in %s', (cellId) => {
+    let tenantRole: RoleUnderTest;
+    let table: string;
+    let gsi1: string;
+
+    beforeAll(() => {
+      const stack = infra.cells.get(cellId)!;
+      tenantRole = infra.role(stack, 'TenantAccessRole');
+      table = infra.arn(stack, `${cellId}/Table`);
+      gsi1 = `${table}/index/GSI1`;
+    });
+
+    it("gives the tenant access role exactly the policy core's builder produces for this table", () => {
+      expect(tenantRole.policies).toHaveLength(1);
+      expect(tenantRole.policies[0]!.policy).toEqual(tenantAccessPolicy({ tableArn: table }));
+    });
+
+    it('lets a t-1 session get, put, update, delete and condition-check its own items', async () => {
+      const requests = ITEM_ACTIONS.flatMap((action) =>
+        ownPartitions('t-1').map((key) => ({ action, resource: table, context: leading([key]) })),
+      );
+      expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
+    });
+
+    it('lets a t-1 session query its own partitions and its GSI1 listing partition', async () => {
+      const requests = [
+        ...ownPartitions('t-1').map((key) => ({ action: 'dynamodb:Query', resource: table, context: leading([key]) })),
+        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition('t-1')]) },
+      ];
+      expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
+    });
+
+    it('lets a t-1 session batch over its own keys', async () => {
+      const requests = BATCH_ACTIONS.map((action) => ({ action, resource: table, context: leading(ownPartitions('t-1')) }));
+      expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
+    });
+
+    it("denies a t-1 session every item of t-2, on the table and on GSI1", async () => {
+      const requests = [
+        ...[...ITEM_ACTIONS, ...BATCH_ACTIONS, 'dynamodb:Query'].flatMap((action) =>
+          ownPartitions('t-2').map((key) => ({ action, resource: table, context: leading([key]) })),
+        ),
+        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition('t-2')]) },
+      ];
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+    });
+
+    it('denies a t-1 session the items of t-10: the # after the tenant id is what keeps them apart', async () => {
+      const requests = [
+        ...[...ITEM_ACTIONS, ...BATCH_ACTIONS, 'dynamodb:Query'].flatMap((action) =>
+          ownPartitions('t-10').map((key) => ({ action, resource: table, context: leading([key]) })),
+        ),
+        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition('t-10')]) },
+      ];
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+    });
+
+    it('denies Scan of the table and of GSI1, for any session', async () => {
+      const requests = [table, gsi1].map((resource) => ({ action: 'dynamodb:Scan', resource }));
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+      expect(await mismatches(tenantRole, requests, 'Denied')).toEqual([]);
+    });
+
+    it('denies a batch that mixes t-1 keys with one key of t-2', async () => {
+      const mixed = leading([...ownPartitions('t-1'), Keys.caseKey('t-2', CASE_ID).PK]);
+      const requests = BATCH_ACTIONS.map((action) => ({ action, resource: table, context: mixed }));
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+    });
+
+    it('denies a session without a TenantId tag, whatever keys it names', async () => {
+      const requests = ITEM_ACTIONS.flatMap((action) =>
+        [['TENANT#'], ['TENANT##CASE#x'], ownPartitions('t-1')].map((keys) => ({ action, resource: table, context: leading(keys) })),
+      );
+      expect(await mismatches(tenantRole, requests, 'Denied')).toEqual([]);
+    });
+
+    it('denies PartiQL, table management and streams even on its own keys', async () => {
+      const own = leading(ownPartitions('t-1'));
+      const requests = [
+        ...['dynamodb:PartiQLSelect', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'].map((action) => ({
+          action,
+          resource: table,
+          context: own,
+        })),
+        ...['dynamodb:DeleteTable', 'dynamodb:UpdateTable', 'dynamodb:DescribeTable', 'dynamodb:ExportTableToPointInTime'].map((action) => ({
+          action,
+          resource: table,
+        })),
+        { action: 'dynamodb:GetRecords', resource: `${table}/stream/2025-01-01T00:00:00.000` },
+      ];
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+    });
+
+    it("reaches no other cell's table, even with its own keys", async () => {
+      const others = [...infra.cells.entries()].filter(([id]) => id !== cellId);
+      const requests = others.flatMap(([otherId, stack]) => {
+        const otherTable = infra.arn(stack, `${otherId}/Table`);
+        return ITEM_ACTIONS.map((action) => ({ action, resource: otherTable, context: leading(ownPartitions('t-1')) }));
+      });
+      expect(requests.length).toBeGreaterThan(0);
+      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
+    });
+
+    it("denies every data-plane function role every data action on any cell's table", async () => {
+      const stack = infra.cells.get(cellId)!;
+      const functionRoles = functionRolesOf(stack.stackName);
+      // The API handlers, the authorizer, the registrar and SST's deploy-time handler.
+      expect(functionRoles.length).toBeGreaterThanOrEqual(4);
+      const tables = [...infra.cells.entries()].map(([id, cellStack]) => infra.arn(cellStack, `${id}/Table`));
+      const requests = tables.flatMap((cellTable) =>
+        DATA_ACTIONS.flatMap((action) => [
+          { action, resource: cellTable, context: leading(ownPartitions('t-1')) },
+          { action, resource: `${cellTable}/index/GSI1`, context: leading([Keys.caseListingPartition('t-1')]) },
+          { action, resource: cellTable },
+        ]),
+      );
+      for (const role of functionRoles) {
+        expect(await mismatches(role, requests, 'Denied'), role.logicalId).toEqual([]);
+      }
+    });
+
+    it("lets only this cell's API functions assume the tenant role, and only tagged with one tenant", async () => {
+      const stack = infra.cells.get(cellId)!;
+      const apiRole = infra.role(stack, 'ApiFunctionRole');
+      const { account } = infra.resolver.env;
+      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, tagged('t-1'))).toBe(true);
+      // No tag, an empty tenant, or an extra tag: refused by the trust policy.
+      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, {})).toBe(false);
+      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, tagged(''))).toBe(false);
+      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, { ...tagged('t-1'), Role: 'admin' })).toBe(false);
+
+      // Every other role of the app, even if its own policies allowed all of STS.
+      const others = infra.roles.filter((role) => role.arn !== apiRole.arn);
+      expect(others.length).toBeGreaterThan(10);
+      const admitted: string[] = [];
+      for (const other of others) {
+        if (await mayAssume(infra.resolver, overPrivileged({ arn: other.arn, name: other.name, account }), tenantRole, tagged('t-1'))) {
+          admitted.push(`${other.stack}/${other.logicalId}`);
+        }
+      }
+      expect(admitted).toEqual([]);
+      // Nor the account root, nor a role of another account with the same name.
+      const root = overPrivileged({ arn: `arn:aws:iam::${account}:root`, name: 'root', account });
+      expect(await mayAssume(infra.resolver, root, tenantRole, tagged('t-1'))).toBe(false);
+      const foreign = overPrivileged({ arn: apiRole.arn.replace(account, '210987654321'), name: apiRole.name, account: '210987654321' });
+      expect(await mayAssume(infra.resolver, foreign, tenantRole, tagged('t-1'))).toBe(false);
+    });
+  });
+
+  describe('the proofs can fail', () => {
+    // Guards against a simulator (or a resolver) that denies everything: the denials above would then
+    // prove nothing. Each case flips one thing the real documents get right and expects an allow.
+    it('would let t-1 read t-10 if the leading-key pattern dropped the # delimiter', async () => {
+      const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
+      const tenantRole = infra.role(stack, 'TenantAccessRole');
+      const table = infra.arn(stack, `${Cell.CELL_CATALOG[0]!.cellId}/Table`);
+      const loosened = structuredClone(tenantRole);
+      const statement = (loosened.policies[0]!.policy.Statement as Record<string, any>[])[0]!;
+      statement.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] = [`TENANT#\${aws:PrincipalTag/${TENANT_TAG_KEY}}*`];
+      const request = { action: 'dynamodb:GetItem', resource: table, context: leading([Keys.caseKey('t-10', CASE_ID).PK]) };
+      expect(await decide(infra.resolver, loosened, request, tagged('t-1'))).toBe('Allowed');
+      expect(await decide(infra.resolver, tenantRole, request, tagged('t-1'))).not.toBe('Allowed');
+    });
+
+    it('would let any over-privileged role in if the trust policy named the account', async () => {
+      const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
+      const tenantRole = infra.role(stack, 'TenantAccessRole');
+      const authorizerRole = infra.role(stack, 'AuthorizerFunctionRole');
+      const { account } = infra.resolver.env;
+      const open = structuredClone(tenantRole);
+      (open.trustPolicy.Statement as Record<string, any>[])[0]!.Principal = { AWS: `arn:aws:iam::${account}:root` };
+      const caller = overPrivileged({ arn: authorizerRole.arn, name: authorizerRole.name, account });
+      expect(await mayAssume(infra.resolver, caller, open, tagged('t-1'))).toBe(true);
+      expect(await mayAssume(infra.resolver, caller, tenantRole, tagged('t-1'))).toBe(false);
+    });
+  });
+}
+
+/** The execution roles of every Lambda function in a stack, as the template wires them. */
+function functionRolesOf(stackName: string): RoleUnderTest[] {
+  const template = infra.resolver.template(stackName);
+  const arns = new Set(
+    Object.values(template.Resources)
+      .filter((resource) => resource.Type === 'AWS::Lambda::Function')
+      .map((resource) => infra.resolver.resolveString(stackName, resource.Properties!.Role)),
+  );
+  return infra.roles.filter((role) => arns.has(role.arn));
+}

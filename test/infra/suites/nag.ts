@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TIER_NAMES } from '@cellbook/core';
+import { CONTROL_ROUTES } from '@cellbook/functions/routes';
+import type { SynthesizedApp } from '../support/synth.js';
+
+/**
+ * cdk-nag's AwsSolutions pack runs as an aspect of the app itself (sst.config.ts), so `sst deploy`
+ * and this test see the same findings. Unsuppressed findings are error/warning annotations; the
+ * per-stack CSV report lists every rule outcome, including each suppression and its reason.
+ */
+interface NagRow {
+  rule: string;
+  resource: string;
+  compliance: 'Compliant' | 'Non-Compliant' | 'Suppressed' | 'UNKNOWN';
+  reason: string;
+}
+
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(field);
+      field = '';
+    } else if (char === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += char;
+  }
+  if (field || row.length) rows.push([...row, field]);
+  return rows;
+}
+
+let app: SynthesizedApp;
+let rows: NagRow[];
+
+function readReports(): NagRow[] {
+  return app.stacks.flatMap((stack) => {
+    const report = join(app.assembly.directory, `AwsSolutions-${stack.stackName}-NagReport.csv`);
+    if (!existsSync(report)) throw new Error(`cdk-nag did not run on ${stack.stackName} (no ${report})`);
+    const [header, ...body] = parseCsv(readFileSync(report, 'utf8'));
+    expect(header).toEqual(['Rule ID', 'Resource ID', 'Compliance', 'Exception Reason', 'Rule Level', 'Rule Info']);
+    return body.map(([rule, resource, compliance, reason]) => ({ rule: rule!, resource: resource!, compliance: compliance as NagRow['compliance'], reason: reason! }));
+  });
+}
+
+const suppressed = (rule: string) =>
+  rows
+    .filter((row) => row.rule === rule && row.compliance === 'Suppressed')
+    .map((row) => row.resource)
+    .sort();
+
+export function nagSuite(fixture: () => SynthesizedApp): void {
+  beforeAll(() => {
+    app = fixture();
+    rows = readReports();
+  });
+
+  describe('cdk-nag AwsSolutions', () => {
+    it('checked every stack against the rule pack', () => {
+      for (const stack of app.stacks) expect(rows.filter((row) => row.resource.startsWith(`${stack.stackName}/`)).length, stack.stackName).toBeGreaterThan(5);
+    });
+
+    it('reports nothing unsuppressed', () => {
+      const findings = app.stacks.flatMap((stack) =>
+        app.assembly
+          .getStackArtifact(stack.artifactId)
+          .messages.filter((message) => message.level !== 'info' && String(message.entry.data).startsWith('AwsSolutions-'))
+          .map((message) => `${message.id}: ${String(message.entry.data).split('\n')[0]}`),
+      );
+      expect(findings).toEqual([]);
+      expect(rows.filter((row) => row.compliance === 'Non-Compliant' || row.compliance === 'UNKNOWN')).toEqual([]);
+    });
+
+    it('carries a specific reason with every suppression', () => {
+      const thin = rows.filter((row) => row.compliance === 'Suppressed' && row.reason.replace(/^\[[^\]]*\]\s*/, '').length < 80);
+      expect(thin).toEqual([]);
+    });
+
+    it('suppresses only the reviewed rules', () => {
+      expect([...new Set(rows.filter((row) => row.compliance === 'Suppressed').map((row) => row.rule))].sort()).toEqual([
+        'AwsSolutions-APIG2', // validation in the handlers (application error contract)
+        'AwsSolutions-APIG3', // WAF left to the account
+        'AwsSolutions-APIG4', // the sign-in route only
+        'AwsSolutions-CFR1', // no geo restriction
+        'AwsSolutions-CFR2', // WAF left to the account
+        'AwsSolutions-CFR3', // the APIs log every request
+        'AwsSolutions-CFR4', // default CloudFront certificate
+        'AwsSolutions-COG2', // MFA needs a challenge step in the sign-in contract
+        'AwsSolutions-COG3', // threat protection needs the Plus plan
+        'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key)
+        'AwsSolutions-IAM4', // SST's deploy-time handler; API Gateway's account logging role
+        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys); undoing an API key; moving a key between a cell's plans
+        'AwsSolutions-L1', // nodejs22.x pinned by the design
+        'AwsSolutions-SQS3', // the dead-letter queue itself
+      ]);
+    });
+
+    it('leaves only the sign-in route unauthenticated', () => {
+      const publicRoutes = CONTROL_ROUTES.filter((route) => route.auth === 'none');
+      expect(suppressed('AwsSolutions-APIG4')).toEqual(
+        publicRoutes.map((route) => `${app.controlPlane.stackName}/ControlApi/Api/Default${route.path}/${route.method}/Resource`),
+      );
+    });
+
+    it('accepts AWS managed policies only on roles we do not write: SST internals and the API Gateway account role', () => {
+      expect(suppressed('AwsSolutions-IAM4')).toEqual(
+        [
+          ...app.stacks.map((stack) => `${stack.stackName}/CustomResourceHandler/ServiceRole/Resource`),
+          `${app.controlPlane.stackName}/ApiGatewayCloudWatchRole/Resource`,
+        ].sort(),
+      );
+    });
+
+    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN, undoing an onboarding's API key and moving a key between a cell's plans", () => {
+      const iam5 = rows.filter((row) => row.rule === 'AwsSolutions-IAM5' && row.compliance === 'Suppressed');
+      const accepted = [
+        /^\[Resource::\*\] Active tracing/,
+        /^\[Resource::<\w+\.Arn>\/index\/\*\] The tenant access policy/,
+        /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey undoes/,
+        /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
+      ];
+      for (const row of iam5) expect(accepted.some((pattern) => pattern.test(row.reason)), `${row.resource}: ${row.reason}`).toBe(true);
+      expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(app.cells.size);
+      expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
+        `${app.controlPlane.stackName}/OnboardingWorkerRole/DefaultPolicy/Resource`,
+      ]);
+      // Per cell: one suppressed finding per tier's plan, all on the tier-change policy.
+      expect(iam5.filter((row) => row.reason.includes('/keys/*]')).map((row) => row.resource)).toEqual(
+        [...app.cells.values()].flatMap((cell) => TIER_NAMES.map(() => `${cell.stackName}/TenantPlanAccess/Resource`)),
+      );
+    });
+  });
+}
