@@ -166,6 +166,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       USER_POOL_CLIENT_ID,
       JWT_ISSUER: cognito.issuer,
       NODE_ENV: 'production',
+      // Lambda runs Node 22; the SDK's Node 20 deprecation notice (README) would repeat per worker.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
 
     // ── "deploy": roles, tables, usage plans, cell catalog ──

@@ -6,6 +6,10 @@ import { resolve } from 'node:path';
 import { startPlatform } from './platform.js';
 import { seedDemoTenants } from './seed.js';
 
+// Lambda runs Node 22; on a Node 20 laptop the SDK's deprecation notice is known (README). The
+// SDK reads this when the first client is created, which happens inside startPlatform.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const port = Number(process.env.PORT ?? 3000);
 const operatorPassword = process.env.LOCAL_OPERATOR_PASSWORD || 'operator';
 const logDir = resolve(process.env.CELLBOOK_LOG_DIR ?? '.cellbook/logs');
