@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+
+/** Two small pooled cells, so concurrent onboardings race for the last slots. */
+let env: TestPlatform;
+
+beforeAll(async () => {
+  env = await bootTestPlatform({
+    cells: [
+      { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 3 },
+      { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 3 },
+    ],
+  });
+});
+afterAll(() => env?.stop());
+
+describe('placement', () => {
+  it('never fills a cell past its capacity, even with ten onboardings at once', async () => {
+    const attempts = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        env.call('POST', '/admin/tenants', {
+          token: env.operatorToken,
+          body: { name: `Racer ${i}`, tier: 'basic', adminEmail: `racer-${i}@example.com` },
+        }),
+      ),
+    );
+    const placed = attempts.filter((response) => response.status === 201);
+    const refused = attempts.filter((response) => response.status !== 201);
+    expect(placed).toHaveLength(6);
+    expect(refused.map((response) => response.body.error.code)).toEqual(Array(4).fill('NO_CELL_CAPACITY'));
+
+    const cells = await env.call('GET', '/admin/cells', { token: env.operatorToken });
+    expect(cells.body.items.map((cell: { cellId: string; tenantCount: number }) => [cell.cellId, cell.tenantCount])).toEqual([
+      ['cell-1', 3],
+      ['cell-2', 3],
+    ]);
+    const perCell = placed.reduce<Record<string, number>>((count, response) => {
+      count[response.body.cellId] = (count[response.body.cellId] ?? 0) + 1;
+      return count;
+    }, {});
+    expect(perCell).toEqual({ 'cell-1': 3, 'cell-2': 3 });
+    // The refused onboardings left nothing behind: only the placed tenants exist.
+    const tenants = await env.call('GET', '/admin/tenants?limit=100', { token: env.operatorToken });
+    expect(tenants.body.items.map((t: { tenantId: string }) => t.tenantId).sort()).toEqual(
+      placed.map((response) => response.body.tenantId).sort(),
+    );
+  });
+
+  it('puts each new pooled tenant in the least-loaded cell', async () => {
+    const fresh = await bootTestPlatform({
+      cells: [
+        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
+        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
+      ],
+    });
+    try {
+      const cells: string[] = [];
+      for (let i = 0; i < 4; i++) cells.push((await fresh.onboard('basic')).cellId);
+      expect(cells).toEqual(['cell-1', 'cell-2', 'cell-1', 'cell-2']);
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
