@@ -1,3 +1,5 @@
+import { Cell } from '@cellbook/core';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
 
@@ -44,6 +46,37 @@ describe('placement', () => {
     expect(tenants.body.items.map((t: { tenantId: string }) => t.tenantId).sort()).toEqual(
       placed.map((response) => response.body.tenantId).sort(),
     );
+  });
+
+  it('takes slots with conditional writes: ten placements racing on one stale snapshot still stop at capacity', async () => {
+    const race = await bootTestPlatform({
+      cells: [
+        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 3 },
+        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 3 },
+      ],
+    });
+    try {
+      // This process plays the onboarding function: same environment, the deployer's credentials.
+      const credentials = sdkCredentials(race.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin'));
+      Object.assign(process.env, {
+        AWS_REGION: race.platform.region,
+        AWS_ENDPOINT_URL_DYNAMODB: race.platform.endpoints.dynamodb,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_SESSION_TOKEN: credentials.sessionToken,
+        CELLS_TABLE: 'cellbook-local-cells',
+      });
+      // Started together, every call reads the catalog before any of them writes: all see two empty cells.
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => Cell.reserveSlot('pooled')));
+      const granted = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.cellId] : []));
+      expect(granted.sort()).toEqual(['cell-1', 'cell-1', 'cell-1', 'cell-2', 'cell-2', 'cell-2']);
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason.code)).toEqual(
+        Array(4).fill('NO_CELL_CAPACITY'),
+      );
+      expect((await Cell.list()).map((cell) => cell.tenantCount)).toEqual([3, 3]);
+    } finally {
+      await race.stop();
+    }
   });
 
   it('puts each new pooled tenant in the least-loaded cell', async () => {
