@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Identity } from '@cellbook/core';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Events, Identity } from '@cellbook/core';
 import { CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
 import { functionRole, handlerProps } from './constructs/functions.js';
@@ -189,18 +189,12 @@ export function ControlPlane({ app, stack }: StackContext) {
       resources: [eventLog.logGroupArn],
     }),
   );
-  // DESIGN §6: an event without a tenant (missing, null or empty) is dead-lettered unless it
-  // declares itself system-scoped — the same rule core's consumers apply (readEventDetail).
+  // DESIGN §6: an event without a tenant is dead-lettered unless it declares itself system-scoped;
+  // core owns the pattern, and the local platform installs the same rule.
   const tenantlessRule = new events.Rule(stack, 'TenantlessEventRule', {
     eventBus: bus,
     description: 'Cellbook events with neither a detail.tenantId nor detail.scope = "system" are dead-lettered',
-    eventPattern: {
-      source: events.Match.prefix('cellbook.'),
-      detail: {
-        tenantId: [{ exists: false }, null, ''],
-        $or: [{ scope: [{ exists: false }] }, { scope: [{ 'anything-but': 'system' }] }],
-      },
-    },
+    eventPattern: Events.TENANTLESS_EVENTS_PATTERN as unknown as events.EventPattern,
   });
   tenantlessRule.addTarget(new targets.SqsQueue(deadLetters));
   deadLetters.addToResourcePolicy(

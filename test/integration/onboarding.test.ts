@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Keys } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
@@ -50,6 +51,38 @@ describe('lifecycle events', () => {
       });
     }
     service.removeRule('test-capture-control-events', name);
+  });
+});
+
+describe('events without a tenant', () => {
+  it('dead-letters an event that names no tenant unless it is system-scoped (DESIGN §6)', async () => {
+    const events = new EventBridgeClient({
+      region: env.platform.region,
+      endpoint: env.platform.endpoints.eventBridge,
+      credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+    });
+    const put = (marker: string, detail: Record<string, unknown>) =>
+      events.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: env.platform.eventBus.name,
+              Source: 'cellbook.cell.cell-1',
+              DetailType: 'CaseCreated',
+              Detail: JSON.stringify({ ...detail, data: { marker } }),
+            },
+          ],
+        }),
+      );
+    await put('no-tenant', { actor: 'someone' });
+    await put('empty-tenant', { tenantId: '', actor: 'someone' });
+    await put('system', { scope: 'system', actor: 'scheduler' });
+    await put('tenant', { tenantId: 't-1', actor: 'someone' });
+    await env.platform.eventBus.service.drain();
+    const markers = env.platform.eventBus.deadLetterQueue
+      .filter((entry) => entry.reason === 'no-tenant')
+      .map((entry) => (entry.event as { detail: { data: { marker: string } } }).detail.data.marker);
+    expect(markers).toEqual(['no-tenant', 'empty-tenant']);
   });
 });
 

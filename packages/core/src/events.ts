@@ -9,6 +9,22 @@ import type { TierName } from './tiers.js';
  */
 export const CONTROL_PLANE_SOURCE = 'cellbook.control';
 
+/** Every Cellbook event, whichever plane emitted it. */
+export const CELLBOOK_EVENTS_PATTERN = { source: [{ prefix: 'cellbook.' }] } as const;
+
+/**
+ * DESIGN §6: an event without a tenant (missing, null or empty) is dead-lettered unless it
+ * declares itself system-scoped. One rule with this pattern, in AWS and locally, sends such events
+ * to the dead-letter queue, so no consumer ever has to guess whose event it is.
+ */
+export const TENANTLESS_EVENTS_PATTERN = {
+  source: [{ prefix: 'cellbook.' }],
+  detail: {
+    tenantId: [{ exists: false }, null, ''],
+    $or: [{ scope: [{ exists: false }] }, { scope: [{ 'anything-but': 'system' }] }],
+  },
+} as const;
+
 export function cellSource(cellId: string): string {
   return `cellbook.cell.${cellId}`;
 }

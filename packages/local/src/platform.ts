@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Keys, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
@@ -51,8 +51,11 @@ export interface LocalPlatform {
   cells: LocalCellHandle[];
   /** `dynamodbStorage` is dynalite itself, without IAM: for diagnostics and benchmarks only. */
   endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string; eventBridge: string };
-  /** The deployment's event bus: name, plus the stand-in for adding rules (consumers). */
-  eventBus: { name: string; arn: string; service: LocalEventBridge };
+  /**
+   * The deployment's event bus: name, the stand-in (to add consumer rules), and the dead-letter
+   * queue that receives events naming no tenant and deliveries that failed every retry.
+   */
+  eventBus: { name: string; arn: string; service: LocalEventBridge; deadLetterQueue: readonly DeadLetteredEvent[] };
   region: string;
   iam: LocalIam;
   apiGateway: LocalApiGateway;
@@ -60,6 +63,11 @@ export interface LocalPlatform {
   /** Credentials of a role, as Lambda would hand them to a function. */
   sessionFor(roleArn: string): RoleSession;
   stop(): Promise<void>;
+}
+
+export interface DeadLetteredEvent {
+  reason: 'no-tenant' | 'delivery-failed';
+  event: unknown;
 }
 
 export const STAGE = 'local';
@@ -144,11 +152,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const apiGatewayServer = await listen(apiGateway.listener);
     cleanups.push(() => close(apiGatewayServer.server));
 
-    const eventBridge = createLocalEventBridge({ authenticate: iam.authenticate, authorize: iam.authorize });
+    const deadLetterQueue: DeadLetteredEvent[] = [];
+    const eventBridge = createLocalEventBridge({
+      authenticate: iam.authenticate,
+      authorize: iam.authorize,
+      onDeadLetter: (entry) => void deadLetterQueue.push({ reason: 'delivery-failed', event: entry.event }),
+    });
     const eventBridgeServer = await listen(eventBridge.listener);
     cleanups.push(() => close(eventBridgeServer.server));
     cleanups.push(() => eventBridge.drain().catch(() => undefined));
     const eventBus = eventBridge.createEventBus(PREFIX);
+    eventBridge.putRule({
+      name: `${PREFIX}-tenantless-events`,
+      eventBusName: eventBus.name,
+      eventPattern: Events.TENANTLESS_EVENTS_PATTERN,
+      targets: [{ id: 'dead-letter-queue', deliver: async (event) => void deadLetterQueue.push({ reason: 'no-tenant', event }) }],
+    });
 
     const serviceEnv: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
@@ -380,7 +399,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         apiGateway: apiGatewayServer.url,
         eventBridge: eventBridgeServer.url,
       },
-      eventBus: { ...eventBus, service: eventBridge },
+      eventBus: { ...eventBus, service: eventBridge, deadLetterQueue },
       region: LOCAL_REGION,
       iam,
       apiGateway,
