@@ -24,7 +24,7 @@ import { isDevStage, resourceName } from './constructs/stage.js';
  * What each control-plane handler may touch. A handler missing here fails the synth, so a new
  * route cannot ship with a borrowed (and therefore too broad) role.
  */
-type ControlIdentity = 'onboarding' | 'registry-read' | 'tenant-status' | 'tenant-plan' | 'sign-in';
+type ControlIdentity = 'onboarding' | 'registry-read' | 'tenant-status' | 'tenant-plan' | 'cell-admin' | 'sign-in';
 
 const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/auth-token': 'sign-in',
@@ -36,6 +36,7 @@ const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/tenants-reactivate': 'tenant-status',
   'control/tenants-audit': 'registry-read',
   'control/cells-list': 'registry-read',
+  'control/cells-update': 'cell-admin',
 };
 
 /** The part of `custom:tenant_id` after `custom:` — how Cognito's schema names it. */
@@ -303,6 +304,9 @@ export function ControlPlane({ app, stack }: StackContext) {
   tenantPlanRole.addToPolicy(
     new iam.PolicyStatement({ sid: 'TenantCellLookup', actions: ['dynamodb:GetItem'], resources: [cellsTable.tableArn] }),
   );
+  // Cell settings (capacity, wave, draining): conditional updates of existing catalog entries only.
+  const cellAdminRole = functionRole(stack, 'CellAdminRole', "Changes cells' capacity, wave and draining status");
+  cellAdminRole.addToPolicy(new iam.PolicyStatement({ sid: 'CellSettings', actions: ['dynamodb:UpdateItem'], resources: [cellsTable.tableArn] }));
   // Lifecycle events (TenantActivated, TenantSuspended, …) go on the deployment's bus.
   for (const role of [onboardingRole, tenantStatusRole, tenantPlanRole]) bus.grantPutEventsTo(role);
 
@@ -314,6 +318,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     'registry-read': registryReaderRole,
     'tenant-status': tenantStatusRole,
     'tenant-plan': tenantPlanRole,
+    'cell-admin': cellAdminRole,
     'sign-in': signInRole,
   };
 
@@ -430,7 +435,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     ],
     true,
   );
-  for (const role of [tokenClaimsRole, onboardingRole, registryReaderRole, tenantStatusRole, tenantPlanRole, signInRole, operatorAuthorizerRole]) {
+  for (const role of [tokenClaimsRole, onboardingRole, registryReaderRole, tenantStatusRole, tenantPlanRole, cellAdminRole, signInRole, operatorAuthorizerRole]) {
     NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
   }
   for (const construct of [api, operatorAuthorizer, tokenClaims]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);

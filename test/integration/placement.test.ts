@@ -79,6 +79,37 @@ describe('placement', () => {
     }
   });
 
+  it('places no new tenant in a draining cell, and resumes once the cell is active again', async () => {
+    const fresh = await bootTestPlatform({
+      cells: [
+        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
+        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
+      ],
+    });
+    try {
+      const setCell = (body: unknown) => fresh.call('POST', '/admin/cells', { token: fresh.operatorToken, body });
+      const drained = await setCell({ cellId: 'cell-1', status: 'draining' });
+      expect(drained.status).toBe(200);
+      expect(drained.body).toEqual({ cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10, status: 'draining', tenantCount: 0 });
+      const placed: string[] = [];
+      for (let i = 0; i < 3; i++) placed.push((await fresh.onboard('basic')).cellId);
+      expect(placed).toEqual(['cell-2', 'cell-2', 'cell-2']);
+      await setCell({ cellId: 'cell-1', status: 'active' });
+      expect((await fresh.onboard('basic')).cellId).toBe('cell-1');
+
+      const full = await setCell({ cellId: 'cell-2', capacity: 3 });
+      expect(full.body).toMatchObject({ capacity: 3, tenantCount: 3 });
+      expect((await fresh.onboard('basic')).cellId).toBe('cell-1');
+
+      expect((await setCell({ cellId: 'cell-9', capacity: 5 })).body.error.code).toBe('CELL_NOT_FOUND');
+      for (const body of [{ cellId: 'cell-1' }, { cellId: 'cell-1', status: 'deleted' }, { cellId: 'cell-1', capacity: -1 }, { cellId: 'cell-1', tenantCount: 0 }]) {
+        expect((await setCell(body)).status, JSON.stringify(body)).toBe(422);
+      }
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('puts each new pooled tenant in the least-loaded cell', async () => {
     const fresh = await bootTestPlatform({
       cells: [

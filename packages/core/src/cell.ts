@@ -1,8 +1,10 @@
 import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import { NoCellCapacity } from './errors.js';
-import { cellRecordKey } from './keys.js';
+import { CellNotFound, NoCellCapacity } from './errors.js';
+import { cellRecordKey, isCellId } from './keys.js';
+import { parse } from './validation.js';
+import { z } from 'zod';
 import type { Placement, TierName } from './tiers.js';
 
 /**
@@ -148,5 +150,50 @@ export async function releaseSlot(cellId: string): Promise<void> {
     );
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
+/** What an operator may change on a deployed cell; the cell itself comes from its stack. */
+export const UpdateInput = z
+  .strictObject({
+    cellId: z.string().refine(isCellId, 'cellId must be a catalogued cell id'),
+    capacity: z.number().int().min(0).max(100_000).optional(),
+    status: z.enum(['active', 'draining']).optional(),
+    wave: z.number().int().min(0).max(100).optional(),
+  })
+  .refine((input) => input.capacity !== undefined || input.status !== undefined || input.wave !== undefined, 'Provide capacity, status and/or wave');
+
+/**
+ * Changes a deployed cell's placement settings: capacity, deploy wave, or `draining` (placement
+ * stops choosing it; its tenants stay). Lowering capacity below the current load is allowed — the
+ * cell simply takes no new tenants until it is under capacity again.
+ */
+export async function update(input: unknown): Promise<CellRecord> {
+  const change = parse(UpdateInput, input);
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  for (const field of ['capacity', 'status', 'wave'] as const) {
+    if (change[field] === undefined) continue;
+    names[`#${field}`] = field;
+    values[`:${field}`] = change[field];
+    sets.push(`#${field} = :${field}`);
+  }
+  try {
+    const { Attributes } = await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: cellRecordKey(change.cellId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toRecord(Attributes ?? {});
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw new CellNotFound();
+    throw error;
   }
 }

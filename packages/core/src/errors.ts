@@ -142,6 +142,13 @@ export class RequestInProgress extends DomainError {
   }
 }
 
+export class CellNotFound extends DomainError {
+  readonly code = 'CELL_NOT_FOUND';
+  constructor() {
+    super('No deployed cell has this id; deploy its Cell stack first.');
+  }
+}
+
 export class NoCellCapacity extends DomainError {
   readonly code = 'NO_CELL_CAPACITY';
 }

@@ -42,6 +42,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/tenants/{tenantId}/reactivate', handler: 'control/tenants-reactivate', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants/{tenantId}/audit', handler: 'control/tenants-audit', auth: 'operator' },
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
+  { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';

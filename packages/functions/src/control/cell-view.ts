@@ -1,0 +1,6 @@
+import type { Cell } from '@cellbook/core';
+
+/** What operators see of a cell: placement settings and load, not its wiring (table, API, plans). */
+export function cellView({ cellId, placement, wave, region, capacity, status, tenantCount }: Cell.CellRecord) {
+  return { cellId, placement, wave, region, capacity, status, tenantCount };
+}

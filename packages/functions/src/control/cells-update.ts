@@ -1,0 +1,7 @@
+import { Cell } from '@cellbook/core';
+import { operatorApi } from '../http/api-handler.js';
+import { requireBody } from '../http/request.js';
+import { ok } from '../http/responses.js';
+import { cellView } from './cell-view.js';
+
+export const handler = operatorApi(async (request) => ok(cellView(await Cell.update(requireBody(request)))));
