@@ -16,36 +16,15 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalApiGateway, type LocalApiGateway, type MeterOutcome } from './api-gateway.js';
-import { awsError, type Authenticate, type Authorize, type RoleSession } from './types.js';
+import type { Authorize, RoleSession } from './types.js';
+import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 
 const sessions = new Map<string, { session: RoleSession; allowedActions: Set<string> }>([
-  ['AKIACONTROLPLANE', { session: roleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE']) }],
-  ['AKIAREADONLY', { session: roleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['apigateway:GET']) }],
+  ['AKIACONTROLPLANE', { session: fakeRoleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE']) }],
+  ['AKIAREADONLY', { session: fakeRoleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['apigateway:GET']) }],
 ]);
 
-function roleSession(accessKeyId: string, roleName: string): RoleSession {
-  return {
-    accessKeyId,
-    secretAccessKey: 'secret',
-    sessionToken: 'token',
-    expiration: Date.now() + 3_600_000,
-    roleArn: `arn:aws:iam::000000000000:role/${roleName}`,
-    roleName,
-    sessionName: 'test',
-    assumedRoleArn: `arn:aws:sts::000000000000:assumed-role/${roleName}/test`,
-    tags: {},
-  };
-}
-
-/** Stands in for SigV4 verification: the access key id in the credential scope picks the session. */
-const authenticate: Authenticate = async (request) => {
-  const authorization = request.headers.authorization;
-  if (typeof authorization !== 'string') return awsError(403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-  const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
-  const known = accessKeyId === undefined ? undefined : sessions.get(accessKeyId);
-  if (!known) return awsError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  return known.session;
-};
+const authenticate = fakeAuthenticate((id) => sessions.get(id)?.session, 403);
 
 const authorize: Authorize = async (session, request) => {
   const ok = sessions.get(session.accessKeyId)?.allowedActions.has(request.action) ?? false;

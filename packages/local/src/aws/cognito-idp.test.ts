@@ -18,7 +18,8 @@ import {
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalCognito, type LocalCognito } from './cognito-idp.js';
-import { awsError, type Authenticate, type Authorize, type RoleSession } from './types.js';
+import type { Authorize, RoleSession } from './types.js';
+import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 
 const USER_POOL_ID = 'us-east-1_CellbookT';
 const CLIENT_ID = 'local-web-client';
@@ -26,33 +27,11 @@ const DAY_MS = 86_400_000;
 
 /** Access key id → the role session it stands for, and the actions that role may perform. */
 const sessions = new Map<string, { session: RoleSession; allowedActions: Set<string> }>([
-  ['AKIACONTROLPLANE', { session: roleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['cognito-idp:*']) }],
-  ['AKIAREADONLY', { session: roleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['cognito-idp:AdminGetUser']) }],
+  ['AKIACONTROLPLANE', { session: fakeRoleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['cognito-idp:*']) }],
+  ['AKIAREADONLY', { session: fakeRoleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['cognito-idp:AdminGetUser']) }],
 ]);
 
-function roleSession(accessKeyId: string, roleName: string): RoleSession {
-  return {
-    accessKeyId,
-    secretAccessKey: 'secret',
-    sessionToken: 'token',
-    expiration: Date.now() + 3_600_000,
-    roleArn: `arn:aws:iam::000000000000:role/${roleName}`,
-    roleName,
-    sessionName: 'test',
-    assumedRoleArn: `arn:aws:sts::000000000000:assumed-role/${roleName}/test`,
-    tags: {},
-  };
-}
-
-/** Stands in for SigV4 verification: the access key id in the credential scope picks the session. */
-const authenticate: Authenticate = async (request) => {
-  const authorization = request.headers.authorization;
-  if (typeof authorization !== 'string') return awsError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-  const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
-  const known = accessKeyId === undefined ? undefined : sessions.get(accessKeyId);
-  if (!known) return awsError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  return known.session;
-};
+const authenticate = fakeAuthenticate((id) => sessions.get(id)?.session);
 
 const authorize: Authorize = async (session, request) => {
   const allowed = sessions.get(session.accessKeyId)?.allowedActions ?? new Set<string>();

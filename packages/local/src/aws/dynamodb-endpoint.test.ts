@@ -12,6 +12,7 @@ import { createDynamoDbEndpoint, startLocalDynamo, type LocalDynamo } from './dy
 import { LocalIam, sdkCredentials } from './local-iam.js';
 import { createStsEndpoint } from './sts-endpoint.js';
 import type { PolicyDocument } from './types.js';
+import { tenantAccessPolicy } from '@cellbook/core';
 
 const TABLE = 'cellbook-cell-1';
 const TABLE_ARN = tableArn(TABLE);
@@ -20,31 +21,8 @@ const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
 const ADMIN_ROLE = 'arn:aws:iam::000000000000:role/admin';
 const TENANT_1_ARN = 'arn:aws:sts::000000000000:assumed-role/cell-1-tenant-access/tenant-t-1';
 
-const tenantPolicy: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Effect: 'Allow',
-      Action: [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:ConditionCheckItem',
-      ],
-      Resource: [TABLE_ARN, `${TABLE_ARN}/index/*`],
-      Condition: {
-        'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': ['TENANT#${aws:PrincipalTag/TenantId}', 'TENANT#${aws:PrincipalTag/TenantId}#*'],
-        },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    },
-  ],
-};
+// The real tenant access policy, from the builder the Cell stack and the platform use.
+const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN }) as unknown as PolicyDocument;
 const lambdaTrust: PolicyDocument = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],

@@ -5,40 +5,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidEventPatternError, UnsupportedEventPatternError } from './eventbridge-pattern.js';
 import { LocalIam, sdkCredentials } from './local-iam.js';
 import { createLocalEventBridge, eventBusArn, type DeadLetter, type EventBridgeEvent, type LocalEventBridge } from './eventbridge.js';
-import { awsError, type Authenticate, type Authorize, type AuthorizationRequest, type RoleSession } from './types.js';
+import type { AuthorizationRequest, Authorize, RoleSession } from './types.js';
+import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 
 const BUS = 'cellbook-test';
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0, 750);
 
 /** Access key id → the role session it stands for, and the bus ARNs that role may publish to. */
 const sessions = new Map<string, { session: RoleSession; buses: Set<string> }>([
-  ['AKIAPUBLISHER', { session: roleSession('AKIAPUBLISHER', 'control-plane'), buses: new Set([eventBusArn('default'), eventBusArn(BUS), eventBusArn('missing-bus')]) }],
-  ['AKIACELLONLY', { session: roleSession('AKIACELLONLY', 'cell-function'), buses: new Set([eventBusArn(BUS)]) }],
+  ['AKIAPUBLISHER', { session: fakeRoleSession('AKIAPUBLISHER', 'control-plane'), buses: new Set([eventBusArn('default'), eventBusArn(BUS), eventBusArn('missing-bus')]) }],
+  ['AKIACELLONLY', { session: fakeRoleSession('AKIACELLONLY', 'cell-function'), buses: new Set([eventBusArn(BUS)]) }],
 ]);
 
-function roleSession(accessKeyId: string, roleName: string): RoleSession {
-  return {
-    accessKeyId,
-    secretAccessKey: 'secret',
-    sessionToken: 'token',
-    expiration: Date.now() + 3_600_000,
-    roleArn: `arn:aws:iam::000000000000:role/${roleName}`,
-    roleName,
-    sessionName: 'test',
-    assumedRoleArn: `arn:aws:sts::000000000000:assumed-role/${roleName}/test`,
-    tags: {},
-  };
-}
-
-/** Stands in for SigV4 verification: the access key id in the credential scope picks the session. */
-const authenticate: Authenticate = async (request) => {
-  const authorization = request.headers.authorization;
-  if (typeof authorization !== 'string') return awsError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-  const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
-  const known = accessKeyId === undefined ? undefined : sessions.get(accessKeyId);
-  if (!known) return awsError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  return known.session;
-};
+const authenticate = fakeAuthenticate((id) => sessions.get(id)?.session);
 
 const authorizations: AuthorizationRequest[] = [];
 const authorize: Authorize = async (session, request) => {

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { planDynamoDbAccess, tableArn, type TableKeys } from './dynamodb-access-checks.js';
 import { LocalIam } from './local-iam.js';
 import type { PolicyDocument, RoleSession } from './types.js';
+import { tenantAccessPolicy } from '@cellbook/core';
 
 const TABLE = 'cellbook-cell-1';
 const TABLE_ARN = tableArn(TABLE);
@@ -10,31 +11,8 @@ const OTHER_API_ROLE = 'arn:aws:iam::000000000000:role/cell-2-api';
 const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
 const ADMIN_ROLE = 'arn:aws:iam::000000000000:role/admin';
 
-const tenantPolicy: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Effect: 'Allow',
-      Action: [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:BatchGetItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:ConditionCheckItem',
-      ],
-      Resource: [TABLE_ARN, `${TABLE_ARN}/index/*`],
-      Condition: {
-        'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': ['TENANT#${aws:PrincipalTag/TenantId}', 'TENANT#${aws:PrincipalTag/TenantId}#*'],
-        },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    },
-  ],
-};
+// The real tenant access policy, from the builder the Cell stack and the platform use.
+const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN }) as unknown as PolicyDocument;
 const allowAll: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 const assumeTenantRole: PolicyDocument = {
   Version: '2012-10-17',
