@@ -194,12 +194,12 @@ export async function onboard(input: unknown, options: { actor: string; idempote
   if (claim?.replay) return claim.replay;
   const db = systemDocumentClient();
   const undo: (() => Promise<unknown>)[] = [];
+  const tenantId = newTenantId(request.name);
   if (claim) undo.push(() => db.send(new DeleteCommand({ TableName: table(), Key: claim.key })));
   try {
     // The common client mistake, checked before anything is written.
     if (await Identity.userExists(request.adminEmail)) throw new UserAlreadyExists();
     const nameKey = tenantNameKey(normalizeName(request.name));
-    const tenantId = newTenantId(request.name);
     try {
       await db.send(
         new PutCommand({ TableName: table(), Item: { ...nameKey, tenantId }, ConditionExpression: 'attribute_not_exists(PK)' }),
@@ -299,7 +299,7 @@ export async function onboard(input: unknown, options: { actor: string; idempote
       try {
         await step();
       } catch (undoError) {
-        console.error('onboarding: could not undo a step', undoError);
+        console.error(`onboarding of tenant ${tenantId}: could not undo a step`, undoError);
       }
     }
     throw error;

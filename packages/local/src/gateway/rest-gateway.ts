@@ -180,26 +180,26 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         },
       };
 
+      // What both the REQUEST authorizer and the integration see of the request.
+      const requestFields = {
+        resource: route.path,
+        path: url.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders,
+        queryStringParameters: hasQuery ? query : null,
+        multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+        pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
+        stageVariables: null,
+      };
+
       let authorizerContext: Record<string, unknown> | undefined;
       let apiKeyValue: string | undefined;
       if (route.authorizer) {
         const identity = headers.Authorization ?? headers.authorization ?? req.headers.authorization;
         // The identity source (Authorization header) is required: API Gateway answers 401 without invoking the authorizer.
         if (!identity) return gatewayResponse('UNAUTHORIZED');
-        const authorizerEvent = {
-          type: 'REQUEST',
-          methodArn,
-          resource: route.path,
-          path: url.pathname,
-          httpMethod: method,
-          headers,
-          multiValueHeaders,
-          queryStringParameters: hasQuery ? query : null,
-          multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-          pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
-          stageVariables: null,
-          requestContext,
-        } as unknown as APIGatewayRequestAuthorizerEvent;
+        const authorizerEvent = { type: 'REQUEST', methodArn, ...requestFields, requestContext } as unknown as APIGatewayRequestAuthorizerEvent;
         let result: AuthorizerResult;
         try {
           result = await authorize(route, identity, authorizerEvent);
@@ -221,15 +221,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       }
 
       const event: APIGatewayProxyEvent = {
-        resource: route.path,
-        path: url.pathname,
-        httpMethod: method,
-        headers,
-        multiValueHeaders,
-        queryStringParameters: hasQuery ? query : null,
-        multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-        pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
-        stageVariables: null,
+        ...requestFields,
         requestContext: {
           ...requestContext,
           identity: { ...requestContext.identity, apiKey: apiKeyValue ?? null },
