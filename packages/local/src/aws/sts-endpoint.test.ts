@@ -72,13 +72,16 @@ describe('STS AssumeRole', () => {
   it('gives the role the trust policy names tagged credentials the SDK parses', async () => {
     const before = Date.now();
     const { Credentials, AssumedRoleUser } = await sts(callerSession(API_ROLE)).send(new AssumeRoleCommand(tenantRequest()));
+    const after = Date.now();
 
     expect(Credentials?.AccessKeyId).toMatch(/^ASIA/);
     expect(AssumedRoleUser?.Arn).toBe('arn:aws:sts::000000000000:assumed-role/cell-1-tenant-access/tenant-t-1');
     expect(AssumedRoleUser?.AssumedRoleId).toMatch(/^AROA[A-Z2-7]{17}:tenant-t-1$/);
-    const expiresIn = (Credentials?.Expiration?.getTime() ?? 0) - before;
-    expect(expiresIn).toBeGreaterThan(899_000);
-    expect(expiresIn).toBeLessThanOrEqual(900_000);
+    // STS reports expiry to the second: at most 900 s after the call ended, and less than a second
+    // before 900 s after it began.
+    const expiration = Credentials?.Expiration?.getTime() ?? 0;
+    expect(expiration).toBeGreaterThan(before + 899_000);
+    expect(expiration).toBeLessThanOrEqual(after + 900_000);
 
     const session = iam.resolveSession(Credentials?.AccessKeyId ?? '');
     expect(session).toMatchObject({ roleArn: TENANT_ROLE, tags: { TenantId: 't-1' }, sessionToken: Credentials?.SessionToken });
