@@ -205,11 +205,15 @@ describe('PutEvents', () => {
       release = resolve;
     });
     const started: string[] = [];
+    let markStarted: () => void = () => undefined;
+    const targetStarted = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
     bridge.putRule({
       name: 'slow',
       eventBusName: BUS,
       eventPattern: { source: ['cellbook.control'] },
-      targets: [{ id: 'slow', deliver: async (event) => { started.push(event.id); await gate; } }],
+      targets: [{ id: 'slow', deliver: async (event) => { started.push(event.id); markStarted(); await gate; } }],
     });
 
     // If PutEvents awaited its targets this would never resolve.
@@ -220,7 +224,8 @@ describe('PutEvents', () => {
     const draining = bridge.drain().then(() => {
       drained = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await targetStarted;
+    await new Promise((resolve) => setImmediate(resolve));
     expect(started).toHaveLength(1);
     expect(drained).toBe(false);
     release();
