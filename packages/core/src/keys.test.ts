@@ -2,16 +2,21 @@ import { describe, expect, it } from 'vitest';
 import type { CaseStatus } from './case-status.js';
 import {
   assertTenantId,
+  caseIdOfPartition,
   caseKey,
   caseListingKey,
   caseListingPartition,
   caseListingStatusPrefix,
+  casePartition,
+  isCaseItemKey,
   isTenantId,
   isUlid,
   noteKey,
   tenantMetaKey,
+  tenantMetaPartition,
   tenantPartitionPrefix,
   tenantRecordKey,
+  tenantRegistryPartition,
   tenantUserKey,
   tenantUsersPartition,
 } from './keys.js';
@@ -205,5 +210,33 @@ describe('tenant partition fence', () => {
   it('would leak t-10 to t-1 if the delimiter were dropped (the check above is meaningful)', () => {
     const loosened = (tenantId: string, key: string) => stringLike(`TENANT#${tenantId}*`, key);
     expect(leadingKeysOf('t-10').some((key) => loosened('t-1', key))).toBe(true);
+  });
+});
+
+describe('tenant partitions (export, move, purge)', () => {
+  it('names the registry, counters and case partitions with the same formats the items use', () => {
+    expect(tenantRegistryPartition('acme-x1')).toBe(tenantRecordKey('acme-x1').PK);
+    expect(tenantMetaPartition('acme-x1')).toBe(tenantMetaKey('acme-x1').PK);
+    expect(casePartition('acme-x1', CASE_ID)).toBe(`TENANT#acme-x1#CASE#${CASE_ID}`);
+  });
+
+  it('sorts the case item before its notes, so a partition Query reads the case first', () => {
+    expect(caseKey('acme-x1', CASE_ID).SK < noteKey('acme-x1', CASE_ID, NOTE_ID).SK).toBe(true);
+  });
+
+  it("recognizes t-1's case partitions and nothing else — not t-10's", () => {
+    expect(caseIdOfPartition('t-1', casePartition('t-1', CASE_ID))).toBe(CASE_ID);
+    expect(caseIdOfPartition('t-1', casePartition('t-10', CASE_ID))).toBeUndefined();
+    expect(caseIdOfPartition('t-10', casePartition('t-1', CASE_ID))).toBeUndefined();
+    expect(caseIdOfPartition('t-1', tenantMetaPartition('t-1'))).toBeUndefined();
+    expect(caseIdOfPartition('t-1', `${casePartition('t-1', CASE_ID)}#X`)).toBeUndefined();
+    expect(caseIdOfPartition('t-1', 'TENANT#t-1#CASE#not-a-ulid')).toBeUndefined();
+  });
+
+  it('tells the case item from its notes', () => {
+    expect(isCaseItemKey('t-1', caseKey('t-1', CASE_ID))).toBe(true);
+    expect(isCaseItemKey('t-1', noteKey('t-1', CASE_ID, NOTE_ID))).toBe(false);
+    expect(isCaseItemKey('t-10', caseKey('t-1', CASE_ID))).toBe(false);
+    expect(isCaseItemKey('t-1', tenantMetaKey('t-1'))).toBe(false);
   });
 });

@@ -120,3 +120,37 @@ export function cellRecordKey(cellId: string): ItemKey {
   if (!isCellId(cellId)) throw new Error(`refusing to build a key for malformed cell id ${JSON.stringify(cellId)}`);
   return { PK: `CELL#${cellId}`, SK: 'CELL' };
 }
+
+// ── one tenant's partitions, enumerated whole for export, moves between cells and purge ──────
+
+/** The tenant's partition in the registry table: its record, audit trail and control-plane steps. */
+export function tenantRegistryPartition(tenantId: string): string {
+  return tenantRecordKey(tenantId).PK;
+}
+
+/** The partition of the tenant's counters item (which also carries the write fence). */
+export function tenantMetaPartition(tenantId: string): string {
+  return tenantMetaKey(tenantId).PK;
+}
+
+/**
+ * A case's partition: the case item and its notes. `CASE` sorts before `NOTE#`, so a Query of the
+ * partition returns the case item before its notes.
+ */
+export function casePartition(tenantId: string, caseId: string): string {
+  return caseKey(tenantId, caseId).PK;
+}
+
+/** The case id when `partition` is one of this tenant's case partitions, otherwise undefined. */
+export function caseIdOfPartition(tenantId: string, partition: string): string | undefined {
+  const prefix = `${tenantPartitionPrefix(tenantId)}#CASE#`;
+  if (!partition.startsWith(prefix)) return undefined;
+  const caseId = partition.slice(prefix.length);
+  return isUlid(caseId) && caseKey(tenantId, caseId).PK === partition ? caseId : undefined;
+}
+
+/** True for the case item itself (not a note) of one of this tenant's cases. */
+export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
+  const caseId = caseIdOfPartition(tenantId, key.PK);
+  return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;
+}
