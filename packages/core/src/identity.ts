@@ -4,6 +4,8 @@ import {
   AdminCreateUserCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
+  AdminSetUserPasswordCommand,
+  AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
   InitiateAuthCommand,
   RespondToAuthChallengeCommand,
@@ -95,29 +97,85 @@ export interface NewUser {
 
 /** Creates a user bound to `tenantId` (explicit: the control plane calls this outside a tenant). */
 export async function createTenantUser(input: { tenantId: string; email: string; role: TenantRole }): Promise<NewUser> {
-  const userPoolId = requireEnv('USER_POOL_ID');
   const username = input.email.toLowerCase();
-  const delivery = invitationDelivery();
-  const password = delivery === 'response' ? generatePassword() : undefined;
+  const created = await createNewUser(input.tenantId, username);
+  await addToGroup(username, input.role);
+  return created;
+}
+
+/**
+ * Creates a user bound to `tenantId`, or finishes what a crashed earlier attempt started: a user
+ * that already exists for the same tenant and has never signed in (FORCE_CHANGE_PASSWORD) gets a
+ * fresh temporary password — the first one was never delivered — and its group membership is
+ * ensured again. A user of another tenant, or one who has signed in already, is `UserAlreadyExists`.
+ */
+export async function ensureTenantUser(input: { tenantId: string; email: string; role: TenantRole }): Promise<NewUser> {
+  const username = input.email.toLowerCase();
+  let user: NewUser;
   try {
-    await cognito().send(
-      new AdminCreateUserCommand({
-        UserPoolId: userPoolId,
-        Username: username,
-        UserAttributes: [
-          { Name: 'email', Value: username },
-          { Name: 'email_verified', Value: 'true' },
-          { Name: 'custom:tenant_id', Value: input.tenantId },
-        ],
-        ...(password ? { TemporaryPassword: password, MessageAction: 'SUPPRESS' } : { DesiredDeliveryMediums: ['EMAIL'] }),
-      }),
-    );
+    user = await createUser(input.tenantId, username);
   } catch (error) {
-    if (error instanceof Error && error.name === 'UsernameExistsException') throw new UserAlreadyExists();
+    if (!isCognitoError(error, 'UsernameExistsException')) throw error;
+    const existing = await getUser(username);
+    if (existing === undefined) {
+      // Deleted between our create and our read (an undo racing the retry): this create decides.
+      user = await createNewUser(input.tenantId, username);
+    } else {
+      if (existing.tenantId !== input.tenantId || existing.status !== 'FORCE_CHANGE_PASSWORD') throw new UserAlreadyExists();
+      user = await reissueTemporaryPassword(username);
+    }
+  }
+  await addToGroup(username, input.role);
+  return user;
+}
+
+/** Creates the user; a username already taken is the domain's `UserAlreadyExists`. */
+async function createNewUser(tenantId: string, username: string): Promise<NewUser> {
+  try {
+    return await createUser(tenantId, username);
+  } catch (error) {
+    if (isCognitoError(error, 'UsernameExistsException')) throw new UserAlreadyExists();
     throw error;
   }
-  await cognito().send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: input.role }));
+}
+
+async function createUser(tenantId: string, username: string): Promise<NewUser> {
+  const password = invitationDelivery() === 'response' ? generatePassword() : undefined;
+  await cognito().send(
+    new AdminCreateUserCommand({
+      UserPoolId: requireEnv('USER_POOL_ID'),
+      Username: username,
+      UserAttributes: [
+        { Name: 'email', Value: username },
+        { Name: 'email_verified', Value: 'true' },
+        { Name: 'custom:tenant_id', Value: tenantId },
+      ],
+      ...(password ? { TemporaryPassword: password, MessageAction: 'SUPPRESS' } : { DesiredDeliveryMediums: ['EMAIL'] }),
+    }),
+  );
   return password ? { username, temporaryPassword: password } : { username };
+}
+
+/**
+ * A new temporary password for a user who never signed in. With `response` delivery it is set
+ * here and returned; with `email` delivery Cognito generates one and re-sends the invitation.
+ */
+async function reissueTemporaryPassword(username: string): Promise<NewUser> {
+  const userPoolId = requireEnv('USER_POOL_ID');
+  if (invitationDelivery() === 'response') {
+    const password = generatePassword();
+    await cognito().send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: false }));
+    return { username, temporaryPassword: password };
+  }
+  await cognito().send(
+    new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }),
+  );
+  return { username };
+}
+
+/** Adding a member again is a no-op in Cognito, so this is safe to repeat. */
+async function addToGroup(username: string, role: TenantRole): Promise<void> {
+  await cognito().send(new AdminAddUserToGroupCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username, GroupName: role }));
 }
 
 const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!#%+-='] as const;
@@ -134,20 +192,55 @@ function generatePassword(): string {
   return chars.join('');
 }
 
-export async function userExists(username: string): Promise<boolean> {
+export interface DirectoryUser {
+  username: string;
+  /** `custom:tenant_id`; absent for operators. */
+  tenantId?: string;
+  /** Cognito's user status: `FORCE_CHANGE_PASSWORD` until the first sign-in, then `CONFIRMED`. */
+  status: string;
+  enabled: boolean;
+}
+
+/** The user as the directory knows it, or `undefined` if there is no such user. */
+export async function getUser(username: string): Promise<DirectoryUser | undefined> {
   try {
-    await cognito().send(new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }));
-    return true;
+    const user = await cognito().send(
+      new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }),
+    );
+    const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === 'custom:tenant_id')?.Value;
+    return {
+      username: user.Username ?? username.toLowerCase(),
+      ...(tenantId !== undefined ? { tenantId } : {}),
+      status: user.UserStatus ?? 'UNKNOWN',
+      enabled: user.Enabled ?? false,
+    };
   } catch (error) {
-    if (error instanceof Error && error.name === 'UserNotFoundException') return false;
+    if (isCognitoError(error, 'UserNotFoundException')) return undefined;
     throw error;
   }
 }
 
+export async function userExists(username: string): Promise<boolean> {
+  return (await getUser(username)) !== undefined;
+}
+
+/** Deletes a user; a user already gone is done. */
 export async function deleteUser(username: string): Promise<void> {
   try {
     await cognito().send(new AdminDeleteUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username }));
   } catch (error) {
-    if (!(error instanceof Error && error.name === 'UserNotFoundException')) throw error;
+    if (!isCognitoError(error, 'UserNotFoundException')) throw error;
+  }
+}
+
+/**
+ * Revokes every refresh token of the user (offboarding): no new access token can be obtained.
+ * Issued access tokens stay valid until they expire. A user already gone is done.
+ */
+export async function signOutEverywhere(username: string): Promise<void> {
+  try {
+    await cognito().send(new AdminUserGlobalSignOutCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username }));
+  } catch (error) {
+    if (!isCognitoError(error, 'UserNotFoundException')) throw error;
   }
 }

@@ -234,6 +234,127 @@ describe('usage plans and usage plan keys (management API)', () => {
   });
 });
 
+describe('what a resumed onboarding or tier change repeats (management API)', () => {
+  it('refuses a key already in the plan with ConflictException and keeps it there once', async () => {
+    const planId = plan(10, 20);
+    const key = await tenantKey(planId, 'twice');
+    await expect(controlPlane.send(new CreateUsagePlanKeyCommand({ usagePlanId: planId, keyId: key.id, keyType: 'API_KEY' }))).rejects.toMatchObject({
+      name: 'ConflictException',
+      $metadata: { httpStatusCode: 409 },
+    });
+    expect((await controlPlane.send(new GetUsagePlanKeysCommand({ usagePlanId: planId }))).items?.map((item) => item.id)).toEqual([key.id]);
+    expect((await controlPlane.send(new GetUsagePlansCommand({ keyId: key.id }))).items?.map((item) => item.id)).toEqual([planId]);
+  });
+
+  it('answers NotFoundException for deleting a key that no longer exists', async () => {
+    const key = await controlPlane.send(new CreateApiKeyCommand({ name: 'deleted-twice', enabled: true }));
+    await controlPlane.send(new DeleteApiKeyCommand({ apiKey: key.id }));
+    await expect(controlPlane.send(new DeleteApiKeyCommand({ apiKey: key.id }))).rejects.toMatchObject({
+      name: 'NotFoundException',
+      message: 'Invalid API Key identifier specified',
+      $metadata: { httpStatusCode: 404 },
+    });
+  });
+
+  it('matches a name query as a prefix, so tenant-t-1 also lists tenant-t-10', async () => {
+    for (const name of ['tenant-t-1', 'tenant-t-10', 'tenant-t-2']) await controlPlane.send(new CreateApiKeyCommand({ name, enabled: true }));
+    const listed = await controlPlane.send(new GetApiKeysCommand({ nameQuery: 'tenant-t-1', includeValues: true, limit: 500 }));
+    expect(listed.items?.map((item) => item.name).sort()).toEqual(['tenant-t-1', 'tenant-t-10']);
+    for (const item of listed.items ?? []) expect(item.value).toMatch(/^[A-Za-z0-9]{40}$/);
+  });
+
+  it('lists the plans a key is in across API stages, and pages them', async () => {
+    const prod = plan(10, 20);
+    const staging = plan(10, 20, undefined, 'staging');
+    const key = await tenantKey(prod, 'two-stages');
+    await controlPlane.send(new CreateUsagePlanKeyCommand({ usagePlanId: staging, keyId: key.id, keyType: 'API_KEY' }));
+    const first = await controlPlane.send(new GetUsagePlansCommand({ keyId: key.id, limit: 1 }));
+    expect(first.items).toHaveLength(1);
+    const second = await controlPlane.send(new GetUsagePlansCommand({ keyId: key.id, limit: 1, position: first.position }));
+    expect([...(first.items ?? []), ...(second.items ?? [])].map((item) => item.id).sort()).toEqual([prod, staging].sort());
+    expect(second.position).toBeUndefined();
+  });
+});
+
+describe("core's API key adapter against the stand-in", () => {
+  let Adapter: typeof import('@cellbook/core/api-gateway');
+  const saved: Record<string, string | undefined> = {};
+  const env = { AWS_ENDPOINT_URL_API_GATEWAY: '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIACONTROLPLANE', AWS_SECRET_ACCESS_KEY: 'secret' };
+
+  beforeAll(async () => {
+    // The adapter builds its client from the environment on first use, exactly as in a function.
+    for (const [name, value] of Object.entries({ ...env, AWS_ENDPOINT_URL_API_GATEWAY: endpoint })) {
+      saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+    Adapter = await import('@cellbook/core/api-gateway');
+  });
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('converges on one key in the plan however often ensureTenantApiKey runs', async () => {
+    clock = MONDAY_EVENING;
+    const planId = plan(10, 20);
+    const first = await Adapter.ensureTenantApiKey({ tenantId: 'resumed', usagePlanId: planId });
+    const again = await Adapter.ensureTenantApiKey({ tenantId: 'resumed', usagePlanId: planId });
+    expect(again).toEqual(first);
+    const named = await controlPlane.send(new GetApiKeysCommand({ nameQuery: 'tenant-resumed', limit: 500 }));
+    expect(named.items?.map((item) => item.id)).toEqual([first.apiKeyId]);
+    expect((await controlPlane.send(new GetUsagePlanKeysCommand({ usagePlanId: planId }))).items?.map((item) => item.id)).toEqual([first.apiKeyId]);
+    expect(gateway.meter({ apiId, stage: 'prod', apiKeyValue: first.value }).outcome).toBe('allowed');
+  });
+
+  it('finds only its own tenant’s key among keys sharing the name prefix', async () => {
+    const planId = plan(10, 20);
+    const t10 = await Adapter.ensureTenantApiKey({ tenantId: 'p-10', usagePlanId: planId });
+    expect(await Adapter.findTenantApiKey('p-1')).toBeUndefined();
+    const t1 = await Adapter.ensureTenantApiKey({ tenantId: 'p-1', usagePlanId: planId });
+    expect(t1.apiKeyId).not.toBe(t10.apiKeyId);
+    expect(await Adapter.findTenantApiKey('p-1')).toEqual(t1);
+  });
+
+  it('refuses to call a key in another plan of the same stage "done"', async () => {
+    const basic = plan(10, 20);
+    const premium = plan(200, 400);
+    await Adapter.ensureTenantApiKey({ tenantId: 'misplaced', usagePlanId: premium });
+    await expect(Adapter.ensureTenantApiKey({ tenantId: 'misplaced', usagePlanId: basic })).rejects.toMatchObject({ name: 'ConflictException' });
+  });
+
+  it('finishes a move that stopped halfway and does nothing when repeated', async () => {
+    clock = MONDAY_EVENING;
+    const basic = plan(10, 20);
+    const standard = plan(50, 100);
+    const key = await Adapter.ensureTenantApiKey({ tenantId: 'mover', usagePlanId: basic });
+    // The crashed attempt got as far as leaving the old plan.
+    await controlPlane.send(new DeleteUsagePlanKeyCommand({ usagePlanId: basic, keyId: key.apiKeyId }));
+    await Adapter.moveApiKey({ apiKeyId: key.apiKeyId, fromUsagePlanId: basic, toUsagePlanId: standard });
+    await Adapter.moveApiKey({ apiKeyId: key.apiKeyId, fromUsagePlanId: basic, toUsagePlanId: standard });
+    expect((await controlPlane.send(new GetUsagePlansCommand({ keyId: key.apiKeyId }))).items?.map((item) => item.id)).toEqual([standard]);
+    expect(burst(key.value, 101)).toMatchObject({ allowed: 100, throttled: 1 });
+  });
+
+  it('moves a key between plans of two different APIs (a move to another cell)', async () => {
+    const otherApi = gateway.createRestApi('cell-2').id;
+    const here = plan(10, 20);
+    const there = gateway.createUsagePlan({ name: 'cell-2-basic', apiStages: [{ apiId: otherApi, stage: 'prod' }], throttle: { rateLimit: 10, burstLimit: 20 } }).id;
+    const key = await Adapter.ensureTenantApiKey({ tenantId: 'emigrant', usagePlanId: here });
+    await Adapter.moveApiKey({ apiKeyId: key.apiKeyId, fromUsagePlanId: here, toUsagePlanId: there });
+    expect(gateway.meter({ apiId, stage: 'prod', apiKeyValue: key.value }).outcome).toBe('forbidden');
+    expect(gateway.meter({ apiId: otherApi, stage: 'prod', apiKeyValue: key.value }).outcome).toBe('allowed');
+  });
+
+  it('deletes a key, and deleting it again is not an error', async () => {
+    const key = await Adapter.ensureTenantApiKey({ tenantId: 'leaver', usagePlanId: plan(10, 20) });
+    await Adapter.deleteApiKey(key.apiKeyId);
+    await expect(Adapter.deleteApiKey(key.apiKeyId)).resolves.toBeUndefined();
+    expect(await Adapter.findTenantApiKey('leaver')).toBeUndefined();
+  });
+});
+
 describe('management API authorization', () => {
   it('denies a verb the caller’s policy does not allow, naming the API Gateway resource', async () => {
     const key = await controlPlane.send(new CreateApiKeyCommand({ name: 'protected' }));

@@ -330,6 +330,167 @@ describe('new users (AdminCreateUser → NEW_PASSWORD_REQUIRED)', () => {
   });
 });
 
+describe('re-issuing a temporary password (an onboarding that resumes after a crash)', () => {
+  const create = (username: string, tenantId = 'acme') =>
+    admin.send(
+      new AdminCreateUserCommand({
+        UserPoolId: USER_POOL_ID,
+        Username: username,
+        TemporaryPassword: 'Temp-Pass-1',
+        MessageAction: 'SUPPRESS',
+        UserAttributes: [{ Name: 'custom:tenant_id', Value: tenantId }],
+      }),
+    );
+
+  it('AdminSetUserPassword (Permanent: false) replaces a temporary password with another temporary one', async () => {
+    await create('reissued');
+    await admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'reissued', Password: 'Temp-Pass-2', Permanent: false }));
+    await expect(signIn('reissued', 'Temp-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn('reissued', 'Temp-Pass-2')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
+    const user = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'reissued' }));
+    expect(user.UserStatus).toBe('FORCE_CHANGE_PASSWORD');
+    expect(user.UserAttributes).toContainEqual({ Name: 'custom:tenant_id', Value: 'acme' });
+  });
+
+  it('AdminSetUserPassword (Permanent: true) confirms the user with that password', async () => {
+    await create('settled');
+    await admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'settled', Password: 'Settled-Pass-1', Permanent: true }));
+    expect((await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'settled' }))).UserStatus).toBe('CONFIRMED');
+    await expect(signIn('settled', 'Settled-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+  });
+
+  it('AdminCreateUser with MessageAction RESEND gives an invited user a new temporary password and keeps everything else', async () => {
+    await create('resent');
+    const { User: user } = await admin.send(
+      new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'resent', MessageAction: 'RESEND', TemporaryPassword: 'Resent-Pass-1' }),
+    );
+    expect(user).toMatchObject({ Username: 'resent', UserStatus: 'FORCE_CHANGE_PASSWORD' });
+    expect(user?.Attributes).toContainEqual({ Name: 'custom:tenant_id', Value: 'acme' });
+    await expect(signIn('resent', 'Temp-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn('resent', 'Resent-Pass-1')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
+  });
+
+  it('restarts the temporary password’s validity on RESEND', async () => {
+    const created = clock;
+    try {
+      await create('late-invite');
+      clock = created + 6 * DAY_MS;
+      await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'late-invite', MessageAction: 'RESEND', TemporaryPassword: 'Resent-Pass-2' }));
+      clock = created + 12 * DAY_MS;
+      await expect(signIn('late-invite', 'Resent-Pass-2')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
+    } finally {
+      clock = created;
+    }
+  });
+
+  it('refuses RESEND for a user that does not exist (UserNotFoundException) or has signed in (UnsupportedUserStateException)', async () => {
+    await expect(
+      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'nobody', MessageAction: 'RESEND' })),
+    ).rejects.toMatchObject({ name: 'UserNotFoundException', message: 'User does not exist.' });
+    await expect(
+      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', MessageAction: 'RESEND' })),
+    ).rejects.toMatchObject({ name: 'UnsupportedUserStateException' });
+  });
+
+  it('authorizes AdminSetUserPassword and the RESEND of AdminCreateUser like every other admin action', async () => {
+    await create('guarded');
+    await expect(
+      readOnly.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'guarded', Password: 'Guarded-Pass-1', Permanent: false })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('cognito-idp:AdminSetUserPassword') });
+    await expect(
+      readOnly.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'guarded', MessageAction: 'RESEND' })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('cognito-idp:AdminCreateUser') });
+    await expect(signIn('guarded', 'Temp-Pass-1')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
+  });
+});
+
+describe("core's identity adapter against the stand-in", () => {
+  let Identity: typeof import('@cellbook/core/identity');
+  let UserAlreadyExists: typeof import('@cellbook/core/errors').UserAlreadyExists;
+  const saved: Record<string, string | undefined> = {};
+  const setEnv = (values: Record<string, string>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (!(name in saved)) saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  };
+
+  beforeAll(async () => {
+    // The adapter builds its client from the environment on first use, exactly as in a function.
+    setEnv({
+      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIACONTROLPLANE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      USER_POOL_ID,
+      INVITATION_DELIVERY: 'response',
+    });
+    cognito.createGroup('admin');
+    Identity = await import('@cellbook/core/identity');
+    ({ UserAlreadyExists } = await import('@cellbook/core/errors'));
+  });
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('ensureTenantUser repeated before the first sign-in hands out a new working password and voids the old one', async () => {
+    const first = await Identity.ensureTenantUser({ tenantId: 'initech', email: 'Boss@Initech.test', role: 'admin' });
+    const second = await Identity.ensureTenantUser({ tenantId: 'initech', email: 'boss@initech.test', role: 'admin' });
+    expect(second.username).toBe('boss@initech.test');
+    expect(second.temporaryPassword).toEqual(expect.any(String));
+    expect(second.temporaryPassword).not.toBe(first.temporaryPassword);
+    await expect(signIn('boss@initech.test', first.temporaryPassword!)).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    const challenge = await signIn('boss@initech.test', second.temporaryPassword!);
+    expect(challenge.ChallengeName).toBe('NEW_PASSWORD_REQUIRED');
+    await expect(Identity.getUser('boss@initech.test')).resolves.toEqual({
+      username: 'boss@initech.test',
+      tenantId: 'initech',
+      status: 'FORCE_CHANGE_PASSWORD',
+      enabled: true,
+    });
+    // Still one admin of one tenant, in the admin group once.
+    const answered = await publicClient.send(
+      new RespondToAuthChallengeCommand({
+        ClientId: CLIENT_ID,
+        ChallengeName: 'NEW_PASSWORD_REQUIRED',
+        Session: challenge.Session,
+        ChallengeResponses: { USERNAME: 'boss@initech.test', NEW_PASSWORD: 'Chosen-Pass-1' },
+      }),
+    );
+    expect(await verify(answered.AuthenticationResult?.AccessToken)).toMatchObject({ tenant_id: 'initech', roles: ['admin'] });
+  });
+
+  it('refuses the user once they have signed in, and a user of another tenant, with UserAlreadyExists', async () => {
+    await expect(Identity.ensureTenantUser({ tenantId: 'initech', email: 'boss@initech.test', role: 'admin' })).rejects.toBeInstanceOf(UserAlreadyExists);
+    await Identity.ensureTenantUser({ tenantId: 'initech', email: 'peter@initech.test', role: 'admin' });
+    await expect(Identity.ensureTenantUser({ tenantId: 'globex', email: 'peter@initech.test', role: 'admin' })).rejects.toBeInstanceOf(UserAlreadyExists);
+    expect((await Identity.getUser('peter@initech.test'))?.tenantId).toBe('initech');
+  });
+
+  it('re-sends the invitation through Cognito when delivery is by email', async () => {
+    setEnv({ INVITATION_DELIVERY: 'email' });
+    try {
+      await expect(Identity.ensureTenantUser({ tenantId: 'initech', email: 'milton@initech.test', role: 'admin' })).resolves.toEqual({ username: 'milton@initech.test' });
+      await expect(Identity.ensureTenantUser({ tenantId: 'initech', email: 'milton@initech.test', role: 'admin' })).resolves.toEqual({ username: 'milton@initech.test' });
+      expect((await Identity.getUser('milton@initech.test'))?.status).toBe('FORCE_CHANGE_PASSWORD');
+    } finally {
+      setEnv({ INVITATION_DELIVERY: 'response' });
+    }
+  });
+
+  it('signs a user out everywhere, and deletes it; both are done when the user is already gone', async () => {
+    await Identity.ensureTenantUser({ tenantId: 'initech', email: 'bob@initech.test', role: 'admin' });
+    await Identity.signOutEverywhere('bob@initech.test');
+    await Identity.deleteUser('bob@initech.test');
+    await expect(Identity.signOutEverywhere('bob@initech.test')).resolves.toBeUndefined();
+    await expect(Identity.deleteUser('bob@initech.test')).resolves.toBeUndefined();
+    await expect(Identity.getUser('bob@initech.test')).resolves.toBeUndefined();
+  });
+});
+
 describe('groups', () => {
   it('puts group changes into the roles claim of the next token', async () => {
     await admin.send(new AdminAddUserToGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'tenant-user' }));
@@ -383,6 +544,17 @@ describe('user lifecycle', () => {
     await admin.send(new AdminUserGlobalSignOutCommand({ UserPoolId: USER_POOL_ID, Username: 'carol' }));
     await expect(refresh()).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'Refresh Token has been revoked' });
     await expect(verify(tokens?.AccessToken)).resolves.toMatchObject({ username: 'carol' });
+  });
+
+  it('global sign-out of an unknown user answers UserNotFoundException, and is authorized like other admin actions', async () => {
+    await expect(admin.send(new AdminUserGlobalSignOutCommand({ UserPoolId: USER_POOL_ID, Username: 'ghost' }))).rejects.toMatchObject({
+      name: 'UserNotFoundException',
+      message: 'User does not exist.',
+    });
+    await expect(readOnly.send(new AdminUserGlobalSignOutCommand({ UserPoolId: USER_POOL_ID, Username: 'alice' }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining('cognito-idp:AdminUserGlobalSignOut'),
+    });
   });
 });
 

@@ -1,0 +1,100 @@
+// The KeyValueStore API is signed with SigV4a only (its endpoint is global). This registers the
+// SDK's pure-JavaScript signer, which bundles into a Lambda as-is (the CRT signer is a native addon).
+import '@aws-sdk/signature-v4a';
+import {
+  CloudFrontKeyValueStoreClient,
+  DeleteKeyCommand,
+  DescribeKeyValueStoreCommand,
+  PutKeyCommand,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { requireEnv } from './config.js';
+import { assertTenantId, isCellId, isTenantId } from './keys.js';
+
+/**
+ * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
+ * the router's CloudFront Function and written only here, by the control plane. The store's ARN
+ * comes from `ROUTING_MAP_ARN`.
+ *
+ * Every write names the store version it expects (`IfMatch`, the ETag from
+ * DescribeKeyValueStore); a concurrent writer makes that version stale, and the write is retried a
+ * bounded number of times on a fresh ETag. Both verbs are idempotent, so a redelivered event is
+ * harmless.
+ */
+let client: CloudFrontKeyValueStoreClient | undefined;
+function kvs(): CloudFrontKeyValueStoreClient {
+  client ??= new CloudFrontKeyValueStoreClient({});
+  return client;
+}
+
+/** Attempts per write, each on a freshly read ETag, before the conflict is reported. */
+export const MAX_WRITE_ATTEMPTS = 5;
+const FIRST_RETRY_DELAY_MS = 20;
+
+function isKvsError(error: unknown, name: string): error is Error {
+  return error instanceof Error && error.name === name;
+}
+
+/**
+ * Runs `write` with the store's current ETag. A ConflictException ("resource is not in expected
+ * state") means another write moved the store on since the ETag was read: read it again and retry.
+ */
+async function withCurrentEtag(write: (kvsArn: string, etag: string) => Promise<void>): Promise<void> {
+  const kvsArn = requireEnv('ROUTING_MAP_ARN');
+  for (let attempt = 1; ; attempt++) {
+    const { ETag } = await kvs().send(new DescribeKeyValueStoreCommand({ KvsARN: kvsArn }));
+    if (!ETag) throw new Error('DescribeKeyValueStore returned no ETag for the routing map');
+    try {
+      await write(kvsArn, ETag);
+      return;
+    } catch (error) {
+      if (!isKvsError(error, 'ConflictException') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      // Jittered exponential back-off, so writers that collided do not collide again in step.
+      await sleep(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+/** Routes `tenantId` to `cellId` from now on (a new tenant, or a move). Safe to repeat. */
+export async function assignTenantCell(tenantId: string, cellId: string): Promise<void> {
+  assertTenantId(tenantId);
+  if (!isCellId(cellId)) throw new Error(`refusing to route tenant ${tenantId} to malformed cell id ${JSON.stringify(cellId)}`);
+  await withCurrentEtag(async (kvsArn, etag) => {
+    await kvs().send(new PutKeyCommand({ KvsARN: kvsArn, Key: tenantId, Value: cellId, IfMatch: etag }));
+  });
+}
+
+/** Removes `tenantId` from the map (offboarding); a tenant the map does not hold is done. */
+export async function removeTenant(tenantId: string): Promise<void> {
+  assertTenantId(tenantId);
+  await withCurrentEtag(async (kvsArn, etag) => {
+    try {
+      await kvs().send(new DeleteKeyCommand({ KvsARN: kvsArn, Key: tenantId, IfMatch: etag }));
+    } catch (error) {
+      // The store itself was just described, so "not found" is about the key: already removed.
+      if (!isKvsError(error, 'ResourceNotFoundException')) throw error;
+    }
+  });
+}
+
+const CellIdOrNull = z.string().refine(isCellId, 'not a cell id').nullable();
+
+/**
+ * The `detail` of a `TenantRoutingChanged` event (see routing.ts): whose route changed and where it
+ * points now; `cellId: null` removes the tenant. Fields the writer does not need are ignored.
+ */
+export const RoutingChangeDetail = z
+  .object({
+    tenantId: z.string().refine(isTenantId, 'not a tenant id'),
+    cellId: CellIdOrNull,
+    data: z.object({ cellId: CellIdOrNull, previousCellId: CellIdOrNull }),
+  })
+  .refine((detail) => detail.cellId === detail.data.cellId, { message: 'cellId and data.cellId disagree', path: ['data', 'cellId'] });
+export type RoutingChangeDetail = z.infer<typeof RoutingChangeDetail>;
+
+/** Makes the map say what the event says: the tenant's new cell, or no entry at all. */
+export async function applyRoutingChange(change: RoutingChangeDetail): Promise<void> {
+  if (change.cellId === null) await removeTenant(change.tenantId);
+  else await assignTenantCell(change.tenantId, change.cellId);
+}
