@@ -1,8 +1,4 @@
-import { createHash } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { Keys } from '@cellbook/core';
-import { documentClient } from '@cellbook/core/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -24,7 +20,7 @@ async function registry() {
 }
 
 describe('lifecycle events', () => {
-  it('puts TenantActivated and TenantSuspended on the bus, each naming its tenant, cell and tier (DESIGN §6)', async () => {
+  it('puts TenantRoutingChanged, TenantActivated and TenantSuspended on the bus, each naming its tenant, cell and tier (DESIGN §6)', async () => {
     const seen: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
     const { service, name } = env.platform.eventBus;
     service.putRule({
@@ -37,7 +33,7 @@ describe('lifecycle events', () => {
     await env.call('POST', `/admin/tenants/${tenant.tenantId}/suspend`, { token: env.operatorToken });
     await service.drain();
     const mine = seen.filter((event) => event.detail.tenantId === tenant.tenantId);
-    expect(mine.map((event) => event['detail-type'])).toEqual(['TenantActivated', 'TenantSuspended']);
+    expect(mine.map((event) => event['detail-type'])).toEqual(['TenantRoutingChanged', 'TenantActivated', 'TenantSuspended']);
     for (const event of mine) {
       expect(event.detail).toEqual({
         tenantId: tenant.tenantId,
@@ -117,46 +113,26 @@ describe('POST /admin/tenants', () => {
     expect(retry.status).toBe(201);
   });
 
-  it('undoes every step when no cell can take the tenant (no dedicated cell for enterprise here)', async () => {
+  it('undoes every step when no cell can take the tenant', async () => {
+    const capacity = (cellId: string, value: number) =>
+      env.call('POST', '/admin/cells', { token: env.operatorToken, body: { cellId, capacity: value } });
+    await capacity('cell-1', 0);
+    await capacity('cell-2', 0);
     const before = await registry();
     const response = await env.call('POST', '/admin/tenants', {
       token: env.operatorToken,
-      body: { name: 'Mega Corp', tier: 'enterprise', adminEmail: 'mega@example.com' },
+      body: { name: 'Mega Corp', tier: 'standard', adminEmail: 'mega@example.com' },
     });
     expect(response.status).toBe(503);
     expect(response.body.error.code).toBe('NO_CELL_CAPACITY');
     expect(await registry()).toEqual(before);
+    await capacity('cell-1', 200);
+    await capacity('cell-2', 200);
     // Neither the name nor the admin's email stays reserved.
     const basic = await env.call('POST', '/admin/tenants', {
       token: env.operatorToken,
       body: { name: 'Mega Corp', tier: 'basic', adminEmail: 'mega@example.com' },
     });
     expect(basic.status).toBe(201);
-  });
-
-  it('lets a retry take over an Idempotency-Key whose first request crashed mid-way, once its lease ran out', async () => {
-    // What a crashed request leaves behind: an IN_PROGRESS claim whose lease has expired.
-    const admin = documentClient({
-      region: env.platform.region,
-      endpoint: env.platform.endpoints.dynamodb,
-      credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
-    });
-    const body = { name: 'Phoenix', tier: 'basic', adminEmail: 'phoenix@example.com' };
-    const retryOf = async (key: string, leaseExpiresAt: number) => {
-      const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-      await admin.send(
-        new PutCommand({
-          TableName: 'cellbook-local-tenants',
-          Item: { ...Keys.idempotencyKey('operator', key), state: 'IN_PROGRESS', requestHash, leaseExpiresAt },
-        }),
-      );
-      return env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': key } });
-    };
-    const stillLeased = await retryOf('phoenix-live', Date.now() + 60_000);
-    expect(stillLeased.status).toBe(409);
-    expect(stillLeased.body.error.code).toBe('REQUEST_IN_PROGRESS');
-    const abandoned = await retryOf('phoenix-crashed', Date.now() - 1);
-    expect(abandoned.status).toBe(201);
-    expect(abandoned.body.status).toBe('ACTIVE');
   });
 });

@@ -67,7 +67,7 @@ describe('placement', () => {
         CELLS_TABLE: 'cellbook-local-cells',
       });
       // Started together, every call reads the catalog before any of them writes: all see two empty cells.
-      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => Cell.reserveSlot('pooled')));
+      const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => Cell.reserveSlot('pooled', `racer-${i}`)));
       const granted = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.cellId] : []));
       expect(granted.sort()).toEqual(['cell-1', 'cell-1', 'cell-1', 'cell-2', 'cell-2', 'cell-2']);
       expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason.code)).toEqual(

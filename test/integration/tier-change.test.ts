@@ -43,9 +43,9 @@ describe('PATCH /admin/tenants/{id}', () => {
     expect(me.body.entitlements).toEqual({ features: ['cases', 'notes', 'export'], limits: { maxActiveCases: 1000, maxUsers: 8 } });
   });
 
-  it('refuses a change to enterprise, which needs a dedicated cell, with 409 and changes nothing', async () => {
+  it('refuses overrides together with a change to enterprise, which moves the tenant, and changes nothing', async () => {
     const tenant = await env.onboard('premium');
-    const response = await patch(tenant.tenantId, { tier: 'enterprise' });
+    const response = await patch(tenant.tenantId, { tier: 'enterprise', overrides: { limits: { maxUsers: 900 } } });
     expect(response.status).toBe(409);
     expect(response.body.error.code).toBe('TIER_CHANGE_NEEDS_MOVE');
     expect((await tenant.call('GET', '/me')).body.tier).toBe('premium');

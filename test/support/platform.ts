@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { TierName } from '@cellbook/core';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { Keys, type TierName } from '@cellbook/core';
+import { documentClient } from '@cellbook/core/dynamo';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type JsonResponse } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 
@@ -67,4 +70,33 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
     },
     stop: () => platform.stop(),
   };
+}
+
+/**
+ * How many items of the tenant a cell's table still holds, read as the deployer would (no tenant
+ * fence): its counters, users and every case partition its listing index still names.
+ */
+export async function tenantItemsInCell(platform: LocalPlatform, cellId: string, tenantId: string): Promise<number> {
+  const cell = platform.cells.find((candidate) => candidate.cellId === cellId);
+  if (!cell) throw new Error(`no cell ${cellId}`);
+  const db = documentClient({
+    region: platform.region,
+    endpoint: platform.endpoints.dynamodb,
+    credentials: sdkCredentials(platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+  });
+  const count = async (input: QueryCommandInput) => (await db.send(new QueryCommand({ ...input, Select: 'COUNT' }))).Count ?? 0;
+  const listing = await db.send(
+    new QueryCommand({
+      TableName: cell.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.caseListingPartition(tenantId) },
+    }),
+  );
+  let total = 0;
+  const partitions = [Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId), ...(listing.Items ?? []).map((item) => item.PK as string)];
+  for (const pk of partitions) {
+    total += await count({ TableName: cell.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk } });
+  }
+  return total;
 }

@@ -2,7 +2,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { systemDocumentClient } from './dynamo.js';
+import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { newId } from './ids.js';
 import { AUDIT_SORT_PREFIX, auditKey, tenantPartitionPrefix } from './keys.js';
 import { parse } from './validation.js';
@@ -32,16 +32,24 @@ function table(): string {
   return requireEnv('TENANTS_TABLE');
 }
 
-export async function record(entry: AuditEntry): Promise<AuditRecord> {
-  const auditId = newId();
+/**
+ * Writes one audit record. A step that may run again after a crash passes its own `auditId`
+ * (see `deterministicId`): the second write then finds the first and adds nothing.
+ */
+export async function record(entry: AuditEntry, options: { auditId?: string } = {}): Promise<AuditRecord> {
+  const auditId = options.auditId ?? newId();
   const audit: AuditRecord = { ...entry, auditId, at: new Date().toISOString() };
-  await systemDocumentClient().send(
-    new PutCommand({
-      TableName: table(),
-      Item: { ...auditKey(entry.tenantId, auditId), type: 'audit', ...audit },
-      ConditionExpression: 'attribute_not_exists(SK)',
-    }),
-  );
+  try {
+    await systemDocumentClient().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...auditKey(entry.tenantId, auditId), type: 'audit', ...audit },
+        ConditionExpression: 'attribute_not_exists(SK)',
+      }),
+    );
+  } catch (error) {
+    if (!(options.auditId && isConditionalCheckFailed(error))) throw error;
+  }
   return audit;
 }
 

@@ -18,6 +18,7 @@ import {
 } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
+import { fencedWrite } from './write-fence.js';
 import { parse } from './validation.js';
 
 export const Priority = z.enum(['low', 'medium', 'high', 'urgent']);
@@ -89,13 +90,15 @@ export async function create(input: unknown): Promise<CaseView> {
     createdBy: username,
     version: 1,
   };
-  await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
-  try {
-    await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
-  } catch (error) {
-    await Counters.release('activeCases');
-    throw error;
-  }
+  await fencedWrite(async () => {
+    await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
+    try {
+      await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
+    } catch (error) {
+      await Counters.release('activeCases');
+      throw error;
+    }
+  });
   return view(item);
 }
 
@@ -215,6 +218,12 @@ export async function update(caseId: unknown, input: unknown): Promise<CaseView>
   };
   const reactivating = !isActive(current.status) && isActive(target);
   const deactivating = isActive(current.status) && !isActive(target);
+  await fencedWrite(() => write(current, next, reactivating, deactivating));
+  return view(next);
+}
+
+async function write(current: CaseItem, next: CaseItem, reactivating: boolean, deactivating: boolean): Promise<void> {
+  const { tenantId } = useTenant();
   if (reactivating) await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
 
   const { doc, tableName } = tenantTable();
@@ -222,7 +231,7 @@ export async function update(caseId: unknown, input: unknown): Promise<CaseView>
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
-        Key: caseKey(tenantId, id),
+        Key: caseKey(tenantId, current.caseId),
         UpdateExpression:
           'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
         ConditionExpression: 'version = :expected',
@@ -245,5 +254,4 @@ export async function update(caseId: unknown, input: unknown): Promise<CaseView>
     throw error;
   }
   if (deactivating) await Counters.release('activeCases');
-  return view(next);
 }

@@ -1,7 +1,8 @@
-import { GetCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import { CellNotFound, NoCellCapacity } from './errors.js';
+import { CellNotFound, CellProvisioning, NoCellCapacity } from './errors.js';
 import { cellRecordKey, isCellId } from './keys.js';
 import { parse } from './validation.js';
 import { z } from 'zod';
@@ -25,17 +26,28 @@ export interface CellDefinition {
 export const CELL_CATALOG: readonly CellDefinition[] = [
   { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 200 },
   { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 200 },
+  // Dedicated cells, one enterprise tenant each. Placement asks for one when it finds none free
+  // (`CellRequested`); the cell registers itself once deployed.
+  { cellId: 'cell-d1', placement: 'dedicated', wave: 2, region: 'us-east-1', capacity: 1 },
+  { cellId: 'cell-d2', placement: 'dedicated', wave: 2, region: 'us-east-1', capacity: 1 },
 ];
 
-export type CellStatus = 'active' | 'draining';
+/** `provisioning`: requested from the catalog for a tenant, not deployed yet. */
+export type CellStatus = 'active' | 'draining' | 'provisioning';
 
 /** A deployed cell, as the control plane knows it (written when the cell is deployed). */
 export interface CellRecord extends CellDefinition {
   status: CellStatus;
   tenantCount: number;
+  /** A dedicated cell requested for one tenant: only that tenant may take its slot. */
+  requestedFor?: string;
+  /** The tenants holding a slot here (a DynamoDB string set; absent while the cell is empty). */
+  tenants?: ReadonlySet<string>;
   tableName: string;
   apiId: string;
   stage: string;
+  /** The cell's tenant access role: control-plane work on one tenant's data assumes it, tagged. */
+  tenantRoleArn: string;
   /** Usage plan id per tier on this cell's API. */
   usagePlans: Record<TierName, string>;
 }
@@ -58,9 +70,9 @@ export async function register(
       Key: cellRecordKey(record.cellId),
       // Every attribute goes through a placeholder: several names here are DynamoDB reserved words.
       UpdateExpression:
-        'SET #cellId = :cellId, #placement = :placement, #wave = :wave, #region = :region, #capacity = :capacity, #status = :status, #tableName = :tableName, #apiId = :apiId, #stage = :stage, #usagePlans = :usagePlans, #tenantCount = if_not_exists(#tenantCount, :zero)',
+        'SET #cellId = :cellId, #placement = :placement, #wave = :wave, #region = :region, #capacity = :capacity, #status = :status, #tableName = :tableName, #apiId = :apiId, #stage = :stage, #tenantRoleArn = :tenantRoleArn, #usagePlans = :usagePlans, #tenantCount = if_not_exists(#tenantCount, :zero)',
       ExpressionAttributeNames: Object.fromEntries(
-        ['cellId', 'placement', 'wave', 'region', 'capacity', 'status', 'tableName', 'apiId', 'stage', 'usagePlans', 'tenantCount'].map(
+        ['cellId', 'placement', 'wave', 'region', 'capacity', 'status', 'tableName', 'apiId', 'stage', 'tenantRoleArn', 'usagePlans', 'tenantCount'].map(
           (name) => [`#${name}`, name],
         ),
       ),
@@ -74,6 +86,7 @@ export async function register(
         ':tableName': record.tableName,
         ':apiId': record.apiId,
         ':stage': record.stage,
+        ':tenantRoleArn': record.tenantRoleArn,
         ':usagePlans': record.usagePlans,
         ':zero': 0,
       },
@@ -107,45 +120,154 @@ export async function get(cellId: string): Promise<CellRecord | undefined> {
 
 /**
  * Places a tenant: the least-loaded active cell of the placement kind that still has headroom.
- * The slot is taken with a conditional increment, so concurrent onboardings can never push a
- * cell past its capacity; a lost race simply moves on to the next candidate.
+ * The slot is taken with one conditional write that both counts it and names the tenant holding
+ * it, so concurrent onboardings can never push a cell past its capacity, and a retry after a crash
+ * finds the slot it already holds instead of taking a second one. A lost race moves on to the next
+ * candidate.
  */
-export async function reserveSlot(placement: Placement): Promise<CellRecord> {
-  const candidates = (await list())
+export async function reserveSlot(placement: Placement, tenantId: string, options: { excluding?: string } = {}): Promise<CellRecord> {
+  const cells = (await list()).filter((cell) => cell.cellId !== options.excluding);
+  const held = cells.find((cell) => holds(cell, tenantId));
+  if (held) return held;
+  const candidates = cells
     .filter((cell) => cell.placement === placement && cell.status === 'active' && cell.tenantCount < cell.capacity)
+    .filter((cell) => cell.requestedFor === undefined || cell.requestedFor === tenantId)
     .sort((a, b) => a.tenantCount / a.capacity - b.tenantCount / b.capacity || a.cellId.localeCompare(b.cellId));
   for (const cell of candidates) {
     try {
-      const { Attributes } = await systemDocumentClient().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: cellRecordKey(cell.cellId),
-          UpdateExpression: 'ADD #tenantCount :one',
-          ConditionExpression: '#status = :active AND #tenantCount < #capacity',
-          ExpressionAttributeNames: { '#status': 'status', '#tenantCount': 'tenantCount', '#capacity': 'capacity' },
-          ExpressionAttributeValues: { ':one': 1, ':active': 'active' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toRecord(Attributes ?? {});
+      return await takeSlot(cell.cellId, tenantId);
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
   }
+  if (placement === 'dedicated') await requestDedicatedCell(cells, tenantId);
   throw new NoCellCapacity(`No ${placement} cell has room for another tenant.`);
 }
 
-/** Gives back a slot taken by `reserveSlot` (an onboarding that was undone). */
-export async function releaseSlot(cellId: string): Promise<void> {
+/** The one conditional write that takes a slot: active, under capacity, not already held, not promised to another tenant. */
+async function takeSlot(cellId: string, tenantId: string): Promise<CellRecord> {
+  const { Attributes } = await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: cellRecordKey(cellId),
+      UpdateExpression: 'ADD #tenantCount :one, #tenants :tenant',
+      ConditionExpression:
+        'attribute_exists(PK) AND #status = :active AND #tenantCount < #capacity AND NOT contains(#tenants, :tenantId) AND (attribute_not_exists(#requestedFor) OR #requestedFor = :tenantId)',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#tenantCount': 'tenantCount',
+        '#capacity': 'capacity',
+        '#tenants': 'tenants',
+        '#requestedFor': 'requestedFor',
+      },
+      ExpressionAttributeValues: { ':one': 1, ':active': 'active', ':tenant': new Set([tenantId]), ':tenantId': tenantId },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return toRecord(Attributes ?? {});
+}
+
+/**
+ * How long placement waits for a dedicated cell it asked for. Past it, the caller gets 503
+ * `CELL_PROVISIONING` (Retry-After), and a retry resumes where it stopped.
+ */
+export const CELL_PROVISIONING_WAIT_MS = 15_000;
+
+/** `reserveSlot`, waiting (bounded) while a requested dedicated cell is being created. */
+export async function placeTenant(placement: Placement, tenantId: string, options: { excluding?: string } = {}): Promise<CellRecord> {
+  const deadline = Date.now() + CELL_PROVISIONING_WAIT_MS;
+  let delay = 100;
+  for (;;) {
+    try {
+      return await reserveSlot(placement, tenantId, options);
+    } catch (error) {
+      if (!(error instanceof CellProvisioning) || Date.now() + delay > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+}
+
+export const CELL_REQUESTED = 'CellRequested';
+
+/**
+ * No dedicated cell is free: take the next catalogued one that is not deployed yet, promise it to
+ * the tenant (`provisioning`), and ask for it to be created. Throws `CellProvisioning` (retry
+ * later) once a cell is on its way, for this request or an earlier one for the same tenant.
+ */
+async function requestDedicatedCell(cells: readonly CellRecord[], tenantId: string): Promise<void> {
+  const pending = cells.find((cell) => cell.status === 'provisioning' && cell.requestedFor === tenantId);
+  let requested = pending;
+  if (!requested) {
+    const known = new Set(cells.map((cell) => cell.cellId));
+    for (const definition of CELL_CATALOG.filter((cell) => cell.placement === 'dedicated' && !known.has(cell.cellId))) {
+      const record = { ...definition, status: 'provisioning' as const, requestedFor: tenantId, tenantCount: 0 };
+      try {
+        await systemDocumentClient().send(
+          new PutCommand({ TableName: table(), Item: { ...cellRecordKey(definition.cellId), ...record }, ConditionExpression: 'attribute_not_exists(PK)' }),
+        );
+        requested = record as unknown as CellRecord;
+        break;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+  }
+  if (!requested) return;
+  // Asking again is harmless: the provisioner creates a cell once, and its registration is idempotent.
+  await Events.publishTenantEvent({
+    source: Events.CONTROL_PLANE_SOURCE,
+    detailType: CELL_REQUESTED,
+    tenantId,
+    cellId: requested.cellId,
+    tier: 'enterprise',
+    actor: 'placement',
+    data: { cellId: requested.cellId, placement: requested.placement, wave: requested.wave, region: requested.region, capacity: requested.capacity },
+    idempotencyKey: `${CELL_REQUESTED}#${requested.cellId}#${tenantId}`,
+  });
+  throw new CellProvisioning(`Dedicated cell ${requested.cellId} is being created for this tenant; retry shortly.`);
+}
+
+/**
+ * Takes a slot for the tenant in one given cell (the target of a move), under the same capacity
+ * condition as placement. Holding it already is fine.
+ */
+export async function reserveSlotIn(cellId: string, tenantId: string): Promise<CellRecord> {
+  try {
+    return await takeSlot(cellId, tenantId);
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+  const cell = await get(cellId);
+  if (!cell) throw new CellNotFound();
+  if (holds(cell, tenantId)) return cell;
+  throw new NoCellCapacity(cell.status === 'active' ? `${cellId} has no room for another tenant.` : `${cellId} is draining and takes no new tenants.`);
+}
+
+function holds(cell: CellRecord, tenantId: string): boolean {
+  return cell.tenants?.has(tenantId) ?? false;
+}
+
+/** The cell whose slot the tenant holds, if any. */
+export async function findSlot(tenantId: string): Promise<CellRecord | undefined> {
+  return (await list()).find((cell) => holds(cell, tenantId));
+}
+
+/**
+ * Gives back the tenant's slot in a cell (an undone onboarding, a tenant that moved away or was
+ * offboarded). Releasing a slot the tenant does not hold changes nothing, so it is safe to repeat.
+ */
+export async function releaseSlot(cellId: string, tenantId: string): Promise<void> {
   try {
     await systemDocumentClient().send(
       new UpdateCommand({
         TableName: table(),
         Key: cellRecordKey(cellId),
-        UpdateExpression: 'ADD #tenantCount :minusOne',
-        ConditionExpression: '#tenantCount > :zero',
-        ExpressionAttributeNames: { '#tenantCount': 'tenantCount' },
-        ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        // A dedicated cell promised to this tenant is free for the next one.
+        UpdateExpression: 'ADD #tenantCount :minusOne DELETE #tenants :tenant REMOVE #requestedFor',
+        ConditionExpression: 'contains(#tenants, :tenantId)',
+        ExpressionAttributeNames: { '#tenantCount': 'tenantCount', '#tenants': 'tenants', '#requestedFor': 'requestedFor' },
+        ExpressionAttributeValues: { ':minusOne': -1, ':tenant': new Set([tenantId]), ':tenantId': tenantId },
       }),
     );
   } catch (error) {

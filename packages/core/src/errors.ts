@@ -153,6 +153,63 @@ export class NoCellCapacity extends DomainError {
   readonly code = 'NO_CELL_CAPACITY';
 }
 
+export class TenantNotSuspended extends DomainError {
+  readonly code = 'TENANT_NOT_SUSPENDED';
+  constructor() {
+    super('Only a suspended tenant can be offboarded: suspend it, take its export, then offboard it.');
+  }
+}
+
+/** A move the tenant or the target cell does not allow (same cell, wrong placement kind). */
+export class InvalidMove extends DomainError {
+  readonly code = 'INVALID_MOVE';
+}
+
+export class MoveInProgress extends DomainError {
+  readonly code = 'MOVE_IN_PROGRESS';
+  constructor() {
+    super('This tenant is already being moved to another cell; wait for that move to finish.');
+  }
+}
+
+/**
+ * A condition that passes by itself soon: the client should retry after `retryAfterSeconds`
+ * (the HTTP layer sends it as `Retry-After`).
+ */
+export abstract class TransientDomainError extends DomainError {
+  abstract readonly retryAfterSeconds: number;
+}
+
+/** The router does not send the tenant to its new cell yet (routing map still propagating). */
+export class RoutingNotReady extends TransientDomainError {
+  readonly code = 'ROUTING_NOT_READY';
+  readonly retryAfterSeconds = 5;
+}
+
+/** A dedicated cell is being created for the tenant; the request can be retried once it is up. */
+export class CellProvisioning extends TransientDomainError {
+  readonly code = 'CELL_PROVISIONING';
+  readonly retryAfterSeconds = 10;
+}
+
+/** The tenant is being moved between cells; its data is read-only for a few seconds. */
+export class TenantMoving extends TransientDomainError {
+  readonly code = 'TENANT_MOVING';
+  readonly retryAfterSeconds = 2;
+  constructor() {
+    super('Your workspace is being moved and is read-only for a few seconds; retry shortly.');
+  }
+}
+
+/** The request reached the tenant's old cell after a move; a retry reaches the new one. */
+export class TenantMoved extends TransientDomainError {
+  readonly code = 'TENANT_MOVED';
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('Your workspace has just moved; retry the request.');
+  }
+}
+
 /** Code ran without a tenant where one is required: a bug, reported as a 500. */
 export class MissingTenantContext extends Error {
   constructor() {

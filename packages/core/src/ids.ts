@@ -1,11 +1,25 @@
-import { randomBytes } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { createHash, randomBytes } from 'node:crypto';
+import { encodeTime, monotonicFactory } from 'ulid';
 
 const ulid = monotonicFactory();
 
 /** Sortable, unique ids for cases and notes (26-character Crockford base32). */
 export function newId(): string {
   return ulid();
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID that is the same every time for the same time and seed: a step that may be retried after
+ * a crash (an audit record, say) writes under this id with a condition, so the retry finds its
+ * earlier write instead of adding a second one.
+ */
+export function deterministicId(timeMs: number, seed: string): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let random = '';
+  for (let i = 0; i < 16; i++) random += CROCKFORD[digest[i]! % 32];
+  return `${encodeTime(timeMs, 10)}${random}`;
 }
 
 const TENANT_SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

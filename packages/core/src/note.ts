@@ -7,6 +7,7 @@ import { newId } from './ids.js';
 import { NOTE_SORT_PREFIX, caseKey, noteKey } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
+import { fencedWrite } from './write-fence.js';
 import { parse } from './validation.js';
 
 export interface NoteView {
@@ -31,12 +32,14 @@ export async function add(caseId: unknown, input: unknown): Promise<NoteView> {
   const noteId = newId();
   const note: NoteView = { noteId, caseId: id, body, author: username, createdAt: new Date().toISOString() };
   const { doc, tableName } = tenantTable();
-  await doc.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { ...noteKey(tenantId, id, noteId), type: 'note', tenantId, ...note },
-      ConditionExpression: 'attribute_not_exists(SK)',
-    }),
+  await fencedWrite(() =>
+    doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...noteKey(tenantId, id, noteId), type: 'note', tenantId, ...note },
+        ConditionExpression: 'attribute_not_exists(SK)',
+      }),
+    ),
   );
   return note;
 }

@@ -119,3 +119,20 @@ export function tenantTable(): TenantTable {
   provider ??= new TenantTableProvider({ roleArn: requireEnv('TENANT_ROLE_ARN'), tableName: requireEnv('TABLE_NAME') });
   return provider.forTenant(useTenant().tenantId);
 }
+
+const providersByRole = new Map<string, TenantTableProvider>();
+
+/**
+ * A tenant-scoped client for one tenant's items in a given cell, for control-plane work on a
+ * tenant's data (moving it, exporting it, purging it). It assumes that cell's tenant access role
+ * with the tenant's tag, so the data layer itself keeps the work inside the one tenant — the same
+ * fence the data plane runs behind.
+ */
+export function tenantTableIn(cell: { tenantRoleArn: string; tableName: string }, tenantId: string): TenantTable {
+  let cellProvider = providersByRole.get(cell.tenantRoleArn);
+  if (!cellProvider) {
+    cellProvider = new TenantTableProvider({ roleArn: cell.tenantRoleArn, tableName: cell.tableName, maxTenants: 50 });
+    providersByRole.set(cell.tenantRoleArn, cellProvider);
+  }
+  return cellProvider.forTenant(tenantId);
+}

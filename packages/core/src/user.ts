@@ -7,6 +7,7 @@ import * as Identity from './identity.js';
 import { tenantUserKey, tenantUsersPartition } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
+import { fencedWrite } from './write-fence.js';
 import { parse } from './validation.js';
 
 export interface UserView {
@@ -47,6 +48,10 @@ export async function list(): Promise<{ items: UserView[] }> {
 export async function create(input: unknown): Promise<UserView & { temporaryPassword?: string }> {
   requireRole('admin');
   const { email, role } = parse(CreateInput, input);
+  return fencedWrite(() => invite(email, role));
+}
+
+async function invite(email: string, role: Identity.TenantRole): Promise<UserView & { temporaryPassword?: string }> {
   const { tenantId } = useTenant();
   await Counters.reserve('users', currentEntitlements().limits.maxUsers);
   let created: Identity.NewUser;

@@ -33,6 +33,29 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       throw new Error(UNAUTHORIZED);
     }
     const cellId = requireEnv('CELL_ID');
+    // A tenant that has just moved away: its requests still arriving here (a route not yet updated)
+    // are let through to be answered `TENANT_MOVED` with Retry-After, which a client can act on.
+    const movedAway = tenant.status === 'ACTIVE' && tenant.cellId !== cellId && tenant.previousCellId === cellId;
+    if (movedAway && tenant.apiKeyValue) {
+      logger.info('tenant moved away', { placed_in: tenant.cellId });
+      return {
+        principalId: token.sub,
+        policyDocument: stagePolicy(event.methodArn, 'Allow'),
+        context: {
+          ...encodeTenantContext({
+            tenantId: tenant.tenantId,
+            tier: tenant.tier,
+            cellId,
+            userId: token.sub,
+            username: token.username,
+            roles: token.roles,
+            overrides: tenant.overrides ?? {},
+          }),
+          movedTo: tenant.cellId ?? '',
+        },
+        usageIdentifierKey: tenant.apiKeyValue,
+      };
+    }
     if (tenant.status !== 'ACTIVE' || tenant.cellId !== cellId || !tenant.apiKeyValue) {
       logger.info('tenant denied', { status: tenant.status, placed_in: tenant.cellId });
       return { principalId: token.sub, policyDocument: stagePolicy(event.methodArn, 'Deny') };

@@ -12,13 +12,22 @@ export interface RouteDefinition {
   handler: string;
 }
 
+export interface CellRouteDefinition extends RouteDefinition {
+  /** `tenant` (default): the tenant authorizer and the tenant's API key; `none`: public. */
+  auth?: 'tenant' | 'none';
+}
+
 export interface ControlRouteDefinition extends RouteDefinition {
   /** `operator`: the operator authorizer; `none`: public (sign-in). */
   auth: 'operator' | 'none';
 }
 
-/** Every cell route needs the tenant authorizer and an API key (the tenant's usage plan). */
-export const CELL_ROUTES: readonly RouteDefinition[] = [
+/**
+ * Every cell route but the health check needs the tenant authorizer and an API key (the tenant's
+ * usage plan).
+ */
+export const CELL_ROUTES: readonly CellRouteDefinition[] = [
+  { method: 'GET', path: '/health', handler: 'health', auth: 'none' },
   { method: 'GET', path: '/me', handler: 'me' },
   { method: 'POST', path: '/cases', handler: 'cases/create' },
   { method: 'GET', path: '/cases', handler: 'cases/list' },
@@ -41,11 +50,32 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/tenants/{tenantId}/suspend', handler: 'control/tenants-suspend', auth: 'operator' },
   { method: 'POST', path: '/admin/tenants/{tenantId}/reactivate', handler: 'control/tenants-reactivate', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants/{tenantId}/audit', handler: 'control/tenants-audit', auth: 'operator' },
+  { method: 'POST', path: '/admin/tenants/{tenantId}/move', handler: 'control/tenants-move', auth: 'operator' },
+  { method: 'GET', path: '/admin/tenants/{tenantId}/export', handler: 'control/tenants-export', auth: 'operator' },
+  { method: 'DELETE', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-offboard', auth: 'operator' },
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
+  { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';
 
 /** Path prefixes the router sends to the control plane; everything else goes to a cell. */
 export const CONTROL_PLANE_PREFIXES = ['/auth/', '/admin/'] as const;
+
+/** A control-plane function the deployment's event bus invokes, and the events that invoke it. */
+export interface EventConsumerDefinition {
+  handler: string;
+  /** EventBridge event pattern of the rule (the same object in the stack and locally). */
+  eventPattern: { source: string[]; 'detail-type': string[] };
+  /** The function's timeout: long-running work (a move copies a tenant's whole data set). */
+  timeoutSeconds: number;
+}
+
+export const CONTROL_EVENT_CONSUMERS: readonly EventConsumerDefinition[] = [
+  {
+    handler: 'control/tenant-mover',
+    eventPattern: { source: ['cellbook.control'], 'detail-type': ['TenantMoveRequested'] },
+    timeoutSeconds: 900,
+  },
+];

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, Routing, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
@@ -16,7 +16,7 @@ import { LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleD
 import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import { cellRoles, controlRole, platformAdminRole, tableArn } from './roles.js';
+import { cellRoles, controlRole, controlRoleArn, platformAdminRole, tableArn } from './roles.js';
 import { createRouter } from './router.js';
 
 export interface PlatformOptions {
@@ -60,6 +60,11 @@ export interface LocalPlatform {
   iam: LocalIam;
   apiGateway: LocalApiGateway;
   cognito: LocalCognito;
+  /**
+   * The environment the control-plane functions run with (endpoints, tables, their role's
+   * credentials): drills and benchmarks run core's control-plane code in-process with exactly it.
+   */
+  controlPlaneEnv: Readonly<Record<string, string>>;
   /** Credentials of a role, as Lambda would hand them to a function. */
   sessionFor(roleArn: string): RoleSession;
   stop(): Promise<void>;
@@ -110,7 +115,9 @@ function credentialEnv(session: RoleSession): Record<string, string> {
  * bundles a deploy ships, with the real SDK clients; only endpoints differ.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<LocalPlatform> {
-  const cellsToBoot = options.cells ?? Cell.CELL_CATALOG;
+  // Pooled cells boot with the platform; dedicated ones when placement requests them.
+  const catalog = options.cells ?? Cell.CELL_CATALOG;
+  const cellsToBoot = catalog.filter((cell) => cell.placement === 'pooled');
   const gatewayClock = options.gatewayClock ?? systemClock;
   const onLog: LogSink = options.onLog ?? (() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
@@ -124,6 +131,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       CELL_AUTHORIZER,
       ...CONTROL_ROUTES.map((r) => r.handler),
       OPERATOR_AUTHORIZER,
+      ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
     ]);
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
@@ -246,28 +254,42 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     cleanups.push(async () => {
       await Promise.all(hosts.map((host) => host.stop()));
     });
+    const functionEnvs = new Map<string, Readonly<Record<string, string>>>();
     const host = (group: string, role: RoleDefinition, handlers: string[], env: Record<string, string>) => {
       iam.createRole(role);
       const session = iam.issueRoleSession(role.arn, group, {}, FUNCTION_SESSION_SECONDS);
       const functions: Record<string, string> = {};
       for (const name of handlers) functions[name] = bundle.functions[name]!;
-      const functionHost = new FunctionHost({
-        group,
-        workerHost: bundle.workerHost,
-        functions,
-        env: { ...serviceEnv, ...env, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: group },
-        onLog,
-      });
+      const functionEnv = { ...serviceEnv, ...env, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: group };
+      functionEnvs.set(group, functionEnv);
+      const functionHost = new FunctionHost({ group, workerHost: bundle.workerHost, functions, env: functionEnv, onLog });
       hosts.push(functionHost);
       return functionHost;
     };
 
     const cells: LocalCellHandle[] = [];
     const cellServers = new Map<string, string>();
-    for (const definition of cellsToBoot) {
+    const booting = new Map<string, Promise<LocalCellHandle>>();
+    /** "Deploys" one cell: its table, roles, functions, API with usage plans, and its registration. */
+    const bootCell = (definition: Cell.CellDefinition): Promise<LocalCellHandle> => {
+      let boot = booting.get(definition.cellId);
+      if (!boot) {
+        boot = deployCell(definition);
+        booting.set(definition.cellId, boot);
+      }
+      return boot;
+    };
+    const deployCell = async (definition: Cell.CellDefinition): Promise<LocalCellHandle> => {
       const tableName = cellTable(definition.cellId);
       await createTable(tableName, true);
-      const roles = cellRoles({ prefix: PREFIX, cellId: definition.cellId, tableName, tenantsTable, userPoolArn: cognito.userPoolArn });
+      const roles = cellRoles({
+        prefix: PREFIX,
+        cellId: definition.cellId,
+        tableName,
+        tenantsTable,
+        userPoolArn: cognito.userPoolArn,
+        controlRoleArn: controlRoleArn(PREFIX),
+      });
       iam.createRole(roles.tenantAccess);
       const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
       const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api, CELL_ROUTES.map((r) => r.handler), {
@@ -292,8 +314,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         method: route.method,
         path: route.path,
         function: route.handler,
-        authorizer: CELL_AUTHORIZER,
-        apiKeyRequired: true,
+        ...(route.auth === 'none' ? { apiKeyRequired: false } : { authorizer: CELL_AUTHORIZER, apiKeyRequired: true }),
       }));
       const cellGateway = createRestGateway({
           apiId: restApi.id,
@@ -310,10 +331,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       cleanups.push(() => close(gateway.server));
       cellServers.set(definition.cellId, gateway.url);
       await Cell.register(
-        { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, usagePlans },
+        { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
         { db: adminDocs, tableName: cellsTable },
       );
-      cells.push({
+      const handle: LocalCellHandle = {
         cellId: definition.cellId,
         url: gateway.url,
         tableName,
@@ -321,8 +342,35 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
         usagePlans,
         functions: { api, authorizer },
-      });
-    }
+      };
+      cells.push(handle);
+      return handle;
+    };
+    for (const definition of cellsToBoot) await bootCell(definition);
+    // Dedicated cells are created when placement asks for one (`CellRequested`), as a deploy
+    // pipeline would create their stacks in AWS.
+    eventBridge.putRule({
+      name: `${PREFIX}-cell-provisioner`,
+      eventBusName: eventBus.name,
+      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [Cell.CELL_REQUESTED] },
+      targets: [
+        {
+          id: 'local-cell-provisioner',
+          deliver: async (event) => {
+            const cellId = (event as { detail?: { data?: { cellId?: unknown } } }).detail?.data?.cellId;
+            const definition = catalog.find((candidate) => candidate.cellId === cellId);
+            if (!definition) throw new Error(`CellRequested for ${String(cellId)}, which is not in the catalog`);
+            const cell = await bootCell(definition);
+            if (options.warm) await Promise.all([cell.functions.api.warm(), cell.functions.authorizer.warm()]);
+          },
+        },
+      ],
+    });
+
+    // The router listens before the control plane starts: onboarding and moves check routes through it.
+    let routerListener: RequestListener = (_req, res) => res.writeHead(503).end();
+    const router = await listen((req, res) => routerListener(req, res), options.port ?? 0);
+    cleanups.push(() => close(router.server));
 
     // ── control plane ──
     const control = host(
@@ -331,13 +379,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         prefix: PREFIX,
         tenantsTable,
         cellsTable,
-        cellTables: cells.map((cell) => cell.tableName),
+        cellTables: `${PREFIX}-cell-*`,
         userPoolArn: cognito.userPoolArn,
         eventBusArn: eventBus.arn,
       }),
-      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER],
-      { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response' },
+      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler)],
+      { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response', ROUTER_URL: router.url },
     );
+    // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
+    for (const consumer of CONTROL_EVENT_CONSUMERS) {
+      eventBridge.putRule({
+        name: `${PREFIX}-${consumer.handler.replace(/\//g, '-')}`,
+        eventBusName: eventBus.name,
+        eventPattern: consumer.eventPattern,
+        targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await control.invoke(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
+      });
+    }
     const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
     const controlRestGateway = createRestGateway({
         apiId: controlApi.id,
@@ -377,11 +434,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       if (cellId) routingCache.set(tenantId, { cellId, expiresAt: Date.now() + 5_000 });
       return cellId;
     };
-    const router = await listen(
-      createRouter({ controlPlaneUrl: controlGateway.url, cellUrls: cellServers, defaultCellId: cells[0]!.cellId, resolveCell }),
-      options.port ?? 0,
-    );
-    cleanups.push(() => close(router.server));
+    // The routing map's local consumer: a route change drops the cached entry at once.
+    eventBridge.putRule({
+      name: `${PREFIX}-router-routing-changes`,
+      eventBusName: eventBus.name,
+      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [Routing.ROUTING_CHANGED] },
+      targets: [
+        {
+          id: 'router-cache',
+          deliver: async (event) => {
+            const tenantId = (event as { detail?: { tenantId?: unknown } }).detail?.tenantId;
+            if (typeof tenantId === 'string') routingCache.delete(tenantId);
+          },
+        },
+      ],
+    });
+    routerListener = createRouter({ controlPlaneUrl: controlGateway.url, cellUrls: cellServers, defaultCellId: cells[0]!.cellId, resolveCell });
 
     if (options.warm) {
       await Promise.all(hosts.map((functionHost) => functionHost.warm()));
@@ -404,6 +472,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       iam,
       apiGateway,
       cognito,
+      controlPlaneEnv: functionEnvs.get(`${PREFIX}-control`)!,
       sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
       stop,
     };

@@ -39,12 +39,17 @@ export interface ControlRoleInput {
   prefix: string;
   tenantsTable: string;
   cellsTable: string;
-  cellTables: string[];
+  /** Every cell's table, present and future: a name pattern (cells are created after the control plane). */
+  cellTables: string;
   userPoolArn: string;
   eventBusArn: string;
 }
 
 /** The control-plane functions: registry and catalog, seeding cell defaults, users, API keys. */
+export function controlRoleArn(prefix: string): string {
+  return roleArn(`${prefix}-control`);
+}
+
 export function controlRole(input: ControlRoleInput): RoleDefinition {
   const registry = [input.tenantsTable, input.cellsTable].flatMap((t) => [tableArn(t), `${tableArn(t)}/index/*`]);
   return role(`${input.prefix}-control`, [
@@ -55,7 +60,7 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Resource: registry,
     },
     // Seeding a new tenant's defaults, and removing them again if its onboarding is undone.
-    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: input.cellTables.map(tableArn) },
+    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: tableArn(input.cellTables) },
     {
       Sid: 'TenantUsers',
       Effect: 'Allow',
@@ -64,6 +69,8 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
         'cognito-idp:AdminAddUserToGroup',
         'cognito-idp:AdminGetUser',
         'cognito-idp:AdminDeleteUser',
+        'cognito-idp:AdminSetUserPassword',
+        'cognito-idp:AdminUserGlobalSignOut',
       ],
       Resource: input.userPoolArn,
     },
@@ -74,9 +81,18 @@ export function controlRole(input: ControlRoleInput): RoleDefinition {
       Resource: [
         `arn:aws:apigateway:${LOCAL_REGION}::/apikeys`,
         `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`,
+        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans`,
         `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`,
         `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys/*`,
       ],
+    },
+    // Moving, exporting and purging one tenant's data: through each cell's tenant access role,
+    // tagged with that tenant, so the data layer keeps the work inside the one tenant.
+    {
+      Sid: 'AssumeCellTenantAccess',
+      Effect: 'Allow',
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Resource: roleArn(`${input.prefix}-*-tenant-access`),
     },
     { Sid: 'PublishLifecycleEvents', Effect: 'Allow', Action: ['events:PutEvents'], Resource: input.eventBusArn },
     {
@@ -94,7 +110,15 @@ export interface CellRoles {
   tenantAccess: RoleDefinition;
 }
 
-export function cellRoles(input: { prefix: string; cellId: string; tableName: string; tenantsTable: string; userPoolArn: string }): CellRoles {
+export function cellRoles(input: {
+  prefix: string;
+  cellId: string;
+  tableName: string;
+  tenantsTable: string;
+  userPoolArn: string;
+  /** The control plane's role, which works on one tenant's data at a time through the same role. */
+  controlRoleArn: string;
+}): CellRoles {
   const name = `${input.prefix}-${input.cellId}`;
   const tenantAccessArn = roleArn(`${name}-tenant-access`);
   const api = role(`${name}-api`, [
@@ -116,7 +140,7 @@ export function cellRoles(input: { prefix: string; cellId: string; tableName: st
     policies: [{ name: 'tenant-items-only', document: policy as unknown as PolicyDocument }],
     trustPolicy: {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: api.arn }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
+      Statement: [{ Effect: 'Allow', Principal: { AWS: [api.arn, input.controlRoleArn] }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
     },
   };
   return { api, authorizer, tenantAccess };

@@ -27,6 +27,19 @@ export function unverifiedTenantClaim(authorization: string | undefined): string
   }
 }
 
+function isHealthProbe(path: string): boolean {
+  return path === '/health' || path.startsWith('/health?');
+}
+
+/**
+ * A health probe names the tenant whose route it checks (`/health?tenant=<id>`): the control plane
+ * uses it to see where a tenant's requests land. The cell answers only its own id, so the hint
+ * reveals nothing and reaches no tenant data.
+ */
+function probedTenant(path: string): string | undefined {
+  return new URL(path, 'http://router').searchParams.get('tenant') ?? undefined;
+}
+
 /**
  * The local stand-in for the CloudFront distribution and its routing function: `/auth/*` and
  * `/admin/*` go to the control plane, everything else to the caller's cell. No business logic.
@@ -37,7 +50,7 @@ export function createRouter(options: RouterOptions): RequestListener {
   async function origin(req: IncomingMessage): Promise<{ url: string; cellId?: string }> {
     const path = req.url ?? '/';
     if (CONTROL_PLANE_PREFIXES.some((prefix) => path.startsWith(prefix))) return { url: options.controlPlaneUrl };
-    const tenantId = unverifiedTenantClaim(req.headers.authorization);
+    const tenantId = isHealthProbe(path) ? probedTenant(path) : unverifiedTenantClaim(req.headers.authorization);
     const cellId = (tenantId && (await options.resolveCell(tenantId))) || options.defaultCellId;
     const url = options.cellUrls.get(cellId) ?? options.cellUrls.get(options.defaultCellId)!;
     return { url, cellId };

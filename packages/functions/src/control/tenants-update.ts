@@ -1,8 +1,12 @@
 import { Tenant } from '@cellbook/core';
 import { operatorApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
-import { ok } from '../http/responses.js';
+import { accepted, ok } from '../http/responses.js';
 
-export const handler = operatorApi(async (request, operator) =>
-  ok(await Tenant.update(request.path.tenantId ?? '', requireBody(request), { actor: operator.username })),
-);
+/** 200 when the change applied; 202 when it goes with a move to another kind of cell (to or from enterprise). */
+export const handler = operatorApi(async (request, operator) => {
+  const tenantId = request.path.tenantId ?? '';
+  const tenant = await Tenant.update(tenantId, requireBody(request), { actor: operator.username });
+  const moving = tenant.move?.toTier !== undefined && !['DONE', 'FAILED'].includes(tenant.move.state);
+  return moving ? accepted(tenant, `/admin/tenants/${tenantId}`) : ok(tenant);
+});

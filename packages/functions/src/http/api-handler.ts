@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { withTenant, type TenantContext } from '@cellbook/core';
+import { TenantMoved, withTenant, type TenantContext } from '@cellbook/core';
 import { decodeOperatorContext, decodeTenantContext, type OperatorContext } from '../auth/authorizer-context.js';
 import { logger, metrics } from '../observability.js';
 import { errorResponse } from './error-response.js';
@@ -41,6 +41,7 @@ function tenantContext(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
       });
       metrics.addDimensions({ tier: tenant.tier, cell: tenant.cellId });
       metrics.addMetadata('tenant_id', tenant.tenantId);
+      if (request.event.requestContext.authorizer?.movedTo) throw new TenantMoved();
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError } from '@cellbook/core';
+import { DomainError, TransientDomainError } from '@cellbook/core';
 import { logger, metrics } from '../observability.js';
 import { toProxyResult } from './responses.js';
 
@@ -23,12 +23,19 @@ const STATUS_BY_CODE: Record<string, number> = {
   TENANT_NOT_ACTIVATED: 409,
   TIER_CHANGE_NEEDS_MOVE: 409,
   IDEMPOTENCY_KEY_REUSED: 409,
+  MOVE_IN_PROGRESS: 409,
+  TENANT_NOT_SUSPENDED: 409,
+  INVALID_MOVE: 422,
   REQUEST_IN_PROGRESS: 409,
   PAYLOAD_TOO_LARGE: 413,
   VALIDATION_FAILED: 422,
   ASSIGNEE_NOT_FOUND: 422,
   ENTITLEMENT_LIMIT_REACHED: 429,
   NO_CELL_CAPACITY: 503,
+  ROUTING_NOT_READY: 503,
+  CELL_PROVISIONING: 503,
+  TENANT_MOVING: 503,
+  TENANT_MOVED: 503,
 };
 
 export function statusFor(code: string): number | undefined {
@@ -50,6 +57,7 @@ export function errorResponse(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayP
         metrics.addMetric('ClientError', 'Count', 1);
         request.response = toProxyResult({
           statusCode: status,
+          ...(error instanceof TransientDomainError ? { headers: { 'Retry-After': String(error.retryAfterSeconds) } } : {}),
           body: {
             error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
             requestId,

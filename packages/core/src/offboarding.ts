@@ -1,0 +1,262 @@
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import * as ApiGateway from './api-gateway.js';
+import * as Audit from './audit.js';
+import * as Cell from './cell.js';
+import * as Events from './events.js';
+import { requireEnv } from './config.js';
+import { systemDocumentClient } from './dynamo.js';
+import { TenantNotFound, TenantNotSuspended } from './errors.js';
+import * as Identity from './identity.js';
+import { deterministicId } from './ids.js';
+import { normalizeTenantName } from './onboarding.js';
+import { isTenantId, tenantNameKey, tenantRecordKey, tenantUsersPartition } from './keys.js';
+import * as Routing from './routing.js';
+import * as TenantData from './tenant-data.js';
+import { summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
+import { tenantTableIn } from './tenant-table.js';
+import { parse } from './validation.js';
+
+/**
+ * Export and offboarding. The export (`GET /admin/tenants/{id}/export`) is every item of the tenant
+ * in every table — its registry partition (record, audit trail, workflow logs) and everything in its
+ * cell — as JSON Lines, page by page. Cell items are read through the cell's tenant access role
+ * tagged with the tenant, so the data layer itself guarantees no other tenant's item can appear.
+ *
+ * Offboarding (`DELETE /admin/tenants/{id}`) takes a SUSPENDED tenant — suspended so that nothing
+ * changes between the operator's export and the deletion — and, step by recorded step (a retry
+ * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
+ * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
+ * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
+ */
+export const OFFBOARDING_STEPS = ['started', 'keyRevoked', 'usersRemoved', 'dataPurged', 'slotReleased', 'tombstoned', 'unrouted', 'announced'] as const;
+export type OffboardingStep = (typeof OFFBOARDING_STEPS)[number];
+
+interface OffboardingLog {
+  steps: Partial<Record<OffboardingStep, string>>;
+  actor: string;
+  reason?: string;
+  purged?: TenantData.Fingerprint & { cellId: string };
+}
+
+type OffboardingTenant = TenantRecord & { offboarding?: OffboardingLog };
+
+export const OffboardInput = z.strictObject({
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+export const ExportInput = TenantData.ReadInput;
+
+function table(): string {
+  return requireEnv('TENANTS_TABLE');
+}
+
+async function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
+  if (!isTenantId(tenantId)) return undefined;
+  const { Item } = await systemDocumentClient().send(
+    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
+  );
+  return Item as OffboardingTenant | undefined;
+}
+
+export interface ExportPage {
+  /** JSON Lines: `{"table":"registry"|"cell","item":{…}}` per line. */
+  lines: string;
+  count: number;
+  nextCursor: string | null;
+}
+
+/**
+ * One page of a tenant's export. The registry part is read with the control plane's own access
+ * (that table has no tenant fence); the cell part through the tenant-tagged role.
+ */
+export async function exportPage(tenantId: string, input: unknown): Promise<ExportPage> {
+  const record = await readTenant(tenantId);
+  if (!record) throw new TenantNotFound();
+  const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
+  const sources: TenantData.TenantDataSources = {
+    registry: { doc: systemDocumentClient(), tableName: table() },
+    ...(cell ? { cell: tenantTableIn(cell, tenantId) } : {}),
+  };
+  const page = await TenantData.readTenantItems(sources, tenantId, input ?? {});
+  return { lines: TenantData.exportLines(page.items.map(withoutSecrets)), count: page.items.length, nextCursor: page.nextCursor };
+}
+
+/** The API key's value is the gateway's usage identifier — a credential, not the tenant's data. */
+function withoutSecrets(entry: TenantData.TenantItem): TenantData.TenantItem {
+  if (entry.table !== 'registry' || !('apiKeyValue' in entry.item)) return entry;
+  const { apiKeyValue: _secret, ...item } = entry.item;
+  return { table: entry.table, item };
+}
+
+export interface OffboardOptions {
+  actor: string;
+  /** Fault injection for drills: called after each recorded step; throwing is a crash there. */
+  afterStep?: (step: OffboardingStep) => Promise<void> | void;
+}
+
+export type OffboardResult = TenantSummary & { purged: { cellId: string; count: number; checksum: string } | null };
+
+async function recordStep(tenantId: string, step: OffboardingStep, sets: Record<string, unknown> = {}, removes: string[] = []): Promise<void> {
+  const names: Record<string, string> = { '#offboarding': 'offboarding', '#steps': 'steps', '#step': step };
+  const values: Record<string, unknown> = { ':at': new Date().toISOString() };
+  const assignments = ['#offboarding.#steps.#step = :at', 'updatedAt = :at'];
+  for (const [path, value] of Object.entries(sets)) {
+    const placeholder = path.replace(/\W/g, '_');
+    const names_ = path.split('.').map((part) => {
+      names[`#${part}`] = part;
+      return `#${part}`;
+    });
+    values[`:${placeholder}`] = value;
+    assignments.push(`${names_.join('.')} = :${placeholder}`);
+  }
+  for (const attribute of removes) names[`#${attribute}`] = attribute;
+  await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: tenantRecordKey(tenantId),
+      UpdateExpression: `SET ${assignments.join(', ')}${removes.length ? ` REMOVE ${removes.map((a) => `#${a}`).join(', ')}` : ''}`,
+      ConditionExpression: 'attribute_exists(#offboarding)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+/** Offboards a SUSPENDED tenant (or finishes offboarding it). An OFFBOARDED tenant is answered as is. */
+export async function offboard(tenantId: string, input: unknown, options: OffboardOptions): Promise<OffboardResult> {
+  const { reason } = parse(OffboardInput, input ?? {});
+  let record = await readTenant(tenantId);
+  if (!record) throw new TenantNotFound();
+  if (record.status === 'OFFBOARDED' && record.offboarding?.steps.announced) {
+    return { ...summary(record), purged: record.offboarding.purged ?? null };
+  }
+  const after = async (step: OffboardingStep) => options.afterStep?.(step);
+
+  if (!record.offboarding) {
+    if (record.status !== 'SUSPENDED') throw new TenantNotSuspended();
+    const log: OffboardingLog = { steps: { started: new Date().toISOString() }, actor: options.actor, ...(reason ? { reason } : {}) };
+    try {
+      await systemDocumentClient().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: tenantRecordKey(tenantId),
+          UpdateExpression: 'SET #offboarding = :log, updatedAt = :now',
+          // Suspended and not moving: the data the operator exported is the data that goes.
+          ConditionExpression: '#status = :suspended AND attribute_not_exists(#offboarding) AND (attribute_not_exists(#move) OR #move.#state IN (:done, :failed))',
+          ExpressionAttributeNames: { '#offboarding': 'offboarding', '#status': 'status', '#move': 'move', '#state': 'state' },
+          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':suspended': 'SUSPENDED', ':done': 'DONE', ':failed': 'FAILED' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new TenantNotSuspended();
+      throw error;
+    }
+    record = (await readTenant(tenantId))!;
+    await after('started');
+  }
+  const log = record.offboarding!;
+  const steps = log.steps;
+  const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
+
+  if (!steps.keyRevoked) {
+    if (record.apiKeyId) await ApiGateway.deleteApiKey(record.apiKeyId);
+    await recordStep(tenantId, 'keyRevoked');
+    await after('keyRevoked');
+  }
+
+  if (!steps.usersRemoved) {
+    const usernames = new Set<string>([record.adminUsername]);
+    if (cell) {
+      const users = tenantTableIn(cell, tenantId);
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await users.doc.send(
+          new QueryCommand({
+            TableName: users.tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': tenantUsersPartition(tenantId) },
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const item of page.Items ?? []) if (typeof item.username === 'string') usernames.add(item.username);
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    for (const username of usernames) {
+      // Only the tenant's own users: a username could have been freed and taken by someone else.
+      const user = await Identity.getUser(username);
+      if (user?.tenantId !== tenantId) continue;
+      await Identity.signOutEverywhere(username);
+      await Identity.deleteUser(username);
+    }
+    await recordStep(tenantId, 'usersRemoved');
+    await after('usersRemoved');
+  }
+
+  if (!steps.dataPurged) {
+    let purged: OffboardingLog['purged'];
+    if (cell) {
+      const data = tenantTableIn(cell, tenantId);
+      const before = await TenantData.fingerprintTenantCellItems(data, tenantId);
+      const { remaining } = await TenantData.purgeTenantCellItems(data, tenantId);
+      if (remaining !== 0) throw new Error(`offboarding ${tenantId}: ${remaining} items left in ${cell.cellId} after the purge`);
+      // A resumed purge counts only what was left: keep the first attempt's figure if there is one.
+      purged = log.purged ?? { cellId: cell.cellId, ...before };
+    }
+    await recordStep(tenantId, 'dataPurged', purged ? { 'offboarding.purged': purged } : {});
+    await after('dataPurged');
+  }
+
+  if (!steps.slotReleased) {
+    if (record.cellId) await Cell.releaseSlot(record.cellId, tenantId);
+    await recordStep(tenantId, 'slotReleased');
+    await after('slotReleased');
+  }
+
+  if (!steps.tombstoned) {
+    await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
+    // The name may be used again by a new tenant; the tombstone keeps it for the record.
+    await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
+    if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
+    await after('tombstoned');
+  }
+
+  if (!steps.unrouted) {
+    await Routing.announceRoute({ tenantId, tier: record.tier, cellId: null, previousCellId: record.cellId, actor: log.actor });
+    await recordStep(tenantId, 'unrouted');
+    await after('unrouted');
+  }
+
+  record = (await readTenant(tenantId))!;
+  const purged = record.offboarding?.purged ?? null;
+  if (!steps.announced) {
+    const startedAt = Date.parse(log.steps.started ?? record.updatedAt);
+    await Audit.record(
+      {
+        tenantId,
+        actor: log.actor,
+        action: 'tenant.offboarded',
+        ...(log.reason ? { reason: log.reason } : {}),
+        before: { status: 'SUSPENDED', cellId: record.cellId },
+        after: { status: 'OFFBOARDED', purgedItems: purged?.count ?? 0, checksum: purged?.checksum ?? null },
+      },
+      { auditId: deterministicId(startedAt, `${tenantId}#tenant.offboarded`) },
+    );
+    await Events.publishTenantEvent({
+      source: Events.CONTROL_PLANE_SOURCE,
+      detailType: 'TenantOffboarded',
+      tenantId,
+      cellId: record.cellId,
+      tier: record.tier,
+      actor: log.actor,
+      data: { purgedItems: purged?.count ?? 0 },
+      idempotencyKey: `TenantOffboarded#${tenantId}`,
+    });
+    await recordStep(tenantId, 'announced');
+    await after('announced');
+    record = (await readTenant(tenantId))!;
+  }
+  return { ...summary(record), purged };
+}
+

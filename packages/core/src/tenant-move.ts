@@ -1,0 +1,377 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import * as ApiGateway from './api-gateway.js';
+import * as Audit from './audit.js';
+import * as Cell from './cell.js';
+import * as Events from './events.js';
+import { requireEnv } from './config.js';
+import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
+import { CellNotFound, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from './errors.js';
+import { deterministicId, newId } from './ids.js';
+import { isCellId, tenantMetaKey, tenantRecordKey } from './keys.js';
+import * as Routing from './routing.js';
+import * as TenantData from './tenant-data.js';
+import type { MoveState, TenantMoveRecord, TenantRecord } from './tenant-record.js';
+import { tenantTableIn, type TenantTable } from './tenant-table.js';
+import { TIERS, type TierName } from './tiers.js';
+import { parse } from './validation.js';
+
+/**
+ * Moving a tenant between cells (`POST /admin/tenants/{id}/move`): copy → verify → switch → purge,
+ * without losing a write. The request only validates, takes a slot in the target cell and records
+ * the move; the work runs in the mover, started by the `TenantMoveRequested` event. The mover
+ * resumes from the recorded state, so a crash (or EventBridge's redelivery) at any point finishes
+ * the same move:
+ *
+ * 1. REQUESTED → freeze the tenant in the source cell (the write fence: writes answer 503
+ *    `TENANT_MOVING` with Retry-After; reads go on) and wait until no write is in flight;
+ * 2. FROZEN → copy every item to the target cell and record count + checksum;
+ * 3. COPIED → verify the target holds exactly the source's items (count and checksum);
+ * 4. VERIFIED → switch: API key onto the target's usage plan, target unfrozen, registry points at
+ *    the target, routes updated and checked through the router;
+ * 5. SWITCHED → purge the source and verify nothing of the tenant is left there → DONE.
+ *
+ * All tenant data is read and written through each cell's tenant access role tagged with the
+ * tenant, so the data layer keeps a move inside its one tenant.
+ */
+export type { MoveState, TenantMoveRecord } from './tenant-record.js';
+
+const IN_PROGRESS: readonly MoveState[] = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'];
+
+export const MOVE_REQUESTED = 'TenantMoveRequested';
+
+/**
+ * How long the mover waits for writes already in flight when it froze the tenant. A write that
+ * registered with the fence finishes within the data-plane function timeout or its function is
+ * gone; waiting longer than that protects nothing.
+ */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+export const MoveInput = z.strictObject({
+  cellId: z.string().refine(isCellId, 'cellId must be a cell id').optional(),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+function table(): string {
+  return requireEnv('TENANTS_TABLE');
+}
+
+type MovingTenant = TenantRecord & { move?: TenantMoveRecord };
+
+async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
+  const { Item } = await systemDocumentClient().send(
+    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
+  );
+  return Item as MovingTenant | undefined;
+}
+
+/**
+ * Starts moving a tenant to `cellId`, or to the least-loaded other cell of its kind (a dedicated
+ * cell is requested from the catalog if none is free). With `toTier`, the tenant changes tier at
+ * the switch — how a tier change that needs another kind of cell is done. Asking again for a move
+ * that is under way to the same cell starts its mover again, which resumes it.
+ */
+export async function request(
+  tenantId: string,
+  input: unknown,
+  options: { actor: string; toTier?: TierName },
+): Promise<TenantMoveRecord> {
+  const { cellId, reason } = parse(MoveInput, input ?? {});
+  const record = await readTenant(tenantId);
+  if (!record) throw new TenantNotFound();
+  if ((record.status !== 'ACTIVE' && record.status !== 'SUSPENDED') || !record.cellId || 'offboarding' in record) throw new TenantNotActivated();
+  if (record.move && IN_PROGRESS.includes(record.move.state)) {
+    if (cellId !== undefined && cellId !== record.move.toCellId) throw new MoveInProgress();
+    await publishRequested(record, record.move);
+    return record.move;
+  }
+  const tier = options.toTier ?? record.tier;
+  const placement = TIERS[tier].placement;
+  let target: Cell.CellRecord;
+  if (cellId !== undefined) {
+    const chosen = await Cell.get(cellId);
+    if (!chosen) throw new CellNotFound();
+    if (chosen.cellId === record.cellId) throw new InvalidMove(`The tenant is already in ${cellId}.`);
+    if (chosen.placement !== placement) {
+      throw new InvalidMove(`A ${tier} tenant belongs in a ${placement} cell; ${cellId} is ${chosen.placement}.`);
+    }
+    target = await Cell.reserveSlotIn(chosen.cellId, record.tenantId);
+  } else {
+    target = await Cell.placeTenant(placement, record.tenantId, { excluding: record.cellId });
+  }
+
+  const now = new Date().toISOString();
+  const move: TenantMoveRecord = {
+    moveId: newId(),
+    fromCellId: record.cellId,
+    toCellId: target.cellId,
+    state: 'REQUESTED',
+    ...(options.toTier && options.toTier !== record.tier ? { toTier: options.toTier } : {}),
+    actor: options.actor,
+    ...(reason ? { reason } : {}),
+    requestedAt: now,
+    updatedAt: now,
+  };
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET #move = :move, updatedAt = :now',
+        ConditionExpression: 'cellId = :from AND (attribute_not_exists(#move) OR NOT #move.#state IN (:requested, :frozen, :copied, :verified, :switched))',
+        ExpressionAttributeNames: { '#move': 'move', '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':move': move,
+          ':now': now,
+          ':from': record.cellId,
+          ':requested': 'REQUESTED',
+          ':frozen': 'FROZEN',
+          ':copied': 'COPIED',
+          ':verified': 'VERIFIED',
+          ':switched': 'SWITCHED',
+        },
+      }),
+    );
+  } catch (error) {
+    await Cell.releaseSlot(target.cellId, record.tenantId);
+    if (isConditionalCheckFailed(error)) throw new MoveInProgress();
+    throw error;
+  }
+  await Audit.record({
+    tenantId,
+    actor: options.actor,
+    action: 'tenant.move-requested',
+    ...(reason ? { reason } : {}),
+    before: { cellId: move.fromCellId, tier: record.tier },
+    after: { cellId: move.toCellId, tier, moveId: move.moveId },
+  });
+  await publishRequested(record, move);
+  return move;
+}
+
+async function publishRequested(record: TenantRecord, move: TenantMoveRecord): Promise<void> {
+  await Events.publishTenantEvent({
+    source: Events.CONTROL_PLANE_SOURCE,
+    detailType: MOVE_REQUESTED,
+    tenantId: record.tenantId,
+    cellId: move.fromCellId,
+    tier: record.tier,
+    actor: move.actor,
+    data: { moveId: move.moveId, fromCellId: move.fromCellId, toCellId: move.toCellId },
+    idempotencyKey: `${MOVE_REQUESTED}#${move.moveId}`,
+  });
+}
+
+async function advance(tenantId: string, move: TenantMoveRecord, state: MoveState, extra: Partial<TenantMoveRecord> = {}): Promise<TenantMoveRecord> {
+  const next: TenantMoveRecord = { ...move, ...extra, state, updatedAt: new Date().toISOString() };
+  await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: tenantRecordKey(tenantId),
+      UpdateExpression: 'SET #move = :next',
+      // Only the move this mover runs, from the state it read: a duplicate mover loses here.
+      ConditionExpression: '#move.moveId = :moveId AND #move.#state = :state',
+      ExpressionAttributeNames: { '#move': 'move', '#state': 'state' },
+      ExpressionAttributeValues: { ':next': next, ':moveId': move.moveId, ':state': move.state },
+    }),
+  );
+  return next;
+}
+
+export interface MoverOptions {
+  /** Fault injection for drills: called after each state is recorded; throwing is a crash there. */
+  afterState?: (state: MoveState) => Promise<void> | void;
+}
+
+/**
+ * Runs (or resumes) a tenant's recorded move to the end. Safe to run twice at once: every state
+ * change is conditional on the state read, so a second mover stops at its first write.
+ */
+export async function run(tenantId: string, moveId: string, options: MoverOptions = {}): Promise<TenantMoveRecord | undefined> {
+  const record = await readTenant(tenantId);
+  let move = record?.move;
+  if (!record || !move || move.moveId !== moveId || !IN_PROGRESS.includes(move.state)) return move;
+  const [from, to] = await Promise.all([Cell.get(move.fromCellId), Cell.get(move.toCellId)]);
+  if (!from || !to) throw new Error(`move ${moveId} of tenant ${tenantId}: cell ${from ? move.toCellId : move.fromCellId} is not registered`);
+  const source = tenantTableIn(from, tenantId);
+  const target = tenantTableIn(to, tenantId);
+  const after = async (state: MoveState) => options.afterState?.(state);
+
+  if (move.state === 'REQUESTED') {
+    await freeze(source, tenantId, moveId);
+    move = await advance(tenantId, move, 'FROZEN');
+    await after('FROZEN');
+  }
+  if (move.state === 'FROZEN') {
+    await drain(source, tenantId);
+    const copied = await TenantData.copyTenantCellItems(source, target, tenantId);
+    move = await advance(tenantId, move, 'COPIED', { copied });
+    await after('COPIED');
+  }
+  if (move.state === 'COPIED') {
+    let [inSource, inTarget] = await Promise.all([TenantData.fingerprintTenantCellItems(source, tenantId), TenantData.fingerprintTenantCellItems(target, tenantId)]);
+    if (!sameItems(inSource, inTarget)) {
+      // A copy that crashed half-way and resumed, or an item that changed under it: copy again.
+      await TenantData.copyTenantCellItems(source, target, tenantId);
+      [inSource, inTarget] = await Promise.all([TenantData.fingerprintTenantCellItems(source, tenantId), TenantData.fingerprintTenantCellItems(target, tenantId)]);
+    }
+    if (!sameItems(inSource, inTarget)) return abandon(record, move, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`);
+    move = await advance(tenantId, move, 'VERIFIED', { copied: inSource });
+    await after('VERIFIED');
+  }
+  if (move.state === 'VERIFIED') {
+    await switchOver(record, move, from, to, target);
+    move = await advance(tenantId, move, 'SWITCHED');
+    await after('SWITCHED');
+  }
+  if (move.state === 'SWITCHED') {
+    const { remaining } = await TenantData.purgeTenantCellItems(source, tenantId);
+    if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
+    move = await advance(tenantId, move, 'DONE', { finishedAt: new Date().toISOString() });
+    await Audit.record(
+      {
+        tenantId,
+        actor: move.actor,
+        action: 'tenant.moved',
+        ...(move.reason ? { reason: move.reason } : {}),
+        before: { cellId: move.fromCellId },
+        after: { cellId: move.toCellId, items: move.copied?.count, checksum: move.copied?.checksum },
+      },
+      // Timed at the recorded finish, so a rerun finds this record and it sorts after the request.
+      { auditId: deterministicId(Date.parse(move.finishedAt ?? move.updatedAt), `${moveId}#tenant.moved`) },
+    );
+    await Events.publishTenantEvent({
+      source: Events.CONTROL_PLANE_SOURCE,
+      detailType: 'TenantMoved',
+      tenantId,
+      cellId: move.toCellId,
+      tier: record.tier,
+      actor: move.actor,
+      data: { moveId, fromCellId: move.fromCellId, toCellId: move.toCellId, items: move.copied?.count ?? 0 },
+      idempotencyKey: `TenantMoved#${moveId}`,
+    });
+    await after('DONE');
+  }
+  return move;
+}
+
+function sameItems(a: TenantData.Fingerprint, b: TenantData.Fingerprint): boolean {
+  return a.count === b.count && a.checksum === b.checksum;
+}
+
+function describe(print: TenantData.Fingerprint): string {
+  return `${print.count} items, checksum ${print.checksum.slice(0, 12)}`;
+}
+
+/** Stops the tenant's writes in its source cell; the fence answers them 503 until the switch. */
+async function freeze(source: TenantTable, tenantId: string, moveId: string): Promise<void> {
+  await source.doc.send(
+    new UpdateCommand({
+      TableName: source.tableName,
+      Key: tenantMetaKey(tenantId),
+      UpdateExpression: 'SET frozenBy = :moveId',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':moveId': moveId },
+    }),
+  );
+}
+
+/** Waits until no write the fence let in before the freeze is still running. */
+async function drain(source: TenantTable, tenantId: string): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let delay = 10;
+  for (;;) {
+    const { Item } = await source.doc.send(
+      new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }),
+    );
+    if (!Item || !(Number(Item.writesInFlight ?? 0) > 0) || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 500);
+  }
+}
+
+async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Cell.CellRecord, to: Cell.CellRecord, target: TenantTable): Promise<void> {
+  const tenantId = record.tenantId;
+  const tier = move.toTier ?? record.tier;
+  if (record.apiKeyId) {
+    // The key joins the target's plan and stays on the source's until the tenant's next move: a
+    // request a stale route still sends to the source is then answered `TENANT_MOVED` (retry)
+    // instead of API Gateway's 403 for a key the stage does not know.
+    await ApiGateway.attachToUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: to.usagePlans[tier] });
+    if (record.previousCellId && record.previousCellId !== to.cellId && record.previousCellId !== from.cellId) {
+      const older = await Cell.get(record.previousCellId);
+      if (older) await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older.usagePlans[record.tier] });
+    }
+  }
+  // The copy carried the source's freeze and in-flight count; the target starts clean.
+  await target.doc.send(
+    new UpdateCommand({
+      TableName: target.tableName,
+      Key: tenantMetaKey(tenantId),
+      UpdateExpression: 'SET writesInFlight = :zero REMOVE frozenBy',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':zero': 0 },
+    }),
+  );
+  await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: tenantRecordKey(tenantId),
+      UpdateExpression: 'SET cellId = :to, previousCellId = :from, tier = :tier, updatedAt = :now',
+      ConditionExpression: '#move.moveId = :moveId',
+      ExpressionAttributeNames: { '#move': 'move' },
+      ExpressionAttributeValues: { ':to': to.cellId, ':from': from.cellId, ':tier': tier, ':moveId': move.moveId, ':now': new Date().toISOString() },
+    }),
+  );
+  await Cell.releaseSlot(from.cellId, tenantId);
+  // Cached decisions in both cells were made for the old placement.
+  await Promise.all([from, to].map((cell) => ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage })));
+  await Routing.announceRoute({ tenantId, tier, cellId: to.cellId, previousCellId: from.cellId, actor: move.actor });
+  await Routing.waitUntilRouted(tenantId, to.cellId);
+}
+
+/** A move that cannot be verified is undone: the source stays authoritative and writable. */
+async function abandon(record: TenantRecord, move: TenantMoveRecord, target: TenantTable, error: string): Promise<TenantMoveRecord> {
+  const tenantId = record.tenantId;
+  await TenantData.purgeTenantCellItems(target, tenantId);
+  await Cell.releaseSlot(move.toCellId, tenantId);
+  const from = await Cell.get(move.fromCellId);
+  if (from) {
+    const source = tenantTableIn(from, tenantId);
+    await source.doc.send(
+      new UpdateCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), UpdateExpression: 'REMOVE frozenBy' }),
+    );
+  }
+  const failed = await advance(tenantId, move, 'FAILED', { error, finishedAt: new Date().toISOString() });
+  await Audit.record({ tenantId, actor: move.actor, action: 'tenant.move-failed', reason: error, before: { cellId: move.fromCellId }, after: { cellId: move.fromCellId } });
+  return failed;
+}
+
+export interface DrainResult {
+  cellId: string;
+  /** Moves started (or already under way) for the cell's tenants. */
+  moves: (TenantMoveRecord & { tenantId: string })[];
+  /** Tenants that could not be moved now, and why (still onboarding, no room elsewhere, …). */
+  skipped: { tenantId: string; code: string; message: string }[];
+}
+
+/**
+ * Drains a cell: it takes no new tenants from now on, and every tenant in it is moved to the
+ * least-loaded other cell of its kind. Asking again resumes moves under way and retries the skipped.
+ */
+export async function drainCell(cellId: string, input: unknown, options: { actor: string }): Promise<DrainResult> {
+  const { reason } = parse(z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }), input ?? {});
+  if (!isCellId(cellId) || !(await Cell.get(cellId))) throw new CellNotFound();
+  const cell = await Cell.update({ cellId, status: 'draining' });
+  const result: DrainResult = { cellId, moves: [], skipped: [] };
+  for (const tenantId of [...(cell.tenants ?? [])].sort()) {
+    try {
+      const move = await request(tenantId, reason ? { reason } : {}, options);
+      result.moves.push({ tenantId, ...move });
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) throw error;
+      result.skipped.push({ tenantId, code: error.code, message: error.message });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,55 @@
+import type { EntitlementOverrides } from './entitlements.js';
+import type { TierName } from './tiers.js';
+
+/**
+ * A tenant as the registry stores it. PENDING while onboarding runs; only ACTIVE tenants are
+ * served; OFFBOARDED is the tombstone that stays after the tenant's data is gone.
+ */
+export type TenantStatus = 'PENDING' | 'ACTIVE' | 'SUSPENDED' | 'OFFBOARDED';
+
+export interface TenantRecord {
+  tenantId: string;
+  name: string;
+  tier: TierName;
+  status: TenantStatus;
+  cellId: string | null;
+  /** The cell the tenant last moved away from; its stale requests there are told to retry. */
+  previousCellId?: string;
+  overrides: EntitlementOverrides;
+  adminUsername: string;
+  createdAt: string;
+  updatedAt: string;
+  /** API Gateway key id and value (the usage identifier); never returned to clients. */
+  apiKeyId?: string;
+  apiKeyValue?: string;
+}
+
+/** A move between cells, recorded on the tenant (see tenant-move.ts for the states). */
+export type MoveState = 'REQUESTED' | 'FROZEN' | 'COPIED' | 'VERIFIED' | 'SWITCHED' | 'DONE' | 'FAILED';
+
+export interface TenantMoveRecord {
+  moveId: string;
+  fromCellId: string;
+  toCellId: string;
+  state: MoveState;
+  /** A tier change that needs another kind of cell (to or from enterprise) takes effect at the switch. */
+  toTier?: TierName;
+  actor: string;
+  reason?: string;
+  requestedAt: string;
+  updatedAt: string;
+  /** What the copy read from the source: item count and order-independent checksum. */
+  copied?: { count: number; checksum: string };
+  finishedAt?: string;
+  error?: string;
+}
+
+export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'> & { move?: TenantMoveRecord };
+
+/** The registry's GSI1 partition that lists every tenant, oldest first. */
+export const LISTING_PARTITION = 'TENANTS';
+
+export function summary(record: TenantRecord & { move?: TenantMoveRecord }): TenantSummary {
+  const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move } = record;
+  return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, ...(move ? { move } : {}) };
+}

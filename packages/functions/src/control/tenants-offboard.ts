@@ -1,0 +1,7 @@
+import { Offboarding } from '@cellbook/core';
+import { operatorApi } from '../http/api-handler.js';
+import { ok } from '../http/responses.js';
+
+export const handler = operatorApi(async (request, operator) =>
+  ok(await Offboarding.offboard(request.path.tenantId ?? '', request.body, { actor: operator.username })),
+);

@@ -1,0 +1,209 @@
+import { TenantMove } from '@cellbook/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';
+
+let env: TestPlatform;
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+  Object.assign(process.env, env.platform.controlPlaneEnv);
+});
+afterAll(() => env?.stop());
+
+const otherCell = (tenant: { cellId: string }) => (tenant.cellId === 'cell-1' ? 'cell-2' : 'cell-1');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const itemsIn = (cellId: string, tenantId: string) => tenantItemsInCell(env.platform, cellId, tenantId);
+
+async function waitForMove(tenantId: string, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tenant = await env.call('GET', `/admin/tenants/${tenantId}`, { token: env.operatorToken });
+    const state = tenant.body.move?.state;
+    if (state === 'DONE' || state === 'FAILED') return tenant.body;
+    if (Date.now() > deadline) throw new Error(`move of ${tenantId} still ${state} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A client that keeps writing: opens cases, adds notes, renames cases. It honours 503 + Retry-After
+ * and 429 by pausing and trying again, and remembers only what the API acknowledged.
+ */
+function liveTraffic(tenant: TestTenant, writers: number) {
+  const acknowledged = { cases: new Map<string, string>(), notes: new Map<string, string[]>() };
+  const seen = { moving: 0, moved: 0, throttled: 0, requests: 0 };
+  let running = true;
+  const send = async (method: string, path: string, body: object) => {
+    for (;;) {
+      seen.requests++;
+      const response = await tenant.call(method, path, { body });
+      if (response.status === 503) {
+        if (response.body.error?.code === 'TENANT_MOVING') seen.moving++;
+        if (response.body.error?.code === 'TENANT_MOVED') seen.moved++;
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+        await sleep(50);
+        continue;
+      }
+      if (response.status === 429) {
+        seen.throttled++;
+        await sleep(100);
+        continue;
+      }
+      return response;
+    }
+  };
+  const writer = async (w: number) => {
+    for (let i = 0; running; i++) {
+      const created = await send('POST', '/cases', { title: `w${w} case ${i}`, priority: 'medium' });
+      expect(created.status).toBe(201);
+      const caseId = created.body.caseId as string;
+      acknowledged.cases.set(caseId, created.body.title);
+      const note = await send('POST', `/cases/${caseId}/notes`, { body: `note ${i} of writer ${w}` });
+      expect(note.status).toBe(201);
+      acknowledged.notes.set(caseId, [note.body.noteId]);
+      const renamed = await send('PATCH', `/cases/${caseId}`, { title: `w${w} case ${i} (renamed)` });
+      expect(renamed.status).toBe(200);
+      acknowledged.cases.set(caseId, renamed.body.title);
+    }
+  };
+  // A failed expectation stops that writer; stop() reports it.
+  const done = Promise.allSettled(Array.from({ length: writers }, (_, w) => writer(w)));
+  return {
+    acknowledged,
+    seen,
+    async stop() {
+      running = false;
+      for (const outcome of await done) if (outcome.status === 'rejected') throw outcome.reason;
+    },
+  };
+}
+
+describe('POST /admin/tenants/{id}/move', () => {
+  it('moves a tenant under live traffic without losing an acknowledged write, and purges the source', async () => {
+    const tenant = await env.onboard('standard');
+    const from = tenant.cellId;
+    const to = otherCell(tenant);
+    const traffic = liveTraffic(tenant, 3);
+    while (traffic.acknowledged.cases.size < 15) await sleep(20);
+
+    const started = await env.call('POST', `/admin/tenants/${tenant.tenantId}/move`, { token: env.operatorToken, body: { cellId: to, reason: 'rebalancing' } });
+    expect(started.status).toBe(202);
+    expect(started.body.move).toMatchObject({ fromCellId: from, toCellId: to, state: 'REQUESTED' });
+    const moved = await waitForMove(tenant.tenantId);
+    expect(moved).toMatchObject({ cellId: to, status: 'ACTIVE', move: { state: 'DONE', fromCellId: from, toCellId: to } });
+    // Traffic goes on against the new cell for a moment.
+    const atSwitch = traffic.acknowledged.cases.size;
+    while (traffic.acknowledged.cases.size < atSwitch + 5) await sleep(20);
+    await traffic.stop();
+
+    for (const [caseId, title] of traffic.acknowledged.cases) {
+      const found = await tenant.call('GET', `/cases/${caseId}`);
+      expect(found.status, `case ${caseId}`).toBe(200);
+      expect(found.body.title).toBe(title);
+      expect(found.headers.get('x-cellbook-cell')).toBe(to);
+    }
+    for (const [caseId, noteIds] of traffic.acknowledged.notes) {
+      const notes = await tenant.call('GET', `/cases/${caseId}/notes`);
+      expect(notes.body.items.map((note: { noteId: string }) => note.noteId)).toEqual(expect.arrayContaining(noteIds));
+    }
+    expect((await tenant.call('GET', '/me')).body).toMatchObject({ cellId: to, usage: { activeCases: traffic.acknowledged.cases.size, users: 1 } });
+    expect(await itemsIn(from, tenant.tenantId)).toBe(0);
+
+    const audit = await env.call('GET', `/admin/tenants/${tenant.tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(['tenant.onboarded', 'tenant.move-requested', 'tenant.moved']);
+    expect(audit.body.items[2]).toMatchObject({ reason: 'rebalancing', before: { cellId: from }, after: { cellId: to, items: expect.any(Number) } });
+    console.info('move under traffic:', traffic.seen, 'acknowledged cases:', traffic.acknowledged.cases.size);
+  });
+
+  it('refuses a move to the cell the tenant is in, to an unknown cell, or of an unknown tenant, changing nothing', async () => {
+    const tenant = await env.onboard('basic');
+    const same = await env.call('POST', `/admin/tenants/${tenant.tenantId}/move`, { token: env.operatorToken, body: { cellId: tenant.cellId } });
+    expect([same.status, same.body.error.code]).toEqual([422, 'INVALID_MOVE']);
+    const unknownCell = await env.call('POST', `/admin/tenants/${tenant.tenantId}/move`, { token: env.operatorToken, body: { cellId: 'cell-99' } });
+    expect([unknownCell.status, unknownCell.body.error.code]).toEqual([404, 'CELL_NOT_FOUND']);
+    const badBody = await env.call('POST', `/admin/tenants/${tenant.tenantId}/move`, { token: env.operatorToken, body: { cellId: 'cell-2', extra: 1 } });
+    expect(badBody.status).toBe(422);
+    const unknownTenant = await env.call('POST', '/admin/tenants/no-such-tenant/move', { token: env.operatorToken, body: {} });
+    expect([unknownTenant.status, unknownTenant.body.error.code]).toEqual([404, 'TENANT_NOT_FOUND']);
+    const after = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
+    expect(after.body).toMatchObject({ cellId: tenant.cellId });
+    expect(after.body.move).toBeUndefined();
+  });
+});
+
+describe('TenantMove.run', () => {
+  // These drills run the mover in this process, so the bus's mover must not run it at the same time.
+  beforeAll(() => env.platform.eventBus.service.removeRule('cellbook-local-control-tenant-mover', env.platform.eventBus.name));
+
+  it('answers writes during the freeze with 503 TENANT_MOVING and Retry-After, while reads go on', async () => {
+    const tenant = await env.onboard('basic');
+    const existing = await tenant.call('POST', '/cases', { body: { title: 'before the move', priority: 'low' } });
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    let resume: () => void = () => undefined;
+    const frozen = new Promise<void>((reached) => {
+      void TenantMove.run(tenant.tenantId, move.moveId, {
+        afterState: async (state) => {
+          if (state !== 'FROZEN') return;
+          reached();
+          await new Promise<void>((resolve) => {
+            resume = resolve;
+          });
+        },
+      });
+    });
+    await frozen;
+    const write = await tenant.call('POST', '/cases', { body: { title: 'during the move', priority: 'low' } });
+    expect(write.status).toBe(503);
+    expect(write.headers.get('retry-after')).toBe('2');
+    expect(write.body).toEqual({ error: { code: 'TENANT_MOVING', message: expect.any(String) }, requestId: expect.any(String) });
+    const read = await tenant.call('GET', `/cases/${existing.body.caseId}`);
+    expect(read.status).toBe(200);
+    resume();
+    await waitForMove(tenant.tenantId);
+    expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['before the move']);
+  });
+
+  it('tells a request that still reaches the old cell to retry (503 TENANT_MOVED), not 403', async () => {
+    const tenant = await env.onboard('basic');
+    const from = tenant.cellId;
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    await TenantMove.run(tenant.tenantId, move.moveId);
+    const oldCell = env.platform.cells.find((cell) => cell.cellId === from)!;
+    const stale = await fetch(new URL('/me', oldCell.url), { headers: { authorization: `Bearer ${tenant.token}` } });
+    expect(stale.status).toBe(503);
+    expect(stale.headers.get('retry-after')).toBe('1');
+    expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('TENANT_MOVED');
+  });
+
+  it.each(['FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'] as const)('finishes a move whose mover crashed after %s, data intact', async (crashAt) => {
+    const tenant = await env.onboard('basic');
+    const titles: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = await tenant.call('POST', '/cases', { body: { title: `case ${i}`, priority: 'high' } });
+      await tenant.call('POST', `/cases/${created.body.caseId}/notes`, { body: { body: `note on case ${i}` } });
+      titles.push(created.body.title);
+    }
+    const to = otherCell(tenant);
+    const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+    await expect(
+      TenantMove.run(tenant.tenantId, move.moveId, {
+        afterState: (state) => {
+          if (state === crashAt) throw new Error(`crashed after ${state}`);
+        },
+      }),
+    ).rejects.toThrow(`crashed after ${crashAt}`);
+    // The operator (or the bus's redelivery) starts the mover again.
+    const again = await env.call('POST', `/admin/tenants/${tenant.tenantId}/move`, { token: env.operatorToken, body: { cellId: to } });
+    expect(again.status).toBe(202);
+    expect(again.body.move.moveId).toBe(move.moveId);
+    const finished = await TenantMove.run(tenant.tenantId, move.moveId);
+    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 12 } });
+    const cases = await tenant.call('GET', '/cases');
+    expect(cases.headers.get('x-cellbook-cell')).toBe(to);
+    expect(cases.body.items.map((c: { title: string }) => c.title).sort()).toEqual(titles.sort());
+    expect(await itemsIn(tenant.cellId, tenant.tenantId)).toBe(0);
+    const cells = await env.call('GET', '/admin/cells', { token: env.operatorToken });
+    expect(cells.body.items.every((cell: { tenantCount: number }) => cell.tenantCount >= 0)).toBe(true);
+  });
+});

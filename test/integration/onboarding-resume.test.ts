@@ -1,0 +1,176 @@
+import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
+import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { Cell, Onboarding, Tenant } from '@cellbook/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+
+/**
+ * Crash drills for onboarding. The workflow runs in this process with exactly the control plane's
+ * environment (its role, tables and the platform's endpoints), so a crash can be injected after any
+ * step; the retry then goes through the router like any client's, and must finish the same tenant.
+ */
+class SimulatedCrash extends Error {}
+
+let env: TestPlatform;
+let reference: TestTenant;
+const admin = () => ({ region: env.platform.region, credentials: { ...credentialsOf(env.platform.controlPlaneEnv) } });
+
+function credentialsOf(vars: Readonly<Record<string, string>>) {
+  return { accessKeyId: vars.AWS_ACCESS_KEY_ID!, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!, sessionToken: vars.AWS_SESSION_TOKEN! };
+}
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+  Object.assign(process.env, env.platform.controlPlaneEnv);
+  reference = await env.onboard('basic');
+});
+afterAll(() => env?.stop());
+
+/** Starts an onboarding that dies right after `step`, as if its function had crashed there. */
+async function crashAfter(step: Onboarding.OnboardingStep, body: object, idempotencyKey: string): Promise<string> {
+  let crashedTenant: string | undefined;
+  await expect(
+    Onboarding.onboard(body, {
+      actor: 'operator',
+      idempotencyKey,
+      // Its lease is already over, as it would be by the time anyone retries a crashed request.
+      now: () => Date.now() - Onboarding.ONBOARDING_LEASE_MS - 1_000,
+      afterStep: (done, tenantId) => {
+        if (done !== step) return;
+        crashedTenant = tenantId;
+        throw new SimulatedCrash(`crashed after ${step}`);
+      },
+    }),
+  ).rejects.toBeInstanceOf(SimulatedCrash);
+  return crashedTenant!;
+}
+
+/** A token for the tenant that the pool's key signed: what an admin could hold before ACTIVE. */
+async function tokenFor(tenantId: string): Promise<string> {
+  const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(
+    Buffer.from(reference.token.split('.')[1]!, 'base64url').toString('utf8'),
+  ) as Record<string, unknown>;
+  return env.platform.cognito.mintToken({ ...claims, tenant_id: tenantId });
+}
+
+async function apiKeysOf(tenantId: string) {
+  const apiGateway = new APIGatewayClient({ ...admin(), endpoint: env.platform.endpoints.apiGateway });
+  const { items = [] } = await apiGateway.send(new GetApiKeysCommand({ nameQuery: `tenant-${tenantId}`, limit: 500 }));
+  const keys = items.filter((key) => key.name === `tenant-${tenantId}`);
+  const plans = await Promise.all(
+    env.platform.cells.flatMap((cell) =>
+      Object.entries(cell.usagePlans).map(async ([tier, usagePlanId]) => {
+        const { items: members = [] } = await apiGateway.send(new GetUsagePlanKeysCommand({ usagePlanId }));
+        return members.filter((member) => keys.some((key) => key.id === member.id)).map(() => `${cell.cellId}/${tier}`);
+      }),
+    ),
+  );
+  return { count: keys.length, plans: plans.flat() };
+}
+
+async function adminUser(email: string) {
+  const cognito = new CognitoIdentityProviderClient({ ...admin(), endpoint: env.platform.endpoints.cognito });
+  const user = await cognito.send(new AdminGetUserCommand({ UserPoolId: env.platform.controlPlaneEnv.USER_POOL_ID, Username: email }));
+  return Object.fromEntries((user.UserAttributes ?? []).map((attribute) => [attribute.Name, attribute.Value]));
+}
+
+async function tenantsNamed(name: string) {
+  const all: Tenant.TenantSummary[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await Tenant.list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    all.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all.filter((tenant) => tenant.name === name);
+}
+
+describe('Onboarding after a crash', () => {
+  it.each(Onboarding.ONBOARDING_STEPS)('finishes a tenant whose onboarding crashed after "%s": one tenant, key, slot and admin, ACTIVE', async (step) => {
+    const body = { name: `Crash ${step}`, tier: 'basic', adminEmail: `crash-${step.toLowerCase()}@example.com` };
+    const tenantId = await crashAfter(step, body, `crash-${step}`);
+
+    const crashed = await Tenant.getRecord(tenantId);
+    if (Onboarding.ONBOARDING_STEPS.indexOf(step) < Onboarding.ONBOARDING_STEPS.indexOf('activated')) {
+      expect(crashed?.status).toBe('PENDING');
+      // No tenant traffic before ACTIVE, even with a valid token for the tenant.
+      expect((await env.call('GET', '/me', { token: await tokenFor(tenantId) })).status).toBe(403);
+    }
+
+    const retry = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body,
+      headers: { 'idempotency-key': `crash-${step}` },
+    });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ tenantId, name: body.name, tier: 'basic', status: 'ACTIVE', admin: { username: body.adminEmail } });
+    // The one-time password died with the crashed attempt; the answer that reaches the client carries a usable one.
+    expect(retry.body.admin.temporaryPassword).toEqual(expect.any(String));
+
+    expect(await tenantsNamed(body.name)).toEqual([expect.objectContaining({ tenantId, status: 'ACTIVE', cellId: retry.body.cellId })]);
+    expect(await apiKeysOf(tenantId)).toEqual({ count: 1, plans: [`${retry.body.cellId}/basic`] });
+    expect(await adminUser(body.adminEmail)).toMatchObject({ 'custom:tenant_id': tenantId });
+    const holding = (await Cell.list()).filter((cell) => cell.tenants?.has(tenantId)).map((cell) => cell.cellId);
+    expect(holding).toEqual([retry.body.cellId]);
+    const audit = await env.call('GET', `/admin/tenants/${tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.filter((entry: { action: string }) => entry.action === 'tenant.onboarded')).toHaveLength(1);
+
+    const token = await env.signIn(body.adminEmail, retry.body.admin.temporaryPassword, 'Resumed-Admin-Pass1');
+    const me = await env.call('GET', '/me', { token });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ tenantId, cellId: retry.body.cellId, usage: { activeCases: 0, users: 1 } });
+  });
+
+  it('answers a retry that arrives while the first attempt is still running with 409, and lets that attempt finish', async () => {
+    const body = { name: 'Slowpoke', tier: 'standard', adminEmail: 'slowpoke@example.com' };
+    let resume: () => void = () => undefined;
+    let reached: () => void = () => undefined;
+    const atAdmin = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const first = Onboarding.onboard(body, {
+      actor: 'operator',
+      idempotencyKey: 'slowpoke',
+      afterStep: async (step) => {
+        if (step !== 'adminCreated') return;
+        reached();
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+        });
+      },
+    });
+    await atAdmin;
+    const retry = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'slowpoke' } });
+    expect(retry.status).toBe(409);
+    expect(retry.body.error.code).toBe('REQUEST_IN_PROGRESS');
+    const sameName = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { ...body, adminEmail: 'other-slowpoke@example.com' },
+    });
+    expect(sameName.status).toBe(409);
+    expect(sameName.body.error.code).toBe('TENANT_NAME_TAKEN');
+    resume();
+    const done = await first;
+    expect(done).toMatchObject({ status: 'ACTIVE', admin: { temporaryPassword: expect.any(String) } });
+
+    const replay = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'slowpoke' } });
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual({ ...done, admin: { username: body.adminEmail } });
+  });
+
+  it('refuses to reuse an Idempotency-Key for a different request', async () => {
+    const first = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Keyholder', tier: 'basic', adminEmail: 'keyholder@example.com' },
+      headers: { 'idempotency-key': 'keyholder' },
+    });
+    expect(first.status).toBe(201);
+    const reused = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      body: { name: 'Keyholder Two', tier: 'basic', adminEmail: 'keyholder-two@example.com' },
+      headers: { 'idempotency-key': 'keyholder' },
+    });
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+  });
+});
