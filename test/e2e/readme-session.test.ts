@@ -37,3 +37,25 @@ describe('README curl session', () => {
     expect((counts['200'] ?? 0) + counts['429']!).toBe(40);
   });
 });
+
+describe('README lifecycle walk-through', () => {
+  it('onboards idempotently, changes tier, suspends and reactivates, moves, exports and offboards, verbatim', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = /<!-- lifecycle-session:start -->\s*```bash\n([\s\S]*?)```\s*<!-- lifecycle-session:end -->/.exec(readme);
+    if (!section) throw new Error('README.md has no lifecycle-session block');
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', section[1]!], {
+      env: { ...process.env, CELLBOOK: env.url },
+      timeout: 60_000,
+    });
+    const tenantIds = [...stdout.matchAll(/"tenantId":"([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(tenantIds.slice(0, 2)).size).toBe(1);
+    expect(stdout).toMatch(/tier now: standard/);
+    expect(stdout).toMatch(/suspended → HTTP 403\nreactivated → HTTP 200/);
+    expect(stdout).toMatch(/"state":"REQUESTED"/);
+    expect(stdout).toMatch(/moved cell-(\d) → cell-(?!\1)\d, cases: Moves with us/);
+    expect(stdout).toMatch(/exported \d+ items/);
+    expect(stdout).toMatch(/"status":"OFFBOARDED"/);
+    expect(stdout).toMatch(/offboarded → HTTP 403/);
+    expect(stdout).toMatch(/tenant\.onboarded → tenant\.tier-changed → tenant\.suspended → tenant\.reactivated → tenant\.move-requested → tenant\.moved → tenant\.suspended → tenant\.offboarded/);
+  });
+});
