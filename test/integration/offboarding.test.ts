@@ -168,3 +168,21 @@ describe('DELETE /admin/tenants/{id}', () => {
     },
   );
 });
+
+describe('after offboarding', () => {
+  it('does not bring a tenant back when its onboarding request is replayed, and frees its name', async () => {
+    const body = { name: 'Phoenix Ltd', tier: 'basic', adminEmail: 'admin@phoenix.example' };
+    const first = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'phoenix-1' } });
+    expect(first.status).toBe(201);
+    await suspend(first.body.tenantId);
+    expect((await env.call('DELETE', `/admin/tenants/${first.body.tenantId}`, { token: env.operatorToken, body: {} })).status).toBe(200);
+
+    const replay = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'phoenix-1' } });
+    expect([replay.status, replay.body.error.code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
+    expect((await env.call('GET', `/admin/tenants/${first.body.tenantId}`, { token: env.operatorToken })).body.status).toBe('OFFBOARDED');
+
+    const again = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'phoenix-2' } });
+    expect(again.status).toBe(201);
+    expect(again.body.tenantId).not.toBe(first.body.tenantId);
+  });
+});

@@ -130,8 +130,8 @@ export class TenantNameTaken extends DomainError {
 
 export class IdempotencyKeyReused extends DomainError {
   readonly code = 'IDEMPOTENCY_KEY_REUSED';
-  constructor() {
-    super('This Idempotency-Key was already used with a different request body.');
+  constructor(message = 'This Idempotency-Key was already used with a different request body.') {
+    super(message);
   }
 }
 

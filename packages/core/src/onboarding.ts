@@ -239,6 +239,12 @@ export async function onboard(input: unknown, options: OnboardOptions): Promise<
   const after = async (step: OnboardingStep) => options.afterStep?.(step, tenantId);
 
   let record = await readRecord(tenantId);
+  if (record?.status === 'OFFBOARDED') {
+    // The key (or name) leads to a tenant whose onboarding finished long ago and that has since
+    // been offboarded: that request is over, and its tombstone must not be brought back.
+    await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
+    throw new IdempotencyKeyReused('This request onboarded a tenant that has since been offboarded; use a new Idempotency-Key.');
+  }
   // Refusals a client can fix are found before anything is provisioned, and leave nothing behind.
   const existingUser = await Identity.getUser(request.adminEmail);
   if (existingUser && existingUser.tenantId !== tenantId) {
