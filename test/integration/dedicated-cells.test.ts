@@ -88,7 +88,9 @@ describe('enterprise placement', () => {
     expect(downgrade.status).toBe(202);
     const back = await waitForMove(tenant.tenantId);
     expect(back).toMatchObject({ tier: 'premium', cellId: expect.stringMatching(/^cell-[12]$/), move: { state: 'DONE' } });
-    expect(back.cellId === pooledCell || back.cellId !== 'cell-d2').toBe(true);
+    // Back on a pooled plan: the key left the dedicated cell's plans and sits on exactly one premium plan.
+    expect((await plansOf(tenant.tenantId)).filter((plan) => plan.endsWith('/premium'))).toEqual([`${back.cellId}/premium`]);
+    expect(pooledCell).toMatch(/^cell-[12]$/);
     expect((await cells())['cell-d2']).toMatchObject({ tenantCount: 0, status: 'active' });
     expect((await tenant.call('GET', `/cases/${created.body.caseId}`)).body.title).toBe('kept across the upgrade');
 

@@ -1,4 +1,4 @@
-import { TenantMove } from '@cellbook/core';
+import { Cell, TenantMove } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -126,6 +126,8 @@ describe('POST /admin/tenants/{id}/move', () => {
     expect(badBody.status).toBe(422);
     const unknownTenant = await env.call('POST', '/admin/tenants/no-such-tenant/move', { token: env.operatorToken, body: {} });
     expect([unknownTenant.status, unknownTenant.body.error.code]).toEqual([404, 'TENANT_NOT_FOUND']);
+    const malformed = await env.call('POST', '/admin/tenants/Not_A_Tenant/move', { token: env.operatorToken, body: {} });
+    expect([malformed.status, malformed.body.error.code]).toEqual([404, 'TENANT_NOT_FOUND']);
     const after = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
     expect(after.body).toMatchObject({ cellId: tenant.cellId });
     expect(after.body.move).toBeUndefined();
@@ -176,6 +178,58 @@ describe('TenantMove.run', () => {
     expect(((await stale.json()) as { error: { code: string } }).error.code).toBe('TENANT_MOVED');
   });
 
+  it('lets only one mover work on a move: a second one started meanwhile leaves it to the first', async () => {
+    const tenant = await env.onboard('basic');
+    await tenant.call('POST', '/cases', { body: { title: 'one mover only', priority: 'low' } });
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    let resume: () => void = () => undefined;
+    let paused: () => void = () => undefined;
+    const atCopied = new Promise<void>((resolve) => {
+      paused = resolve;
+    });
+    const first = TenantMove.run(tenant.tenantId, move.moveId, {
+      afterState: async (state) => {
+        if (state !== 'COPIED') return;
+        paused();
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+        });
+      },
+    });
+    await atCopied;
+    // The second mover finds the first one's live lease and returns the move as it stands.
+    expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'COPIED' });
+    // A tier change meanwhile would be undone by the switch: refused.
+    const tierChange = await env.call('PATCH', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken, body: { tier: 'standard' } });
+    expect([tierChange.status, tierChange.body.error.code]).toEqual([409, 'MOVE_IN_PROGRESS']);
+    resume();
+    expect(await first).toMatchObject({ state: 'DONE' });
+    expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['one mover only']);
+  });
+
+  it('takes over the move of a mover that died, once its lease has run out', async () => {
+    const tenant = await env.onboard('basic');
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    // A mover that took the lease and died without a word: its lease is still there.
+    let stop: () => void = () => undefined;
+    const hung = TenantMove.run(tenant.tenantId, move.moveId, {
+      afterState: (state) =>
+        state === 'FROZEN'
+          ? new Promise<void>((resolve) => {
+              stop = resolve;
+            })
+          : undefined,
+    });
+    while ((await TenantMove.run(tenant.tenantId, move.moveId))?.state !== 'FROZEN') await sleep(20);
+    const later = () => Date.now() + TenantMove.MOVER_LEASE_MS + 1_000;
+    const finished = await TenantMove.run(tenant.tenantId, move.moveId, { now: later });
+    expect(finished).toMatchObject({ state: 'DONE' });
+    stop();
+    // The hung mover wakes up to a move it no longer holds: it stops at its next state change.
+    await expect(hung).rejects.toThrow();
+    expect((await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken })).body.move.state).toBe('DONE');
+  });
+
   it.each(['FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'] as const)('finishes a move whose mover crashed after %s, data intact', async (crashAt) => {
     const tenant = await env.onboard('basic');
     const titles: string[] = [];
@@ -203,7 +257,8 @@ describe('TenantMove.run', () => {
     expect(cases.headers.get('x-cellbook-cell')).toBe(to);
     expect(cases.body.items.map((c: { title: string }) => c.title).sort()).toEqual(titles.sort());
     expect(await itemsIn(tenant.cellId, tenant.tenantId)).toBe(0);
-    const cells = await env.call('GET', '/admin/cells', { token: env.operatorToken });
-    expect(cells.body.items.every((cell: { tenantCount: number }) => cell.tenantCount >= 0)).toBe(true);
+    // Exactly one slot, in the target.
+    const holding = (await Cell.list()).filter((cell) => cell.tenants?.has(tenant.tenantId)).map((cell) => cell.cellId);
+    expect(holding).toEqual([to]);
   });
 });

@@ -171,7 +171,7 @@ async function takeSlot(cellId: string, tenantId: string): Promise<CellRecord> {
  * How long placement waits for a dedicated cell it asked for. Past it, the caller gets 503
  * `CELL_PROVISIONING` (Retry-After), and a retry resumes where it stopped.
  */
-export const CELL_PROVISIONING_WAIT_MS = 15_000;
+export const CELL_PROVISIONING_WAIT_MS = 8_000;
 
 /** `reserveSlot`, waiting (bounded) while a requested dedicated cell is being created. */
 export async function placeTenant(placement: Placement, tenantId: string, options: { excluding?: string } = {}): Promise<CellRecord> {

@@ -176,6 +176,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
             TableName: users.tableName,
             KeyConditionExpression: 'PK = :pk',
             ExpressionAttributeValues: { ':pk': tenantUsersPartition(tenantId) },
+            ConsistentRead: true,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
         );
@@ -215,9 +216,10 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   }
 
   if (!steps.tombstoned) {
-    await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
-    // The name may be used again by a new tenant; the tombstone keeps it for the record.
+    // Both are safe to repeat, so they come before the step is recorded. The name may be used
+    // again by a new tenant; the tombstone keeps it for the record.
     await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
+    await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
     if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
     await after('tombstoned');
   }

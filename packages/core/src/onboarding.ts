@@ -81,9 +81,9 @@ export interface OnboardOptions {
 }
 
 /**
- * How long one attempt holds the tenant's name. It outlasts the longest attempt (the control API's
- * 29 s integration timeout), so a live attempt is never overtaken; a crashed one is taken over by
- * the first retry after it.
+ * How long one attempt holds the tenant's name. It outlasts the longest attempt (the onboarding
+ * function's timeout, which the stack keeps under it), so a live attempt is never overtaken; a
+ * crashed one is taken over by the first retry after it.
  */
 export const ONBOARDING_LEASE_MS = 60_000;
 
@@ -104,8 +104,8 @@ function hashOf(request: OnboardInput): string {
 
 interface Claim {
   tenantId: string;
-  /** True when this attempt created the claim: a refusal before any provisioning undoes it. */
-  fresh: boolean;
+  /** When this attempt's hold on the name runs out (absent when onboarding had finished). */
+  leaseExpiresAt?: number;
   completed?: OnboardResult;
 }
 
@@ -118,7 +118,6 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
   const db = systemDocumentClient();
   const requestHash = hashOf(request);
   let tenantId = newTenantId(request.name);
-  let fresh = true;
 
   if (options.idempotencyKey !== undefined) {
     if (!IDEMPOTENCY_KEY.test(options.idempotencyKey)) {
@@ -140,7 +139,6 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
       const { Item } = await db.send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
       if (!Item || Item.requestHash !== requestHash) throw new IdempotencyKeyReused();
       tenantId = Item.tenantId as string;
-      fresh = false;
     }
   }
 
@@ -153,7 +151,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
-    return { tenantId, fresh };
+    return { tenantId, leaseExpiresAt: now + ONBOARDING_LEASE_MS };
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
@@ -165,7 +163,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
     // Finished before. With the same Idempotency-Key the client gets its answer again (without the
     // one-time password, which is never stored); a bare repeat of the body is a new request.
     if (options.idempotencyKey === undefined) throw new TenantNameTaken();
-    return { tenantId, fresh: false, completed: held.result as OnboardResult };
+    return { tenantId, completed: held.result as OnboardResult };
   }
   if (typeof held.leaseExpiresAt !== 'number' || held.leaseExpiresAt >= now) throw new RequestInProgress();
   try {
@@ -184,7 +182,30 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
     if (isConditionalCheckFailed(error)) throw new RequestInProgress();
     throw error;
   }
-  return { tenantId, fresh: false };
+  return { tenantId, leaseExpiresAt: now + ONBOARDING_LEASE_MS };
+}
+
+/**
+ * An attempt that ends with an error (a retryable 503, a failed call) gives its hold on the name
+ * back at once, so the client's retry is not told 409 for the rest of the lease. An attempt that
+ * dies cannot, and its lease runs out instead.
+ */
+async function releaseLease(request: OnboardInput, leaseExpiresAt: number | undefined): Promise<void> {
+  if (leaseExpiresAt === undefined) return;
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantNameKey(normalizeTenantName(request.name)),
+        UpdateExpression: 'SET leaseExpiresAt = :over',
+        ConditionExpression: '#state = :onboarding AND leaseExpiresAt = :mine',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':over': 0, ':onboarding': 'ONBOARDING', ':mine': leaseExpiresAt },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 /** Undoes a claim that provisioned nothing (the request was refused up front). */
@@ -234,8 +255,23 @@ export async function onboard(input: unknown, options: OnboardOptions): Promise<
   const request = parse(OnboardInput, input);
   const clock = options.now ?? Date.now;
   const claimed = await claim(request, options, clock());
-  if (claimed.completed) return claimed.completed;
-  const { tenantId } = claimed;
+  if (claimed.completed) {
+    // The answer stored when onboarding finished — unless the tenant has since left or moved.
+    const now = await readRecord(claimed.tenantId);
+    if (now?.status === 'OFFBOARDED') {
+      throw new IdempotencyKeyReused('This request onboarded a tenant that has since been offboarded; use a new Idempotency-Key.');
+    }
+    return { ...claimed.completed, ...(now?.cellId ? { cellId: now.cellId } : {}) };
+  }
+  try {
+    return await runSteps(request, options, claimed.tenantId, clock);
+  } catch (error) {
+    await releaseLease(request, claimed.leaseExpiresAt).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId: string, clock: () => number): Promise<OnboardResult> {
   const after = async (step: OnboardingStep) => options.afterStep?.(step, tenantId);
 
   let record = await readRecord(tenantId);

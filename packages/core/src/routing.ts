@@ -35,6 +35,9 @@ export async function announceRoute(change: RouteChange): Promise<void> {
   });
 }
 
+/** How long onboarding and moves wait for a route to take effect before answering 503 (retry). */
+export const ROUTE_WAIT_MS = 8_000;
+
 export interface RoutingProbeOptions {
   /** How long to wait for the route to take effect (KeyValueStore propagation in AWS). */
   timeoutMs?: number;
@@ -78,7 +81,7 @@ export async function probe(tenantId: string): Promise<string | undefined> {
  * Throws `RoutingNotReady` (retryable) if it does not happen in time.
  */
 export async function waitUntilRouted(tenantId: string, cellId: string, options: RoutingProbeOptions = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const deadline = Date.now() + (options.timeoutMs ?? ROUTE_WAIT_MS);
   let delay = options.intervalMs ?? 50;
   let landed: string | undefined;
   for (;;) {

@@ -136,6 +136,15 @@ async function* partitionItems(ref: TableRef, partition: string, after: string |
   } while (startKey);
 }
 
+/** How many case partitions a walk reads ahead of the one it is handing out. */
+const CASE_READ_AHEAD = 16;
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
 async function* caseSteps(
   ref: TableRef,
   partition: string,
@@ -182,12 +191,27 @@ async function* caseStepsOfTenant(
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
-    for (const listed of page.Items ?? []) {
-      const partition = stringAttribute(listed, 'PK');
+    const listed = (page.Items ?? []).map((entry) => {
+      const partition = stringAttribute(entry, 'PK');
       if (caseIdOfPartition(tenantId, partition) === undefined) {
         throw new Error(`the case listing ${listing} lists ${partition}, which is not one of the tenant's case partitions`);
       }
-      yield* caseSteps(ref, partition, stringAttribute(listed, 'GSI1SK'), undefined, pageSize);
+      return { partition, listingSort: stringAttribute(entry, 'GSI1SK') };
+    });
+    // Each case is its own partition, so a walk is one Query per case: read a few partitions ahead,
+    // concurrently, and still hand them out in listing order (positions stay resumable).
+    const ahead: Promise<StoredItem[]>[] = [];
+    let next = 0;
+    for (const { partition, listingSort } of listed) {
+      while (next < listed.length && ahead.length < CASE_READ_AHEAD) {
+        const read = collect(partitionItems(ref, listed[next++]!.partition, undefined, pageSize));
+        // A read the walk never gets to (its consumer stopped early) must not fail unobserved.
+        read.catch(() => undefined);
+        ahead.push(read);
+      }
+      for (const item of await ahead.shift()!) {
+        yield { table: 'cell', segment: 'cases', item, position: { segment: 'cases', partition, listingSort, after: stringAttribute(item, 'SK') } };
+      }
     }
     startKey = page.LastEvaluatedKey;
   } while (startKey);

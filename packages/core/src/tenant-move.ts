@@ -8,12 +8,12 @@ import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { CellNotFound, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from './errors.js';
 import { deterministicId, newId } from './ids.js';
-import { isCellId, tenantMetaKey, tenantRecordKey } from './keys.js';
+import { isCellId, isTenantId, tenantMetaKey, tenantRecordKey } from './keys.js';
 import * as Routing from './routing.js';
 import * as TenantData from './tenant-data.js';
 import type { MoveState, TenantMoveRecord, TenantRecord } from './tenant-record.js';
 import { tenantTableIn, type TenantTable } from './tenant-table.js';
-import { TIERS, type TierName } from './tiers.js';
+import { TIERS, TIER_NAMES, type TierName } from './tiers.js';
 import { parse } from './validation.js';
 
 /**
@@ -40,12 +40,24 @@ const IN_PROGRESS: readonly MoveState[] = ['REQUESTED', 'FROZEN', 'COPIED', 'VER
 
 export const MOVE_REQUESTED = 'TenantMoveRequested';
 
+/** Re-copies before a move whose target does not match its source is given up. */
+const VERIFY_RETRIES = 2;
+
 /**
  * How long the mover waits for writes already in flight when it froze the tenant. A write that
  * registered with the fence finishes within the data-plane function timeout or its function is
  * gone; waiting longer than that protects nothing.
  */
 export const DRAIN_TIMEOUT_MS = 30_000;
+
+/**
+ * One mover at a time per move: a mover holds a lease on the tenant record while it works and
+ * renews it as it goes. A mover that dies stops renewing, and the next one (the bus's redelivery,
+ * or an operator asking again) takes over once the lease has run out; one that finds a live lease
+ * leaves the move to its holder.
+ */
+export const MOVER_LEASE_MS = 60_000;
+const MOVER_LEASE_RENEW_MS = MOVER_LEASE_MS / 4;
 
 export const MoveInput = z.strictObject({
   cellId: z.string().refine(isCellId, 'cellId must be a cell id').optional(),
@@ -59,6 +71,7 @@ function table(): string {
 type MovingTenant = TenantRecord & { move?: TenantMoveRecord };
 
 async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
+  if (!isTenantId(tenantId)) return undefined;
   const { Item } = await systemDocumentClient().send(
     new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
   );
@@ -118,7 +131,8 @@ export async function request(
         TableName: table(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #move = :move, updatedAt = :now',
-        ConditionExpression: 'cellId = :from AND (attribute_not_exists(#move) OR NOT #move.#state IN (:requested, :frozen, :copied, :verified, :switched))',
+        ConditionExpression:
+          'cellId = :from AND attribute_not_exists(offboarding) AND (attribute_not_exists(#move) OR NOT #move.#state IN (:requested, :frozen, :copied, :verified, :switched))',
         ExpressionAttributeNames: { '#move': 'move', '#state': 'state' },
         ExpressionAttributeValues: {
           ':move': move,
@@ -133,7 +147,11 @@ export async function request(
       }),
     );
   } catch (error) {
-    await Cell.releaseSlot(target.cellId, record.tenantId);
+    // Give the slot back only if no move under way needs it: a concurrent identical request may
+    // have won, and the slot (which names the tenant, not the request) is then that move's.
+    const now = await readTenant(tenantId);
+    const winner = now?.move && IN_PROGRESS.includes(now.move.state) ? now.move : undefined;
+    if (winner?.toCellId !== target.cellId) await Cell.releaseSlot(target.cellId, record.tenantId);
     if (isConditionalCheckFailed(error)) throw new MoveInProgress();
     throw error;
   }
@@ -162,17 +180,99 @@ async function publishRequested(record: TenantRecord, move: TenantMoveRecord): P
   });
 }
 
-async function advance(tenantId: string, move: TenantMoveRecord, state: MoveState, extra: Partial<TenantMoveRecord> = {}): Promise<TenantMoveRecord> {
+interface Lease {
+  runner: string;
+  lost: boolean;
+  /** Renews the lease now, or throws if another mover has it: called before every step that writes data. */
+  confirm(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Takes the move's mover lease, or answers undefined when a live mover holds it. */
+async function takeLease(tenantId: string, moveId: string, now: () => number): Promise<Lease | undefined> {
+  const runner = newId();
+  const db = systemDocumentClient();
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET moverLease = :lease',
+        ConditionExpression: '#move.moveId = :moveId AND (attribute_not_exists(moverLease) OR moverLease.expiresAt < :now)',
+        ExpressionAttributeNames: { '#move': 'move' },
+        ExpressionAttributeValues: { ':lease': { moveId, runner, expiresAt: now() + MOVER_LEASE_MS }, ':moveId': moveId, ':now': now() },
+      }),
+    );
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
+  const renew = () =>
+    db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantRecordKey(tenantId),
+        UpdateExpression: 'SET moverLease.expiresAt = :until',
+        ConditionExpression: 'moverLease.runner = :runner',
+        ExpressionAttributeValues: { ':until': now() + MOVER_LEASE_MS, ':runner': runner },
+      }),
+    );
+  const lease: Lease = {
+    runner,
+    lost: false,
+    confirm: async () => {
+      try {
+        await renew();
+      } catch (error) {
+        lease.lost = true;
+        if (isConditionalCheckFailed(error)) throw new Error(`move ${moveId} of tenant ${tenantId}: another mover holds the lease`);
+        throw error;
+      }
+    },
+    stop: async () => {
+      clearInterval(renewal);
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: tenantRecordKey(tenantId),
+            UpdateExpression: 'REMOVE moverLease',
+            ConditionExpression: 'moverLease.runner = :runner',
+            ExpressionAttributeValues: { ':runner': runner },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionalCheckFailed(error)) throw error;
+        });
+    },
+  };
+  const renewal = setInterval(() => {
+    renew().catch(() => {
+      // Every state change is conditional on holding the lease: a lost lease stops this mover there.
+      lease.lost = true;
+    });
+  }, MOVER_LEASE_RENEW_MS);
+  renewal.unref();
+  return lease;
+}
+
+async function advance(
+  tenantId: string,
+  move: TenantMoveRecord,
+  lease: Lease,
+  state: MoveState,
+  extra: Partial<TenantMoveRecord> = {},
+): Promise<TenantMoveRecord> {
   const next: TenantMoveRecord = { ...move, ...extra, state, updatedAt: new Date().toISOString() };
   await systemDocumentClient().send(
     new UpdateCommand({
       TableName: table(),
       Key: tenantRecordKey(tenantId),
       UpdateExpression: 'SET #move = :next',
-      // Only the move this mover runs, from the state it read: a duplicate mover loses here.
-      ConditionExpression: '#move.moveId = :moveId AND #move.#state = :state',
+      // Only the lease holder, for the move it runs, from the state it read.
+      ConditionExpression: '#move.moveId = :moveId AND #move.#state = :state AND moverLease.runner = :runner',
       ExpressionAttributeNames: { '#move': 'move', '#state': 'state' },
-      ExpressionAttributeValues: { ':next': next, ':moveId': move.moveId, ':state': move.state },
+      ExpressionAttributeValues: { ':next': next, ':moveId': move.moveId, ':state': move.state, ':runner': lease.runner },
     }),
   );
   return next;
@@ -181,6 +281,8 @@ async function advance(tenantId: string, move: TenantMoveRecord, state: MoveStat
 export interface MoverOptions {
   /** Fault injection for drills: called after each state is recorded; throwing is a crash there. */
   afterState?: (state: MoveState) => Promise<void> | void;
+  /** The mover's clock (lease expiry); drills move it to take over a crashed mover's lease. */
+  now?: () => number;
 }
 
 /**
@@ -188,6 +290,19 @@ export interface MoverOptions {
  * change is conditional on the state read, so a second mover stops at its first write.
  */
 export async function run(tenantId: string, moveId: string, options: MoverOptions = {}): Promise<TenantMoveRecord | undefined> {
+  const first = await readTenant(tenantId);
+  if (!first?.move || first.move.moveId !== moveId || !IN_PROGRESS.includes(first.move.state)) return first?.move;
+  const lease = await takeLease(tenantId, moveId, options.now ?? Date.now);
+  if (!lease) return first.move;
+  try {
+    return await runLeased(tenantId, moveId, lease, options);
+  } finally {
+    await lease.stop();
+  }
+}
+
+async function runLeased(tenantId: string, moveId: string, lease: Lease, options: MoverOptions): Promise<TenantMoveRecord | undefined> {
+  // Read again under the lease: the previous holder may have got further.
   const record = await readTenant(tenantId);
   let move = record?.move;
   if (!record || !move || move.moveId !== moveId || !IN_PROGRESS.includes(move.state)) return move;
@@ -198,36 +313,52 @@ export async function run(tenantId: string, moveId: string, options: MoverOption
   const after = async (state: MoveState) => options.afterState?.(state);
 
   if (move.state === 'REQUESTED') {
+    await lease.confirm();
     await freeze(source, tenantId, moveId);
-    move = await advance(tenantId, move, 'FROZEN');
+    move = await advance(tenantId, move, lease, 'FROZEN');
     await after('FROZEN');
   }
   if (move.state === 'FROZEN') {
     await drain(source, tenantId);
+    await lease.confirm();
     const copied = await TenantData.copyTenantCellItems(source, target, tenantId);
-    move = await advance(tenantId, move, 'COPIED', { copied });
+    move = await advance(tenantId, move, lease, 'COPIED', { copied });
     await after('COPIED');
   }
   if (move.state === 'COPIED') {
-    let [inSource, inTarget] = await Promise.all([TenantData.fingerprintTenantCellItems(source, tenantId), TenantData.fingerprintTenantCellItems(target, tenantId)]);
-    if (!sameItems(inSource, inTarget)) {
-      // A copy that crashed half-way and resumed, or an item that changed under it: copy again.
-      await TenantData.copyTenantCellItems(source, target, tenantId);
-      [inSource, inTarget] = await Promise.all([TenantData.fingerprintTenantCellItems(source, tenantId), TenantData.fingerprintTenantCellItems(target, tenantId)]);
+    // The source has been frozen and drained since before the copy read it, so what the copy read
+    // (`move.copied`) is the source; only the target needs reading.
+    let inSource = move.copied ?? (await TenantData.fingerprintTenantCellItems(source, tenantId));
+    let inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
+    for (let attempt = 1; !sameItems(inSource, inTarget) && attempt <= VERIFY_RETRIES; attempt++) {
+      // A write to the target that failed silently, or (in AWS) a listing index still catching up:
+      // wait a moment, copy once more and compare again.
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      await lease.confirm();
+      inSource = await TenantData.copyTenantCellItems(source, target, tenantId);
+      inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
     }
-    if (!sameItems(inSource, inTarget)) return abandon(record, move, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`);
-    move = await advance(tenantId, move, 'VERIFIED', { copied: inSource });
+    if (!sameItems(inSource, inTarget)) return abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`);
+    move = await advance(tenantId, move, lease, 'VERIFIED', { copied: inSource });
     await after('VERIFIED');
   }
   if (move.state === 'VERIFIED') {
+    await lease.confirm();
     await switchOver(record, move, from, to, target);
-    move = await advance(tenantId, move, 'SWITCHED');
+    move = await advance(tenantId, move, lease, 'SWITCHED');
     await after('SWITCHED');
   }
   if (move.state === 'SWITCHED') {
+    // The source must still hold exactly what was copied: in AWS the listing index could have
+    // shown a late case to the purge that it hid from the copy. Never delete what was not copied.
+    const inSource = await TenantData.fingerprintTenantCellItems(source, tenantId);
+    if (move.copied && inSource.count > 0 && !sameItems(inSource, move.copied)) {
+      throw new Error(`move ${moveId} of tenant ${tenantId}: ${from.cellId} now holds ${describe(inSource)}, the copy had ${describe(move.copied)}; not purging`);
+    }
+    await lease.confirm();
     const { remaining } = await TenantData.purgeTenantCellItems(source, tenantId);
     if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
-    move = await advance(tenantId, move, 'DONE', { finishedAt: new Date().toISOString() });
+    move = await advance(tenantId, move, lease, 'DONE', { finishedAt: new Date().toISOString() });
     await Audit.record(
       {
         tenantId,
@@ -297,10 +428,17 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
     // The key joins the target's plan and stays on the source's until the tenant's next move: a
     // request a stale route still sends to the source is then answered `TENANT_MOVED` (retry)
     // instead of API Gateway's 403 for a key the stage does not know.
+    // A key sits on one plan per API stage: if the tenant lived in the target before, its key may
+    // still be on another of the target's plans — leave those first.
+    for (const otherTier of TIER_NAMES.filter((candidate) => candidate !== tier)) {
+      await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: to.usagePlans[otherTier] });
+    }
     await ApiGateway.attachToUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: to.usagePlans[tier] });
     if (record.previousCellId && record.previousCellId !== to.cellId && record.previousCellId !== from.cellId) {
       const older = await Cell.get(record.previousCellId);
-      if (older) await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older.usagePlans[record.tier] });
+      for (const anyTier of older ? TIER_NAMES : []) {
+        await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older!.usagePlans[anyTier] });
+      }
     }
   }
   // The copy carried the source's freeze and in-flight count; the target starts clean.
@@ -331,18 +469,26 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
 }
 
 /** A move that cannot be verified is undone: the source stays authoritative and writable. */
-async function abandon(record: TenantRecord, move: TenantMoveRecord, target: TenantTable, error: string): Promise<TenantMoveRecord> {
+async function abandon(record: TenantRecord, move: TenantMoveRecord, lease: Lease, target: TenantTable, error: string): Promise<TenantMoveRecord> {
   const tenantId = record.tenantId;
+  // The registry still points at the source (this is before the switch) and the lease keeps any
+  // other mover out, so the target's copy is nobody's data.
+  await lease.confirm();
   await TenantData.purgeTenantCellItems(target, tenantId);
   await Cell.releaseSlot(move.toCellId, tenantId);
   const from = await Cell.get(move.fromCellId);
   if (from) {
     const source = tenantTableIn(from, tenantId);
     await source.doc.send(
-      new UpdateCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), UpdateExpression: 'REMOVE frozenBy' }),
+      new UpdateCommand({
+        TableName: source.tableName,
+        Key: tenantMetaKey(tenantId),
+        UpdateExpression: 'REMOVE frozenBy',
+        ConditionExpression: 'attribute_exists(PK)',
+      }),
     );
   }
-  const failed = await advance(tenantId, move, 'FAILED', { error, finishedAt: new Date().toISOString() });
+  const failed = await advance(tenantId, move, lease, 'FAILED', { error, finishedAt: new Date().toISOString() });
   await Audit.record({ tenantId, actor: move.actor, action: 'tenant.move-failed', reason: error, before: { cellId: move.fromCellId }, after: { cellId: move.fromCellId } });
   return failed;
 }

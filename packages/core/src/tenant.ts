@@ -8,7 +8,7 @@ import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { EntitlementOverrides } from './entitlements.js';
-import { ConcurrentModification, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from './errors.js';
+import { ConcurrentModification, MoveInProgress, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from './errors.js';
 import { isTenantId, tenantRecordKey } from './keys.js';
 import { LISTING_PARTITION, summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
 import * as TenantMove from './tenant-move.js';
@@ -90,8 +90,9 @@ async function changeStatus(
         TableName: table(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #status = :status, updatedAt = :now',
-        // Only between ACTIVE and SUSPENDED: a PENDING tenant is still being onboarded.
-        ConditionExpression: 'attribute_exists(PK) AND #status IN (:active, :suspended)',
+        // Only between ACTIVE and SUSPENDED: a PENDING tenant is still being onboarded, and one
+        // being offboarded may already have lost its key or data.
+        ConditionExpression: 'attribute_exists(PK) AND #status IN (:active, :suspended) AND attribute_not_exists(offboarding)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':status': status, ':active': 'ACTIVE', ':suspended': 'SUSPENDED', ':now': new Date().toISOString() },
         ReturnValues: 'ALL_NEW',
@@ -157,6 +158,11 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     throw new TenantNotActivated();
   }
   const tier = change.tier ?? before.tier;
+  const moving = (before as TenantRecord & { move?: { state: string } }).move;
+  if (change.tier !== undefined && moving && !['DONE', 'FAILED'].includes(moving.state)) {
+    // The move's switch would undo a tier change made meanwhile: one change at a time.
+    throw new MoveInProgress();
+  }
   if (TIERS[tier].placement !== TIERS[before.tier].placement) {
     // To or from enterprise: the tenant changes cell kind, so the tier changes with a move, at its
     // switch. Overrides are a separate change, made once the tenant has its new tier.

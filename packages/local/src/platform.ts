@@ -274,7 +274,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const bootCell = (definition: Cell.CellDefinition): Promise<LocalCellHandle> => {
       let boot = booting.get(definition.cellId);
       if (!boot) {
-        boot = deployCell(definition);
+        // A failed boot is forgotten, so the next request for the cell tries again.
+        boot = deployCell(definition).catch((error: unknown) => {
+          booting.delete(definition.cellId);
+          throw error;
+        });
         booting.set(definition.cellId, boot);
       }
       return boot;

@@ -33,8 +33,9 @@ function isHealthProbe(path: string): boolean {
 
 /**
  * A health probe names the tenant whose route it checks (`/health?tenant=<id>`): the control plane
- * uses it to see where a tenant's requests land. The cell answers only its own id, so the hint
- * reveals nothing and reaches no tenant data.
+ * uses it to see where a tenant's requests land. The cell answers only its own id and reads no
+ * tenant data; someone who knows a tenant id can learn which cell serves it (and so whether it is
+ * dedicated), as they could from the router's response headers.
  */
 function probedTenant(path: string): string | undefined {
   return new URL(path, 'http://router').searchParams.get('tenant') ?? undefined;
