@@ -27,7 +27,12 @@ export default {
     // Throwaway stages take their data with them; every other stage keeps it (see isDevStage).
     if (isDevStage(app)) app.setDefaultRemovalPolicy('destroy');
     app.stack(ControlPlane);
-    // One data-plane stack per catalogued cell: adding a cell to core's catalog adds a stack.
+    // One data-plane stack per catalogued cell: adding a cell to core's catalog adds a stack. The
+    // dedicated cells are deployed up front like the pooled ones, so in AWS nothing consumes the
+    // `CellRequested` event placement publishes when no dedicated cell is free: it can only fire for
+    // a catalogue entry that has not been deployed yet (placement marks it `provisioning` for the
+    // tenant), and the next deploy of this app creates that cell, whose registration activates it.
+    // Locally a provisioner boots the requested cell.
     const cells = CellCatalog.CELL_CATALOG.map((definition) => {
       const cell = Cell(definition);
       app.stack(cell, { id: definition.cellId });

@@ -35,6 +35,13 @@ const SEEDED_PARTITIONS = [Keys.tenantMetaKey(SAMPLE_TENANT).PK, Keys.tenantUser
 );
 
 /**
+ * What API Gateway lets through to a public route per second (stage method throttling). The health
+ * check is called by the control plane's routing probe — a few calls per onboarding or move — and
+ * by monitoring; usage plans cannot meter it, as it carries no API key.
+ */
+const PUBLIC_ROUTE_THROTTLE = { throttlingRateLimit: 50, throttlingBurstLimit: 100 };
+
+/**
  * One data-plane cell (DESIGN §1): a complete, independent copy of the product — its own table,
  * REST API with usage plans, functions, tenant access role, alarms and dashboard. The app
  * instantiates one per entry of core's cell catalog. Cells share nothing with each other; from the
@@ -72,16 +79,28 @@ export function Cell(definition: CellDefinition) {
     // the tenant access role, assumed per request with the caller's tenant as session tag.
     const apiRole = functionRole(stack, 'ApiFunctionRole', `Cell ${cellId} API handlers: no table access of their own`);
     const authorizerRole = functionRole(stack, 'AuthorizerFunctionRole', `Cell ${cellId} authorizer: reads the tenant registry`);
+    // The public routes (the health check) answer without a tenant: their role holds nothing.
+    const publicRouteRole = functionRole(stack, 'PublicRouteFunctionRole', `Cell ${cellId} public routes (health check): no AWS access beyond its logs`);
+    // Who may act on one tenant's items here, and only as that tenant (exactly one session tag, the
+    // tenant id): this cell's API functions, and the control plane's mover, offboarding and export,
+    // which work on one tenant's data at a time through this same role.
+    const tenantSession = {
+      StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
+    };
     const tenantAccessRole = new iam.Role(stack, 'TenantAccessRole', {
       description: `Cell ${cellId}: the items of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
-      // Only this cell's API functions, and only with exactly one session tag: the tenant id.
-      assumedBy: new iam.ArnPrincipal(apiRole.roleArn).withSessionTags().withConditions({
-        StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
-      }),
+      assumedBy: new iam.ArnPrincipal(apiRole.roleArn).withSessionTags().withConditions(tenantSession),
       maxSessionDuration: Duration.hours(1),
       inlinePolicies: { 'tenant-items-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn })) },
     });
+    tenantAccessRole.assumeRolePolicy!.addStatements(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        principals: [control.tenantMoverRole, control.tenantOffboardingRole, control.tenantExportRole].map((role) => new iam.ArnPrincipal(role.roleArn)),
+        conditions: tenantSession,
+      }),
+    );
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'AssumeTenantAccess',
@@ -121,17 +140,25 @@ export function Cell(definition: CellDefinition) {
     const routes: Record<string, ApiGatewayV1ApiFunctionRouteProps<'tenant'>> = {};
     for (const route of CELL_ROUTES) {
       const id = `Route-${route.handler.replace(/\//g, '-')}`;
-      routes[`${route.method} ${route.path}`] = {
-        function: handlerProps(stack, id, {
-          handler: route.handler,
-          role: apiRole,
-          environment: { ...cellEnvironment, TENANT_ROLE_ARN: tenantAccessRole.roleArn, INVITATION_DELIVERY: 'email' },
-        }),
-        authorizer: 'tenant',
-        // Every call needs the tenant's API key, which the authorizer supplies (usageIdentifierKey).
-        cdk: { method: { apiKeyRequired: true } },
-      };
+      routes[`${route.method} ${route.path}`] =
+        route.auth === 'none'
+          ? {
+              // Public: no authorizer and no API key, so no tenant — and nothing of the cell but its id.
+              function: handlerProps(stack, id, { handler: route.handler, role: publicRouteRole, environment: { CELL_ID: cellId } }),
+              authorizer: 'none',
+            }
+          : {
+              function: handlerProps(stack, id, {
+                handler: route.handler,
+                role: apiRole,
+                environment: { ...cellEnvironment, TENANT_ROLE_ARN: tenantAccessRole.roleArn, INVITATION_DELIVERY: 'email' },
+              }),
+              authorizer: 'tenant',
+              // Every tenant call needs the tenant's API key, which the authorizer supplies (usageIdentifierKey).
+              cdk: { method: { apiKeyRequired: true } },
+            };
     }
+    const publicRoutes = CELL_ROUTES.filter((route) => route.auth === 'none');
     const settings = restApiSettings(resourceName(app, cellId));
     const api = new ApiGatewayV1Api(stack, `Api-${cellId}`, {
       cors: settings.cors,
@@ -146,7 +173,22 @@ export function Cell(definition: CellDefinition) {
         },
       },
       routes,
-      cdk: { restApi: { ...settings.restApi, apiKeySourceType: apig.ApiKeySourceType.AUTHORIZER } },
+      cdk: {
+        restApi: {
+          ...settings.restApi,
+          apiKeySourceType: apig.ApiKeySourceType.AUTHORIZER,
+          deployOptions: {
+            ...settings.restApi.deployOptions,
+            // Usage plans meter only keyed calls: the public routes get a stage throttle of their own.
+            methodOptions: Object.fromEntries(
+              publicRoutes.map((route) => [
+                `${route.path}/${route.method}`,
+                { ...PUBLIC_ROUTE_THROTTLE, loggingLevel: settings.restApi.deployOptions.loggingLevel },
+              ]),
+            ),
+          },
+        },
+      },
     });
     const restApi = api.cdk.restApi;
     addGatewayResponses(restApi);
@@ -166,21 +208,17 @@ export function Cell(definition: CellDefinition) {
     }
 
     // ── what the control plane may do in this cell, and nothing more ───────────────────────
+    const planKeys = TIER_NAMES.map((tier) => `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`);
     new iam.Policy(stack, 'OnboardingWorkerAccess', {
       roles: [control.onboardingRole],
       statements: [
+        new iam.PolicyStatement({ sid: 'AttachTenantKeyToCellPlans', actions: ['apigateway:POST'], resources: planKeys }),
         new iam.PolicyStatement({
-          sid: 'AttachTenantKeyToCellPlans',
-          actions: ['apigateway:POST'],
-          resources: TIER_NAMES.map(
-            (tier) => `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`,
-          ),
-        }),
-        new iam.PolicyStatement({
-          // Onboarding seeds (and, undoing, removes) a tenant's counters and user listing; it can
-          // neither read tenant data nor touch any other partition, such as cases.
+          // Onboarding seeds a tenant's counters and user listing (conditional puts, so a retry
+          // keeps what is there); it can neither read tenant data nor touch any other partition,
+          // such as cases.
           sid: 'SeedTenantDefaults',
-          actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          actions: ['dynamodb:PutItem'],
           resources: [table.tableArn],
           conditions: {
             'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SEEDED_PARTITIONS },
@@ -190,12 +228,19 @@ export function Cell(definition: CellDefinition) {
       ],
     });
     const flushAuthorizerCache = new iam.PolicyStatement({
-      // FlushStageAuthorizersCache: a suspension or tier change applies on the tenant's next request.
+      // FlushStageAuthorizersCache: a suspension, tier change, move or offboarding applies on the
+      // tenant's next request.
       sid: 'FlushCellAuthorizerCache',
       actions: ['apigateway:DELETE'],
       resources: [
         `arn:${stack.partition}:apigateway:${stack.region}::/restapis/${restApi.restApiId}/stages/${restApi.deploymentStage.stageName}/cache/authorizers`,
       ],
+    });
+    // The tenant access role above trusts these roles; each may also assume it, and nothing else of the cell's.
+    const assumeTenantAccess = new iam.PolicyStatement({
+      sid: 'AssumeTenantAccess',
+      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      resources: [tenantAccessRole.roleArn],
     });
     new iam.Policy(stack, 'TenantStatusAccess', { roles: [control.tenantStatusRole], statements: [flushAuthorizerCache] });
     const tenantPlanAccess = new iam.Policy(stack, 'TenantPlanAccess', {
@@ -206,13 +251,23 @@ export function Cell(definition: CellDefinition) {
           // A tier change moves the tenant's key from one of this cell's usage plans to another.
           sid: 'MoveTenantKeyBetweenCellPlans',
           actions: ['apigateway:POST', 'apigateway:DELETE'],
-          resources: TIER_NAMES.flatMap((tier) => {
-            const keys = `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`;
-            return [keys, `${keys}/*`];
-          }),
+          resources: planKeys.flatMap((keys) => [keys, `${keys}/*`]),
         }),
       ],
     });
+    const tenantMoverAccess = new iam.Policy(stack, 'TenantMoverAccess', {
+      roles: [control.tenantMoverRole],
+      statements: [
+        assumeTenantAccess,
+        flushAuthorizerCache,
+        // A tenant moving in: its key joins this cell's plan for its tier.
+        new iam.PolicyStatement({ sid: 'AttachTenantKeyToCellPlans', actions: ['apigateway:POST'], resources: planKeys }),
+        // A tenant that left this cell two moves ago: its key leaves this cell's plan.
+        new iam.PolicyStatement({ sid: 'DetachTenantKeyFromCellPlans', actions: ['apigateway:DELETE'], resources: planKeys.map((keys) => `${keys}/*`) }),
+      ],
+    });
+    new iam.Policy(stack, 'TenantOffboardingAccess', { roles: [control.tenantOffboardingRole], statements: [assumeTenantAccess, flushAuthorizerCache] });
+    new iam.Policy(stack, 'TenantExportAccess', { roles: [control.tenantExportRole], statements: [assumeTenantAccess] });
 
     // ── registration in the control plane's cell catalog ───────────────────────────────────
     const registrarRole = functionRole(stack, 'CellRegistrarRole', `Registers cell ${cellId} in the cell catalog`);
@@ -243,6 +298,7 @@ export function Cell(definition: CellDefinition) {
       tableName: table.tableName,
       apiId: restApi.restApiId,
       stage: restApi.deploymentStage.stageName,
+      tenantRoleArn: tenantAccessRole.roleArn,
       usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, usagePlans[tier].usagePlanId])) as Record<TierName, string>,
     };
     new CustomResource(stack, 'CellRegistration', {
@@ -268,9 +324,18 @@ export function Cell(definition: CellDefinition) {
     });
 
     // ── cdk-nag: reviewed exceptions ─────────────────────────────────────────────────────────
-    suppressApiFindings(restApi);
+    suppressApiFindings(
+      restApi,
+      publicRoutes.map((route) => {
+        const key = `${route.method} ${route.path}`;
+        return {
+          route: key,
+          reason: `${key} is the cell's health check: it returns only the cell's id, reads nothing (its function's role has no AWS permission) and takes no tenant input. The control plane's routing probe calls it through the router (${route.path}?tenant=<id>) to see which cell a tenant's requests reach, with no tenant token; a stage throttle bounds it.`,
+        };
+      }),
+    );
     for (const construct of [api, authorizer, registrar]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
-    for (const role of [apiRole, authorizerRole, registrarRole]) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
+    for (const role of [apiRole, authorizerRole, publicRouteRole, registrarRole]) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
     const tableLogicalId = stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
     NagSuppressions.addResourceSuppressions(tenantAccessRole, [
       {
@@ -280,15 +345,24 @@ export function Cell(definition: CellDefinition) {
         appliesTo: [`Resource::<${tableLogicalId}.Arn>/index/*`],
       },
     ]);
+    const planKeyWildcards = TIER_NAMES.map((tier) => {
+      const planLogicalId = stack.getLogicalId(usagePlans[tier].node.defaultChild as apig.CfnUsagePlan);
+      return `Resource::arn:<AWS::Partition>:apigateway:${stack.region}::/usageplans/<${planLogicalId}>/keys/*`;
+    });
     NagSuppressions.addResourceSuppressions(tenantPlanAccess, [
       {
         id: 'AwsSolutions-IAM5',
         reason:
           "DeleteUsagePlanKey takes the tenant's key id, known only at run time; the grant is limited to this cell's own usage plans' key collections and only detaches keys from them (a tier change moves the key to another of these plans).",
-        appliesTo: TIER_NAMES.map((tier) => {
-          const planLogicalId = stack.getLogicalId(usagePlans[tier].node.defaultChild as apig.CfnUsagePlan);
-          return `Resource::arn:<AWS::Partition>:apigateway:${stack.region}::/usageplans/<${planLogicalId}>/keys/*`;
-        }),
+        appliesTo: planKeyWildcards,
+      },
+    ]);
+    NagSuppressions.addResourceSuppressions(tenantMoverAccess, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "DeleteUsagePlanKey takes the tenant's key id, known only at run time; the grant is limited to this cell's own usage plans' key collections and only detaches keys from them (a tenant that moved on from this cell leaves its plan).",
+        appliesTo: planKeyWildcards,
       },
     ]);
 

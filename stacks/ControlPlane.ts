@@ -11,20 +11,34 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Events, Identity } from '@cellbook/core';
-import { CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Events, Identity, Keys } from '@cellbook/core';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
+import { addEventConsumer, rulePattern } from './constructs/event-consumer.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
 import { restApiSettings } from './constructs/rest-api.js';
+import { addRoutingMapWriter } from './constructs/routing-map-writer.js';
+import { routerUrlParameterArn, routerUrlParameterName } from './constructs/router-url.js';
 import { isDevStage, resourceName } from './constructs/stage.js';
 
 /**
- * What each control-plane handler may touch. A handler missing here fails the synth, so a new
- * route cannot ship with a borrowed (and therefore too broad) role.
+ * What each control-plane handler may touch — the operator API's routes and the functions the
+ * event bus invokes. A handler missing here fails the synth, so a new route or consumer cannot ship
+ * with a borrowed (and therefore too broad) role.
  */
-type ControlIdentity = 'onboarding' | 'registry-read' | 'tenant-status' | 'tenant-plan' | 'cell-admin' | 'sign-in';
+type ControlIdentity =
+  | 'onboarding'
+  | 'registry-read'
+  | 'tenant-status'
+  | 'tenant-plan'
+  | 'cell-admin'
+  | 'sign-in'
+  | 'move-request'
+  | 'tenant-mover'
+  | 'tenant-offboarding'
+  | 'tenant-export';
 
 const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/auth-token': 'sign-in',
@@ -35,9 +49,38 @@ const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/tenants-suspend': 'tenant-status',
   'control/tenants-reactivate': 'tenant-status',
   'control/tenants-audit': 'registry-read',
+  'control/tenants-move': 'move-request',
+  'control/tenants-export': 'tenant-export',
+  'control/tenants-offboard': 'tenant-offboarding',
   'control/cells-list': 'registry-read',
   'control/cells-update': 'cell-admin',
+  'control/cells-drain': 'move-request',
+  'control/tenant-mover': 'tenant-mover',
 };
+
+/** The identities whose handlers check a tenant's route through the router (core routing.ts). */
+const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set(['onboarding', 'tenant-mover']);
+
+function identityOf(handler: string): ControlIdentity {
+  const identity = CONTROL_IDENTITIES[handler];
+  if (!identity) throw new Error(`ControlPlane: no identity declared for control handler "${handler}"`);
+  return identity;
+}
+
+/**
+ * A `dynamodb:LeadingKeys` pattern (`TENANT#*`, `TENANTNAME#*`) for every partition core's key
+ * module builds with `partitionOf`, whatever the tenant or name: the key built for a sample value
+ * ends with it, and what precedes it is the fixed prefix.
+ */
+const SAMPLE = 'sample';
+function anyPartition(partitionOf: (sample: string) => string): string {
+  const partition = partitionOf(SAMPLE);
+  if (!partition.endsWith(SAMPLE)) throw new Error(`partition ${partition} does not end with its variable part`);
+  return `${partition.slice(0, -SAMPLE.length)}*`;
+}
+
+/** The one control route that is public: it is how an operator gets a token. */
+const SIGN_IN_HANDLER = 'control/auth-token';
 
 /** The part of `custom:tenant_id` after `custom:` — how Cognito's schema names it. */
 const TENANT_ATTRIBUTE_NAME = TENANT_ATTRIBUTE.slice('custom:'.length);
@@ -221,46 +264,53 @@ export function ControlPlane({ app, stack }: StackContext) {
   const routingMap = new cloudfront.KeyValueStore(stack, 'RoutingMap', {
     comment: `${app.stage}: tenant id → cell id`,
   });
+  addRoutingMapWriter(stack, { bus, routingMap, deadLetters });
 
   // ── function identities ────────────────────────────────────────────────────────────────────
-  // Onboarding (Tenant.onboard): idempotency claim, name reservation, registry record and audit
-  // entry; a slot in a cell; the admin user; the tenant's API key — and the undo of each step.
-  const onboardingRole = functionRole(stack, 'OnboardingWorkerRole', 'Tenant onboarding: registry, placement, admin user, API key');
-  onboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantRegistryWrites',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resources: [tenantsTable.tableArn],
-    }),
-  );
-  onboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'CellPlacement',
-      // Placement lists the (small) catalog, then takes or gives back a slot with a conditional update.
-      actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
-      resources: [cellsTable.tableArn],
-    }),
-  );
+  // Each role holds what its handlers call in core, granted next to the resource it concerns; the
+  // Cell stacks add what each may do in one cell (usage plans, authorizer cache, tenant access).
+  const apikeys = `arn:${stack.partition}:apigateway:${stack.region}::/apikeys`;
+  const usagePlans = `arn:${stack.partition}:apigateway:${stack.region}::/usageplans`;
+  const registryItems = (sid: string, actions: string[]) =>
+    new iam.PolicyStatement({ sid, actions: actions.map((action) => `dynamodb:${action}`), resources: [tenantsTable.tableArn] });
+  const catalogItems = (sid: string, actions: string[]) =>
+    new iam.PolicyStatement({ sid, actions: actions.map((action) => `dynamodb:${action}`), resources: [cellsTable.tableArn] });
+  // Placement (Cell.placeTenant): list the small catalog, take a slot with a conditional update (or
+  // give it back), and — no dedicated cell being free — promise a catalogued cell that is not
+  // deployed yet to the tenant (a `provisioning` record). Onboarding and move requests place.
+  const cellPlacement = () => catalogItems('CellPlacement', ['Scan', 'GetItem', 'UpdateItem', 'PutItem']);
+
+  // Onboarding (Onboarding.onboard, resumable): idempotency claim, name lease, registry record and
+  // audit entry; a slot in a cell; the tenant's API key (found again by name on a retry); the admin
+  // user (a fresh invitation on a retry); the routing change, checked through the router.
+  const onboardingRole = functionRole(stack, 'OnboardingWorkerRole', 'Tenant onboarding: registry, placement, admin user, API key, route');
+  onboardingRole.addToPolicy(registryItems('TenantRegistryWrites', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']));
+  onboardingRole.addToPolicy(cellPlacement());
   onboardingRole.addToPolicy(
     new iam.PolicyStatement({
       sid: 'TenantAdminUser',
-      actions: ['cognito-idp:AdminGetUser', 'cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminDeleteUser'],
+      // A resumed onboarding re-sends the invitation with AdminCreateUser (MessageAction RESEND).
+      // AdminSetUserPassword is not granted: core only calls it with INVITATION_DELIVERY=response,
+      // which is local mode's; this stack sets `email`.
+      actions: ['cognito-idp:AdminGetUser', 'cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup'],
       resources: [userPool.userPoolArn],
     }),
   );
   onboardingRole.addToPolicy(
     new iam.PolicyStatement({
       sid: 'TenantApiKey',
-      // CreateApiKey, and DeleteApiKey to undo it. Each Cell stack grants attaching keys to its plans.
+      // CreateApiKey. Each Cell stack grants attaching keys to its plans.
       actions: ['apigateway:POST'],
-      resources: [`arn:${stack.partition}:apigateway:${stack.region}::/apikeys`],
+      resources: [apikeys],
     }),
   );
   onboardingRole.addToPolicy(
     new iam.PolicyStatement({
-      sid: 'UndoTenantApiKey',
-      actions: ['apigateway:DELETE'],
-      resources: [`arn:${stack.partition}:apigateway:${stack.region}::/apikeys/*`],
+      sid: 'FindTenantApiKey',
+      // A resumed onboarding finds the key an earlier attempt created (GetApiKeys by name) and
+      // checks which plans hold it (GetUsagePlans by key id) instead of minting a second key.
+      actions: ['apigateway:GET'],
+      resources: [apikeys, usagePlans],
     }),
   );
 
@@ -273,42 +323,101 @@ export function ControlPlane({ app, stack }: StackContext) {
       resources: [tenantsTable.tableArn, `${tenantsTable.tableArn}/index/GSI1`],
     }),
   );
-  registryReaderRole.addToPolicy(
-    new iam.PolicyStatement({ sid: 'CellCatalogReads', actions: ['dynamodb:Scan'], resources: [cellsTable.tableArn] }),
-  );
+  registryReaderRole.addToPolicy(catalogItems('CellCatalogReads', ['Scan']));
 
   // Suspend/reactivate: read and update the record, audit the change, find the tenant's cell. Each
   // Cell stack grants flushing its own authorizer cache.
   const tenantStatusRole = functionRole(stack, 'TenantStatusRole', 'Suspends and reactivates tenants');
-  tenantStatusRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantStatusAndAudit',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
-      resources: [tenantsTable.tableArn],
-    }),
-  );
-  tenantStatusRole.addToPolicy(
-    new iam.PolicyStatement({ sid: 'TenantCellLookup', actions: ['dynamodb:GetItem'], resources: [cellsTable.tableArn] }),
-  );
+  tenantStatusRole.addToPolicy(registryItems('TenantStatusAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
+  tenantStatusRole.addToPolicy(catalogItems('TenantCellLookup', ['GetItem']));
 
   // Tier and override changes: read and update the record, audit it, find the tenant's cell. Each
   // Cell stack grants moving keys between its own usage plans and flushing its authorizer cache.
+  // A change to or from enterprise changes the kind of cell: it requests a move (placement in a
+  // cell of the other kind), which the mover carries out.
   const tenantPlanRole = functionRole(stack, 'TenantPlanRole', "Changes tenants' tiers and entitlement overrides");
-  tenantPlanRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantPlanAndAudit',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'],
-      resources: [tenantsTable.tableArn],
-    }),
-  );
-  tenantPlanRole.addToPolicy(
-    new iam.PolicyStatement({ sid: 'TenantCellLookup', actions: ['dynamodb:GetItem'], resources: [cellsTable.tableArn] }),
-  );
+  tenantPlanRole.addToPolicy(registryItems('TenantPlanAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
+  tenantPlanRole.addToPolicy(cellPlacement());
+  // A repeated change asks which plans hold the key (GetUsagePlans by key id) to tell "already moved" from a conflict.
+  tenantPlanRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
+
   // Cell settings (capacity, wave, draining): conditional updates of existing catalog entries only.
   const cellAdminRole = functionRole(stack, 'CellAdminRole', "Changes cells' capacity, wave and draining status");
-  cellAdminRole.addToPolicy(new iam.PolicyStatement({ sid: 'CellSettings', actions: ['dynamodb:UpdateItem'], resources: [cellsTable.tableArn] }));
-  // Lifecycle events (TenantActivated, TenantSuspended, …) go on the deployment's bus.
-  for (const role of [onboardingRole, tenantStatusRole, tenantPlanRole]) bus.grantPutEventsTo(role);
+  cellAdminRole.addToPolicy(catalogItems('CellSettings', ['UpdateItem']));
+
+  // Move requests (TenantMove.request; drainCell requests one per tenant of a draining cell):
+  // validate, take a slot in the target cell, record the move on the tenant and audit it, mark a
+  // drained cell draining, and publish TenantMoveRequested. No tenant data, no API Gateway.
+  const moveRequestRole = functionRole(stack, 'MoveRequestRole', 'Requests tenant moves and drains cells; the mover does the work');
+  moveRequestRole.addToPolicy(registryItems('MoveRecordAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
+  moveRequestRole.addToPolicy(cellPlacement());
+
+  // The mover (TenantMove.run, on TenantMoveRequested): freezes, copies, verifies and purges the
+  // tenant's items through each cell's tenant access role tagged with the tenant (granted by each
+  // Cell stack, with attaching the key to its plans and flushing its authorizer cache), switches
+  // the registry record, gives back the source slot, and checks the new route through the router.
+  const tenantMoverRole = functionRole(stack, 'TenantMoverRole', "Moves one tenant's data between cells, through the cells' tenant access roles");
+  tenantMoverRole.addToPolicy(registryItems('MoveStateAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
+  tenantMoverRole.addToPolicy(catalogItems('MoveCells', ['GetItem', 'UpdateItem']));
+  // Joining the target's plan answers ConflictException when the key is already there: GetUsagePlans tells.
+  tenantMoverRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
+
+  // Offboarding (Offboarding.offboard, resumable): the registry record's steps and tombstone, the
+  // audit entry, and the release of the tenant's name (its TENANTNAME# item, nothing else); the
+  // tenant's API key; its users; its slot. Its cell items are purged through the cell's tenant
+  // access role (granted by each Cell stack, with flushing its authorizer cache).
+  const tenantOffboardingRole = functionRole(stack, 'TenantOffboardingRole', "Offboards suspended tenants: key, users, cell data, slot, tombstone");
+  tenantOffboardingRole.addToPolicy(registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
+  tenantOffboardingRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReleaseTenantName',
+      actions: ['dynamodb:DeleteItem'],
+      resources: [tenantsTable.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((name) => Keys.tenantNameKey(name).PK)] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    }),
+  );
+  tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem']));
+  tenantOffboardingRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RemoveTenantUsers',
+      actions: ['cognito-idp:AdminGetUser', 'cognito-idp:AdminUserGlobalSignOut', 'cognito-idp:AdminDeleteUser'],
+      resources: [userPool.userPoolArn],
+    }),
+  );
+  tenantOffboardingRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RevokeTenantApiKey',
+      // DeleteApiKey (which also takes the key off every usage plan).
+      actions: ['apigateway:DELETE'],
+      resources: [`${apikeys}/*`],
+    }),
+  );
+
+  // Export (Offboarding.exportPage): read only — the tenant's registry partition (record, audit
+  // trail, workflow logs; not name reservations or idempotency records), its cell's catalog entry,
+  // and its cell items through the cell's tenant access role (granted by each Cell stack).
+  const tenantExportRole = functionRole(stack, 'TenantExportRole', "Exports one tenant's items: reads only");
+  tenantExportRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadTenantRegistryPartition',
+      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [tenantsTable.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((tenantId) => Keys.tenantRegistryPartition(tenantId))] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    }),
+  );
+  tenantExportRole.addToPolicy(catalogItems('TenantCellLookup', ['GetItem']));
+
+  // Lifecycle events (TenantActivated, TenantMoveRequested, TenantRoutingChanged, CellRequested, …)
+  // go on the deployment's bus.
+  for (const role of [onboardingRole, tenantStatusRole, tenantPlanRole, moveRequestRole, tenantMoverRole, tenantOffboardingRole]) {
+    bus.grantPutEventsTo(role);
+  }
 
   // Sign-in calls Cognito's public InitiateAuth, which needs no IAM permission.
   const signInRole = functionRole(stack, 'SignInRole', 'POST /auth/token: no AWS access beyond its logs');
@@ -320,7 +429,19 @@ export function ControlPlane({ app, stack }: StackContext) {
     'tenant-plan': tenantPlanRole,
     'cell-admin': cellAdminRole,
     'sign-in': signInRole,
+    'move-request': moveRequestRole,
+    'tenant-mover': tenantMoverRole,
+    'tenant-offboarding': tenantOffboardingRole,
+    'tenant-export': tenantExportRole,
   };
+
+  // The router's URL, for the handlers that check a tenant's route through it: the Router stack
+  // publishes it under this name once deployed (it is created after this stack).
+  for (const identity of ROUTER_PROBING_IDENTITIES) {
+    roles[identity].addToPolicy(
+      new iam.PolicyStatement({ sid: 'ReadRouterUrl', actions: ['ssm:GetParameter'], resources: [routerUrlParameterArn(stack, app)] }),
+    );
+  }
 
   const controlEnvironment = {
     ...identityEnvironment,
@@ -330,6 +451,26 @@ export function ControlPlane({ app, stack }: StackContext) {
     // In AWS, Cognito mails a new user's temporary password (local mode hands it back instead).
     INVITATION_DELIVERY: 'email',
   };
+  const environmentOf = (identity: ControlIdentity): Record<string, string> =>
+    ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnvironment, ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : controlEnvironment;
+
+  // ── event consumers (the mover, …) ─────────────────────────────────────────────────────────
+  const consumers = CONTROL_EVENT_CONSUMERS.map((definition) => {
+    const identity = identityOf(definition.handler);
+    const id = `Consumer-${definition.handler.replace(/^control\//, '')}`;
+    return addEventConsumer(stack, id, {
+      bus,
+      deadLetters,
+      description: `${definition.eventPattern['detail-type'].join(', ')} → ${definition.handler}`,
+      eventPattern: rulePattern(definition.eventPattern),
+      function: handlerProps(stack, id, {
+        handler: definition.handler,
+        role: roles[identity],
+        environment: environmentOf(identity),
+        timeout: definition.timeoutSeconds,
+      }),
+    });
+  });
 
   // ── operator API ───────────────────────────────────────────────────────────────────────────
   const operatorAuthorizer = new Function(
@@ -343,11 +484,10 @@ export function ControlPlane({ app, stack }: StackContext) {
   );
   const routes: Record<string, ApiGatewayV1ApiFunctionRouteProps<'operator'>> = {};
   for (const route of CONTROL_ROUTES) {
-    const identity = CONTROL_IDENTITIES[route.handler];
-    if (!identity) throw new Error(`ControlPlane: no identity declared for control handler "${route.handler}"`);
+    const identity = identityOf(route.handler);
     const id = `Control-${route.handler.replace(/^control\//, '')}`;
     routes[`${route.method} ${route.path}`] = {
-      function: handlerProps(stack, id, { handler: route.handler, role: roles[identity], environment: controlEnvironment }),
+      function: handlerProps(stack, id, { handler: route.handler, role: roles[identity], environment: environmentOf(identity) }),
       authorizer: route.auth === 'operator' ? 'operator' : 'none',
     };
   }
@@ -424,22 +564,31 @@ export function ControlPlane({ app, stack }: StackContext) {
     true,
   );
   NagSuppressions.addResourceSuppressions(
-    onboardingRole,
+    tenantOffboardingRole,
     [
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          "DeleteApiKey undoes the worker's own CreateApiKey when a later onboarding step fails; the key id exists only at run time, so the grant names /apikeys/* — DELETE only, no read or update of keys.",
+          "DeleteApiKey revokes the offboarded tenant's own key, whose id is read from its registry record at run time, so the grant names /apikeys/* — DELETE only: no read or update of keys, no usage plan.",
         appliesTo: [`Resource::arn:<AWS::Partition>:apigateway:${stack.region}::/apikeys/*`],
       },
     ],
     true,
   );
-  for (const role of [tokenClaimsRole, onboardingRole, registryReaderRole, tenantStatusRole, tenantPlanRole, cellAdminRole, signInRole, operatorAuthorizerRole]) {
+  for (const role of [tokenClaimsRole, signInRole, operatorAuthorizerRole, ...Object.values(roles)]) {
     NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
   }
   for (const construct of [api, operatorAuthorizer, tokenClaims]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
-  suppressApiFindings(restApi, CONTROL_ROUTES.filter((route) => route.auth === 'none').map((route) => `${route.method} ${route.path}`));
+  suppressApiFindings(
+    restApi,
+    CONTROL_ROUTES.filter((route) => route.auth === 'none' && route.handler === SIGN_IN_HANDLER).map((route) => {
+      const key = `${route.method} ${route.path}`;
+      return {
+        route: key,
+        reason: `${key} is the sign-in endpoint: it is how a caller obtains a token, so it cannot require one. Cognito rate-limits InitiateAuth, and unknown users and wrong passwords get the same answer.`,
+      };
+    }),
+  );
 
   return {
     tenantsTable,
@@ -450,17 +599,29 @@ export function ControlPlane({ app, stack }: StackContext) {
     onboardingRole,
     tenantStatusRole,
     tenantPlanRole,
+    tenantMoverRole,
+    tenantOffboardingRole,
+    tenantExportRole,
     bus,
     routingMap,
     api,
+    consumers,
   };
 }
 
+/** A method that is unauthenticated by design, and the reason a reviewer accepted. */
+export interface PublicRoute {
+  /** `METHOD /path`, as in the route tables. */
+  route: string;
+  reason: string;
+}
+
 /**
- * Findings every Cellbook REST API shares, and why each is accepted. `publicRoutes` (`METHOD /path`)
- * are unauthenticated by design (sign-in); any other method without an authorizer stays a finding.
+ * Findings every Cellbook REST API shares, and why each is accepted. `publicRoutes` are
+ * unauthenticated by design, each with its own reason; any other method without an authorizer
+ * stays a finding.
  */
-export function suppressApiFindings(restApi: apig.RestApi, publicRoutes: readonly string[] = []): void {
+export function suppressApiFindings(restApi: apig.RestApi, publicRoutes: readonly PublicRoute[] = []): void {
   NagSuppressions.addResourceSuppressions(
     restApi,
     [
@@ -488,8 +649,9 @@ export function suppressApiFindings(restApi: apig.RestApi, publicRoutes: readonl
             'A Lambda REQUEST authorizer verifies the Cognito access token (RS256, issuer, app client, token_use) and also resolves the tenant and its API key (usageIdentifierKey), which a COGNITO_USER_POOLS authorizer cannot return.',
         },
       ]);
-    } else if (publicRoutes.includes(route)) {
-      const reason = `${route} is the sign-in endpoint: it is how a caller obtains a token, so it cannot require one. Cognito rate-limits InitiateAuth, and unknown users and wrong passwords get the same answer.`;
+    } else {
+      const reason = publicRoutes.find((candidate) => candidate.route === route)?.reason;
+      if (reason === undefined) continue;
       NagSuppressions.addResourceSuppressions(method, [
         { id: 'AwsSolutions-APIG4', reason },
         { id: 'AwsSolutions-COG4', reason },

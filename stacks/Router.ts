@@ -1,12 +1,14 @@
 import { Duration, Tags } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { NagSuppressions } from 'cdk-nag';
 import { use, type StackContext } from 'sst/constructs';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import type { CellStack } from './Cell.js';
 import { ControlPlane } from './ControlPlane.js';
 import { suppressSstInternals } from './constructs/nag.js';
+import { routerUrlParameterName } from './constructs/router-url.js';
 import { routingFunctionCode } from './constructs/routing-function.js';
 import { resourceName } from './constructs/stage.js';
 
@@ -74,7 +76,17 @@ export function Router(cells: readonly CellStack[]) {
       ),
     });
 
-    stack.addOutputs({ Url: `https://${distribution.distributionDomainName}` });
+    const url = `https://${distribution.distributionDomainName}`;
+    // The control plane checks tenants' routes through the router, and learns its address here: it
+    // is deployed before the router exists (see constructs/router-url.ts).
+    const urlParameter = new ssm.StringParameter(stack, 'RouterUrlParameter', {
+      parameterName: routerUrlParameterName(app),
+      description: `${resourceName(app, 'router')}: the router's base URL, read by the control plane's routing probe`,
+      stringValue: url,
+      tier: ssm.ParameterTier.STANDARD,
+    });
+
+    stack.addOutputs({ Url: url });
 
     NagSuppressions.addResourceSuppressions(distribution, [
       {
@@ -98,6 +110,6 @@ export function Router(cells: readonly CellStack[]) {
       },
     ]);
 
-    return { distribution, routing };
+    return { distribution, routing, urlParameter };
   };
 }

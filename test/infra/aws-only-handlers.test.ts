@@ -2,18 +2,28 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { CloudFormationCustomResourceEvent, PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudFormationCustomResourceEvent, Context, PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cell, Keys } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { startLocalDynamo, type LocalDynamo } from '@cellbook/local/aws/dynamodb-endpoint';
 import type { CellRegistration, RegistrationProperties } from '@cellbook/functions/deploy/register-cell';
+import {
+  CloudFrontKeyValueStoreClient,
+  DeleteKeyCommand,
+  DescribeKeyValueStoreCommand,
+  PutKeyCommand,
+  ValidationException,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer';
 
 /**
- * The two functions only the AWS deployment has: the Cognito trigger that puts tenant and roles
- * into access tokens, and the custom resource that records each deployed cell in the catalog. The
- * registrar runs against a real DynamoDB emulator (dynalite) and answers CloudFormation over HTTP,
- * exactly as it would in Lambda; nothing is mocked.
+ * The functions only the AWS deployment has: the Cognito trigger that puts tenant and roles into
+ * access tokens, the custom resource that records each deployed cell in the catalog, and the
+ * writer of the router's KeyValueStore. The registrar runs against a real DynamoDB emulator
+ * (dynalite) and answers CloudFormation over HTTP, exactly as it would in Lambda; nothing is
+ * mocked. The map writer's KeyValueStore client is mocked: there is no local stand-in (see below).
  */
 describe('cognito/pre-token-generation', () => {
   const event = (attributes: Record<string, string>, groups: string[] | undefined) =>
@@ -65,6 +75,7 @@ describe('deploy/register-cell', () => {
     tableName: 'test-cellbook-cell-7',
     apiId: 'a1b2c3d4e5',
     stage: 'test',
+    tenantRoleArn: 'arn:aws:iam::123456789012:role/test-cellbook-cell-7-tenant-access',
     usagePlans: { basic: 'p-basic', standard: 'p-standard', premium: 'p-premium', enterprise: 'p-enterprise' },
   };
   const event = (
@@ -139,9 +150,10 @@ describe('deploy/register-cell', () => {
   });
 
   it('makes the registered cell available to placement', async () => {
-    const placed = await Cell.reserveSlot('pooled');
+    const placed = await Cell.reserveSlot('pooled', 'first-tenant');
     expect(placed.cellId).toBe('cell-7');
     expect(placed.tenantCount).toBe(1);
+    expect(placed.tenants).toEqual(new Set(['first-tenant']));
   });
 
   it('updates a redeployed cell and keeps its tenant count', async () => {
@@ -154,7 +166,7 @@ describe('deploy/register-cell', () => {
     await handler(event('Delete', { Record: JSON.stringify(record) }, 'cell/cell-7'));
     expect(responses.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'cell/cell-7' });
     expect(await stored()).toMatchObject({ status: 'draining', tenantCount: 1 });
-    await expect(Cell.reserveSlot('pooled')).rejects.toThrow(/No pooled cell has room/);
+    await expect(Cell.reserveSlot('pooled', 'second-tenant')).rejects.toThrow(/No pooled cell has room/);
   });
 
   it('reports a failed registration to CloudFormation instead of leaving the stack waiting', async () => {
@@ -176,5 +188,134 @@ describe('deploy/register-cell', () => {
     } finally {
       refuseResponses = false;
     }
+  });
+});
+
+// The KeyValueStore client is mocked because no local stand-in can exist: it derives its host from
+// the ARN's account id (<account>.cloudfront-kvs.global.api.aws, even under an endpoint override)
+// and signs with SigV4a. The bundled writer's real signing is exercised in the infra bundle suite.
+describe('routing/map-writer', () => {
+  const ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+  const context = {
+    functionName: 'test-cellbook-routing-map-writer',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:test-cellbook-routing-map-writer',
+    memoryLimitInMB: '1024',
+    awsRequestId: 'request-1',
+    getRemainingTimeInMillis: () => 30_000,
+  } as unknown as Context;
+  const event = (detail: unknown, detailType = 'TenantRoutingChanged'): RoutingChangedEvent => ({
+    version: '0',
+    id: 'event-1',
+    'detail-type': detailType,
+    source: 'cellbook.control',
+    account: '123456789012',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail,
+  });
+  const change = (tenantId: unknown, cellId: string | null, previousCellId: string | null) => ({
+    tenantId,
+    cellId,
+    tier: 'standard',
+    eventId: 'e-1',
+    idempotencyKey: `TenantRoutingChanged#${String(tenantId)}#${previousCellId ?? '-'}#${cellId ?? '-'}`,
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    actor: 'operator',
+    data: { cellId, previousCellId },
+  });
+
+  let kvs: AwsClientStub<CloudFrontKeyValueStoreClient>;
+  let handler: typeof import('@cellbook/functions/routing/map-writer').handler;
+  let previousLevel: string | undefined;
+  let lines: Record<string, unknown>[] = [];
+  const restoreStreams: (() => void)[] = [];
+
+  beforeAll(async () => {
+    kvs = mockClient(CloudFrontKeyValueStoreClient);
+    previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
+    Object.assign(process.env, { ROUTING_MAP_ARN: ARN, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', POWERTOOLS_LOG_LEVEL: 'INFO' });
+    // A fresh module graph: the logger reads its level once, at its first import, as in a cold start.
+    vi.resetModules();
+    ({ handler } = await import('@cellbook/functions/routing/map-writer'));
+    // Powertools writes one JSON object per line to stdout (info) and stderr (error): keep them.
+    for (const stream of [process.stdout, process.stderr]) {
+      const write = stream.write;
+      restoreStreams.push(() => {
+        stream.write = write;
+      });
+      stream.write = ((chunk: string | Uint8Array) => {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        return true;
+      }) as typeof stream.write;
+    }
+  });
+
+  beforeEach(() => {
+    kvs.reset();
+    kvs.on(DescribeKeyValueStoreCommand).resolves({ KvsARN: ARN, ETag: 'etag-1' });
+    kvs.on(PutKeyCommand).resolves({ ETag: 'etag-2' });
+    kvs.on(DeleteKeyCommand).resolves({ ETag: 'etag-2' });
+    lines = [];
+  });
+
+  afterAll(() => {
+    for (const restore of restoreStreams) restore();
+    kvs.restore();
+    if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+    else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
+    delete process.env.ROUTING_MAP_ARN;
+  });
+
+  it("puts the tenant's new cell into the routing map, and logs it under the tenant's id", async () => {
+    await handler(event(change('acme-7', 'cell-2', 'cell-1')), context);
+    expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input)).toEqual([{ KvsARN: ARN, Key: 'acme-7', Value: 'cell-2', IfMatch: 'etag-1' }]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'INFO', message: 'tenant routed to its cell', tenant_id: 'acme-7', cell_id: 'cell-2', previous_cell_id: 'cell-1' }),
+    );
+  });
+
+  it('removes an offboarded tenant (cellId null) from the map', async () => {
+    await handler(event(change('acme-7', null, 'cell-2')), context);
+    expect(kvs.commandCalls(DeleteKeyCommand).map((call) => call.args[0].input)).toEqual([{ KvsARN: ARN, Key: 'acme-7', IfMatch: 'etag-1' }]);
+    expect(kvs.commandCalls(PutKeyCommand)).toEqual([]);
+    expect(lines).toContainEqual(expect.objectContaining({ message: 'tenant removed from the routing map', tenant_id: 'acme-7' }));
+  });
+
+  it.each([
+    ['no tenantId', { ...change('x', 'cell-2', null), tenantId: undefined }],
+    ['a null tenantId', change(null, 'cell-2', null)],
+    ['an empty tenantId', change('', 'cell-2', null)],
+    ['a tenantId with a key delimiter', change('acme-7#x', 'cell-2', null)],
+    ['a malformed cell', change('acme-7', 'Cell Two', null)],
+    ['no detail at all', null],
+  ])('throws for an event with %s, so Lambda retries and then dead-letters it, writing nothing', async (_, detail) => {
+    await expect(handler(event(detail), context)).rejects.toThrow(/malformed TenantRoutingChanged detail/);
+    expect(kvs.calls()).toEqual([]);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'routing change refused: malformed detail' }));
+  });
+
+  it('names the tenant a refused event claims on its error line', async () => {
+    await expect(handler(event(change('acme-7', 'Cell Two', null)), context)).rejects.toThrow();
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'ERROR', tenant_id: 'acme-7' }));
+  });
+
+  it('throws for an event of another type instead of guessing what it means', async () => {
+    await expect(handler(event(change('acme-7', 'cell-2', null), 'TenantActivated'), context)).rejects.toThrow(/unexpected detail-type/);
+    expect(kvs.calls()).toEqual([]);
+  });
+
+  it('fails the invocation when the store refuses the write, so the event is retried', async () => {
+    kvs.on(PutKeyCommand).rejects(new ValidationException({ message: 'Validation failed.', $metadata: {} }));
+    await expect(handler(event(change('acme-7', 'cell-2', null)), context)).rejects.toBeInstanceOf(ValidationException);
+  });
+
+  it('carries no tenant from one invocation into the next', async () => {
+    await handler(event(change('acme-7', 'cell-2', null)), context);
+    lines = [];
+    await expect(handler(event(change(undefined, 'cell-2', null)), context)).rejects.toThrow();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line).not.toHaveProperty('tenant_id', 'acme-7');
   });
 });

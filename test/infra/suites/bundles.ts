@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { restApiMethods } from '../support/rest-api.js';
 import type { SynthesizedApp } from '../support/synth.js';
+import { ROUTING_MAP_WRITER } from '../../../stacks/constructs/routing-map-writer.js';
 
 /**
  * Runs on the bundled synth (esbuild, ESM, minified, offline — as `sst deploy` builds).
@@ -111,6 +112,72 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       expect(modules.filter((module) => module === OPERATOR_AUTHORIZER)).toHaveLength(1);
       expect(modules.filter((module) => module === 'deploy/register-cell')).toHaveLength(app.cells.size);
       expect(modules.filter((module) => module === 'cognito/pre-token-generation')).toHaveLength(1);
+      expect(modules.filter((module) => module === ROUTING_MAP_WRITER)).toHaveLength(1);
+      for (const consumer of CONTROL_EVENT_CONSUMERS) expect(modules.filter((module) => module === consumer.handler), consumer.handler).toHaveLength(1);
+    });
+
+    it('ships the routing map writer with a working SigV4a signer: the bundle signs and sends a real KeyValueStore write', () => {
+      const writer = ours().find((fn) => moduleOf(fn) === ROUTING_MAP_WRITER)!;
+      const arn = 'arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
+      // A recorder answering as the KeyValueStore API does. The client puts the ARN's account id in
+      // front of any endpoint's host, so every name resolves to the recorder here.
+      const script = `
+        import dns from 'node:dns';
+        import http from 'node:http';
+        const requests = [];
+        const server = http.createServer((req, res) => {
+          let body = '';
+          req.on('data', (chunk) => (body += chunk));
+          req.on('end', () => {
+            requests.push({
+              method: req.method,
+              host: req.headers.host.replace(/:\\d+$/, ''),
+              path: decodeURIComponent(req.url),
+              algorithm: (req.headers.authorization ?? '').split(' ')[0],
+              regionSet: req.headers['x-amz-region-set'],
+              ifMatch: req.headers['if-match'],
+              body,
+            });
+            res.writeHead(200, { 'content-type': 'application/json', etag: 'etag-' + requests.length });
+            res.end(JSON.stringify(req.method === 'GET'
+              ? { KvsARN: process.env.ROUTING_MAP_ARN, Created: 1767225600, ItemCount: 0, TotalSizeInBytes: 0 }
+              : { ItemCount: 1, TotalSizeInBytes: 10 }));
+          });
+        });
+        await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const lookup = dns.lookup;
+        dns.lookup = (host, options, callback) => lookup('127.0.0.1', options, callback);
+        process.env.AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE = 'http://kvs.test:' + server.address().port;
+        const { handler } = await import(process.argv[1]);
+        const detail = { tenantId: 'acme-7', cellId: 'cell-2', tier: 'basic', eventId: 'e', idempotencyKey: 'k', occurredAt: '2026-01-01T00:00:00Z', actor: 'operator', data: { cellId: 'cell-2', previousCellId: null } };
+        await handler(
+          { version: '0', id: 'e', 'detail-type': 'TenantRoutingChanged', source: 'cellbook.control', account: '123456789012', time: '2026-01-01T00:00:00Z', region: 'us-east-1', resources: [], detail },
+          { functionName: 'writer', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:writer', memoryLimitInMB: '1024', awsRequestId: 'r-1', getRemainingTimeInMillis: () => 30000 },
+        );
+        server.closeAllConnections();
+        server.close();
+        process.stdout.write(JSON.stringify(requests), () => process.exit(0));
+      `;
+      const requests = JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script, writer.file], {
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH ?? '',
+            AWS_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+            AWS_SECRET_ACCESS_KEY: 'secret',
+            ROUTING_MAP_ARN: arn,
+            POWERTOOLS_LOG_LEVEL: 'SILENT',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+          timeout: 30_000,
+        }),
+      ) as Record<string, unknown>[];
+      const signed = { host: '123456789012.kvs.test', algorithm: 'AWS4-ECDSA-P256-SHA256', regionSet: '*' };
+      expect(requests).toEqual([
+        expect.objectContaining({ ...signed, method: 'GET', path: `/key-value-stores/${arn}` }),
+        expect.objectContaining({ ...signed, method: 'PUT', path: `/key-value-stores/${arn}/keys/acme-7`, ifMatch: 'etag-1', body: JSON.stringify({ Value: 'cell-2' }) }),
+      ]);
     });
   });
 }

@@ -11,6 +11,8 @@ let infra: InfraFixture;
 
 const cellIds = Cell.CELL_CATALOG.map((cell) => cell.cellId);
 const routeKeys = CELL_ROUTES.map((route) => `${route.method} ${route.path}`);
+const tenantRoutes = CELL_ROUTES.filter((route) => route.auth !== 'none');
+const publicRoutes = CELL_ROUTES.filter((route) => route.auth === 'none');
 
 export function cellSuite(fixture: () => InfraFixture): void {
   beforeAll(() => {
@@ -22,6 +24,20 @@ export function cellSuite(fixture: () => InfraFixture): void {
       expect(infra.stacks.map((stack) => stack.stackName).sort()).toEqual(
         ['ControlPlane', 'Router', ...cellIds].map((id) => `${infra.stage}-cellbook-${id}`).sort(),
       );
+    });
+
+    it('deploys the dedicated cells up front, like the pooled ones: each registers with its own placement and capacity', () => {
+      const dedicated = Cell.CELL_CATALOG.filter((cell) => cell.placement === 'dedicated');
+      expect(dedicated.length).toBeGreaterThan(0);
+      for (const definition of dedicated) {
+        const [registration] = infra.resources(infra.cells.get(definition.cellId)!, 'Custom::CellRegistration');
+        expect(JSON.parse(registration!.properties.Record as string)).toMatchObject({
+          cellId: definition.cellId,
+          placement: 'dedicated',
+          capacity: definition.capacity,
+          status: 'active',
+        });
+      }
     });
 
     it('gives no two cells the same table, API, tenant role or usage plan', () => {
@@ -91,12 +107,18 @@ export function cellSuite(fixture: () => InfraFixture): void {
       expect(authorizer.AuthorizerUri).toContain(`:function:${infra.ref(stack(), `Authorizer-${cellId}`)}/invocations`);
     });
 
-    it('serves exactly the route table, every method behind the tenant authorizer and an API key', () => {
+    it('serves exactly the route table: every tenant route behind the tenant authorizer and an API key, the health check public', () => {
+      expect(publicRoutes.map((route) => `${route.method} ${route.path}`)).toEqual(['GET /health']);
       const methods = restApiMethods(infra.json(stack()));
       expect(methods.map((method) => method.route).sort()).toEqual([...routeKeys].sort());
       const authorizerId = infra.logicalId(infra.construct(stack(), `Api-${cellId}/tenant`));
       for (const method of methods) {
-        expect(method, method.route).toMatchObject({ authorizationType: 'CUSTOM', authorizerLogicalId: authorizerId, apiKeyRequired: true });
+        const isPublic = publicRoutes.some((route) => `${route.method} ${route.path}` === method.route);
+        expect(method, method.route).toMatchObject(
+          isPublic
+            ? { authorizationType: 'NONE', authorizerLogicalId: undefined, apiKeyRequired: false }
+            : { authorizationType: 'CUSTOM', authorizerLogicalId: authorizerId, apiKeyRequired: true },
+        );
         expect(method.functionLogicalId, method.route).toBeDefined();
       }
       // One function per route.
@@ -131,7 +153,21 @@ export function cellSuite(fixture: () => InfraFixture): void {
 
     it('writes JSON access logs with the tenant, and execution errors, for the stage', () => {
       const stage = one('AWS::ApiGateway::Stage');
-      expect(stage).toMatchObject({ StageName: infra.stage, TracingEnabled: true, MethodSettings: [{ LoggingLevel: 'ERROR', DataTraceEnabled: false }] });
+      expect(stage).toMatchObject({ StageName: infra.stage, TracingEnabled: true });
+      // Every method logs errors; the public health check also gets a throttle of its own, since no
+      // usage plan meters a call without an API key.
+      expect(stage.MethodSettings).toEqual([
+        { HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false },
+        ...publicRoutes.map((route) => ({
+          HttpMethod: route.method,
+          // API Gateway's form: `/`, then the resource path with each `/` escaped as `~1`.
+          ResourcePath: `/${route.path.replace(/\//g, '~1')}`,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+        })),
+      ]);
       const format = JSON.parse(
         (stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0'),
       ) as Record<string, string>;
@@ -158,7 +194,7 @@ export function cellSuite(fixture: () => InfraFixture): void {
         .resources(stack(), 'AWS::Lambda::Function')
         .filter((fn) => fn.properties.Role === apiRole)
         .map((fn) => fn.properties);
-      expect(routeFunctions).toHaveLength(CELL_ROUTES.length);
+      expect(routeFunctions).toHaveLength(tenantRoutes.length);
       for (const fn of routeFunctions) {
         expect((fn.Environment as { Variables: Record<string, string> }).Variables).toMatchObject(expected);
         expect(fn.Architectures).toEqual(['arm64']);
@@ -170,10 +206,27 @@ export function cellSuite(fixture: () => InfraFixture): void {
       expect((authorizer.properties.Environment as { Variables: Record<string, string> }).Variables).not.toHaveProperty('TENANT_ROLE_ARN');
     });
 
+    it('runs the public health check with its own role, which holds nothing, and knows only its cell id', async () => {
+      const publicRole = infra.role(stack(), 'PublicRouteFunctionRole');
+      const publicFunctions = infra.resources(stack(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Role === publicRole.arn);
+      expect(publicFunctions.map((fn) => fn.properties.Handler)).toEqual(publicRoutes.map((route) => `packages/functions/src/${route.handler}.handler`));
+      for (const fn of publicFunctions) {
+        const variables = (fn.properties.Environment as { Variables: Record<string, string> }).Variables;
+        expect(variables.CELL_ID).toBe(cellId);
+        for (const name of ['TABLE_NAME', 'TENANT_ROLE_ARN', 'TENANTS_TABLE', 'USER_POOL_ID']) expect(variables).not.toHaveProperty(name);
+      }
+      // Its own logs and X-Ray traces, nothing else of the app.
+      const actions = publicRole.policies
+        .flatMap(({ policy }) => (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]))
+        .flatMap((statement) => [statement.Action].flat() as string[]);
+      expect([...new Set(actions)].sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    });
+
     it('sends every function log to a log group of its own with bounded retention', () => {
       const groups = new Map(infra.resources(stack(), 'AWS::Logs::LogGroup').map((group) => [group.logicalId, group.properties]));
       const functions = infra.resources(stack(), 'AWS::Lambda::Function').filter((fn) => fn.properties.LoggingConfig);
-      // Routes, authorizer, registrar (SST's own deploy-time handler logs to Lambda's default group).
+      // Routes (the health check included), authorizer, registrar (SST's own deploy-time handler
+      // logs to Lambda's default group).
       expect(functions).toHaveLength(CELL_ROUTES.length + 2);
       const template = infra.json(stack());
       const seen = new Set<string>();
@@ -188,7 +241,15 @@ export function cellSuite(fixture: () => InfraFixture): void {
     it('raises alarms a deploy gate can read: 5xx rate, p99 latency, throttles, function errors, and a composite health alarm', () => {
       const prefix = `${infra.stage}-cellbook-${cellId}`;
       const alarms = new Map(infra.resources(stack(), 'AWS::CloudWatch::Alarm').map((alarm) => [alarm.properties.AlarmName as string, alarm.properties]));
-      expect([...alarms.keys()].sort()).toEqual(['5xx-rate', 'function-errors', 'latency-p99', 'throttles'].map((name) => `${prefix}-${name}`));
+      // The authorizer and every route (the health check included) are on the request path; past
+      // CloudWatch's 10 metrics per alarm, throttles and errors are split over numbered alarms.
+      const requestPathSize = CELL_ROUTES.length + 1;
+      const parts = Math.ceil(requestPathSize / MAX_METRICS_PER_ALARM);
+      const numbered = (name: string) => (parts === 1 ? [name] : Array.from({ length: parts }, (_, i) => `${name}-${i + 1}`));
+      const functionAlarms = { throttles: numbered('throttles'), 'function-errors': numbered('function-errors') };
+      expect([...alarms.keys()].sort()).toEqual(
+        ['5xx-rate', 'latency-p99', ...functionAlarms.throttles, ...functionAlarms['function-errors']].map((name) => `${prefix}-${name}`).sort(),
+      );
       const apiDimensions = [
         { Name: 'ApiName', Value: `${prefix}` },
         { Name: 'Stage', Value: infra.stage },
@@ -208,25 +269,31 @@ export function cellSuite(fixture: () => InfraFixture): void {
       });
 
       // Throttles and errors cover every function on the request path: the authorizer and each route.
+      const requestPathRoles = ['ApiFunctionRole', 'AuthorizerFunctionRole', 'PublicRouteFunctionRole'].map((path) => infra.arn(stack(), path));
       const requestPath = new Set(
         infra
           .resources(stack(), 'AWS::Lambda::Function')
-          .filter((fn) => [infra.arn(stack(), 'ApiFunctionRole'), infra.arn(stack(), 'AuthorizerFunctionRole')].includes(fn.properties.Role as string))
+          .filter((fn) => requestPathRoles.includes(fn.properties.Role as string))
           .map((fn) => infra.resolver.ref(stack().stackName, fn.logicalId)),
       );
-      expect(requestPath.size).toBe(CELL_ROUTES.length + 1);
+      expect(requestPath.size).toBe(requestPathSize);
       for (const [name, metricName, threshold] of [
         ['throttles', 'Throttles', CELL_ALARM_THRESHOLDS.functionThrottles],
         ['function-errors', 'Errors', CELL_ALARM_THRESHOLDS.functionErrors],
       ] as const) {
-        const alarm = alarms.get(`${prefix}-${name}`)!;
-        expect(alarm.Threshold).toBe(threshold);
-        const metrics = alarm.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: string }[] } } }[];
-        expect(metrics.find((metric) => metric.Expression)?.Expression).toBe('SUM(METRICS())');
-        const measured = metrics.filter((metric) => metric.MetricStat);
-        expect(measured.length).toBeLessThanOrEqual(MAX_METRICS_PER_ALARM);
-        expect(new Set(measured.map((metric) => metric.MetricStat!.Metric.MetricName))).toEqual(new Set([metricName]));
-        expect(new Set(measured.map((metric) => metric.MetricStat!.Metric.Dimensions[0]!.Value))).toEqual(requestPath);
+        const measuredFunctions: string[] = [];
+        for (const alarmName of functionAlarms[name]) {
+          const alarm = alarms.get(`${prefix}-${alarmName}`)!;
+          expect(alarm.Threshold).toBe(threshold);
+          const metrics = alarm.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: string }[] } } }[];
+          expect(metrics.find((metric) => metric.Expression)?.Expression).toBe('SUM(METRICS())');
+          const measured = metrics.filter((metric) => metric.MetricStat);
+          expect(measured.length).toBeLessThanOrEqual(MAX_METRICS_PER_ALARM);
+          expect(new Set(measured.map((metric) => metric.MetricStat!.Metric.MetricName))).toEqual(new Set([metricName]));
+          measuredFunctions.push(...measured.map((metric) => metric.MetricStat!.Metric.Dimensions[0]!.Value));
+        }
+        // Each function in exactly one of the alarms.
+        expect(measuredFunctions.sort()).toEqual([...requestPath].sort());
       }
 
       const health = one('AWS::CloudWatch::CompositeAlarm');
@@ -256,7 +323,7 @@ export function cellSuite(fixture: () => InfraFixture): void {
       expect(tagged).toBeGreaterThan(20);
     });
 
-    it("registers itself in the control plane's cell catalog with its table, API, stage and plans", () => {
+    it("registers itself in the control plane's cell catalog with its table, API, stage, tenant access role and plans", () => {
       const registration = one('Custom::CellRegistration');
       expect(JSON.parse(registration.Record as string)).toEqual({
         ...definition,
@@ -264,6 +331,8 @@ export function cellSuite(fixture: () => InfraFixture): void {
         tableName: infra.ref(stack(), `${cellId}/Table`),
         apiId: infra.ref(stack(), `Api-${cellId}/Api`),
         stage: infra.stage,
+        // Control-plane work on one tenant's data here (move, export, offboarding) assumes it, tagged.
+        tenantRoleArn: infra.arn(stack(), 'TenantAccessRole'),
         usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, infra.ref(stack(), `Api-${cellId}/Api/UsagePlan-${tier}`)])),
       });
       expect(registration.ServiceToken).toBe(`arn:aws:lambda:${infra.region}:${infra.resolver.env.account}:function:${infra.ref(stack(), `CellRegistrar-${cellId}`)}`);

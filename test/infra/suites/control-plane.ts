@@ -1,13 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Identity, Keys, TIER_NAMES } from '@cellbook/core';
+import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Identity, Keys, Routing, TIER_NAMES } from '@cellbook/core';
 import { CONTROL_PLANE_SOURCE, cellSource } from '@cellbook/core/events';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
-import { CONTROL_ROUTES } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES } from '@cellbook/functions/routes';
 import type { InfraFixture } from '../support/app.js';
 import { decide, type AccessRequest, type RoleUnderTest } from '../support/iam.js';
 import { restApiMethods } from '../support/rest-api.js';
 import { matchesPattern } from '@cellbook/local/aws/eventbridge-pattern';
+import { ROUTING_MAP_WRITER, ROUTING_MAP_WRITER_ACTIONS } from '../../../stacks/constructs/routing-map-writer.js';
 
 let infra: InfraFixture;
 
@@ -106,7 +107,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           .resources(control(), 'AWS::Lambda::Function')
           .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {})
           .filter((variables) => 'CELLS_TABLE' in variables);
-        expect(handlers).toHaveLength(CONTROL_ROUTES.length);
+        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length);
         for (const variables of handlers) {
           expect(variables).toMatchObject({
             TENANTS_TABLE: `${infra.stage}-cellbook-tenants`,
@@ -177,7 +178,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       expect(matchesPattern(audit, event('other.app', base))).toBe(false);
     });
 
-    it('lets only the two rules write to the dead-letter queue, and only over TLS', () => {
+    it("lets only the bus's rules write to the dead-letter queue, and only over TLS", () => {
         const policy = one('AWS::SQS::QueuePolicy').PolicyDocument as { Statement: Record<string, any>[] };
         const ruleArns = infra.resources(control(), 'AWS::Events::Rule').map((rule) => infra.resolver.getAtt(control().stackName, rule.logicalId, 'Arn'));
         const sources = policy.Statement.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Condition.ArnEquals['aws:SourceArn']);
@@ -188,6 +189,200 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     it('owns the routing map the router reads (tenant id → cell id)', () => {
       expect(infra.resources(control(), 'AWS::CloudFront::KeyValueStore')).toHaveLength(1);
+    });
+
+    describe.each(CONTROL_EVENT_CONSUMERS.map((consumer) => [consumer.handler, consumer] as const))('event consumer %s', (handler, consumer) => {
+      /** The identity each consumer runs as (the stack's CONTROL_IDENTITIES, by role). */
+      const ROLE_OF: Record<string, string> = { 'control/tenant-mover': 'TenantMoverRole' };
+      const path = `Consumer-${handler.replace(/^control\//, '')}`;
+      const rule = () => {
+        const rules = infra
+          .resources(control(), 'AWS::Events::Rule')
+          .filter((candidate) => (candidate.properties.Targets as { Arn: string }[]).some((target) => target.Arn === infra.arn(control(), path)));
+        expect(rules).toHaveLength(1);
+        return rules[0]!;
+      };
+
+      it('is one function with the timeout the route table sets, on its own identity, told where to find the router', () => {
+        const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Handler === `packages/functions/src/${handler}.handler`);
+        expect(functions).toHaveLength(1);
+        expect(ROLE_OF[handler], `no role expected for ${handler} in this test`).toBeDefined();
+        expect(functions[0]!.properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Timeout: consumer.timeoutSeconds,
+          Role: infra.arn(control(), ROLE_OF[handler]!),
+          Environment: { Variables: expect.objectContaining({ ROUTER_URL_PARAMETER: `/cellbook/${infra.stage}/router-url`, EVENT_BUS_NAME: `${infra.stage}-cellbook-events` }) },
+        });
+      });
+
+      it("is the target of a rule on the deployment's bus whose pattern is the route table's, with retries and the dead-letter queue", () => {
+        const { properties } = rule();
+        expect(properties.EventBusName).toBe(`${infra.stage}-cellbook-events`);
+        expect(properties.EventPattern).toEqual(consumer.eventPattern);
+        expect(properties.Targets).toEqual([
+          expect.objectContaining({
+            Arn: infra.arn(control(), path),
+            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 },
+          }),
+        ]);
+        const event = (source: string, detailType: string) => ({
+          version: '0',
+          id: 'e-1',
+          'detail-type': detailType,
+          source,
+          account: infra.resolver.env.account,
+          time: '2026-01-01T00:00:00Z',
+          region: infra.region,
+          resources: [],
+          detail: { tenantId: 't-1', cellId: 'cell-1', data: {} },
+        });
+        const [source] = consumer.eventPattern.source;
+        for (const detailType of consumer.eventPattern['detail-type']) {
+          expect(matchesPattern(properties.EventPattern, event(source!, detailType))).toBe(true);
+          // Only the control plane starts this work: the same event from a cell is not obeyed.
+          expect(matchesPattern(properties.EventPattern, event(cellSource('cell-1'), detailType))).toBe(false);
+        }
+        expect(matchesPattern(properties.EventPattern, event(source!, 'TenantActivated'))).toBe(false);
+      });
+
+      it('retries a failed run twice, then dead-letters the event with its error', () => {
+        const configs = infra
+          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
+          .filter((config) => config.properties.FunctionName === infra.ref(control(), path));
+        expect(configs.map((config) => config.properties)).toEqual([
+          expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
+        ]);
+      });
+
+      it('may be invoked by that rule only', () => {
+        const permissions = infra
+          .resources(control(), 'AWS::Lambda::Permission')
+          .filter((permission) => permission.properties.FunctionName === infra.arn(control(), path));
+        expect(permissions.map((permission) => permission.properties)).toEqual([
+          expect.objectContaining({
+            Action: 'lambda:InvokeFunction',
+            Principal: 'events.amazonaws.com',
+            SourceArn: infra.resolver.getAtt(control().stackName, rule().logicalId, 'Arn'),
+          }),
+        ]);
+      });
+    });
+
+    it('tells the handlers that check routes through the router — onboarding and the mover — where its URL is published, and no other', () => {
+      const probing = new Set(['control/tenants-create', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
+      const functions = infra
+        .resources(control(), 'AWS::Lambda::Function')
+        .filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
+      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + 1);
+      for (const fn of functions) {
+        const module = String(fn.properties.Handler).replace(/^packages\/functions\/src\//, '').replace(/\.handler$/, '');
+        const variables = (fn.properties.Environment as { Variables: Record<string, string> }).Variables;
+        if (probing.has(module)) expect(variables.ROUTER_URL_PARAMETER, module).toBe(`/cellbook/${infra.stage}/router-url`);
+        else expect(variables, module).not.toHaveProperty('ROUTER_URL_PARAMETER');
+      }
+    });
+
+    describe('routing map writer', () => {
+      const writerHandler = `packages/functions/src/${ROUTING_MAP_WRITER}.handler`;
+      const routingMap = () => infra.arn(control(), 'RoutingMap');
+      const writerRule = () => {
+        const writerArn = infra.arn(control(), 'RoutingMapWriter');
+        const rules = infra
+          .resources(control(), 'AWS::Events::Rule')
+          .filter((rule) => (rule.properties.Targets as { Arn: string }[]).some((target) => target.Arn === writerArn));
+        expect(rules).toHaveLength(1);
+        return rules[0]!.properties;
+      };
+
+      it('is one function, told which KeyValueStore to write, that dead-letters what it cannot write', async () => {
+        const writers = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Handler === writerHandler);
+        expect(writers).toHaveLength(1);
+        expect(writers[0]!.properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Role: infra.arn(control(), 'RoutingMapWriterRole'),
+          Environment: { Variables: { ROUTING_MAP_ARN: routingMap() } },
+        });
+        const invokeConfigs = infra
+          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
+          .filter((config) => config.properties.FunctionName === infra.ref(control(), 'RoutingMapWriter'));
+        expect(invokeConfigs.map((config) => config.properties)).toEqual([
+          expect.objectContaining({
+            MaximumRetryAttempts: 2,
+            DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } },
+          }),
+        ]);
+        expect(
+          await decide(infra.resolver, infra.role(control(), 'RoutingMapWriterRole'), { action: 'sqs:SendMessage', resource: infra.arn(control(), 'DeadLetterQueue') }),
+        ).toBe('Allowed');
+      });
+
+      it('is the target of the rule for TenantRoutingChanged from the control plane, with retries and the dead-letter queue', () => {
+        const rule = writerRule();
+        expect(rule.EventBusName).toBe(`${infra.stage}-cellbook-events`);
+        expect(rule.EventPattern).toEqual({ source: [CONTROL_PLANE_SOURCE], 'detail-type': [Routing.ROUTING_CHANGED] });
+        expect(rule.Targets).toEqual([
+          expect.objectContaining({
+            Arn: infra.arn(control(), 'RoutingMapWriter'),
+            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 },
+          }),
+        ]);
+        const event = (source: string, detailType: string) => ({
+          version: '0',
+          id: 'e-1',
+          'detail-type': detailType,
+          source,
+          account: infra.resolver.env.account,
+          time: '2026-01-01T00:00:00Z',
+          region: infra.region,
+          resources: [],
+          detail: { tenantId: 't-1', cellId: 'cell-2', data: { cellId: 'cell-2', previousCellId: 'cell-1' } },
+        });
+        expect(matchesPattern(rule.EventPattern, event(CONTROL_PLANE_SOURCE, Routing.ROUTING_CHANGED))).toBe(true);
+        expect(matchesPattern(rule.EventPattern, event(CONTROL_PLANE_SOURCE, 'TenantActivated'))).toBe(false);
+        // Only the control plane moves tenants: a cell claiming a routing change is not obeyed.
+        expect(matchesPattern(rule.EventPattern, event(cellSource('cell-1'), Routing.ROUTING_CHANGED))).toBe(false);
+      });
+
+      it('may be invoked by that rule only', () => {
+        const permissions = infra
+          .resources(control(), 'AWS::Lambda::Permission')
+          .filter((permission) => permission.properties.FunctionName === infra.arn(control(), 'RoutingMapWriter'));
+        expect(permissions.map((permission) => permission.properties)).toEqual([
+          expect.objectContaining({
+            Action: 'lambda:InvokeFunction',
+            Principal: 'events.amazonaws.com',
+            SourceArn: infra.resolver.getAtt(control().stackName, infra.logicalId(infra.construct(control(), 'RoutingMapWriterRule')), 'Arn'),
+          }),
+        ]);
+      });
+
+      it('holds exactly DescribeKeyValueStore, PutKey and DeleteKey on that KeyValueStore', async () => {
+        const role = infra.role(control(), 'RoutingMapWriterRole');
+        const kvsStatements = role.policies
+          .flatMap(({ policy }) => (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]))
+          .filter((statement) => [statement.Action].flat().some((action) => String(action).startsWith('cloudfront-keyvaluestore:')));
+        expect(kvsStatements).toEqual([
+          expect.objectContaining({ Effect: 'Allow', Action: [...ROUTING_MAP_WRITER_ACTIONS], Resource: routingMap() }),
+        ]);
+        const otherStore = `arn:aws:cloudfront::${infra.resolver.env.account}:key-value-store/00000000-0000-4000-8000-000000000000`;
+        for (const action of ROUTING_MAP_WRITER_ACTIONS) {
+          expect(await decide(infra.resolver, role, { action, resource: routingMap() }), action).toBe('Allowed');
+          expect(await decide(infra.resolver, role, { action, resource: otherStore }), `${action} on another store`).not.toBe('Allowed');
+        }
+        for (const request of [
+          { action: 'cloudfront-keyvaluestore:UpdateKeys', resource: routingMap() },
+          { action: 'cloudfront-keyvaluestore:GetKey', resource: routingMap() },
+          { action: 'cloudfront-keyvaluestore:ListKeys', resource: routingMap() },
+          { action: 'cloudfront:UpdateKeyValueStore', resource: routingMap() },
+          { action: 'cloudfront:DeleteKeyValueStore', resource: routingMap() },
+          { action: 'dynamodb:GetItem', resource: infra.arn(control(), 'tenants/Table') },
+          { action: 'events:PutEvents', resource: infra.arn(control(), 'Bus') },
+        ]) {
+          expect(await decide(infra.resolver, role, request), `${request.action} ${request.resource}`).not.toBe('Allowed');
+        }
+      });
     });
   });
 
@@ -217,49 +412,58 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     const stageCaches = () =>
       [...infra.cells.entries()].map(([id, stack]) => apigw(`/restapis/${infra.ref(stack, `Api-${id}/Api`)}/stages/${infra.stage}/cache/authorizers`));
     const tenantKey = { 'dynamodb:LeadingKeys': [Keys.tenantMetaKey('t-1').PK] };
+    const bus = () => infra.arn(control(), 'Bus');
+    const tenantRoles = () => [...infra.cells.values()].map((stack) => infra.arn(stack, 'TenantAccessRole'));
+    const routerUrlParameter = () => `arn:aws:ssm:${infra.region}:${infra.resolver.env.account}:parameter/cellbook/${infra.stage}/router-url`;
 
     const seeded = (tenantId: string) => [Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId)];
 
-    it('the onboarding worker can create the tenant, its user and its API key, seed its cell — and undo each step', async () => {
+    it('the onboarding worker can register and place the tenant, issue its API key and admin user, seed its cell and announce it', async () => {
       const role = infra.role(control(), 'OnboardingWorkerRole');
       expect(
         await allowed(role, [
+          // Idempotency claim, name lease, record, audit entry; refusing up front deletes the claim.
           ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
-          { action: 'dynamodb:Scan', resource: cells() },
-          { action: 'dynamodb:UpdateItem', resource: cells() },
-          ...['AdminGetUser', 'AdminCreateUser', 'AdminAddUserToGroup', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          // Placement: list the catalog, take a slot, or promise an undeployed dedicated cell (a put).
+          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          // A resumed onboarding re-sends the invitation with AdminCreateUser (RESEND).
+          ...['AdminGetUser', 'AdminCreateUser', 'AdminAddUserToGroup'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
           { action: 'apigateway:POST', resource: apigw('/apikeys') },
-          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+          // A resumed onboarding finds its key by name and checks which plans hold it.
+          { action: 'apigateway:GET', resource: apigw('/apikeys') },
+          { action: 'apigateway:GET', resource: apigw('/usageplans') },
           ...usagePlanIds().map((id) => ({ action: 'apigateway:POST', resource: apigw(`/usageplans/${id}/keys`) })),
-          ...cellTables().flatMap((table) =>
-            ['PutItem', 'DeleteItem'].flatMap((action) =>
-              seeded('t-1').map((key) => ({ action: `dynamodb:${action}`, resource: table, context: { 'dynamodb:LeadingKeys': [key] } })),
-            ),
-          ),
+          ...cellTables().flatMap((table) => seeded('t-1').map((key) => ({ action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [key] } }))),
+          { action: 'events:PutEvents', resource: bus() },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
         ]),
       ).toEqual([]);
     });
 
-    it("the onboarding worker cannot read tenant data, touch a tenant's cases, rebind users, or alter plans", async () => {
+    it("the onboarding worker cannot read tenant data, touch a tenant's cases, delete seeded items, rebind users, set passwords, or alter plans", async () => {
       const role = infra.role(control(), 'OnboardingWorkerRole');
       const caseKey = { 'dynamodb:LeadingKeys': [Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK] };
       expect(
         await denied(role, [
           ...cellTables().flatMap((table) => [
-            ...['GetItem', 'Query', 'Scan', 'UpdateItem', 'BatchGetItem', 'BatchWriteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: table, context: tenantKey })),
-            { action: 'dynamodb:DeleteItem', resource: table, context: caseKey },
+            ...['GetItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem', 'BatchGetItem', 'BatchWriteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: table, context: tenantKey })),
             { action: 'dynamodb:PutItem', resource: table, context: caseKey },
-            { action: 'dynamodb:DeleteItem', resource: table, context: { 'dynamodb:LeadingKeys': [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK] } },
-            { action: 'dynamodb:DeleteItem', resource: table },
+            { action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK] } },
+            { action: 'dynamodb:PutItem', resource: table },
           ]),
+          ...tenantRoles().map((resource) => ({ action: 'sts:AssumeRole', resource })),
           { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'dynamodb:DeleteTable', resource: tenants() },
+          { action: 'dynamodb:DeleteItem', resource: cells() },
           { action: 'cognito-idp:AdminUpdateUserAttributes', resource: pool() },
+          // Core sets passwords only with INVITATION_DELIVERY=response (local mode); AWS mails them.
           { action: 'cognito-idp:AdminSetUserPassword', resource: pool() },
+          { action: 'cognito-idp:AdminDeleteUser', resource: pool() },
           { action: 'apigateway:POST', resource: apigw('/usageplans/someoneelse/keys') },
           { action: 'apigateway:PATCH', resource: apigw(`/usageplans/${usagePlanIds()[0]}`) },
           { action: 'apigateway:GET', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'apigateway:PATCH', resource: apigw('/apikeys/k1a2b3c4d5') },
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
         ]),
       ).toEqual([]);
@@ -303,6 +507,209 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'apigateway:PATCH', resource: apigw(`/usageplans/${usagePlanIds()[0]}`) },
         ]),
       ).toEqual([]);
+    });
+
+    const DATA_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan', 'BatchGetItem', 'BatchWriteItem', 'ConditionCheckItem', 'PartiQLSelect'].map(
+      (action) => `dynamodb:${action}`,
+    );
+    /** Every data action on every cell table: with a tenant's own keys, on GSI1, and without keys. */
+    const directCellData = () =>
+      cellTables().flatMap((table) =>
+        DATA_ACTIONS.flatMap((action) => [
+          { action, resource: table, context: { 'dynamodb:LeadingKeys': seeded('t-1') } },
+          { action, resource: `${table}/index/GSI1`, context: { 'dynamodb:LeadingKeys': [Keys.caseListingPartition('t-1')] } },
+          { action, resource: table },
+        ]),
+      );
+    const assumeTenantRoles = () => tenantRoles().flatMap((resource) => ['sts:AssumeRole', 'sts:TagSession'].map((action) => ({ action, resource })));
+    const planKeys = (keyId?: string) => usagePlanIds().map((id) => apigw(`/usageplans/${id}/keys${keyId ? `/${keyId}` : ''}`));
+
+    it('tier changes may move a key between a cell\'s plans, flush its cache, and request a move to another kind of cell — no tenant data', async () => {
+      const role = infra.role(control(), 'TenantPlanRole');
+      expect(
+        await allowed(role, [
+          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          // To or from enterprise: placement in a cell of the other kind, as a move request.
+          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'apigateway:GET', resource: apigw('/usageplans') },
+          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
+          ...planKeys('k1a2b3c4d5').map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          { action: 'events:PutEvents', resource: bus() },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          ...assumeTenantRoles(),
+          { action: 'dynamodb:DeleteItem', resource: tenants() },
+          { action: 'dynamodb:DeleteItem', resource: cells() },
+          { action: 'apigateway:POST', resource: apigw('/apikeys') },
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+          { action: 'cognito-idp:AdminDeleteUser', resource: pool() },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('move requests and cell drains may place the tenant, record and audit the move and announce it — no tenant data, no API Gateway', async () => {
+      const role = infra.role(control(), 'MoveRequestRole');
+      expect(
+        await allowed(role, [
+          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'events:PutEvents', resource: bus() },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          ...assumeTenantRoles(),
+          { action: 'dynamodb:DeleteItem', resource: tenants() },
+          { action: 'dynamodb:Query', resource: tenants() },
+          { action: 'dynamodb:DeleteItem', resource: cells() },
+          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          { action: 'apigateway:GET', resource: apigw('/usageplans') },
+          { action: 'cognito-idp:AdminGetUser', resource: pool() },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it("the mover may assume each cell's tenant access role, move the key onto a cell's plan, flush caches, switch the record and check the route", async () => {
+      const role = infra.role(control(), 'TenantMoverRole');
+      expect(
+        await allowed(role, [
+          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...assumeTenantRoles(),
+          { action: 'apigateway:GET', resource: apigw('/usageplans') },
+          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
+          ...planKeys('k1a2b3c4d5').map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          { action: 'events:PutEvents', resource: bus() },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('the mover reaches tenant data only through the tenant access roles: no direct data permission on any cell table', async () => {
+      const role = infra.role(control(), 'TenantMoverRole');
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          { action: 'dynamodb:DeleteItem', resource: tenants() },
+          { action: 'dynamodb:Query', resource: tenants() },
+          ...['Scan', 'PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'apigateway:POST', resource: apigw('/apikeys') },
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+          { action: 'apigateway:POST', resource: apigw('/usageplans/someoneelse/keys') },
+          { action: 'apigateway:PATCH', resource: apigw(`/usageplans/${usagePlanIds()[0]}`) },
+          { action: 'apigateway:DELETE', resource: apigw('/restapis/someoneelse/stages/prod/cache/authorizers') },
+          ...['AdminGetUser', 'AdminCreateUser', 'AdminDeleteUser', 'AdminSetUserPassword'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          { action: 'sts:AssumeRole', resource: infra.arn(control(), 'OnboardingWorkerRole') },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter().replace(`/${infra.stage}/`, '/prod/') },
+        ]),
+      ).toEqual([]);
+    });
+
+    it("offboarding may revoke the tenant's key, remove its users, purge its cell items through the tenant access role, release its slot and name", async () => {
+      const role = infra.role(control(), 'TenantOffboardingRole');
+      expect(
+        await allowed(role, [
+          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          // The name reservation goes, so the name may be used again.
+          { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
+          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+          ...assumeTenantRoles(),
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          { action: 'events:PutEvents', resource: bus() },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          // The tombstone and the audit trail stay: no delete of the tenant's registry partition.
+          { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantRecordKey('t-1').PK] } },
+          { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.idempotencyKey('operator', 'k').PK] } },
+          { action: 'dynamodb:DeleteItem', resource: tenants() },
+          { action: 'dynamodb:BatchWriteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
+          ...['Scan', 'PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'apigateway:POST', resource: apigw('/apikeys') },
+          { action: 'apigateway:PATCH', resource: apigw('/apikeys/k1a2b3c4d5') },
+          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
+          ...['AdminCreateUser', 'AdminSetUserPassword', 'AdminUpdateUserAttributes'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it("export may read the tenant's registry partition, its cell's catalog entry and its cell items through the tenant access role — and write nothing", async () => {
+      const role = infra.role(control(), 'TenantExportRole');
+      const partition = { 'dynamodb:LeadingKeys': [Keys.tenantRegistryPartition('t-1')] };
+      expect(
+        await allowed(role, [
+          { action: 'dynamodb:GetItem', resource: tenants(), context: partition },
+          { action: 'dynamodb:Query', resource: tenants(), context: partition },
+          { action: 'dynamodb:GetItem', resource: cells() },
+          ...assumeTenantRoles(),
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          // Not the name reservations, idempotency records or the listing of all tenants.
+          ...[Keys.tenantNameKey('acme corp').PK, Keys.idempotencyKey('operator', 'k').PK].map((key) => ({
+            action: 'dynamodb:Query',
+            resource: tenants(),
+            context: { 'dynamodb:LeadingKeys': [key] },
+          })),
+          { action: 'dynamodb:Query', resource: tenants() },
+          { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
+          { action: 'dynamodb:Scan', resource: tenants() },
+          ...['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].flatMap((action) => [
+            { action: `dynamodb:${action}`, resource: tenants(), context: partition },
+            { action: `dynamodb:${action}`, resource: cells() },
+          ]),
+          { action: 'dynamodb:Scan', resource: cells() },
+          { action: 'events:PutEvents', resource: bus() },
+          { action: 'apigateway:GET', resource: apigw('/apikeys') },
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          { action: 'cognito-idp:AdminGetUser', resource: pool() },
+          { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it("no control-plane role touches a cell table directly but onboarding's seeding puts: tenant data goes through the tenant access roles", async () => {
+      const direct: string[] = [];
+      const keys = [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK, Keys.caseListingPartition('t-1')];
+      for (const role of infra.roles.filter((candidate) => candidate.stack === control().stackName)) {
+        for (const table of cellTables()) {
+          for (const action of DATA_ACTIONS) {
+            for (const context of [...keys.map((key) => ({ 'dynamodb:LeadingKeys': [key] })), undefined]) {
+              const request = { action, resource: table, ...(context ? { context } : {}) };
+              if ((await decide(infra.resolver, role, request)) === 'Allowed') direct.push(`${role.logicalId} ${action} ${context?.['dynamodb:LeadingKeys'][0] ?? '(no key)'}`);
+            }
+          }
+        }
+      }
+      const onboarding = infra.logicalId(infra.construct(control(), 'OnboardingWorkerRole'));
+      expect([...new Set(direct)].sort()).toEqual(seeded('t-1').map((key) => `${onboarding} dynamodb:PutItem ${key}`).sort());
+    });
+
+    it('only onboarding and the mover may read the router URL parameter', async () => {
+      const readers: string[] = [];
+      for (const role of infra.roles) {
+        if ((await decide(infra.resolver, role, { action: 'ssm:GetParameter', resource: routerUrlParameter() })) === 'Allowed') readers.push(`${role.stack}/${role.logicalId}`);
+      }
+      expect(readers.sort()).toEqual(
+        ['OnboardingWorkerRole', 'TenantMoverRole'].map((path) => `${control().stackName}/${infra.logicalId(infra.construct(control(), path))}`).sort(),
+      );
     });
 
     it('sign-in, the operator authorizer and the token trigger hold no data permission at all', async () => {

@@ -36,6 +36,9 @@ const DATA_ACTIONS = [
 ];
 
 const tagged = (tenantId: string) => ({ [TENANT_TAG_KEY]: tenantId });
+
+/** The control-plane roles that work on one tenant's cell items, through each cell's tenant access role. */
+const TENANT_DATA_IDENTITIES = ['TenantMoverRole', 'TenantOffboardingRole', 'TenantExportRole'];
 const leading = (keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
 
 let infra: InfraFixture;
@@ -182,18 +185,28 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       }
     });
 
-    it("lets only this cell's API functions assume the tenant role, and only tagged with one tenant", async () => {
+    it("lets only this cell's API functions and the control plane's mover, offboarding and export assume the tenant role, and only tagged with one tenant", async () => {
       const stack = infra.cells.get(cellId)!;
-      const apiRole = infra.role(stack, 'ApiFunctionRole');
       const { account } = infra.resolver.env;
-      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, tagged('t-1'))).toBe(true);
-      // No tag, an empty tenant, or an extra tag: refused by the trust policy.
-      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, {})).toBe(false);
-      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, tagged(''))).toBe(false);
-      expect(await mayAssume(infra.resolver, asCaller(apiRole, account), tenantRole, { ...tagged('t-1'), Role: 'admin' })).toBe(false);
+      const intended = [infra.role(stack, 'ApiFunctionRole'), ...TENANT_DATA_IDENTITIES.map((path) => infra.role(infra.controlPlane, path))];
+      for (const role of intended) {
+        // With their own policies, as deployed: each holds AssumeRole + TagSession on this role.
+        expect(await mayAssume(infra.resolver, asCaller(role, account), tenantRole, tagged('t-1')), role.logicalId).toBe(true);
+        // No tag, an empty tenant, or an extra tag: refused by the trust policy.
+        expect(await mayAssume(infra.resolver, asCaller(role, account), tenantRole, {}), role.logicalId).toBe(false);
+        expect(await mayAssume(infra.resolver, asCaller(role, account), tenantRole, tagged('')), role.logicalId).toBe(false);
+        expect(await mayAssume(infra.resolver, asCaller(role, account), tenantRole, { ...tagged('t-1'), Role: 'admin' }), role.logicalId).toBe(false);
+        // The same refusals hold for an over-privileged session of the role: the trust policy decides.
+        const unbounded = overPrivileged({ arn: role.arn, name: role.name, account });
+        expect(await mayAssume(infra.resolver, unbounded, tenantRole, {}), role.logicalId).toBe(false);
+        expect(await mayAssume(infra.resolver, unbounded, tenantRole, { ...tagged('t-1'), Role: 'admin' }), role.logicalId).toBe(false);
+      }
 
-      // Every other role of the app, even if its own policies allowed all of STS.
-      const others = infra.roles.filter((role) => role.arn !== apiRole.arn);
+      // Every other role of the app, even if its own policies allowed all of STS: the onboarding
+      // worker (it seeds with its own narrow grant), the other cells' API functions, the public
+      // health check, the move requests, the routing map writer, …
+      const intendedArns = new Set(intended.map((role) => role.arn));
+      const others = infra.roles.filter((role) => !intendedArns.has(role.arn));
       expect(others.length).toBeGreaterThan(10);
       const admitted: string[] = [];
       for (const other of others) {
@@ -205,8 +218,10 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       // Nor the account root, nor a role of another account with the same name.
       const root = overPrivileged({ arn: `arn:aws:iam::${account}:root`, name: 'root', account });
       expect(await mayAssume(infra.resolver, root, tenantRole, tagged('t-1'))).toBe(false);
-      const foreign = overPrivileged({ arn: apiRole.arn.replace(account, '210987654321'), name: apiRole.name, account: '210987654321' });
-      expect(await mayAssume(infra.resolver, foreign, tenantRole, tagged('t-1'))).toBe(false);
+      for (const role of intended) {
+        const foreign = overPrivileged({ arn: role.arn.replace(account, '210987654321'), name: role.name, account: '210987654321' });
+        expect(await mayAssume(infra.resolver, foreign, tenantRole, tagged('t-1')), role.logicalId).toBe(false);
+      }
     });
   });
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TIER_NAMES } from '@cellbook/core';
-import { CONTROL_ROUTES } from '@cellbook/functions/routes';
+import { CELL_ROUTES, CONTROL_ROUTES } from '@cellbook/functions/routes';
 import type { SynthesizedApp } from '../support/synth.js';
 
 /**
@@ -95,26 +95,37 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
       expect([...new Set(rows.filter((row) => row.compliance === 'Suppressed').map((row) => row.rule))].sort()).toEqual([
         'AwsSolutions-APIG2', // validation in the handlers (application error contract)
         'AwsSolutions-APIG3', // WAF left to the account
-        'AwsSolutions-APIG4', // the sign-in route only
+        'AwsSolutions-APIG4', // the sign-in route and the cells' health check only
         'AwsSolutions-CFR1', // no geo restriction
         'AwsSolutions-CFR2', // WAF left to the account
         'AwsSolutions-CFR3', // the APIs log every request
         'AwsSolutions-CFR4', // default CloudFront certificate
         'AwsSolutions-COG2', // MFA needs a challenge step in the sign-in contract
         'AwsSolutions-COG3', // threat protection needs the Plus plan
-        'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key)
+        'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key); the two public routes
         'AwsSolutions-IAM4', // SST's deploy-time handler; API Gateway's account logging role
-        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys); undoing an API key; moving a key between a cell's plans
+        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys); revoking an offboarded tenant's API key; detaching a key from a cell's plans
         'AwsSolutions-L1', // nodejs22.x pinned by the design
         'AwsSolutions-SQS3', // the dead-letter queue itself
       ]);
     });
 
-    it('leaves only the sign-in route unauthenticated', () => {
-      const publicRoutes = CONTROL_ROUTES.filter((route) => route.auth === 'none');
-      expect(suppressed('AwsSolutions-APIG4')).toEqual(
-        publicRoutes.map((route) => `${app.controlPlane.stackName}/ControlApi/Api/Default${route.path}/${route.method}/Resource`),
-      );
+    it("leaves only the sign-in route and each cell's health check unauthenticated, each for its own reason", () => {
+      const controlPublic = CONTROL_ROUTES.filter((route) => route.auth === 'none');
+      const cellPublic = CELL_ROUTES.filter((route) => route.auth === 'none');
+      const expected = [
+        ...controlPublic.map((route) => `${app.controlPlane.stackName}/ControlApi/Api/Default${route.path}/${route.method}/Resource`),
+        ...[...app.cells.entries()].flatMap(([cellId, stack]) => cellPublic.map((route) => `${stack.stackName}/Api-${cellId}/Api/Default${route.path}/${route.method}/Resource`)),
+      ].sort();
+      expect(suppressed('AwsSolutions-APIG4')).toEqual(expected);
+      const reasons = rows.filter((row) => row.rule === 'AwsSolutions-APIG4' && row.compliance === 'Suppressed');
+      for (const row of reasons) {
+        const isControl = row.resource.startsWith(`${app.controlPlane.stackName}/`);
+        expect(row.reason, row.resource).toMatch(isControl ? /is the sign-in endpoint/ : /is the cell's health check: it returns only the cell's id, reads nothing/);
+      }
+      // The same methods, and only they, are exempt from COG4 for that reason.
+      const publicCog4 = rows.filter((row) => row.rule === 'AwsSolutions-COG4' && row.compliance === 'Suppressed' && !row.reason.includes('Lambda REQUEST authorizer'));
+      expect(publicCog4.map((row) => row.resource).sort()).toEqual(expected);
     });
 
     it('accepts AWS managed policies only on roles we do not write: SST internals and the API Gateway account role', () => {
@@ -126,22 +137,24 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
       );
     });
 
-    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN, undoing an onboarding's API key and moving a key between a cell's plans", () => {
+    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN, revoking an offboarded tenant's API key and detaching a key from a cell's plans", () => {
       const iam5 = rows.filter((row) => row.rule === 'AwsSolutions-IAM5' && row.compliance === 'Suppressed');
       const accepted = [
         /^\[Resource::\*\] Active tracing/,
         /^\[Resource::<\w+\.Arn>\/index\/\*\] The tenant access policy/,
-        /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey undoes/,
+        /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey revokes the offboarded tenant's own key/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
       ];
       for (const row of iam5) expect(accepted.some((pattern) => pattern.test(row.reason)), `${row.resource}: ${row.reason}`).toBe(true);
       expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(app.cells.size);
       expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
-        `${app.controlPlane.stackName}/OnboardingWorkerRole/DefaultPolicy/Resource`,
+        `${app.controlPlane.stackName}/TenantOffboardingRole/DefaultPolicy/Resource`,
       ]);
-      // Per cell: one suppressed finding per tier's plan, all on the tier-change policy.
-      expect(iam5.filter((row) => row.reason.includes('/keys/*]')).map((row) => row.resource)).toEqual(
-        [...app.cells.values()].flatMap((cell) => TIER_NAMES.map(() => `${cell.stackName}/TenantPlanAccess/Resource`)),
+      // Per cell: one suppressed finding per tier's plan on the tier-change policy, and on the mover's.
+      expect(iam5.filter((row) => row.reason.includes('/keys/*]')).map((row) => row.resource).sort()).toEqual(
+        [...app.cells.values()]
+          .flatMap((cell) => ['TenantPlanAccess', 'TenantMoverAccess'].flatMap((policy) => TIER_NAMES.map(() => `${cell.stackName}/${policy}/Resource`)))
+          .sort(),
       );
     });
   });

@@ -1,9 +1,9 @@
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Cell } from '@cellbook/core';
-import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
+import { CELL_ROUTES, CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import { unverifiedTenantClaim } from '@cellbook/local/router';
-import { MAX_FUNCTION_CODE_BYTES } from '../../../stacks/constructs/routing-function.js';
+import { HEALTH_PROBE_PATH, MAX_FUNCTION_CODE_BYTES } from '../../../stacks/constructs/routing-function.js';
 import type { InfraFixture } from '../support/app.js';
 
 /** CloudFront's managed policies, by their documented ids. */
@@ -61,23 +61,41 @@ function loadRoutingFunction(routingMap: Record<string, string>) {
   const context = vm.createContext({ cf, Buffer });
   vm.runInContext(`${rest.join('\n')}\nglobalThis.handler = handler;`, context);
   const handler = context.handler as (event: unknown) => Promise<unknown>;
-  const request = (authorization?: string) => ({
+  const request = (authorization?: string, target: RequestTarget = {}) => ({
     method: 'GET',
-    uri: '/cases',
-    querystring: {},
+    uri: target.uri ?? '/cases',
+    querystring: target.querystring ?? {},
     headers: authorization === undefined ? {} : { authorization: { value: authorization } },
     cookies: {},
   });
   return {
     calls,
-    route: async (authorization?: string) => {
-      const incoming = request(authorization);
+    route: async (authorization?: string, target: RequestTarget = {}) => {
+      const incoming = request(authorization, target);
+      const before = calls.origins.length;
       const outgoing = await handler({ version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '192.0.2.1' }, request: incoming });
-      expect(outgoing).toEqual(request(authorization));
-      return calls.origins.at(-1);
+      expect(outgoing).toEqual(request(authorization, target));
+      // The origin this request was switched to, if any (undefined: the default origin).
+      expect(calls.origins.length - before).toBeLessThanOrEqual(1);
+      return calls.origins.length > before ? calls.origins.at(-1) : undefined;
     },
   };
 }
+
+/** Where a viewer request goes: its path and query string, as CloudFront Functions present them. */
+interface RequestTarget {
+  uri?: string;
+  querystring?: Record<string, { value: string; multiValue?: { value: string }[] }>;
+}
+
+/** `/health?tenant=<id>`, as the control plane's routing probe (core routing.ts) sends it. */
+const probe = (...tenants: string[]): RequestTarget => ({
+  uri: HEALTH_PROBE_PATH,
+  querystring:
+    tenants.length === 0
+      ? {}
+      : { tenant: { value: tenants[0]!, ...(tenants.length > 1 ? { multiValue: tenants.map((value) => ({ value })) } : {}) } },
+});
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const bearer = (claims: Record<string, unknown>) => `Bearer ${base64url({ alg: 'RS256', kid: 'k' })}.${base64url(claims)}.c2lnbmF0dXJl`;
@@ -132,6 +150,23 @@ export function routerSuite(fixture: () => InfraFixture): void {
     });
   });
 
+  describe('router URL', () => {
+    it("publishes the distribution's address under the name the control plane reads (ROUTER_URL_PARAMETER)", () => {
+      const parameters = infra.resources(router(), 'AWS::SSM::Parameter');
+      expect(parameters).toHaveLength(1);
+      const domain = infra.resolver.getAtt(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution')), 'DomainName');
+      expect(parameters[0]!.properties).toMatchObject({ Type: 'String', Name: `/cellbook/${infra.stage}/router-url`, Value: `https://${domain}` });
+      // The same name the probing control functions are given.
+      const names = new Set(
+        infra
+          .resources(infra.controlPlane, 'AWS::Lambda::Function')
+          .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.ROUTER_URL_PARAMETER)
+          .filter((name) => name !== undefined),
+      );
+      expect([...names]).toEqual([parameters[0]!.properties.Name]);
+    });
+  });
+
   describe('the routing function', () => {
     it("sends a tenant to the cell the routing map names, at that cell's API", async () => {
       const { route } = loadRoutingFunction({ 't-2': cellIds[1]!, 't-1': cellIds[0]! });
@@ -156,6 +191,45 @@ export function routerSuite(fixture: () => InfraFixture): void {
     it('ignores a map entry naming a cell the router has no origin for', async () => {
       const { route } = loadRoutingFunction({ 't-1': 'cell-99', 't-2': 'constructor', 't-3': '__proto__' });
       for (const tenant of ['t-1', 't-2', 't-3']) expect(await route(bearer({ tenant_id: tenant }))).toBeUndefined();
+    });
+
+    it("sends a health probe (/health?tenant=<id>) to the probed tenant's cell, as the local router does", async () => {
+      // The probe path is the cells' public health check route.
+      expect(CELL_ROUTES.filter((route) => route.auth === 'none').map((route) => route.path)).toEqual([HEALTH_PROBE_PATH]);
+      const { route, calls } = loadRoutingFunction({ 't-1': cellIds[1]!, 't-2': cellIds[2]! });
+      expect(await route(undefined, probe('t-1'))).toEqual({ domainName: cellDomain(cellIds[1]!) });
+      expect(await route(undefined, probe('t-2'))).toEqual({ domainName: cellDomain(cellIds[2]!) });
+      expect(calls.lookups).toEqual(['t-1', 't-2']);
+    });
+
+    it('routes a probe by its query alone: a token on it does not count, and the first of repeated tenants wins', async () => {
+      const { route, calls } = loadRoutingFunction({ 't-1': cellIds[1]!, 't-2': cellIds[2]! });
+      expect(await route(bearer({ tenant_id: 't-2' }), probe('t-1'))).toEqual({ domainName: cellDomain(cellIds[1]!) });
+      // URLSearchParams.get, which the local router uses, takes the first value too.
+      expect(await route(undefined, probe('t-1', 't-2'))).toEqual({ domainName: cellDomain(cellIds[1]!) });
+      expect(calls.lookups).toEqual(['t-1', 't-1']);
+    });
+
+    it('leaves a probe without a tenant, or for a tenant the map does not know, on the default cell', async () => {
+      const { route, calls } = loadRoutingFunction({ 't-1': cellIds[1]! });
+      expect(await route(undefined, probe())).toBeUndefined();
+      expect(await route(undefined, { uri: HEALTH_PROBE_PATH, querystring: { tenant: { value: '' } } })).toBeUndefined();
+      expect(calls.lookups).toEqual([]);
+      expect(await route(undefined, probe('t-10'))).toBeUndefined();
+      expect(calls.lookups).toEqual(['t-10']);
+    });
+
+    it('reads no tenant from the query anywhere but the health probe: other requests go by the token', async () => {
+      const map = { 't-1': cellIds[1]!, 't-2': cellIds[2]! };
+      const query = probe('t-1').querystring;
+      const withToken = loadRoutingFunction(map);
+      expect(await withToken.route(bearer({ tenant_id: 't-2' }), { uri: '/cases', querystring: query })).toEqual({ domainName: cellDomain(cellIds[2]!) });
+      expect(withToken.calls.lookups).toEqual(['t-2']);
+      for (const uri of ['/cases', `${HEALTH_PROBE_PATH}/x`, `${HEALTH_PROBE_PATH}/`]) {
+        const { route, calls } = loadRoutingFunction(map);
+        expect(await route(undefined, { uri, querystring: query }), uri).toBeUndefined();
+        expect(calls.lookups, uri).toEqual([]);
+      }
     });
 
     it('reads the tenant claim exactly as the local router does', async () => {

@@ -1,0 +1,57 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import { Function, type FunctionProps, type Stack } from 'sst/constructs';
+import type { EventConsumerDefinition } from '@cellbook/functions/routes';
+import { PINNED_RUNTIME } from './nag.js';
+
+/** How long, and how often, EventBridge keeps trying to hand an event to a consumer. */
+export const EVENT_DELIVERY_RETRIES = { retryAttempts: 8, maxEventAge: Duration.hours(24) } as const;
+/** How often Lambda runs an event again after the function itself failed on it. */
+export const FUNCTION_RETRY_ATTEMPTS = 2;
+
+export interface EventConsumerProps {
+  bus: events.IEventBus;
+  /** Where events that cannot be handled end up, after EventBridge's and Lambda's retries. */
+  deadLetters: sqs.IQueue;
+  eventPattern: events.EventPattern;
+  description: string;
+  /** The consumer function (see `handlerProps`). */
+  function: FunctionProps;
+}
+
+/**
+ * A function the deployment's bus invokes for the events of one rule. Nothing is dropped: an event
+ * EventBridge cannot deliver is retried for a day and then dead-lettered; an event the function
+ * fails on (it throws, or times out) is retried by Lambda and then sent to the same queue by an
+ * on-failure destination, which records the error next to the event.
+ *
+ * Construct ids: the function is `id`, its rule `${id}Rule`.
+ */
+export function addEventConsumer(stack: Stack, id: string, props: EventConsumerProps) {
+  const consumer = new Function(stack, id, {
+    ...props.function,
+    retryAttempts: FUNCTION_RETRY_ATTEMPTS,
+    onFailure: new destinations.SqsDestination(props.deadLetters),
+  });
+  const rule = new events.Rule(stack, `${id}Rule`, {
+    eventBus: props.bus,
+    description: props.description,
+    eventPattern: props.eventPattern,
+  });
+  rule.addTarget(new targets.LambdaFunction(consumer, { deadLetterQueue: props.deadLetters, ...EVENT_DELIVERY_RETRIES }));
+  NagSuppressions.addResourceSuppressions(consumer, [PINNED_RUNTIME], true);
+  return { consumer, rule };
+}
+
+/**
+ * A consumer's pattern from the route table (EventBridge's own JSON field names, as the local bus
+ * takes it) in the shape CDK's `Rule` takes, which renders it back to exactly that JSON.
+ */
+export function rulePattern(pattern: EventConsumerDefinition['eventPattern']): events.EventPattern {
+  const { 'detail-type': detailType, ...rest } = pattern;
+  return { ...rest, detailType };
+}
