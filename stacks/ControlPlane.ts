@@ -55,6 +55,7 @@ const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/cells-list': 'registry-read',
   'control/cells-update': 'cell-admin',
   'control/cells-drain': 'move-request',
+  'control/cells-audit': 'registry-read',
   'control/tenant-mover': 'tenant-mover',
 };
 
@@ -68,15 +69,14 @@ function identityOf(handler: string): ControlIdentity {
 }
 
 /**
- * A `dynamodb:LeadingKeys` pattern (`TENANT#*`, `TENANTNAME#*`) for every partition core's key
- * module builds with `partitionOf`, whatever the tenant or name: the key built for a sample value
- * ends with it, and what precedes it is the fixed prefix.
+ * A `dynamodb:LeadingKeys` pattern (`TENANT#*`, `TENANTNAME#*`, `CELL#*`) for every partition
+ * core's key module builds with `partitionOf`, whatever the tenant, name or cell: the key built for
+ * a sample value (one the key module accepts) ends with it, and what precedes it is the fixed prefix.
  */
-const SAMPLE = 'sample';
-function anyPartition(partitionOf: (sample: string) => string): string {
-  const partition = partitionOf(SAMPLE);
-  if (!partition.endsWith(SAMPLE)) throw new Error(`partition ${partition} does not end with its variable part`);
-  return `${partition.slice(0, -SAMPLE.length)}*`;
+function anyPartition(partitionOf: (sample: string) => string, sample = 'sample'): string {
+  const partition = partitionOf(sample);
+  if (!partition.endsWith(sample)) throw new Error(`partition ${partition} does not end with its variable part`);
+  return `${partition.slice(0, -sample.length)}*`;
 }
 
 /** The one control route that is public: it is how an operator gets a token. */
@@ -323,7 +323,8 @@ export function ControlPlane({ app, stack }: StackContext) {
       resources: [tenantsTable.tableArn, `${tenantsTable.tableArn}/index/GSI1`],
     }),
   );
-  registryReaderRole.addToPolicy(catalogItems('CellCatalogReads', ['Scan']));
+  // The catalog, and one cell's entry: a cell's audit trail lists a change whose record is still on it.
+  registryReaderRole.addToPolicy(catalogItems('CellCatalogReads', ['Scan', 'GetItem']));
 
   // Suspend/reactivate: read and update the record, audit the change, find the tenant's cell. Each
   // Cell stack grants flushing its own authorizer cache.
@@ -342,8 +343,21 @@ export function ControlPlane({ app, stack }: StackContext) {
   tenantPlanRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
 
   // Cell settings (capacity, wave, draining): conditional updates of existing catalog entries only.
+  // Each change carries its audit record on the entry until it is written to the cell's trail, in
+  // the cell's partition of the registry (CELL#…) and nowhere else.
   const cellAdminRole = functionRole(stack, 'CellAdminRole', "Changes cells' capacity, wave and draining status");
-  cellAdminRole.addToPolicy(catalogItems('CellSettings', ['UpdateItem']));
+  cellAdminRole.addToPolicy(catalogItems('CellSettings', ['GetItem', 'UpdateItem']));
+  cellAdminRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'CellAuditTrail',
+      actions: ['dynamodb:PutItem'],
+      resources: [tenantsTable.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((cellId) => Keys.cellPartition(cellId), 'cell-sample')] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    }),
+  );
 
   // Move requests (TenantMove.request; drainCell requests one per tenant of a draining cell):
   // validate, take a slot in the target cell, record the move on the tenant and audit it, mark a

@@ -53,6 +53,7 @@ describe('README lifecycle walk-through', () => {
     expect(stdout).toMatch(/suspended → HTTP 403\nreactivated → HTTP 200/);
     expect(stdout).toMatch(/"state":"REQUESTED"/);
     expect(stdout).toMatch(/moved cell-(\d) → cell-(?!\1)\d, cases: Moves with us/);
+    expect(stdout).toMatch(/cell\.updated by operator \(room for run \d+\): \{"capacity":200\} → \{"capacity":250\}/);
     expect(stdout).toMatch(/exported \d+ items/);
     expect(stdout).toMatch(/"status":"OFFBOARDED"/);
     expect(stdout).toMatch(/offboarded → HTTP 403/);

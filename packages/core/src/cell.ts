@@ -2,7 +2,8 @@ import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocume
 import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import { CellNotFound, CellProvisioning, NoCellCapacity } from './errors.js';
+import * as Audit from './audit.js';
+import { CellNotDeployed, CellNotFound, CellProvisioning, ConcurrentModification, NoCellCapacity } from './errors.js';
 import { cellRecordKey, isCellId } from './keys.js';
 import { parse } from './validation.js';
 import { z } from 'zod';
@@ -59,43 +60,47 @@ function table(): string {
 /**
  * Records a deployed cell; keeps its tenant count if it is already registered. The deploy step
  * (a custom resource in AWS, the platform boot locally) passes its own client and table.
+ *
+ * Registering a cell `active` makes a new or `provisioning` cell placeable, but never re-opens a
+ * cell an operator is draining: a redeploy of a draining cell keeps it draining. Registering it
+ * `draining` (its stack is being deleted) always applies.
  */
 export async function register(
   record: Omit<CellRecord, 'tenantCount'>,
   target: { db: DynamoDBDocumentClient; tableName: string } = { db: systemDocumentClient(), tableName: table() },
 ): Promise<void> {
-  await target.db.send(
-    new UpdateCommand({
-      TableName: target.tableName,
-      Key: cellRecordKey(record.cellId),
-      // Every attribute goes through a placeholder: several names here are DynamoDB reserved words.
-      UpdateExpression:
-        'SET #cellId = :cellId, #placement = :placement, #wave = :wave, #region = :region, #capacity = :capacity, #status = :status, #tableName = :tableName, #apiId = :apiId, #stage = :stage, #tenantRoleArn = :tenantRoleArn, #usagePlans = :usagePlans, #tenantCount = if_not_exists(#tenantCount, :zero)',
-      ExpressionAttributeNames: Object.fromEntries(
-        ['cellId', 'placement', 'wave', 'region', 'capacity', 'status', 'tableName', 'apiId', 'stage', 'tenantRoleArn', 'usagePlans', 'tenantCount'].map(
-          (name) => [`#${name}`, name],
+  const write = (withStatus: boolean) => {
+    const fields = ['cellId', 'placement', 'wave', 'region', 'capacity', 'tableName', 'apiId', 'stage', 'tenantRoleArn', 'usagePlans', ...(withStatus ? ['status'] : [])];
+    const onlyIfPlaceable = withStatus && record.status === 'active';
+    return target.db.send(
+      new UpdateCommand({
+        TableName: target.tableName,
+        Key: cellRecordKey(record.cellId),
+        // Every attribute goes through a placeholder: several names here are DynamoDB reserved words.
+        UpdateExpression: `SET ${fields.map((name) => `#${name} = :${name}`).join(', ')}, #tenantCount = if_not_exists(#tenantCount, :zero)`,
+        ...(onlyIfPlaceable ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :draining' } : {}),
+        ExpressionAttributeNames: Object.fromEntries(
+          [...fields, 'tenantCount', ...(onlyIfPlaceable ? ['status'] : [])].map((name) => [`#${name}`, name]),
         ),
-      ),
-      ExpressionAttributeValues: {
-        ':cellId': record.cellId,
-        ':placement': record.placement,
-        ':wave': record.wave,
-        ':region': record.region,
-        ':capacity': record.capacity,
-        ':status': record.status,
-        ':tableName': record.tableName,
-        ':apiId': record.apiId,
-        ':stage': record.stage,
-        ':tenantRoleArn': record.tenantRoleArn,
-        ':usagePlans': record.usagePlans,
-        ':zero': 0,
-      },
-    }),
-  );
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(fields.map((name) => [`:${name}`, record[name as keyof typeof record]])),
+          ':zero': 0,
+          ...(onlyIfPlaceable ? { ':draining': 'draining' } : {}),
+        },
+      }),
+    );
+  };
+  try {
+    await write(true);
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    // Draining: keep that, refresh the rest of the wiring.
+    await write(false);
+  }
 }
 
 function toRecord(item: Record<string, unknown>): CellRecord {
-  const { PK: _pk, SK: _sk, ...record } = item;
+  const { PK: _pk, SK: _sk, pendingAudit: _pendingAudit, ...record } = item;
   return record as unknown as CellRecord;
 }
 
@@ -282,40 +287,150 @@ export const UpdateInput = z
     capacity: z.number().int().min(0).max(100_000).optional(),
     status: z.enum(['active', 'draining']).optional(),
     wave: z.number().int().min(0).max(100).optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
   })
   .refine((input) => input.capacity !== undefined || input.status !== undefined || input.wave !== undefined, 'Provide capacity, status and/or wave');
+
+type CellSettings = Pick<CellRecord, 'capacity' | 'status' | 'wave'>;
+const SETTINGS = ['capacity', 'status', 'wave'] as const;
+
+export interface CellChangeOptions {
+  /** Who asks: the operator's username (or `system`). */
+  actor: string;
+  /** Crash drills: runs after the change is stored, before its audit record is written. */
+  afterChange?: () => Promise<void> | void;
+}
+
+/** How often a change is tried again when the cell changed between its read and its write. */
+const CHANGE_ATTEMPTS = 5;
 
 /**
  * Changes a deployed cell's placement settings: capacity, deploy wave, or `draining` (placement
  * stops choosing it; its tenants stay). Lowering capacity below the current load is allowed — the
- * cell simply takes no new tenants until it is under capacity again.
+ * cell simply takes no new tenants until it is under capacity again. Audited in the cell's trail.
  */
-export async function update(input: unknown): Promise<CellRecord> {
-  const change = parse(UpdateInput, input);
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  for (const field of ['capacity', 'status', 'wave'] as const) {
-    if (change[field] === undefined) continue;
-    names[`#${field}`] = field;
-    values[`:${field}`] = change[field];
-    sets.push(`#${field} = :${field}`);
+export async function update(input: unknown, options: CellChangeOptions): Promise<CellRecord> {
+  const { cellId, reason, ...settings } = parse(UpdateInput, input);
+  return changeSettings(cellId, settings, { ...options, action: 'cell.updated', ...(reason ? { reason } : {}) });
+}
+
+/** Marks a cell draining (no new tenants), audited as the start of a drain. */
+export async function startDrain(cellId: string, options: CellChangeOptions & { reason?: string }): Promise<CellRecord> {
+  return changeSettings(cellId, { status: 'draining' }, { ...options, action: 'cell.drain-started' });
+}
+
+/**
+ * A change and its audit record land together, with no transaction: the record rides on the
+ * catalog item in the same conditional write as the change (`pendingAudit`), is then written to
+ * the cell's trail (idempotently, by its id) and taken off the item. A change whose function died
+ * in between keeps its record on the item: the next change of the cell writes it first, and the
+ * trail lists it meanwhile. The write also checks that the settings it replaces are the ones it
+ * read, so each record's `before` is exact under concurrent changes.
+ */
+async function changeSettings(
+  cellId: string,
+  settings: Partial<CellSettings>,
+  options: CellChangeOptions & { action: string; reason?: string },
+): Promise<CellRecord> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await readCellItem(cellId);
+    if (!current) throw new CellNotFound();
+    const pending = pendingAuditOf(current);
+    if (pending) {
+      await settleAudit(pending);
+      continue;
+    }
+    if (current.status === 'provisioning') throw new CellNotDeployed();
+    const changed = SETTINGS.filter((field) => settings[field] !== undefined);
+    const audit = Audit.cellRecordOf({
+      cellId,
+      actor: options.actor,
+      action: options.action,
+      ...(options.reason ? { reason: options.reason } : {}),
+      tenants: [...((current.tenants as ReadonlySet<string> | undefined) ?? [])].sort(),
+      before: Object.fromEntries(changed.map((field) => [field, current[field]])),
+      after: Object.fromEntries(changed.map((field) => [field, settings[field]])),
+    });
+    const names: Record<string, string> = { '#pendingAudit': 'pendingAudit', '#status': 'status' };
+    const values: Record<string, unknown> = { ':pendingAudit': audit, ':provisioning': 'provisioning' };
+    const sets = ['#pendingAudit = :pendingAudit'];
+    const conditions = ['attribute_exists(PK)', 'attribute_not_exists(#pendingAudit)', '#status <> :provisioning'];
+    for (const field of changed) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = settings[field];
+      sets.push(`#${field} = :${field}`);
+      if (current[field] === undefined) {
+        conditions.push(`attribute_not_exists(#${field})`);
+      } else {
+        values[`:was_${field}`] = current[field];
+        conditions.push(`#${field} = :was_${field}`);
+      }
+    }
+    let stored: Record<string, unknown>;
+    try {
+      const { Attributes } = await systemDocumentClient().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: cellRecordKey(cellId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      stored = Attributes ?? {};
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (attempt >= CHANGE_ATTEMPTS) throw new ConcurrentModification('The cell is being changed by another request; read it again and retry.');
+      continue;
+    }
+    await options.afterChange?.();
+    await settleAudit(audit);
+    return toRecord(stored);
   }
+}
+
+async function readCellItem(cellId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: cellRecordKey(cellId), ConsistentRead: true }));
+  return Item;
+}
+
+function pendingAuditOf(item: Record<string, unknown>): Audit.CellAuditRecord | undefined {
+  return item.pendingAudit as Audit.CellAuditRecord | undefined;
+}
+
+/** Writes a change's audit record to the cell's trail, then takes it off the catalog item. */
+async function settleAudit(audit: Audit.CellAuditRecord): Promise<void> {
+  await Audit.writeCellRecord(audit);
   try {
-    const { Attributes } = await systemDocumentClient().send(
+    await systemDocumentClient().send(
       new UpdateCommand({
         TableName: table(),
-        Key: cellRecordKey(change.cellId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
+        Key: cellRecordKey(audit.cellId),
+        UpdateExpression: 'REMOVE #pendingAudit',
+        ConditionExpression: '#pendingAudit.#auditId = :auditId',
+        ExpressionAttributeNames: { '#pendingAudit': 'pendingAudit', '#auditId': 'auditId' },
+        ExpressionAttributeValues: { ':auditId': audit.auditId },
       }),
     );
-    return toRecord(Attributes ?? {});
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw new CellNotFound();
-    throw error;
+    // Someone else settled it already.
+    if (!isConditionalCheckFailed(error)) throw error;
   }
+}
+
+/**
+ * A cell's audit trail, oldest first, paginated like a tenant's. A change whose record is still
+ * on the catalog item (its function died before writing it) is listed last.
+ */
+export async function auditTrail(cellId: string, input: unknown): Promise<{ items: Audit.CellAuditRecord[]; nextCursor: string | null }> {
+  const item = isCellId(cellId) ? await readCellItem(cellId) : undefined;
+  if (!item) throw new CellNotFound();
+  const page = await Audit.listCell(cellId, input);
+  const pending = pendingAuditOf(item);
+  if (pending && page.nextCursor === null && !page.items.some((record) => record.auditId === pending.auditId)) {
+    return { items: [...page.items, pending], nextCursor: null };
+  }
+  return page;
 }

@@ -61,8 +61,8 @@ export class InvalidStatusTransition extends DomainError {
 /** Someone else changed the item between our read and our conditional write. */
 export class ConcurrentModification extends DomainError {
   readonly code = 'CONCURRENT_MODIFICATION';
-  constructor() {
-    super('The case was changed by another request; read it again and retry.');
+  constructor(message = 'The case was changed by another request; read it again and retry.') {
+    super(message);
   }
 }
 
@@ -146,6 +146,14 @@ export class CellNotFound extends DomainError {
   readonly code = 'CELL_NOT_FOUND';
   constructor() {
     super('No deployed cell has this id; deploy its Cell stack first.');
+  }
+}
+
+/** A catalogued cell promised to a tenant whose stack is not deployed yet: nothing to change. */
+export class CellNotDeployed extends DomainError {
+  readonly code = 'CELL_NOT_DEPLOYED';
+  constructor() {
+    super('This cell is being created for a tenant and is not deployed yet; change it once its stack is deployed.');
   }
 }
 

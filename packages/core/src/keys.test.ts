@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { CaseStatus } from './case-status.js';
 import {
   assertTenantId,
+  cellAuditKey,
+  cellPartition,
+  cellRecordKey,
   caseIdOfPartition,
   caseKey,
   caseListingKey,
@@ -238,5 +241,23 @@ describe('tenant partitions (export, move, purge)', () => {
     expect(isCaseItemKey('t-1', noteKey('t-1', CASE_ID, NOTE_ID))).toBe(false);
     expect(isCaseItemKey('t-10', caseKey('t-1', CASE_ID))).toBe(false);
     expect(isCaseItemKey('t-1', tenantMetaKey('t-1'))).toBe(false);
+  });
+});
+
+describe('cell keys', () => {
+  const auditId = '01J8Z3K4M5N6P7Q8R9S0T1V2W3';
+
+  it("keeps a cell's catalog entry and its audit trail in the cell's partition", () => {
+    expect(cellRecordKey('cell-1')).toEqual({ PK: 'CELL#cell-1', SK: 'CELL' });
+    expect(cellAuditKey('cell-1', auditId)).toEqual({ PK: 'CELL#cell-1', SK: `AUDIT#${auditId}` });
+    expect(cellPartition('cell-d1')).toBe('CELL#cell-d1');
+  });
+
+  it('refuses malformed cell ids and audit ids rather than building a key', () => {
+    for (const cellId of ['', 'Cell-1', 'cell#1', 'cell-1#AUDIT', '-cell', 'a'.repeat(40)]) {
+      expect(() => cellPartition(cellId), cellId).toThrow();
+      expect(() => cellRecordKey(cellId), cellId).toThrow();
+    }
+    expect(() => cellAuditKey('cell-1', 'not-a-ulid')).toThrow();
   });
 });

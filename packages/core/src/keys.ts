@@ -117,8 +117,22 @@ export function idempotencyKey(actor: string, key: string): ItemKey {
 }
 
 export function cellRecordKey(cellId: string): ItemKey {
+  return { PK: cellPartition(cellId), SK: 'CELL' };
+}
+
+/**
+ * The cell's partition: its catalog record in the cells table, and its audit trail (operator
+ * actions on the cell itself) in the registry table, next to the tenants' trails.
+ */
+export function cellPartition(cellId: string): string {
   if (!isCellId(cellId)) throw new Error(`refusing to build a key for malformed cell id ${JSON.stringify(cellId)}`);
-  return { PK: `CELL#${cellId}`, SK: 'CELL' };
+  return `CELL#${cellId}`;
+}
+
+/** One audit record of an operator action on a cell; sorted by time within the cell. */
+export function cellAuditKey(cellId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  return { PK: cellPartition(cellId), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
 }
 
 // ── one tenant's partitions, enumerated whole for export, moves between cells and purge ──────

@@ -87,9 +87,11 @@ async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
 export async function request(
   tenantId: string,
   input: unknown,
-  options: { actor: string; toTier?: TierName },
+  options: { actor: string; toTier?: TierName; /** The cell whose drain asks for this move. */ drainOf?: string },
 ): Promise<TenantMoveRecord> {
-  const { cellId, reason } = parse(MoveInput, input ?? {});
+  const { cellId, reason: given } = parse(MoveInput, input ?? {});
+  // A drain's moves say so in the tenant's trail (and on the move record).
+  const reason = options.drainOf ? `Drain of ${options.drainOf}${given ? `: ${given}` : ''}` : given;
   const record = await readTenant(tenantId);
   if (!record) throw new TenantNotFound();
   if ((record.status !== 'ACTIVE' && record.status !== 'SUSPENDED') || !record.cellId || 'offboarding' in record) throw new TenantNotActivated();
@@ -508,16 +510,28 @@ export interface DrainResult {
 export async function drainCell(cellId: string, input: unknown, options: { actor: string }): Promise<DrainResult> {
   const { reason } = parse(z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }), input ?? {});
   if (!isCellId(cellId) || !(await Cell.get(cellId))) throw new CellNotFound();
-  const cell = await Cell.update({ cellId, status: 'draining' });
+  const cell = await Cell.startDrain(cellId, { actor: options.actor, ...(reason ? { reason } : {}) });
   const result: DrainResult = { cellId, moves: [], skipped: [] };
-  for (const tenantId of [...(cell.tenants ?? [])].sort()) {
+  const tenants = [...(cell.tenants ?? [])].sort();
+  for (const tenantId of tenants) {
     try {
-      const move = await request(tenantId, reason ? { reason } : {}, options);
+      const move = await request(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId });
       result.moves.push({ tenantId, ...move });
     } catch (error) {
       if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) throw error;
       result.skipped.push({ tenantId, code: error.code, message: error.message });
     }
   }
+  await Audit.recordCellAction({
+    cellId,
+    actor: options.actor,
+    action: 'cell.moves-requested',
+    ...(reason ? { reason } : {}),
+    tenants,
+    after: {
+      moves: result.moves.map(({ tenantId, moveId, toCellId, state }) => ({ tenantId, moveId, toCellId, state })),
+      skipped: result.skipped.map(({ tenantId, code }) => ({ tenantId, code })),
+    },
+  });
   return result;
 }

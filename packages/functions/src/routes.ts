@@ -56,6 +56,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
   { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
+  { method: 'GET', path: '/admin/cells/{cellId}/audit', handler: 'control/cells-audit', auth: 'operator' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';

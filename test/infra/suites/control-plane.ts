@@ -478,6 +478,9 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           // A tenant's audit trail lives in its registry partition.
           { action: 'dynamodb:Query', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantPartitionPrefix('t-1')] } },
           { action: 'dynamodb:Scan', resource: cells() },
+          // A cell's audit trail: its partition of the registry, and a record still on its catalog entry.
+          { action: 'dynamodb:Query', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.cellPartition('cell-1')] } },
+          { action: 'dynamodb:GetItem', resource: cells() },
         ]),
       ).toEqual([]);
       expect(
@@ -548,6 +551,34 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'cognito-idp:AdminDeleteUser', resource: pool() },
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it("cell settings may change catalog entries and write the cell's audit trail — no tenant's partition, no placement", async () => {
+      const role = infra.role(control(), 'CellAdminRole');
+      const cellTrail = { 'dynamodb:LeadingKeys': [Keys.cellPartition('cell-1')] };
+      expect(
+        await allowed(role, [
+          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'dynamodb:PutItem', resource: tenants(), context: cellTrail },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          ...assumeTenantRoles(),
+          // Not a tenant's record, audit trail or name; not a trail's other records.
+          ...[Keys.tenantPartitionPrefix('t-1'), Keys.tenantNameKey('acme').PK].map((partition) => ({
+            action: 'dynamodb:PutItem',
+            resource: tenants(),
+            context: { 'dynamodb:LeadingKeys': [partition] },
+          })),
+          { action: 'dynamodb:PutItem', resource: tenants() },
+          ...['GetItem', 'UpdateItem', 'DeleteItem', 'Query'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants(), context: cellTrail })),
+          ...['PutItem', 'DeleteItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          { action: 'events:PutEvents', resource: bus() },
+          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
         ]),
       ).toEqual([]);
     });

@@ -4,4 +4,6 @@ import { requireBody } from '../http/request.js';
 import { ok } from '../http/responses.js';
 import { cellView } from './cell-view.js';
 
-export const handler = operatorApi(async (request) => ok(cellView(await Cell.update(requireBody(request)))));
+export const handler = operatorApi(async (request, operator) =>
+  ok(cellView(await Cell.update(requireBody(request), { actor: operator.username }))),
+);
