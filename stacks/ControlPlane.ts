@@ -264,7 +264,13 @@ export function ControlPlane({ app, stack }: StackContext) {
   const routingMap = new cloudfront.KeyValueStore(stack, 'RoutingMap', {
     comment: `${app.stage}: tenant id → cell id`,
   });
-  addRoutingMapWriter(stack, { bus, routingMap, deadLetters });
+  addRoutingMapWriter(stack, {
+    bus,
+    routingMap,
+    deadLetters,
+    registry: { tableArn: tenantsTable.tableArn, tableName: tenantsTable.tableName },
+    tenantPartitions: anyPartition((tenantId) => Keys.tenantRegistryPartition(tenantId)),
+  });
 
   // ── function identities ────────────────────────────────────────────────────────────────────
   // Each role holds what its handlers call in core, granted next to the resource it concerns; the

@@ -22,14 +22,19 @@ export const ROUTING_MAP_WRITER_ACTIONS = [
 export interface RoutingMapWriterProps {
   bus: events.IEventBus;
   routingMap: cloudfront.IKeyValueStore;
+  /** The tenant registry: the writer reads each tenant's record to learn where it is now. */
+  registry: { tableArn: string; tableName: string };
+  /** `dynamodb:LeadingKeys` pattern of the tenants' record partitions (`TENANT#*`). */
+  tenantPartitions: string;
   /** Where events that cannot be written end up, after EventBridge's and Lambda's retries. */
   deadLetters: sqs.IQueue;
 }
 
 /**
  * The routing map's only writer (DESIGN §1: "written by the control plane"): every
- * `TenantRoutingChanged` on the deployment's bus invokes a function that puts tenant → cell into
- * the KeyValueStore (or removes the tenant). Lives in the stack that owns the store, the bus and
+ * `TenantRoutingChanged` on the deployment's bus invokes a function that makes the tenant's entry
+ * in the KeyValueStore say what the tenant's registry record says now (its cell, or no entry) —
+ * so deliveries out of order converge on the current route. Lives in the stack that owns the store, the bus and
  * the dead-letter queue.
  */
 export function addRoutingMapWriter(stack: Stack, props: RoutingMapWriterProps) {
@@ -41,6 +46,17 @@ export function addRoutingMapWriter(stack: Stack, props: RoutingMapWriterProps) 
       resources: [props.routingMap.keyValueStoreArn],
     }),
   );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadTenantPlacement',
+      actions: ['dynamodb:GetItem'],
+      resources: [props.registry.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [props.tenantPartitions] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    }),
+  );
 
   const { consumer: writer, rule } = addEventConsumer(stack, 'RoutingMapWriter', {
     bus: props.bus,
@@ -50,7 +66,7 @@ export function addRoutingMapWriter(stack: Stack, props: RoutingMapWriterProps) 
     function: handlerProps(stack, 'RoutingMapWriter', {
       handler: ROUTING_MAP_WRITER,
       role,
-      environment: { ROUTING_MAP_ARN: props.routingMap.keyValueStoreArn },
+      environment: { ROUTING_MAP_ARN: props.routingMap.keyValueStoreArn, TENANTS_TABLE: props.registry.tableName },
       // A few KeyValueStore round trips, retried on a stale ETag with back-off.
       timeout: 30,
     }),

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CloudFormationCustomResourceEvent, Context, PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cell, Keys } from '@cellbook/core';
@@ -23,7 +23,8 @@ import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer
  * access tokens, the custom resource that records each deployed cell in the catalog, and the
  * writer of the router's KeyValueStore. The registrar runs against a real DynamoDB emulator
  * (dynalite) and answers CloudFormation over HTTP, exactly as it would in Lambda; nothing is
- * mocked. The map writer's KeyValueStore client is mocked: there is no local stand-in (see below).
+ * mocked. The map writer reads a real (dynalite) registry; its KeyValueStore client is mocked:
+ * there is no local stand-in (see below).
  */
 describe('cognito/pre-token-generation', () => {
   const event = (attributes: Record<string, string>, groups: string[] | undefined) =>
@@ -232,10 +233,39 @@ describe('routing/map-writer', () => {
   let lines: Record<string, unknown>[] = [];
   const restoreStreams: (() => void)[] = [];
 
+  /** The tenant registry the writer reads (dynalite): where each tenant's route should point now. */
+  const TENANTS_TABLE = 'tenants';
+  let registry: LocalDynamo;
+  const register = async (tenantId: string, fields: Record<string, unknown>) =>
+    documentClient({ endpoint: registry.url }).send(new PutCommand({ TableName: TENANTS_TABLE, Item: { ...Keys.tenantRecordKey(tenantId), tenantId, ...fields } }));
+
   beforeAll(async () => {
     kvs = mockClient(CloudFrontKeyValueStoreClient);
+    registry = await startLocalDynamo();
+    await new DynamoDBClient({ endpoint: registry.url }).send(
+      new CreateTableCommand({
+        TableName: TENANTS_TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'SK', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await register('acme-7', { status: 'ACTIVE', cellId: 'cell-2' });
+    await register('gone-1', { status: 'OFFBOARDED', cellId: 'cell-2' });
     previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
-    Object.assign(process.env, { ROUTING_MAP_ARN: ARN, AWS_REGION: process.env.AWS_REGION ?? 'us-east-1', POWERTOOLS_LOG_LEVEL: 'INFO' });
+    Object.assign(process.env, {
+      ROUTING_MAP_ARN: ARN,
+      TENANTS_TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: registry.url,
+      AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
     // A fresh module graph: the logger reads its level once, at its first import, as in a cold start.
     vi.resetModules();
     ({ handler } = await import('@cellbook/functions/routing/map-writer'));
@@ -260,9 +290,11 @@ describe('routing/map-writer', () => {
     lines = [];
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const restore of restoreStreams) restore();
     kvs.restore();
+    await registry?.close();
+    delete process.env.TENANTS_TABLE;
     if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
     delete process.env.ROUTING_MAP_ARN;
@@ -277,10 +309,29 @@ describe('routing/map-writer', () => {
   });
 
   it('removes an offboarded tenant (cellId null) from the map', async () => {
-    await handler(event(change('acme-7', null, 'cell-2')), context);
-    expect(kvs.commandCalls(DeleteKeyCommand).map((call) => call.args[0].input)).toEqual([{ KvsARN: ARN, Key: 'acme-7', IfMatch: 'etag-1' }]);
+    await handler(event(change('gone-1', null, 'cell-2')), context);
+    expect(kvs.commandCalls(DeleteKeyCommand).map((call) => call.args[0].input)).toEqual([{ KvsARN: ARN, Key: 'gone-1', IfMatch: 'etag-1' }]);
     expect(kvs.commandCalls(PutKeyCommand)).toEqual([]);
-    expect(lines).toContainEqual(expect.objectContaining({ message: 'tenant removed from the routing map', tenant_id: 'acme-7' }));
+    expect(lines).toContainEqual(expect.objectContaining({ message: 'tenant removed from the routing map', tenant_id: 'gone-1' }));
+  });
+
+  it("writes where the registry says the tenant is now, not where a late event says: deliveries in any order end on the current route", async () => {
+    // The tenant was onboarded into cell-1 and has since moved to cell-2; the onboarding's event arrives last.
+    await handler(event(change('acme-7', 'cell-2', 'cell-1')), context);
+    await handler(event(change('acme-7', 'cell-1', null)), context);
+    expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-2', 'cell-2']);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: 'routing change overtaken by a later one: the map follows the registry', tenant_id: 'acme-7', routed_cell_id: 'cell-2' }),
+    );
+    // A late move event for an offboarded tenant does not route it again.
+    await handler(event(change('gone-1', 'cell-2', 'cell-1')), context);
+    expect(kvs.commandCalls(DeleteKeyCommand).map((call) => call.args[0].input.Key)).toEqual(['gone-1']);
+  });
+
+  it('removes a tenant the registry does not know, rather than routing it', async () => {
+    await handler(event(change('ghost-3', 'cell-1', null)), context);
+    expect(kvs.commandCalls(PutKeyCommand)).toEqual([]);
+    expect(kvs.commandCalls(DeleteKeyCommand).map((call) => call.args[0].input.Key)).toEqual(['ghost-3']);
   });
 
   it.each([

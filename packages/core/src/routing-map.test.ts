@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_WRITE_ATTEMPTS, RoutingChangeDetail, applyRoutingChange, assignTenantCell, removeTenant } from './routing-map.js';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { MAX_WRITE_ATTEMPTS, RoutingChangeDetail, assignTenantCell, removeTenant, syncTenantRoute } from './routing-map.js';
 
 const ARN = 'arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
 const meta = { $metadata: {} };
@@ -123,7 +124,19 @@ describe('the routing map writer', () => {
     });
   });
 
-  describe('RoutingMap.applyRoutingChange', () => {
+  describe('RoutingMap.syncTenantRoute', () => {
+    let registry: AwsClientStub<DynamoDBDocumentClient>;
+    const savedTable = process.env.TENANTS_TABLE;
+    beforeAll(() => {
+      registry = mockClient(DynamoDBDocumentClient);
+      process.env.TENANTS_TABLE = 'tenants';
+    });
+    beforeEach(() => registry.reset());
+    afterAll(() => {
+      registry.restore();
+      if (savedTable === undefined) delete process.env.TENANTS_TABLE;
+      else process.env.TENANTS_TABLE = savedTable;
+    });
     const detail = (cellId: string | null, previousCellId: string | null) =>
       RoutingChangeDetail.parse({
         tenantId: 'acme-7',
@@ -135,19 +148,43 @@ describe('the routing map writer', () => {
         actor: 'operator',
         data: { cellId, previousCellId },
       });
+    const registered = (item: Record<string, unknown> | undefined) => registry.on(GetCommand).resolves({ Item: item });
 
-    it('points a moved tenant at its new cell', async () => {
+    it("reads the tenant's registry record, consistently, and points the map at its cell", async () => {
       versions();
+      registered({ status: 'ACTIVE', cellId: 'cell-2' });
       kvs.on(PutKeyCommand).resolves({ ETag: 'etag-after' });
-      await applyRoutingChange(detail('cell-2', 'cell-1'));
+      expect(await syncTenantRoute(detail('cell-2', 'cell-1'))).toEqual({ tenantId: 'acme-7', cellId: 'cell-2', stale: false });
+      expect(registry.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ TableName: 'tenants', Key: { PK: 'TENANT#acme-7', SK: 'TENANT' }, ConsistentRead: true });
       expect(kvs.commandCalls(PutKeyCommand)[0]!.args[0]).toMatchObject({ input: { Key: 'acme-7', Value: 'cell-2' } });
     });
 
-    it('removes an offboarded tenant (cellId null)', async () => {
+    it('follows the registry, not a late event: an onboarding event delivered after the move keeps the moved route', async () => {
       versions();
+      registered({ status: 'ACTIVE', cellId: 'cell-2' });
+      kvs.on(PutKeyCommand).resolves({ ETag: 'etag-after' });
+      expect(await syncTenantRoute(detail('cell-1', null))).toEqual({ tenantId: 'acme-7', cellId: 'cell-2', stale: true });
+      expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-2']);
+    });
+
+    it('keeps a suspended tenant routed: its cell refuses it, with the suspension error', async () => {
+      versions();
+      registered({ status: 'SUSPENDED', cellId: 'cell-1' });
+      kvs.on(PutKeyCommand).resolves({ ETag: 'etag-after' });
+      expect((await syncTenantRoute(detail('cell-1', null))).cellId).toBe('cell-1');
+    });
+
+    it.each([
+      ['offboarded', { status: 'OFFBOARDED', cellId: 'cell-1' }],
+      ['unknown to the registry', undefined],
+      ['without a cell', { status: 'PENDING' }],
+    ])('removes a tenant that is %s, whatever the event says', async (_, item) => {
+      versions();
+      registered(item);
       kvs.on(DeleteKeyCommand).resolves({ ETag: 'etag-after' });
-      await applyRoutingChange(detail(null, 'cell-1'));
+      expect((await syncTenantRoute(detail('cell-1', null))).cellId).toBeNull();
       expect(kvs.commandCalls(DeleteKeyCommand)[0]!.args[0]).toMatchObject({ input: { Key: 'acme-7' } });
+      expect(kvs.commandCalls(PutKeyCommand)).toEqual([]);
     });
   });
 });

@@ -9,13 +9,15 @@ import {
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';
-import { assertTenantId, isCellId, isTenantId } from './keys.js';
+import { systemDocumentClient } from './dynamo.js';
+import { assertTenantId, isCellId, isTenantId, tenantRecordKey } from './keys.js';
 
 /**
  * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
  * the router's CloudFront Function and written only here, by the control plane. The store's ARN
- * comes from `ROUTING_MAP_ARN`.
+ * comes from `ROUTING_MAP_ARN`; what it should say comes from the tenant registry (`TENANTS_TABLE`).
  *
  * Every write names the store version it expects (`IfMatch`, the ETag from
  * DescribeKeyValueStore); a concurrent writer makes that version stale, and the write is retried a
@@ -93,8 +95,34 @@ export const RoutingChangeDetail = z
   .refine((detail) => detail.cellId === detail.data.cellId, { message: 'cellId and data.cellId disagree', path: ['data', 'cellId'] });
 export type RoutingChangeDetail = z.infer<typeof RoutingChangeDetail>;
 
-/** Makes the map say what the event says: the tenant's new cell, or no entry at all. */
-export async function applyRoutingChange(change: RoutingChangeDetail): Promise<void> {
-  if (change.cellId === null) await removeTenant(change.tenantId);
-  else await assignTenantCell(change.tenantId, change.cellId);
+export interface RouteSync {
+  tenantId: string;
+  /** Where the map now sends the tenant; null: not at all. */
+  cellId: string | null;
+  /** The event named another cell than the registry does now: a later change overtook it. */
+  stale: boolean;
+}
+
+/**
+ * Makes the map say what the tenant registry says **now** — the tenant's cell, or no entry for a
+ * tenant that is offboarded (or unknown) — whatever the event says. EventBridge neither orders nor
+ * deduplicates deliveries, and a retried event may arrive after a later one: writing the event's
+ * own cell would let an old onboarding event overwrite the route of a move that followed it. Read
+ * from the registry, every delivery converges on the current route, in any order, any number of
+ * times. The event tells whose route to look at, and is reported `stale` when it is out of date.
+ */
+export async function syncTenantRoute(change: RoutingChangeDetail): Promise<RouteSync> {
+  const { Item } = await systemDocumentClient().send(
+    new GetCommand({
+      TableName: requireEnv('TENANTS_TABLE'),
+      Key: tenantRecordKey(change.tenantId),
+      ConsistentRead: true,
+      ProjectionExpression: '#status, cellId',
+      ExpressionAttributeNames: { '#status': 'status' },
+    }),
+  );
+  const routed = Item && Item.status !== 'OFFBOARDED' && isCellId(Item.cellId) ? (Item.cellId as string) : null;
+  if (routed === null) await removeTenant(change.tenantId);
+  else await assignTenantCell(change.tenantId, routed);
+  return { tenantId: change.tenantId, cellId: routed, stale: routed !== change.cellId };
 }

@@ -116,7 +116,7 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       for (const consumer of CONTROL_EVENT_CONSUMERS) expect(modules.filter((module) => module === consumer.handler), consumer.handler).toHaveLength(1);
     });
 
-    it('ships the routing map writer with a working SigV4a signer: the bundle signs and sends a real KeyValueStore write', () => {
+    it('ships the routing map writer with a working SigV4a signer: the bundle reads the registry and signs and sends a real KeyValueStore write', () => {
       const writer = ours().find((fn) => moduleOf(fn) === ROUTING_MAP_WRITER)!;
       const arn = 'arn:aws:cloudfront::123456789012:key-value-store/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
       // A recorder answering as the KeyValueStore API does. The client puts the ARN's account id in
@@ -136,9 +136,16 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
               algorithm: (req.headers.authorization ?? '').split(' ')[0],
               regionSet: req.headers['x-amz-region-set'],
               ifMatch: req.headers['if-match'],
+              target: req.headers['x-amz-target'],
               body,
             });
-            res.writeHead(200, { 'content-type': 'application/json', etag: 'etag-' + requests.length });
+            if (req.headers['x-amz-target']) {
+              // The tenant registry (DynamoDB): the tenant is active in cell-2.
+              res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+              res.end(JSON.stringify({ Item: { status: { S: 'ACTIVE' }, cellId: { S: 'cell-2' } } }));
+              return;
+            }
+            res.writeHead(200, { 'content-type': 'application/json', etag: 'etag-' + requests.filter((request) => !request.target).length });
             res.end(JSON.stringify(req.method === 'GET'
               ? { KvsARN: process.env.ROUTING_MAP_ARN, Created: 1767225600, ItemCount: 0, TotalSizeInBytes: 0 }
               : { ItemCount: 1, TotalSizeInBytes: 10 }));
@@ -148,6 +155,7 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
         const lookup = dns.lookup;
         dns.lookup = (host, options, callback) => lookup('127.0.0.1', options, callback);
         process.env.AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE = 'http://kvs.test:' + server.address().port;
+        process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://dynamodb.test:' + server.address().port;
         const { handler } = await import(process.argv[1]);
         const detail = { tenantId: 'acme-7', cellId: 'cell-2', tier: 'basic', eventId: 'e', idempotencyKey: 'k', occurredAt: '2026-01-01T00:00:00Z', actor: 'operator', data: { cellId: 'cell-2', previousCellId: null } };
         await handler(
@@ -167,6 +175,7 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
             AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
             AWS_SECRET_ACCESS_KEY: 'secret',
             ROUTING_MAP_ARN: arn,
+            TENANTS_TABLE: 'tenants',
             POWERTOOLS_LOG_LEVEL: 'SILENT',
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           },
@@ -174,7 +183,12 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
         }),
       ) as Record<string, unknown>[];
       const signed = { host: '123456789012.kvs.test', algorithm: 'AWS4-ECDSA-P256-SHA256', regionSet: '*' };
-      expect(requests).toEqual([
+      const [registryRead, ...kvsRequests] = requests;
+      // First where the registry says the tenant is now (SigV4, consistent read of its record)…
+      expect(registryRead).toMatchObject({ method: 'POST', host: 'dynamodb.test', target: 'DynamoDB_20120810.GetItem', algorithm: 'AWS4-HMAC-SHA256' });
+      expect(JSON.parse(registryRead!.body as string)).toMatchObject({ TableName: 'tenants', Key: { PK: { S: 'TENANT#acme-7' }, SK: { S: 'TENANT' } }, ConsistentRead: true });
+      // …then the KeyValueStore write, signed with SigV4a.
+      expect(kvsRequests).toEqual([
         expect.objectContaining({ ...signed, method: 'GET', path: `/key-value-stores/${arn}` }),
         expect.objectContaining({ ...signed, method: 'PUT', path: `/key-value-stores/${arn}/keys/acme-7`, ifMatch: 'etag-1', body: JSON.stringify({ Value: 'cell-2' }) }),
       ]);

@@ -301,7 +301,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         expect(writers[0]!.properties).toMatchObject({
           Runtime: 'nodejs22.x',
           Role: infra.arn(control(), 'RoutingMapWriterRole'),
-          Environment: { Variables: { ROUTING_MAP_ARN: routingMap() } },
+          Environment: { Variables: { ROUTING_MAP_ARN: routingMap(), TENANTS_TABLE: infra.ref(control(), 'tenants/Table') } },
         });
         const invokeConfigs = infra
           .resources(control(), 'AWS::Lambda::EventInvokeConfig')
@@ -381,6 +381,22 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'events:PutEvents', resource: infra.arn(control(), 'Bus') },
         ]) {
           expect(await decide(infra.resolver, role, request), `${request.action} ${request.resource}`).not.toBe('Allowed');
+        }
+      });
+
+      it("reads tenants' registry records — where each is now — and nothing else of the registry", async () => {
+        const role = infra.role(control(), 'RoutingMapWriterRole');
+        const tenants = infra.arn(control(), 'tenants/Table');
+        const at = (partition: string) => ({ 'dynamodb:LeadingKeys': [partition] });
+        expect(await decide(infra.resolver, role, { action: 'dynamodb:GetItem', resource: tenants, context: at(Keys.tenantRegistryPartition('acme-7')) })).toBe('Allowed');
+        for (const request of [
+          { action: 'dynamodb:GetItem', resource: tenants, context: at(Keys.tenantNameKey('acme').PK) },
+          { action: 'dynamodb:GetItem', resource: tenants, context: at(Keys.cellPartition('cell-1')) },
+          { action: 'dynamodb:GetItem', resource: infra.arn(control(), 'cells/Table'), context: at(Keys.cellPartition('cell-1')) },
+          ...['Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants, context: at(Keys.tenantRegistryPartition('acme-7')) })),
+          { action: 'dynamodb:Scan', resource: tenants },
+        ]) {
+          expect(await decide(infra.resolver, role, request), `${request.action} ${JSON.stringify(request.context ?? {})}`).not.toBe('Allowed');
         }
       });
     });

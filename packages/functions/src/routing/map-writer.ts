@@ -2,13 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { ROUTING_CHANGED } from '@cellbook/core/routing';
-import { RoutingChangeDetail, applyRoutingChange } from '@cellbook/core/routing-map';
+import { RoutingChangeDetail, syncTenantRoute } from '@cellbook/core/routing-map';
 import { logger } from '../observability.js';
 
 /**
  * AWS only: keeps the router's KeyValueStore (tenant → cell) in step with the control plane. An
- * EventBridge rule on the deployment's bus delivers every `TenantRoutingChanged`; this writes it
- * through core's routing map. Locally the router reads the registry itself and only drops its
+ * EventBridge rule on the deployment's bus delivers every `TenantRoutingChanged`; this makes the
+ * tenant's entry say what the registry says now (core's `syncTenantRoute`), so deliveries out of
+ * order or repeated converge on the current route. Locally the router reads the registry itself and only drops its
  * cached route on the same event, so nothing runs this there.
  *
  * A detail without a valid tenant (or with a malformed cell) is refused by throwing: the
@@ -38,6 +39,7 @@ export const handler = middy<RoutingChangedEvent, void, Error, Context>()
     }
     const change = parsed.data;
     logger.appendKeys({ tenant_id: change.tenantId, cell_id: change.cellId, previous_cell_id: change.data.previousCellId });
-    await applyRoutingChange(change);
-    logger.info(change.cellId === null ? 'tenant removed from the routing map' : 'tenant routed to its cell');
+    const route = await syncTenantRoute(change);
+    if (route.stale) logger.warn('routing change overtaken by a later one: the map follows the registry', { routed_cell_id: route.cellId });
+    logger.info(route.cellId === null ? 'tenant removed from the routing map' : 'tenant routed to its cell', { routed_cell_id: route.cellId });
   });
