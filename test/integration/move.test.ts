@@ -1,4 +1,4 @@
-import { Cell, TenantMove } from '@cellbook/core';
+import { Cell, Events, TenantMove } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -205,6 +205,85 @@ describe('TenantMove.run', () => {
     resume();
     expect(await first).toMatchObject({ state: 'DONE' });
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['one mover only']);
+  });
+
+  /** A tenant with `cases` cases of one note each: more items than one copy batch (25) several times over. */
+  async function tenantWithCases(cases: number) {
+    const tenant = await env.onboard('premium');
+    for (let i = 0; i < cases; i++) {
+      const created = await tenant.call('POST', '/cases', { body: { title: `case ${i}`, priority: 'low' } });
+      expect(created.status).toBe(201);
+      expect((await tenant.call('POST', `/cases/${created.body.caseId}/notes`, { body: { body: `note of case ${i}` } })).status).toBe(201);
+    }
+    return tenant;
+  }
+
+  it('hands a copy that reaches its run\'s deadline to a fresh run, which continues from the checkpoint', async () => {
+    const tenant = await tenantWithCases(40);
+    const to = otherCell(tenant);
+    const requested: Array<{ detail: { data: { moveId: string }; idempotencyKey: string } }> = [];
+    const bus = env.platform.eventBus;
+    bus.service.putRule({
+      name: 'test-move-requests',
+      eventBusName: bus.name,
+      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [TenantMove.MOVE_REQUESTED] },
+      targets: [{ id: 'recorder', deliver: async (event) => void requested.push(event as never) }],
+    });
+    try {
+      const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+      // Every run is at its deadline as soon as it has copied one batch.
+      const runs: string[] = [];
+      let state: string | undefined;
+      do {
+        const after = await TenantMove.run(tenant.tenantId, move.moveId, { handOverAt: 0 });
+        state = after?.state;
+        runs.push(state ?? 'none');
+        if (state === 'FROZEN') {
+          // Handed over: the progress is recorded and visible to operators (not the resume position),
+          // and the tenant's writes are still held off.
+          const shown = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
+          expect(shown.body.move).toMatchObject({ state: 'FROZEN', copyProgress: { items: expect.any(Number), at: expect.any(String) } });
+          expect(shown.body.move.copyCheckpoint).toBeUndefined();
+          expect((await tenant.call('POST', '/cases', { body: { title: 'during the move', priority: 'low' } })).status).toBe(503);
+        }
+      } while (state === 'FROZEN' && runs.length < 50);
+
+      expect(runs.at(-1)).toBe('DONE');
+      // 1 counters item, 1 user, 40 cases, 40 notes: 82 items, 25 per run before the last.
+      expect(runs.length).toBe(Math.ceil(82 / 25));
+      await bus.service.drain();
+      const continuations = requested.filter((event) => event.detail.data.moveId === move.moveId && event.detail.idempotencyKey.includes('#continue#'));
+      expect(continuations.map((event) => event.detail.idempotencyKey)).toEqual([25, 50, 75].map((n) => `TenantMoveRequested#${move.moveId}#continue#${n}`));
+
+      const done = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
+      expect(done.body).toMatchObject({ cellId: to, move: { state: 'DONE', copied: { count: 82 } } });
+      expect(done.body.move.copyProgress).toBeUndefined();
+      const listed = await tenant.call('GET', '/cases?limit=100');
+      expect(listed.body.items.map((c: { title: string }) => c.title).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `case ${i}`).sort());
+      expect(await itemsIn(tenant.cellId, tenant.tenantId)).toBe(0);
+    } finally {
+      bus.service.removeRule('test-move-requests', bus.name);
+    }
+  });
+
+  it('resumes the copy of a mover that died right after a checkpoint from that checkpoint, counting every item once', async () => {
+    const tenant = await tenantWithCases(30);
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    await expect(
+      TenantMove.run(tenant.tenantId, move.moveId, {
+        handOverAt: 0,
+        afterCheckpoint: () => {
+          throw new Error('mover died after its checkpoint');
+        },
+      }),
+    ).rejects.toThrow('mover died after its checkpoint');
+    const record = (await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken })).body;
+    expect(record.move).toMatchObject({ state: 'FROZEN', copyProgress: { items: 25 } });
+
+    const finished = await TenantMove.run(tenant.tenantId, move.moveId);
+    // 1 counters item, 1 user, 30 cases, 30 notes — the 25 copied before the crash are not counted twice.
+    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 62 } });
+    expect((await tenant.call('GET', '/cases?limit=100')).body.items).toHaveLength(30);
   });
 
   it('takes over the move of a mover that died, once its lease has run out', async () => {

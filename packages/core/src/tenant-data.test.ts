@@ -25,6 +25,8 @@ import {
 import { tenantAccessPolicy } from './tenant-access-policy.js';
 import {
   copyTenantCellItems,
+  copyTenantCellItemsResumable,
+  type CopyCheckpoint,
   exportLines,
   fingerprint,
   fingerprintTenantCellItems,
@@ -566,6 +568,69 @@ describe('copyTenantCellItems', () => {
     const world = await seededWorld();
     const cell: TableRef = { doc: admin, tableName: world.cell };
     await expect(copyTenantCellItems(cell, cell, 't-1')).rejects.toThrow(/onto itself/);
+  });
+});
+
+describe('copyTenantCellItemsResumable', () => {
+  it('copies in parts that each continue from the last checkpoint, and ends exactly where one pass ends', async () => {
+    const world = await seededWorld();
+    const target = await createTable('test-cell');
+    const t1 = tenantClient('t-1');
+    const source: TableRef = { doc: t1, tableName: world.cell };
+    const copy: TableRef = { doc: t1, tableName: target };
+
+    const parts: CopyCheckpoint[] = [];
+    let checkpoint: CopyCheckpoint | undefined;
+    do {
+      // Pause at every chance: after each batch of 25 items.
+      checkpoint = await copyTenantCellItemsResumable(source, copy, 't-1', { queryPageSize: QUERY_PAGE_SIZE, ...(checkpoint ? { from: checkpoint } : {}), pauseWhen: () => true });
+      parts.push(checkpoint);
+      // Between parts, the target holds exactly what the checkpoint fingerprints, and no note without its case.
+      const inTarget = await tenantItemsIn(target, 't-1');
+      expect(fingerprint(inTarget)).toEqual(checkpoint.read);
+      expectEveryNoteHasItsCase(inTarget);
+    } while (checkpoint.cursor !== null && parts.length < 100);
+
+    expect(parts.length).toBe(Math.ceil(cellItemsCount(T1_SHAPE) / 25) + (cellItemsCount(T1_SHAPE) % 25 === 0 ? 1 : 0));
+    expect(parts.map((part) => part.read.count)).toEqual([...parts.map((part) => part.read.count)].sort((a, b) => a - b));
+    const whole = await copyTenantCellItems({ doc: admin, tableName: world.cell }, { doc: admin, tableName: await createTable('test-cell') }, 't-1');
+    expect(checkpoint.read).toEqual(whole);
+    expect(await fingerprintTenantCellItems(copy, 't-1')).toEqual(whole);
+    expect((await scanAll(target)).every((item) => belongsTo('t-1', item))).toBe(true);
+    // Asking a finished copy to continue copies nothing more.
+    expect(await copyTenantCellItemsResumable(source, copy, 't-1', { from: checkpoint })).toBe(checkpoint);
+  });
+
+  it('repeats at most the part after the last checkpoint when a copy crashes, and counts each item once', async () => {
+    const world = await seededWorld();
+    const target = await createTable('test-cell');
+    const source: TableRef = { doc: admin, tableName: world.cell };
+    let parts = 0;
+    const first = await copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, pauseWhen: () => ++parts >= 2 });
+    expect(first.cursor).not.toBeNull();
+
+    // The next part dies on its second batch: some of its items are written, the checkpoint does not know them.
+    const dying = faultyClient((_, call) => ({ crash: call >= 2 }));
+    await expect(copyTenantCellItemsResumable(source, { doc: dying, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, from: first })).rejects.toThrow('simulated crash');
+    expect((await tenantItemsIn(target, 't-1')).length).toBeGreaterThan(first.read.count);
+
+    const rest = await copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, from: first });
+    expect(rest.cursor).toBeNull();
+    expect(rest.read.count).toBe(cellItemsCount(T1_SHAPE));
+    expect(await fingerprintTenantCellItems({ doc: admin, tableName: target }, 't-1')).toEqual(rest.read);
+  });
+
+  it("refuses to continue from another tenant's checkpoint or a tampered one", async () => {
+    const world = await seededWorld();
+    const target = await createTable('test-cell');
+    const source: TableRef = { doc: admin, tableName: world.cell };
+    const t1 = await copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, pauseWhen: () => true });
+    expect(t1.cursor).not.toBeNull();
+    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-10', { from: t1 })).rejects.toBeInstanceOf(InvalidCursor);
+    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, cursor: `${t1.cursor}x` } })).rejects.toBeInstanceOf(InvalidCursor);
+    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, read: { count: -1, checksum: 'zz' } } })).rejects.toThrow(/malformed fingerprint/);
+    // Nothing of t-10 was written by the refused attempts.
+    expect((await scanAll(target)).every((item) => belongsTo('t-1', item))).toBe(true);
   });
 });
 

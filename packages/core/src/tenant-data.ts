@@ -425,6 +425,17 @@ class FingerprintSum {
   private count = 0;
   private sum = 0n;
 
+  /** Continues a sum an earlier pass recorded (a copy resumed from its checkpoint). */
+  static from(print: Fingerprint): FingerprintSum {
+    if (!Number.isSafeInteger(print.count) || print.count < 0 || !/^[0-9a-f]{64}$/.test(print.checksum)) {
+      throw new Error('refusing to continue from a malformed fingerprint');
+    }
+    const sum = new FingerprintSum();
+    sum.count = print.count;
+    sum.sum = BigInt(`0x${print.checksum}`);
+    return sum;
+  }
+
   add(item: StoredItem): void {
     const digest = createHash('sha256').update(canonicalJson(item)).digest('hex');
     this.sum = (this.sum + BigInt(`0x${digest}`)) % CHECKSUM_MODULUS;
@@ -540,18 +551,68 @@ export async function copyTenantCellItems(
   tenantId: string,
   options: TenantWriteOptions = {},
 ): Promise<Fingerprint> {
+  return (await copyTenantCellItemsResumable(source, target, tenantId, options)).read;
+}
+
+/** How far a copy got: everything before `cursor` is written to the target. */
+export interface CopyCheckpoint {
+  /** Where the copy continues (opaque, bound to the tenant); null once every item is copied. */
+  cursor: string | null;
+  /** The fingerprint of everything read (and written) so far, this call and the earlier ones. */
+  read: Fingerprint;
+}
+
+export interface ResumableCopyOptions extends TenantWriteOptions {
+  /** Where an earlier call stopped: the copy continues right after it, counting on from its fingerprint. */
+  from?: CopyCheckpoint;
+  /**
+   * Asked after every batch of items read: true stops the copy there, once what it read is
+   * written, and returns a checkpoint to continue from.
+   */
+  pauseWhen?: () => boolean;
+}
+
+/**
+ * `copyTenantCellItems` in parts, for a tenant too large for one run: it stops when `pauseWhen`
+ * says so and hands back a checkpoint; called again with it, it continues where it stopped. A
+ * crash between checkpoints only means the items after the last one are copied again (plain puts)
+ * and counted once. The resume position is the export's (see `readTenantItems`), so a checkpoint
+ * is valid only while the source is frozen, as it is during a move.
+ */
+export async function copyTenantCellItemsResumable(
+  source: TableRef,
+  target: TableRef,
+  tenantId: string,
+  options: ResumableCopyOptions = {},
+): Promise<CopyCheckpoint> {
   assertTenantId(tenantId);
   if (source.tableName === target.tableName) throw new Error(`refusing to copy tenant ${tenantId} from ${source.tableName} onto itself`);
+  // Already complete: nothing left to copy.
+  if (options.from && options.from.cursor === null) return options.from;
+  const lanes = lanesOf({ cell: source });
+  let from: Position | undefined;
+  if (options.from?.cursor) {
+    const key = decodeCursor(options.from.cursor, { attributes: CURSOR_ATTRIBUTES, accept: (candidate) => positionOf(candidate, tenantId, lanes) !== undefined });
+    from = key && positionOf(key, tenantId, lanes);
+  }
   const writer = new OrderedBatchWriter(target, options.retry);
-  const read = new FingerprintSum();
-  for await (const { segment, item } of walk(lanesOf({ cell: source }), tenantId, undefined, options.queryPageSize)) {
+  const read = options.from ? FingerprintSum.from(options.from.read) : new FingerprintSum();
+  let sinceAsked = 0;
+  for await (const { segment, item, position } of walk(lanes, tenantId, from, options.queryPageSize)) {
     read.add(item);
     const put: BatchWriteWriteRequest = { PutRequest: { Item: item } };
     if (segment === 'meta' || isCaseItemKey(tenantId, keyOf(item))) await writer.lead(put);
     else await writer.trail(put);
+    if (++sinceAsked >= BATCH_WRITE_LIMIT) {
+      sinceAsked = 0;
+      if (options.pauseWhen?.()) {
+        await writer.flush();
+        return { cursor: encodePosition(tenantId, position), read: read.result() };
+      }
+    }
   }
   await writer.flush();
-  return read.result();
+  return { cursor: null, read: read.result() };
 }
 
 export interface PurgeResult {

@@ -169,7 +169,7 @@ export async function request(
   return move;
 }
 
-async function publishRequested(record: TenantRecord, move: TenantMoveRecord): Promise<void> {
+async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: number } = {}): Promise<void> {
   await Events.publishTenantEvent({
     source: Events.CONTROL_PLANE_SOURCE,
     detailType: MOVE_REQUESTED,
@@ -178,7 +178,8 @@ async function publishRequested(record: TenantRecord, move: TenantMoveRecord): P
     tier: record.tier,
     actor: move.actor,
     data: { moveId: move.moveId, fromCellId: move.fromCellId, toCellId: move.toCellId },
-    idempotencyKey: `${MOVE_REQUESTED}#${move.moveId}`,
+    // A continuation is a new request to run (named by how far the copy got), not a redelivery.
+    idempotencyKey: `${MOVE_REQUESTED}#${move.moveId}${options.continuation !== undefined ? `#continue#${options.continuation}` : ''}`,
   });
 }
 
@@ -283,9 +284,20 @@ async function advance(
 export interface MoverOptions {
   /** Fault injection for drills: called after each state is recorded; throwing is a crash there. */
   afterState?: (state: MoveState) => Promise<void> | void;
+  /** Fault injection for drills: called after each copy checkpoint is recorded. */
+  afterCheckpoint?: (checkpoint: TenantData.CopyCheckpoint) => Promise<void> | void;
   /** The mover's clock (lease expiry); drills move it to take over a crashed mover's lease. */
   now?: () => number;
+  /**
+   * When this run must stop (epoch ms; the Lambda's deadline less a margin). A copy still running
+   * then records a checkpoint, and the run hands the move over to a fresh run (it publishes
+   * `TenantMoveRequested` again) instead of being cut off by the function's timeout.
+   */
+  handOverAt?: number;
 }
+
+/** How often a copy in progress records where it has got, so a crash loses at most this much work. */
+export const COPY_CHECKPOINT_MS = 10_000;
 
 /**
  * Runs (or resumes) a tenant's recorded move to the end. Safe to run twice at once: every state
@@ -296,18 +308,28 @@ export async function run(tenantId: string, moveId: string, options: MoverOption
   if (!first?.move || first.move.moveId !== moveId || !IN_PROGRESS.includes(first.move.state)) return first?.move;
   const lease = await takeLease(tenantId, moveId, options.now ?? Date.now);
   if (!lease) return first.move;
+  let outcome: RunOutcome;
   try {
-    return await runLeased(tenantId, moveId, lease, options);
+    outcome = await runLeased(tenantId, moveId, lease, options);
   } finally {
     await lease.stop();
   }
+  // Only now that the lease is free can the next run take it.
+  if (outcome.handOver && outcome.move) await publishRequested(first, outcome.move, { continuation: outcome.move.copyCheckpoint?.read.count ?? 0 });
+  return outcome.move;
 }
 
-async function runLeased(tenantId: string, moveId: string, lease: Lease, options: MoverOptions): Promise<TenantMoveRecord | undefined> {
+interface RunOutcome {
+  move: TenantMoveRecord | undefined;
+  /** The run stopped at its deadline with the copy checkpointed: a fresh run must continue. */
+  handOver?: boolean;
+}
+
+async function runLeased(tenantId: string, moveId: string, lease: Lease, options: MoverOptions): Promise<RunOutcome> {
   // Read again under the lease: the previous holder may have got further.
   const record = await readTenant(tenantId);
   let move = record?.move;
-  if (!record || !move || move.moveId !== moveId || !IN_PROGRESS.includes(move.state)) return move;
+  if (!record || !move || move.moveId !== moveId || !IN_PROGRESS.includes(move.state)) return { move };
   const [from, to] = await Promise.all([Cell.get(move.fromCellId), Cell.get(move.toCellId)]);
   if (!from || !to) throw new Error(`move ${moveId} of tenant ${tenantId}: cell ${from ? move.toCellId : move.fromCellId} is not registered`);
   const source = tenantTableIn(from, tenantId);
@@ -322,9 +344,29 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   }
   if (move.state === 'FROZEN') {
     await drain(source, tenantId);
-    await lease.confirm();
-    const copied = await TenantData.copyTenantCellItems(source, target, tenantId);
-    move = await advance(tenantId, move, lease, 'COPIED', { copied });
+    // The copy goes in parts: each records where it got (a crash repeats at most one part), and
+    // one that reaches the run's deadline hands the rest to a fresh run.
+    let checkpoint: TenantData.CopyCheckpoint | undefined = move.copyCheckpoint && { cursor: move.copyCheckpoint.cursor, read: move.copyCheckpoint.read };
+    for (;;) {
+      await lease.confirm();
+      const partEndsAt = Date.now() + COPY_CHECKPOINT_MS;
+      const handOverAt = options.handOverAt ?? Number.POSITIVE_INFINITY;
+      const progress = await TenantData.copyTenantCellItemsResumable(source, target, tenantId, {
+        ...(checkpoint ? { from: checkpoint } : {}),
+        pauseWhen: () => Date.now() >= Math.min(partEndsAt, handOverAt),
+      });
+      if (progress.cursor === null) {
+        const { copyCheckpoint: _done, ...copiedMove } = move;
+        move = await advance(tenantId, copiedMove, lease, 'COPIED', { copied: progress.read });
+        break;
+      }
+      move = await advance(tenantId, move, lease, 'FROZEN', {
+        copyCheckpoint: { cursor: progress.cursor, read: progress.read, at: new Date().toISOString() },
+      });
+      await options.afterCheckpoint?.(progress);
+      if (Date.now() >= handOverAt) return { move, handOver: true };
+      checkpoint = progress;
+    }
     await after('COPIED');
   }
   if (move.state === 'COPIED') {
@@ -340,7 +382,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
       inSource = await TenantData.copyTenantCellItems(source, target, tenantId);
       inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
     }
-    if (!sameItems(inSource, inTarget)) return abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`);
+    if (!sameItems(inSource, inTarget)) return { move: await abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`) };
     move = await advance(tenantId, move, lease, 'VERIFIED', { copied: inSource });
     await after('VERIFIED');
   }
@@ -385,7 +427,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     });
     await after('DONE');
   }
-  return move;
+  return { move };
 }
 
 function sameItems(a: TenantData.Fingerprint, b: TenantData.Fingerprint): boolean {

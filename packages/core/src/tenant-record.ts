@@ -40,6 +40,13 @@ export interface TenantMoveRecord {
   updatedAt: string;
   /** What the copy read from the source: item count and order-independent checksum. */
   copied?: { count: number; checksum: string };
+  /**
+   * How far a copy that spans several runs has got: everything before `cursor` is in the target,
+   * and `read` fingerprints it. Recorded every few seconds while copying; gone once COPIED.
+   */
+  copyCheckpoint?: { cursor: string; read: { count: number; checksum: string }; at: string };
+  /** The operator's view of `copyCheckpoint` (see `summary`). */
+  copyProgress?: { items: number; at: string };
   finishedAt?: string;
   error?: string;
 }
@@ -51,5 +58,11 @@ export const LISTING_PARTITION = 'TENANTS';
 
 export function summary(record: TenantRecord & { move?: TenantMoveRecord }): TenantSummary {
   const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move } = record;
-  return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, ...(move ? { move } : {}) };
+  return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, ...(move ? { move: moveView(move) } : {}) };
+}
+
+/** A move as operators see it: a copy in progress shows how many items it has copied, not its resume position. */
+function moveView(move: TenantMoveRecord): TenantMoveRecord {
+  const { copyCheckpoint, ...rest } = move;
+  return copyCheckpoint ? { ...rest, copyProgress: { items: copyCheckpoint.read.count, at: copyCheckpoint.at } } : rest;
 }

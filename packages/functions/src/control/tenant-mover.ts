@@ -1,4 +1,4 @@
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { Keys, TenantMove } from '@cellbook/core';
 import { logger } from '../observability.js';
 
@@ -8,11 +8,18 @@ interface MoveRequested {
 }
 
 /**
+ * How long before the function's timeout a run stops copying and hands the move over: enough to
+ * write the last batch, record the checkpoint, release the lease and publish the continuation.
+ */
+export const HAND_OVER_MARGIN_MS = 60_000;
+
+/**
  * The mover: runs a recorded tenant move to the end, started by `TenantMoveRequested`. A failure
  * throws, so the bus delivers the event again (then to the dead-letter queue), and the next run
- * resumes from the recorded state.
+ * resumes from the recorded state. A copy too large for one invocation checkpoints and hands over
+ * to a fresh one before the timeout.
  */
-export async function handler(event: EventBridgeEvent<string, MoveRequested>): Promise<void> {
+export async function handler(event: EventBridgeEvent<string, MoveRequested>, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
   const tenantId = event.detail?.tenantId;
   const moveId = event.detail?.data?.moveId;
   if (!Keys.isTenantId(tenantId) || typeof moveId !== 'string') {
@@ -20,6 +27,12 @@ export async function handler(event: EventBridgeEvent<string, MoveRequested>): P
   }
   logger.resetKeys();
   logger.appendKeys({ tenant_id: tenantId, move_id: moveId, scope: 'system' });
-  const move = await TenantMove.run(tenantId, moveId);
-  logger.info('move finished its run', { state: move?.state ?? 'unknown', from: move?.fromCellId, to: move?.toCellId });
+  const remaining = context.getRemainingTimeInMillis();
+  const move = await TenantMove.run(tenantId, moveId, { handOverAt: Date.now() + remaining - Math.min(HAND_OVER_MARGIN_MS, remaining / 4) });
+  logger.info('move finished its run', {
+    state: move?.state ?? 'unknown',
+    from: move?.fromCellId,
+    to: move?.toCellId,
+    ...(move?.copyCheckpoint ? { items_copied_so_far: move.copyCheckpoint.read.count } : {}),
+  });
 }
