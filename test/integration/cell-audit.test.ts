@@ -61,7 +61,8 @@ describe('the audit trail of a cell', () => {
       ],
     });
     try {
-      const tenants = [await fresh.onboard('basic'), await fresh.onboard('basic'), await fresh.onboard('basic')];
+      const tenants = [];
+      for (let i = 0; i < 6; i++) tenants.push(await fresh.onboard('basic'));
       const drained = tenants.filter((tenant) => tenant.cellId === 'cell-1').map((tenant) => tenant.tenantId).sort();
       expect(drained.length).toBeGreaterThan(0);
 
@@ -84,16 +85,22 @@ describe('the audit trail of a cell', () => {
         const moveRequested = own.body.items.find((record: { action: string }) => record.action === 'tenant.move-requested');
         expect(moveRequested).toMatchObject({ actor: 'operator', reason: 'Drain of cell-1: host retirement', before: { cellId: 'cell-1' }, after: { cellId: 'cell-2' } });
       }
-      // (The moves finish in the background; stop the platform only once they have.)
+      // The moves finish in the background: every drained tenant ends in cell-2, and cell-1 is empty.
       const deadline = Date.now() + 60_000;
       for (const tenantId of drained) {
         for (;;) {
-          const state = (await fresh.call('GET', `/admin/tenants/${tenantId}`, { token: fresh.operatorToken })).body.move?.state;
-          if (state === 'DONE' || state === 'FAILED') break;
-          if (Date.now() > deadline) throw new Error(`move of ${tenantId} still ${state}`);
+          const tenant = (await fresh.call('GET', `/admin/tenants/${tenantId}`, { token: fresh.operatorToken })).body;
+          if (tenant.move?.state === 'DONE' || tenant.move?.state === 'FAILED') {
+            expect(tenant).toMatchObject({ cellId: 'cell-2', move: { state: 'DONE' } });
+            break;
+          }
+          if (Date.now() > deadline) throw new Error(`move of ${tenantId} still ${tenant.move?.state}`);
           await sleep(50);
         }
       }
+      const cells = (await fresh.call('GET', '/admin/cells', { token: fresh.operatorToken })).body.items;
+      expect(cells.find((c: { cellId: string }) => c.cellId === 'cell-1')).toMatchObject({ status: 'draining', tenantCount: 0 });
+      for (const tenant of tenants) expect((await tenant.call('GET', '/me')).body.cellId).toBe('cell-2');
     } finally {
       await fresh.stop();
     }

@@ -537,6 +537,23 @@ async function abandon(record: TenantRecord, move: TenantMoveRecord, lease: Leas
   return failed;
 }
 
+/** Move requests a drain sends at once. */
+export const DRAIN_CONCURRENCY = 8;
+
+/** `work` over every item, at most `limit` at once; results in the items' order. The first failure rejects. */
+async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 export interface DrainResult {
   cellId: string;
   /** Moves started (or already under way) for the cell's tenants. */
@@ -555,14 +572,19 @@ export async function drainCell(cellId: string, input: unknown, options: { actor
   const cell = await Cell.startDrain(cellId, { actor: options.actor, ...(reason ? { reason } : {}) });
   const result: DrainResult = { cellId, moves: [], skipped: [] };
   const tenants = [...(cell.tenants ?? [])].sort();
-  for (const tenantId of tenants) {
+  // A few requests at a time: a full pooled cell (hundreds of tenants) is drained well within an
+  // API call's time limit, and placement's conditional writes keep concurrent requests correct.
+  const outcomes = await inParallel(tenants, DRAIN_CONCURRENCY, async (tenantId) => {
     try {
-      const move = await request(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId });
-      result.moves.push({ tenantId, ...move });
+      return { tenantId, move: await request(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId }) };
     } catch (error) {
       if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) throw error;
-      result.skipped.push({ tenantId, code: error.code, message: error.message });
+      return { tenantId, skipped: { code: error.code, message: error.message } };
     }
+  });
+  for (const outcome of outcomes) {
+    if (outcome.move) result.moves.push({ tenantId: outcome.tenantId, ...outcome.move });
+    else result.skipped.push({ tenantId: outcome.tenantId, ...outcome.skipped! });
   }
   await Audit.recordCellAction({
     cellId,
