@@ -382,7 +382,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   // Joining the target's plan answers ConflictException when the key is already there: GetUsagePlans tells.
   tenantMoverRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
 
-  // Offboarding (Offboarding.offboard, resumable): the registry record's steps and tombstone, the
+  // Offboarding (Offboarding.offboard, resumable; also cancels abandoned onboardings): the registry record's steps and tombstone, the
   // audit entry, and the release of the tenant's name (its TENANTNAME# item, nothing else); the
   // tenant's API key; its users; its slot. Its cell items are purged through the cell's tenant
   // access role (granted by each Cell stack, with flushing its authorizer cache).
@@ -399,7 +399,16 @@ export function ControlPlane({ app, stack }: StackContext) {
       },
     }),
   );
-  tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem']));
+  // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
+  tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']));
+  tenantOffboardingRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'FindTenantApiKey',
+      // A cancelled onboarding may have created its key without recording it: GetApiKeys by name.
+      actions: ['apigateway:GET'],
+      resources: [apikeys],
+    }),
+  );
   tenantOffboardingRole.addToPolicy(
     new iam.PolicyStatement({
       sid: 'RemoveTenantUsers',

@@ -174,3 +174,64 @@ describe('Onboarding after a crash', () => {
     expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
   });
 });
+
+describe('Cancelling an abandoned onboarding', () => {
+  const pendingSteps = Onboarding.ONBOARDING_STEPS.slice(0, Onboarding.ONBOARDING_STEPS.indexOf('activated'));
+
+  it.each(pendingSteps)('cancels a tenant whose onboarding died after "%s": only its tombstone stays, and its name is free', async (step) => {
+    const body = { name: `Abandoned ${step}`, tier: 'basic', adminEmail: `abandoned-${step.toLowerCase()}@example.com` };
+    const loadBefore = Object.fromEntries((await Cell.list()).map((cell) => [cell.cellId, cell.tenantCount]));
+    const tenantId = await crashAfter(step, body, `abandoned-${step}`);
+    expect((await Tenant.getRecord(tenantId))?.status).toBe('PENDING');
+
+    const cancelled = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: { reason: 'abandoned onboarding' } });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ tenantId, status: 'OFFBOARDED' });
+
+    // Nothing the dead attempt created is left: key, admin user, slot.
+    expect(await apiKeysOf(tenantId)).toEqual({ count: 0, plans: [] });
+    await expect(adminUser(body.adminEmail)).rejects.toMatchObject({ name: 'UserNotFoundException' });
+    const cells = await Cell.list();
+    expect(cells.filter((cell) => cell.tenants?.has(tenantId))).toEqual([]);
+    expect(Object.fromEntries(cells.map((cell) => [cell.cellId, cell.tenantCount]))).toEqual(loadBefore);
+    const audit = await env.call('GET', `/admin/tenants/${tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.at(-1)).toMatchObject({ action: 'tenant.offboarded', reason: 'abandoned onboarding', before: { status: 'PENDING' }, after: { status: 'OFFBOARDED' } });
+
+    // The dead request, replayed, does not bring the tenant back; the name can be onboarded anew.
+    const replay = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': `abandoned-${step}` } });
+    expect([replay.status, replay.body.error?.code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
+    const again = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': `again-${step}` } });
+    expect(again.status).toBe(201);
+    expect(again.body.tenantId).not.toBe(tenantId);
+    expect(again.body.status).toBe('ACTIVE');
+  });
+
+  it('refuses to cancel an onboarding that is still running, and changes nothing', async () => {
+    const body = { name: 'Still Running', tier: 'basic', adminEmail: 'still-running@example.com' };
+    let resume: () => void = () => undefined;
+    let reached: (tenantId: string) => void = () => undefined;
+    const atKey = new Promise<string>((resolve) => {
+      reached = resolve;
+    });
+    const first = Onboarding.onboard(body, {
+      actor: 'operator',
+      idempotencyKey: 'still-running',
+      afterStep: async (step, tenantId) => {
+        if (step !== 'keyIssued') return;
+        reached(tenantId);
+        await new Promise<void>((resolve) => {
+          resume = resolve;
+        });
+      },
+    });
+    const tenantId = await atKey;
+    const refused = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: {} });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'ONBOARDING_IN_PROGRESS']);
+    resume();
+    expect(await first).toMatchObject({ tenantId, status: 'ACTIVE' });
+    expect(await apiKeysOf(tenantId)).toMatchObject({ count: 1 });
+    // Once active, offboarding takes a suspension first, as for any tenant.
+    const active = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: {} });
+    expect([active.status, active.body.error.code]).toEqual([409, 'TENANT_NOT_SUSPENDED']);
+  });
+});

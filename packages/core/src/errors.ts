@@ -164,7 +164,15 @@ export class NoCellCapacity extends DomainError {
 export class TenantNotSuspended extends DomainError {
   readonly code = 'TENANT_NOT_SUSPENDED';
   constructor() {
-    super('Only a suspended tenant can be offboarded: suspend it, take its export, then offboard it.');
+    super('Only a suspended tenant (or an abandoned onboarding) can be offboarded: suspend it, take its export, then offboard it.');
+  }
+}
+
+/** The PENDING tenant's onboarding attempt still holds its lease: it may yet finish. */
+export class OnboardingInProgress extends DomainError {
+  readonly code = 'ONBOARDING_IN_PROGRESS';
+  constructor() {
+    super("This tenant's onboarding is still running; cancel it once that attempt has ended (within a minute), or let it finish.");
   }
 }
 

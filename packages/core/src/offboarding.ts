@@ -6,7 +6,7 @@ import * as Cell from './cell.js';
 import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { systemDocumentClient } from './dynamo.js';
-import { TenantNotFound, TenantNotSuspended } from './errors.js';
+import { OnboardingInProgress, TenantNotFound, TenantNotSuspended } from './errors.js';
 import * as Identity from './identity.js';
 import { deterministicId } from './ids.js';
 import { normalizeTenantName } from './onboarding.js';
@@ -28,12 +28,20 @@ import { parse } from './validation.js';
  * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
  * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
  * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
+ *
+ * The same workflow cancels an **abandoned onboarding**: a PENDING tenant whose onboarding attempt
+ * died and was never retried (its lease on the name has run out). Cancelling takes the name from
+ * the onboarding first, so a retry arriving meanwhile is refused rather than racing the cleanup,
+ * and it finds what a crashed attempt may have created without recording it (the API key by name,
+ * the cell slot by tenant).
  */
 export const OFFBOARDING_STEPS = ['started', 'keyRevoked', 'usersRemoved', 'dataPurged', 'slotReleased', 'tombstoned', 'unrouted', 'announced'] as const;
 export type OffboardingStep = (typeof OFFBOARDING_STEPS)[number];
 
 interface OffboardingLog {
   steps: Partial<Record<OffboardingStep, string>>;
+  /** The tenant's status when offboarding started: SUSPENDED, or PENDING for a cancelled onboarding. */
+  from?: 'SUSPENDED' | 'PENDING';
   actor: string;
   reason?: string;
   purged?: TenantData.Fingerprint & { cellId: string };
@@ -91,6 +99,8 @@ function withoutSecrets(entry: TenantData.TenantItem): TenantData.TenantItem {
 
 export interface OffboardOptions {
   actor: string;
+  /** The clock that decides whether an onboarding's lease has run out; drills move it. */
+  now?: () => number;
   /** Fault injection for drills: called after each recorded step; throwing is a crash there. */
   afterStep?: (step: OffboardingStep) => Promise<void> | void;
 }
@@ -123,7 +133,34 @@ async function recordStep(tenantId: string, step: OffboardingStep, sets: Record<
   );
 }
 
-/** Offboards a SUSPENDED tenant (or finishes offboarding it). An OFFBOARDED tenant is answered as is. */
+/**
+ * Takes a PENDING tenant's name from its onboarding, so that no retry of the onboarding can run
+ * while it is cancelled: only once the attempt's lease has run out (the attempt is dead — its
+ * function's time limit is shorter than the lease), and only if the name is still this tenant's.
+ * A cancellation resumed after a crash finds the name already taken.
+ */
+async function takeNameFromOnboarding(record: TenantRecord, now: number): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantNameKey(normalizeTenantName(record.name)),
+        UpdateExpression: 'SET #state = :cancelling',
+        ConditionExpression: 'tenantId = :tenantId AND (#state = :cancelling OR (#state = :onboarding AND leaseExpiresAt < :now))',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':tenantId': record.tenantId, ':cancelling': 'CANCELLING', ':onboarding': 'ONBOARDING', ':now': now },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new OnboardingInProgress();
+    throw error;
+  }
+}
+
+/**
+ * Offboards a SUSPENDED tenant, or cancels an abandoned onboarding (a PENDING tenant), or finishes
+ * doing so. An OFFBOARDED tenant is answered as is.
+ */
 export async function offboard(tenantId: string, input: unknown, options: OffboardOptions): Promise<OffboardResult> {
   const { reason } = parse(OffboardInput, input ?? {});
   let record = await readTenant(tenantId);
@@ -134,18 +171,20 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   const after = async (step: OffboardingStep) => options.afterStep?.(step);
 
   if (!record.offboarding) {
-    if (record.status !== 'SUSPENDED') throw new TenantNotSuspended();
-    const log: OffboardingLog = { steps: { started: new Date().toISOString() }, actor: options.actor, ...(reason ? { reason } : {}) };
+    if (record.status !== 'SUSPENDED' && record.status !== 'PENDING') throw new TenantNotSuspended();
+    if (record.status === 'PENDING') await takeNameFromOnboarding(record, (options.now ?? Date.now)());
+    const from = record.status;
+    const log: OffboardingLog = { steps: { started: new Date().toISOString() }, from, actor: options.actor, ...(reason ? { reason } : {}) };
     try {
       await systemDocumentClient().send(
         new UpdateCommand({
           TableName: table(),
           Key: tenantRecordKey(tenantId),
           UpdateExpression: 'SET #offboarding = :log, updatedAt = :now',
-          // Suspended and not moving: the data the operator exported is the data that goes.
-          ConditionExpression: '#status = :suspended AND attribute_not_exists(#offboarding) AND (attribute_not_exists(#move) OR #move.#state IN (:done, :failed))',
+          // Suspended (or still pending) and not moving: the data the operator exported is the data that goes.
+          ConditionExpression: '#status = :from AND attribute_not_exists(#offboarding) AND (attribute_not_exists(#move) OR #move.#state IN (:done, :failed))',
           ExpressionAttributeNames: { '#offboarding': 'offboarding', '#status': 'status', '#move': 'move', '#state': 'state' },
-          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':suspended': 'SUSPENDED', ':done': 'DONE', ':failed': 'FAILED' },
+          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':from': from, ':done': 'DONE', ':failed': 'FAILED' },
         }),
       );
     } catch (error) {
@@ -157,10 +196,16 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   }
   const log = record.offboarding!;
   const steps = log.steps;
-  const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
+  const cancelled = log.from === 'PENDING';
+  // A cancelled onboarding may hold a slot its record never learned of (the attempt died between
+  // taking it and recording it).
+  const cellId = record.cellId ?? (cancelled ? (await Cell.findSlot(tenantId))?.cellId : undefined);
+  const cell = cellId ? await Cell.get(cellId) : undefined;
 
   if (!steps.keyRevoked) {
-    if (record.apiKeyId) await ApiGateway.deleteApiKey(record.apiKeyId);
+    // Likewise a key it created but did not record: keys are named after the tenant.
+    const apiKeyId = record.apiKeyId ?? (cancelled ? (await ApiGateway.findTenantApiKey(tenantId))?.apiKeyId : undefined);
+    if (apiKeyId) await ApiGateway.deleteApiKey(apiKeyId);
     await recordStep(tenantId, 'keyRevoked');
     await after('keyRevoked');
   }
@@ -210,7 +255,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   }
 
   if (!steps.slotReleased) {
-    if (record.cellId) await Cell.releaseSlot(record.cellId, tenantId);
+    if (cellId) await Cell.releaseSlot(cellId, tenantId);
     await recordStep(tenantId, 'slotReleased');
     await after('slotReleased');
   }
@@ -240,7 +285,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
         actor: log.actor,
         action: 'tenant.offboarded',
         ...(log.reason ? { reason: log.reason } : {}),
-        before: { status: 'SUSPENDED', cellId: record.cellId },
+        before: { status: log.from ?? 'SUSPENDED', cellId: record.cellId ?? null },
         after: { status: 'OFFBOARDED', purgedItems: purged?.count ?? 0, checksum: purged?.checksum ?? null },
       },
       { auditId: deterministicId(startedAt, `${tenantId}#tenant.offboarded`) },

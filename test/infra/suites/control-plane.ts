@@ -668,8 +668,10 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
           // The name reservation goes, so the name may be used again.
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
-          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          // A cancelled onboarding's unrecorded slot (Scan) and key (GetApiKeys by name) are found too.
+          ...['GetItem', 'UpdateItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
           ...['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          { action: 'apigateway:GET', resource: apigw('/apikeys') },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           ...assumeTenantRoles(),
           ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
@@ -684,9 +686,10 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.idempotencyKey('operator', 'k').PK] } },
           { action: 'dynamodb:DeleteItem', resource: tenants() },
           { action: 'dynamodb:BatchWriteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
-          ...['Scan', 'PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...['PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
           { action: 'apigateway:POST', resource: apigw('/apikeys') },
           { action: 'apigateway:PATCH', resource: apigw('/apikeys/k1a2b3c4d5') },
+          { action: 'apigateway:GET', resource: apigw('/usageplans') },
           ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
           ...['AdminCreateUser', 'AdminSetUserPassword', 'AdminUpdateUserAttributes'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
