@@ -175,7 +175,25 @@ describe('Onboarding after a crash', () => {
   });
 });
 
+/** Every tenant `GET /admin/tenants` lists for `query`, following the cursor. */
+async function listAll(query: string): Promise<Array<{ tenantId: string; status: string }>> {
+  const all: Array<{ tenantId: string; status: string }> = [];
+  let cursor: string | null = null;
+  do {
+    const page = await env.call<{ items: Array<{ tenantId: string; status: string }>; nextCursor: string | null }>('GET', `/admin/tenants${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: env.operatorToken });
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    all.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return all;
+}
+
 describe('Cancelling an abandoned onboarding', () => {
+  it('refuses an unknown status filter with 422', async () => {
+    const response = await env.call('GET', '/admin/tenants?status=DELETED', { token: env.operatorToken });
+    expect([response.status, response.body.error.code]).toEqual([422, 'VALIDATION_FAILED']);
+  });
+
   const pendingSteps = Onboarding.ONBOARDING_STEPS.slice(0, Onboarding.ONBOARDING_STEPS.indexOf('activated'));
 
   it.each(pendingSteps)('cancels a tenant whose onboarding died after "%s": only its tombstone stays, and its name is free', async (step) => {
@@ -183,6 +201,10 @@ describe('Cancelling an abandoned onboarding', () => {
     const loadBefore = Object.fromEntries((await Cell.list()).map((cell) => [cell.cellId, cell.tenantCount]));
     const tenantId = await crashAfter(step, body, `abandoned-${step}`);
     expect((await Tenant.getRecord(tenantId))?.status).toBe('PENDING');
+    // Operators find abandoned onboardings by status.
+    const pending = await listAll('?status=PENDING&limit=5');
+    expect(pending.map((tenant) => [tenant.tenantId, tenant.status])).toContainEqual([tenantId, 'PENDING']);
+    expect(pending.every((tenant) => tenant.status === 'PENDING')).toBe(true);
 
     const cancelled = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: { reason: 'abandoned onboarding' } });
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);

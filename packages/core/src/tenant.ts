@@ -42,11 +42,16 @@ export async function get(tenantId: string): Promise<TenantSummary> {
 export const ListInput = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().optional(),
+  /** Only tenants in this status, e.g. `PENDING` to find abandoned onboardings. */
+  status: z.enum(['PENDING', 'ACTIVE', 'SUSPENDED', 'OFFBOARDED']).optional(),
 });
 
-/** Tenants, oldest first. */
+/**
+ * Tenants, oldest first. With `status`, only those tenants: a page then holds at most `limit`
+ * (possibly fewer, even none, while `nextCursor` goes on — the filter applies after each read).
+ */
 export async function list(input: unknown): Promise<{ items: TenantSummary[]; nextCursor: string | null }> {
-  const { limit, cursor } = parse(ListInput, input);
+  const { limit, cursor, status } = parse(ListInput, input);
   const startKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
     accept: (key) => key.GSI1PK === LISTING_PARTITION && key.SK === 'TENANT',
@@ -56,7 +61,8 @@ export async function list(input: unknown): Promise<{ items: TenantSummary[]; ne
       TableName: table(),
       IndexName: 'GSI1',
       KeyConditionExpression: 'GSI1PK = :pk',
-      ExpressionAttributeValues: { ':pk': LISTING_PARTITION },
+      ...(status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+      ExpressionAttributeValues: { ':pk': LISTING_PARTITION, ...(status ? { ':status': status } : {}) },
       Limit: limit,
       ...(startKey ? { ExclusiveStartKey: startKey } : {}),
     }),
