@@ -2,6 +2,7 @@ import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@a
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { Cell, Onboarding, Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonResponse } from '@cellbook/local/client';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
@@ -175,12 +176,14 @@ describe('Onboarding after a crash', () => {
   });
 });
 
+type TenantPage = { items: Array<{ tenantId: string; status: string }>; nextCursor: string | null };
+
 /** Every tenant `GET /admin/tenants` lists for `query`, following the cursor. */
 async function listAll(query: string): Promise<Array<{ tenantId: string; status: string }>> {
   const all: Array<{ tenantId: string; status: string }> = [];
   let cursor: string | null = null;
   do {
-    const page = await env.call<{ items: Array<{ tenantId: string; status: string }>; nextCursor: string | null }>('GET', `/admin/tenants${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: env.operatorToken });
+    const page: JsonResponse<TenantPage> = await env.call<TenantPage>('GET', `/admin/tenants${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: env.operatorToken });
     expect(page.status, JSON.stringify(page.body)).toBe(200);
     all.push(...page.body.items);
     cursor = page.body.nextCursor;
