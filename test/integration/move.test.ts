@@ -1,4 +1,7 @@
-import { Cell, Events, TenantMove } from '@cellbook/core';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { Cell, Events, Keys, TenantMove } from '@cellbook/core';
+import { documentClient } from '@cellbook/core/dynamo';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -231,14 +234,14 @@ describe('TenantMove.run', () => {
     });
     try {
       const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
-      // Every run is at its deadline as soon as it has copied one batch.
+      // Every run is past its deadline as soon as it has done one thing: one state, or one batch of the copy.
       const runs: string[] = [];
       let state: string | undefined;
       do {
         const after = await TenantMove.run(tenant.tenantId, move.moveId, { handOverAt: 0 });
         state = after?.state;
         runs.push(state ?? 'none');
-        if (state === 'FROZEN') {
+        if (state === 'FROZEN' && after?.copyCheckpoint) {
           // Handed over: the progress is recorded and visible to operators (not the resume position),
           // and the tenant's writes are still held off.
           const shown = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
@@ -246,14 +249,21 @@ describe('TenantMove.run', () => {
           expect(shown.body.move.copyCheckpoint).toBeUndefined();
           expect((await tenant.call('POST', '/cases', { body: { title: 'during the move', priority: 'low' } })).status).toBe(503);
         }
-      } while (state === 'FROZEN' && runs.length < 50);
+      } while (state !== 'DONE' && state !== 'FAILED' && runs.length < 50);
 
-      expect(runs.at(-1)).toBe('DONE');
-      // 1 counters item, 1 user, 40 cases, 40 notes: 82 items, 25 per run before the last.
-      expect(runs.length).toBe(Math.ceil(82 / 25));
+      // 1 counters item, 1 user, 40 cases, 40 notes: 82 items, 25 per run until the copy is done;
+      // then one run each to verify, to switch and to purge.
+      expect(runs).toEqual(['FROZEN', 'FROZEN', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED', 'DONE']);
       await bus.service.drain();
       const continuations = requested.filter((event) => event.detail.data.moveId === move.moveId && event.detail.idempotencyKey.includes('#continue#'));
-      expect(continuations.map((event) => event.detail.idempotencyKey)).toEqual([25, 50, 75].map((n) => `TenantMoveRequested#${move.moveId}#continue#${n}`));
+      expect(continuations.map((event) => event.detail.idempotencyKey.split('#continue#')[1])).toEqual([
+        'FROZEN#25',
+        'FROZEN#50',
+        'FROZEN#75',
+        'COPIED#0',
+        'VERIFIED#0',
+        'SWITCHED#0',
+      ]);
 
       const done = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
       expect(done.body).toMatchObject({ cellId: to, move: { state: 'DONE', copied: { count: 82 } } });
@@ -266,7 +276,7 @@ describe('TenantMove.run', () => {
     }
   });
 
-  it('resumes the copy of a mover that died right after a checkpoint from that checkpoint, counting every item once', async () => {
+  it('resumes a copy that failed right after a checkpoint from that checkpoint, counting every item once', async () => {
     const tenant = await tenantWithCases(30);
     const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
     await expect(
@@ -284,6 +294,92 @@ describe('TenantMove.run', () => {
     // 1 counters item, 1 user, 30 cases, 30 notes — the 25 copied before the crash are not counted twice.
     expect(finished).toMatchObject({ state: 'DONE', copied: { count: 62 } });
     expect((await tenant.call('GET', '/cases?limit=100')).body.items).toHaveLength(30);
+  });
+
+  /** Writes straight into a cell's table with the platform's admin credentials, as a fault would. */
+  async function tamperWithCell(cellId: string, item: Record<string, unknown>) {
+    const cell = env.platform.cells.find((candidate) => candidate.cellId === cellId)!;
+    const db = documentClient({
+      region: env.platform.region,
+      endpoint: env.platform.endpoints.dynamodb,
+      credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+    });
+    await db.send(new PutCommand({ TableName: cell.tableName, Item: item }));
+  }
+
+  it('copies again when verification finds the target different from the source, and then finishes', async () => {
+    const tenant = await env.onboard('basic');
+    const created = await tenant.call('POST', '/cases', { body: { title: 'verified twice', priority: 'low' } });
+    const to = otherCell(tenant);
+    const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+    let tampered = false;
+    const done = await TenantMove.run(tenant.tenantId, move.moveId, {
+      afterState: async (state) => {
+        if (state !== 'COPIED' || tampered) return;
+        tampered = true;
+        // The copy of the case lost a write: the target's case differs from the source's.
+        await tamperWithCell(to, { ...Keys.caseKey(tenant.tenantId, created.body.caseId), title: 'corrupted in the copy' });
+      },
+    });
+    expect(done).toMatchObject({ state: 'DONE', verifyAttempts: 1 });
+    expect((await tenant.call('GET', `/cases/${created.body.caseId}`)).body.title).toBe('verified twice');
+  });
+
+  it('abandons a move it cannot verify: the tenant stays in its cell, writable, and the failure is audited', async () => {
+    const tenant = await env.onboard('basic');
+    await tenant.call('POST', '/cases', { body: { title: 'stays put', priority: 'low' } });
+    const from = tenant.cellId;
+    const to = otherCell(tenant);
+    const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+    let copies = 0;
+    const failed = await TenantMove.run(tenant.tenantId, move.moveId, {
+      afterState: async (state) => {
+        if (state !== 'COPIED') return;
+        // Every copy finds an item in the target the source does not have.
+        await tamperWithCell(to, { ...Keys.tenantUserKey(tenant.tenantId, `stray-${++copies}@example.com`), username: `stray-${copies}@example.com` });
+      },
+    });
+    expect(failed).toMatchObject({ state: 'FAILED', error: expect.stringMatching(/^verification failed/) });
+    expect(copies).toBe(3);
+    const shown = (await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken })).body;
+    expect(shown).toMatchObject({ cellId: from, status: 'ACTIVE', move: { state: 'FAILED' } });
+    const write = await tenant.call('POST', '/cases', { body: { title: 'after the failed move', priority: 'low' } });
+    expect(write.status).toBe(201);
+    expect(write.headers.get('x-cellbook-cell')).toBe(from);
+    const audit = await env.call('GET', `/admin/tenants/${tenant.tenantId}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toContain('tenant.move-failed');
+  });
+
+  it('lets the retry of a dead mover wait out its lease and carry the move on', async () => {
+    const tenant = await env.onboard('basic');
+    await tenant.call('POST', '/cases', { body: { title: 'outlived its mover', priority: 'low' } });
+    const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
+    // A mover that took the lease, froze the tenant and died without releasing anything.
+    let hang: () => void = () => undefined;
+    let frozen: () => void = () => undefined;
+    const atFrozen = new Promise<void>((resolve) => {
+      frozen = resolve;
+    });
+    const dead = TenantMove.run(tenant.tenantId, move.moveId, {
+      // Its clock says the lease runs out in half a second.
+      now: () => Date.now() - TenantMove.MOVER_LEASE_MS + 500,
+      afterState: async (state) => {
+        if (state !== 'FROZEN') return;
+        frozen();
+        await new Promise<void>((resolve) => {
+          hang = resolve;
+        });
+      },
+    });
+    await atFrozen;
+    // Without waiting, a second run leaves the move to the lease holder…
+    expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'FROZEN' });
+    // …with waitForLease (as the Lambda handler runs it), it waits for the lease to run out and takes over.
+    const retried = await TenantMove.run(tenant.tenantId, move.moveId, { waitForLease: true });
+    expect(retried).toMatchObject({ state: 'DONE' });
+    hang();
+    await dead.catch(() => undefined);
+    expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['outlived its mover']);
   });
 
   it('takes over the move of a mover that died, once its lease has run out', async () => {

@@ -68,7 +68,7 @@ function table(): string {
   return requireEnv('TENANTS_TABLE');
 }
 
-type MovingTenant = TenantRecord & { move?: TenantMoveRecord };
+type MovingTenant = TenantRecord & { move?: TenantMoveRecord; moverLease?: { moveId: string; runner: string; expiresAt: number } };
 
 async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
   if (!isTenantId(tenantId)) return undefined;
@@ -169,7 +169,7 @@ export async function request(
   return move;
 }
 
-async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: number } = {}): Promise<void> {
+async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: string } = {}): Promise<void> {
   await Events.publishTenantEvent({
     source: Events.CONTROL_PLANE_SOURCE,
     detailType: MOVE_REQUESTED,
@@ -178,7 +178,7 @@ async function publishRequested(record: TenantRecord, move: TenantMoveRecord, op
     tier: record.tier,
     actor: move.actor,
     data: { moveId: move.moveId, fromCellId: move.fromCellId, toCellId: move.toCellId },
-    // A continuation is a new request to run (named by how far the copy got), not a redelivery.
+    // A continuation is a new request to run (named by how far the move got), not a redelivery.
     idempotencyKey: `${MOVE_REQUESTED}#${move.moveId}${options.continuation !== undefined ? `#continue#${options.continuation}` : ''}`,
   });
 }
@@ -290,11 +290,21 @@ export interface MoverOptions {
   now?: () => number;
   /**
    * When this run must stop (epoch ms; the Lambda's deadline less a margin). A copy still running
-   * then records a checkpoint, and the run hands the move over to a fresh run (it publishes
-   * `TenantMoveRequested` again) instead of being cut off by the function's timeout.
+   * then records a checkpoint, a run between states stops there, and the run hands the move over
+   * to a fresh run (it publishes `TenantMoveRequested` again) instead of being cut off by the
+   * function's timeout.
    */
   handOverAt?: number;
+  /**
+   * When another mover holds the lease, wait until that lease would run out (if before
+   * `handOverAt`) and try again: how the retry of a dead mover's event takes the move over. The
+   * Lambda handler sets it; drills that start a second mover on purpose leave it off.
+   */
+  waitForLease?: boolean;
 }
+
+/** Past a lease's expiry, how long a waiting mover gives its holder to have renewed it. */
+const LEASE_WAIT_SLACK_MS = 1_000;
 
 /** How often a copy in progress records where it has got, so a crash loses at most this much work. */
 export const COPY_CHECKPOINT_MS = 10_000;
@@ -306,7 +316,19 @@ export const COPY_CHECKPOINT_MS = 10_000;
 export async function run(tenantId: string, moveId: string, options: MoverOptions = {}): Promise<TenantMoveRecord | undefined> {
   const first = await readTenant(tenantId);
   if (!first?.move || first.move.moveId !== moveId || !IN_PROGRESS.includes(first.move.state)) return first?.move;
-  const lease = await takeLease(tenantId, moveId, options.now ?? Date.now);
+  const now = options.now ?? Date.now;
+  let lease = await takeLease(tenantId, moveId, now);
+  if (!lease && options.waitForLease) {
+    // Another mover holds the lease. A live one renews it long before it runs out; one that died
+    // (a timeout, a crash) does not: wait until it would have run out and try once more, so the
+    // retry of a dead mover's event carries the move on instead of leaving it frozen.
+    const held = (await readTenant(tenantId))?.moverLease?.expiresAt;
+    const waitMs = typeof held === 'number' ? held - now() + LEASE_WAIT_SLACK_MS : 0;
+    if (waitMs > 0 && now() + waitMs < (options.handOverAt ?? Number.POSITIVE_INFINITY)) {
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      lease = await takeLease(tenantId, moveId, now);
+    }
+  }
   if (!lease) return first.move;
   let outcome: RunOutcome;
   try {
@@ -315,7 +337,10 @@ export async function run(tenantId: string, moveId: string, options: MoverOption
     await lease.stop();
   }
   // Only now that the lease is free can the next run take it.
-  if (outcome.handOver && outcome.move) await publishRequested(first, outcome.move, { continuation: outcome.move.copyCheckpoint?.read.count ?? 0 });
+  if (outcome.handOver && outcome.move) {
+    const where = `${outcome.move.state}${outcome.move.verifyAttempts ? `-${outcome.move.verifyAttempts}` : ''}#${outcome.move.copyCheckpoint?.read.count ?? 0}`;
+    await publishRequested(first, outcome.move, { continuation: where });
+  }
   return outcome.move;
 }
 
@@ -335,10 +360,19 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   const source = tenantTableIn(from, tenantId);
   const target = tenantTableIn(to, tenantId);
   const after = async (state: MoveState) => options.afterState?.(state);
+  const handOverAt = options.handOverAt ?? Number.POSITIVE_INFINITY;
+  // Between states, a run past its deadline stops and hands over: verification, the switch and
+  // the purge each start only with time left (each reads or writes the whole tenant at most once).
+  // Every run first makes some progress (a state, or a part of the copy), so runs with little time
+  // still carry the move forward.
+  let progressed = false;
+  const outOfTime = () => progressed && Date.now() >= handOverAt;
 
   if (move.state === 'REQUESTED') {
+    if (outOfTime()) return { move, handOver: true };
     await lease.confirm();
     await freeze(source, tenantId, moveId);
+    progressed = true;
     move = await advance(tenantId, move, lease, 'FROZEN');
     await after('FROZEN');
   }
@@ -350,48 +384,60 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     for (;;) {
       await lease.confirm();
       const partEndsAt = Date.now() + COPY_CHECKPOINT_MS;
-      const handOverAt = options.handOverAt ?? Number.POSITIVE_INFINITY;
       const progress = await TenantData.copyTenantCellItemsResumable(source, target, tenantId, {
         ...(checkpoint ? { from: checkpoint } : {}),
         pauseWhen: () => Date.now() >= Math.min(partEndsAt, handOverAt),
       });
       if (progress.cursor === null) {
         const { copyCheckpoint: _done, ...copiedMove } = move;
+        progressed = true;
         move = await advance(tenantId, copiedMove, lease, 'COPIED', { copied: progress.read });
         break;
       }
+      progressed = true;
       move = await advance(tenantId, move, lease, 'FROZEN', {
         copyCheckpoint: { cursor: progress.cursor, read: progress.read, at: new Date().toISOString() },
       });
       await options.afterCheckpoint?.(progress);
-      if (Date.now() >= handOverAt) return { move, handOver: true };
+      if (outOfTime()) return { move, handOver: true };
       checkpoint = progress;
     }
     await after('COPIED');
   }
+  if (move.state === 'COPIED' && outOfTime()) return { move, handOver: true };
   if (move.state === 'COPIED') {
     // The source has been frozen and drained since before the copy read it, so what the copy read
     // (`move.copied`) is the source; only the target needs reading.
-    let inSource = move.copied ?? (await TenantData.fingerprintTenantCellItems(source, tenantId));
-    let inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
-    for (let attempt = 1; !sameItems(inSource, inTarget) && attempt <= VERIFY_RETRIES; attempt++) {
+    const inSource = move.copied ?? (await TenantData.fingerprintTenantCellItems(source, tenantId));
+    const inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
+    if (!sameItems(inSource, inTarget)) {
+      const attempts = (move.verifyAttempts ?? 0) + 1;
+      if (attempts > VERIFY_RETRIES) {
+        return { move: await abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`) };
+      }
       // A write to the target that failed silently, or (in AWS) a listing index still catching up:
-      // wait a moment, copy once more and compare again.
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
-      await lease.confirm();
-      inSource = await TenantData.copyTenantCellItems(source, target, tenantId);
-      inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
+      // wait a moment, then copy once more from the start — in checkpointed parts, like the first
+      // copy — and compare again.
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempts));
+      const { copied: _mismatched, ...again } = move;
+      progressed = true;
+      move = await advance(tenantId, again, lease, 'FROZEN', { verifyAttempts: attempts });
+      // Carry on from FROZEN (bounded: each pass through here counts an attempt).
+      return runLeased(tenantId, moveId, lease, options);
     }
-    if (!sameItems(inSource, inTarget)) return { move: await abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`) };
+    progressed = true;
     move = await advance(tenantId, move, lease, 'VERIFIED', { copied: inSource });
     await after('VERIFIED');
   }
+  if (move.state === 'VERIFIED' && outOfTime()) return { move, handOver: true };
   if (move.state === 'VERIFIED') {
     await lease.confirm();
     await switchOver(record, move, from, to, target);
+    progressed = true;
     move = await advance(tenantId, move, lease, 'SWITCHED');
     await after('SWITCHED');
   }
+  if (move.state === 'SWITCHED' && outOfTime()) return { move, handOver: true };
   if (move.state === 'SWITCHED') {
     // The source must still hold exactly what was copied: in AWS the listing index could have
     // shown a late case to the purge that it hid from the copy. Never delete what was not copied.
@@ -402,6 +448,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     await lease.confirm();
     const { remaining } = await TenantData.purgeTenantCellItems(source, tenantId);
     if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
+    progressed = true;
     move = await advance(tenantId, move, lease, 'DONE', { finishedAt: new Date().toISOString() });
     await Audit.record(
       {

@@ -45,6 +45,8 @@ export interface TenantMoveRecord {
    * and `read` fingerprints it. Recorded every few seconds while copying; gone once COPIED.
    */
   copyCheckpoint?: { cursor: string; read: { count: number; checksum: string }; at: string };
+  /** Verifications that found the copy different from the source, each followed by a fresh copy. */
+  verifyAttempts?: number;
   /** The operator's view of `copyCheckpoint` (see `summary`). */
   copyProgress?: { items: number; at: string };
   finishedAt?: string;
@@ -62,7 +64,7 @@ export function summary(record: TenantRecord & { move?: TenantMoveRecord }): Ten
 }
 
 /** A move as operators see it: a copy in progress shows how many items it has copied, not its resume position. */
-function moveView(move: TenantMoveRecord): TenantMoveRecord {
+export function moveView(move: TenantMoveRecord): TenantMoveRecord {
   const { copyCheckpoint, ...rest } = move;
   return copyCheckpoint ? { ...rest, copyProgress: { items: copyCheckpoint.read.count, at: copyCheckpoint.at } } : rest;
 }

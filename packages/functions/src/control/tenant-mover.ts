@@ -16,7 +16,7 @@ export const HAND_OVER_MARGIN_MS = 60_000;
 /**
  * The mover: runs a recorded tenant move to the end, started by `TenantMoveRequested`. A failure
  * throws, so the bus delivers the event again (then to the dead-letter queue), and the next run
- * resumes from the recorded state. A copy too large for one invocation checkpoints and hands over
+ * resumes from the recorded state. A move too large for one invocation checkpoints and hands over
  * to a fresh one before the timeout.
  */
 export async function handler(event: EventBridgeEvent<string, MoveRequested>, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
@@ -28,7 +28,11 @@ export async function handler(event: EventBridgeEvent<string, MoveRequested>, co
   logger.resetKeys();
   logger.appendKeys({ tenant_id: tenantId, move_id: moveId, scope: 'system' });
   const remaining = context.getRemainingTimeInMillis();
-  const move = await TenantMove.run(tenantId, moveId, { handOverAt: Date.now() + remaining - Math.min(HAND_OVER_MARGIN_MS, remaining / 4) });
+  // A mover that died keeps its lease for up to a minute: this run waits that out and takes over.
+  const move = await TenantMove.run(tenantId, moveId, {
+    handOverAt: Date.now() + remaining - Math.min(HAND_OVER_MARGIN_MS, remaining / 4),
+    waitForLease: true,
+  });
   logger.info('move finished its run', {
     state: move?.state ?? 'unknown',
     from: move?.fromCellId,
