@@ -318,17 +318,7 @@ export async function run(tenantId: string, moveId: string, options: MoverOption
   if (!first?.move || first.move.moveId !== moveId || !IN_PROGRESS.includes(first.move.state)) return first?.move;
   const now = options.now ?? Date.now;
   let lease = await takeLease(tenantId, moveId, now);
-  if (!lease && options.waitForLease) {
-    // Another mover holds the lease. A live one renews it long before it runs out; one that died
-    // (a timeout, a crash) does not: wait until it would have run out and try once more, so the
-    // retry of a dead mover's event carries the move on instead of leaving it frozen.
-    const held = (await readTenant(tenantId))?.moverLease?.expiresAt;
-    const waitMs = typeof held === 'number' ? held - now() + LEASE_WAIT_SLACK_MS : 0;
-    if (waitMs > 0 && now() + waitMs < (options.handOverAt ?? Number.POSITIVE_INFINITY)) {
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-      lease = await takeLease(tenantId, moveId, now);
-    }
-  }
+  if (!lease && options.waitForLease) lease = await waitOutDeadLease(tenantId, moveId, now, options.handOverAt ?? Number.POSITIVE_INFINITY);
   if (!lease) return first.move;
   let outcome: RunOutcome;
   try {
@@ -342,6 +332,29 @@ export async function run(tenantId: string, moveId: string, options: MoverOption
     await publishRequested(first, outcome.move, { continuation: where });
   }
   return outcome.move;
+}
+
+/**
+ * Another mover holds the lease. A live one renews it every quarter lease; one that died (a
+ * timeout, a crash) does not. Watch the lease: renewed means alive (leave the move to it); still
+ * unrenewed when it runs out means dead — take it over, so the retry of a dead mover's event
+ * carries the move on instead of leaving the tenant frozen.
+ */
+async function waitOutDeadLease(tenantId: string, moveId: string, now: () => number, giveUpAt: number): Promise<Lease | undefined> {
+  let seen: number | undefined;
+  for (;;) {
+    const lease = await takeLease(tenantId, moveId, now);
+    if (lease) return lease;
+    const record = await readTenant(tenantId);
+    if (record?.move?.moveId !== moveId || !IN_PROGRESS.includes(record.move.state)) return undefined;
+    const expiresAt = record.moverLease?.expiresAt;
+    if (typeof expiresAt !== 'number') continue;
+    if (seen !== undefined && expiresAt !== seen) return undefined;
+    seen = expiresAt;
+    const waitMs = Math.min(MOVER_LEASE_RENEW_MS, expiresAt - now()) + LEASE_WAIT_SLACK_MS;
+    if (now() + waitMs >= giveUpAt) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, waitMs)));
+  }
 }
 
 interface RunOutcome {
