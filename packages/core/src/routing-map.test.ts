@@ -167,6 +167,32 @@ describe('the routing map writer', () => {
       expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-2']);
     });
 
+    it('writes again when the registry changed while it wrote: a move that switched during a late event wins', async () => {
+      versions();
+      // The late onboarding event reads cell-1; by the time it has written, the move has switched to cell-2.
+      registry
+        .on(GetCommand)
+        .resolvesOnce({ Item: { status: 'ACTIVE', cellId: 'cell-1' } })
+        .resolves({ Item: { status: 'ACTIVE', cellId: 'cell-2' } });
+      kvs.on(PutKeyCommand).resolves({ ETag: 'etag-after' });
+      expect(await syncTenantRoute(detail('cell-1', null))).toEqual({ tenantId: 'acme-7', cellId: 'cell-2', stale: true });
+      expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-1', 'cell-2']);
+    });
+
+    it('reads the registry afresh after a stale ETag, rather than retrying what it read before', async () => {
+      versions();
+      registry
+        .on(GetCommand)
+        .resolvesOnce({ Item: { status: 'ACTIVE', cellId: 'cell-1' } })
+        .resolves({ Item: { status: 'ACTIVE', cellId: 'cell-2' } });
+      kvs.on(PutKeyCommand).rejectsOnce(stale()).resolves({ ETag: 'etag-after' });
+      expect((await syncTenantRoute(detail('cell-2', 'cell-1'))).cellId).toBe('cell-2');
+      expect(kvs.commandCalls(PutKeyCommand).map((call) => [call.args[0].input.Value, call.args[0].input.IfMatch])).toEqual([
+        ['cell-1', 'etag-1'],
+        ['cell-2', 'etag-2'],
+      ]);
+    });
+
     it('keeps a suspended tenant routed: its cell refuses it, with the suspension error', async () => {
       versions();
       registered({ status: 'SUSPENDED', cellId: 'cell-1' });

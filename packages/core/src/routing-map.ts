@@ -70,14 +70,16 @@ export async function assignTenantCell(tenantId: string, cellId: string): Promis
 /** Removes `tenantId` from the map (offboarding); a tenant the map does not hold is done. */
 export async function removeTenant(tenantId: string): Promise<void> {
   assertTenantId(tenantId);
-  await withCurrentEtag(async (kvsArn, etag) => {
-    try {
-      await kvs().send(new DeleteKeyCommand({ KvsARN: kvsArn, Key: tenantId, IfMatch: etag }));
-    } catch (error) {
-      // The store itself was just described, so "not found" is about the key: already removed.
-      if (!isKvsError(error, 'ResourceNotFoundException')) throw error;
-    }
-  });
+  await withCurrentEtag((kvsArn, etag) => deleteKey(kvsArn, tenantId, etag));
+}
+
+async function deleteKey(kvsArn: string, tenantId: string, etag: string): Promise<void> {
+  try {
+    await kvs().send(new DeleteKeyCommand({ KvsARN: kvsArn, Key: tenantId, IfMatch: etag }));
+  } catch (error) {
+    // The store itself was just described, so "not found" is about the key: already removed.
+    if (!isKvsError(error, 'ResourceNotFoundException')) throw error;
+  }
 }
 
 const CellIdOrNull = z.string().refine(isCellId, 'not a cell id').nullable();
@@ -112,17 +114,40 @@ export interface RouteSync {
  * times. The event tells whose route to look at, and is reported `stale` when it is out of date.
  */
 export async function syncTenantRoute(change: RoutingChangeDetail): Promise<RouteSync> {
+  // Read, write, read again: a change to the registry between the read and the write (a move
+  // switching while a late event is being written) is caught by the second read and written too.
+  // A stale ETag means another writer moved the store on: start over from the registry.
+  for (let attempt = 1; ; attempt++) {
+    const routed = await registeredCell(change.tenantId);
+    const kvsArn = requireEnv('ROUTING_MAP_ARN');
+    const { ETag } = await kvs().send(new DescribeKeyValueStoreCommand({ KvsARN: kvsArn }));
+    if (!ETag) throw new Error('DescribeKeyValueStore returned no ETag for the routing map');
+    try {
+      if (routed === null) await deleteKey(kvsArn, change.tenantId, ETag);
+      else await kvs().send(new PutKeyCommand({ KvsARN: kvsArn, Key: change.tenantId, Value: routed, IfMatch: ETag }));
+    } catch (error) {
+      if (!isKvsError(error, 'ConflictException') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+      await sleep(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+      continue;
+    }
+    if ((await registeredCell(change.tenantId)) === routed) {
+      return { tenantId: change.tenantId, cellId: routed, stale: routed !== change.cellId };
+    }
+    if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`routing map: tenant ${change.tenantId} kept changing cells while its route was written`);
+  }
+}
+
+/** Where the registry says the tenant's requests go now; null for an offboarded or unknown tenant. */
+async function registeredCell(tenantId: string): Promise<string | null> {
+  assertTenantId(tenantId);
   const { Item } = await systemDocumentClient().send(
     new GetCommand({
       TableName: requireEnv('TENANTS_TABLE'),
-      Key: tenantRecordKey(change.tenantId),
+      Key: tenantRecordKey(tenantId),
       ConsistentRead: true,
       ProjectionExpression: '#status, cellId',
       ExpressionAttributeNames: { '#status': 'status' },
     }),
   );
-  const routed = Item && Item.status !== 'OFFBOARDED' && isCellId(Item.cellId) ? (Item.cellId as string) : null;
-  if (routed === null) await removeTenant(change.tenantId);
-  else await assignTenantCell(change.tenantId, routed);
-  return { tenantId: change.tenantId, cellId: routed, stale: routed !== change.cellId };
+  return Item && Item.status !== 'OFFBOARDED' && isCellId(Item.cellId) ? (Item.cellId as string) : null;
 }

@@ -183,12 +183,16 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
         }),
       ) as Record<string, unknown>[];
       const signed = { host: '123456789012.kvs.test', algorithm: 'AWS4-ECDSA-P256-SHA256', regionSet: '*' };
-      const [registryRead, ...kvsRequests] = requests;
-      // First where the registry says the tenant is now (SigV4, consistent read of its record)…
-      expect(registryRead).toMatchObject({ method: 'POST', host: 'dynamodb.test', target: 'DynamoDB_20120810.GetItem', algorithm: 'AWS4-HMAC-SHA256' });
-      expect(JSON.parse(registryRead!.body as string)).toMatchObject({ TableName: 'tenants', Key: { PK: { S: 'TENANT#acme-7' }, SK: { S: 'TENANT' } }, ConsistentRead: true });
-      // …then the KeyValueStore write, signed with SigV4a.
-      expect(kvsRequests).toEqual([
+      // Where the registry says the tenant is now (SigV4, consistent reads of its record), before
+      // the write and again after it…
+      const registryReads = requests.filter((request) => request.target);
+      expect(requests.map((request) => (request.target ? 'registry' : 'kvs'))).toEqual(['registry', 'kvs', 'kvs', 'registry']);
+      for (const read of registryReads) {
+        expect(read).toMatchObject({ method: 'POST', host: 'dynamodb.test', target: 'DynamoDB_20120810.GetItem', algorithm: 'AWS4-HMAC-SHA256' });
+        expect(JSON.parse(read.body as string)).toMatchObject({ TableName: 'tenants', Key: { PK: { S: 'TENANT#acme-7' }, SK: { S: 'TENANT' } }, ConsistentRead: true });
+      }
+      // …and the KeyValueStore write, signed with SigV4a.
+      expect(requests.filter((request) => !request.target)).toEqual([
         expect.objectContaining({ ...signed, method: 'GET', path: `/key-value-stores/${arn}` }),
         expect.objectContaining({ ...signed, method: 'PUT', path: `/key-value-stores/${arn}/keys/acme-7`, ifMatch: 'etag-1', body: JSON.stringify({ Value: 'cell-2' }) }),
       ]);
