@@ -301,8 +301,8 @@ export interface CellChangeOptions {
   afterChange?: () => Promise<void> | void;
 }
 
-/** How often a change is tried again when the cell changed between its read and its write. */
-const CHANGE_ATTEMPTS = 5;
+/** How many times a change may lose the race for the cell (it changed between read and write) before it gives up. */
+const CHANGE_ATTEMPTS = 8;
 
 /**
  * Changes a deployed cell's placement settings: capacity, deploy wave, or `draining` (placement
@@ -332,7 +332,8 @@ async function changeSettings(
   settings: Partial<CellSettings>,
   options: CellChangeOptions & { action: string; reason?: string },
 ): Promise<CellRecord> {
-  for (let attempt = 1; ; attempt++) {
+  // Only lost conditional writes count: settling another change's record is progress, not a retry.
+  for (let lost = 0; ; ) {
     const current = await readCellItem(cellId);
     if (!current) throw new CellNotFound();
     const pending = pendingAuditOf(current);
@@ -382,7 +383,9 @@ async function changeSettings(
       stored = Attributes ?? {};
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      if (attempt >= CHANGE_ATTEMPTS) throw new ConcurrentModification('The cell is being changed by another request; read it again and retry.');
+      if (++lost >= CHANGE_ATTEMPTS) throw new ConcurrentModification('The cell is being changed by another request; read it again and retry.');
+      // Jittered back-off, so changes that collided do not collide again in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** lost));
       continue;
     }
     await options.afterChange?.();

@@ -6,12 +6,12 @@ import * as Cell from './cell.js';
 import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import { CellNotFound, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from './errors.js';
+import { CellNotFound, DomainError, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from './errors.js';
 import { deterministicId, newId } from './ids.js';
 import { isCellId, isTenantId, tenantMetaKey, tenantRecordKey } from './keys.js';
 import * as Routing from './routing.js';
 import * as TenantData from './tenant-data.js';
-import type { MoveState, TenantMoveRecord, TenantRecord } from './tenant-record.js';
+import { moveView, type MoveState, type TenantMoveRecord, type TenantRecord } from './tenant-record.js';
 import { tenantTableIn, type TenantTable } from './tenant-table.js';
 import { TIERS, TIER_NAMES, type TierName } from './tiers.js';
 import { parse } from './validation.js';
@@ -98,7 +98,8 @@ export async function request(
   if (record.move && IN_PROGRESS.includes(record.move.state)) {
     if (cellId !== undefined && cellId !== record.move.toCellId) throw new MoveInProgress();
     await publishRequested(record, record.move);
-    return record.move;
+    // As operators see it: progress, not the copy's resume position.
+    return moveView(record.move);
   }
   const tier = options.toTier ?? record.tier;
   const placement = TIERS[tier].placement;
@@ -634,12 +635,14 @@ export async function drainCell(cellId: string, input: unknown, options: { actor
   const tenants = [...(cell.tenants ?? [])].sort();
   // A few requests at a time: a full pooled cell (hundreds of tenants) is drained well within an
   // API call's time limit, and placement's conditional writes keep concurrent requests correct.
+  // Every tenant gets its answer: one request failing (a throttled table, …) neither stops the
+  // others nor leaves them running unreported; asking again retries what was skipped.
   const outcomes = await inParallel(tenants, DRAIN_CONCURRENCY, async (tenantId) => {
     try {
       return { tenantId, move: await request(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId }) };
     } catch (error) {
-      if (!(error instanceof Error && 'code' in error && typeof error.code === 'string')) throw error;
-      return { tenantId, skipped: { code: error.code, message: error.message } };
+      if (error instanceof DomainError) return { tenantId, skipped: { code: error.code, message: error.message } };
+      return { tenantId, skipped: { code: 'MOVE_REQUEST_FAILED', message: 'The move could not be requested; drain the cell again to retry.' } };
     }
   });
   for (const outcome of outcomes) {
