@@ -12,9 +12,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import { AUTHORIZER_CACHE_TTL_SECONDS, Events, Identity, Keys } from '@cellbook/core';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
-import { addEventConsumer, rulePattern } from './constructs/event-consumer.js';
+import { addEventConsumer, addScheduledJob, rulePattern } from './constructs/event-consumer.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
@@ -57,6 +57,8 @@ const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/cells-drain': 'move-request',
   'control/cells-audit': 'registry-read',
   'control/tenant-mover': 'tenant-mover',
+  // Cancelling an abandoned onboarding is offboarding it.
+  'control/onboarding-reaper': 'tenant-offboarding',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
@@ -401,6 +403,10 @@ export function ControlPlane({ app, stack }: StackContext) {
   );
   // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
   tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']));
+  // The reaper finds abandoned onboardings in the tenant listing (GSI1, filtered to PENDING).
+  tenantOffboardingRole.addToPolicy(
+    new iam.PolicyStatement({ sid: 'ListTenants', actions: ['dynamodb:Query'], resources: [`${tenantsTable.tableArn}/index/GSI1`] }),
+  );
   tenantOffboardingRole.addToPolicy(
     new iam.PolicyStatement({
       sid: 'FindTenantApiKey',
@@ -498,6 +504,18 @@ export function ControlPlane({ app, stack }: StackContext) {
         environment: environmentOf(identity),
         timeout: definition.timeoutSeconds,
       }),
+    });
+  });
+
+  // ── scheduled jobs (the reaper of abandoned onboardings, …) ────────────────────────────────
+  const scheduledJobs = CONTROL_SCHEDULES.map((definition) => {
+    const identity = identityOf(definition.handler);
+    const id = `Schedule-${definition.handler.replace(/^control\//, '')}`;
+    return addScheduledJob(stack, id, {
+      schedule: events.Schedule.rate(Duration.minutes(definition.everyMinutes)),
+      deadLetters,
+      description: `every ${definition.everyMinutes} min → ${definition.handler}`,
+      function: handlerProps(stack, id, { handler: definition.handler, role: roles[identity], environment: environmentOf(identity), timeout: definition.timeoutSeconds }),
     });
   });
 
@@ -635,6 +653,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     routingMap,
     api,
     consumers,
+    scheduledJobs,
   };
 }
 

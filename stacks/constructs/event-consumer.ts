@@ -55,3 +55,29 @@ export function rulePattern(pattern: EventConsumerDefinition['eventPattern']): e
   const { 'detail-type': detailType, ...rest } = pattern;
   return { ...rest, detailType };
 }
+
+export interface ScheduledJobProps {
+  /** How often the rule invokes the function. */
+  schedule: events.Schedule;
+  /** Where invocations that cannot be handled end up, after EventBridge's and Lambda's retries. */
+  deadLetters: sqs.IQueue;
+  description: string;
+  function: FunctionProps;
+}
+
+/**
+ * A function run on a schedule (a rule on the account's default bus, as schedules are), with the
+ * same delivery guarantees as an event consumer: EventBridge retries, Lambda's retries, then the
+ * dead-letter queue with the error. Construct ids: the function is `id`, its rule `${id}Rule`.
+ */
+export function addScheduledJob(stack: Stack, id: string, props: ScheduledJobProps) {
+  const job = new Function(stack, id, {
+    ...props.function,
+    retryAttempts: FUNCTION_RETRY_ATTEMPTS,
+    onFailure: new destinations.SqsDestination(props.deadLetters),
+  });
+  const rule = new events.Rule(stack, `${id}Rule`, { description: props.description, schedule: props.schedule });
+  rule.addTarget(new targets.LambdaFunction(job, { deadLetterQueue: props.deadLetters, ...EVENT_DELIVERY_RETRIES }));
+  NagSuppressions.addResourceSuppressions(job, [PINNED_RUNTIME], true);
+  return { job, rule };
+}

@@ -1,6 +1,6 @@
 import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { Cell, Onboarding, Tenant } from '@cellbook/core';
+import { Cell, Offboarding, Onboarding, Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonResponse } from '@cellbook/local/client';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
@@ -258,5 +258,49 @@ describe('Cancelling an abandoned onboarding', () => {
     // Once active, offboarding takes a suspension first, as for any tenant.
     const active = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: {} });
     expect([active.status, active.body.error.code]).toEqual([409, 'TENANT_NOT_SUSPENDED']);
+  });
+});
+
+describe('The reaper of abandoned onboardings', () => {
+  it('cancels onboardings that made no progress for long enough, and leaves recent and running ones alone', async () => {
+    const abandonedBody = { name: 'Reaped Corp', tier: 'basic', adminEmail: 'reaped@example.com' };
+    const abandoned = await crashAfter('adminCreated', abandonedBody, 'reaped');
+    let resume: () => void = () => undefined;
+    let reached: (tenantId: string) => void = () => undefined;
+    const atKey = new Promise<string>((resolve) => {
+      reached = resolve;
+    });
+    const running = Onboarding.onboard(
+      { name: 'Running Corp', tier: 'basic', adminEmail: 'running@example.com' },
+      {
+        actor: 'operator',
+        idempotencyKey: 'running-corp',
+        afterStep: async (step, tenantId) => {
+          if (step !== 'keyIssued') return;
+          reached(tenantId);
+          await new Promise<void>((resolve) => {
+            resume = resolve;
+          });
+        },
+      },
+    );
+    const runningId = await atKey;
+
+    // Both made progress moments ago: an hour has not passed, nothing is touched.
+    expect(await Offboarding.reapAbandonedOnboardings()).toEqual({ cancelled: [], skipped: [] });
+
+    // Counting every PENDING tenant as old enough: the dead one goes, the one still running stays.
+    const reaped = await Offboarding.reapAbandonedOnboardings({ olderThanMs: 0 });
+    expect(reaped.cancelled).toEqual([abandoned]);
+    expect(reaped.skipped).toEqual([{ tenantId: runningId, code: 'ONBOARDING_IN_PROGRESS' }]);
+    expect(await apiKeysOf(abandoned)).toEqual({ count: 0, plans: [] });
+    await expect(adminUser(abandonedBody.adminEmail)).rejects.toMatchObject({ name: 'UserNotFoundException' });
+    const audit = await env.call('GET', `/admin/tenants/${abandoned}/audit`, { token: env.operatorToken });
+    expect(audit.body.items.at(-1)).toMatchObject({ action: 'tenant.offboarded', actor: 'system', reason: expect.stringMatching(/^Abandoned onboarding: no progress since /), before: { status: 'PENDING' } });
+
+    resume();
+    expect(await running).toMatchObject({ tenantId: runningId, status: 'ACTIVE' });
+    // Nothing is left for the next run.
+    expect(await Offboarding.reapAbandonedOnboardings({ olderThanMs: 0 })).toEqual({ cancelled: [], skipped: [] });
   });
 });

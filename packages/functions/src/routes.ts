@@ -80,3 +80,16 @@ export const CONTROL_EVENT_CONSUMERS: readonly EventConsumerDefinition[] = [
     timeoutSeconds: 900,
   },
 ];
+
+/** A control-plane function run on a schedule (an EventBridge schedule rule in AWS, a timer locally). */
+export interface ScheduledJobDefinition {
+  handler: string;
+  /** How often it runs. */
+  everyMinutes: number;
+  timeoutSeconds: number;
+}
+
+export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
+  // Cancels onboardings that made no progress for an hour (Offboarding.reapAbandonedOnboardings).
+  { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },
+];

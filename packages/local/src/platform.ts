@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, Routing, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
@@ -132,6 +133,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       ...CONTROL_ROUTES.map((r) => r.handler),
       OPERATOR_AUTHORIZER,
       ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+      ...CONTROL_SCHEDULES.map((job) => job.handler),
     ]);
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
@@ -387,7 +389,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         userPoolArn: cognito.userPoolArn,
         eventBusArn: eventBus.arn,
       }),
-      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler)],
+      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)],
       { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response', ROUTER_URL: router.url },
     );
     // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
@@ -398,6 +400,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         eventPattern: consumer.eventPattern,
         targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await control.invoke(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
       });
+    }
+    // The control plane's scheduled jobs, as the stack's schedule rules run them (the reaper of
+    // abandoned onboardings, …). A run that fails is logged; the next one tries again.
+    for (const job of CONTROL_SCHEDULES) {
+      const timer = setInterval(() => {
+        const event = { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: LOCAL_REGION, resources: [], detail: {} };
+        control.invoke(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
+      }, job.everyMinutes * 60_000);
+      timer.unref();
+      cleanups.push(async () => clearInterval(timer));
     }
     const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
     const controlRestGateway = createRestGateway({

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { restApiMethods } from '../support/rest-api.js';
 import type { SynthesizedApp } from '../support/synth.js';
 import { ROUTING_MAP_WRITER } from '../../../stacks/constructs/routing-map-writer.js';
@@ -114,6 +114,7 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       expect(modules.filter((module) => module === 'cognito/pre-token-generation')).toHaveLength(1);
       expect(modules.filter((module) => module === ROUTING_MAP_WRITER)).toHaveLength(1);
       for (const consumer of CONTROL_EVENT_CONSUMERS) expect(modules.filter((module) => module === consumer.handler), consumer.handler).toHaveLength(1);
+      for (const job of CONTROL_SCHEDULES) expect(modules.filter((module) => module === job.handler), job.handler).toHaveLength(1);
     });
 
     it('ships the routing map writer with a working SigV4a signer: the bundle reads the registry and signs and sends a real KeyValueStore write', () => {

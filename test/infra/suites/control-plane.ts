@@ -3,7 +3,7 @@ import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Identity, Keys, Routing, TIER_NAMES
 import { CONTROL_PLANE_SOURCE, cellSource } from '@cellbook/core/events';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
 import type { InfraFixture } from '../support/app.js';
 import { decide, type AccessRequest, type RoleUnderTest } from '../support/iam.js';
 import { restApiMethods } from '../support/rest-api.js';
@@ -107,7 +107,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           .resources(control(), 'AWS::Lambda::Function')
           .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {})
           .filter((variables) => 'CELLS_TABLE' in variables);
-        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length);
+        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length);
         for (const variables of handlers) {
           expect(variables).toMatchObject({
             TENANTS_TABLE: `${infra.stage}-cellbook-tenants`,
@@ -269,12 +269,48 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
     });
 
+    describe.each(CONTROL_SCHEDULES.map((job) => [job.handler, job] as const))('scheduled job %s', (handler, job) => {
+      /** The identity each job runs as (the stack's CONTROL_IDENTITIES, by role). */
+      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole' };
+      const path = `Schedule-${handler.replace(/^control\//, '')}`;
+
+      it('is one function with the timeout the schedule table sets, on its own identity', () => {
+        const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Handler === `packages/functions/src/${handler}.handler`);
+        expect(functions).toHaveLength(1);
+        expect(functions[0]!.properties).toMatchObject({ Timeout: job.timeoutSeconds, Role: infra.arn(control(), ROLE_OF[handler]!) });
+      });
+
+      it("runs on the schedule table's rate, with EventBridge's retries, Lambda's retries and the dead-letter queue", () => {
+        const jobArn = infra.arn(control(), path);
+        const rules = infra
+          .resources(control(), 'AWS::Events::Rule')
+          .filter((rule) => (rule.properties.Targets as { Arn: string }[]).some((target) => target.Arn === jobArn));
+        expect(rules).toHaveLength(1);
+        const rule = rules[0]!.properties;
+        expect(rule.ScheduleExpression).toBe(job.everyMinutes % 60 === 0 ? `rate(${job.everyMinutes / 60} hour${job.everyMinutes === 60 ? '' : 's'})` : `rate(${job.everyMinutes} minutes)`);
+        expect(rule).not.toHaveProperty('EventPattern');
+        expect(rule.Targets).toEqual([
+          expect.objectContaining({
+            Arn: jobArn,
+            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 },
+          }),
+        ]);
+        const invokeConfigs = infra
+          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
+          .filter((config) => config.properties.FunctionName === infra.ref(control(), path));
+        expect(invokeConfigs.map((config) => config.properties)).toEqual([
+          expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
+        ]);
+      });
+    });
+
     it('tells the handlers that check routes through the router — onboarding and the mover — where its URL is published, and no other', () => {
       const probing = new Set(['control/tenants-create', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
       const functions = infra
         .resources(control(), 'AWS::Lambda::Function')
         .filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
-      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + 1);
+      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
       for (const fn of functions) {
         const module = String(fn.properties.Handler).replace(/^packages\/functions\/src\//, '').replace(/\.handler$/, '');
         const variables = (fn.properties.Environment as { Variables: Record<string, string> }).Variables;
@@ -661,7 +697,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       ).toEqual([]);
     });
 
-    it("offboarding may revoke the tenant's key, remove its users, purge its cell items through the tenant access role, release its slot and name", async () => {
+    it("offboarding (and the reaper of abandoned onboardings) may revoke the tenant's key, remove its users, purge its cell items through the tenant access role, release its slot and name", async () => {
       const role = infra.role(control(), 'TenantOffboardingRole');
       expect(
         await allowed(role, [
@@ -672,6 +708,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           ...['GetItem', 'UpdateItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
           ...['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
           { action: 'apigateway:GET', resource: apigw('/apikeys') },
+          // The reaper lists PENDING tenants.
+          { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           ...assumeTenantRoles(),
           ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
@@ -727,6 +765,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'dynamodb:Scan', resource: cells() },
           { action: 'events:PutEvents', resource: bus() },
           { action: 'apigateway:GET', resource: apigw('/apikeys') },
+          // The reaper lists PENDING tenants.
+          { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
           { action: 'cognito-idp:AdminGetUser', resource: pool() },
