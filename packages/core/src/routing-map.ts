@@ -116,20 +116,10 @@ export interface RouteSync {
 export async function syncTenantRoute(change: RoutingChangeDetail): Promise<RouteSync> {
   // Read, write, read again: a change to the registry between the read and the write (a move
   // switching while a late event is being written) is caught by the second read and written too.
-  // A stale ETag means another writer moved the store on: start over from the registry.
   for (let attempt = 1; ; attempt++) {
     const routed = await registeredCell(change.tenantId);
-    const kvsArn = requireEnv('ROUTING_MAP_ARN');
-    const { ETag } = await kvs().send(new DescribeKeyValueStoreCommand({ KvsARN: kvsArn }));
-    if (!ETag) throw new Error('DescribeKeyValueStore returned no ETag for the routing map');
-    try {
-      if (routed === null) await deleteKey(kvsArn, change.tenantId, ETag);
-      else await kvs().send(new PutKeyCommand({ KvsARN: kvsArn, Key: change.tenantId, Value: routed, IfMatch: ETag }));
-    } catch (error) {
-      if (!isKvsError(error, 'ConflictException') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-      await sleep(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
-      continue;
-    }
+    if (routed === null) await removeTenant(change.tenantId);
+    else await assignTenantCell(change.tenantId, routed);
     if ((await registeredCell(change.tenantId)) === routed) {
       return { tenantId: change.tenantId, cellId: routed, stale: routed !== change.cellId };
     }
