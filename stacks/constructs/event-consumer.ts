@@ -32,19 +32,21 @@ export interface EventConsumerProps {
  * Construct ids: the function is `id`, its rule `${id}Rule`.
  */
 export function addEventConsumer(stack: Stack, id: string, props: EventConsumerProps) {
-  const consumer = new Function(stack, id, {
+  const { fn: consumer, rule } = addRuleTarget(stack, id, props, { eventBus: props.bus, description: props.description, eventPattern: props.eventPattern });
+  return { consumer, rule };
+}
+
+/** A function that a rule invokes, with the retries and dead-lettering both kinds of rule share. */
+function addRuleTarget(stack: Stack, id: string, props: { deadLetters: sqs.IQueue; function: FunctionProps }, ruleProps: events.RuleProps) {
+  const fn = new Function(stack, id, {
     ...props.function,
     retryAttempts: FUNCTION_RETRY_ATTEMPTS,
     onFailure: new destinations.SqsDestination(props.deadLetters),
   });
-  const rule = new events.Rule(stack, `${id}Rule`, {
-    eventBus: props.bus,
-    description: props.description,
-    eventPattern: props.eventPattern,
-  });
-  rule.addTarget(new targets.LambdaFunction(consumer, { deadLetterQueue: props.deadLetters, ...EVENT_DELIVERY_RETRIES }));
-  NagSuppressions.addResourceSuppressions(consumer, [PINNED_RUNTIME], true);
-  return { consumer, rule };
+  const rule = new events.Rule(stack, `${id}Rule`, ruleProps);
+  rule.addTarget(new targets.LambdaFunction(fn, { deadLetterQueue: props.deadLetters, ...EVENT_DELIVERY_RETRIES }));
+  NagSuppressions.addResourceSuppressions(fn, [PINNED_RUNTIME], true);
+  return { fn, rule };
 }
 
 /**
@@ -71,13 +73,6 @@ export interface ScheduledJobProps {
  * dead-letter queue with the error. Construct ids: the function is `id`, its rule `${id}Rule`.
  */
 export function addScheduledJob(stack: Stack, id: string, props: ScheduledJobProps) {
-  const job = new Function(stack, id, {
-    ...props.function,
-    retryAttempts: FUNCTION_RETRY_ATTEMPTS,
-    onFailure: new destinations.SqsDestination(props.deadLetters),
-  });
-  const rule = new events.Rule(stack, `${id}Rule`, { description: props.description, schedule: props.schedule });
-  rule.addTarget(new targets.LambdaFunction(job, { deadLetterQueue: props.deadLetters, ...EVENT_DELIVERY_RETRIES }));
-  NagSuppressions.addResourceSuppressions(job, [PINNED_RUNTIME], true);
+  const { fn: job, rule } = addRuleTarget(stack, id, props, { description: props.description, schedule: props.schedule });
   return { job, rule };
 }

@@ -26,6 +26,24 @@ import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer
  * mocked. The map writer reads a real (dynalite) registry; its KeyValueStore client is mocked:
  * there is no local stand-in (see below).
  */
+/** A table keyed like every Cellbook table (PK/SK), in the dynalite at `endpoint`. */
+async function createKeyedTable(endpoint: string, tableName: string): Promise<void> {
+  await new DynamoDBClient({ endpoint }).send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'PK', AttributeType: 'S' },
+        { AttributeName: 'SK', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+}
+
 describe('cognito/pre-token-generation', () => {
   const event = (attributes: Record<string, string>, groups: string[] | undefined) =>
     ({
@@ -111,20 +129,7 @@ describe('deploy/register-cell', () => {
       CELLS_TABLE,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
-    await new DynamoDBClient({ endpoint: dynamo.url }).send(
-      new CreateTableCommand({
-        TableName: CELLS_TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'PK', AttributeType: 'S' },
-          { AttributeName: 'SK', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createKeyedTable(dynamo.url, CELLS_TABLE);
     responses = [];
     cloudFormation = createServer((req, res) => {
       let body = '';
@@ -242,20 +247,7 @@ describe('routing/map-writer', () => {
   beforeAll(async () => {
     kvs = mockClient(CloudFrontKeyValueStoreClient);
     registry = await startLocalDynamo();
-    await new DynamoDBClient({ endpoint: registry.url }).send(
-      new CreateTableCommand({
-        TableName: TENANTS_TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'PK', AttributeType: 'S' },
-          { AttributeName: 'SK', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createKeyedTable(registry.url, TENANTS_TABLE);
     await register('acme-7', { status: 'ACTIVE', cellId: 'cell-2' });
     await register('gone-1', { status: 'OFFBOARDED', cellId: 'cell-2' });
     previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
