@@ -19,6 +19,7 @@ import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
 import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
+import { partitionItems } from './constructs/partitions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
 import { restApiSettings } from './constructs/rest-api.js';
@@ -213,18 +214,9 @@ export function Cell(definition: CellDefinition) {
       roles: [control.onboardingRole],
       statements: [
         new iam.PolicyStatement({ sid: 'AttachTenantKeyToCellPlans', actions: ['apigateway:POST'], resources: planKeys }),
-        new iam.PolicyStatement({
-          // Onboarding seeds a tenant's counters and user listing (conditional puts, so a retry
-          // keeps what is there); it can neither read tenant data nor touch any other partition,
-          // such as cases.
-          sid: 'SeedTenantDefaults',
-          actions: ['dynamodb:PutItem'],
-          resources: [table.tableArn],
-          conditions: {
-            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SEEDED_PARTITIONS },
-            Null: { 'dynamodb:LeadingKeys': 'false' },
-          },
-        }),
+        // Onboarding seeds a tenant's counters and user listing (conditional puts, so a retry keeps
+        // what is there); it can neither read tenant data nor touch any other partition, such as cases.
+        partitionItems('SeedTenantDefaults', ['PutItem'], table.tableArn, SEEDED_PARTITIONS),
       ],
     });
     const flushAuthorizerCache = new iam.PolicyStatement({

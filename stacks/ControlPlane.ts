@@ -18,6 +18,7 @@ import { addEventConsumer, addScheduledJob, rulePattern } from './constructs/eve
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
+import { anyPartition, partitionItems } from './constructs/partitions.js';
 import { restApiSettings } from './constructs/rest-api.js';
 import { addRoutingMapWriter } from './constructs/routing-map-writer.js';
 import { routerUrlParameterArn, routerUrlParameterName } from './constructs/router-url.js';
@@ -68,17 +69,6 @@ function identityOf(handler: string): ControlIdentity {
   const identity = CONTROL_IDENTITIES[handler];
   if (!identity) throw new Error(`ControlPlane: no identity declared for control handler "${handler}"`);
   return identity;
-}
-
-/**
- * A `dynamodb:LeadingKeys` pattern (`TENANT#*`, `TENANTNAME#*`, `CELL#*`) for every partition
- * core's key module builds with `partitionOf`, whatever the tenant, name or cell: the key built for
- * a sample value (one the key module accepts) ends with it, and what precedes it is the fixed prefix.
- */
-function anyPartition(partitionOf: (sample: string) => string, sample = 'sample'): string {
-  const partition = partitionOf(sample);
-  if (!partition.endsWith(sample)) throw new Error(`partition ${partition} does not end with its variable part`);
-  return `${partition.slice(0, -sample.length)}*`;
 }
 
 /** The one control route that is public: it is how an operator gets a token. */
@@ -356,15 +346,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   const cellAdminRole = functionRole(stack, 'CellAdminRole', "Changes cells' capacity, wave and draining status");
   cellAdminRole.addToPolicy(catalogItems('CellSettings', ['GetItem', 'UpdateItem']));
   cellAdminRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'CellAuditTrail',
-      actions: ['dynamodb:PutItem'],
-      resources: [tenantsTable.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((cellId) => Keys.cellPartition(cellId), 'cell-sample')] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    }),
+    partitionItems('CellAuditTrail', ['PutItem'], tenantsTable.tableArn, anyPartition((cellId) => Keys.cellPartition(cellId), 'cell-sample')),
   );
 
   // Move requests (TenantMove.request; drainCell requests one per tenant of a draining cell):
@@ -391,15 +373,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   const tenantOffboardingRole = functionRole(stack, 'TenantOffboardingRole', "Offboards suspended tenants: key, users, cell data, slot, tombstone");
   tenantOffboardingRole.addToPolicy(registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
   tenantOffboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReleaseTenantName',
-      actions: ['dynamodb:DeleteItem'],
-      resources: [tenantsTable.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((name) => Keys.tenantNameKey(name).PK)] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    }),
+    partitionItems('ReleaseTenantName', ['DeleteItem'], tenantsTable.tableArn, anyPartition((name) => Keys.tenantNameKey(name).PK)),
   );
   // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
   tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']));
@@ -436,15 +410,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   // and its cell items through the cell's tenant access role (granted by each Cell stack).
   const tenantExportRole = functionRole(stack, 'TenantExportRole', "Exports one tenant's items: reads only");
   tenantExportRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadTenantRegistryPartition',
-      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-      resources: [tenantsTable.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [anyPartition((tenantId) => Keys.tenantRegistryPartition(tenantId))] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    }),
+    partitionItems('ReadTenantRegistryPartition', ['GetItem', 'Query'], tenantsTable.tableArn, anyPartition((tenantId) => Keys.tenantRegistryPartition(tenantId))),
   );
   tenantExportRole.addToPolicy(catalogItems('TenantCellLookup', ['GetItem']));
 

@@ -7,6 +7,7 @@ import type { Stack } from 'sst/constructs';
 import { Events, Routing } from '@cellbook/core';
 import { addEventConsumer } from './event-consumer.js';
 import { functionRole, handlerProps } from './functions.js';
+import { partitionItems } from './partitions.js';
 import { XRAY_WILDCARD } from './nag.js';
 
 /** The handler module (under packages/functions/src) that writes the routing map. */
@@ -46,17 +47,7 @@ export function addRoutingMapWriter(stack: Stack, props: RoutingMapWriterProps) 
       resources: [props.routingMap.keyValueStoreArn],
     }),
   );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadTenantPlacement',
-      actions: ['dynamodb:GetItem'],
-      resources: [props.registry.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [props.tenantPartitions] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    }),
-  );
+  role.addToPolicy(partitionItems('ReadTenantPlacement', ['GetItem'], props.registry.tableArn, props.tenantPartitions));
 
   const { consumer: writer, rule } = addEventConsumer(stack, 'RoutingMapWriter', {
     bus: props.bus,

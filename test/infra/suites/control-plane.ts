@@ -19,6 +19,29 @@ const one = (type: string) => {
   return found[0]!.properties;
 };
 
+/**
+ * A rule's only target is the function at `functionPath`, with EventBridge retrying delivery for a
+ * day (8 attempts) and dead-lettering what it cannot deliver.
+ */
+const expectDeliveredWithRetries = (targets: unknown, functionPath: string) =>
+  expect(targets).toEqual([
+    expect.objectContaining({
+      Arn: infra.arn(control(), functionPath),
+      DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
+      RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 },
+    }),
+  ]);
+
+/** A run the function fails on is retried twice by Lambda, then sent to the dead-letter queue with its error. */
+const expectFailuresDeadLettered = (functionPath: string) => {
+  const configs = infra
+    .resources(control(), 'AWS::Lambda::EventInvokeConfig')
+    .filter((config) => config.properties.FunctionName === infra.ref(control(), functionPath));
+  expect(configs.map((config) => config.properties)).toEqual([
+    expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
+  ]);
+};
+
 export function controlPlaneSuite(fixture: () => InfraFixture): void {
   beforeAll(() => {
     infra = fixture();
@@ -219,13 +242,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         const { properties } = rule();
         expect(properties.EventBusName).toBe(`${infra.stage}-cellbook-events`);
         expect(properties.EventPattern).toEqual(consumer.eventPattern);
-        expect(properties.Targets).toEqual([
-          expect.objectContaining({
-            Arn: infra.arn(control(), path),
-            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
-            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 },
-          }),
-        ]);
+        expectDeliveredWithRetries(properties.Targets, path);
         const event = (source: string, detailType: string) => ({
           version: '0',
           id: 'e-1',
@@ -247,12 +264,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
 
       it('retries a failed run twice, then dead-letters the event with its error', () => {
-        const configs = infra
-          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
-          .filter((config) => config.properties.FunctionName === infra.ref(control(), path));
-        expect(configs.map((config) => config.properties)).toEqual([
-          expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
-        ]);
+        expectFailuresDeadLettered(path);
       });
 
       it('may be invoked by that rule only', () => {
@@ -289,19 +301,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         const rule = rules[0]!.properties;
         expect(rule.ScheduleExpression).toBe(job.everyMinutes % 60 === 0 ? `rate(${job.everyMinutes / 60} hour${job.everyMinutes === 60 ? '' : 's'})` : `rate(${job.everyMinutes} minutes)`);
         expect(rule).not.toHaveProperty('EventPattern');
-        expect(rule.Targets).toEqual([
-          expect.objectContaining({
-            Arn: jobArn,
-            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
-            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86_400 },
-          }),
-        ]);
-        const invokeConfigs = infra
-          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
-          .filter((config) => config.properties.FunctionName === infra.ref(control(), path));
-        expect(invokeConfigs.map((config) => config.properties)).toEqual([
-          expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
-        ]);
+        expectDeliveredWithRetries(rule.Targets, path);
+        expectFailuresDeadLettered(path);
       });
     });
 
@@ -339,15 +340,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           Role: infra.arn(control(), 'RoutingMapWriterRole'),
           Environment: { Variables: { ROUTING_MAP_ARN: routingMap(), TENANTS_TABLE: infra.ref(control(), 'tenants/Table') } },
         });
-        const invokeConfigs = infra
-          .resources(control(), 'AWS::Lambda::EventInvokeConfig')
-          .filter((config) => config.properties.FunctionName === infra.ref(control(), 'RoutingMapWriter'));
-        expect(invokeConfigs.map((config) => config.properties)).toEqual([
-          expect.objectContaining({
-            MaximumRetryAttempts: 2,
-            DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } },
-          }),
-        ]);
+        expectFailuresDeadLettered('RoutingMapWriter');
         expect(
           await decide(infra.resolver, infra.role(control(), 'RoutingMapWriterRole'), { action: 'sqs:SendMessage', resource: infra.arn(control(), 'DeadLetterQueue') }),
         ).toBe('Allowed');
@@ -357,13 +350,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         const rule = writerRule();
         expect(rule.EventBusName).toBe(`${infra.stage}-cellbook-events`);
         expect(rule.EventPattern).toEqual({ source: [CONTROL_PLANE_SOURCE], 'detail-type': [Routing.ROUTING_CHANGED] });
-        expect(rule.Targets).toEqual([
-          expect.objectContaining({
-            Arn: infra.arn(control(), 'RoutingMapWriter'),
-            DeadLetterConfig: { Arn: infra.arn(control(), 'DeadLetterQueue') },
-            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 24 * 3600 },
-          }),
-        ]);
+        expectDeliveredWithRetries(rule.Targets, 'RoutingMapWriter');
         const event = (source: string, detailType: string) => ({
           version: '0',
           id: 'e-1',
