@@ -58,12 +58,19 @@ export function createRouter(options: RouterOptions): RequestListener {
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '/';
+    // Only origin-form targets: the client's path is never resolved as a URL, so `//host:port/x`,
+    // `http://host/x` or `*` can never name an upstream other than the platform's own origins.
+    if (!path.startsWith('/')) {
+      res.writeHead(400, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ message: 'Bad Request' }));
+      return;
+    }
     origin(req)
       .then(({ url, cellId }) => {
-        const target = new URL(req.url ?? '/', url);
+        const base = new URL(url);
         const upstream = httpRequest(
-          target,
-          { method: req.method, headers: { ...req.headers, host: target.host }, agent },
+          { hostname: base.hostname, port: base.port, path, method: req.method, headers: { ...req.headers, host: base.host }, agent },
           (response) => {
             res.writeHead(response.statusCode ?? 502, {
               ...response.headers,
