@@ -93,6 +93,17 @@ export class InvalidCredentials extends DomainError {
   }
 }
 
+/**
+ * The directory locked the user out for a while after repeated wrong passwords (Cognito answers
+ * "Password attempts exceeded"); even the right password is refused until the lockout passes.
+ */
+export class TooManyFailedAttempts extends DomainError {
+  readonly code = 'TOO_MANY_FAILED_ATTEMPTS';
+  constructor() {
+    super('Too many failed sign-in attempts: wait a moment, then try again.');
+  }
+}
+
 /** Right temporary password: the user must choose a new one to finish signing in. */
 export class NewPasswordRequired extends DomainError {
   readonly code = 'NEW_PASSWORD_REQUIRED';

@@ -12,7 +12,7 @@ import {
   type AuthenticationResultType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { optionalEnv, requireEnv } from './config.js';
-import { InvalidCredentials, NewPasswordRequired, UserAlreadyExists, ValidationFailed } from './errors.js';
+import { InvalidCredentials, NewPasswordRequired, TooManyFailedAttempts, UserAlreadyExists, ValidationFailed } from './errors.js';
 
 /**
  * The user directory (Cognito). Tenant users carry `custom:tenant_id`; roles are groups, which
@@ -21,6 +21,8 @@ import { InvalidCredentials, NewPasswordRequired, UserAlreadyExists, ValidationF
 export const ROLES = ['admin', 'user'] as const;
 export type TenantRole = (typeof ROLES)[number];
 export const OPERATOR_ROLE = 'operator';
+/** Cognito's message for a user temporarily locked out after repeated failed sign-ins. */
+const PASSWORD_ATTEMPTS_EXCEEDED = 'Password attempts exceeded';
 
 let client: CognitoIdentityProviderClient | undefined;
 function cognito(): CognitoIdentityProviderClient {
@@ -71,6 +73,8 @@ export async function signIn(username: string, password: string, newPassword?: s
     }
     return token(response.AuthenticationResult);
   } catch (error) {
+    // Cognito's temporary lockout after repeated failures: a 4xx the client can wait out, not a 401.
+    if (isCognitoError(error, 'NotAuthorizedException') && error.message === PASSWORD_ATTEMPTS_EXCEEDED) throw new TooManyFailedAttempts();
     if (isCognitoError(error, 'NotAuthorizedException', 'UserNotFoundException')) throw new InvalidCredentials();
     if (isCognitoError(error, 'InvalidPasswordException')) {
       // Cognito's policy message ("Password must have uppercase characters") is meant for the user.

@@ -27,6 +27,8 @@ export interface PlatformOptions {
   operatorPassword?: string;
   /** Drives API Gateway's usage plans and authorizer cache, so tests can move time. */
   gatewayClock?: Clock;
+  /** Drives the local Cognito (token times, temporary passwords, sign-in lockouts), so tests can move time. */
+  identityClock?: Clock;
   authorizerCacheTtlSeconds?: number;
   /** Where function logs and gateway access logs go. */
   onLog?: LogSink;
@@ -156,6 +158,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       authorize: iam.authorize,
       groups: ['admin', 'user', 'operator'],
       customAttributes: ['tenant_id'],
+      ...(options.identityClock ? { now: options.identityClock } : {}),
     });
     cognitoListener = cognito.listener;
     const apiGateway = createLocalApiGateway({ authenticate: iam.authenticate, authorize: iam.authorize, now: gatewayClock });

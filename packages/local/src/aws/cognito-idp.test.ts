@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalCognito, type LocalCognito } from './cognito-idp.js';
+import { LOCKOUT_FIRST_MS, LOCKOUT_MAX_MS, createLocalCognito, type LocalCognito } from './cognito-idp.js';
 import type { Authorize, RoleSession } from './types.js';
 import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 
@@ -634,5 +634,115 @@ describe('admin API authentication and authorization', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+});
+
+describe('temporary lockout after repeated failed sign-ins (as Cognito)', () => {
+  async function createConfirmed(username: string, password: string): Promise<void> {
+    await cognito.createUser({ username, password, attributes: { 'custom:tenant_id': 'acme' } });
+  }
+  const lockedOut = { name: 'NotAuthorizedException', message: 'Password attempts exceeded' };
+
+  it('refuses even the right password after fifteen wrong ones in a row, until the lockout has passed', async () => {
+    await createConfirmed('hammered', 'Right-Pass-1');
+    const started = clock;
+    try {
+      for (let attempt = 0; attempt < 15; attempt++) {
+        await expect(signIn('hammered', `Wrong-Pass-${attempt}`)).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+      }
+      await expect(signIn('hammered', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
+      await expect(signIn('HAMMERED', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
+      clock += LOCKOUT_FIRST_MS;
+      await expect(signIn('hammered', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+    } finally {
+      clock = started;
+    }
+  });
+
+  it('caps the doubling lockout at fifteen minutes', async () => {
+    await createConfirmed('persistent', 'Right-Pass-1');
+    const started = clock;
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) await expect(signIn('persistent', 'Wrong-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+      // Each time the lockout has just passed, one more wrong password: 1 s, 2 s, 4 s, … 512 s, then 15 min.
+      for (let lockout = 0; lockout < 12; lockout++) {
+        clock += Math.min(LOCKOUT_FIRST_MS * 2 ** lockout, LOCKOUT_MAX_MS);
+        await expect(signIn('persistent', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      }
+      clock += LOCKOUT_MAX_MS - 1;
+      await expect(signIn('persistent', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
+      clock += 1;
+      await expect(signIn('persistent', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+    } finally {
+      clock = started;
+    }
+  });
+
+  it('locks out for one second after the fifth failure, and doubles the lockout with each further failure', async () => {
+    await createConfirmed('doubling', 'Right-Pass-1');
+    const started = clock;
+    try {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        await expect(signIn('doubling', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      }
+      // Four failures lock nothing.
+      await expect(signIn('doubling', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await expect(signIn('doubling', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      }
+      clock += 999;
+      await expect(signIn('doubling', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
+      clock += 1;
+      await expect(signIn('doubling', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      clock += 1_999;
+      await expect(signIn('doubling', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
+      clock += 1;
+      await expect(signIn('doubling', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+      // A success resets the count: one more failure does not lock.
+      await expect(signIn('doubling', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      await expect(signIn('doubling', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+    } finally {
+      clock = started;
+    }
+  });
+
+  it('locks an unknown username out the same way, so a lockout reveals nothing about who exists', async () => {
+    const started = clock;
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) await expect(signIn('ghost', 'Wrong-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+      await expect(signIn('ghost', 'Wrong-Pass-1')).rejects.toMatchObject(lockedOut);
+      await expect(signIn('GHOST', 'Wrong-Pass-1')).rejects.toMatchObject(lockedOut);
+    } finally {
+      clock = started + LOCKOUT_MAX_MS + 1;
+    }
+  });
+});
+
+describe('case-insensitive usernames (signInCaseSensitive: false, as the stack)', () => {
+  it('signs a user in by any spelling of the username, finds it by any spelling, and keeps it as created', async () => {
+    await cognito.createUser({ username: 'Mixed.Case@Acme.test', password: 'Mixed-Pass-1', attributes: { 'custom:tenant_id': 'acme' } });
+    const { AuthenticationResult: result } = await signIn('mixed.case@acme.test', 'Mixed-Pass-1');
+    expect((await verify(result?.AccessToken)).username).toBe('Mixed.Case@Acme.test');
+    const user = await admin.send(new AdminGetUserCommand({ UserPoolId: USER_POOL_ID, Username: 'MIXED.CASE@ACME.TEST' }));
+    expect(user.Username).toBe('Mixed.Case@Acme.test');
+  });
+
+  it('refuses a second user whose name differs only by case', async () => {
+    await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'Twin@acme.test', TemporaryPassword: 'Twin-Pass-12' }));
+    await expect(
+      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'twin@ACME.test', TemporaryPassword: 'Twin-Pass-12' })),
+    ).rejects.toMatchObject({ name: 'UsernameExistsException' });
+  });
+});
+
+describe('hostile member names', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('treats an AuthParameters member named %s as an unknown name, never a 500', async (name) => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+      body: `{"AuthFlow":"USER_PASSWORD_AUTH","ClientId":"${CLIENT_ID}","AuthParameters":{"${name}":"x","PASSWORD":"y"}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ __type: 'InvalidParameterException', message: 'Missing required parameter USERNAME' });
   });
 });

@@ -47,6 +47,8 @@ export interface LocalCognitoOptions {
   clientId: string;
   /** Where this listener is reachable, e.g. `http://127.0.0.1:4010`; the issuer hangs below it. */
   issuerBaseUrl: string;
+  /** The pool's region, which its ARN names (the platform's configured region). */
+  region?: string;
   authenticate: Authenticate;
   authorize: Authorize;
   now?: Clock;
@@ -65,6 +67,11 @@ export interface LocalCognitoOptions {
    * user is created. `tenant_id` by default: a user who could rewrite it could hop tenants.
    */
   immutableAttributes?: string[];
+  /**
+   * `signInCaseSensitive` of the pool. False by default, as in the stack: `Alice` and `alice` are one
+   * user, found by either spelling, and stored as created.
+   */
+  signInCaseSensitive?: boolean;
 }
 
 /** A user seeded directly into the pool, as if created and confirmed with a permanent password. */
@@ -133,6 +140,47 @@ interface ChallengeSession {
   used: boolean;
 }
 
+/**
+ * Cognito's temporary lockout: after five failed sign-ins in a row, sign-in is refused for one
+ * second, and each further failure doubles the lockout, up to about fifteen minutes. While locked
+ * out even the right password is refused ("Password attempts exceeded"), and attempts are not
+ * counted. Fifteen minutes without a failure start the count afresh; a success resets it.
+ */
+export const LOCKOUT_FREE_ATTEMPTS = 5;
+export const LOCKOUT_FIRST_MS = 1_000;
+export const LOCKOUT_MAX_MS = 15 * 60_000;
+export const PASSWORD_ATTEMPTS_EXCEEDED = 'Password attempts exceeded';
+
+interface FailedSignIns {
+  count: number;
+  lastFailureAt: number;
+  lockedUntil: number;
+}
+
+/** Users by username; case-insensitive pools look names up by their lower-case form. */
+class UserTable {
+  private readonly byKey = new Map<string, UserRecord>();
+  constructor(private readonly caseSensitive: boolean) {}
+  key(username: string): string {
+    return this.caseSensitive ? username : username.toLowerCase();
+  }
+  get(username: string): UserRecord | undefined {
+    return this.byKey.get(this.key(username));
+  }
+  has(username: string): boolean {
+    return this.byKey.has(this.key(username));
+  }
+  add(user: UserRecord): void {
+    this.byKey.set(this.key(user.username), user);
+  }
+  delete(username: string): void {
+    this.byKey.delete(this.key(username));
+  }
+  values(): IterableIterator<UserRecord> {
+    return this.byKey.values();
+  }
+}
+
 
 class CognitoError extends Error {
   constructor(
@@ -194,7 +242,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   } = options;
   const issuer = `${options.issuerBaseUrl.replace(/\/+$/, '')}/${userPoolId}`;
   const jwksUrl = `${issuer}/.well-known/jwks.json`;
-  const userPoolArn = poolArn(userPoolId);
+  const userPoolArn = poolArn(options.region ?? LOCAL_REGION, userPoolId);
 
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const publicJwk: JWK = await exportJWK(publicKey);
@@ -203,7 +251,9 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   // Unknown usernames still pay for one scrypt, so response time does not reveal which users exist.
   const decoyHash = await hashPassword(randomBytes(16).toString('hex'));
 
-  const users = new Map<string, UserRecord>();
+  const users = new UserTable(options.signInCaseSensitive ?? false);
+  /** By user key, for unknown usernames too: a lockout must not reveal whether a user exists. */
+  const failedSignIns = new Map<string, FailedSignIns>();
   const groups = new Set(options.groups ?? []);
   const customAttributes = new Set((options.customAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
   const immutableAttributes = new Set((options.immutableAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
@@ -394,10 +444,19 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     const password = parameters.PASSWORD;
     if (username === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter USERNAME');
     if (password === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter PASSWORD');
+    const attemptKey = users.key(username);
+    const failures = failedSignIns.get(attemptKey);
+    if (failures !== undefined && now() < failures.lockedUntil) {
+      throw new CognitoError('NotAuthorizedException', PASSWORD_ATTEMPTS_EXCEEDED);
+    }
     const user = users.get(username);
     // Same answer for an unknown user and a wrong password (PreventUserExistenceErrors: ENABLED).
     const matches = await passwordMatches(password, user?.password ?? decoyHash);
-    if (!user || !matches) throw new CognitoError('NotAuthorizedException', INCORRECT_CREDENTIALS);
+    if (!user || !matches) {
+      recordFailedSignIn(attemptKey);
+      throw new CognitoError('NotAuthorizedException', INCORRECT_CREDENTIALS);
+    }
+    failedSignIns.delete(attemptKey);
     if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
     if (user.status === 'FORCE_CHANGE_PASSWORD') {
       if (user.temporaryPasswordSetAt !== undefined && now() - user.temporaryPasswordSetAt > temporaryPasswordValidityDays * DAY_MS) {
@@ -409,6 +468,18 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       return startNewPasswordChallenge(user);
     }
     return signIn(user);
+  }
+
+  function recordFailedSignIn(attemptKey: string): void {
+    const current = now();
+    for (const [key, entry] of failedSignIns) {
+      if (current - entry.lastFailureAt > LOCKOUT_MAX_MS && entry.lockedUntil <= current) failedSignIns.delete(key);
+    }
+    const previous = failedSignIns.get(attemptKey);
+    const count = (previous?.count ?? 0) + 1;
+    const beyondFree = count - LOCKOUT_FREE_ATTEMPTS;
+    const lockedUntil = beyondFree < 0 ? 0 : current + Math.min(LOCKOUT_FIRST_MS * 2 ** beyondFree, LOCKOUT_MAX_MS);
+    failedSignIns.set(attemptKey, { count, lastFailureAt: current, lockedUntil });
   }
 
   async function refreshAuth(parameters: Record<string, string>): Promise<JsonObject> {
@@ -446,7 +517,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     const newPassword = responses.NEW_PASSWORD;
     if (newPassword === undefined) throw new CognitoError('InvalidParameterException', 'Missing required parameter NEW_PASSWORD');
     const user = users.get(session.username);
-    if (responses.USERNAME !== session.username || !user || user.sub !== session.sub) {
+    if (users.key(responses.USERNAME) !== users.key(session.username) || !user || user.sub !== session.sub) {
       throw new CognitoError('NotAuthorizedException', 'Invalid session for the user.');
     }
     if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
@@ -507,7 +578,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       lastModifiedAt: createdAt,
       temporaryPasswordSetAt: createdAt,
     };
-    users.set(username, user);
+    users.add(user);
     return { User: userType(user) };
   }
 
@@ -550,6 +621,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     const user = findUser(requiredString(input, 'Username'));
     revokeRefreshTokens(user);
     users.delete(user.username);
+    failedSignIns.delete(users.key(user.username));
     return {};
   }
 
@@ -610,7 +682,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     if (isAwsError(caller)) throw new CognitoError(caller.code, caller.message, caller.status);
     // IAM evaluates the pool named in the request, so a caller learns nothing about pools it may not touch.
     const requestedPoolId = requiredString(input, 'UserPoolId');
-    const resource = poolArn(requestedPoolId);
+    const resource = poolArn(options.region ?? LOCAL_REGION, requestedPoolId);
     await requireAllowed(authorize, caller, `cognito-idp:${operation}`, resource);
     if (requestedPoolId !== userPoolId) {
       throw new CognitoError('ResourceNotFoundException', `User pool ${requestedPoolId} does not exist.`);
@@ -683,7 +755,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       lastModifiedAt: createdAt,
       temporaryPasswordSetAt: undefined,
     };
-    users.set(user.username, user);
+    users.add(user);
     return { username: user.username, sub: user.sub };
   }
 
@@ -710,8 +782,8 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
 
 // ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────
 
-function poolArn(userPoolId: string): string {
-  return `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:userpool/${userPoolId}`;
+function poolArn(region: string, userPoolId: string): string {
+  return `arn:aws:cognito-idp:${region}:${LOCAL_ACCOUNT_ID}:userpool/${userPoolId}`;
 }
 
 async function requireAllowed(authorize: Authorize, caller: RoleSession, action: string, resource: string): Promise<void> {
@@ -839,10 +911,11 @@ function optionalInteger(input: JsonObject, member: string): number | undefined 
   return value;
 }
 
+/** Prototype-free: a member named `__proto__` or `constructor` is just another (unknown) name. */
 function stringMap(value: unknown): Record<string, string> {
-  if (value === undefined || value === null) return {};
+  const result: Record<string, string> = Object.create(null);
+  if (value === undefined || value === null) return result;
   if (typeof value !== 'object' || Array.isArray(value)) throw serializationError();
-  const result: Record<string, string> = {};
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== 'string') throw serializationError();
     result[key] = entry;

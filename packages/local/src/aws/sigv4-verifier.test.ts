@@ -138,3 +138,12 @@ describe('verifySigV4', () => {
     expect(error.message).toBe('The security token included in the request is expired');
   });
 });
+
+describe('verifySigV4 with hostile header names', () => {
+  it.each(['constructor', '__proto__', 'tostring', 'hasownproperty'])('treats a SignedHeaders entry named %s as an absent header: a signature mismatch, never a crash', async (name) => {
+    const request = await signedRequest();
+    const authorization = String(request.headers.authorization).replace('SignedHeaders=', `SignedHeaders=${name};`);
+    const result = verifySigV4({ ...request, headers: { ...request.headers, authorization } }, lookup, () => NOW);
+    expectError(result, 'InvalidSignatureException');
+  });
+});

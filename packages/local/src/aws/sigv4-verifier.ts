@@ -233,7 +233,9 @@ function escapeUri(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** Own headers only: a SignedHeaders entry named `constructor` or `__proto__` is just an absent header. */
 function headerValue(headers: SignedRequest['headers'], name: string): string | undefined {
+  if (!Object.hasOwn(headers, name)) return undefined;
   const value = headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 }

@@ -142,4 +142,32 @@ describe('STS AssumeRole', () => {
     expect(error.name).toBe('InvalidClientTokenId');
     expect(error.$metadata.httpStatusCode).toBe(403);
   });
+
+  it('keeps a tag key named __proto__ as a key like any other, so the trust policy sees every tag', async () => {
+    const requested: string[][] = [];
+    const probe = new LocalIam();
+    const original = probe.canAssume.bind(probe);
+    probe.canAssume = async (caller, target, withTags, context) => {
+      requested.push([...((context?.['aws:TagKeys'] as string[] | undefined) ?? [])]);
+      return original(caller, target, withTags, context);
+    };
+    const probeServer = createServer(createStsEndpoint(probe));
+    await new Promise<void>((resolve) => probeServer.listen(0, '127.0.0.1', resolve));
+    try {
+      probe.createRole({ name: 'cell-1-api', arn: API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
+      probe.createRole({ name: 'cell-1-tenant-access', arn: TENANT_ROLE, policies: [], trustPolicy: lambdaTrust });
+      const client = new STSClient({
+        endpoint: `http://127.0.0.1:${(probeServer.address() as AddressInfo).port}`,
+        region: 'us-east-1',
+        credentials: sdkCredentials(probe.issueRoleSession(API_ROLE, 'lambda')),
+        maxAttempts: 1,
+      });
+      const error = await rejection(client.send(new AssumeRoleCommand(tenantRequest({ Tags: [{ Key: 'TenantId', Value: 't-1' }, { Key: '__proto__', Value: 'x' }] }))));
+      client.destroy();
+      expect(error.name).toBe('AccessDenied');
+      expect(requested).toEqual([['TenantId', '__proto__']]);
+    } finally {
+      await new Promise<void>((resolve) => probeServer.close(() => resolve()));
+    }
+  });
 });

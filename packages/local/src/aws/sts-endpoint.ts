@@ -113,12 +113,13 @@ async function assumeRole(iam: LocalIam, caller: RoleSession, params: URLSearchP
     return sendError(res, 400, 'ValidationError', 'Session policies (Policy, PolicyArns) are not supported by the local STS');
   }
 
-  const requestContext: Record<string, string | string[]> = { 'sts:RoleSessionName': name };
+  // Prototype-free maps: a tag key named `__proto__` must be a key like any other, not vanish.
+  const requestContext: Record<string, string | string[]> = Object.assign(Object.create(null), { 'sts:RoleSessionName': name });
   const externalId = params.get('ExternalId');
   if (externalId !== null) requestContext['sts:ExternalId'] = externalId;
   const sourceIdentity = params.get('SourceIdentity');
   if (sourceIdentity !== null) requestContext['sts:SourceIdentity'] = sourceIdentity;
-  const sessionTags: Record<string, string> = {};
+  const sessionTags: Record<string, string> = Object.create(null);
   for (const tag of tags) sessionTags[tag.key] = tag.value ?? '';
   if (tags.length > 0) {
     requestContext['aws:TagKeys'] = Object.keys(sessionTags);
