@@ -2,11 +2,12 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { z } from 'zod';
 import { CASE_STATUSES, allowedTransitions, canTransition, isActive, type CaseStatus } from './case-status.js';
 import * as Counters from './counters.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor, type PageKey } from './cursor.js';
 import { isConditionalCheckFailed } from './dynamo.js';
 import { currentEntitlements, requireFeature } from './entitlements.js';
 import { AssigneeNotFound, CaseNotFound, ConcurrentModification, InvalidStatusTransition } from './errors.js';
 import { newId } from './ids.js';
+import { ownCaseListingEntries } from './index-guard.js';
 import {
   caseKey,
   caseListingKey,
@@ -144,7 +145,7 @@ export async function list(input: unknown): Promise<CasePage> {
   const partition = caseListingPartition(tenantId);
   const statusPrefix = status ? caseListingStatusPrefix(status) : undefined;
   const casePrefix = `${tenantPartitionPrefix(tenantId)}#CASE#`;
-  const startKey = decodeCursor(cursor, {
+  const cursorKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
     accept: (key) =>
       key.GSI1PK === partition &&
@@ -153,20 +154,32 @@ export async function list(input: unknown): Promise<CasePage> {
       (statusPrefix === undefined || key.GSI1SK!.startsWith(statusPrefix)),
   });
   const { doc, tableName } = tenantTable();
-  const result = await doc.send(
-    new QueryCommand({
-      TableName: tableName,
-      IndexName: 'GSI1',
-      KeyConditionExpression: statusPrefix ? 'GSI1PK = :pk AND begins_with(GSI1SK, :status)' : 'GSI1PK = :pk',
-      ExpressionAttributeValues: { ':pk': partition, ...(statusPrefix ? { ':status': statusPrefix } : {}) },
-      Limit: limit,
-      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-    }),
-  );
-  return {
-    items: (result.Items ?? []).map((item) => view(item as CaseItem)),
-    nextCursor: encodeCursor(result.LastEvaluatedKey as Record<string, string> | undefined),
-  };
+  const read = { tenantId, index: 'GSI1', partition, reader: 'case.list' };
+  const items: CaseView[] = [];
+  // The cursor is always the key of the last case handed out — never of an entry the index guard
+  // dropped — so no other tenant's key can reach a client, and the next page starts right after.
+  let last: PageKey | undefined;
+  let startKey: Record<string, unknown> | undefined = cursorKey;
+  do {
+    const result = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: statusPrefix ? 'GSI1PK = :pk AND begins_with(GSI1SK, :status)' : 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': partition, ...(statusPrefix ? { ':status': statusPrefix } : {}) },
+        Limit: limit - items.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const entry of ownCaseListingEntries(read, result.Items ?? [])) {
+      const item = entry as CaseItem;
+      items.push(view(item));
+      last = { PK: item.PK, SK: item.SK, GSI1PK: partition, GSI1SK: item.GSI1SK };
+    }
+    startKey = result.LastEvaluatedKey;
+    // A page of dropped entries only: read on, so a listing is never cut short by what it hides.
+  } while (startKey && items.length < limit);
+  return { items, nextCursor: startKey && last ? encodeCursor(last) : null };
 }
 
 // ── update ────────────────────────────────────────────────────────────────────────────────────

@@ -41,6 +41,20 @@ export function tenantPartitionPrefix(tenantId: string): string {
   return `TENANT#${tenantId}`;
 }
 
+/**
+ * The tenant whose partition `partition` is (`TENANT#<id>` or `TENANT#<id>#…`), or undefined when
+ * it leads with no well-formed tenant id. This is the partition key the LeadingKeys fence checks,
+ * so it names the tenant that wrote the item — unlike an index key, which the fence never sees.
+ */
+export function tenantOfPartition(partition: string): string | undefined {
+  const prefix = 'TENANT#';
+  if (!partition.startsWith(prefix)) return undefined;
+  const rest = partition.slice(prefix.length);
+  const end = rest.indexOf('#');
+  const tenantId = end < 0 ? rest : rest.slice(0, end);
+  return isTenantId(tenantId) ? tenantId : undefined;
+}
+
 export function caseKey(tenantId: string, caseId: string): ItemKey {
   assertUlid(caseId, 'case id');
   return { PK: `${tenantPartitionPrefix(tenantId)}#CASE#${caseId}`, SK: 'CASE' };
@@ -97,6 +111,15 @@ export function tenantUserKey(tenantId: string, username: string): ItemKey {
 /** The tenant's registry record; it leads with the tenant too, so the same fence could apply. */
 export function tenantRecordKey(tenantId: string): ItemKey {
   return { PK: tenantPartitionPrefix(tenantId), SK: 'TENANT' };
+}
+
+/** The registry's GSI1 partition that lists every tenant, oldest first. */
+export const TENANT_LISTING_PARTITION = 'TENANTS';
+
+/** Where a tenant's record sits in the registry's listing of all tenants (oldest first). */
+export function tenantListingKey(tenantId: string, createdAt: string): { GSI1PK: string; GSI1SK: string } {
+  assertTenantId(tenantId);
+  return { GSI1PK: TENANT_LISTING_PARTITION, GSI1SK: `${createdAt}#${tenantId}` };
 }
 
 export const AUDIT_SORT_PREFIX = 'AUDIT#';

@@ -17,9 +17,9 @@ import {
 } from './errors.js';
 import * as Identity from './identity.js';
 import { deterministicId, newTenantId } from './ids.js';
-import { idempotencyKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
+import { idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
 import * as Routing from './routing.js';
-import { LISTING_PARTITION, type TenantRecord } from './tenant-record.js';
+import type { TenantRecord } from './tenant-record.js';
 import { TIERS, TIER_NAMES, type TierName } from './tiers.js';
 import { parse } from './validation.js';
 
@@ -311,7 +311,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
       await systemDocumentClient().send(
         new PutCommand({
           TableName: table(),
-          Item: { ...tenantRecordKey(tenantId), GSI1PK: LISTING_PARTITION, GSI1SK: `${now}#${tenantId}`, ...fresh },
+          Item: { ...tenantRecordKey(tenantId), ...tenantListingKey(tenantId, now), ...fresh },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );

@@ -14,6 +14,7 @@ import {
   auditKey,
   caseKey,
   caseListingKey,
+  caseListingPartition,
   isCaseItemKey,
   noteKey,
   tenantMetaKey,
@@ -694,5 +695,29 @@ describe('purgeTenantCellItems', () => {
     expect(result.remaining).toBe(0);
     expect(await tenantItemsIn(world.cell, 't-1')).toEqual([]);
     expect(await tenantItemsIn(world.cell, 't-10')).toEqual(t10Before);
+  });
+});
+
+describe('an entry t-10 planted in t-1’s case listing (index key injection)', () => {
+  it('is left out of t-1’s export, copy and purge, which succeed, and t-10’s item stays as it was', async () => {
+    const world = await seededWorld();
+    const plantedKey = caseKey('t-10', newId());
+    // t-10's own session may write it: the fence checks the partition key, never the index key.
+    await tenantClient('t-10').send(
+      new UpdateCommand({
+        TableName: world.cell,
+        Key: plantedKey,
+        UpdateExpression: 'SET GSI1PK = :pk, GSI1SK = :sk, title = :title',
+        ExpressionAttributeValues: { ':pk': caseListingPartition('t-1'), ':sk': 'S1#0000', ':title': 'phish' },
+      }),
+    );
+    const cell = { doc: tenantClient('t-1'), tableName: world.cell };
+    const exported = (await readAllPages({ cell }, 't-1', 10)).flat();
+    expect(exported.every(({ item }) => belongsTo('t-1', item))).toBe(true);
+    const target = await createTable('test-cell');
+    await copyTenantCellItems(cell, { doc: tenantClient('t-1'), tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE });
+    expect((await scanAll(target)).every((item) => belongsTo('t-1', item))).toBe(true);
+    expect((await purgeTenantCellItems(cell, 't-1', { queryPageSize: QUERY_PAGE_SIZE })).remaining).toBe(0);
+    expect(sortedKeys(await tenantItemsIn(world.cell, 't-10'))).toContain(keyText(plantedKey as unknown as StoredItem));
   });
 });

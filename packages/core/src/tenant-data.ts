@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, type PageKey } from './cursor.js';
+import { ownCaseListingEntries } from './index-guard.js';
 import {
   assertTenantId,
   caseIdOfPartition,
@@ -172,6 +173,7 @@ async function* caseStepsOfTenant(
   pageSize: number | undefined,
 ): AsyncGenerator<Step> {
   const listing = caseListingPartition(tenantId);
+  const read = { tenantId, index: 'GSI1', partition: listing, reader: 'tenant-data.walk' };
   let startKey: Record<string, unknown> | undefined;
   if (resume) {
     yield* caseSteps(ref, resume.partition, resume.listingSort, resume.after, pageSize);
@@ -191,13 +193,13 @@ async function* caseStepsOfTenant(
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
-    const listed = (page.Items ?? []).map((entry) => {
-      const partition = stringAttribute(entry, 'PK');
-      if (caseIdOfPartition(tenantId, partition) === undefined) {
-        throw new Error(`the case listing ${listing} lists ${partition}, which is not one of the tenant's case partitions`);
-      }
-      return { partition, listingSort: stringAttribute(entry, 'GSI1SK') };
-    });
+    // An entry whose item is not one of the tenant's cases (another tenant planted it in this
+    // listing) is dropped here: an export, copy, fingerprint or purge never reads, copies or deletes
+    // another tenant's item, and never fails on one.
+    const listed = ownCaseListingEntries(read, page.Items ?? []).map((entry) => ({
+      partition: stringAttribute(entry, 'PK'),
+      listingSort: stringAttribute(entry, 'GSI1SK'),
+    }));
     // Each case is its own partition, so a walk is one Query per case: read a few partitions ahead,
     // concurrently, and still hand them out in listing order (positions stay resumable).
     const ahead: Promise<StoredItem[]>[] = [];

@@ -1,4 +1,5 @@
 import type { EntitlementOverrides } from './entitlements.js';
+import { TENANT_LISTING_PARTITION } from './keys.js';
 import type { TierName } from './tiers.js';
 
 /**
@@ -55,8 +56,8 @@ export interface TenantMoveRecord {
 
 export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'> & { move?: TenantMoveRecord };
 
-/** The registry's GSI1 partition that lists every tenant, oldest first. */
-export const LISTING_PARTITION = 'TENANTS';
+/** The registry's GSI1 partition that lists every tenant, oldest first (formatted by keys.ts). */
+export const LISTING_PARTITION = TENANT_LISTING_PARTITION;
 
 export function summary(record: TenantRecord & { move?: TenantMoveRecord }): TenantSummary {
   const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move } = record;
