@@ -42,7 +42,7 @@ const STATUS_BY_CODE: Record<string, number> = {
 };
 
 export function statusFor(code: string): number | undefined {
-  return STATUS_BY_CODE[code];
+  return Object.hasOwn(STATUS_BY_CODE, code) ? STATUS_BY_CODE[code] : undefined;
 }
 
 /**

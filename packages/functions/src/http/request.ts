@@ -1,7 +1,11 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MalformedRequest, PayloadTooLarge } from '@cellbook/core';
+import { ownRecord } from '@cellbook/core/own-record';
 
-/** What a route handler sees: parsed, size-checked input — never the raw event. */
+/**
+ * What a route handler sees: parsed, size-checked input — never the raw event. `path`, `query` and
+ * `headers` have no prototype (see own-record.ts): a parameter named `constructor` is the client's.
+ */
 export interface ApiRequest {
   body: unknown;
   path: Record<string, string>;
@@ -26,7 +30,7 @@ function parseBody(event: APIGatewayProxyEvent): unknown {
 }
 
 function parseQuery(event: APIGatewayProxyEvent): Record<string, string> {
-  const query: Record<string, string> = {};
+  const query = ownRecord<string>();
   const multi = event.multiValueQueryStringParameters ?? {};
   for (const [name, values] of Object.entries(multi)) {
     if (!values) continue;
@@ -41,9 +45,9 @@ function parseQuery(event: APIGatewayProxyEvent): Record<string, string> {
 }
 
 export function readRequest(event: APIGatewayProxyEvent): ApiRequest {
-  const headers: Record<string, string> = {};
+  const headers = ownRecord<string>();
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
-  const path: Record<string, string> = {};
+  const path = ownRecord<string>();
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) if (value !== undefined) path[name] = value;
   return { body: parseBody(event), path, query: parseQuery(event), headers, requestId: event.requestContext.requestId };
 }

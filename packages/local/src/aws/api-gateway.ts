@@ -8,6 +8,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
 import {
   LOCAL_REGION,
   isAwsError,
@@ -443,7 +444,8 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     const recorded = [...dailyCounts.keys()].filter((stateKey) => stateKey.startsWith(prefix)).map((stateKey) => stateKey.slice(prefix.length));
     const keyIds = keyId !== undefined ? [keyId].filter((id) => plan.keyIds.has(id) || recorded.includes(id)) : [...new Set([...plan.keyIds, ...recorded])];
     const { items, position } = paginate(keyIds, (id) => id, query);
-    const values: Record<string, [number, number][]> = {};
+    // Keyed by the caller's key ids: no prototype, so a `__proto__` id is a key like any other.
+    const values = ownRecord<[number, number][]>();
     for (const id of items) {
       const counts = dailyCounts.get(`${plan.id}/${id}`);
       const series: [number, number][] = [];
@@ -518,7 +520,8 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
 
     // API Gateway's IAM model: the action is the HTTP verb, the resource is the management path.
     const action = `apigateway:${method}`;
-    const resource = `arn:aws:apigateway:${LOCAL_REGION}::${decodeURIComponent(url.pathname)}`;
+    const segments = url.pathname.split('/').filter(Boolean).map(decodePathText);
+    const resource = `arn:aws:apigateway:${LOCAL_REGION}::${decodePathText(url.pathname)}`;
     const decision = await authorize(caller, { action, resource });
     if (!decision.allowed) {
       throw new ApiGatewayError(
@@ -528,7 +531,6 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
       );
     }
 
-    const segments = url.pathname.split('/').filter(Boolean).map((segment) => decodeURIComponent(segment));
     const response = route(method, segments, url.searchParams, method === 'POST' || method === 'PATCH' ? parseJsonObject(body) : {});
     if (!response) throw new ApiGatewayError('UnknownOperationException', 404, `No operation matches ${method} ${url.pathname}`);
     send(res, response.status, response.body);
@@ -678,11 +680,22 @@ function optionalStringMap(body: JsonObject, member: string): Record<string, str
   return { ...(value as Record<string, string>) };
 }
 
+/** Percent-decoded path text; a malformed escape is the caller's mistake (400), not ours. */
+function decodePathText(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch (error) {
+    if (error instanceof URIError) throw badRequest('Invalid request path');
+    throw error;
+  }
+}
+
+/** Member names are the caller's: the parsed objects have no prototype. */
 function parseJsonObject(body: Buffer): JsonObject {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = parseJsonOwn(body.toString('utf8'));
   } catch (error) {
     if (error instanceof SyntaxError) throw invalidInput();
     throw error;

@@ -3,6 +3,7 @@
  * `dynamodb:LeadingKeys` — every partition-key value the call can touch. When the keys cannot be
  * established with certainty the context key is left out, so a policy that requires it denies.
  */
+import { ownRecord, ownValue } from '@cellbook/core/own-record';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type AuthorizationRequest } from './types.js';
 
 export interface TableKeys {
@@ -83,7 +84,7 @@ export async function planDynamoDbAccess(operation: string, body: unknown, looku
       if (table === undefined) return notNull('tableName');
       const indexName = typeof request.IndexName === 'string' ? request.IndexName : undefined;
       const keys = await lookupKeys(table.name);
-      const partitionKey = keys && (indexName === undefined ? keys.partitionKey : keys.indexPartitionKeys[indexName]);
+      const partitionKey = keys && (indexName === undefined ? keys.partitionKey : ownValue(keys.indexPartitionKeys, indexName));
       const value = partitionKey === undefined ? undefined : queriedPartition(request, partitionKey);
       const resource = indexName === undefined ? table.arn : `${table.arn}/index/${indexName}`;
       return authorize([itemCheck(action, resource, value === undefined ? undefined : [value])]);
@@ -138,22 +139,22 @@ function writeRequestKey(request: unknown): unknown {
 }
 
 /** IAM has no Transact* actions: each member is authorized as the single-item action it performs. */
-const TRANSACT_MEMBERS: Record<string, { action: string; keyField: 'Key' | 'Item' }> = {
-  Get: { action: 'dynamodb:GetItem', keyField: 'Key' },
-  Put: { action: 'dynamodb:PutItem', keyField: 'Item' },
-  Update: { action: 'dynamodb:UpdateItem', keyField: 'Key' },
-  Delete: { action: 'dynamodb:DeleteItem', keyField: 'Key' },
-  ConditionCheck: { action: 'dynamodb:ConditionCheckItem', keyField: 'Key' },
-};
+const TRANSACT_MEMBERS = ownRecord<{ action: string; keyField: 'Key' | 'Item' }>([
+  ['Get', { action: 'dynamodb:GetItem', keyField: 'Key' }],
+  ['Put', { action: 'dynamodb:PutItem', keyField: 'Item' }],
+  ['Update', { action: 'dynamodb:UpdateItem', keyField: 'Key' }],
+  ['Delete', { action: 'dynamodb:DeleteItem', keyField: 'Key' }],
+  ['ConditionCheck', { action: 'dynamodb:ConditionCheckItem', keyField: 'Key' }],
+]);
 
 async function planTransaction(transactItems: unknown, lookupKeys: TableKeysLookup): Promise<DynamoDbAccessPlan> {
   if (!Array.isArray(transactItems)) return notNull('transactItems');
   const checks: AuthorizationRequest[] = [];
   for (const member of transactItems) {
-    const kinds = isRecord(member) ? Object.keys(member).filter((kind) => kind in TRANSACT_MEMBERS) : [];
+    const kinds = isRecord(member) ? Object.keys(member).filter((kind) => Object.hasOwn(TRANSACT_MEMBERS, kind)) : [];
     const kind = kinds.length === 1 ? kinds[0] : undefined;
-    const spec = kind === undefined ? undefined : TRANSACT_MEMBERS[kind];
-    const operation = kind === undefined || !isRecord(member) ? undefined : member[kind];
+    const spec = kind === undefined ? undefined : ownValue(TRANSACT_MEMBERS, kind);
+    const operation = kind === undefined || !isRecord(member) ? undefined : ownValue(member, kind);
     if (spec === undefined || !isRecord(operation)) {
       return { kind: 'reject', type: 'ValidationException', message: 'TransactItems can only contain one of Check, Put, Update or Delete' };
     }
@@ -177,7 +178,7 @@ export function queriedPartition(request: Record<string, unknown>, partitionKey:
     return partitionFromExpression(expression, request.ExpressionAttributeNames, request.ExpressionAttributeValues, partitionKey);
   }
   if (expression === undefined && isRecord(legacy)) {
-    const condition = legacy[partitionKey];
+    const condition = ownValue(legacy, partitionKey);
     if (!isRecord(condition) || condition.ComparisonOperator !== 'EQ') return undefined;
     const list = condition.AttributeValueList;
     return Array.isArray(list) && list.length === 1 ? keyValue(list[0]) : undefined;
@@ -207,7 +208,7 @@ function partitionFromExpression(expression: string, names: unknown, values: unk
     const operator = tokens[i + 1];
     const operand = tokens[i + 2];
     if (operator?.kind !== 'symbol' || operator.text !== '=' || operand?.kind !== 'value') return undefined;
-    found = isRecord(values) ? keyValue(values[operand.placeholder]) : undefined;
+    found = isRecord(values) ? keyValue(ownValue(values, operand.placeholder)) : undefined;
   }
   return mentions === 1 ? found : undefined;
 }
@@ -220,7 +221,7 @@ function tokenize(expression: string, names: Record<string, unknown>): Token[] |
     if (match === null) return undefined;
     const [, placeholderName, valuePlaceholder, word, symbol] = match;
     if (placeholderName !== undefined) {
-      const name = names[placeholderName];
+      const name = ownValue(names, placeholderName);
       if (typeof name !== 'string') return undefined;
       tokens.push({ kind: 'name', name });
     } else if (valuePlaceholder !== undefined) {
@@ -238,7 +239,7 @@ function tokenize(expression: string, names: Record<string, unknown>): Token[] |
 function partitionValues(items: unknown[], partitionKey: string): string[] | undefined {
   const values = new Set<string>();
   for (const item of items) {
-    const value = isRecord(item) ? keyValue(item[partitionKey]) : undefined;
+    const value = isRecord(item) ? keyValue(ownValue(item, partitionKey)) : undefined;
     if (value === undefined) return undefined;
     values.add(value);
   }

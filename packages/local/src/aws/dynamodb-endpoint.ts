@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
 import { planDynamoDbAccess, type TableKeys } from './dynamodb-access-checks.js';
 import type { LocalIam } from './local-iam.js';
 import { readSignedRequest } from './sigv4-verifier.js';
@@ -47,7 +48,8 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
     const operation = target.slice(TARGET_PREFIX.length);
     let body: unknown;
     try {
-      body = signed.body.length === 0 ? {} : JSON.parse(signed.body.toString('utf8'));
+      // Member names are the caller's (a table or transact member named `constructor`): no prototype.
+      body = signed.body.length === 0 ? {} : parseJsonOwn(signed.body.toString('utf8'));
     } catch (error) {
       if (!(error instanceof SyntaxError)) throw error;
       return sendJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
@@ -104,7 +106,7 @@ function createTableKeysCache(upstream: URL): { get: (table: string) => Promise<
         schema?.find((element) => element.KeyType === 'HASH')?.AttributeName;
       const partitionKey = hashKeyOf(Table?.KeySchema);
       if (partitionKey === undefined) throw new Error(`DescribeTable ${table} returned no HASH key`);
-      const indexPartitionKeys: Record<string, string> = {};
+      const indexPartitionKeys = ownRecord<string>();
       for (const index of [...(Table?.GlobalSecondaryIndexes ?? []), ...(Table?.LocalSecondaryIndexes ?? [])]) {
         const indexKey = hashKeyOf(index.KeySchema);
         if (index.IndexName !== undefined && indexKey !== undefined) indexPartitionKeys[index.IndexName] = indexKey;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJsonOwn } from '@cellbook/core/own-record';
 
 export const JSON_11 = 'application/x-amz-json-1.1';
 
@@ -16,10 +17,13 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** JSON.parse that answers `undefined` for text that is not JSON. */
+/**
+ * JSON.parse that answers `undefined` for text that is not JSON. Its objects have no prototype: a
+ * member named `constructor` or `__proto__` is the caller's, never `Object.prototype`'s.
+ */
 export function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonOwn(text);
   } catch (error) {
     if (error instanceof SyntaxError) return undefined;
     throw error;

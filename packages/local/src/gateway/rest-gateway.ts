@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { ownRecord, ownValue } from '@cellbook/core/own-record';
 import { GATEWAY_RESPONSES, type GatewayResponseType } from '@cellbook/functions/gateway-responses';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js';
 import { FunctionTimeout } from '../lambda/function-host.js';
@@ -146,16 +147,17 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       if (body === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
       const { route, pathParameters } = match;
 
-      const headers: Record<string, string> = {};
-      const multiValueHeaders: Record<string, string[]> = {};
+      // Names are the client's (`constructor`, `__proto__`…): every map of them has no prototype.
+      const headers = ownRecord<string>();
+      const multiValueHeaders = ownRecord<string[]>();
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         const name = req.rawHeaders[i]!;
         const value = req.rawHeaders[i + 1]!;
         headers[name] = value;
         (multiValueHeaders[name] ??= []).push(value);
       }
-      const query: Record<string, string> = {};
-      const multiQuery: Record<string, string[]> = {};
+      const query = ownRecord<string>();
+      const multiQuery = ownRecord<string[]>();
       for (const [name, value] of url.searchParams) {
         query[name] = value;
         (multiQuery[name] ??= []).push(value);
@@ -208,8 +210,9 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
           return gatewayResponse('AUTHORIZER_FAILURE');
         }
         if (!isAllowed(result.policyDocument, methodArn)) return gatewayResponse('ACCESS_DENIED');
-        authorizerContext = { ...result.context, principalId: result.principalId };
-        tenantId = typeof result.context?.tenantId === 'string' ? result.context.tenantId : undefined;
+        authorizerContext = ownRecord([...Object.entries(result.context ?? {}), ['principalId', result.principalId]]);
+        const contextTenant = ownValue(result.context, 'tenantId');
+        tenantId = typeof contextTenant === 'string' ? contextTenant : undefined;
         apiKeyValue = result.usageIdentifierKey;
       }
 
@@ -238,7 +241,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         return gatewayResponse(error instanceof FunctionTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE');
       }
       if (!isProxyResult(result)) return gatewayResponse('INTEGRATION_FAILURE');
-      const responseHeaders: Record<string, string> = {};
+      const responseHeaders = ownRecord<string>();
       for (const [name, value] of Object.entries(result.headers ?? {})) responseHeaders[name] = String(value);
       for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) responseHeaders[name] = values.map(String).join(', ');
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? '');

@@ -1,3 +1,5 @@
+import { ownRecord } from '@cellbook/core/own-record';
+
 /** API Gateway resource matching: literal segments win over `{param}` segments. */
 export interface MatchableRoute {
   method: string;
@@ -16,7 +18,7 @@ export function matchRoute<R extends MatchableRoute>(routes: readonly R[], metho
     if (route.method !== method) continue;
     const template = route.path.split('/').filter(Boolean);
     if (template.length !== segments.length) continue;
-    const pathParameters: Record<string, string> = {};
+    const pathParameters = ownRecord<string>();
     let literals = 0;
     let matches = true;
     for (let i = 0; i < template.length; i++) {
