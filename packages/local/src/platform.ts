@@ -9,7 +9,7 @@ import { documentClient } from '@cellbook/core/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
-import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
+import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
 import { LocalIam } from './aws/local-iam.js';
 import { createStsEndpoint } from './aws/sts-endpoint.js';
@@ -70,6 +70,12 @@ export interface LocalPlatform {
   controlPlaneEnv: Readonly<Record<string, string>>;
   /** Credentials of a role, as Lambda would hand them to a function. */
   sessionFor(roleArn: string): RoleSession;
+  /**
+   * Test control (fault drills; `npm start` never uses it): `interceptor` sees every DynamoDB call
+   * the IAM layer has let through, just before it reaches the storage engine, and may hold it by
+   * returning a promise. Returns the function that removes it.
+   */
+  interceptDynamoDb(interceptor: (call: DynamoDbCall) => void | Promise<void>): () => void;
   stop(): Promise<void>;
 }
 
@@ -143,7 +149,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const iam = new LocalIam();
     const storage = await startLocalDynamo();
     cleanups.push(() => storage.close());
-    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url }));
+    const interceptors = new Set<(call: DynamoDbCall) => void | Promise<void>>();
+    const beforeStorage = async (call: DynamoDbCall) => {
+      for (const interceptor of [...interceptors]) await interceptor(call);
+    };
+    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage }));
     cleanups.push(() => close(dynamodb.server));
     const sts = await listen(createStsEndpoint(iam));
     cleanups.push(() => close(sts.server));
@@ -493,6 +503,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       cognito,
       controlPlaneEnv: functionEnvs.get(`${PREFIX}-control`)!,
       sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
+      interceptDynamoDb(interceptor) {
+        interceptors.add(interceptor);
+        return () => void interceptors.delete(interceptor);
+      },
       stop,
     };
   } catch (error) {

@@ -20,6 +20,22 @@ export interface DynamoDbEndpointOptions {
   iam: LocalIam;
   /** Base URL of the storage engine, e.g. the `url` from `startLocalDynamo`. */
   upstream: string;
+  /**
+   * Test control, never set by `npm start`: sees every call that passed authentication and IAM,
+   * just before it reaches the storage engine, and may hold it there (the call waits for the
+   * returned promise). Lets a drill pause one tenant's write "in flight" deterministically.
+   */
+  beforeStorage?: (call: DynamoDbCall) => void | Promise<void>;
+}
+
+/** A DynamoDB call the endpoint has authorized, as `beforeStorage` sees it. */
+export interface DynamoDbCall {
+  /** e.g. `PutItem` */
+  operation: string;
+  /** The request document (parsed JSON, no prototype). */
+  body: Readonly<Record<string, unknown>>;
+  /** The caller's assumed-role ARN, e.g. `arn:aws:sts::000000000000:assumed-role/<role>/<session>`. */
+  caller: string;
 }
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -76,6 +92,9 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
       tableKeys.forget(table);
       // Also once the change has landed: a lookup racing the call could have cached the old schema.
       res.once('finish', () => tableKeys.forget(table));
+    }
+    if (options.beforeStorage) {
+      await options.beforeStorage({ operation, body: body as Record<string, unknown>, caller: caller.assumedRoleArn });
     }
     await forward(req, signed.body, res, upstream, agent);
   };
