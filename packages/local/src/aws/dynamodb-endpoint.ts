@@ -221,13 +221,82 @@ interface DynaliteOptions {
   updateTableMs?: number;
 }
 
+/** The parts of dynalite's item layer (`dynalite/db`, CommonJS) that its actions call through the module object. */
+interface DynaliteDb {
+  validateItem(item: unknown, table: unknown): unknown;
+  updateIndexes(store: unknown, table: unknown, oldItem: unknown, newItem: unknown, callback: (error?: unknown) => void): void;
+  traverseIndexes(table: unknown, visit: (attribute: string, type: string, index: { IndexName: string }) => unknown): unknown;
+  validationError(message: string): unknown;
+}
+
+let dynaliteAligned = false;
+
+/**
+ * Makes dynalite refuse what DynamoDB refuses and it lets through, with DynamoDB's own errors, so
+ * that dynalite and DynamoDB Local (CELLBOOK_DYNAMODB=dynamodb-local) agree:
+ * - an empty string or binary as a secondary index key (GSI1PK, GSI1SK) in a put or a batch put,
+ *   and an update that sets one to empty: ValidationException (DynamoDB allows empty values only
+ *   outside table and index keys).
+ * dynalite's actions call these functions through its `db` module object, so wrapping them there
+ * applies to every table of every dynalite in this process.
+ */
+function alignDynaliteWithDynamoDb(require: NodeJS.Require): void {
+  if (dynaliteAligned) return;
+  const db = require('dynalite/db') as DynaliteDb;
+  for (const name of ['validateItem', 'updateIndexes', 'traverseIndexes', 'validationError'] as const) {
+    if (typeof db[name] !== 'function') throw new Error(`dynalite/db no longer has ${name}(): review alignDynaliteWithDynamoDb for this dynalite version`);
+  }
+  const emptyIndexKey = (item: unknown, table: unknown): { index: string; attribute: string; kind: string } | undefined => {
+    if (typeof item !== 'object' || item === null) return undefined;
+    let found: { index: string; attribute: string; kind: string } | undefined;
+    db.traverseIndexes(table, (attribute, type, index) => {
+      const value = Object.hasOwn(item, attribute) ? (item as Record<string, Record<string, unknown> | undefined>)[attribute]?.[type] : undefined;
+      if ((type === 'S' || type === 'B') && value === '') {
+        found = { index: index.IndexName, attribute, kind: type === 'S' ? 'string' : 'binary' };
+        return true;
+      }
+      return undefined;
+    });
+    return found;
+  };
+  const { validateItem, updateIndexes } = db;
+  db.validateItem = (item, table) => {
+    const invalid = validateItem(item, table);
+    if (invalid != null) return invalid;
+    const empty = emptyIndexKey(item, table);
+    return empty
+      ? db.validationError(
+          'One or more parameter values are not valid. A value specified for a secondary index key is not supported. ' +
+            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value. IndexName: ${empty.index}, IndexKey: ${empty.attribute}`,
+        )
+      : undefined;
+  };
+  // Puts were checked above; what reaches the indexes with an empty key comes from an update.
+  db.updateIndexes = (store, table, oldItem, newItem, callback) => {
+    const empty = emptyIndexKey(newItem, table);
+    if (empty) {
+      callback(
+        db.validationError(
+          'One or more parameter values are not valid. The update expression attempted to update a secondary index key to a value that is not supported. ' +
+            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value.`,
+        ),
+      );
+      return;
+    }
+    updateIndexes(store, table, oldItem, newItem, callback);
+  };
+  dynaliteAligned = true;
+}
+
 /**
  * Starts dynalite in this process on an ephemeral 127.0.0.1 port: in memory, or persisted under
  * `dataDir`. Table state changes are immediate so tests and `npm start` never poll for ACTIVE.
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
+  const require = createRequire(import.meta.url);
   // dynalite is CommonJS without type declarations; this is its documented factory signature.
-  const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+  const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
+  alignDynaliteWithDynamoDb(require);
   const server = dynalite({
     ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
     createTableMs: 0,
