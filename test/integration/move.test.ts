@@ -169,6 +169,69 @@ describe('TenantMove.run', () => {
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['before the move']);
   });
 
+  it('waits for a write that was already in flight when it froze the tenant, and carries it to the new cell', async () => {
+    const tenant = await env.onboard('basic');
+    const from = tenant.cellId;
+    const to = otherCell(tenant);
+    const source = env.platform.cells.find((cell) => cell.cellId === from)!;
+    const opened = await tenant.call('POST', '/cases', { body: { title: 'noted during the move', priority: 'low' } });
+    const caseId = opened.body.caseId as string;
+    const counters = Keys.tenantMetaKey(tenant.tenantId);
+    const caseKey = Keys.caseKey(tenant.tenantId, caseId);
+    const s = (value: unknown) => (value as { S?: unknown } | undefined)?.S;
+
+    // Hold the tenant's note in flight: it has registered with the write fence and is on its way
+    // to the table, but the table has not stored it yet.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held: () => void = () => undefined;
+    const inFlight = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    // After the freeze, how often the mover has looked at the tenant's in-flight count in the source.
+    let frozen = false;
+    let countsRead = 0;
+    const stopIntercepting = env.platform.interceptDynamoDb(async ({ operation, body }) => {
+      const item = body.Item as Record<string, unknown> | undefined;
+      if (operation === 'PutItem' && body.TableName === source.tableName && s(item?.PK) === caseKey.PK && s(item?.type) === 'note') {
+        held();
+        await released;
+      }
+      const key = body.Key as Record<string, unknown> | undefined;
+      if (frozen && operation === 'GetItem' && body.TableName === source.tableName && s(key?.PK) === counters.PK && s(key?.SK) === counters.SK) {
+        // The mover has seen the write in flight and looks again: it is waiting for it. Let it land.
+        if (++countsRead === 2) release();
+      }
+    });
+    try {
+      const note = tenant.call('POST', `/cases/${caseId}/notes`, { body: { body: 'written while the move froze the tenant' } });
+      await inFlight;
+      const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+      const done = TenantMove.run(tenant.tenantId, move.moveId, {
+        afterState: async (state) => {
+          if (state === 'FROZEN') frozen = true;
+          // A mover that copied without waiting: the write lands now, behind the copy's back.
+          if (state === 'COPIED') {
+            release();
+            await note;
+          }
+        },
+      });
+      const acknowledged = await note;
+      expect(acknowledged.status).toBe(201);
+      expect(await done).toMatchObject({ state: 'DONE', toCellId: to });
+      const notes = await tenant.call('GET', `/cases/${caseId}/notes`);
+      expect(notes.headers.get('x-cellbook-cell')).toBe(to);
+      expect(notes.body.items.map((n: { noteId: string }) => n.noteId)).toEqual([acknowledged.body.noteId]);
+      expect(await itemsIn(from, tenant.tenantId)).toBe(0);
+    } finally {
+      release();
+      stopIntercepting();
+    }
+  });
+
   it('tells a request that still reaches the old cell to retry (503 TENANT_MOVED), not 403', async () => {
     const tenant = await env.onboard('basic');
     const from = tenant.cellId;
@@ -387,15 +450,23 @@ describe('TenantMove.run', () => {
     const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
     // A mover that took the lease and died without a word: its lease is still there.
     let stop: () => void = () => undefined;
-    const hung = TenantMove.run(tenant.tenantId, move.moveId, {
-      afterState: (state) =>
-        state === 'FROZEN'
-          ? new Promise<void>((resolve) => {
-              stop = resolve;
-            })
-          : undefined,
+    let frozen: () => void = () => undefined;
+    const atFrozen = new Promise<void>((resolve) => {
+      frozen = resolve;
     });
-    while ((await TenantMove.run(tenant.tenantId, move.moveId))?.state !== 'FROZEN') await sleep(20);
+    const hung = TenantMove.run(tenant.tenantId, move.moveId, {
+      afterState: (state) => {
+        if (state !== 'FROZEN') return undefined;
+        frozen();
+        return new Promise<void>((resolve) => {
+          stop = resolve;
+        });
+      },
+    });
+    // Wait until the hung mover holds the lease and has frozen the tenant (not for the order in
+    // which the table applies concurrent requests): a second mover now leaves the move to it.
+    await atFrozen;
+    expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'FROZEN' });
     const later = () => Date.now() + TenantMove.MOVER_LEASE_MS + 1_000;
     const finished = await TenantMove.run(tenant.tenantId, move.moveId, { now: later });
     expect(finished).toMatchObject({ state: 'DONE' });

@@ -32,8 +32,11 @@ export interface TestTenant {
 export interface TestPlatform {
   platform: LocalPlatform;
   url: string;
-  /** Every function log line and gateway access log line, as `{ source, line }`. */
-  logs: { source: string; line: string }[];
+  /**
+   * Every function log line and gateway access log line, as `{ source, line }`; a function's lines
+   * also name the execution environment (`stream`, its log stream) that wrote them.
+   */
+  logs: { source: string; line: string; stream?: string }[];
   operatorToken: string;
   onboard(tier?: TierName): Promise<TestTenant>;
   signIn(username: string, password: string, newPassword?: string): Promise<string>;
@@ -43,8 +46,13 @@ export interface TestPlatform {
 
 /** Boots the whole local platform on ephemeral ports, as `npm start` would, minus the demo seed. */
 export async function bootTestPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
-  const logs: { source: string; line: string }[] = [];
-  const platform = await startPlatform({ port: 0, warm: true, ...options, onLog: (source, line) => logs.push({ source, line }) });
+  const logs: { source: string; line: string; stream?: string }[] = [];
+  const platform = await startPlatform({
+    port: 0,
+    warm: true,
+    ...options,
+    onLog: (source, line, stream) => logs.push(stream === undefined ? { source, line } : { source, line, stream }),
+  });
   const url = platform.url;
   const operatorToken = await signIn(url, 'operator', options.operatorPassword ?? 'operator');
   return {

@@ -9,7 +9,8 @@ import { documentClient } from '@cellbook/core/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
-import { createDynamoDbEndpoint, startLocalDynamo } from './aws/dynamodb-endpoint.js';
+import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from './aws/dynamodb-endpoint.js';
+import { startDynamoDbLocal } from './aws/dynamodb-local.js';
 import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
 import { LocalIam } from './aws/local-iam.js';
 import { createStsEndpoint } from './aws/sts-endpoint.js';
@@ -34,6 +35,20 @@ export interface PlatformOptions {
   onLog?: LogSink;
   /** Load every function before serving (no cold start on the first request). */
   warm?: boolean;
+  /**
+   * The storage engine behind the IAM-enforcing DynamoDB endpoint: `dynalite` (in this process,
+   * the default) or AWS's `dynamodb-local` (a JVM). Defaults to `CELLBOOK_DYNAMODB`.
+   */
+  dynamodb?: DynamoDbEngine;
+}
+
+export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
+
+/** The storage engine `CELLBOOK_DYNAMODB` names (dynalite when unset). */
+export function dynamoDbEngineFromEnv(value = process.env.CELLBOOK_DYNAMODB): DynamoDbEngine {
+  if (value === undefined || value === '' || value === 'dynalite') return 'dynalite';
+  if (value === 'dynamodb-local') return 'dynamodb-local';
+  throw new Error(`CELLBOOK_DYNAMODB must be "dynalite" or "dynamodb-local", not "${value}"`);
 }
 
 export interface LocalCellHandle {
@@ -52,7 +67,7 @@ export interface LocalPlatform {
   url: string;
   controlPlaneUrl: string;
   cells: LocalCellHandle[];
-  /** `dynamodbStorage` is dynalite itself, without IAM: for diagnostics and benchmarks only. */
+  /** `dynamodbStorage` is the storage engine itself, without IAM: for diagnostics and benchmarks only. */
   endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string; eventBridge: string };
   /**
    * The deployment's event bus: name, the stand-in (to add consumer rules), and the dead-letter
@@ -60,6 +75,8 @@ export interface LocalPlatform {
    */
   eventBus: { name: string; arn: string; service: LocalEventBridge; deadLetterQueue: readonly DeadLetteredEvent[] };
   region: string;
+  /** Which storage engine is behind the DynamoDB endpoint. */
+  dynamodbEngine: DynamoDbEngine;
   iam: LocalIam;
   apiGateway: LocalApiGateway;
   cognito: LocalCognito;
@@ -70,6 +87,12 @@ export interface LocalPlatform {
   controlPlaneEnv: Readonly<Record<string, string>>;
   /** Credentials of a role, as Lambda would hand them to a function. */
   sessionFor(roleArn: string): RoleSession;
+  /**
+   * Test control (fault drills; `npm start` never uses it): `interceptor` sees every DynamoDB call
+   * the IAM layer has let through, just before it reaches the storage engine, and may hold it by
+   * returning a promise. Returns the function that removes it.
+   */
+  interceptDynamoDb(interceptor: (call: DynamoDbCall) => void | Promise<void>): () => void;
   stop(): Promise<void>;
 }
 
@@ -112,7 +135,7 @@ function credentialEnv(session: RoleSession): Record<string, string> {
 }
 
 /**
- * Boots the whole product offline: the AWS stand-ins (IAM-enforcing DynamoDB over dynalite, STS,
+ * Boots the whole product offline: the AWS stand-ins (IAM-enforcing DynamoDB over dynalite or DynamoDB Local, STS,
  * Cognito, API Gateway management), the control plane, one data plane per catalogued cell (own
  * table, own gateway, own function workers) and the router in front. Handlers run from the same
  * bundles a deploy ships, with the real SDK clients; only endpoints differ.
@@ -141,9 +164,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
 
     // ── AWS service stand-ins ──
     const iam = new LocalIam();
-    const storage = await startLocalDynamo();
+    const dynamodbEngine = options.dynamodb ?? dynamoDbEngineFromEnv();
+    const storage = dynamodbEngine === 'dynamodb-local' ? await startDynamoDbLocal() : await startLocalDynamo();
     cleanups.push(() => storage.close());
-    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url }));
+    const interceptors = new Set<(call: DynamoDbCall) => void | Promise<void>>();
+    const beforeStorage = async (call: DynamoDbCall) => {
+      for (const interceptor of [...interceptors]) await interceptor(call);
+    };
+    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage }));
     cleanups.push(() => close(dynamodb.server));
     const sts = await listen(createStsEndpoint(iam));
     cleanups.push(() => close(sts.server));
@@ -488,11 +516,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       },
       eventBus: { ...eventBus, service: eventBridge, deadLetterQueue },
       region: LOCAL_REGION,
+      dynamodbEngine,
       iam,
       apiGateway,
       cognito,
       controlPlaneEnv: functionEnvs.get(`${PREFIX}-control`)!,
       sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
+      interceptDynamoDb(interceptor) {
+        interceptors.add(interceptor);
+        return () => void interceptors.delete(interceptor);
+      },
       stop,
     };
   } catch (error) {

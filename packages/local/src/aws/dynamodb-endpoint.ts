@@ -20,6 +20,22 @@ export interface DynamoDbEndpointOptions {
   iam: LocalIam;
   /** Base URL of the storage engine, e.g. the `url` from `startLocalDynamo`. */
   upstream: string;
+  /**
+   * Test control, never set by `npm start`: sees every call that passed authentication and IAM,
+   * just before it reaches the storage engine, and may hold it there (the call waits for the
+   * returned promise). Lets a drill pause one tenant's write "in flight" deterministically.
+   */
+  beforeStorage?: (call: DynamoDbCall) => void | Promise<void>;
+}
+
+/** A DynamoDB call the endpoint has authorized, as `beforeStorage` sees it. */
+export interface DynamoDbCall {
+  /** e.g. `PutItem` */
+  operation: string;
+  /** The request document (parsed JSON, no prototype). */
+  body: Readonly<Record<string, unknown>>;
+  /** The caller's assumed-role ARN, e.g. `arn:aws:sts::000000000000:assumed-role/<role>/<session>`. */
+  caller: string;
 }
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -76,6 +92,9 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
       tableKeys.forget(table);
       // Also once the change has landed: a lookup racing the call could have cached the old schema.
       res.once('finish', () => tableKeys.forget(table));
+    }
+    if (options.beforeStorage) {
+      await options.beforeStorage({ operation, body: body as Record<string, unknown>, caller: caller.assumedRoleArn });
     }
     await forward(req, signed.body, res, upstream, agent);
   };
@@ -149,16 +168,31 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
   }
   headers['content-length'] = String(body.length);
 
-  const upstreamResponse = await new Promise<IncomingMessage>((resolve, reject) => {
-    const outgoing = httpRequest(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-      resolve,
-    );
-    outgoing.once('error', reject);
-    outgoing.end(body);
+  const send = () =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = httpRequest(
+        { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+        resolve,
+      );
+      outgoing.once('error', (error: NodeJS.ErrnoException) => {
+        // The storage engine closed an idle keep-alive connection just as this request reused it:
+        // it never read the request, so sending it again on a fresh connection is safe.
+        reject(outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up') ? new StaleConnection(error) : error);
+      });
+      outgoing.end(body);
+    });
+  const upstreamResponse = await send().catch((error: unknown) => {
+    if (error instanceof StaleConnection) return send();
+    throw error;
   });
   res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
   await pipeline(upstreamResponse, res);
+}
+
+class StaleConnection extends Error {
+  constructor(readonly cause: Error) {
+    super(`stale keep-alive connection to the storage engine: ${cause.message}`);
+  }
 }
 
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -202,13 +236,82 @@ interface DynaliteOptions {
   updateTableMs?: number;
 }
 
+/** The parts of dynalite's item layer (`dynalite/db`, CommonJS) that its actions call through the module object. */
+interface DynaliteDb {
+  validateItem(item: unknown, table: unknown): unknown;
+  updateIndexes(store: unknown, table: unknown, oldItem: unknown, newItem: unknown, callback: (error?: unknown) => void): void;
+  traverseIndexes(table: unknown, visit: (attribute: string, type: string, index: { IndexName: string }) => unknown): unknown;
+  validationError(message: string): unknown;
+}
+
+let dynaliteAligned = false;
+
+/**
+ * Makes dynalite refuse what DynamoDB refuses and it lets through, with DynamoDB's own errors, so
+ * that dynalite and DynamoDB Local (CELLBOOK_DYNAMODB=dynamodb-local) agree:
+ * - an empty string or binary as a secondary index key (GSI1PK, GSI1SK) in a put or a batch put,
+ *   and an update that sets one to empty: ValidationException (DynamoDB allows empty values only
+ *   outside table and index keys).
+ * dynalite's actions call these functions through its `db` module object, so wrapping them there
+ * applies to every table of every dynalite in this process.
+ */
+function alignDynaliteWithDynamoDb(require: NodeJS.Require): void {
+  if (dynaliteAligned) return;
+  const db = require('dynalite/db') as DynaliteDb;
+  for (const name of ['validateItem', 'updateIndexes', 'traverseIndexes', 'validationError'] as const) {
+    if (typeof db[name] !== 'function') throw new Error(`dynalite/db no longer has ${name}(): review alignDynaliteWithDynamoDb for this dynalite version`);
+  }
+  const emptyIndexKey = (item: unknown, table: unknown): { index: string; attribute: string; kind: string } | undefined => {
+    if (typeof item !== 'object' || item === null) return undefined;
+    let found: { index: string; attribute: string; kind: string } | undefined;
+    db.traverseIndexes(table, (attribute, type, index) => {
+      const value = Object.hasOwn(item, attribute) ? (item as Record<string, Record<string, unknown> | undefined>)[attribute]?.[type] : undefined;
+      if ((type === 'S' || type === 'B') && value === '') {
+        found = { index: index.IndexName, attribute, kind: type === 'S' ? 'string' : 'binary' };
+        return true;
+      }
+      return undefined;
+    });
+    return found;
+  };
+  const { validateItem, updateIndexes } = db;
+  db.validateItem = (item, table) => {
+    const invalid = validateItem(item, table);
+    if (invalid != null) return invalid;
+    const empty = emptyIndexKey(item, table);
+    return empty
+      ? db.validationError(
+          'One or more parameter values are not valid. A value specified for a secondary index key is not supported. ' +
+            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value. IndexName: ${empty.index}, IndexKey: ${empty.attribute}`,
+        )
+      : undefined;
+  };
+  // Puts were checked above; what reaches the indexes with an empty key comes from an update.
+  db.updateIndexes = (store, table, oldItem, newItem, callback) => {
+    const empty = emptyIndexKey(newItem, table);
+    if (empty) {
+      callback(
+        db.validationError(
+          'One or more parameter values are not valid. The update expression attempted to update a secondary index key to a value that is not supported. ' +
+            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value.`,
+        ),
+      );
+      return;
+    }
+    updateIndexes(store, table, oldItem, newItem, callback);
+  };
+  dynaliteAligned = true;
+}
+
 /**
  * Starts dynalite in this process on an ephemeral 127.0.0.1 port: in memory, or persisted under
  * `dataDir`. Table state changes are immediate so tests and `npm start` never poll for ACTIVE.
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
+  const require = createRequire(import.meta.url);
   // dynalite is CommonJS without type declarations; this is its documented factory signature.
-  const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
+  const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
+  alignDynaliteWithDynamoDb(require);
   const server = dynalite({
     ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
     createTableMs: 0,

@@ -3,7 +3,11 @@ import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { HostMessage, ResultMessage, WorkerData } from './protocol.js';
 
-export type LogSink = (source: string, line: string) => void;
+/**
+ * Where function output goes: `source` is the function group, `stream` the execution environment
+ * that wrote the line (its log stream, as `context.logStreamName` and CloudWatch name it).
+ */
+export type LogSink = (source: string, line: string, stream?: string) => void;
 
 export class FunctionError extends Error {
   constructor(
@@ -158,8 +162,10 @@ export class FunctionHost {
     const env: Environment = { worker, job: undefined, discarded: false };
     this.environments.add(env);
     this.starts += 1;
+    // The worker host names its log stream after its thread id (see lambdaContext in worker-host.ts).
+    const logStream = `local/${this.options.group}/${worker.threadId}`;
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.options.onLog(this.options.group, line));
+      createInterface({ input: stream }).on('line', (line) => this.options.onLog(this.options.group, line, logStream));
     }
     worker.on('message', (message: ResultMessage) => this.complete(env, message));
     worker.on('error', (error: Error) => void this.discard(env, error.message));
