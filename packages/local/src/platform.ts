@@ -18,7 +18,7 @@ import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js'
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
 import { cellRoles, controlRole, controlRoleArn, platformAdminRole, tableArn } from './roles.js';
-import { createRouter } from './router.js';
+import { answerUnparseableRequest, createRouter } from './router.js';
 
 export interface PlatformOptions {
   /** The router's port (DESIGN: 3000); 0 picks a free one. */
@@ -379,6 +379,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     // The router listens before the control plane starts: onboarding and moves check routes through it.
     let routerListener: RequestListener = (_req, res) => res.writeHead(503).end();
     const router = await listen((req, res) => routerListener(req, res), options.port ?? 0);
+    router.server.on('clientError', answerUnparseableRequest);
     cleanups.push(() => close(router.server));
 
     // ── control plane ──
