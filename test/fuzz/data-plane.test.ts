@@ -52,4 +52,10 @@ describe('the data plane under hostile input', () => {
       expect(reached).toBeGreaterThan(0);
     });
   }
+
+  it('sees a write when one happens (positive control for the snapshot above)', async () => {
+    const before = await watcher.read();
+    expect((await tenant.call('POST', '/cases', { body: { title: 'Control', priority: 'low' } })).status).toBe(201);
+    expect(await watcher.read()).not.toEqual(before);
+  });
 });
