@@ -140,7 +140,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
     // ── AWS service stand-ins ──
-    const iam = new LocalIam();
+    // A signature for any region the catalog names is accepted, as that region's endpoint would.
+    const iam = new LocalIam({ regions: catalog.map((cell) => cell.region) });
     const storage = await startLocalDynamo();
     cleanups.push(() => storage.close());
     const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url }));
