@@ -10,8 +10,9 @@ import { PROTOTYPE_NAMES, rawRequest, type RawResponse } from '../support/raw-ht
  * path, the query, the headers and the body. Deterministic: a fixed seed and a bounded number of
  * runs per route, so a failure replays exactly.
  */
-export const FUZZ_SEED = 20261202;
-export const RUNS_PER_ROUTE = 40;
+export const FUZZ_SEED = Number(process.env.CELLBOOK_FUZZ_SEED ?? 20261202);
+/** `CELLBOOK_FUZZ_RUNS` raises it for a longer hunt; CI keeps the bounded default. */
+export const RUNS_PER_ROUTE = Number(process.env.CELLBOOK_FUZZ_RUNS ?? 40);
 
 /** Headers that steer HTTP itself (framing, routing, identity): the fuzzer never generates them. */
 const TRANSPORT_HEADERS = new Set([

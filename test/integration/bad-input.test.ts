@@ -1,5 +1,9 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELL_ROUTES, CONTROL_ROUTES, type RouteDefinition } from '@cellbook/functions/routes';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { watchPlatformState } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 import { PROTOTYPE_NAMES, rawRequest, type RawResponse } from '../support/raw-http.js';
@@ -292,6 +296,19 @@ describe('the local DynamoDB endpoint given a TransactWriteItems member named li
       const lookup = await dynamoDbCall(env.platform.endpoints.dynamodb, session, 'GetItem', JSON.stringify({ TableName: tableName, Key: probeKey }));
       expect(lookup.status, lookup.text).toBe(200);
       expect(lookup.json).toEqual({});
+    }
+  });
+});
+
+describe('the local API Gateway management endpoint given a malformed %-escape in its path', () => {
+  it('answers 400, not 500', async () => {
+    const session = env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin');
+    const endpoint = new URL(env.platform.endpoints.apiGateway);
+    const signer = new SignatureV4({ service: 'apigateway', region: 'us-east-1', sha256: Sha256, credentials: sdkCredentials(session) });
+    for (const path of ['/restapis/%E0%A4%A', '/apikeys/%ZZ', '/usageplans/%']) {
+      const signed = await signer.sign(new HttpRequest({ method: 'GET', protocol: 'http:', hostname: endpoint.hostname, port: Number(endpoint.port), path, headers: { host: endpoint.host } }));
+      const response = await rawRequest(env.platform.endpoints.apiGateway, { method: 'GET', target: path, headers: Object.entries(signed.headers) });
+      expect(response.status, `${path}: ${response.text}`).toBe(400);
     }
   });
 });
