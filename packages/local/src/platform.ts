@@ -19,7 +19,7 @@ import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js'
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
 import { cellRoles, controlRole, controlRoleArn, platformAdminRole, tableArn } from './roles.js';
-import { createRouter } from './router.js';
+import { answerUnparseableRequest, createRouter } from './router.js';
 
 export interface PlatformOptions {
   /** The router's port (DESIGN: 3000); 0 picks a free one. */
@@ -163,7 +163,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
     // ── AWS service stand-ins ──
-    const iam = new LocalIam();
+    // A signature for any region the catalog names is accepted, as that region's endpoint would.
+    const iam = new LocalIam({ regions: catalog.map((cell) => cell.region) });
     const dynamodbEngine = options.dynamodb ?? dynamoDbEngineFromEnv();
     const storage = dynamodbEngine === 'dynamodb-local' ? await startDynamoDbLocal() : await startLocalDynamo();
     cleanups.push(() => storage.close());
@@ -407,6 +408,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     // The router listens before the control plane starts: onboarding and moves check routes through it.
     let routerListener: RequestListener = (_req, res) => res.writeHead(503).end();
     const router = await listen((req, res) => routerListener(req, res), options.port ?? 0);
+    router.server.on('clientError', answerUnparseableRequest);
     cleanups.push(() => close(router.server));
 
     // ── control plane ──

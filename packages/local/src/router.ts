@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import type { RequestListener } from './aws/types.js';
 
@@ -90,4 +91,21 @@ export function createRouter(options: RouterOptions): RequestListener {
         res.end(JSON.stringify({ message: 'Bad Gateway' }));
       });
   };
+}
+
+/**
+ * What the router answers to a request HTTP itself cannot parse (raw non-ASCII bytes in the
+ * target, a malformed header line, headers over Node's size limit): a 4xx with a JSON body like
+ * its other refusals, instead of Node's bare status line. Install with `server.on('clientError', …)`.
+ */
+export function answerUnparseableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ message: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

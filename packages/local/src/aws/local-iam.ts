@@ -22,6 +22,11 @@ import {
 
 export interface LocalIamOptions {
   now?: Clock;
+  /**
+   * Regions a signature may be scoped to: every region the cell catalog names (one local endpoint
+   * serves them all, as each regional endpoint would in AWS). Default: the local region only.
+   */
+  regions?: Iterable<string>;
 }
 
 /** A role as IAM stores it: the definition plus the unique id that appears in `aws:userid`. */
@@ -48,12 +53,14 @@ const EXPIRED_SESSION_RETENTION_MS = 12 * 3600 * 1000;
 
 export class LocalIam {
   private readonly now: Clock;
+  private readonly regions: ReadonlySet<string>;
   private readonly roles = new Map<string, IamRole>();
   private readonly sessions = new Map<string, RoleSession>();
   private readonly wildcardOnly = new Map<string, Promise<boolean>>();
 
   constructor(options: LocalIamOptions = {}) {
     this.now = options.now ?? systemClock;
+    this.regions = new Set([LOCAL_REGION, ...(options.regions ?? [])]);
   }
 
   createRole(def: RoleDefinition): IamRole {
@@ -112,7 +119,7 @@ export class LocalIam {
     return `${this.requireRole(session.roleArn).roleId}:${session.sessionName}`;
   }
 
-  readonly authenticate: Authenticate = async (request) => verifySigV4(request, (id) => this.resolveSession(id), this.now);
+  readonly authenticate: Authenticate = async (request) => verifySigV4(request, (id) => this.resolveSession(id), this.now, this.regions);
 
   readonly authorize: Authorize = async (session, request) => {
     const role = this.roles.get(session.roleArn);

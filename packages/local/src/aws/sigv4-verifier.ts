@@ -46,11 +46,13 @@ interface ParsedAuthorization {
 /**
  * Verifies a SigV4-signed request and resolves the role session behind its access key.
  * Error codes follow DynamoDB's JSON services; query-protocol endpoints (STS) translate them.
+ * `regions`: the regions a credential scope may name (the platform's, from the cell catalog).
  */
 export function verifySigV4(
   request: SignedRequest,
   lookup: (accessKeyId: string) => RoleSession | undefined,
   now: Clock,
+  regions: ReadonlySet<string> = new Set([LOCAL_REGION]),
 ): RoleSession | AwsErrorShape {
   const authorization = headerValue(request.headers, 'authorization');
   if (authorization === undefined) {
@@ -74,7 +76,7 @@ export function verifySigV4(
     return awsError(400, 'IncompleteSignatureException', `Date must be in ISO-8601 'basic format'. Got '${amzDate}'.`);
   }
 
-  const scopeError = checkCredentialScope(parsed, request.service, amzDate);
+  const scopeError = checkCredentialScope(parsed, request.service, amzDate, regions);
   if (scopeError !== undefined) return awsError(400, 'InvalidSignatureException', scopeError);
   if (!parsed.signedHeaders.includes('host')) {
     return awsError(400, 'InvalidSignatureException', "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -146,12 +148,12 @@ function parseAuthorization(header: string): ParsedAuthorization | string {
   };
 }
 
-function checkCredentialScope(auth: ParsedAuthorization, service: string, amzDate: string): string | undefined {
+function checkCredentialScope(auth: ParsedAuthorization, service: string, amzDate: string, regions: ReadonlySet<string>): string | undefined {
   const day = amzDate.slice(0, 8);
   if (auth.scopeDate !== day) {
     return `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${day}', from '${amzDate}'.`;
   }
-  if (auth.scopeRegion !== LOCAL_REGION) return `Credential should be scoped to a valid region, not '${auth.scopeRegion}'. `;
+  if (!regions.has(auth.scopeRegion)) return `Credential should be scoped to a valid region, not '${auth.scopeRegion}'. `;
   if (auth.scopeService !== service) return `Credential should be scoped to correct service: '${service}'. `;
   if (auth.scopeTerminator !== 'aws4_request') {
     return `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.scopeTerminator}'. `;

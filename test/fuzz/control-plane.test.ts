@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_ROUTES } from '@cellbook/functions/routes';
+import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
+import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+import { FUZZ_SEED, RUNS_PER_ROUTE, anyBody, expectNoServerError, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+
+/**
+ * Every control-plane route (sign-in included), fed hostile names and values in its path, query,
+ * headers and body, by every kind of caller: never a 5xx, a 4xx always carries the error body, and
+ * nothing is written (every table and the event bus are unchanged). Routes that change a tenant or
+ * a cell only ever name ones that do not exist or send a body no schema accepts, so every such
+ * request must be refused.
+ */
+let env: TestPlatform;
+let watcher: StateWatcher;
+let tokens: Record<Caller, string | undefined>;
+let ids: Record<string, string>;
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+  const tenant = await env.onboard('standard');
+  await tenant.call('POST', '/cases', { body: { title: 'Exported', priority: 'high' } });
+  const invited = await tenant.call('POST', '/users', { body: { email: 'fuzz-user@example.com', role: 'user' } });
+  const userToken = await env.signIn('fuzz-user@example.com', invited.body.temporaryPassword, 'Fuzz-User-Pass-1');
+  tokens = { none: undefined, garbage: 'not.a.token', 'tenant user': userToken, 'tenant admin': tenant.token, operator: env.operatorToken };
+  ids = { tenantId: tenant.tenantId, cellId: tenant.cellId };
+  watcher = watchPlatformState(env.platform);
+});
+afterAll(async () => {
+  watcher?.close();
+  await env?.stop();
+});
+
+describe('the control plane under hostile input', () => {
+  for (const route of CONTROL_ROUTES) {
+    // Sign-in writes nothing whatever it is sent; every other non-GET route changes state when it succeeds.
+    const readsOnly = route.method === 'GET' || route.path === '/auth/token';
+    it(`${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${readsOnly ? 'no write' : 'every request refused with no write'}`, async () => {
+      const before = await watcher.read();
+      let reached = 0;
+      const requests = readsOnly ? hostileRequests(route, { ids, bodies: anyBody }) : hostileRequests(route, { bodies: refusedBody });
+      await fc.assert(
+        fc.asyncProperty(requests, async (request) => {
+          const response = await send(env.url, request, tokens);
+          expectNoServerError(request, response);
+          if (reachedFunction(response)) reached += 1;
+          if (!readsOnly) expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+        }),
+        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+      );
+      expect(await watcher.read()).toEqual(before);
+      // The hostile input reached the route's function, not only the router's or API Gateway's refusals.
+      expect(reached).toBeGreaterThan(0);
+    });
+  }
+});

@@ -1,0 +1,61 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CELL_ROUTES } from '@cellbook/functions/routes';
+import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
+import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+import { FUZZ_SEED, RUNS_PER_ROUTE, anyBody, expectNoServerError, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+
+/**
+ * Every cell route (the public health check included), fed hostile names and values in its path,
+ * query, headers and body, by every kind of caller: never a 5xx, a 4xx always carries the error
+ * body, and a refused request writes nothing (every table and the event bus are unchanged).
+ */
+let env: TestPlatform;
+let tenant: TestTenant;
+let watcher: StateWatcher;
+let tokens: Record<Caller, string | undefined>;
+let ids: Record<string, string>;
+
+beforeAll(async () => {
+  env = await bootTestPlatform();
+  tenant = await env.onboard('premium');
+  const caseId = (await tenant.call('POST', '/cases', { body: { title: 'Fuzzed', priority: 'low' } })).body.caseId as string;
+  await tenant.call('POST', `/cases/${caseId}/notes`, { body: { body: 'A note' } });
+  const invited = await tenant.call('POST', '/users', { body: { email: 'fuzz-user@example.com', role: 'user' } });
+  const userToken = await env.signIn('fuzz-user@example.com', invited.body.temporaryPassword, 'Fuzz-User-Pass-1');
+  tokens = { none: undefined, garbage: 'not.a.token', 'tenant user': userToken, 'tenant admin': tenant.token, operator: env.operatorToken };
+  ids = { caseId };
+  watcher = watchPlatformState(env.platform);
+});
+afterAll(async () => {
+  watcher?.close();
+  await env?.stop();
+});
+
+describe('the data plane under hostile input', () => {
+  for (const route of CELL_ROUTES) {
+    const reads = route.method === 'GET';
+    it(`${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${reads ? 'no write' : 'every request refused with no write'}`, async () => {
+      const before = await watcher.read();
+      let reached = 0;
+      await fc.assert(
+        fc.asyncProperty(hostileRequests(route, { ids, bodies: reads ? anyBody : refusedBody }), async (request) => {
+          const response = await send(env.url, request, tokens);
+          expectNoServerError(request, response);
+          if (reachedFunction(response)) reached += 1;
+          if (!reads) expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+        }),
+        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+      );
+      expect(await watcher.read()).toEqual(before);
+      // The hostile input reached the route's function, not only the router's or API Gateway's refusals.
+      expect(reached).toBeGreaterThan(0);
+    });
+  }
+
+  it('sees a write when one happens (positive control for the snapshot above)', async () => {
+    const before = await watcher.read();
+    expect((await tenant.call('POST', '/cases', { body: { title: 'Control', priority: 'low' } })).status).toBe(201);
+    expect(await watcher.read()).not.toEqual(before);
+  });
+});
