@@ -311,12 +311,16 @@ const CHANGE_ATTEMPTS = 8;
  */
 export async function update(input: unknown, options: CellChangeOptions): Promise<CellRecord> {
   const { cellId, reason, ...settings } = parse(UpdateInput, input);
-  return changeSettings(cellId, settings, { ...options, action: 'cell.updated', ...(reason ? { reason } : {}) });
+  return (await changeSettings(cellId, settings, { ...options, action: 'cell.updated', ...(reason ? { reason } : {}) })).record;
 }
 
-/** Marks a cell draining (no new tenants), audited as the start of a drain. */
-export async function startDrain(cellId: string, options: CellChangeOptions & { reason?: string }): Promise<CellRecord> {
-  return changeSettings(cellId, { status: 'draining' }, { ...options, action: 'cell.drain-started' });
+/**
+ * Marks a cell draining (no new tenants), audited as the start of a drain; `started` is false when
+ * the cell was draining already (nothing changed, nothing recorded).
+ */
+export async function startDrain(cellId: string, options: CellChangeOptions & { reason?: string }): Promise<{ cell: CellRecord; started: boolean }> {
+  const { record, changed } = await changeSettings(cellId, { status: 'draining' }, { ...options, action: 'cell.drain-started' });
+  return { cell: record, started: changed };
 }
 
 /**
@@ -325,13 +329,14 @@ export async function startDrain(cellId: string, options: CellChangeOptions & { 
  * the cell's trail (idempotently, by its id) and taken off the item. A change whose function died
  * in between keeps its record on the item: the next change of the cell writes it first, and the
  * trail lists it meanwhile. The write also checks that the settings it replaces are the ones it
- * read, so each record's `before` is exact under concurrent changes.
+ * read, so each record's `before` is exact under concurrent changes — and a change that another
+ * request has already made (the same settings) is then a repeat that records nothing.
  */
 async function changeSettings(
   cellId: string,
   settings: Partial<CellSettings>,
   options: CellChangeOptions & { action: string; reason?: string },
-): Promise<CellRecord> {
+): Promise<{ record: CellRecord; changed: boolean }> {
   // Only lost conditional writes count: settling another change's record is progress, not a retry.
   for (let lost = 0; ; ) {
     const current = await readCellItem(cellId);
@@ -342,7 +347,9 @@ async function changeSettings(
       continue;
     }
     if (current.status === 'provisioning') throw new CellNotDeployed();
-    const changed = SETTINGS.filter((field) => settings[field] !== undefined);
+    const changed = SETTINGS.filter((field) => settings[field] !== undefined && settings[field] !== current[field]);
+    // Settings the cell already has: nothing changes, nothing is recorded.
+    if (changed.length === 0) return { record: toRecord(current), changed: false };
     const audit = Audit.cellRecordOf({
       cellId,
       actor: options.actor,
@@ -390,7 +397,7 @@ async function changeSettings(
     }
     await options.afterChange?.();
     await settleAudit(audit);
-    return toRecord(stored);
+    return { record: toRecord(stored), changed: true };
   }
 }
 

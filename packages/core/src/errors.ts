@@ -28,6 +28,11 @@ export class PayloadTooLarge extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
 
+/** A request body that does not say it is JSON (`Content-Type`), sent to a route that reads JSON. */
+export class UnsupportedMediaType extends DomainError {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+}
+
 export class InvalidCursor extends DomainError {
   readonly code = 'INVALID_CURSOR';
   constructor() {

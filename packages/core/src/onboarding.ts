@@ -20,6 +20,7 @@ import { deterministicId, newTenantId } from './ids.js';
 import { idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
 import * as Routing from './routing.js';
 import type { TenantRecord } from './tenant-record.js';
+import { TenantName, tenantNameSkeleton } from './tenant-name.js';
 import { TIERS, TIER_NAMES, type TierName } from './tiers.js';
 import { parse } from './validation.js';
 
@@ -32,7 +33,7 @@ import { parse } from './validation.js';
  * the last step the tenant is PENDING, and the authorizer serves no traffic to a PENDING tenant.
  */
 export const OnboardInput = z.strictObject({
-  name: z.string().trim().min(2, 'Name must be at least 2 characters').max(100, 'Name must be at most 100 characters'),
+  name: TenantName,
   tier: z.enum(TIER_NAMES),
   adminEmail: z.email('adminEmail must be an email address').max(254).toLowerCase(),
 });
@@ -93,9 +94,12 @@ function table(): string {
   return requireEnv('TENANTS_TABLE');
 }
 
-/** The form a tenant name is reserved under: "ACME  Corp" and "acme corp" are one name. */
+/**
+ * The form a tenant name is reserved under: "ACME  Corp", "acme corp" and "Acme Corp" spelled with a
+ * Cyrillic "А" are one name (see tenant-name.ts).
+ */
 export function normalizeTenantName(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ');
+  return tenantNameSkeleton(name);
 }
 
 function hashOf(request: OnboardInput): string {

@@ -89,6 +89,15 @@ export async function request(
   input: unknown,
   options: { actor: string; toTier?: TierName; /** The cell whose drain asks for this move. */ drainOf?: string },
 ): Promise<TenantMoveRecord> {
+  return (await requestMove(tenantId, input, options)).move;
+}
+
+/** `request`, saying whether it started a new move (`created`) or answered one under way. */
+async function requestMove(
+  tenantId: string,
+  input: unknown,
+  options: { actor: string; toTier?: TierName; drainOf?: string },
+): Promise<{ move: TenantMoveRecord; created: boolean }> {
   const { cellId, reason: given } = parse(MoveInput, input ?? {});
   // A drain's moves say so in the tenant's trail (and on the move record).
   const reason = options.drainOf ? `Drain of ${options.drainOf}${given ? `: ${given}` : ''}` : given;
@@ -99,7 +108,7 @@ export async function request(
     if (cellId !== undefined && cellId !== record.move.toCellId) throw new MoveInProgress();
     await publishRequested(record, record.move);
     // As operators see it: progress, not the copy's resume position.
-    return moveView(record.move);
+    return { move: moveView(record.move), created: false };
   }
   const tier = options.toTier ?? record.tier;
   const placement = TIERS[tier].placement;
@@ -167,7 +176,7 @@ export async function request(
     after: { cellId: move.toCellId, tier, moveId: move.moveId },
   });
   await publishRequested(record, move);
-  return move;
+  return { move, created: true };
 }
 
 async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: string } = {}): Promise<void> {
@@ -630,7 +639,7 @@ export interface DrainResult {
 export async function drainCell(cellId: string, input: unknown, options: { actor: string }): Promise<DrainResult> {
   const { reason } = parse(z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }), input ?? {});
   if (!isCellId(cellId) || !(await Cell.get(cellId))) throw new CellNotFound();
-  const cell = await Cell.startDrain(cellId, { actor: options.actor, ...(reason ? { reason } : {}) });
+  const { cell, started } = await Cell.startDrain(cellId, { actor: options.actor, ...(reason ? { reason } : {}) });
   const result: DrainResult = { cellId, moves: [], skipped: [] };
   const tenants = [...(cell.tenants ?? [])].sort();
   // A few requests at a time: a full pooled cell (hundreds of tenants) is drained well within an
@@ -639,16 +648,18 @@ export async function drainCell(cellId: string, input: unknown, options: { actor
   // others nor leaves them running unreported; asking again retries what was skipped.
   const outcomes = await inParallel(tenants, DRAIN_CONCURRENCY, async (tenantId) => {
     try {
-      return { tenantId, move: await request(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId }) };
+      return { tenantId, ...(await requestMove(tenantId, reason ? { reason } : {}, { ...options, drainOf: cellId })) };
     } catch (error) {
       if (error instanceof DomainError) return { tenantId, skipped: { code: error.code, message: error.message } };
       return { tenantId, skipped: { code: 'MOVE_REQUEST_FAILED', message: 'The move could not be requested; drain the cell again to retry.' } };
     }
   });
   for (const outcome of outcomes) {
-    if (outcome.move) result.moves.push({ tenantId: outcome.tenantId, ...outcome.move });
-    else result.skipped.push({ tenantId: outcome.tenantId, ...outcome.skipped! });
+    if ('move' in outcome) result.moves.push({ tenantId: outcome.tenantId, ...outcome.move });
+    else result.skipped.push({ tenantId: outcome.tenantId, ...outcome.skipped });
   }
+  // Draining a draining cell again that starts no new move changes nothing: nothing is recorded.
+  if (!started && !outcomes.some((outcome) => 'created' in outcome && outcome.created)) return result;
   await Audit.recordCellAction({
     cellId,
     actor: options.actor,

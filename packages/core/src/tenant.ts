@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import * as ApiGateway from './api-gateway.js';
@@ -9,7 +10,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { EntitlementOverrides } from './entitlements.js';
 import { ConcurrentModification, MoveInProgress, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from './errors.js';
-import { isTenantId, tenantRecordKey } from './keys.js';
+import { isTenantId, tenantOfListingPageKey, tenantRecordKey } from './keys.js';
 import { LISTING_PARTITION, summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
 import * as TenantMove from './tenant-move.js';
 import { TIERS, TIER_NAMES } from './tiers.js';
@@ -54,7 +55,7 @@ export async function list(input: unknown): Promise<{ items: TenantSummary[]; ne
   const { limit, cursor, status } = parse(ListInput, input);
   const startKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
-    accept: (key) => key.GSI1PK === LISTING_PARTITION && key.SK === 'TENANT',
+    accept: (key) => tenantOfListingPageKey(key) !== undefined,
   });
   const result = await systemDocumentClient().send(
     new QueryCommand({
@@ -78,7 +79,8 @@ export const StatusChangeInput = z.strictObject({ reason: z.string().trim().min(
 /**
  * Suspends or reactivates a tenant: the registry changes, the change is audited, and the tenant's
  * cell drops its cached authorizer decisions so the next request is judged on the new status.
- * The tenant's data is never touched.
+ * The tenant's data is never touched. Asking for the status the tenant already has changes nothing
+ * and records nothing (no audit record, no event): the answer is the tenant as it is.
  */
 async function changeStatus(
   tenantId: string,
@@ -89,6 +91,11 @@ async function changeStatus(
   const { reason } = parse(StatusChangeInput, input ?? {});
   const before = await getRecord(tenantId);
   if (!before) throw new TenantNotFound();
+  // Only between ACTIVE and SUSPENDED: a PENDING tenant is still being onboarded, and one being
+  // offboarded may already have lost its key or data.
+  const unchanged = (record: TenantRecord | undefined) => record?.status === status && !('offboarding' in record);
+  if (unchanged(before)) return summary(before);
+  const from = status === 'SUSPENDED' ? 'ACTIVE' : 'SUSPENDED';
   let after: TenantRecord;
   try {
     const { Attributes } = await systemDocumentClient().send(
@@ -96,18 +103,20 @@ async function changeStatus(
         TableName: table(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #status = :status, updatedAt = :now',
-        // Only between ACTIVE and SUSPENDED: a PENDING tenant is still being onboarded, and one
-        // being offboarded may already have lost its key or data.
-        ConditionExpression: 'attribute_exists(PK) AND #status IN (:active, :suspended) AND attribute_not_exists(offboarding)',
+        // From the other status only: of two identical requests at once, one changes the tenant.
+        ConditionExpression: 'attribute_exists(PK) AND #status = :from AND attribute_not_exists(offboarding)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':active': 'ACTIVE', ':suspended': 'SUSPENDED', ':now': new Date().toISOString() },
+        ExpressionAttributeValues: { ':status': status, ':from': from, ':now': new Date().toISOString() },
         ReturnValues: 'ALL_NEW',
       }),
     );
     after = Attributes as TenantRecord;
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw new TenantNotActivated();
-    throw error;
+    if (!isConditionalCheckFailed(error)) throw error;
+    // Another request made the same change first: that is the answer, recorded once, by it.
+    const now = await getRecord(tenantId);
+    if (now && unchanged(now)) return summary(now);
+    throw new TenantNotActivated();
   }
   await Audit.record({
     tenantId,
@@ -154,7 +163,8 @@ export const UpdateInput = z
  * that tier's usage plan in its cell (new throttle and quota), and the cell's authorizer cache is
  * flushed so the new entitlements apply to the very next request. A change to or from enterprise
  * also changes the kind of cell (dedicated ↔ pooled): it starts a move, and the tier changes at
- * the move's switch (the answer shows the move under way).
+ * the move's switch (the answer shows the move under way). Asking for the tier and overrides the
+ * tenant already has changes nothing and records nothing: the answer is the tenant as it is.
  */
 export async function update(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
   const change = parse(UpdateInput, input);
@@ -168,6 +178,10 @@ export async function update(tenantId: string, input: unknown, options: { actor:
   if (change.tier !== undefined && moving && !['DONE', 'FAILED'].includes(moving.state)) {
     // The move's switch would undo a tier change made meanwhile: one change at a time.
     throw new MoveInProgress();
+  }
+  // The tier and overrides it already has: nothing changes, nothing is recorded.
+  if (tier === before.tier && (change.overrides === undefined || isDeepStrictEqual(change.overrides, before.overrides ?? {}))) {
+    return summary(before);
   }
   if (TIERS[tier].placement !== TIERS[before.tier].placement) {
     // To or from enterprise: the tenant changes cell kind, so the tier changes with a move, at its

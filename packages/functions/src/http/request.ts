@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MalformedRequest, PayloadTooLarge } from '@cellbook/core';
+import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from '@cellbook/core';
 import { ownRecord } from '@cellbook/core/own-record';
 
 /**
@@ -16,11 +16,26 @@ export interface ApiRequest {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-function parseBody(event: APIGatewayProxyEvent): unknown {
+/**
+ * JSON, as `Content-Type` names it: `application/json` or a `+json` type (RFC 6839), any case, with
+ * no parameter but `charset=utf-8` — a body declared as anything else is not read as JSON.
+ */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const [type = '', ...parameters] = contentType.split(';').map((part) => part.trim().toLowerCase());
+  const json = type === 'application/json' || /^application\/[a-z0-9!#$&^_.+-]+\+json$/.test(type);
+  return json && parameters.every((parameter) => /^charset\s*=\s*"?utf-8"?$/.test(parameter));
+}
+
+function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLarge(`The request body must be at most ${MAX_BODY_BYTES} bytes.`);
+  }
+  // A form or text body that happens to parse as JSON is still not what the client meant to send.
+  if (!isJsonMediaType(headers['content-type'])) {
+    throw new UnsupportedMediaType('The request body must be JSON, sent with Content-Type: application/json.');
   }
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -49,7 +64,7 @@ export function readRequest(event: APIGatewayProxyEvent): ApiRequest {
   for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = value;
   const path = ownRecord<string>();
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) if (value !== undefined) path[name] = value;
-  return { body: parseBody(event), path, query: parseQuery(event), headers, requestId: event.requestContext.requestId };
+  return { body: parseBody(event, headers), path, query: parseQuery(event), headers, requestId: event.requestContext.requestId };
 }
 
 /** Routes that take a body require one; an empty POST is malformed, not "invalid". */

@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalTenantName, hasInvisibleCharacters, TenantName, tenantNameSkeleton } from './tenant-name.js';
+
+describe('TenantName', () => {
+  it('stores the name in NFKC with its white space collapsed', () => {
+    expect(TenantName.parse('  Ａｃｍｅ\u00a0\u3000Corp  ')).toBe('Acme Corp');
+    expect(TenantName.parse('Cafe\u0301 Ltd')).toBe('Café Ltd');
+  });
+
+  it.each([
+    ['a zero-width space', 'Acme\u200bCorp'],
+    ['a zero-width joiner', 'Ac\u200dme'],
+    ['a byte-order mark', '\ufeffAcme'],
+    ['a right-to-left override', 'Acme\u202eproC'],
+    ['a bidi isolate', 'Acme\u2066Corp\u2069'],
+    ['a soft hyphen', 'Ac\u00adme'],
+    ['a variation selector', 'Acme\ufe0f'],
+    ['a Hangul filler (blank)', 'Acme\u3164'],
+    ['a tab', 'Acme\tCorp'],
+    ['a newline', 'Acme\nCorp'],
+    ['a NUL', 'Acme\u0000'],
+    ['a line separator', 'Acme\u2028Corp'],
+    ['a private-use character', 'Acme\ue000'],
+    ['a lone surrogate', 'Acme\ud800'],
+  ])('refuses a name with %s', (_label, name) => {
+    expect(TenantName.safeParse(name).success).toBe(false);
+  });
+
+  it.each([
+    ['one character', 'A'],
+    ['white space only', ' \u3000 '],
+    ['punctuation only', '--'],
+    ['over 100 characters once normalised', 'x'.repeat(101)],
+  ])('refuses %s', (_label, name) => {
+    expect(TenantName.safeParse(name).success).toBe(false);
+  });
+
+  it('accepts names in any script', () => {
+    for (const name of ['Société Générale', 'Ωmega Labs', 'Москва Тех', '東京 Systems', 'O’Neil & Sons']) {
+      expect(TenantName.safeParse(name).success).toBe(true);
+    }
+  });
+});
+
+describe('tenantNameSkeleton', () => {
+  const same = (a: string, b: string) => expect(tenantNameSkeleton(a), `${a} vs ${b}`).toBe(tenantNameSkeleton(b));
+
+  it('makes names that differ only in case, width or spacing one name', () => {
+    same('Acme Corp', 'ACME  corp');
+    same('Acme Corp', 'Ａｃｍｅ Ｃｏｒｐ');
+    same('nA Labs', '\u3381 Labs'); // one character whose compatibility form is "nA"
+  });
+
+  it('makes Cyrillic and Greek look-alikes of Latin letters one name with the Latin spelling', () => {
+    same('Acme', 'Аcme'); // Cyrillic capital A
+    same('acme', '\u0430\u0441m\u0435'); // Cyrillic а, с, е
+    same('Boston', 'Вoston'); // Cyrillic capital Ve passes for B
+    same('Acme Co', 'Acme Cо'); // Cyrillic small o
+    same('OPTIMA', 'ΟΡΤΙΜΑ'); // all Greek capitals
+    same('Paypal', 'Рaypal');
+    same('example', '\u0435\u0445\u0430m\u0440l\u0435'); // Cyrillic е, х, а, р
+  });
+
+  it('makes dashes, quotes and digits that pass for letters one name', () => {
+    same('Acme-Works', 'Acme–Works');
+    same("O'Neil", 'O’Neil');
+    same('Google', 'G00gle');
+    same('Apple', 'App1e');
+  });
+
+  it('keeps names that read differently apart', () => {
+    const pairs: [string, string][] = [
+      ['Acme', 'Acne'],
+      ['Café', 'Cafe'],
+      ['Москва', 'Moskva'],
+      ['Acme Corp', 'AcmeCorp'],
+    ];
+    for (const [a, b] of pairs) {
+      expect(tenantNameSkeleton(a), `${a} vs ${b}`).not.toBe(tenantNameSkeleton(b));
+    }
+  });
+
+  it('is idempotent, and the canonical form keeps the skeleton', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (name) => {
+        const skeleton = tenantNameSkeleton(name);
+        expect(tenantNameSkeleton(skeleton)).toBe(skeleton);
+        expect(tenantNameSkeleton(canonicalTenantName(name))).toBe(skeleton);
+      }),
+    );
+  });
+
+  it('finds every character the name refuses, wherever it is', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), fc.constantFrom('\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u202e', '\u061c', '\u180e'), fc.nat(), (text, invisible, at) => {
+        const index = at % (text.length + 1);
+        expect(hasInvisibleCharacters(text.slice(0, index) + invisible + text.slice(index))).toBe(true);
+      }),
+    );
+  });
+});
