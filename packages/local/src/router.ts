@@ -105,7 +105,8 @@ export function createRouter(options: RouterOptions): RequestListener {
           if (clientStillSending) endAfterBody(req, res);
           else res.end();
         });
-        response.once('aborted', () => res.destroy());
+        // The origin cut its response short: cut the client's too (it must not look complete).
+        response.once('error', () => res.destroy());
       },
     );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
