@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { unverifiedTenantClaim } from './router.js';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRouter, unverifiedTenantClaim } from './router.js';
 
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
@@ -53,3 +55,132 @@ describe('unverifiedTenantClaim', () => {
     expect(unverifiedTenantClaim(`Bearer ${b64url({ alg: 'RS256' })}.${payload}.${b64url('sig')}`)).toBeUndefined();
   });
 });
+
+/** A client-side view of one exchange: status and body, or how the connection failed. */
+interface Exchange {
+  status: number;
+  body: string;
+  /** Set when the response did not arrive whole. */
+  cut?: string;
+}
+
+function send(base: string, method: string, path: string, body?: { bytes: number }): Promise<Exchange> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve) => {
+    let exchange: Exchange | undefined;
+    let uploaded = body === undefined;
+    const settle = () => exchange && uploaded && resolve(exchange);
+    const headers = body ? { 'content-length': String(body.bytes) } : {};
+    const req = request({ hostname, port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (error) => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), cut: error.message }));
+      res.on('end', () => {
+        exchange = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') };
+        settle();
+      });
+    });
+    req.on('error', (error) => (exchange ? ((uploaded = true), settle()) : resolve({ status: 0, body: '', cut: error.message })));
+    // A request the router lost is reported as such rather than hanging the test.
+    req.setTimeout(5_000, () => {
+      resolve({ status: 0, body: '', cut: 'no answer within 5 s' });
+      req.destroy();
+    });
+    req.on('finish', () => {
+      uploaded = true;
+      settle();
+    });
+    if (body) {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sent = 0;
+      const writeMore = () => {
+        while (sent < body.bytes) {
+          const piece = chunk.subarray(0, Math.min(chunk.byteLength, body.bytes - sent));
+          sent += piece.byteLength;
+          if (!req.write(piece)) return void req.once('drain', writeMore);
+        }
+        req.end();
+      };
+      writeMore();
+    } else req.end();
+  });
+}
+
+describe('the router’s connections to an origin', () => {
+  let origin: Server;
+  let router: Server;
+  let routerUrl: string;
+  /** Connections on which the origin answered before reading the body; it closes them at their next request. */
+  const answeredEarly = new WeakSet<Socket>();
+  /** Bodies the origin stopped receiving: read to their end, or cut by the router. */
+  let bodiesDrained = 0;
+  let posts = 0;
+
+  beforeAll(async () => {
+    origin = createServer((req, res) => {
+      if (answeredEarly.has(req.socket)) return void req.socket.destroy();
+      if (req.url === '/upload') {
+        // Like an origin that refuses a body it will not read, without saying it will close.
+        answeredEarly.add(req.socket);
+        res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Too Long"}');
+        let stopped = false;
+        const stop = () => !stopped && ((stopped = true), (bodiesDrained += 1));
+        req.on('end', stop).resume();
+        req.socket.once('close', stop);
+        return;
+      }
+      if (req.url === '/half') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"items":[');
+        setImmediate(() => req.socket.destroy());
+        return;
+      }
+      if (req.method === 'POST') posts += 1;
+      req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    });
+    origin.keepAliveTimeout = 60_000;
+    const originUrl = await listenOn(origin);
+    router = createServer(
+      createRouter({ controlPlaneUrl: originUrl, cellUrls: new Map([['cell-1', originUrl]]), defaultCellId: 'cell-1', resolveCell: async () => 'cell-1' }),
+    );
+    routerUrl = await listenOn(router);
+  });
+
+  afterAll(async () => {
+    for (const server of [router, origin]) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('never sends the next request over a connection whose origin answered before reading the body', async () => {
+    for (let round = 0; round < 3; round++) {
+      const drained = bodiesDrained;
+      const refused = await send(routerUrl, 'POST', '/upload', { bytes: 4 * 1024 * 1024 });
+      expect(refused).toEqual({ status: 413, body: '{"message":"Request Too Long"}' });
+      // The origin has read (or lost) the whole body, so the connection is idle before the next request.
+      while (bodiesDrained === drained) await new Promise((resolve) => setImmediate(resolve));
+      const postsBefore = posts;
+      const next = await Promise.all([send(routerUrl, 'POST', '/cases', { bytes: 10 }), send(routerUrl, 'POST', '/cases', { bytes: 10 })]);
+      expect(next).toEqual([
+        { status: 200, body: '{"ok":true}' },
+        { status: 200, body: '{"ok":true}' },
+      ]);
+      expect(posts).toBe(postsBefore + 2);
+    }
+  });
+
+  it('cuts a response the origin broke off after its headers, and keeps serving', async () => {
+    const half = await send(routerUrl, 'GET', '/half');
+    // The client learns at once that the response is incomplete, instead of waiting on it.
+    expect(half.status).toBe(200);
+    expect(half.cut).toBeDefined();
+    expect(half.cut).not.toBe('no answer within 5 s');
+    expect(await send(routerUrl, 'GET', '/cases')).toEqual({ status: 200, body: '{"ok":true}' });
+  });
+});
+
+async function listenOn(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}

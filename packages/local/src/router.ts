@@ -1,7 +1,8 @@
-import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import type { RequestListener } from './aws/types.js';
+import { answerBeforeBody, endAfterBody } from './early-answer.js';
 
 export interface RouterOptions {
   controlPlaneUrl: string;
@@ -42,6 +43,13 @@ function probedTenant(path: string): string | undefined {
   return new URL(path, 'http://router').searchParams.get('tenant') ?? undefined;
 }
 
+/** Safe to send twice: a method without side effects, and no body the first attempt consumed. */
+function isReplayable(req: IncomingMessage): boolean {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+  return (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') && bodyless;
+}
+
 /**
  * The local stand-in for the CloudFront distribution and its routing function: `/auth/*` and
  * `/admin/*` go to the control plane, everything else to the caller's cell. No business logic.
@@ -58,6 +66,67 @@ export function createRouter(options: RouterOptions): RequestListener {
     return { url, cellId };
   }
 
+  /**
+   * Proxies one request to an origin. An upstream connection is reused only after a complete
+   * exchange: a response that arrived before the request body was sent in full, or that said
+   * `Connection: close`, retires its connection (the origin may close it at any moment, and the
+   * next tenant's request on it would meet a reset). A request is retried only when it is safe
+   * to: a bodyless GET/HEAD/OPTIONS whose reused connection failed before any response.
+   */
+  function forward(req: IncomingMessage, res: ServerResponse, base: URL, cellId: string | undefined, mayRetry: boolean): void {
+    const path = req.url ?? '/';
+    let state: 'waiting' | 'streaming' | 'delivered' = 'waiting';
+    const headers: OutgoingHttpHeaders = { ...req.headers, host: base.host };
+    // Hop-by-hop: each connection keeps its own terms with its own peer.
+    delete headers.connection;
+    delete headers['keep-alive'];
+    const upstream = httpRequest(
+      { hostname: base.hostname, port: base.port, path, method: req.method, headers, agent },
+      (response) => {
+        state = 'streaming';
+        const bodySent = upstream.writableFinished;
+        // Node would hand this connection to the next request once the body is flushed, though the
+        // origin may be closing it: retire it instead.
+        if (!bodySent || response.headers.connection?.toLowerCase() === 'close') upstream.shouldKeepAlive = false;
+        const clientStillSending = !req.complete;
+        const answer: OutgoingHttpHeaders = { ...response.headers, ...(cellId ? { 'x-cellbook-cell': cellId } : {}) };
+        delete answer.connection;
+        delete answer['keep-alive'];
+        if (clientStillSending) {
+          // The origin answered before the whole body: stop forwarding it, and close the client's
+          // connection once the rest of its body has been drained.
+          req.unpipe(upstream);
+          answer.connection = 'close';
+        }
+        res.writeHead(response.statusCode ?? 502, answer);
+        response.pipe(res, { end: false });
+        response.once('end', () => {
+          state = 'delivered';
+          if (!bodySent) upstream.destroy();
+          if (clientStillSending) endAfterBody(req, res);
+          else res.end();
+        });
+        // The origin cut its response short: cut the client's too (it must not look complete).
+        response.once('error', () => res.destroy());
+      },
+    );
+    upstream.on('error', (error: NodeJS.ErrnoException) => {
+      if (state === 'delivered') return;
+      if (state === 'streaming') {
+        // A half-sent response is cut, never completed with something else.
+        res.destroy();
+        return;
+      }
+      if (mayRetry && upstream.reusedSocket && isReplayable(req) && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+        forward(req, res, base, cellId, false);
+        return;
+      }
+      if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Bad Gateway' }));
+      else if (!res.writableEnded) res.destroy();
+    });
+    req.pipe(upstream);
+  }
+
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     // Only origin-form targets: the client's path is never resolved as a URL, so `//host:port/x`,
@@ -68,27 +137,10 @@ export function createRouter(options: RouterOptions): RequestListener {
       return;
     }
     origin(req)
-      .then(({ url, cellId }) => {
-        const base = new URL(url);
-        const upstream = httpRequest(
-          { hostname: base.hostname, port: base.port, path, method: req.method, headers: { ...req.headers, host: base.host }, agent },
-          (response) => {
-            res.writeHead(response.statusCode ?? 502, {
-              ...response.headers,
-              ...(cellId ? { 'x-cellbook-cell': cellId } : {}),
-            });
-            response.pipe(res);
-          },
-        );
-        upstream.on('error', () => {
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ message: 'Bad Gateway' }));
-        });
-        req.pipe(upstream);
-      })
+      .then(({ url, cellId }) => forward(req, res, new URL(url), cellId, true))
       .catch(() => {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: 'Bad Gateway' }));
+        if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Bad Gateway' }));
+        else if (!res.writableEnded) res.destroy();
       });
   };
 }

@@ -7,6 +7,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type Clock, type RequestListener } from
 import { FunctionTimeout } from '../lambda/function-host.js';
 import { isAllowed } from './authorizer-policy.js';
 import { matchRoute } from './route-matcher.js';
+import { answerBeforeBody } from '../early-answer.js';
 
 export interface GatewayRoute {
   method: string;
@@ -77,15 +78,43 @@ function requestTime(epochMs: number): string {
   return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength;
-    if (size > MAX_PAYLOAD_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads the body up to API Gateway's limit. Past the limit it stops reading and leaves the rest
+ * where it is (never destroying the request: the socket would be reset under the answer).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: Buffer | 'too-large' | Error) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_PAYLOAD_BYTES) {
+        req.pause();
+        done('too-large');
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => done(Buffer.concat(chunks));
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(new Error('the client closed the connection before the body ended'));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
+}
+
+/** A declared length over the limit is refused before a byte of the body is read. */
+function declaresTooLarge(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined && /^\d+$/.test(declared) && Number(declared) > MAX_PAYLOAD_BYTES;
 }
 
 /**
@@ -121,8 +150,15 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     const requestId = randomUUID();
     let tenantId: string | undefined;
     const send = (status: number, headers: Record<string, string>, body: string | Buffer) => {
-      res.writeHead(status, { 'x-amzn-RequestId': requestId, ...headers });
-      res.end(body);
+      if (req.complete) {
+        res.writeHead(status, { 'x-amzn-RequestId': requestId, ...headers });
+        res.end(body);
+      } else {
+        // Answered before the body was read (413, 401, 429…): the connection closes once the
+        // rest of the body is drained, so neither the client nor a proxy's reused connection
+        // ever meets a reset.
+        answerBeforeBody(req, res, status, { 'x-amzn-RequestId': requestId, ...headers }, body);
+      }
       options.onAccessLog?.({
         requestId,
         apiId: options.apiId,
@@ -141,10 +177,9 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://gateway.local');
       const method = (req.method ?? 'GET').toUpperCase();
+      if (declaresTooLarge(req)) return gatewayResponse('REQUEST_TOO_LARGE');
       const match = matchRoute(options.routes, method, url.pathname);
-      const body = await readBody(req);
       if (!match) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
-      if (body === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
       const { route, pathParameters } = match;
 
       // Names are the client's (`constructor`, `__proto__`…): every map of them has no prototype.
@@ -223,6 +258,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         if (outcome === 'quota-exceeded') return gatewayResponse('QUOTA_EXCEEDED');
       }
 
+      // The body is read only for a request the usage plan admits: a refusal costs no read.
+      const body = await readBody(req);
+      if (body === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
+
       const event: APIGatewayProxyEvent = {
         ...requestFields,
         requestContext: {
@@ -250,7 +289,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal server error' }));
-      }
+      } else if (!res.writableEnded) res.destroy();
       options.onAccessLog?.({ requestId, gatewayError: error instanceof Error ? error.message : String(error) });
     });
   };
