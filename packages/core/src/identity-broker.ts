@@ -39,7 +39,7 @@ export interface IdentityBrokerPolicyInput {
 
 export interface IdentityBrokerPolicyDocument {
   Version: '2012-10-17';
-  Statement: [{ Sid: 'OwnTenantUsersThroughBroker'; Effect: 'Allow'; Action: string[]; Resource: string[] }];
+  Statement: [{ Sid: 'OwnTenantUsersThroughBroker'; Effect: 'Allow'; Action: 'execute-api:Invoke'; Resource: string[] }];
 }
 
 /**
@@ -55,7 +55,8 @@ export function identityBrokerInvokePolicy({ apiStageArn }: IdentityBrokerPolicy
       {
         Sid: 'OwnTenantUsersThroughBroker',
         Effect: 'Allow',
-        Action: ['execute-api:Invoke'],
+        // A single action as a string: CloudFormation keeps it so, and the stack proof compares verbatim.
+        Action: 'execute-api:Invoke',
         Resource: [`${apiStageArn}/POST${users}`, `${apiStageArn}/DELETE${users}/*`],
       },
     ],
