@@ -83,6 +83,9 @@ const invite = (credentials: AwsCredentialIdentity, pathTenant: string, body: un
 const remove = (credentials: AwsCredentialIdentity, pathTenant: string, username: string) =>
   signedCall(credentials, 'DELETE', `/broker/tenants/${pathTenant}/users/${encodeURIComponent(username)}`);
 
+/** API Gateway's own refusal: IAM denied the call before the broker ran. */
+const REFUSED_BY_IAM = { status: 403, body: { message: 'Forbidden' } };
+
 async function stillSignsIn(tenant: TestTenant): Promise<void> {
   expect((await env.call('POST', '/auth/token', { body: { username: tenant.username, password: tenant.password } })).status).toBe(200);
 }
@@ -148,13 +151,13 @@ describe('a compromised cell function, with its own credentials', () => {
 
   it('cannot invoke the identity broker with the function role itself, only with a tenant session', async () => {
     const response = await invite(apiFunctionCredentials(alice), alice.tenantId, { email: 'no-session@example.com', role: 'admin' });
-    expect(response.status).toBe(403);
+    expect(response).toEqual(REFUSED_BY_IAM);
   });
 
   it('cannot reach another tenant of its own cell through the broker: IAM fences the path to the session’s tenant', async () => {
     const aliceSession = await tenantSession(alice, alice.tenantId);
-    expect((await invite(aliceSession, bob.tenantId, { email: 'planted@example.com', role: 'admin' })).status).toBe(403);
-    expect((await remove(aliceSession, bob.tenantId, bob.username)).status).toBe(403);
+    expect(await invite(aliceSession, bob.tenantId, { email: 'planted@example.com', role: 'admin' })).toEqual(REFUSED_BY_IAM);
+    expect(await remove(aliceSession, bob.tenantId, bob.username)).toEqual(REFUSED_BY_IAM);
     await stillSignsIn(bob);
     expect((await env.call('POST', '/auth/token', { body: { username: 'planted@example.com', password: 'x' } })).status).toBe(401);
   });
@@ -166,7 +169,9 @@ describe('a compromised cell function, with its own credentials', () => {
     const planted = await invite(forged, carol.tenantId, { email: 'planted-in-carol@example.com', role: 'admin' });
     expect(planted.status).toBe(403);
     expect(planted.body.error.code).toBe('FORBIDDEN');
-    expect((await remove(forged, carol.tenantId, carol.username)).status).toBe(403);
+    const removal = await remove(forged, carol.tenantId, carol.username);
+    expect(removal.status).toBe(403);
+    expect(removal.body.error.code).toBe('FORBIDDEN');
     await stillSignsIn(carol);
   });
 
@@ -199,7 +204,9 @@ describe('a compromised cell function, with its own credentials', () => {
       new AssumeRoleCommand({ RoleArn: cell.roles.tenantAccess, RoleSessionName: `tenant-${bob.tenantId}`, Tags: [{ Key: TENANT_TAG_KEY, Value: alice.tenantId }] }),
     );
     const misnamed = { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken! };
-    expect((await invite(misnamed, alice.tenantId, { email: 'misnamed@example.com', role: 'user' })).status).toBe(403);
+    const refused = await invite(misnamed, alice.tenantId, { email: 'misnamed@example.com', role: 'user' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('FORBIDDEN');
 
     const dave = await env.onboard('standard');
     expect((await env.call('POST', `/admin/tenants/${dave.tenantId}/suspend`, { token: env.operatorToken })).status).toBe(200);
@@ -212,7 +219,9 @@ describe('a compromised cell function, with its own credentials', () => {
     const daveSession = await new TenantTableProvider({ roleArn: daveCellTenant.roles.tenantAccess, tableName: daveCellTenant.tableName, sts: sts2 }).credentialsFor(
       dave.tenantId,
     );
-    expect((await invite(daveSession, dave.tenantId, { email: 'while-suspended@example.com', role: 'admin' })).status).toBe(403);
+    const suspended = await invite(daveSession, dave.tenantId, { email: 'while-suspended@example.com', role: 'admin' });
+    expect(suspended.status).toBe(403);
+    expect(suspended.body.error.code).toBe('FORBIDDEN');
   });
 });
 
