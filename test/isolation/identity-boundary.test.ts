@@ -236,9 +236,9 @@ describe('two directories, two planes', () => {
 
   it('refuses on the control plane a tenant-directory token that claims the operator role', async () => {
     const { tenant_id: _tenant, ...claims } = claimsOf(alice.token);
-    // Even with the operator app client's id: only the directory that signed it differs.
-    const operatorClient = claimsOf(env.operatorToken).client_id;
-    const forged = await env.platform.cognito.mintToken({ ...claims, client_id: operatorClient, roles: ['operator'], 'cognito:groups': ['operator'] });
+    // A token the tenant directory really could issue (its own app client) had its user been put
+    // in an `operator` group: which directory signed it is what decides.
+    const forged = await env.platform.cognito.mintToken({ ...claims, roles: ['operator'], 'cognito:groups': ['operator'] });
     const response = await env.call('GET', '/admin/tenants', { token: forged });
     expect([401, 403]).toContain(response.status);
     // The same claims signed by the operator directory are an operator (the control for the refusal).
@@ -247,8 +247,10 @@ describe('two directories, two planes', () => {
   });
 
   it('refuses on the data plane an operator-directory token, even one naming a tenant', async () => {
+    // A token the operator directory really could issue (its own app client), naming a tenant.
     const forged = await env.platform.operatorCognito.mintToken({
       ...claimsOf(alice.token),
+      client_id: claimsOf(env.operatorToken).client_id,
       roles: ['admin'],
     });
     expect((await env.call('GET', '/me', { token: forged })).status).toBe(401);
