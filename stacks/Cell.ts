@@ -6,6 +6,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
+  IdentityBroker,
   Keys,
   TENANT_TAG_KEY,
   TIERS,
@@ -89,11 +90,18 @@ export function Cell(definition: CellDefinition) {
       StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
       'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
     };
+    // The control plane's API, where the identity broker serves the cells (DESIGN §13).
+    const controlRestApi = control.api.cdk.restApi;
+    const controlApiStageArn = `arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${controlRestApi.restApiId}/${controlRestApi.deploymentStage.stageName}`;
     const tenantAccessRole = new iam.Role(stack, 'TenantAccessRole', {
-      description: `Cell ${cellId}: the items of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
+      description: `Cell ${cellId}: the items and users of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
       assumedBy: new iam.ArnPrincipal(apiRole.roleArn).withSessionTags().withConditions(tenantSession),
       maxSessionDuration: Duration.hours(1),
-      inlinePolicies: { 'tenant-items-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn })) },
+      inlinePolicies: {
+        'tenant-items-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn })),
+        // The tenant's users, only through the identity broker and only on its own tenant's paths.
+        'own-tenant-users-through-broker': iam.PolicyDocument.fromJson(IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
+      },
     });
     tenantAccessRole.assumeRolePolicy!.addStatements(
       new iam.PolicyStatement({
@@ -109,14 +117,8 @@ export function Cell(definition: CellDefinition) {
         resources: [tenantAccessRole.roleArn],
       }),
     );
-    apiRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'InviteTenantUsers',
-        // AdminDeleteUser undoes a user whose group assignment failed (User.create).
-        actions: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminDeleteUser'],
-        resources: [control.userPool.userPoolArn],
-      }),
-    );
+    // No user-directory permission here: tenant admins' invitations go through the control plane's
+    // identity broker, signed with the tenant's session (DESIGN §13).
     authorizerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadTenantRegistry',
@@ -152,7 +154,7 @@ export function Cell(definition: CellDefinition) {
               function: handlerProps(stack, id, {
                 handler: route.handler,
                 role: apiRole,
-                environment: { ...cellEnvironment, TENANT_ROLE_ARN: tenantAccessRole.roleArn, INVITATION_DELIVERY: 'email' },
+                environment: { ...cellEnvironment, TENANT_ROLE_ARN: tenantAccessRole.roleArn, IDENTITY_BROKER_URL: control.api.url },
               }),
               authorizer: 'tenant',
               // Every tenant call needs the tenant's API key, which the authorizer supplies (usageIdentifierKey).
@@ -335,6 +337,12 @@ export function Cell(definition: CellDefinition) {
         reason:
           'The tenant access policy (core tenantAccessPolicy) covers the table and its indexes so GSI1 listing works; every action is fenced by the dynamodb:LeadingKeys condition to the session tenant’s own partitions, which the offline IAM proofs verify.',
         appliesTo: [`Resource::<${tableLogicalId}.Arn>/index/*`],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "Removing a tenant's user names the user in the broker's path (DELETE …/broker/tenants/<own tenant>/users/<username>): the tenant segment is fixed to the session's TenantId tag, and the broker checks that the user belongs to that tenant.",
+        appliesTo: [{ regex: '/^Resource::.*\\/DELETE\\/broker\\/tenants\\/.*\\/users\\/\\*$/' }],
       },
     ]);
     const planKeyWildcards = TIER_NAMES.map((tier) => {

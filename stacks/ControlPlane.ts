@@ -39,7 +39,8 @@ type ControlIdentity =
   | 'move-request'
   | 'tenant-mover'
   | 'tenant-offboarding'
-  | 'tenant-export';
+  | 'tenant-export'
+  | 'identity-broker';
 
 const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/auth-token': 'sign-in',
@@ -60,6 +61,9 @@ const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/tenant-mover': 'tenant-mover',
   // Cancelling an abandoned onboarding is offboarding it.
   'control/onboarding-reaper': 'tenant-offboarding',
+  // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
+  'control/broker-users-create': 'identity-broker',
+  'control/broker-users-delete': 'identity-broker',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
@@ -143,12 +147,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     deletionProtection: !dev,
     removalPolicy: dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   });
-  for (const group of [...Identity.ROLES, Identity.OPERATOR_ROLE]) {
-    new cognito.CfnUserPoolGroup(stack, `Group-${group}`, {
-      userPoolId: userPool.userPoolId,
-      groupName: group,
-      description: group === Identity.OPERATOR_ROLE ? 'Cellbook operators (control plane)' : `Tenant ${group}s`,
-    });
+  for (const group of Identity.ROLES) {
+    new cognito.CfnUserPoolGroup(stack, `Group-${group}`, { userPoolId: userPool.userPoolId, groupName: group, description: `Tenant ${group}s` });
   }
   const userPoolClient = userPool.addClient('ApiClient', {
     userPoolClientName: resourceName(app, 'api'),
@@ -173,6 +173,54 @@ export function ControlPlane({ app, stack }: StackContext) {
     JWT_ISSUER: userPool.userPoolProviderUrl,
   };
 
+  // ── operator directory (DESIGN §13) ────────────────────────────────────────────────────────
+  // Operators live in a pool of their own: no function role of the app holds any permission on
+  // it (operators are created by the deployer), and the cells' authorizers accept only tokens of
+  // the tenant pool, the operator authorizer only tokens of this one.
+  const operatorPool = new cognito.UserPool(stack, 'OperatorPool', {
+    userPoolName: resourceName(app, 'operators'),
+    featurePlan: cognito.FeaturePlan.ESSENTIALS,
+    selfSignUpEnabled: false,
+    signInAliases: { username: true },
+    signInCaseSensitive: false,
+    standardAttributes: { email: { required: false, mutable: true } },
+    passwordPolicy: {
+      minLength: 14,
+      requireLowercase: true,
+      requireUppercase: true,
+      requireDigits: true,
+      requireSymbols: true,
+      tempPasswordValidity: Duration.days(1),
+    },
+    accountRecovery: cognito.AccountRecovery.NONE,
+    mfa: cognito.Mfa.OFF,
+    deletionProtection: !dev,
+    removalPolicy: dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  });
+  new cognito.CfnUserPoolGroup(stack, `Group-${Identity.OPERATOR_ROLE}`, {
+    userPoolId: operatorPool.userPoolId,
+    groupName: Identity.OPERATOR_ROLE,
+    description: 'Cellbook operators (control plane)',
+  });
+  const operatorPoolClient = operatorPool.addClient('OperatorClient', {
+    userPoolClientName: resourceName(app, 'operator-api'),
+    authFlows: { userPassword: true },
+    generateSecret: false,
+    disableOAuth: true,
+    preventUserExistenceErrors: true,
+    enableTokenRevocation: true,
+    accessTokenValidity: Duration.hours(1),
+    idTokenValidity: Duration.hours(1),
+    refreshTokenValidity: Duration.hours(12),
+    readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }),
+    writeAttributes: new cognito.ClientAttributes().withStandardAttributes({}),
+  });
+  const operatorIdentityEnvironment = {
+    OPERATOR_POOL_ID: operatorPool.userPoolId,
+    OPERATOR_POOL_CLIENT_ID: operatorPoolClient.userPoolClientId,
+    OPERATOR_JWT_ISSUER: operatorPool.userPoolProviderUrl,
+  };
+
   const tokenClaimsRole = functionRole(stack, 'TokenClaimsRole', 'Cognito pre-token-generation trigger: no AWS access');
   const tokenClaims = new Function(
     stack,
@@ -180,6 +228,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     handlerProps(stack, 'TokenClaims', { handler: 'cognito/pre-token-generation', role: tokenClaimsRole, environment: {} }),
   );
   userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, tokenClaims, cognito.LambdaVersion.V2_0);
+  // The operator pool's tokens carry `roles` the same way (and never a tenant).
+  operatorPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, tokenClaims, cognito.LambdaVersion.V2_0);
 
   // ── events ─────────────────────────────────────────────────────────────────────────────────
   const bus = new events.EventBus(stack, 'Bus', { eventBusName: resourceName(app, 'events') });
@@ -416,6 +466,20 @@ export function ControlPlane({ app, stack }: StackContext) {
 
   // Lifecycle events (TenantActivated, TenantMoveRequested, TenantRoutingChanged, CellRequested, …)
   // go on the deployment's bus.
+  // The identity broker: the one role through which the cells reach their tenants' users — in the
+  // tenant pool only. It reads the registry and the catalog to check that the calling cell's
+  // tenant session names a tenant that is ACTIVE and placed in that very cell.
+  const identityBrokerRole = functionRole(stack, 'IdentityBrokerRole', "Identity broker: manages an active tenant's users for the cell it is placed in");
+  identityBrokerRole.addToPolicy(registryItems('TenantPlacementCheck', ['GetItem']));
+  identityBrokerRole.addToPolicy(catalogItems('CallingCellLookup', ['Scan']));
+  identityBrokerRole.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'TenantUsersOnly',
+      actions: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'],
+      resources: [userPool.userPoolArn],
+    }),
+  );
+
   for (const role of [onboardingRole, tenantStatusRole, tenantPlanRole, moveRequestRole, tenantMoverRole, tenantOffboardingRole]) {
     bus.grantPutEventsTo(role);
   }
@@ -434,6 +498,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     'tenant-mover': tenantMoverRole,
     'tenant-offboarding': tenantOffboardingRole,
     'tenant-export': tenantExportRole,
+    'identity-broker': identityBrokerRole,
   };
 
   // The router's URL, for the handlers that check a tenant's route through it: the Router stack
@@ -446,6 +511,8 @@ export function ControlPlane({ app, stack }: StackContext) {
 
   const controlEnvironment = {
     ...identityEnvironment,
+    // Sign-in (POST /auth/token) tries the operator directory after the tenant one.
+    ...operatorIdentityEnvironment,
     TENANTS_TABLE: tenantsTable.tableName,
     CELLS_TABLE: cellsTable.tableName,
     EVENT_BUS_NAME: bus.eventBusName,
@@ -492,7 +559,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     handlerProps(stack, 'OperatorAuthorizer', {
       handler: OPERATOR_AUTHORIZER,
       role: operatorAuthorizerRole,
-      environment: identityEnvironment,
+      // The operator directory only: a tenant pool token never verifies here.
+      environment: operatorIdentityEnvironment,
     }),
   );
   const routes: Record<string, ApiGatewayV1ApiFunctionRouteProps<'operator'>> = {};
@@ -501,7 +569,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     const id = `Control-${route.handler.replace(/^control\//, '')}`;
     routes[`${route.method} ${route.path}`] = {
       function: handlerProps(stack, id, { handler: route.handler, role: roles[identity], environment: environmentOf(identity) }),
-      authorizer: route.auth === 'operator' ? 'operator' : 'none',
+      // `iam`: the identity broker's routes, invoked by cells' tenant sessions (SigV4, execute-api:Invoke).
+      authorizer: route.auth === 'operator' ? 'operator' : route.auth === 'iam' ? 'iam' : 'none',
     };
   }
   const settings = restApiSettings(resourceName(app, 'control'));
@@ -539,6 +608,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     ControlApiUrl: api.url,
     UserPoolId: userPool.userPoolId,
     UserPoolClientId: userPoolClient.userPoolClientId,
+    OperatorPoolId: operatorPool.userPoolId,
+    OperatorPoolClientId: operatorPoolClient.userPoolClientId,
     TenantsTable: tenantsTable.tableName,
     CellsTable: cellsTable.tableName,
     EventBusName: bus.eventBusName,
@@ -546,6 +617,18 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
 
   // ── cdk-nag: reviewed exceptions ───────────────────────────────────────────────────────────
+  NagSuppressions.addResourceSuppressions(operatorPool, [
+    {
+      id: 'AwsSolutions-COG2',
+      reason:
+        'MFA is off: POST /auth/token (DESIGN §5) answers only the NEW_PASSWORD_REQUIRED challenge, not SOFTWARE_TOKEN_MFA, so an enrolled second factor would lock operators out. MFA needs that challenge in the sign-in contract first.',
+    },
+    {
+      id: 'AwsSolutions-COG3',
+      reason:
+        'Cognito threat protection needs the Plus feature plan; the pool runs on Essentials, which access-token customization requires. Enabling Plus is a per-deployment cost decision.',
+    },
+  ]);
   NagSuppressions.addResourceSuppressions(userPool, [
     {
       id: 'AwsSolutions-COG2',
@@ -608,7 +691,9 @@ export function ControlPlane({ app, stack }: StackContext) {
     cellsTable,
     userPool,
     userPoolClient,
+    operatorPool,
     identityEnvironment,
+    identityBrokerRole,
     onboardingRole,
     tenantStatusRole,
     tenantPlanRole,
@@ -661,6 +746,14 @@ export function suppressApiFindings(restApi: apig.RestApi, publicRoutes: readonl
           id: 'AwsSolutions-COG4',
           reason:
             'A Lambda REQUEST authorizer verifies the Cognito access token (RS256, issuer, app client, token_use) and also resolves the tenant and its API key (usageIdentifierKey), which a COGNITO_USER_POOLS authorizer cannot return.',
+        },
+      ]);
+    } else if (authorizationType === apig.AuthorizationType.IAM) {
+      NagSuppressions.addResourceSuppressions(method, [
+        {
+          id: 'AwsSolutions-COG4',
+          reason:
+            "The identity broker's routes are called by the cells' tenant sessions, not by users: IAM authorizes them (SigV4, execute-api:Invoke fenced to the session's own tenant by aws:PrincipalTag/TenantId), and the broker checks the tenant's placement again.",
         },
       ]);
     } else {

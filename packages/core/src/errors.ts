@@ -249,3 +249,22 @@ export class MissingTenantContext extends Error {
     this.name = 'MissingTenantContext';
   }
 }
+
+/**
+ * The identity broker refuses a caller: not a cell's tenant session, or a tenant that is not
+ * active and placed in the calling cell. One answer for every reason, so nothing leaks.
+ */
+export class BrokerCallerRefused extends DomainError {
+  readonly code = 'FORBIDDEN';
+  constructor() {
+    super('This caller may not manage the users of this tenant.');
+  }
+}
+
+/** No user of the caller's tenant has this name (a user of another tenant is not found either). */
+export class TenantUserNotFound extends DomainError {
+  readonly code = 'USER_NOT_FOUND';
+  constructor() {
+    super('No user of this tenant has this name.');
+  }
+}

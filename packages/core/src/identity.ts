@@ -20,6 +20,7 @@ import { InvalidCredentials, NewPasswordRequired, TooManyFailedAttempts, UserAlr
  */
 export const ROLES = ['admin', 'user'] as const;
 export type TenantRole = (typeof ROLES)[number];
+/** The operator directory's one group; no tenant user can be in it (it is another pool). */
 export const OPERATOR_ROLE = 'operator';
 /** Cognito's message for a user temporarily locked out after repeated failed sign-ins. */
 const PASSWORD_ATTEMPTS_EXCEEDED = 'Password attempts exceeded';
@@ -46,11 +47,41 @@ function isCognitoError(error: unknown, ...names: string[]): error is Error {
 }
 
 /**
- * Signs a user in with USER_PASSWORD_AUTH. A user's first password is temporary: Cognito answers
- * with the NEW_PASSWORD_REQUIRED challenge, which `newPassword` completes in the same call.
+ * The two directories (DESIGN §13): tenant users in the tenant pool, operators in a pool of their
+ * own. Each plane's authorizer accepts only tokens of its own pool.
+ */
+export type Directory = 'tenant' | 'operator';
+
+/** The app client each directory's sign-in uses. */
+function clientIdOf(directory: Directory): string {
+  return requireEnv(directory === 'tenant' ? 'USER_POOL_CLIENT_ID' : 'OPERATOR_POOL_CLIENT_ID');
+}
+
+/**
+ * Signs a user in (POST /auth/token): the tenant directory first, then the operator directory. A
+ * name unknown to one directory or a wrong password there moves on to the other; the first
+ * directory whose password matches decides. If neither signs the user in, a lockout in either is
+ * reported, else the usual "incorrect username or password" (which reveals no directory).
  */
 export async function signIn(username: string, password: string, newPassword?: string): Promise<Token> {
-  const clientId = requireEnv('USER_POOL_CLIENT_ID');
+  let lockedOut = false;
+  for (const directory of ['tenant', 'operator'] as const) {
+    try {
+      return await signInTo(directory, username, password, newPassword);
+    } catch (error) {
+      if (error instanceof TooManyFailedAttempts) lockedOut = true;
+      else if (!(error instanceof InvalidCredentials)) throw error;
+    }
+  }
+  throw lockedOut ? new TooManyFailedAttempts() : new InvalidCredentials();
+}
+
+/**
+ * Signs a user in to one directory with USER_PASSWORD_AUTH. A user's first password is temporary:
+ * Cognito answers with the NEW_PASSWORD_REQUIRED challenge, which `newPassword` completes in the same call.
+ */
+async function signInTo(directory: Directory, username: string, password: string, newPassword?: string): Promise<Token> {
+  const clientId = clientIdOf(directory);
   try {
     const response = await cognito().send(
       new InitiateAuthCommand({

@@ -4,6 +4,7 @@ export * as Cell from './cell.js';
 export * as Counters from './counters.js';
 export * as Events from './events.js';
 export * as Identity from './identity.js';
+export * as IdentityBroker from './identity-broker.js';
 export * as Keys from './keys.js';
 export * as Note from './note.js';
 export * as Offboarding from './offboarding.js';

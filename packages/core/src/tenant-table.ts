@@ -76,7 +76,8 @@ export class TenantTableProvider {
     }
   }
 
-  private async credentialsFor(tenantId: string): Promise<AwsCredentialIdentity> {
+  /** The tenant's session credentials (cached like the clients'): for calls signed as the tenant. */
+  async credentialsFor(tenantId: string): Promise<AwsCredentialIdentity> {
     const cached = this.credentials.get(tenantId);
     if (cached && cached.credentials.expiration.getTime() - this.refreshMarginMs > this.now()) {
       return cached.credentials;
@@ -114,10 +115,26 @@ export class TenantTableProvider {
 
 let provider: TenantTableProvider | undefined;
 
+function cellProvider(): TenantTableProvider {
+  provider ??= new TenantTableProvider({ roleArn: requireEnv('TENANT_ROLE_ARN'), tableName: requireEnv('TABLE_NAME') });
+  return provider;
+}
+
 /** The current tenant's scoped table client (the function's environment names role and table). */
 export function tenantTable(): TenantTable {
-  provider ??= new TenantTableProvider({ roleArn: requireEnv('TENANT_ROLE_ARN'), tableName: requireEnv('TABLE_NAME') });
-  return provider.forTenant(useTenant().tenantId);
+  return cellProvider().forTenant(useTenant().tenantId);
+}
+
+/**
+ * The current tenant's session credentials — the tenant access role tagged with the tenant — for
+ * calls the cell makes as the tenant, such as the control plane's identity broker: IAM lets that
+ * session reach only the broker's paths of its own tenant.
+ */
+export function tenantCredentials(): () => Promise<AwsCredentialIdentity> {
+  const tenants = cellProvider();
+  const { tenantId } = useTenant();
+  tenants.forTenant(tenantId);
+  return () => tenants.credentialsFor(tenantId);
 }
 
 const providersByRole = new Map<string, TenantTableProvider>();

@@ -4,6 +4,7 @@ import * as Counters from './counters.js';
 import { currentEntitlements, requireRole } from './entitlements.js';
 import { UserAlreadyExists } from './errors.js';
 import * as Identity from './identity.js';
+import * as IdentityBroker from './identity-broker.js';
 import { tenantUserKey, tenantUsersPartition } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
@@ -56,7 +57,8 @@ async function invite(email: string, role: Identity.TenantRole): Promise<UserVie
   await Counters.reserve('users', currentEntitlements().limits.maxUsers);
   let created: Identity.NewUser;
   try {
-    created = await Identity.createTenantUser({ tenantId, email, role });
+    // Through the control plane's identity broker, as the tenant: the cell holds no directory rights.
+    created = await IdentityBroker.inviteTenantUser({ email, role });
   } catch (error) {
     await Counters.release('users');
     throw error;
@@ -73,7 +75,7 @@ async function invite(email: string, role: Identity.TenantRole): Promise<UserVie
     );
   } catch (error) {
     // Undo the directory user and the reservation: a failed invitation leaves nothing behind.
-    await Identity.deleteUser(created.username);
+    await IdentityBroker.removeTenantUser(created.username);
     await Counters.release('users');
     if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new UserAlreadyExists();
     throw error;

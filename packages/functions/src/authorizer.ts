@@ -21,7 +21,7 @@ const UNAUTHORIZED = 'Unauthorized';
 export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
-    const token = await verifyAccessToken(event.headers?.Authorization ?? event.headers?.authorization);
+    const token = await verifyAccessToken(event.headers?.Authorization ?? event.headers?.authorization, 'tenant');
     if (!token?.tenant_id) {
       logger.info('token rejected');
       throw new Error(UNAUTHORIZED);

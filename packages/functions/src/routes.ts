@@ -18,8 +18,11 @@ export interface CellRouteDefinition extends RouteDefinition {
 }
 
 export interface ControlRouteDefinition extends RouteDefinition {
-  /** `operator`: the operator authorizer; `none`: public (sign-in). */
-  auth: 'operator' | 'none';
+  /**
+   * `operator`: the operator authorizer; `none`: public (sign-in); `iam`: SigV4-signed AWS callers,
+   * authorized by IAM `execute-api:Invoke` (the identity broker, called by cells' tenant sessions).
+   */
+  auth: 'operator' | 'none' | 'iam';
 }
 
 /**
@@ -57,6 +60,9 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
   { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
   { method: 'GET', path: '/admin/cells/{cellId}/audit', handler: 'control/cells-audit', auth: 'operator' },
+  // The identity broker (DESIGN §13): cells manage their tenants' users only through these.
+  { method: 'POST', path: '/broker/tenants/{tenantId}/users', handler: 'control/broker-users-create', auth: 'iam' },
+  { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';

@@ -8,13 +8,13 @@ import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, Routing, TIERS, TIER_
 import { documentClient } from '@cellbook/core/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
-import { createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
+import { createCognitoService, createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import { startDynamoDbLocal } from './aws/dynamodb-local.js';
 import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
 import { LocalIam } from './aws/local-iam.js';
 import { createStsEndpoint } from './aws/sts-endpoint.js';
-import { LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleDefinition, type RoleSession } from './aws/types.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleDefinition, type RoleSession } from './aws/types.js';
 import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
@@ -79,7 +79,10 @@ export interface LocalPlatform {
   dynamodbEngine: DynamoDbEngine;
   iam: LocalIam;
   apiGateway: LocalApiGateway;
+  /** The tenant directory: tenant users only. */
   cognito: LocalCognito;
+  /** The operator directory (DESIGN §13): a pool of its own, which no function role can administer. */
+  operatorCognito: LocalCognito;
   /**
    * The environment the control-plane functions run with (endpoints, tables, their role's
    * credentials): drills and benchmarks run core's control-plane code in-process with exactly it.
@@ -105,6 +108,8 @@ export const STAGE = 'local';
 const PREFIX = `cellbook-${STAGE}`;
 const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
 const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
+const OPERATOR_POOL_ID = `${LOCAL_REGION}_CellbookOperators`;
+const OPERATOR_POOL_CLIENT_ID = 'cellbookoperatorclient0000';
 const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
 
 async function listen(listener: RequestListener, port = 0): Promise<{ server: Server; url: string }> {
@@ -185,11 +190,23 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       issuerBaseUrl: cognitoServer.url,
       authenticate: iam.authenticate,
       authorize: iam.authorize,
-      groups: ['admin', 'user', 'operator'],
+      groups: ['admin', 'user'],
       customAttributes: ['tenant_id'],
       ...(options.identityClock ? { now: options.identityClock } : {}),
     });
-    cognitoListener = cognito.listener;
+    // Operators in a directory of their own: no tenant attribute, one group, its own keys and issuer.
+    const operatorCognito = await createLocalCognito({
+      userPoolId: OPERATOR_POOL_ID,
+      clientId: OPERATOR_POOL_CLIENT_ID,
+      issuerBaseUrl: cognitoServer.url,
+      authenticate: iam.authenticate,
+      authorize: iam.authorize,
+      groups: ['operator'],
+      customAttributes: [],
+      immutableAttributes: [],
+      ...(options.identityClock ? { now: options.identityClock } : {}),
+    });
+    cognitoListener = createCognitoService([cognito, operatorCognito]);
     const apiGateway = createLocalApiGateway({ authenticate: iam.authenticate, authorize: iam.authorize, now: gatewayClock });
     const apiGatewayServer = await listen(apiGateway.listener);
     cleanups.push(() => close(apiGatewayServer.server));
@@ -284,6 +301,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     await createTable(tenantsTable, true);
     await createTable(cellsTable, false);
 
+    // The control plane's API exists before the cells: their tenant sessions may invoke its identity
+    // broker (the tenant access role's policy names the API), and their functions call it.
+    const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
+    const controlApiStageArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${controlApi.id}/${STAGE}`;
+    let controlListener: RequestListener = (_req, res) => res.writeHead(503).end();
+    const controlGateway = await listen((req, res) => controlListener(req, res));
+    cleanups.push(() => close(controlGateway.server));
+
     const hosts: FunctionHost[] = [];
     cleanups.push(async () => {
       await Promise.all(hosts.map((host) => host.stop()));
@@ -325,7 +350,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         cellId: definition.cellId,
         tableName,
         tenantsTable,
-        userPoolArn: cognito.userPoolArn,
+        controlApiStageArn,
         controlRoleArn: controlRoleArn(PREFIX),
       });
       iam.createRole(roles.tenantAccess);
@@ -333,7 +358,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api, CELL_ROUTES.map((r) => r.handler), {
         ...cellEnv,
         TENANT_ROLE_ARN: roles.tenantAccess.arn,
-        INVITATION_DELIVERY: 'response',
+        IDENTITY_BROKER_URL: controlGateway.url,
       });
       const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer, [CELL_AUTHORIZER], cellEnv);
 
@@ -423,7 +448,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         eventBusArn: eventBus.arn,
       }),
       [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)],
-      { TENANTS_TABLE: tenantsTable, CELLS_TABLE: cellsTable, INVITATION_DELIVERY: 'response', ROUTER_URL: router.url },
+      {
+        TENANTS_TABLE: tenantsTable,
+        CELLS_TABLE: cellsTable,
+        INVITATION_DELIVERY: 'response',
+        ROUTER_URL: router.url,
+        OPERATOR_POOL_ID,
+        OPERATOR_POOL_CLIENT_ID,
+        OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+      },
     );
     // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
     for (const consumer of CONTROL_EVENT_CONSUMERS) {
@@ -444,7 +477,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
     }
-    const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
     const controlRestGateway = createRestGateway({
         apiId: controlApi.id,
         stage: STAGE,
@@ -453,8 +485,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
           path: route.path,
           function: route.handler,
           ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
+          ...(route.auth === 'iam' ? { authorization: 'iam' as const } : {}),
           apiKeyRequired: false,
         })),
+        iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
         authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
         invoke: (name, event, timeoutMs) => control.invoke(name, event, timeoutMs),
         meter: () => 'allowed',
@@ -462,10 +496,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
       });
     apiGateway.onAuthorizerCacheFlush(controlApi.id, STAGE, controlRestGateway.flushAuthorizerCache);
-    const controlGateway = await listen(controlRestGateway.listener);
-    cleanups.push(() => close(controlGateway.server));
+    controlListener = controlRestGateway.listener;
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
-    await cognito.createUser({
+    await operatorCognito.createUser({
       username: 'operator',
       password: options.operatorPassword ?? 'operator',
       groups: ['operator'],
@@ -522,6 +555,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       iam,
       apiGateway,
       cognito,
+      operatorCognito,
       controlPlaneEnv: functionEnvs.get(`${PREFIX}-control`)!,
       sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
       interceptDynamoDb(interceptor) {

@@ -1,4 +1,4 @@
-import { tenantAccessPolicy } from '@cellbook/core';
+import { IdentityBroker, tenantAccessPolicy } from '@cellbook/core';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
 
 /**
@@ -115,20 +115,17 @@ export function cellRoles(input: {
   cellId: string;
   tableName: string;
   tenantsTable: string;
-  userPoolArn: string;
+  /** `arn:aws:execute-api:<region>:<account>:<control api id>/<stage>`: where the identity broker lives. */
+  controlApiStageArn: string;
   /** The control plane's role, which works on one tenant's data at a time through the same role. */
   controlRoleArn: string;
 }): CellRoles {
   const name = `${input.prefix}-${input.cellId}`;
   const tenantAccessArn = roleArn(`${name}-tenant-access`);
+  // No user-directory permission: tenant users are managed through the control plane's identity
+  // broker, called with the tenant's own session (DESIGN §13).
   const api = role(`${name}-api`, [
     { Sid: 'AssumeTenantAccess', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: tenantAccessArn },
-    {
-      Sid: 'InviteTenantUsers',
-      Effect: 'Allow',
-      Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminDeleteUser'],
-      Resource: input.userPoolArn,
-    },
   ]);
   const authorizer = role(`${name}-authorizer`, [
     { Sid: 'ReadTenantRegistry', Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: tableArn(input.tenantsTable) },
@@ -137,7 +134,13 @@ export function cellRoles(input: {
   const tenantAccess: RoleDefinition = {
     name: `${name}-tenant-access`,
     arn: tenantAccessArn,
-    policies: [{ name: 'tenant-items-only', document: policy as unknown as PolicyDocument }],
+    policies: [
+      { name: 'tenant-items-only', document: policy as unknown as PolicyDocument },
+      {
+        name: 'own-tenant-users-through-broker',
+        document: IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,
+      },
+    ],
     trustPolicy: {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { AWS: [api.arn, input.controlRoleArn] }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],

@@ -185,7 +185,8 @@ export function cellSuite(fixture: () => InfraFixture): void {
         USER_POOL_ID: poolId,
         USER_POOL_CLIENT_ID: infra.ref(control, 'UserPool/ApiClient'),
         JWT_ISSUER: `https://cognito-idp.${infra.region}.amazonaws.com/${poolId}`,
-        INVITATION_DELIVERY: 'email',
+        // The control plane's API, where the identity broker serves the cells' tenant sessions.
+        IDENTITY_BROKER_URL: expect.stringMatching(/^https:\/\/[^/]+\.execute-api\.[^/]+\.amazonaws\.com\/[^/]+\/?$/),
         POWERTOOLS_SERVICE_NAME: 'cellbook',
         POWERTOOLS_METRICS_NAMESPACE: 'Cellbook',
       };
@@ -201,7 +202,7 @@ export function cellSuite(fixture: () => InfraFixture): void {
         expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
       }
       const authorizer = infra.resources(stack(), 'AWS::Lambda::Function').find((fn) => fn.properties.Role === infra.arn(stack(), 'AuthorizerFunctionRole'))!;
-      const { TENANT_ROLE_ARN: _noTenantRole, INVITATION_DELIVERY: _noInvites, ...authorizerExpected } = expected;
+      const { TENANT_ROLE_ARN: _noTenantRole, IDENTITY_BROKER_URL: _noBroker, ...authorizerExpected } = expected;
       expect((authorizer.properties.Environment as { Variables: Record<string, string> }).Variables).toMatchObject(authorizerExpected);
       expect((authorizer.properties.Environment as { Variables: Record<string, string> }).Variables).not.toHaveProperty('TENANT_ROLE_ARN');
     });

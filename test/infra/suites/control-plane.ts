@@ -19,6 +19,14 @@ const one = (type: string) => {
   return found[0]!.properties;
 };
 
+/** The resource created as construct `path` of the control plane, properties resolved. */
+const at = (type: string, path: string) => {
+  const id = infra.logicalId(infra.construct(control(), path));
+  const found = infra.resources(control(), type).find((resource) => resource.logicalId === id);
+  expect(found, `${type} ${path}`).toBeDefined();
+  return found!.properties;
+};
+
 /**
  * A rule's only target is the function at `functionPath`, with EventBridge retrying delivery for a
  * day (8 attempts) and dead-lettering what it cannot deliver.
@@ -66,7 +74,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     describe('user directory', () => {
       it('admits no self sign-up and binds users to a tenant through an immutable attribute', () => {
-        const pool = one('AWS::Cognito::UserPool');
+        const pool = at('AWS::Cognito::UserPool', 'UserPool');
         expect(pool).toMatchObject({
           AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
           UsernameConfiguration: { CaseSensitive: false },
@@ -76,35 +84,50 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
 
       it("lets no user write an attribute through the app client (the tenant binding is the control plane's)", () => {
-        const client = one('AWS::Cognito::UserPoolClient');
+        const client = at('AWS::Cognito::UserPoolClient', 'UserPool/ApiClient');
         expect(client.WriteAttributes ?? 'all attributes').toEqual([]);
         expect(client.ReadAttributes).toContain(TENANT_ATTRIBUTE);
       });
 
       it('signs in with username and password only: no client secret, no hosted OAuth flows', () => {
-        const client = one('AWS::Cognito::UserPoolClient');
-        expect(client.ExplicitAuthFlows).toEqual(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']);
+        for (const path of ['UserPool/ApiClient', 'OperatorPool/OperatorClient']) {
+          const client = at('AWS::Cognito::UserPoolClient', path);
+          expect(client.ExplicitAuthFlows).toEqual(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']);
         expect(client.GenerateSecret ?? false).toBe(false);
         expect(client.AllowedOAuthFlowsUserPoolClient ?? false).toBe(false);
-        expect(client.PreventUserExistenceErrors).toBe('ENABLED');
+          expect(client.PreventUserExistenceErrors).toBe('ENABLED');
+        }
       });
 
-      it("has one group per role core knows: the tenant roles and the operator", () => {
-        const groups = infra.resources(control(), 'AWS::Cognito::UserPoolGroup').map((group) => group.properties.GroupName);
-        expect(groups.sort()).toEqual([...Identity.ROLES, Identity.OPERATOR_ROLE].sort());
+      it('keeps operators in a directory of their own: the tenant pool has only the tenant roles, the operator pool only the operator group and no tenant attribute', () => {
+        const pools = infra.resources(control(), 'AWS::Cognito::UserPool');
+        expect(pools).toHaveLength(2);
+        const groupsOf = (poolPath: string) =>
+          infra
+            .resources(control(), 'AWS::Cognito::UserPoolGroup')
+            .filter((group) => group.properties.UserPoolId === infra.ref(control(), poolPath))
+            .map((group) => group.properties.GroupName)
+            .sort();
+        expect(groupsOf('UserPool')).toEqual([...Identity.ROLES].sort());
+        expect(groupsOf('OperatorPool')).toEqual([Identity.OPERATOR_ROLE]);
+        const operatorPool = at('AWS::Cognito::UserPool', 'OperatorPool');
+        expect(operatorPool).toMatchObject({ AdminCreateUserConfig: { AllowAdminCreateUserOnly: true }, DeletionProtection: 'ACTIVE' });
+        expect(JSON.stringify(operatorPool.Schema ?? [])).not.toContain(TENANT_ATTRIBUTE.replace('custom:', ''));
       });
 
       it('puts tenant_id and roles into access tokens with a V2 pre-token-generation trigger (Essentials plan)', () => {
-        const pool = one('AWS::Cognito::UserPool');
-        expect(pool.UserPoolTier).toBe('ESSENTIALS');
-        expect(pool.LambdaConfig).toEqual({
-          PreTokenGenerationConfig: { LambdaArn: infra.arn(control(), 'TokenClaims'), LambdaVersion: 'V2_0' },
-        });
+        for (const path of ['UserPool', 'OperatorPool']) {
+          const pool = at('AWS::Cognito::UserPool', path);
+          expect(pool.UserPoolTier).toBe('ESSENTIALS');
+          expect(pool.LambdaConfig).toEqual({
+            PreTokenGenerationConfig: { LambdaArn: infra.arn(control(), 'TokenClaims'), LambdaVersion: 'V2_0' },
+          });
+        }
       });
     });
 
     describe('operator API', () => {
-      it('serves exactly the control route table: the operator authorizer on operator routes, sign-in public', () => {
+      it('serves exactly the control route table: the operator authorizer on operator routes, IAM on the identity broker, sign-in public', () => {
         const methods = restApiMethods(infra.json(control()));
         expect(methods.map((method) => method.route).sort()).toEqual(CONTROL_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
         const authorizerId = infra.logicalId(infra.construct(control(), 'ControlApi/operator'));
@@ -113,7 +136,9 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           expect(method, method.route).toMatchObject(
             route.auth === 'operator'
               ? { authorizationType: 'CUSTOM', authorizerLogicalId: authorizerId }
-              : { authorizationType: 'NONE', authorizerLogicalId: undefined },
+              : route.auth === 'iam'
+                ? { authorizationType: 'AWS_IAM', authorizerLogicalId: undefined }
+                : { authorizationType: 'NONE', authorizerLogicalId: undefined },
           );
           expect(method.apiKeyRequired).toBe(false);
         }
@@ -139,6 +164,9 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
             USER_POOL_CLIENT_ID: infra.ref(control(), 'UserPool/ApiClient'),
             JWT_ISSUER: `https://cognito-idp.${infra.region}.amazonaws.com/${infra.ref(control(), 'UserPool')}`,
             INVITATION_DELIVERY: 'email',
+            OPERATOR_POOL_ID: infra.ref(control(), 'OperatorPool'),
+            OPERATOR_POOL_CLIENT_ID: infra.ref(control(), 'OperatorPool/OperatorClient'),
+            OPERATOR_JWT_ISSUER: `https://cognito-idp.${infra.region}.amazonaws.com/${infra.ref(control(), 'OperatorPool')}`,
           });
         }
       });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Cell, Keys, TENANT_TAG_KEY, tenantAccessPolicy } from '@cellbook/core';
+import { Cell, IdentityBroker, Keys, TENANT_TAG_KEY, tenantAccessPolicy } from '@cellbook/core';
 import type { InfraFixture } from '../support/app.js';
 import { asCaller, decide, mayAssume, overPrivileged, type AccessRequest, type Decision, type RoleUnderTest } from '../support/iam.js';
 
@@ -43,6 +43,38 @@ const leading = (keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
 
 let infra: InfraFixture;
 
+/** Every user-directory action that reads, changes or administers users, groups or the pool. */
+const COGNITO_ACTIONS = [
+  'AdminCreateUser',
+  'AdminAddUserToGroup',
+  'AdminRemoveUserFromGroup',
+  'AdminDeleteUser',
+  'AdminGetUser',
+  'AdminSetUserPassword',
+  'AdminResetUserPassword',
+  'AdminUpdateUserAttributes',
+  'AdminDisableUser',
+  'AdminEnableUser',
+  'AdminUserGlobalSignOut',
+  'AdminInitiateAuth',
+  'ListUsers',
+  'ListUsersInGroup',
+  'CreateGroup',
+  'UpdateUserPool',
+  'DeleteUserPool',
+  'CreateUserPoolClient',
+].map((action) => `cognito-idp:${action}`);
+
+/** Both directories: the tenant pool and the operator pool. */
+const directories = () => [infra.arn(infra.controlPlane, 'UserPool'), infra.arn(infra.controlPlane, 'OperatorPool')];
+
+/** `arn:aws:execute-api:…:<control api>/<stage>/<METHOD><path>` */
+const controlApiMethod = (method: string, path: string) => {
+  const { account, region } = infra.resolver.env;
+  return `arn:aws:execute-api:${region}:${account}:${infra.ref(infra.controlPlane, 'ControlApi/Api')}/${infra.stage}/${method}${path}`;
+};
+const invoke = (method: string, path: string): AccessRequest => ({ action: 'execute-api:Invoke', resource: controlApiMethod(method, path) });
+
 /** Runs every request and returns the ones whose decision differs from `expected`, for a readable diff. */
 async function mismatches(
   role: RoleUnderTest,
@@ -76,9 +108,15 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       gsi1 = `${table}/index/GSI1`;
     });
 
-    it("gives the tenant access role exactly the policy core's builder produces for this table", () => {
-      expect(tenantRole.policies).toHaveLength(1);
-      expect(tenantRole.policies[0]!.policy).toEqual(tenantAccessPolicy({ tableArn: table }));
+    it("gives the tenant access role exactly the policies core's builders produce: this table's items, and the broker's paths", () => {
+      const controlApiId = infra.ref(infra.controlPlane, 'ControlApi/Api');
+      const { account, region } = infra.resolver.env;
+      expect(Object.fromEntries(tenantRole.policies.map((policy) => [policy.name, policy.policy]))).toEqual({
+        'tenant-items-only': tenantAccessPolicy({ tableArn: table }),
+        'own-tenant-users-through-broker': IdentityBroker.identityBrokerInvokePolicy({
+          apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
+        }),
+      });
     });
 
     it('lets a t-1 session get, put, update, delete and condition-check its own items', async () => {
@@ -225,7 +263,91 @@ export function isolationSuite(fixture: () => InfraFixture): void {
     });
   });
 
+  describe('the identity boundary (DESIGN §13)', () => {
+    it('gives no role of any cell any user-directory action, on the tenant pool or the operator pool', async () => {
+      const requests = directories().flatMap((pool) => [...COGNITO_ACTIONS.map((action) => ({ action, resource: pool })), { action: 'cognito-idp:AdminCreateUser', resource: '*' }]);
+      const cellRoles = [...infra.cells.values()].flatMap((stack) => infra.roles.filter((role) => role.stack === stack.stackName));
+      // API, authorizer, public route, registrar, tenant access and SST's handler, in each cell.
+      expect(cellRoles.length).toBeGreaterThanOrEqual(5 * infra.cells.size);
+      for (const role of cellRoles) {
+        expect(await mismatches(role, requests, 'Denied'), `${role.stack}/${role.logicalId}`).toEqual([]);
+        expect(await mismatches(role, requests, 'Denied', tagged('t-1')), `${role.stack}/${role.logicalId} tagged`).toEqual([]);
+      }
+    });
+
+    it('gives no role of the whole app any action on the operator directory', async () => {
+      const [, operatorPool] = directories();
+      const requests = COGNITO_ACTIONS.map((action) => ({ action, resource: operatorPool! }));
+      for (const role of infra.roles) expect(await mismatches(role, requests, 'Denied'), `${role.stack}/${role.logicalId}`).toEqual([]);
+    });
+
+    it('lets only the identity broker and onboarding create tenant users, and only in the tenant pool', async () => {
+      const [tenantPool] = directories();
+      const create = [{ action: 'cognito-idp:AdminCreateUser', resource: tenantPool! }];
+      const allowed: string[] = [];
+      for (const role of infra.roles) if ((await mismatches(role, create, 'Denied')).length > 0) allowed.push(role.logicalId);
+      const expected = ['IdentityBrokerRole', 'OnboardingWorkerRole'].map((path) => infra.role(infra.controlPlane, path).logicalId);
+      expect(allowed.sort()).toEqual(expected.sort());
+    });
+
+    describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('a tenant session of %s', (cellId) => {
+      let tenantRole: RoleUnderTest;
+      beforeAll(() => {
+        tenantRole = infra.role(infra.cells.get(cellId)!, 'TenantAccessRole');
+      });
+
+      it('may invite and remove users of its own tenant through the broker (the control for the denials below)', async () => {
+        const own = [invoke('POST', '/broker/tenants/t-1/users'), invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com')];
+        expect(await mismatches(tenantRole, own, 'Allowed', tagged('t-1'))).toEqual([]);
+      });
+
+      it("may not invoke the broker for another tenant, a tenant whose id merely starts with its own, or any other control route", async () => {
+        const others = [
+          invoke('POST', '/broker/tenants/t-2/users'),
+          invoke('DELETE', '/broker/tenants/t-2/users/admin%40example.com'),
+          invoke('POST', '/broker/tenants/t-10/users'),
+          invoke('DELETE', '/broker/tenants/t-10/users/x'),
+          invoke('POST', '/broker/tenants/t-1/users/extra'),
+          invoke('POST', '/admin/tenants'),
+          invoke('POST', '/admin/tenants/t-1/suspend'),
+          invoke('GET', '/admin/tenants'),
+        ];
+        expect(await mismatches(tenantRole, others, 'Denied', tagged('t-1'))).toEqual([]);
+        // A session without a tenant tag reaches nothing at all.
+        expect(await mismatches(tenantRole, [invoke('POST', '/broker/tenants/t-1/users')], 'Denied')).toEqual([]);
+      });
+
+      it("lets the cell's function roles themselves invoke nothing on the control plane", async () => {
+        const stack = infra.cells.get(cellId)!;
+        const requests = [invoke('POST', '/broker/tenants/t-1/users'), invoke('DELETE', '/broker/tenants/t-1/users/x'), invoke('POST', '/admin/tenants')];
+        for (const role of functionRolesOf(stack.stackName)) expect(await mismatches(role, requests, 'Denied', tagged('t-1')), role.logicalId).toEqual([]);
+      });
+    });
+  });
+
   describe('the proofs can fail', () => {
+    it('would let a cell function create users if its role still held the old invitation grant', async () => {
+      const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
+      const apiRole = structuredClone(infra.role(stack, 'ApiFunctionRole'));
+      const [tenantPool] = directories();
+      apiRole.policies.push({
+        name: 'old-invite-grant',
+        policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup'], Resource: tenantPool }] },
+      });
+      expect(await decide(infra.resolver, apiRole, { action: 'cognito-idp:AdminCreateUser', resource: tenantPool! })).toBe('Allowed');
+    });
+
+    it("would let a tenant session invoke another tenant's broker path if the path were not fenced by its tag", async () => {
+      const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
+      const loosened = structuredClone(infra.role(stack, 'TenantAccessRole'));
+      const broker = loosened.policies.find((policy) => policy.name === 'own-tenant-users-through-broker')!;
+      const statement = (broker.policy.Statement as Record<string, any>[])[0]!; // eslint-disable-line @typescript-eslint/no-explicit-any
+      statement.Resource = (statement.Resource as string[]).map((resource) => resource.replace(`\${aws:PrincipalTag/${TENANT_TAG_KEY}}`, '*'));
+      const request = invoke('POST', '/broker/tenants/t-2/users');
+      expect(await decide(infra.resolver, loosened, request, tagged('t-1'))).toBe('Allowed');
+      expect(await decide(infra.resolver, infra.role(stack, 'TenantAccessRole'), request, tagged('t-1'))).not.toBe('Allowed');
+    });
+
     // Guards against a simulator (or a resolver) that denies everything: the denials above would then
     // prove nothing. Each case flips one thing the real documents get right and expects an allow.
     it('would let t-1 read t-10 if the leading-key pattern dropped the # delimiter', async () => {

@@ -102,9 +102,9 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         'AwsSolutions-CFR4', // default CloudFront certificate
         'AwsSolutions-COG2', // MFA needs a challenge step in the sign-in contract
         'AwsSolutions-COG3', // threat protection needs the Plus plan
-        'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key); the two public routes
+        'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key); the two public routes; the IAM-authorized identity broker
         'AwsSolutions-IAM4', // SST's deploy-time handler; API Gateway's account logging role
-        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys); revoking an offboarded tenant's API key; detaching a key from a cell's plans
+        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys) and its broker user path; revoking an offboarded tenant's API key; detaching a key from a cell's plans
         'AwsSolutions-L1', // nodejs22.x pinned by the design
         'AwsSolutions-SQS3', // the dead-letter queue itself
       ]);
@@ -123,9 +123,22 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         const isControl = row.resource.startsWith(`${app.controlPlane.stackName}/`);
         expect(row.reason, row.resource).toMatch(isControl ? /is the sign-in endpoint/ : /is the cell's health check: it returns only the cell's id, reads nothing/);
       }
-      // The same methods, and only they, are exempt from COG4 for that reason.
-      const publicCog4 = rows.filter((row) => row.rule === 'AwsSolutions-COG4' && row.compliance === 'Suppressed' && !row.reason.includes('Lambda REQUEST authorizer'));
+      // The same methods, and only they, are exempt from COG4 for that reason; the identity broker's
+      // methods are exempt because IAM authorizes them (they are for AWS principals, not users).
+      const publicCog4 = rows.filter(
+        (row) =>
+          row.rule === 'AwsSolutions-COG4' &&
+          row.compliance === 'Suppressed' &&
+          !row.reason.includes('Lambda REQUEST authorizer') &&
+          !row.reason.includes('IAM authorizes them'),
+      );
       expect(publicCog4.map((row) => row.resource).sort()).toEqual(expected);
+      const iamCog4 = rows.filter((row) => row.rule === 'AwsSolutions-COG4' && row.compliance === 'Suppressed' && row.reason.includes('IAM authorizes them'));
+      expect(iamCog4.map((row) => row.resource).sort()).toEqual(
+        CONTROL_ROUTES.filter((route) => route.auth === 'iam')
+          .map((route) => `${app.controlPlane.stackName}/ControlApi/Api/Default${route.path}/${route.method}/Resource`)
+          .sort(),
+      );
     });
 
     it('accepts AWS managed policies only on roles we do not write: SST internals and the API Gateway account role', () => {
@@ -137,16 +150,17 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
       );
     });
 
-    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN, revoking an offboarded tenant's API key and detaching a key from a cell's plans", () => {
+    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN and its own tenant's broker user path, revoking an offboarded tenant's API key and detaching a key from a cell's plans", () => {
       const iam5 = rows.filter((row) => row.rule === 'AwsSolutions-IAM5' && row.compliance === 'Suppressed');
       const accepted = [
         /^\[Resource::\*\] Active tracing/,
         /^\[Resource::<\w+\.Arn>\/index\/\*\] The tenant access policy/,
+        /^\[Resource::arn:<AWS::Partition>:execute-api:[\w-]+:\d+:<\w+>\/<\w+>\/DELETE\/broker\/tenants\/<aws:PrincipalTag\/TenantId>\/users\/\*\] Removing a tenant's user/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey revokes the offboarded tenant's own key/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
       ];
       for (const row of iam5) expect(accepted.some((pattern) => pattern.test(row.reason)), `${row.resource}: ${row.reason}`).toBe(true);
-      expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(app.cells.size);
+      expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(2 * app.cells.size);
       expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
         `${app.controlPlane.stackName}/TenantOffboardingRole/DefaultPolicy/Resource`,
       ]);

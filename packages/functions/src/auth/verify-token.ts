@@ -13,16 +13,30 @@ export interface VerifiedToken extends JWTPayload {
   tenant_id?: string;
 }
 
-let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+const jwksByIssuer = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
-export async function verifyAccessToken(authorization: string | undefined): Promise<VerifiedToken | undefined> {
+/**
+ * Whose tokens a plane accepts (DESIGN §13): the cells only the tenant directory's, the control
+ * plane only the operator directory's. Each names its pool's issuer and app client.
+ */
+export type Directory = 'tenant' | 'operator';
+const DIRECTORY_ENV: Record<Directory, { issuer: string; clientId: string }> = {
+  tenant: { issuer: 'JWT_ISSUER', clientId: 'USER_POOL_CLIENT_ID' },
+  operator: { issuer: 'OPERATOR_JWT_ISSUER', clientId: 'OPERATOR_POOL_CLIENT_ID' },
+};
+
+export async function verifyAccessToken(authorization: string | undefined, directory: Directory): Promise<VerifiedToken | undefined> {
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
   if (!match) return undefined;
-  const issuer = requireEnv('JWT_ISSUER');
-  jwks ??= createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+  const issuer = requireEnv(DIRECTORY_ENV[directory].issuer);
+  let jwks = jwksByIssuer.get(issuer);
+  if (!jwks) {
+    jwks = createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`));
+    jwksByIssuer.set(issuer, jwks);
+  }
   try {
     const { payload } = await jwtVerify(match[1]!, jwks, { issuer, algorithms: ['RS256'], clockTolerance: 5 });
-    if (payload.token_use !== 'access' || payload.client_id !== requireEnv('USER_POOL_CLIENT_ID')) return undefined;
+    if (payload.token_use !== 'access' || payload.client_id !== requireEnv(DIRECTORY_ENV[directory].clientId)) return undefined;
     if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') return undefined;
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
     const tenantId = typeof payload.tenant_id === 'string' ? payload.tenant_id : undefined;

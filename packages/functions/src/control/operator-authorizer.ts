@@ -11,7 +11,7 @@ import { logger } from '../observability.js';
 export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
-    const token = await verifyAccessToken(event.headers?.Authorization ?? event.headers?.authorization);
+    const token = await verifyAccessToken(event.headers?.Authorization ?? event.headers?.authorization, 'operator');
     if (!token) throw new Error('Unauthorized');
     const isOperator = token.roles.includes(Identity.OPERATOR_ROLE) && token.tenant_id === undefined;
     logger.info(isOperator ? 'operator allowed' : 'non-operator denied', { actor: token.username });

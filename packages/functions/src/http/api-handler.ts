@@ -69,6 +69,27 @@ export function operatorApi(route: OperatorRoute): ApiHandler {
   });
 }
 
+/** The caller of an IAM-authorized route, as API Gateway verified its SigV4 signature. */
+export interface IamCaller {
+  userArn: string | null;
+}
+export type IamRoute = (request: ApiRequest, caller: IamCaller) => Promise<ApiResponse>;
+
+/**
+ * A control-plane route called by other AWS principals (the identity broker, called by the cells
+ * as their tenant sessions): API Gateway has verified the signature and the caller's IAM
+ * permission; the route reads who called from the request context, never from the request.
+ */
+export function iamApi(route: IamRoute): ApiHandler {
+  return baseStack<Context>().handler(async (event) => {
+    const userArn = event.requestContext.identity?.userArn ?? null;
+    logger.appendKeys({ caller: userArn, request_id: event.requestContext.requestId, scope: 'system' });
+    const response = await route(readRequest(event), { userArn });
+    metrics.addMetric('ApiRequest', 'Count', 1);
+    return toProxyResult(response);
+  });
+}
+
 /** An unauthenticated route (sign-in). */
 export function publicApi(route: TenantRoute): ApiHandler {
   return baseStack<Context>().handler(async (event) => {

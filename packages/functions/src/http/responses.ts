@@ -22,6 +22,10 @@ export function accepted(body: unknown, location?: string): ApiResponse {
   return { statusCode: 202, body, ...(location ? { headers: { Location: location } } : {}) };
 }
 
+export function noContent(): ApiResponse {
+  return { statusCode: 204 };
+}
+
 export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   return {
     statusCode: response.statusCode,

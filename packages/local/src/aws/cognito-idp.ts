@@ -87,6 +87,10 @@ export interface SeedUser {
 
 export interface LocalCognito {
   listener: RequestListener;
+  /** Serves one request whose body may already have been read (by `createCognitoService`). */
+  serve(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): void;
+  userPoolId: string;
+  clientId: string;
   /** `${issuerBaseUrl}/${userPoolId}`: the `iss` of every token. */
   issuer: string;
   /** `${issuer}/.well-known/jwks.json` */
@@ -689,8 +693,8 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     }
   }
 
-  async function handleApiCall(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+  async function handleApiCall(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
+    const body = alreadyRead ?? (await readBody(req));
     const target = headerValue(req, 'x-amz-target');
     const operationName = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
     const operation = operationName === undefined ? undefined : operations.get(operationName);
@@ -702,7 +706,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     sendJson(res, 200, await operation.handle(input));
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === `/${userPoolId}/.well-known/jwks.json`) {
       return sendJson(res, 200, jwks, 'application/json');
@@ -715,13 +719,13 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
         id_token_signing_alg_values_supported: ['RS256'],
       }, 'application/json');
     }
-    if (req.method === 'POST' && path === '/') return handleApiCall(req, res);
+    if (req.method === 'POST' && path === '/') return handleApiCall(req, res, alreadyRead);
     req.resume();
     sendJson(res, 404, { message: 'Not Found' }, 'application/json');
   }
 
-  const listener: RequestListener = (req, res) => {
-    handle(req, res).catch((error: unknown) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): void => {
+    handle(req, res, alreadyRead).catch((error: unknown) => {
       if (error instanceof CognitoError) {
         sendJson(res, error.status, { __type: error.type, message: error.message }, JSON_11, error.type);
         return;
@@ -730,6 +734,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
     });
   };
+  const listener: RequestListener = (req, res) => serve(req, res);
 
   // ── programmatic seeding ─────────────────────────────────────────────────────────────────────
 
@@ -777,7 +782,45 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       .sign(privateKey);
   }
 
-  return { listener, issuer, jwksUrl, userPoolArn, createUser, createGroup, mintToken };
+  return { listener, serve, userPoolId, clientId, issuer, jwksUrl, userPoolArn, createUser, createGroup, mintToken };
+}
+
+/**
+ * One cognito-idp endpoint for several user pools, as the regional service is: a call goes to the
+ * pool its `UserPoolId` (admin APIs) or `ClientId` (sign-in) names, a JWKS request to the pool in
+ * its path. A call naming no pool here goes to the first, which answers as Cognito does (IAM first,
+ * then "does not exist").
+ */
+export function createCognitoService(pools: readonly LocalCognito[]): RequestListener {
+  const [first] = pools;
+  if (!first) throw new Error('a Cognito endpoint needs at least one user pool');
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method !== 'POST' || path !== '/') {
+      const pool = pools.find((candidate) => path.startsWith(`/${candidate.userPoolId}/`)) ?? first;
+      pool.serve(req, res);
+      return;
+    }
+    readBody(req)
+      .then((body) => {
+        let input: unknown;
+        try {
+          input = parseJsonText(body.toString('utf8'));
+        } catch {
+          input = undefined;
+        }
+        const named = (member: string): unknown =>
+          typeof input === 'object' && input !== null && Object.hasOwn(input, member) ? (input as Record<string, unknown>)[member] : undefined;
+        const poolId = named('UserPoolId');
+        const clientId = named('ClientId');
+        const pool =
+          pools.find((candidate) => (poolId !== undefined ? candidate.userPoolId === poolId : candidate.clientId === clientId)) ?? first;
+        pool.serve(req, res, body);
+      })
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
+      });
+  };
 }
 
 // ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { ownRecord, ownValue } from '@cellbook/core/own-record';
 import { GATEWAY_RESPONSES, type GatewayResponseType } from '@cellbook/functions/gateway-responses';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from '../aws/types.js';
 import { FunctionTimeout } from '../lambda/function-host.js';
 import { isAllowed } from './authorizer-policy.js';
 import { matchRoute } from './route-matcher.js';
@@ -14,8 +14,13 @@ export interface GatewayRoute {
   path: string;
   /** The function behind the route. */
   function: string;
-  /** The REQUEST authorizer function; absent for public routes. */
+  /** The REQUEST authorizer function; absent for public and IAM-authorized routes. */
   authorizer?: string;
+  /**
+   * `iam` (AWS_IAM authorization): the caller signs with SigV4 and needs `execute-api:Invoke` on the
+   * method's ARN; the integration sees the verified caller in `requestContext.identity`.
+   */
+  authorization?: 'iam';
   apiKeyRequired: boolean;
 }
 
@@ -35,6 +40,8 @@ export interface RestGatewayOptions {
   integrationTimeoutMs?: number;
   authorizerTimeoutMs?: number;
   onAccessLog?: (entry: Record<string, unknown>) => void;
+  /** The account's IAM, for routes with `authorization: 'iam'` (required if any route has it). */
+  iam?: { authenticate: Authenticate; authorize: Authorize; userId: (session: RoleSession) => string };
 }
 
 /** API Gateway's payload limit. */
@@ -230,6 +237,21 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         stageVariables: null,
       };
 
+      let iamIdentity: Record<string, string> | undefined;
+      if (route.authorization === 'iam') {
+        if (!options.iam) throw new Error(`route ${route.method} ${route.path} needs IAM, which this gateway was not given`);
+        const signed = headers.Authorization ?? headers.authorization;
+        // As API Gateway: an unsigned request is "missing authentication token"; a bad signature or
+        // a caller without execute-api:Invoke on this method's ARN is refused before the function runs.
+        if (!signed) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
+        const caller = await options.iam.authenticate({ method, url: req.url ?? '/', headers: req.headers, body, service: 'execute-api' });
+        if (isAwsError(caller)) return gatewayResponse('ACCESS_DENIED');
+        const decision = await options.iam.authorize(caller, { action: 'execute-api:Invoke', resource: methodArn });
+        if (!decision.allowed) return gatewayResponse('ACCESS_DENIED');
+        const userId = options.iam.userId(caller);
+        iamIdentity = { accountId: LOCAL_ACCOUNT_ID, caller: userId, user: userId, userArn: caller.assumedRoleArn, accessKey: caller.accessKeyId };
+      }
+
       let authorizerContext: Record<string, unknown> | undefined;
       let apiKeyValue: string | undefined;
       if (route.authorizer) {
@@ -266,7 +288,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         ...requestFields,
         requestContext: {
           ...requestContext,
-          identity: { ...requestContext.identity, apiKey: apiKeyValue ?? null },
+          identity: { ...requestContext.identity, ...iamIdentity, apiKey: apiKeyValue ?? null },
           ...(authorizerContext ? { authorizer: authorizerContext } : {}),
         } as unknown as APIGatewayProxyEvent['requestContext'],
         body: body.byteLength ? body.toString('utf8') : null,

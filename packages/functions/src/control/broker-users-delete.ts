@@ -1,0 +1,9 @@
+import { IdentityBroker } from '@cellbook/core';
+import { iamApi } from '../http/api-handler.js';
+import { noContent } from '../http/responses.js';
+
+/** The identity broker: a cell removes a user of the tenant its signed session belongs to. */
+export const handler = iamApi(async (request, caller) => {
+  await IdentityBroker.brokerRemove(caller, request.path.tenantId ?? '', request.path.username ?? '');
+  return noContent();
+});
