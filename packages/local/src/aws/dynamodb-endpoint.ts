@@ -190,7 +190,7 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
 }
 
 class StaleConnection extends Error {
-  constructor(readonly cause: Error) {
+  constructor(override readonly cause: Error) {
     super(`stale keep-alive connection to the storage engine: ${cause.message}`);
   }
 }

@@ -238,13 +238,18 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       };
 
       let iamIdentity: Record<string, string> | undefined;
+      let bodyRead: Buffer | undefined;
       if (route.authorization === 'iam') {
         if (!options.iam) throw new Error(`route ${route.method} ${route.path} needs IAM, which this gateway was not given`);
         const signed = headers.Authorization ?? headers.authorization;
         // As API Gateway: an unsigned request is "missing authentication token"; a bad signature or
         // a caller without execute-api:Invoke on this method's ARN is refused before the function runs.
         if (!signed) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
-        const caller = await options.iam.authenticate({ method, url: req.url ?? '/', headers: req.headers, body, service: 'execute-api' });
+        // A signature covers the payload, so a signed route reads the body before it authenticates.
+        const signedBody = await readBody(req);
+        if (signedBody === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
+        bodyRead = signedBody;
+        const caller = await options.iam.authenticate({ method, url: req.url ?? '/', headers: req.headers, body: signedBody, service: 'execute-api' });
         if (isAwsError(caller)) return gatewayResponse('ACCESS_DENIED');
         const decision = await options.iam.authorize(caller, { action: 'execute-api:Invoke', resource: methodArn });
         if (!decision.allowed) return gatewayResponse('ACCESS_DENIED');
@@ -281,7 +286,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       }
 
       // The body is read only for a request the usage plan admits: a refusal costs no read.
-      const body = await readBody(req);
+      const body = bodyRead ?? (await readBody(req));
       if (body === 'too-large') return gatewayResponse('REQUEST_TOO_LARGE');
 
       const event: APIGatewayProxyEvent = {
