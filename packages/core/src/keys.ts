@@ -177,6 +177,14 @@ export function tenantNameKey(normalizedName: string): ItemKey {
   return { PK: `TENANTNAME#${normalizedName}`, SK: 'TENANTNAME' };
 }
 
+/**
+ * Reserves a new tenant's admin e-mail (lower-cased) for that tenant, from before its onboarding
+ * provisions anything until it is offboarded: of two onboardings with the same new admin, one wins.
+ */
+export function adminEmailKey(email: string): ItemKey {
+  return { PK: `ADMINEMAIL#${email.trim().toLowerCase()}`, SK: 'ADMINEMAIL' };
+}
+
 export function idempotencyKey(actor: string, key: string): ItemKey {
   return { PK: `IDEMPOTENCY#${actor}#${key}`, SK: 'IDEMPOTENCY' };
 }

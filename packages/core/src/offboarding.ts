@@ -9,7 +9,7 @@ import { systemDocumentClient } from './dynamo.js';
 import { DomainError, OnboardingInProgress, TenantNotFound, TenantNotSuspended } from './errors.js';
 import * as Identity from './identity.js';
 import { deterministicId } from './ids.js';
-import { normalizeTenantName } from './onboarding.js';
+import { normalizeTenantName, releaseAdminEmail } from './onboarding.js';
 import { isTenantId, tenantNameKey, tenantRecordKey, tenantUsersPartition } from './keys.js';
 import * as Routing from './routing.js';
 import * as TenantData from './tenant-data.js';
@@ -262,9 +262,10 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   }
 
   if (!steps.tombstoned) {
-    // Both are safe to repeat, so they come before the step is recorded. The name may be used
-    // again by a new tenant; the tombstone keeps it for the record.
+    // These are safe to repeat, so they come before the step is recorded. The name and the admin's
+    // e-mail may be used again by a new tenant; the tombstone keeps them for the record.
     await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
+    await releaseAdminEmail(record.adminUsername, tenantId);
     await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
     if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
     await after('tombstoned');

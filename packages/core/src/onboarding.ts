@@ -17,7 +17,7 @@ import {
 } from './errors.js';
 import * as Identity from './identity.js';
 import { deterministicId, newTenantId } from './ids.js';
-import { idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
+import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
 import * as Routing from './routing.js';
 import type { TenantRecord } from './tenant-record.js';
 import { TenantName, tenantNameSkeleton } from './tenant-name.js';
@@ -212,9 +212,48 @@ async function releaseLease(request: OnboardInput, leaseExpiresAt: number | unde
   }
 }
 
+/**
+ * Reserves the admin's e-mail for this tenant before anything is provisioned, so that of two
+ * onboardings with the same new admin the loser is refused while it still holds nothing. False when
+ * another tenant holds it. A retry of this tenant's onboarding finds its own reservation.
+ */
+async function reserveAdminEmail(request: OnboardInput, tenantId: string): Promise<boolean> {
+  try {
+    await systemDocumentClient().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...adminEmailKey(request.adminEmail), tenantId, email: request.adminEmail },
+        ConditionExpression: 'attribute_not_exists(PK) OR tenantId = :tenantId',
+        ExpressionAttributeValues: { ':tenantId': tenantId },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Gives the admin's e-mail back, if this tenant holds it. */
+export async function releaseAdminEmail(email: string, tenantId: string): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new DeleteCommand({
+        TableName: table(),
+        Key: adminEmailKey(email),
+        ConditionExpression: 'tenantId = :tenantId',
+        ExpressionAttributeValues: { ':tenantId': tenantId },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
+}
+
 /** Undoes a claim that provisioned nothing (the request was refused up front). */
-async function releaseClaim(request: OnboardInput, options: OnboardOptions): Promise<void> {
+async function releaseClaim(request: OnboardInput, options: OnboardOptions, tenantId: string): Promise<void> {
   const db = systemDocumentClient();
+  await releaseAdminEmail(request.adminEmail, tenantId);
   await db.send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
   if (options.idempotencyKey !== undefined) {
     await db.send(new DeleteCommand({ TableName: table(), Key: idempotencyKey(options.actor, options.idempotencyKey) }));
@@ -285,10 +324,15 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
     throw new IdempotencyKeyReused('This request onboarded a tenant that has since been offboarded; use a new Idempotency-Key.');
   }
-  // Refusals a client can fix are found before anything is provisioned, and leave nothing behind.
+  // Refusals a client can fix are found before anything is provisioned, and leave nothing behind:
+  // first the reservation (concurrent onboardings), then the directory (users that already exist).
+  if (!(await reserveAdminEmail(request, tenantId))) {
+    if (!record) await releaseClaim(request, options, tenantId);
+    throw new UserAlreadyExists();
+  }
   const existingUser = await Identity.getUser(request.adminEmail);
   if (existingUser && existingUser.tenantId !== tenantId) {
-    if (!record) await releaseClaim(request, options);
+    if (!record) await releaseClaim(request, options, tenantId);
     throw new UserAlreadyExists();
   }
 
@@ -350,7 +394,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
       if (error instanceof NoCellCapacity) {
         // Nothing is provisioned yet: refuse cleanly, so the name and email are free again.
         await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantRecordKey(tenantId) }));
-        await releaseClaim(request, options);
+        await releaseClaim(request, options, tenantId);
       }
       throw error;
     }
