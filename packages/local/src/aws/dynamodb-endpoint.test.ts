@@ -328,3 +328,32 @@ describe('DynamoDB endpoint: an admin role with Action *', () => {
     expect(TableNames).toEqual([TABLE, 'scratch']);
   });
 });
+
+describe('the connection to the storage engine', () => {
+  it('sends a call again on a fresh connection when the storage engine dropped the idle one it reused', async () => {
+    // A storage engine that answers the first request of each connection and drops the connection
+    // when a second one arrives on it (as a server does whose keep-alive timeout just ran out).
+    const connections: number[] = [];
+    const storage = createServer((req, res) => {
+      const socket = req.socket as typeof req.socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      req.resume();
+      if (socket.served > 1) {
+        socket.destroy();
+        return;
+      }
+      connections.push(1);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ TableNames: ['cellbook-cell-1'] }));
+    });
+    servers.push(storage);
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const flaky = await listen(createDynamoDbEndpoint({ iam, upstream: `http://127.0.0.1:${(storage.address() as AddressInfo).port}` }));
+    const client = new DynamoDBClient({ endpoint: flaky, region: 'us-east-1', credentials: sdkCredentials(iam.issueRoleSession(ADMIN_ROLE, 'operator')), maxAttempts: 1 });
+    try {
+      for (let call = 0; call < 3; call++) expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual(['cellbook-cell-1']);
+      expect(connections.length).toBe(3);
+    } finally {
+      client.destroy();
+    }
+  });
+});

@@ -168,16 +168,31 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
   }
   headers['content-length'] = String(body.length);
 
-  const upstreamResponse = await new Promise<IncomingMessage>((resolve, reject) => {
-    const outgoing = httpRequest(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-      resolve,
-    );
-    outgoing.once('error', reject);
-    outgoing.end(body);
+  const send = () =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = httpRequest(
+        { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+        resolve,
+      );
+      outgoing.once('error', (error: NodeJS.ErrnoException) => {
+        // The storage engine closed an idle keep-alive connection just as this request reused it:
+        // it never read the request, so sending it again on a fresh connection is safe.
+        reject(outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up') ? new StaleConnection(error) : error);
+      });
+      outgoing.end(body);
+    });
+  const upstreamResponse = await send().catch((error: unknown) => {
+    if (error instanceof StaleConnection) return send();
+    throw error;
   });
   res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
   await pipeline(upstreamResponse, res);
+}
+
+class StaleConnection extends Error {
+  constructor(override readonly cause: Error) {
+    super(`stale keep-alive connection to the storage engine: ${cause.message}`);
+  }
 }
 
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
