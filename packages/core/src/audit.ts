@@ -4,7 +4,7 @@ import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { newId } from './ids.js';
-import { AUDIT_SORT_PREFIX, auditKey, cellAuditKey, cellPartition, tenantPartitionPrefix } from './keys.js';
+import { AUDIT_SORT_PREFIX, auditKey, isUlidSortKey, cellAuditKey, cellPartition, tenantPartitionPrefix } from './keys.js';
 import { parse } from './validation.js';
 
 /**
@@ -160,7 +160,7 @@ async function listPartition(partition: string, input: unknown): Promise<{ items
   const { limit, cursor } = parse(ListInput, input);
   const startKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK'],
-    accept: (key) => key.PK === partition && key.SK!.startsWith(AUDIT_SORT_PREFIX),
+    accept: (key) => key.PK === partition && isUlidSortKey(key.SK, AUDIT_SORT_PREFIX),
   });
   const result = await systemDocumentClient().send(
     new QueryCommand({

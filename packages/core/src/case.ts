@@ -14,7 +14,7 @@ import {
   caseListingPartition,
   caseListingStatusPrefix,
   isUlid,
-  tenantPartitionPrefix,
+  caseOfListingPageKey,
   tenantUserKey,
 } from './keys.js';
 import { useTenant } from './tenant-context.js';
@@ -144,14 +144,9 @@ export async function list(input: unknown): Promise<CasePage> {
   const { tenantId } = useTenant();
   const partition = caseListingPartition(tenantId);
   const statusPrefix = status ? caseListingStatusPrefix(status) : undefined;
-  const casePrefix = `${tenantPartitionPrefix(tenantId)}#CASE#`;
   const cursorKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
-    accept: (key) =>
-      key.GSI1PK === partition &&
-      key.SK === 'CASE' &&
-      key.PK!.startsWith(casePrefix) &&
-      (statusPrefix === undefined || key.GSI1SK!.startsWith(statusPrefix)),
+    accept: (key) => caseOfListingPageKey(tenantId, key, status) !== undefined,
   });
   const { doc, tableName } = tenantTable();
   const read = { tenantId, index: 'GSI1', partition, reader: 'case.list' };

@@ -145,3 +145,15 @@ describe('decodeCursor rejects a tampered cursor with InvalidCursor', () => {
     expectInvalid(encodeCursor(pageKeyOf('t-10'))!, t1Listing);
   });
 });
+
+describe('decodeCursor refuses an empty value', () => {
+  it.each(['PK', 'SK', 'GSI1PK', 'GSI1SK'])('in %s, even when the listing would accept it', (name) => {
+    expectInvalid(forge({ v: 1, k: { ...pageKeyOf('t-1'), [name]: '' } }));
+  });
+
+  it('unless the listing names that attribute as one that may be empty', () => {
+    const key = { ...pageKeyOf('t-1'), GSI1SK: '' };
+    expect(decodeCursor(forge({ v: 1, k: key }), { ...acceptAll, mayBeEmpty: ['GSI1SK'] })).toEqual(key);
+    expectInvalid(forge({ v: 1, k: { ...key, SK: '' } }), { ...acceptAll, mayBeEmpty: ['GSI1SK'] });
+  });
+});

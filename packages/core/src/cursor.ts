@@ -2,8 +2,10 @@ import { InvalidCursor } from './errors.js';
 
 /**
  * Opaque pagination cursors: base64url JSON of DynamoDB's LastEvaluatedKey. Decoding is strict —
- * the caller says which attributes a key of this listing has and checks they belong to the
- * current tenant's partition — so a tampered cursor is a 400, never another tenant's page or a 500.
+ * the caller says which attributes a key of this listing has and checks the key is exactly one the
+ * listing issues, in the current tenant's partition — so a tampered cursor is a 400, never another
+ * tenant's page or a 500. A value is never empty (DynamoDB refuses an empty key attribute) unless
+ * the listing names it in `mayBeEmpty`.
  */
 const MAX_CURSOR_LENGTH = 2048;
 
@@ -16,7 +18,7 @@ export function encodeCursor(key: PageKey | undefined): string | null {
 
 export function decodeCursor(
   cursor: string | undefined,
-  expected: { attributes: readonly string[]; accept: (key: PageKey) => boolean },
+  expected: { attributes: readonly string[]; mayBeEmpty?: readonly string[]; accept: (key: PageKey) => boolean },
 ): PageKey | undefined {
   if (cursor === undefined) return undefined;
   if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) {
@@ -36,6 +38,7 @@ export function decodeCursor(
   const wanted = [...expected.attributes].sort();
   if (names.length !== wanted.length || names.some((name, i) => name !== wanted[i])) throw new InvalidCursor();
   if (entries.some(([, value]) => typeof value !== 'string' || value.length > 512)) throw new InvalidCursor();
+  if (entries.some(([name, value]) => value === '' && !expected.mayBeEmpty?.includes(name))) throw new InvalidCursor();
   const pageKey = key as PageKey;
   if (!expected.accept(pageKey)) throw new InvalidCursor();
   return pageKey;

@@ -3,7 +3,7 @@
  * every item key leads with `TENANT#<tenantId>` and the `#` delimiter keeps `t-1` out of `t-10`
  * under the LeadingKeys policy. Nothing else in the code base concatenates a key string.
  */
-import type { CaseStatus } from './case-status.js';
+import { CASE_STATUSES, type CaseStatus } from './case-status.js';
 
 const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -91,6 +91,34 @@ export function caseListingKey(tenantId: string, status: CaseStatus, createdAt: 
   };
 }
 
+/** True for an instant as `Date.prototype.toISOString` writes it (the only form keys carry). */
+function isIsoInstant(value: string): boolean {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+}
+
+/**
+ * The case a listing page key names, when the key is exactly one the case listing of `tenantId`
+ * issues (`PK`/`SK` of one of its case items, its listing partition, a well-formed listing sort key
+ * of that same case), and within `status` when the listing is filtered; otherwise undefined.
+ */
+export function caseOfListingPageKey(
+  tenantId: string,
+  key: Readonly<Record<string, string | undefined>>,
+  status?: CaseStatus,
+): { caseId: string; status: CaseStatus; createdAt: string } | undefined {
+  const { PK = '', SK = '', GSI1PK = '', GSI1SK = '' } = key;
+  const caseId = caseIdOfPartition(tenantId, PK);
+  if (caseId === undefined || SK !== caseKey(tenantId, caseId).SK || GSI1PK !== caseListingPartition(tenantId)) return undefined;
+  const listed = CASE_STATUSES.find((candidate) => GSI1SK.startsWith(caseListingStatusPrefix(candidate)));
+  if (listed === undefined || (status !== undefined && listed !== status)) return undefined;
+  const suffix = `#${caseId}`;
+  if (!GSI1SK.endsWith(suffix)) return undefined;
+  const createdAt = GSI1SK.slice(caseListingStatusPrefix(listed).length, GSI1SK.length - suffix.length);
+  if (!isIsoInstant(createdAt) || caseListingKey(tenantId, listed, createdAt, caseId).GSI1SK !== GSI1SK) return undefined;
+  return { caseId, status: listed, createdAt };
+}
+
 /** Per-tenant counters (active cases, users) that back entitlement limits. */
 export function tenantMetaKey(tenantId: string): ItemKey {
   return { PK: `${tenantPartitionPrefix(tenantId)}#META`, SK: 'COUNTERS' };
@@ -122,6 +150,20 @@ export function tenantListingKey(tenantId: string, createdAt: string): { GSI1PK:
   return { GSI1PK: TENANT_LISTING_PARTITION, GSI1SK: `${createdAt}#${tenantId}` };
 }
 
+/**
+ * The tenant a registry listing page key names, when the key is exactly one the listing of all
+ * tenants issues (a tenant record's key and its place in the listing); otherwise undefined.
+ */
+export function tenantOfListingPageKey(key: Readonly<Record<string, string | undefined>>): string | undefined {
+  const { PK = '', SK = '', GSI1PK = '', GSI1SK = '' } = key;
+  const tenantId = tenantOfPartition(PK);
+  if (tenantId === undefined || PK !== tenantRecordKey(tenantId).PK || SK !== tenantRecordKey(tenantId).SK) return undefined;
+  const suffix = `#${tenantId}`;
+  if (GSI1PK !== TENANT_LISTING_PARTITION || !GSI1SK.endsWith(suffix)) return undefined;
+  const createdAt = GSI1SK.slice(0, GSI1SK.length - suffix.length);
+  return isIsoInstant(createdAt) && tenantListingKey(tenantId, createdAt).GSI1SK === GSI1SK ? tenantId : undefined;
+}
+
 export const AUDIT_SORT_PREFIX = 'AUDIT#';
 
 /** One audit record of a control-plane action on a tenant; sorted by time within the tenant. */
@@ -137,6 +179,11 @@ export function tenantNameKey(normalizedName: string): ItemKey {
 
 export function idempotencyKey(actor: string, key: string): ItemKey {
   return { PK: `IDEMPOTENCY#${actor}#${key}`, SK: 'IDEMPOTENCY' };
+}
+
+/** True when `sortKey` is `prefix` followed by a well-formed ULID (audit records, notes). */
+export function isUlidSortKey(sortKey: string | undefined, prefix: typeof AUDIT_SORT_PREFIX | typeof NOTE_SORT_PREFIX): boolean {
+  return sortKey !== undefined && sortKey.startsWith(prefix) && isUlid(sortKey.slice(prefix.length));
 }
 
 export function cellRecordKey(cellId: string): ItemKey {

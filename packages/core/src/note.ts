@@ -4,7 +4,7 @@ import { CaseId, assertExists } from './case.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { requireFeature } from './entitlements.js';
 import { newId } from './ids.js';
-import { NOTE_SORT_PREFIX, caseKey, noteKey } from './keys.js';
+import { NOTE_SORT_PREFIX, caseKey, isUlidSortKey, noteKey } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
 import { fencedWrite } from './write-fence.js';
@@ -58,7 +58,7 @@ export async function list(caseId: unknown, input: unknown): Promise<{ items: No
   const partition = caseKey(tenantId, id).PK;
   const startKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK'],
-    accept: (key) => key.PK === partition && key.SK!.startsWith(NOTE_SORT_PREFIX),
+    accept: (key) => key.PK === partition && isUlidSortKey(key.SK, NOTE_SORT_PREFIX),
   });
   const { doc, tableName } = tenantTable();
   const result = await doc.send(

@@ -276,6 +276,7 @@ const DEFAULT_PAGE_BYTES = 4 * 1024 * 1024;
 
 /** Cursor fields; `partition` and `listing` (the case's GSI1SK) are empty outside the cases. */
 const CURSOR_ATTRIBUTES = ['tenant', 'segment', 'after', 'partition', 'listing'] as const;
+const EMPTY_OUTSIDE_CASES = ['partition', 'listing'] as const;
 
 function encodePosition(tenantId: string, position: Position): string {
   const cases = position.segment === 'cases' ? position : undefined;
@@ -320,6 +321,7 @@ export async function readTenantItems(
   const lanes = lanesOf(sources);
   const startKey = decodeCursor(cursor, {
     attributes: CURSOR_ATTRIBUTES,
+    mayBeEmpty: EMPTY_OUTSIDE_CASES,
     accept: (key) => positionOf(key, tenantId, lanes) !== undefined,
   });
   const from = startKey && positionOf(startKey, tenantId, lanes);
@@ -594,7 +596,7 @@ export async function copyTenantCellItemsResumable(
   const lanes = lanesOf({ cell: source });
   let from: Position | undefined;
   if (options.from?.cursor) {
-    const key = decodeCursor(options.from.cursor, { attributes: CURSOR_ATTRIBUTES, accept: (candidate) => positionOf(candidate, tenantId, lanes) !== undefined });
+    const key = decodeCursor(options.from.cursor, { attributes: CURSOR_ATTRIBUTES, mayBeEmpty: EMPTY_OUTSIDE_CASES, accept: (candidate) => positionOf(candidate, tenantId, lanes) !== undefined });
     from = key && positionOf(key, tenantId, lanes);
   }
   const writer = new OrderedBatchWriter(target, options.retry);

@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { EntitlementOverrides } from './entitlements.js';
 import { ConcurrentModification, MoveInProgress, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from './errors.js';
-import { isTenantId, tenantRecordKey } from './keys.js';
+import { isTenantId, tenantOfListingPageKey, tenantRecordKey } from './keys.js';
 import { LISTING_PARTITION, summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
 import * as TenantMove from './tenant-move.js';
 import { TIERS, TIER_NAMES } from './tiers.js';
@@ -54,7 +54,7 @@ export async function list(input: unknown): Promise<{ items: TenantSummary[]; ne
   const { limit, cursor, status } = parse(ListInput, input);
   const startKey = decodeCursor(cursor, {
     attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
-    accept: (key) => key.GSI1PK === LISTING_PARTITION && key.SK === 'TENANT',
+    accept: (key) => tenantOfListingPageKey(key) !== undefined,
   });
   const result = await systemDocumentClient().send(
     new QueryCommand({
