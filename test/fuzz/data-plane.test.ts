@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELL_ROUTES } from '@cellbook/functions/routes';
 import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
-import { FUZZ_SEED, RUNS_PER_ROUTE, anyBody, expectNoServerError, forgedCursor, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, RUNS_PER_ROUTE, anyBody, expectNoServerError, forgedCursor, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
 
 /**
  * Every cell route (the public health check included), fed hostile names and values in its path,
@@ -62,7 +62,7 @@ describe('the data plane under hostile input', () => {
       expect(await watcher.read()).toEqual(before);
       // The hostile input reached the route's function, not only the router's or API Gateway's refusals.
       expect(reached).toBeGreaterThan(0);
-    });
+    }, FUZZ_TEST_TIMEOUT_MS);
   }
 
   it('answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx', async () => {
@@ -75,7 +75,7 @@ describe('the data plane under hostile input', () => {
         { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
       );
     }
-  });
+  }, FUZZ_TEST_TIMEOUT_MS * 2);
 
   it('sees a write when one happens (positive control for the snapshot above)', async () => {
     const before = await watcher.read();

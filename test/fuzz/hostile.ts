@@ -123,7 +123,8 @@ function deeplyNested(depth: number, kind: 'array' | 'object'): string {
 export const refusedBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.constantFrom('', ' ', '{', '{"a":', 'null', 'true', '42', '"text"', '[]', '[{}]', 'undefined', "{'a':1}", '{"a":1}}', '\ufeff{}').map((text) => Buffer.from(text, 'utf8')),
-  fc.tuple(invalidUtf8, fc.constantFrom('{"title":"#"}', '{"#":1}', '#')).map(([bytes, template]) => Buffer.from(template.replace('#', bytes), 'latin1')),
+  // Invalid UTF-8 decodes to U+FFFD: a field holding it may be valid, so these also carry an unknown member.
+  fc.tuple(invalidUtf8, fc.constantFrom('{"#":1}', '#', '{"title":"#","__proto__":"#"}', '{"constructor":{"name":"#"}}')).map(([bytes, template]) => Buffer.from(template.replaceAll('#', bytes), 'latin1')),
   fc.array(hostileJson, { maxLength: 3 }).map((array) => Buffer.from(JSON.stringify(array))),
   fc.constantFrom(10, 1_000, 5_000).chain((depth) => fc.constantFrom('array' as const, 'object' as const).map((kind) => Buffer.from(deeplyNested(depth, kind)))),
   fc.constant(Buffer.from(JSON.stringify({ title: 'x'.repeat(70 * 1024), priority: 'low' }))),
@@ -162,7 +163,14 @@ export function forgedCursor(issued: readonly string[]): fc.Arbitrary<string> {
 }
 
 /** Any body: refused ones, and ones that may be valid (for routes that only read). */
-export const anyBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(refusedBody, hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'null')));
+export const anyBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
+  refusedBody,
+  hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+  fc.tuple(invalidUtf8, fc.constantFrom('title', 'username', 'password', 'name')).map(([bytes, field]) => Buffer.from(`{"${field}":"${bytes}"}`, 'latin1')),
+);
+
+/** A test's time budget: generous per run, so a longer hunt (CELLBOOK_FUZZ_RUNS) or a loaded machine does not time out. */
+export const FUZZ_TEST_TIMEOUT_MS = 30_000 + RUNS_PER_ROUTE * 1_000;
 
 export type Caller = 'none' | 'garbage' | 'tenant user' | 'tenant admin' | 'operator';
 export const CALLERS: readonly Caller[] = ['none', 'garbage', 'tenant user', 'tenant admin', 'operator'];
