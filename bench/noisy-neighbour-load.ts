@@ -49,7 +49,7 @@ const timer = setInterval(() => {
 
 process.stdout.write('ready\n');
 // Stops when told to, or when the bench that started it is gone (its end of stdin closes).
-process.stdin.on('end', () => process.exit(1));
+process.stdin.on('end', () => stopping || process.exit(1));
 process.stdin.on('data', () => {
   clearInterval(timer);
   stopping = true;

@@ -69,8 +69,8 @@ async function startLoad(url: string, token: string, rate: number) {
       const exited = once(child, 'exit');
       child.stdin.end('stop\n');
       await exited;
-      const last = output.trim().split('\n').at(-1) ?? '{}';
-      return JSON.parse(last) as Record<string, number>;
+      const last = output.trim().split('\n').at(-1) ?? '';
+      return last.startsWith('{') ? (JSON.parse(last) as Record<string, number>) : { 'no report': 1 };
     },
   };
 }
