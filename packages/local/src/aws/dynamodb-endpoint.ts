@@ -29,7 +29,9 @@ const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connectio
 
 export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): RequestListener {
   const upstream = new URL(options.upstream);
-  const agent = new Agent({ keepAlive: true });
+  // Idle connections are dropped well before the engine's keep-alive timeout (65 s) would close
+  // them, so a request is not sent on a connection the engine is closing at that moment.
+  const agent = new Agent({ keepAlive: true, timeout: 30_000 });
   const tableKeys = createTableKeysCache(upstream);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -149,14 +151,21 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
   }
   headers['content-length'] = String(body.length);
 
-  const upstreamResponse = await new Promise<IncomingMessage>((resolve, reject) => {
-    const outgoing = httpRequest(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
-      resolve,
-    );
-    outgoing.once('error', reject);
-    outgoing.end(body);
-  });
+  // A kept-alive connection the storage engine has just closed fails before any answer: the
+  // request never reached it, so it is sent once more on a fresh connection (the body is in hand).
+  const send = (retry: boolean): Promise<IncomingMessage> =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = httpRequest(
+        { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+        resolve,
+      );
+      outgoing.once('error', (error: NodeJS.ErrnoException) => {
+        if (retry && outgoing.reusedSocket && error.code === 'ECONNRESET') send(false).then(resolve, reject);
+        else reject(error);
+      });
+      outgoing.end(body);
+    });
+  const upstreamResponse = await send(true);
   res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
   await pipeline(upstreamResponse, res);
 }
@@ -215,6 +224,8 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // Longer than the endpoint's idle connections live, so the engine is not the side that closes one.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
