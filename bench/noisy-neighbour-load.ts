@@ -49,6 +49,8 @@ const timer = setInterval(() => {
 
 process.stdout.write('ready\n');
 // Stops when told to, or when the bench that started it is gone (its end of stdin closes).
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && process.exit(1), 1000).unref();
 process.stdin.on('end', () => stopping || process.exit(1));
 process.stdin.on('data', () => {
   clearInterval(timer);
