@@ -175,8 +175,9 @@ describe('the audit trail of a cell', () => {
       expect(response.body.error.code, cellId).toBe('CELL_NOT_FOUND');
     }
     const tenant = await env.onboard('basic');
+    // A tenant's token is not one the operator directory issued (DESIGN §13): 401.
     const asTenant = await env.call('GET', '/admin/cells/cell-1/audit', { token: tenant.token });
-    expect(asTenant.status).toBe(403);
+    expect(asTenant.status).toBe(401);
     expect((await env.call('GET', '/admin/cells/cell-1/audit?limit=0', { token: env.operatorToken })).status).toBe(422);
   });
 
