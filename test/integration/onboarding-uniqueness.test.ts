@@ -61,6 +61,8 @@ async function leftoversOf(slug: string) {
 describe('tenant names', () => {
   it.each([
     ['a zero-width space', (name: string) => name.replace(' ', '\u200b ')],
+    ['a braille blank (U+2800) for a space', (name: string) => name.replace(' ', '\u2800')],
+    ['a trailing braille blank (U+2800)', (name: string) => `${name}\u2800`],
     ['a Cyrillic "о" for the Latin "o"', (name: string) => name.replace('o', '\u043e')],
     ['a Greek capital Alpha for "A"', (name: string) => name.replace('A', '\u0391')],
     ['full-width letters and other case', (name: string) => name.toUpperCase().replace('O', '\uff2f')],
@@ -72,7 +74,7 @@ describe('tenant names', () => {
     const twin = disguise(name);
     expect(twin, label).not.toBe(name);
     const response = await onboard({ name: twin, tier: 'basic', adminEmail: `second-${run}@example.com` });
-    if (twin.includes('\u200b')) {
+    if (twin.includes('\u200b') || twin.includes('\u2800')) {
       expect(response.status).toBe(422);
       expect(response.body.error.code).toBe('VALIDATION_FAILED');
     } else {

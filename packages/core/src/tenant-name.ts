@@ -9,8 +9,11 @@ import { z } from 'zod';
  * spelled with a Cyrillic "а" or a Greek "Ο" is the same name as "Acme".
  */
 
-/** Characters that render as nothing, or change how neighbours render, and never belong in a name. */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
+/**
+ * Characters that render as nothing, or change how neighbours render, and never belong in a name;
+ * also the braille blank (U+2800), a symbol that renders as a space but is no white space to NFKC.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
 /**
  * Look-alikes of Latin letters and digits, by the letter they pass for. Cellbook's own short list of
