@@ -12,6 +12,7 @@ import {
   TIERS,
   TIER_NAMES,
   tenantAccessPolicy,
+  tenantSessionConditions,
   type TierName,
 } from '@cellbook/core';
 import type { CellDefinition } from '@cellbook/core/cell';
@@ -86,10 +87,8 @@ export function Cell(definition: CellDefinition) {
     // Who may act on one tenant's items here, and only as that tenant (exactly one session tag, the
     // tenant id): this cell's API functions, and the control plane's mover, offboarding and export,
     // which work on one tenant's data at a time through this same role.
-    const tenantSession = {
-      StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
-    };
+    // One builder in core, which the local platform's trust policy uses too.
+    const tenantSession: Record<string, unknown> = { ...tenantSessionConditions() };
     // The control plane's API, where the identity broker serves the cells (DESIGN §13).
     const controlRestApi = control.api.cdk.restApi;
     const controlApiStageArn = `arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${controlRestApi.restApiId}/${controlRestApi.deploymentStage.stageName}`;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_ROUTES } from '@cellbook/functions/routes';
 import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
-import { FUZZ_SEED, RUNS_PER_ROUTE, anyBody, expectNoServerError, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, RUNS_PER_ROUTE, anyBody, expectNoServerError, forgedCursor, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
 
 /**
  * Every control-plane route (sign-in included), fed hostile names and values in its path, query,
@@ -16,6 +16,9 @@ let env: TestPlatform;
 let watcher: StateWatcher;
 let tokens: Record<Caller, string | undefined>;
 let ids: Record<string, string>;
+const cursors: string[] = [];
+/** listing path → a cursor it issued */
+const issued = new Map<string, string>();
 
 beforeAll(async () => {
   env = await bootTestPlatform();
@@ -25,6 +28,14 @@ beforeAll(async () => {
   const userToken = await env.signIn('fuzz-user@example.com', invited.body.temporaryPassword, 'Fuzz-User-Pass-1');
   tokens = { none: undefined, garbage: 'not.a.token', 'tenant user': userToken, 'tenant admin': tenant.token, operator: env.operatorToken };
   ids = { tenantId: tenant.tenantId, cellId: tenant.cellId };
+  await env.onboard('basic');
+  // Cursors the server issued, for the fuzzer to forge from.
+  for (const listing of ['/admin/tenants', `/admin/tenants/${tenant.tenantId}/audit`]) {
+    const cursor = (await env.call('GET', `${listing}?limit=1`, { token: env.operatorToken })).body.nextCursor;
+    if (typeof cursor !== 'string') throw new Error(`${listing} issued no cursor`);
+    cursors.push(cursor);
+    issued.set(listing, cursor);
+  }
   watcher = watchPlatformState(env.platform);
 });
 afterAll(async () => {
@@ -39,7 +50,7 @@ describe('the control plane under hostile input', () => {
     it(`${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${readsOnly ? 'no write' : 'every request refused with no write'}`, async () => {
       const before = await watcher.read();
       let reached = 0;
-      const requests = readsOnly ? hostileRequests(route, { ids, bodies: anyBody }) : hostileRequests(route, { bodies: refusedBody });
+      const requests = readsOnly ? hostileRequests(route, { ids, cursors, bodies: anyBody }) : hostileRequests(route, { bodies: refusedBody });
       await fc.assert(
         fc.asyncProperty(requests, async (request) => {
           const response = await send(env.url, request, tokens);
@@ -52,6 +63,18 @@ describe('the control plane under hostile input', () => {
       expect(await watcher.read()).toEqual(before);
       // The hostile input reached the route's function, not only the router's or API Gateway's refusals.
       expect(reached).toBeGreaterThan(0);
-    });
+    }, FUZZ_TEST_TIMEOUT_MS);
   }
+
+  it('answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx', async () => {
+    for (const [listing, cursor] of issued) {
+      await fc.assert(
+        fc.asyncProperty(forgedCursor([cursor]), async (forged) => {
+          const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller: 'operator' as const };
+          expectNoServerError(request, await send(env.url, request, tokens));
+        }),
+        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
+      );
+    }
+  }, FUZZ_TEST_TIMEOUT_MS * 2);
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELL_ROUTES } from '@cellbook/functions/routes';
 import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
-import { FUZZ_SEED, RUNS_PER_ROUTE, anyBody, expectNoServerError, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, RUNS_PER_ROUTE, anyBody, expectNoServerError, forgedCursor, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
 
 /**
  * Every cell route (the public health check included), fed hostile names and values in its path,
@@ -15,12 +15,24 @@ let tenant: TestTenant;
 let watcher: StateWatcher;
 let tokens: Record<Caller, string | undefined>;
 let ids: Record<string, string>;
+const cursors: string[] = [];
+/** listing path → a cursor it issued */
+const issued = new Map<string, string>();
 
 beforeAll(async () => {
   env = await bootTestPlatform();
   tenant = await env.onboard('premium');
   const caseId = (await tenant.call('POST', '/cases', { body: { title: 'Fuzzed', priority: 'low' } })).body.caseId as string;
+  await tenant.call('POST', '/cases', { body: { title: 'Second', priority: 'high' } });
   await tenant.call('POST', `/cases/${caseId}/notes`, { body: { body: 'A note' } });
+  await tenant.call('POST', `/cases/${caseId}/notes`, { body: { body: 'Another note' } });
+  // Cursors the server issued, for the fuzzer to forge from.
+  for (const listing of ['/cases', `/cases/${caseId}/notes`]) {
+    const cursor = (await tenant.call('GET', `${listing}?limit=1`)).body.nextCursor;
+    if (typeof cursor !== 'string') throw new Error(`${listing} issued no cursor`);
+    cursors.push(cursor);
+    issued.set(listing, cursor);
+  }
   const invited = await tenant.call('POST', '/users', { body: { email: 'fuzz-user@example.com', role: 'user' } });
   const userToken = await env.signIn('fuzz-user@example.com', invited.body.temporaryPassword, 'Fuzz-User-Pass-1');
   tokens = { none: undefined, garbage: 'not.a.token', 'tenant user': userToken, 'tenant admin': tenant.token, operator: env.operatorToken };
@@ -39,7 +51,7 @@ describe('the data plane under hostile input', () => {
       const before = await watcher.read();
       let reached = 0;
       await fc.assert(
-        fc.asyncProperty(hostileRequests(route, { ids, bodies: reads ? anyBody : refusedBody }), async (request) => {
+        fc.asyncProperty(hostileRequests(route, { ids, cursors, bodies: reads ? anyBody : refusedBody }), async (request) => {
           const response = await send(env.url, request, tokens);
           expectNoServerError(request, response);
           if (reachedFunction(response)) reached += 1;
@@ -50,8 +62,20 @@ describe('the data plane under hostile input', () => {
       expect(await watcher.read()).toEqual(before);
       // The hostile input reached the route's function, not only the router's or API Gateway's refusals.
       expect(reached).toBeGreaterThan(0);
-    });
+    }, FUZZ_TEST_TIMEOUT_MS);
   }
+
+  it('answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx', async () => {
+    for (const [listing, cursor] of issued) {
+      await fc.assert(
+        fc.asyncProperty(forgedCursor([cursor]), fc.constantFrom('tenant admin', 'tenant user') as fc.Arbitrary<Caller>, async (forged, caller) => {
+          const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller };
+          expectNoServerError(request, await send(env.url, request, tokens));
+        }),
+        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
+      );
+    }
+  }, FUZZ_TEST_TIMEOUT_MS * 2);
 
   it('sees a write when one happens (positive control for the snapshot above)', async () => {
     const before = await watcher.read();

@@ -123,7 +123,8 @@ function deeplyNested(depth: number, kind: 'array' | 'object'): string {
 export const refusedBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
   fc.constant(undefined),
   fc.constantFrom('', ' ', '{', '{"a":', 'null', 'true', '42', '"text"', '[]', '[{}]', 'undefined', "{'a':1}", '{"a":1}}', '\ufeff{}').map((text) => Buffer.from(text, 'utf8')),
-  fc.tuple(invalidUtf8, fc.constantFrom('{"title":"#"}', '{"#":1}', '#')).map(([bytes, template]) => Buffer.from(template.replace('#', bytes), 'latin1')),
+  // Invalid UTF-8 decodes to U+FFFD: a field holding it may be valid, so these also carry an unknown member.
+  fc.tuple(invalidUtf8, fc.constantFrom('{"#":1}', '#', '{"title":"#","__proto__":"#"}', '{"constructor":{"name":"#"}}')).map(([bytes, template]) => Buffer.from(template.replaceAll('#', bytes), 'latin1')),
   fc.array(hostileJson, { maxLength: 3 }).map((array) => Buffer.from(JSON.stringify(array))),
   fc.constantFrom(10, 1_000, 5_000).chain((depth) => fc.constantFrom('array' as const, 'object' as const).map((kind) => Buffer.from(deeplyNested(depth, kind)))),
   fc.constant(Buffer.from(JSON.stringify({ title: 'x'.repeat(70 * 1024), priority: 'low' }))),
@@ -132,8 +133,44 @@ export const refusedBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
     .map(([name, value, known]) => Buffer.from(JSON.stringify({ ...known, ...Object.fromEntries([[name, value]]) }))),
 );
 
+/**
+ * Cursors an attacker forges from ones the server issued: each field of a real page key kept,
+ * emptied, or replaced by hostile text, a field dropped or added, or any JSON at all — encoded as
+ * the server encodes its own. Only a cursor the server issued may be accepted.
+ */
+export function forgedCursor(issued: readonly string[]): fc.Arbitrary<string> {
+  const keys = issued.map((cursor) => (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k: Record<string, string> }).k);
+  const hostileValue = fc.oneof(fc.constant(''), fc.constant(''), fc.constant(' '), prototypeName, unicodeText, fc.constant('x'.repeat(600)), fc.constant(null), fc.constant(1));
+  // One change away from an issued key: the most dangerous forgeries pass every check but one.
+  const oneChange = keys.length === 0
+    ? fc.constant<Record<string, unknown>>({})
+    : fc.constantFrom(...keys).chain((key) => {
+        const names = Object.keys(key);
+        return fc.oneof(
+          fc.tuple(fc.constantFrom(...names), hostileValue).map(([name, value]) => ({ ...key, [name]: value })),
+          fc.tuple(fc.constantFrom(...names), fc.constantFrom('#', '#x', '\u0000', '/')).map(([name, suffix]) => ({ ...key, [name]: `${key[name]}${suffix}` })),
+          fc.constantFrom(...names).map((name) => Object.fromEntries(Object.entries(key).filter(([other]) => other !== name))),
+          fc.tuple(fc.oneof(prototypeName, fc.constantFrom('PK', 'SK', 'GSI1PK', 'GSI1SK', 'extra')), hostileValue).map(([name, value]) => {
+            const result: Record<string, unknown> = { ...key };
+            Object.defineProperty(result, name, { value, enumerable: true, configurable: true, writable: true });
+            return result;
+          }),
+        );
+      });
+  return fc
+    .oneof({ arbitrary: oneChange.map((k) => ({ v: 1, k })), weight: 4 }, hostileJson.map((k) => ({ v: 1, k })), hostileJson)
+    .map((payload) => Buffer.from(JSON.stringify(payload) ?? 'null', 'utf8').toString('base64url'));
+}
+
 /** Any body: refused ones, and ones that may be valid (for routes that only read). */
-export const anyBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(refusedBody, hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'null')));
+export const anyBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
+  refusedBody,
+  hostileJson.map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+  fc.tuple(invalidUtf8, fc.constantFrom('title', 'username', 'password', 'name')).map(([bytes, field]) => Buffer.from(`{"${field}":"${bytes}"}`, 'latin1')),
+);
+
+/** A test's time budget: generous per run, so a longer hunt (CELLBOOK_FUZZ_RUNS) or a loaded machine does not time out. */
+export const FUZZ_TEST_TIMEOUT_MS = 30_000 + RUNS_PER_ROUTE * 1_000;
 
 export type Caller = 'none' | 'garbage' | 'tenant user' | 'tenant admin' | 'operator';
 export const CALLERS: readonly Caller[] = ['none', 'garbage', 'tenant user', 'tenant admin', 'operator'];
@@ -152,7 +189,7 @@ export interface HostileRequest {
  */
 export function hostileRequests(
   route: RouteDefinition,
-  options: { ids?: Record<string, string>; bodies: fc.Arbitrary<Buffer | undefined>; contentTypes?: boolean },
+  options: { ids?: Record<string, string>; bodies: fc.Arbitrary<Buffer | undefined>; cursors?: readonly string[] },
 ): fc.Arbitrary<HostileRequest> {
   const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
   const paramValue = (name: string) => {
@@ -166,7 +203,15 @@ export function hostileRequests(
   return fc
     .record({
       path: fc.tuple(...params.map(paramValue)),
-      query: hostileQuery,
+      // A forged cursor alone (or with a valid limit) reaches the cursor check; mixed in, the other parameters' checks.
+      query: route.method === 'GET' && options.cursors
+        ? fc.oneof(
+            hostileQuery,
+            forgedCursor(options.cursors).chain((cursor) =>
+              fc.constantFrom<[string, string][]>([['cursor', cursor]], [['limit', '1'], ['cursor', cursor]], [['cursor', cursor], ['cursor', cursor]]),
+            ),
+          )
+        : hostileQuery,
       headers: hostileHeaders,
       body: options.bodies,
       contentType,

@@ -173,10 +173,10 @@ describe('authentication at the gateway', () => {
     expect((await env.call('GET', '/cases', { token: env.operatorToken })).status).toBe(401);
   });
 
-  it('answers 403 on the control plane for a tenant admin', async () => {
+  it("answers 401 on the control plane for a tenant admin: the operator directory did not issue the token (DESIGN §13)", async () => {
     const response = await alice.call('GET', '/admin/tenants');
-    expect(response.status).toBe(403);
-    expect(response.body).toEqual({ message: 'Forbidden' });
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ message: 'Unauthorized' });
   });
 
   it('answers 403 Forbidden on the next request after suspension — even with warm caches — and its data stays', async () => {

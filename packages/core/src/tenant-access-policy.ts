@@ -60,3 +60,53 @@ export function tenantAccessPolicy({ tableArn }: TenantAccessPolicyInput): Tenan
     ],
   };
 }
+
+/**
+ * Who may open a tenant session, and how (DESIGN §3): the session must carry exactly one tag, the
+ * tenant id, and it must not be empty. A session without it, with an empty one, or with any other
+ * tag is refused by the trust policy itself, whatever the caller's own permissions.
+ */
+export interface TenantSessionConditions {
+  StringLike: Record<string, string>;
+  'ForAllValues:StringEquals': { 'aws:TagKeys': string[] };
+}
+
+export function tenantSessionConditions(): TenantSessionConditions {
+  return {
+    // `?*`: at least one character, so an empty tenant id is refused.
+    StringLike: { [`aws:RequestTag/${TENANT_TAG_KEY}`]: '?*' },
+    // No tag but the tenant's.
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [TENANT_TAG_KEY] },
+  };
+}
+
+export interface TenantAccessTrustPolicyDocument {
+  Version: '2012-10-17';
+  Statement: [
+    {
+      Effect: 'Allow';
+      Principal: { AWS: string[] };
+      Action: ['sts:AssumeRole', 'sts:TagSession'];
+      Condition: TenantSessionConditions;
+    },
+  ];
+}
+
+/**
+ * The tenant access role's trust policy: these principals, tenant sessions only. Local mode uses
+ * the document as is; the Cell stack builds the same statement from `tenantSessionConditions()`
+ * (CDK names the principals), and the stack proofs compare the two.
+ */
+export function tenantAccessTrustPolicy({ principalArns }: { principalArns: string[] }): TenantAccessTrustPolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: principalArns },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: tenantSessionConditions(),
+      },
+    ],
+  };
+}

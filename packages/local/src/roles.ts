@@ -1,4 +1,4 @@
-import { IdentityBroker, tenantAccessPolicy } from '@cellbook/core';
+import { IdentityBroker, tenantAccessPolicy, tenantAccessTrustPolicy } from '@cellbook/core';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
 
 /**
@@ -141,10 +141,8 @@ export function cellRoles(input: {
         document: IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,
       },
     ],
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: [api.arn, input.controlRoleArn] }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
-    },
+    // The stack's trust: exactly one session tag, the tenant id, not empty (one builder in core).
+    trustPolicy: tenantAccessTrustPolicy({ principalArns: [api.arn, input.controlRoleArn] }) as unknown as PolicyDocument,
   };
   return { api, authorizer, tenantAccess };
 }

@@ -55,7 +55,9 @@ function isReplayable(req: IncomingMessage): boolean {
  * `/admin/*` go to the control plane, everything else to the caller's cell. No business logic.
  */
 export function createRouter(options: RouterOptions): RequestListener {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  // An idle connection is dropped after 2 s, well before an origin's keep-alive timeout (5 s) closes
+  // it, so a request (which may not be replayable) is never sent into that close.
+  const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 });
 
   async function origin(req: IncomingMessage): Promise<{ url: string; cellId?: string }> {
     const path = req.url ?? '/';

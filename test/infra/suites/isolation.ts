@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Cell, IdentityBroker, Keys, TENANT_TAG_KEY, tenantAccessPolicy } from '@cellbook/core';
+import { Cell, IdentityBroker, Keys, TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core';
 import type { InfraFixture } from '../support/app.js';
 import { asCaller, decide, mayAssume, overPrivileged, type AccessRequest, type Decision, type RoleUnderTest } from '../support/iam.js';
 
@@ -117,6 +117,15 @@ export function isolationSuite(fixture: () => InfraFixture): void {
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),
       });
+    });
+
+    it("trusts tenant sessions only on the conditions core's builder produces, the ones the local role uses", () => {
+      const statements = tenantRole.trustPolicy.Statement as Record<string, unknown>[];
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements) {
+        expect(statement.Condition).toEqual(tenantSessionConditions());
+        expect(statement.Action).toEqual(['sts:AssumeRole', 'sts:TagSession']);
+      }
     });
 
     it('lets a t-1 session get, put, update, delete and condition-check its own items', async () => {

@@ -45,7 +45,9 @@ const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connectio
 
 export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): RequestListener {
   const upstream = new URL(options.upstream);
-  const agent = new Agent({ keepAlive: true });
+  // Idle connections are dropped well before the engine's keep-alive timeout (65 s) would close
+  // them, so a request is not sent on a connection the engine is closing at that moment.
+  const agent = new Agent({ keepAlive: true, timeout: 30_000 });
   const tableKeys = createTableKeysCache(upstream);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -168,31 +170,23 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
   }
   headers['content-length'] = String(body.length);
 
-  const send = () =>
+  // A kept-alive connection the storage engine has just closed fails before any answer: the
+  // request never reached it, so it is sent once more on a fresh connection (the body is in hand).
+  const send = (retry: boolean): Promise<IncomingMessage> =>
     new Promise<IncomingMessage>((resolve, reject) => {
       const outgoing = httpRequest(
         { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
         resolve,
       );
       outgoing.once('error', (error: NodeJS.ErrnoException) => {
-        // The storage engine closed an idle keep-alive connection just as this request reused it:
-        // it never read the request, so sending it again on a fresh connection is safe.
-        reject(outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up') ? new StaleConnection(error) : error);
+        if (retry && outgoing.reusedSocket && (error.code === 'ECONNRESET' || error.message === 'socket hang up')) send(false).then(resolve, reject);
+        else reject(error);
       });
       outgoing.end(body);
     });
-  const upstreamResponse = await send().catch((error: unknown) => {
-    if (error instanceof StaleConnection) return send();
-    throw error;
-  });
+  const upstreamResponse = await send(true);
   res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
   await pipeline(upstreamResponse, res);
-}
-
-class StaleConnection extends Error {
-  constructor(override readonly cause: Error) {
-    super(`stale keep-alive connection to the storage engine: ${cause.message}`);
-  }
 }
 
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -318,6 +312,8 @@ export async function startLocalDynamo(options: { dataDir?: string } = {}): Prom
     deleteTableMs: 0,
     updateTableMs: 0,
   });
+  // Longer than the endpoint's idle connections live, so the engine is not the side that closes one.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -13,9 +13,19 @@ function asList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
+/** Compiled patterns: a policy is evaluated on every request, cached or not, so each costs one compile. */
+const compiled = new Map<string, RegExp>();
+
 function wildcard(pattern: string, flags = ''): RegExp {
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, flags);
+  const cacheKey = `${flags}:${pattern}`;
+  let regex = compiled.get(cacheKey);
+  if (!regex) {
+    const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    regex = new RegExp(`^${escaped}$`, flags);
+    if (compiled.size >= 10_000) compiled.clear();
+    compiled.set(cacheKey, regex);
+  }
+  return regex;
 }
 
 function applies(statement: AuthorizerStatement, methodArn: string): boolean {

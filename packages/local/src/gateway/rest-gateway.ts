@@ -78,11 +78,13 @@ function isProxyResult(value: unknown): value is ProxyResult {
   );
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+
+/** `02/Dec/2026:13:45:07 +0000`, computed without Intl: it runs on every request, refused or not. */
 function requestTime(epochMs: number): string {
   const date = new Date(epochMs);
-  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+  return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
 /**
@@ -140,16 +142,35 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
   const integrationTimeoutMs = options.integrationTimeoutMs ?? 29_000;
   const authorizerTimeoutMs = options.authorizerTimeoutMs ?? 10_000;
 
-  async function authorize(route: GatewayRoute, identity: string, event: APIGatewayRequestAuthorizerEvent) {
+  /** Authorizer calls in flight, by identity: concurrent requests with one token share one call. */
+  const authorizing = new Map<string, Promise<AuthorizerResult>>();
+  /** Bumped by a flush: a decision asked for before it is neither cached nor shared after it. */
+  let cacheGeneration = 0;
+
+  /**
+   * The authorizer's decision for an identity: from the cache when it holds one (no event is even
+   * built), else from one authorizer call shared by every request waiting on that identity, so a
+   * tenant's burst at a cache expiry puts one invocation, not one per request, in front of others.
+   */
+  function authorize(route: GatewayRoute, identity: string, event: () => APIGatewayRequestAuthorizerEvent): Promise<AuthorizerResult> {
     const cached = authorizerCache.get(identity);
-    if (cached && cached.expiresAt > options.now()) return cached.result;
-    const result = await options.invoke(route.authorizer!, event, authorizerTimeoutMs);
-    if (!isAuthorizerResult(result)) throw new Error('authorizer returned an invalid response');
-    if (options.authorizerCacheTtlSeconds > 0) {
-      if (authorizerCache.size > 10_000) authorizerCache.clear();
-      authorizerCache.set(identity, { result, expiresAt: options.now() + options.authorizerCacheTtlSeconds * 1000 });
-    }
-    return result;
+    if (cached && cached.expiresAt > options.now()) return Promise.resolve(cached.result);
+    const pending = authorizing.get(identity);
+    if (pending) return pending;
+    const generation = cacheGeneration;
+    const call = (async () => {
+      const result = await options.invoke(route.authorizer!, event(), authorizerTimeoutMs);
+      if (!isAuthorizerResult(result)) throw new Error('authorizer returned an invalid response');
+      if (options.authorizerCacheTtlSeconds > 0 && generation === cacheGeneration) {
+        if (authorizerCache.size > 10_000) authorizerCache.clear();
+        authorizerCache.set(identity, { result, expiresAt: options.now() + options.authorizerCacheTtlSeconds * 1000 });
+      }
+      return result;
+    })().finally(() => {
+      if (authorizing.get(identity) === call) authorizing.delete(identity);
+    });
+    authorizing.set(identity, call);
+    return call;
   }
 
   const listener: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
@@ -272,7 +293,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         const identity = headers.Authorization ?? headers.authorization ?? req.headers.authorization;
         // The identity source (Authorization header) is required: API Gateway answers 401 without invoking the authorizer.
         if (!identity) return gatewayResponse('UNAUTHORIZED');
-        const authorizerEvent = { type: 'REQUEST', methodArn, ...requestFields, requestContext } as unknown as APIGatewayRequestAuthorizerEvent;
+        const authorizerEvent = () => ({ type: 'REQUEST', methodArn, ...requestFields, requestContext }) as unknown as APIGatewayRequestAuthorizerEvent;
         let result: AuthorizerResult;
         try {
           result = await authorize(route, identity, authorizerEvent);
@@ -330,5 +351,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     });
   };
 
-  return { listener, flushAuthorizerCache: () => authorizerCache.clear() };
+  const flushAuthorizerCache = () => {
+    cacheGeneration += 1;
+    authorizerCache.clear();
+    authorizing.clear();
+  };
+  return { listener, flushAuthorizerCache };
 }
