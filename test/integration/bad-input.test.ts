@@ -63,6 +63,10 @@ const cases: { name: string; method: string; path: () => string; raw?: string; b
   { name: 'a repeated query parameter', method: 'GET', path: () => '/cases?status=OPEN&status=CLOSED', status: 400, code: 'MALFORMED_REQUEST' },
   { name: 'an unknown status filter', method: 'GET', path: () => '/cases?status=open', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an invalid email for a new user', method: 'POST', path: () => '/users', body: { email: 'not-an-email', role: 'user' }, status: 422, code: 'VALIDATION_FAILED' },
+  { name: 'a cursor on the user list, which has no pages', method: 'GET', path: () => '/users?cursor=zzzz', status: 400, code: 'INVALID_CURSOR' },
+  { name: 'a limit on the user list, which has no pages', method: 'GET', path: () => '/users?limit=10', status: 422, code: 'VALIDATION_FAILED' },
+  { name: 'an unknown query parameter on the user list', method: 'GET', path: () => '/users?role=admin', status: 422, code: 'VALIDATION_FAILED' },
+  { name: 'a __proto__ query parameter on the user list', method: 'GET', path: () => '/users?__proto__=1', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an unknown role for a new user', method: 'POST', path: () => '/users', body: { email: 'x@example.com', role: 'root' }, status: 422, code: 'VALIDATION_FAILED' },
 ];
 

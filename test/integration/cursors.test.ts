@@ -94,3 +94,36 @@ describe('GET /admin/tenants with a cursor', () => {
     expectInvalidCursor(await env.call('GET', `/admin/tenants?cursor=${forge({ ...issued, SK: 'AUDIT#01HZY3J5V8K2M4N6P8Q0R2S4T6' })}`, operator()));
   });
 });
+
+describe('GET /admin/tenants/{id}/export with a cursor', () => {
+  const exportPage = (cursor?: string) =>
+    env.call('GET', `/admin/tenants/${tenant.tenantId}/export?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { token: env.operatorToken });
+
+  /** The first cursor the export issues inside a case partition. */
+  async function issuedCaseCursor(): Promise<Record<string, string>> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const response = await exportPage(cursor);
+      expect(response.status).toBe(200);
+      cursor = response.headers.get('x-next-cursor') ?? undefined;
+      if (!cursor) break;
+      const key = decode(cursor).k;
+      if (key.segment === 'cases') return key;
+    }
+    throw new Error('the export issued no cursor inside a case');
+  }
+
+  it('continues from the case cursor it issued (the positive control)', async () => {
+    const key = await issuedCaseCursor();
+    expect((await exportPage(forge(key))).status).toBe(200);
+  });
+
+  it.each([
+    ['a listing place that is not the case', (key: Record<string, string>) => ({ ...key, listing: '\uffff' })],
+    ['a listing place of another case', (key: Record<string, string>) => ({ ...key, partition: key.partition!.replace(/[0-9A-Z]{26}$/, '00000000000000000000000000') })],
+    ['an item no case partition holds', (key: Record<string, string>) => ({ ...key, after: 'zzz' })],
+  ])('answers 400 INVALID_CURSOR for %s (the export would silently skip cases)', async (_label, tamper) => {
+    const response = await exportPage(forge(tamper(await issuedCaseCursor())));
+    expectInvalidCursor({ status: response.status, body: response.body });
+  });
+});

@@ -59,27 +59,58 @@ async function leftoversOf(slug: string) {
 }
 
 describe('tenant names', () => {
+  // Each disguise is tried against a first tenant named `<First> <Second> <run>`.
   it.each([
-    ['a zero-width space', (name: string) => name.replace(' ', '\u200b ')],
-    ['a Cyrillic "о" for the Latin "o"', (name: string) => name.replace('o', '\u043e')],
-    ['a Greek capital Alpha for "A"', (name: string) => name.replace('A', '\u0391')],
-    ['full-width letters and other case', (name: string) => name.toUpperCase().replace('O', '\uff2f')],
-  ])('refuses a second tenant whose name differs only by %s', async (label, disguise) => {
+    ['full-width letters and other case', 'Acme Tools', (name: string) => name.toUpperCase().replace('O', '\uff2f')],
+    ['a word wholly in Cyrillic look-alikes', 'Acme Tools', (name: string) => name.replace('Tools', '\u0422\u043e\u043e\u04cf\u0455')],
+    ['a word wholly in Greek capitals', 'Optima Labs', (name: string) => name.replace('Optima', '\u039f\u03a1\u03a4\u0399\u039c\u0391')],
+    ['a capital I for an l', 'Global Tools', (name: string) => name.replace('Global', 'GIobal')],
+    ['"rn" for "m"', 'Firm Works', (name: string) => name.replace('Firm', 'Firrn')],
+    ['"VV" for "W"', 'Wave Crew', (name: string) => name.replace('Wave', 'VVave')],
+    ['a small capital ᴌ for an l', 'Delta Crew', (name: string) => name.replace('Delta', 'De\u1d0cta')],
+    ['a combining low line on a letter', 'Acme Works', (name: string) => name.replace('Acme', 'Acme\u0332')],
+    ['a combining dot above a letter', 'Acme Works', (name: string) => name.replace('Acme', 'Acme\u0307')],
+  ])('refuses a second tenant whose name differs only by %s: 409 TENANT_NAME_TAKEN', async (label, first, disguise) => {
     const run = randomUUID().slice(0, 8);
-    const name = `Acme Tools ${run}`;
+    const name = `${first} ${run}`;
     expect((await onboard({ name, tier: 'basic', adminEmail: `first-${run}@example.com` })).status).toBe(201);
     const before = await tenantNames();
     const twin = disguise(name);
     expect(twin, label).not.toBe(name);
     const response = await onboard({ name: twin, tier: 'basic', adminEmail: `second-${run}@example.com` });
-    if (twin.includes('\u200b')) {
-      expect(response.status).toBe(422);
-      expect(response.body.error.code).toBe('VALIDATION_FAILED');
-    } else {
-      expect(response.status).toBe(409);
-      expect(response.body.error.code).toBe('TENANT_NAME_TAKEN');
-    }
+    expect(response.status, JSON.stringify(response.body)).toBe(409);
+    expect(response.body.error.code).toBe('TENANT_NAME_TAKEN');
     expect(await tenantNames()).toEqual(before);
+  });
+
+  it.each([
+    ['a zero-width space', 'Acme Tools', (name: string) => name.replace(' ', '\u200b '), 'invisible'],
+    ['a braille blank (U+2800) for a space', 'Acme Tools', (name: string) => name.replace(' ', '\u2800'), 'invisible'],
+    ['a trailing braille blank (U+2800)', 'Acme Tools', (name: string) => `${name}\u2800`, 'invisible'],
+    ['a Cyrillic "о" for the Latin "o" in a Latin word', 'Acme Tools', (name: string) => name.replace('o', '\u043e'), 'script'],
+    ['a Greek capital Alpha for "A" in a Latin word', 'Acme Tools', (name: string) => name.replace('A', '\u0391'), 'script'],
+    ['Armenian "օ" for "o" in a Latin word', 'Acme Novo', (name: string) => name.replace('Novo', 'N\u0585v\u0585'), 'script'],
+    ['a Lisu "ꓮ" for "A" in a Latin word', 'Alpha Team', (name: string) => name.replace('A', '\ua4ee'), 'script'],
+    ['a Cherokee "Ꭺ" for "A" in a Latin word', 'Alpha Crew', (name: string) => name.replace('A', '\u13aa'), 'script'],
+  ])('refuses a name with %s: 422 VALIDATION_FAILED, and onboards nobody', async (label, first, disguise, why) => {
+    const run = randomUUID().slice(0, 8);
+    const twin = disguise(`${first} ${run}`);
+    expect(twin, label).not.toBe(`${first} ${run}`);
+    const before = await tenantNames();
+    const response = await onboard({ name: twin, tier: 'basic', adminEmail: `second-${run}@example.com` });
+    expect(response.status).toBe(422);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(JSON.stringify(response.body.error)).toContain(why === 'script' ? 'must not mix Latin letters with letters of another script' : 'invisible characters');
+    expect(await tenantNames()).toEqual(before);
+  });
+
+  it('onboards a name wholly in another script, and a name whose words are in different scripts', async () => {
+    const run = randomUUID().slice(0, 8);
+    for (const name of [`Москва Тех ${run}`, `Ωμέγα Labs ${run}`, `東京 Systems ${run}`]) {
+      const response = await onboard({ name, tier: 'basic', adminEmail: `script-${randomUUID().slice(0, 8)}@example.com` });
+      expect(response.status, JSON.stringify(response.body)).toBe(201);
+      expect(response.body.name).toBe(name);
+    }
   });
 
   it('stores the name as people read it: NFKC, white space collapsed', async () => {

@@ -129,6 +129,33 @@ describe('repeating a tenant lifecycle action', () => {
   });
 });
 
+describe('repeating overrides that mean the same entitlements', () => {
+  it('answers 200 and records nothing for grants in another order, repeated grants, or empty lists and groups', async () => {
+    const tenant = await env.onboard('basic');
+    const set = await env.call('PATCH', `/admin/tenants/${tenant.tenantId}`, asOperator({ overrides: { features: { grant: ['analytics', 'export'] } } }));
+    expect(set.status).toBe(200);
+    const [trail, bus] = [await tenantTrail(tenant.tenantId), await eventsOf(tenant.tenantId)];
+    for (const overrides of [
+      { features: { grant: ['export', 'analytics'] } },
+      { features: { grant: ['analytics', 'export', 'export'] } },
+      { features: { grant: ['analytics', 'export'], revoke: [] }, limits: {} },
+    ]) {
+      const again = await env.call('PATCH', `/admin/tenants/${tenant.tenantId}`, asOperator({ overrides }));
+      expect(again.status, JSON.stringify(overrides)).toBe(200);
+      expect(again.body).toEqual(set.body);
+    }
+    // A tenant without overrides given empty ones: still nothing to record.
+    const plain = await env.onboard('basic');
+    const plainTrail = await tenantTrail(plain.tenantId);
+    for (const overrides of [{ limits: {} }, { features: { grant: [] } }, { features: {}, limits: {} }]) {
+      expect((await env.call('PATCH', `/admin/tenants/${plain.tenantId}`, asOperator({ overrides }))).status).toBe(200);
+    }
+    expect(await tenantTrail(tenant.tenantId)).toEqual(trail);
+    expect(await eventsOf(tenant.tenantId)).toEqual(bus);
+    expect(await tenantTrail(plain.tenantId)).toEqual(plainTrail);
+  });
+});
+
 describe('repeating a cell action', () => {
   it('answers a cell change to the settings it already has with 200 and records nothing', async () => {
     const before = await cellTrail('cell-2');

@@ -53,6 +53,18 @@ describe('router', () => {
     expect(JSON.parse(response.body)).toEqual({ message: 'Not Found' });
   });
 
+  it.each(['//x:99999/health', '//[/health', '//:0/health', '//%zz/health', '//127.0.0.1:1/cases', '/\\127.0.0.1:1/cases', '//a@b/health'])(
+    'answers 404 to %s: a path starting with // names no host and no resource, never a 5xx',
+    async (path) => {
+      for (const headers of [{}, { authorization: `Bearer ${tenant.token}` }] as Record<string, string>[]) {
+        const response = await raw(t.url, 'GET', path, headers);
+        expect(response.status, `${path}: ${response.body}`).toBe(404);
+        expect(JSON.parse(response.body)).toEqual({ message: 'Not Found' });
+      }
+      expect(received).toEqual([]);
+    },
+  );
+
   it.each([['absolute-form', 'GET', () => `http://127.0.0.1:${otherPort}/x`], ['asterisk-form', 'OPTIONS', () => '*']])(
     'answers 400 to a %s request target and reaches no other host',
     async (_label, method, target) => {

@@ -20,6 +20,19 @@ export const EntitlementOverrides = z.strictObject({
 });
 export type EntitlementOverrides = z.infer<typeof EntitlementOverrides>;
 
+/**
+ * The one form of a set of overrides: grants and revokes are sets (tier order, no repeats) and an
+ * empty list or group says nothing, so two requests that mean the same entitlements are equal.
+ */
+export function canonicalOverrides(overrides: EntitlementOverrides): EntitlementOverrides {
+  const inOrder = (list: readonly Feature[] | undefined) => FEATURES.filter((feature) => list?.includes(feature));
+  const grant = inOrder(overrides.features?.grant);
+  const revoke = inOrder(overrides.features?.revoke);
+  const features = { ...(grant.length ? { grant } : {}), ...(revoke.length ? { revoke } : {}) };
+  const limits = Object.fromEntries(Object.entries(overrides.limits ?? {}).filter(([, value]) => value !== undefined)) as NonNullable<EntitlementOverrides['limits']>;
+  return { ...(Object.keys(features).length ? { features } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
 export interface Entitlements {
   features: Feature[];
   limits: TierLimits;

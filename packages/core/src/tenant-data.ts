@@ -14,7 +14,10 @@ import {
   caseIdOfPartition,
   caseKey,
   caseListingPartition,
+  caseOfListingPageKey,
   isCaseItemKey,
+  isUlidSortKey,
+  NOTE_SORT_PREFIX,
   tenantMetaPartition,
   tenantRegistryPartition,
   tenantUsersPartition,
@@ -298,7 +301,13 @@ function positionOf(key: PageKey, tenantId: string, lanes: readonly Lane[]): Pos
   const lane = lanes.find((candidate) => candidate.segment === segment);
   if (!lane) return undefined;
   if (lane.segment === 'cases') {
-    if (caseIdOfPartition(tenantId, partition) === undefined || !listing) return undefined;
+    const caseId = caseIdOfPartition(tenantId, partition);
+    if (caseId === undefined) return undefined;
+    // The listing entry must be this case's own (a foreign or made-up one would resume the walk
+    // elsewhere and silently skip cases), and `after` an item a case partition holds.
+    const own = caseKey(tenantId, caseId);
+    if (caseOfListingPageKey(tenantId, { ...own, GSI1PK: caseListingPartition(tenantId), GSI1SK: listing }) === undefined) return undefined;
+    if (after !== own.SK && !isUlidSortKey(after, NOTE_SORT_PREFIX)) return undefined;
     return { segment: 'cases', partition, listingSort: listing, after };
   }
   return partition === '' && listing === '' ? { segment: lane.segment, after } : undefined;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalTenantName, hasInvisibleCharacters, TenantName, tenantNameSkeleton } from './tenant-name.js';
+import { canonicalTenantName, hasInvisibleCharacters, mixesScripts, TenantName, tenantNameSkeleton } from './tenant-name.js';
 
 describe('TenantName', () => {
   it('stores the name in NFKC with its white space collapsed', () => {
@@ -36,10 +36,25 @@ describe('TenantName', () => {
     expect(TenantName.safeParse(name).success).toBe(false);
   });
 
-  it('accepts names in any script', () => {
-    for (const name of ['Société Générale', 'Ωmega Labs', 'Москва Тех', '東京 Systems', 'O’Neil & Sons']) {
-      expect(TenantName.safeParse(name).success).toBe(true);
+  it('accepts names in any script, and words in different scripts side by side', () => {
+    for (const name of ['Société Générale', 'Ωμέγα Labs', 'Москва Тех', 'Москва Labs', '東京 Systems', 'Tokyo東京', 'ソニーPlus', 'O’Neil & Sons', 'Ꮳ Ꭺ']) {
+      expect(TenantName.safeParse(name).success, name).toBe(true);
     }
+  });
+
+  it.each([
+    ['a Cyrillic "о" among Latin letters', 'Acme Tоols'],
+    ['a Greek capital Alpha before Latin letters', 'Αcme'],
+    ['a Greek Omega before Latin letters', 'Ωmega Labs'],
+    ['an Armenian "օ" among Latin letters', 'Acme Nօvօ'],
+    ['a Lisu "ꓮ" before Latin letters', 'ꓮlpha Team'],
+    ['a Cherokee "Ꭺ" before Latin letters', 'Ꭺlpha Crew'],
+    ['a Cyrillic letter after a hyphen-joined Latin word', 'Acme-Сorp'],
+  ])('refuses a word that mixes Latin letters with %s, saying why', (_label, name) => {
+    const result = TenantName.safeParse(name);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toBe('A word of the name must not mix Latin letters with letters of another script');
+    expect(mixesScripts(name)).toBe(true);
   });
 });
 
@@ -62,6 +77,33 @@ describe('tenantNameSkeleton', () => {
     same('example', '\u0435\u0445\u0430m\u0440l\u0435'); // Cyrillic е, х, а, р
   });
 
+  it('makes a capital I that passes for an l one name with it, keeping case folding', () => {
+    same('Global Tools', 'GIobal Tools');
+    same('IRIS', 'iris');
+    same('Iris', 'lris');
+  });
+
+  it('makes letter pairs that pass for one letter one name with it', () => {
+    same('Firm Works', 'Firrn Works');
+    same('Wave Crew', 'VVave Crew');
+    same('Dear Co', 'Clear Co');
+  });
+
+  it('makes small capitals and Armenian, Lisu and Cherokee look-alikes one name with the Latin spelling', () => {
+    same('Delta Crew', 'Deᴌta Crew'); // small capital L with stroke
+    same('Acme Works', 'ᴀᴄᴍᴇ Works');
+    same('Acme Novo', 'Acme Nօvօ'); // Armenian օ
+    same('Alpha Team', 'ꓮlpha Team'); // Lisu ꓮ
+    same('Alpha Crew', 'Ꭺlpha Crew'); // Cherokee Ꭺ
+  });
+
+  it('makes names that differ only by accents or other combining marks one name', () => {
+    same('Acme Works', 'Acme\u0332 Works'); // combining low line
+    same('Acme Works', 'Acme\u0307 Works'); // combining dot above
+    same('Cafe', 'Café');
+    same('Societe Generale', 'Société Générale');
+  });
+
   it('makes dashes, quotes and digits that pass for letters one name', () => {
     same('Acme-Works', 'Acme–Works');
     same("O'Neil", 'O’Neil');
@@ -72,7 +114,7 @@ describe('tenantNameSkeleton', () => {
   it('keeps names that read differently apart', () => {
     const pairs: [string, string][] = [
       ['Acme', 'Acne'],
-      ['Café', 'Cafe'],
+      ['がっこう', 'かっこう'], // kana voicing marks tell words apart
       ['Москва', 'Moskva'],
       ['Acme Corp', 'AcmeCorp'],
     ];

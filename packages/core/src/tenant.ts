@@ -8,7 +8,7 @@ import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import { EntitlementOverrides } from './entitlements.js';
+import { EntitlementOverrides, canonicalOverrides } from './entitlements.js';
 import { ConcurrentModification, MoveInProgress, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from './errors.js';
 import { isTenantId, tenantOfListingPageKey, tenantRecordKey } from './keys.js';
 import { LISTING_PARTITION, summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
@@ -167,7 +167,9 @@ export const UpdateInput = z
  * tenant already has changes nothing and records nothing: the answer is the tenant as it is.
  */
 export async function update(tenantId: string, input: unknown, options: { actor: string }): Promise<TenantSummary> {
-  const change = parse(UpdateInput, input);
+  const parsed = parse(UpdateInput, input);
+  // Overrides that mean the same entitlements are the same overrides (a repeat records nothing).
+  const change = { ...parsed, ...(parsed.overrides !== undefined ? { overrides: canonicalOverrides(parsed.overrides) } : {}) };
   const before = await getRecord(tenantId);
   if (!before) throw new TenantNotFound();
   if (!before.cellId || !before.apiKeyId || (before.status !== 'ACTIVE' && before.status !== 'SUSPENDED')) {
@@ -180,7 +182,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     throw new MoveInProgress();
   }
   // The tier and overrides it already has: nothing changes, nothing is recorded.
-  if (tier === before.tier && (change.overrides === undefined || isDeepStrictEqual(change.overrides, before.overrides ?? {}))) {
+  if (tier === before.tier && (change.overrides === undefined || isDeepStrictEqual(change.overrides, canonicalOverrides(before.overrides ?? {})))) {
     return summary(before);
   }
   if (TIERS[tier].placement !== TIERS[before.tier].placement) {

@@ -2,7 +2,7 @@ import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import * as Counters from './counters.js';
 import { currentEntitlements, requireRole } from './entitlements.js';
-import { UserAlreadyExists } from './errors.js';
+import { InvalidCursor, UserAlreadyExists } from './errors.js';
 import * as Identity from './identity.js';
 import * as IdentityBroker from './identity-broker.js';
 import { tenantUserKey, tenantUsersPartition } from './keys.js';
@@ -23,9 +23,20 @@ export const CreateInput = z.strictObject({
   role: z.enum(Identity.ROLES),
 });
 
-/** The current tenant's users (tenant admins only). */
-export async function list(): Promise<{ items: UserView[] }> {
+/**
+ * What `GET /users` takes in its query: nothing. The list is bounded by the plan's max users and
+ * comes in one answer, so it issues no cursor and takes no `limit`.
+ */
+export const ListInput = z.strictObject({});
+
+/**
+ * The current tenant's users (tenant admins only). A `cursor` is one this listing never issued
+ * (400 `INVALID_CURSOR`, as elsewhere); any other query parameter is unknown (422).
+ */
+export async function list(query: unknown = {}): Promise<{ items: UserView[] }> {
   requireRole('admin');
+  if (typeof query === 'object' && query !== null && Object.hasOwn(query, 'cursor')) throw new InvalidCursor();
+  parse(ListInput, query);
   const { doc, tableName } = tenantTable();
   const items: UserView[] = [];
   let startKey: Record<string, unknown> | undefined;

@@ -2,4 +2,4 @@ import { User } from '@cellbook/core';
 import { tenantApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 
-export const handler = tenantApi(async () => ok(await User.list()));
+export const handler = tenantApi(async (request) => ok(await User.list(request.query)));

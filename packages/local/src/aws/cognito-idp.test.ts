@@ -83,6 +83,7 @@ beforeAll(async () => {
     now: () => clock,
     accessTokenTtlSeconds: 900,
     groups: ['tenant-admin', 'tenant-user', 'operator'],
+    maxTrackedUnknownSignIns: 8,
   });
   server.on('request', cognito.listener);
   admin = client('AKIACONTROLPLANE');
@@ -654,6 +655,25 @@ describe('temporary lockout after repeated failed sign-ins (as Cognito)', () => 
       await expect(signIn('HAMMERED', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
       clock += LOCKOUT_FIRST_MS;
       await expect(signIn('hammered', 'Right-Pass-1')).resolves.toHaveProperty('AuthenticationResult.AccessToken');
+    } finally {
+      clock = started;
+    }
+  });
+
+  it('keeps counting at most a bounded number of unknown usernames, and never forgets a user’s lockout for them', async () => {
+    await createConfirmed('name-guessing-victim', 'Right-Pass-1');
+    const started = clock;
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await expect(signIn('name-guessing-victim', 'Wrong-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+        await expect(signIn('ghost-first', 'Wrong-Pass-1')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+      }
+      await expect(signIn('ghost-first', 'Wrong-Pass-1')).rejects.toMatchObject(lockedOut);
+      // Eight more unknown usernames (this pool counts at most eight) push the oldest one out…
+      for (let guess = 0; guess < 8; guess++) await expect(signIn(`ghost-${guess}`, 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      await expect(signIn('ghost-first', 'Wrong-Pass-1')).rejects.toMatchObject({ message: 'Incorrect username or password.' });
+      // …but not a user's lockout, however many names are guessed.
+      await expect(signIn('name-guessing-victim', 'Right-Pass-1')).rejects.toMatchObject(lockedOut);
     } finally {
       clock = started;
     }

@@ -52,6 +52,11 @@ export interface LocalCognitoOptions {
   authenticate: Authenticate;
   authorize: Authorize;
   now?: Clock;
+  /**
+   * How many usernames that are no user the sign-in lockout keeps counting at once (default
+   * 10,000); past it the one whose last failure is oldest is forgotten. Users' own counts are kept.
+   */
+  maxTrackedUnknownSignIns?: number;
   /** Access and ID token validity (the app client's AccessTokenValidity / IdTokenValidity). */
   accessTokenTtlSeconds?: number;
   refreshTokenTtlDays?: number;
@@ -158,6 +163,8 @@ export const PASSWORD_ATTEMPTS_EXCEEDED = 'Password attempts exceeded';
 interface FailedSignIns {
   count: number;
   lastFailureAt: number;
+  /** False for a username that is no user: those entries are the ones bounded. */
+  knownUser: boolean;
   lockedUntil: number;
 }
 
@@ -243,6 +250,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     refreshTokenTtlDays = 30,
     temporaryPasswordValidityDays = 7,
     passwordPolicy = DEFAULT_PASSWORD_POLICY,
+    maxTrackedUnknownSignIns = 10_000,
   } = options;
   const issuer = `${options.issuerBaseUrl.replace(/\/+$/, '')}/${userPoolId}`;
   const jwksUrl = `${issuer}/.well-known/jwks.json`;
@@ -457,7 +465,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     // Same answer for an unknown user and a wrong password (PreventUserExistenceErrors: ENABLED).
     const matches = await passwordMatches(password, user?.password ?? decoyHash);
     if (!user || !matches) {
-      recordFailedSignIn(attemptKey);
+      recordFailedSignIn(attemptKey, user !== undefined);
       throw new CognitoError('NotAuthorizedException', INCORRECT_CREDENTIALS);
     }
     failedSignIns.delete(attemptKey);
@@ -474,7 +482,11 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     return signIn(user);
   }
 
-  function recordFailedSignIn(attemptKey: string): void {
+  /**
+   * Counts a failure. Expired entries go on every write, and entries for usernames that are no user
+   * are bounded (oldest last failure first), so guessing names cannot grow memory without end.
+   */
+  function recordFailedSignIn(attemptKey: string, knownUser: boolean): void {
     const current = now();
     for (const [key, entry] of failedSignIns) {
       if (current - entry.lastFailureAt > LOCKOUT_MAX_MS && entry.lockedUntil <= current) failedSignIns.delete(key);
@@ -483,7 +495,11 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     const count = (previous?.count ?? 0) + 1;
     const beyondFree = count - LOCKOUT_FREE_ATTEMPTS;
     const lockedUntil = beyondFree < 0 ? 0 : current + Math.min(LOCKOUT_FIRST_MS * 2 ** beyondFree, LOCKOUT_MAX_MS);
-    failedSignIns.set(attemptKey, { count, lastFailureAt: current, lockedUntil });
+    // Re-inserted, so the map's order is the order of last failures.
+    failedSignIns.delete(attemptKey);
+    failedSignIns.set(attemptKey, { count, lastFailureAt: current, lockedUntil, knownUser });
+    const unknown = [...failedSignIns].filter(([, entry]) => !entry.knownUser);
+    for (const [key] of unknown.slice(0, Math.max(0, unknown.length - maxTrackedUnknownSignIns))) failedSignIns.delete(key);
   }
 
   async function refreshAuth(parameters: Record<string, string>): Promise<JsonObject> {

@@ -209,6 +209,20 @@ describe('DynamoDB endpoint: a tenant session', () => {
     });
   });
 
+  it.each([
+    ['a Key with an extra __proto__ member', 'GetItem', '{"TableName":"%T","Key":{"PK":{"S":"TENANT#t-1#CASE#x"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'Key.__proto__'],
+    ['an Item attribute named __proto__', 'PutItem', '{"TableName":"%T","Item":{"PK":{"S":"TENANT#t-1#CASE#p"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'Item.__proto__'],
+    ['an ExclusiveStartKey with an extra __proto__ member', 'Query', '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"}},"ExclusiveStartKey":{"PK":{"S":"TENANT#t-1#CASE#x"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'ExclusiveStartKey.__proto__'],
+    ['a __proto__ inside a map value', 'PutItem', '{"TableName":"%T","Item":{"PK":{"S":"TENANT#t-1#CASE#p"},"SK":{"S":"CASE"},"meta":{"M":{"__proto__":{"S":"x"}}}}}', 'Item.meta.M.__proto__'],
+    ['a __proto__ in ExpressionAttributeValues', 'Query', '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"},"__proto__":{"S":"x"}}}', 'ExpressionAttributeValues.__proto__'],
+  ])('refuses %s with a ValidationException naming it, and stores nothing', async (_label, operation, json, at) => {
+    const response = await rawCall(operation, JSON.parse(json.replace('%T', TABLE)));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ __type: 'com.amazon.coral.validate#ValidationException', message: expect.stringContaining(`"__proto__" (at ${at})`) });
+    const { Item } = await tenant1.send(new GetCommand({ TableName: TABLE, Key: { PK: 'TENANT#t-1#CASE#p', SK: 'CASE' } }));
+    expect(Item).toBeUndefined();
+  });
+
   it('passes an allowed call through with the storage engine’s own response', async () => {
     const response = await rawCall('GetItem', { TableName: TABLE, Key: { PK: { S: 'TENANT#t-1#CASE#none' }, SK: { S: 'CASE' } } });
     expect(response.status).toBe(200);

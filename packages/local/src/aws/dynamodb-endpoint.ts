@@ -73,6 +73,14 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
       return sendJson(res, 400, { __type: 'com.amazon.coral.service#SerializationException' });
     }
 
+    const protoAt = prototypeMemberPath(body);
+    if (protoAt !== undefined) {
+      return sendJson(res, 400, {
+        __type: 'com.amazon.coral.validate#ValidationException',
+        message: `The local DynamoDB stand-in cannot take a member named "__proto__" (at ${protoAt}): its storage engine would silently drop it. Use another attribute or member name.`,
+      });
+    }
+
     const plan = await planDynamoDbAccess(operation, body, tableKeys.get);
     if (plan.kind === 'reject') {
       const namespace = plan.type === 'ValidationException' ? 'com.amazon.coral.validate' : 'com.amazon.coral.service';
@@ -187,6 +195,31 @@ async function forward(req: IncomingMessage, body: Buffer, res: ServerResponse, 
   const upstreamResponse = await send(true);
   res.writeHead(upstreamResponse.statusCode ?? 502, withoutHopByHop(upstreamResponse.headers));
   await pipeline(upstreamResponse, res);
+}
+
+/**
+ * Where the request document has a member named `__proto__` (e.g. `Item.__proto__`,
+ * `ExclusiveStartKey.__proto__`), or undefined. dynalite builds plain objects from the document and
+ * drops such a member without a word (a Key with an extra `__proto__` is accepted, an Item attribute
+ * so named vanishes), so the call is refused before it reaches storage. Walked without recursion: a
+ * deeply nested document is no stack overflow.
+ */
+export function prototypeMemberPath(document: unknown): string | undefined {
+  const pending: [unknown, string][] = [[document, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      value.forEach((member, index) => pending.push([member, `${path}[${index}]`]));
+      continue;
+    }
+    for (const name of Object.keys(value)) {
+      const at = path === '' ? name : `${path}.${name}`;
+      if (name === '__proto__') return at;
+      pending.push([(value as Record<string, unknown>)[name], at]);
+    }
+  }
+  return undefined;
 }
 
 function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {

@@ -203,9 +203,18 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     };
 
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://gateway.local');
       const method = (req.method ?? 'GET').toUpperCase();
       if (declaresTooLarge(req)) return gatewayResponse('REQUEST_TOO_LARGE');
+      // The target is the client's path, never a reference resolved against a base: `//x:99999/a`
+      // would name an authority (an invalid one threw: a 500), a valid one would be dropped so
+      // `//any-host/cases` reached `/cases`. A path with an empty segment names no resource.
+      let url: URL;
+      try {
+        url = new URL(`http://gateway.local${req.url ?? '/'}`);
+      } catch {
+        return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
+      }
+      if (url.host !== 'gateway.local' || url.pathname.includes('//')) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
       const match = matchRoute(options.routes, method, url.pathname);
       if (!match) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
       const { route, pathParameters } = match;
