@@ -69,6 +69,22 @@ describe('tenantNameSkeleton', () => {
     same('Apple', 'App1e');
   });
 
+  // Cellbook's list of look-alikes, by the Latin letter or sign each one passes for: every one of them,
+  // typed in place of its letter, is the same name. (The capital lunate sigma Ϲ is not here: NFKC stores
+  // it as Σ, which no longer passes for a C.)
+  const LOOK_ALIKES: [string, string][] = [
+    ['a', 'аɑα'], ['b', 'Ьь'], ['c', 'сϲς'], ['d', 'ԁ'], ['e', 'еҽ'], ['g', 'ɡ'], ['h', 'һ'], ['i', 'іιɩ'],
+    ['j', 'јϳ'], ['k', 'κ'], ['l', 'ӏ1|ǀ'], ['n', 'ո'], ['o', 'оοσ0'], ['p', 'рρ'], ['q', 'ԛ'], ['s', 'ѕ'],
+    ['u', 'υս'], ['v', 'νѵ'], ['w', 'ԝѡ'], ['x', 'хχ'], ['y', 'уγ'],
+    ['A', 'АΑ'], ['B', 'ВΒ'], ['C', 'С'], ['E', 'ЕΕ'], ['H', 'НΗ'], ['I', 'ІΙӀ'], ['J', 'Ј'], ['K', 'КΚ'],
+    ['M', 'МΜ'], ['N', 'Ν'], ['O', 'ОΟ'], ['P', 'РΡ'], ['S', 'Ѕ'], ['T', 'ТΤ'], ['X', 'ХΧ'], ['Y', 'ҮΥ'], ['Z', 'Ζ'],
+    ['-', '‐‑‒–—―−﹣'], ["'", '‘’‚‛′'], ['"', '“”„‟″'],
+  ];
+
+  it.each(LOOK_ALIKES)('makes each look-alike of "%s" (%s) one name with it', (latin, alikes) => {
+    for (const alike of alikes) same(`Tenant ${latin}9`, `Tenant ${alike}9`);
+  });
+
   it('keeps names that read differently apart', () => {
     const pairs: [string, string][] = [
       ['Acme', 'Acne'],

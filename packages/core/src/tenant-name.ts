@@ -21,7 +21,8 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorab
 const LOOK_ALIKES: Readonly<Record<string, string>> = {
   a: 'аɑα',
   b: 'Ьь',
-  c: 'сϲ',
+  // ς: the final sigma NFKC makes of a lunate sigma ϲ, so a stored name keeps the look-alike.
+  c: 'сϲς',
   d: 'ԁ',
   e: 'еҽ',
   g: 'ɡ',
@@ -67,7 +68,10 @@ const LATIN_OF = new Map<string, string>(
 );
 
 function unconfuse(text: string): string {
-  return Array.from(text, (char) => LATIN_OF.get(char) ?? char).join('');
+  // NFKC spells a double prime ″ as two primes, and two apostrophes read as a double quote.
+  return Array.from(text, (char) => LATIN_OF.get(char) ?? char)
+    .join('')
+    .replaceAll("''", '"');
 }
 
 /** NFKC with runs of white space made one space, trimmed: the form a tenant name is stored in. */
