@@ -29,8 +29,9 @@ describe('ownCaseListingEntries', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const keyless = { GSI1PK: read.partition, GSI1SK: 'S1#x', SK: 'CASE' };
     const numericKey = { PK: 1, SK: 'CASE', GSI1PK: read.partition, GSI1SK: 'S1#y' };
-    expect(ownCaseListingEntries(read, [keyless, numericKey])).toEqual([]);
-    expect(warn).toHaveBeenCalledTimes(2);
+    const numericSortKey = { PK: caseKey('t-1', CASE_ID).PK, SK: 7, GSI1PK: read.partition, GSI1SK: 'S1#z' };
+    expect(ownCaseListingEntries(read, [keyless, numericKey, numericSortKey])).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(3);
     for (const [arg] of warn.mock.calls) {
       expect(JSON.parse(String(arg))).toMatchObject({ tenantId: 't-1', foreignTenantId: null, itemKey: null });
     }

@@ -23,8 +23,12 @@ describe('TenantName', () => {
     ['a line separator', 'Acme\u2028Corp'],
     ['a private-use character', 'Acme\ue000'],
     ['a lone surrogate', 'Acme\ud800'],
-  ])('refuses a name with %s', (_label, name) => {
-    expect(TenantName.safeParse(name).success).toBe(false);
+  ])('refuses a name with %s, and says why', (_label, name) => {
+    const result = TenantName.safeParse(name);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.message)).toContain(
+      'Name must not contain control, zero-width or other invisible characters',
+    );
   });
 
   it.each([
