@@ -32,12 +32,14 @@ describe('TenantName', () => {
   });
 
   it.each([
-    ['one character', 'A'],
-    ['white space only', ' \u3000 '],
-    ['punctuation only', '--'],
-    ['over 100 characters once normalised', 'x'.repeat(101)],
-  ])('refuses %s', (_label, name) => {
-    expect(TenantName.safeParse(name).success).toBe(false);
+    ['one character', 'A', 'Name must be at least 2 characters'],
+    ['white space only', ' \u3000 ', 'Name must be at least 2 characters'],
+    ['punctuation only', '--', 'Name must contain a letter or a digit'],
+    ['over 100 characters once normalised', 'x'.repeat(101), 'Name must be at most 100 characters'],
+  ])('refuses %s, and says why', (_label, name, why) => {
+    const result = TenantName.safeParse(name);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.message)).toContain(why);
   });
 
   it('accepts names in any script', () => {
