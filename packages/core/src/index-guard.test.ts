@@ -24,6 +24,42 @@ describe('ownCaseListingEntries', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     expect(ownCaseListingEntries(read, [{ ...noteKey('t-1', CASE_ID, NOTE_ID), GSI1PK: read.partition, GSI1SK: 'S1#x' }])).toEqual([]);
   });
+
+  it('drops an entry that carries no base key (a projection without PK and SK) and reports it without one', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const keyless = { GSI1PK: read.partition, GSI1SK: 'S1#x', SK: 'CASE' };
+    const numericKey = { PK: 1, SK: 'CASE', GSI1PK: read.partition, GSI1SK: 'S1#y' };
+    const numericSortKey = { PK: caseKey('t-1', CASE_ID).PK, SK: 7, GSI1PK: read.partition, GSI1SK: 'S1#z' };
+    expect(ownCaseListingEntries(read, [keyless, numericKey, numericSortKey])).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(3);
+    for (const [arg] of warn.mock.calls) {
+      expect(JSON.parse(String(arg))).toMatchObject({ tenantId: 't-1', foreignTenantId: null, itemKey: null });
+    }
+  });
+
+  it('reports a dropped entry as a WARN line an operator can trace (both tenants, index, partition, reader, item key) and CloudWatch counts per reader', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const planted = { ...caseKey('t-10', CASE_ID), GSI1PK: read.partition, GSI1SK: 'S1#2026' };
+    ownCaseListingEntries({ ...read, reader: 'case.list' }, [planted]);
+    const line = JSON.parse(String(warn.mock.calls[0]![0])) as Record<string, unknown>;
+    expect(line).toMatchObject({
+      level: 'WARN',
+      tenantId: 't-1',
+      foreignTenantId: 't-10',
+      index: 'GSI1',
+      indexPartition: read.partition,
+      reader: 'case.list',
+      itemKey: caseKey('t-10', CASE_ID),
+      ForeignIndexItemsDropped: 1,
+    });
+    // The embedded-metric block: the dashboard and alarms count injections by this name, per reader.
+    expect(line._aws).toEqual({
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [
+        { Namespace: 'Cellbook', Dimensions: [['reader']], Metrics: [{ Name: 'ForeignIndexItemsDropped', Unit: 'Count' }] },
+      ],
+    });
+  });
 });
 
 describe('tenantOfPartition', () => {

@@ -23,6 +23,12 @@ describe('ownRecord', () => {
     );
   });
 
+  it('starts empty when given nothing: no name at all, inherited or not', () => {
+    const record = ownRecord<string>();
+    expect(Object.keys(record)).toEqual([]);
+    expect(Object.getPrototypeOf(record)).toBeNull();
+  });
+
   it('keeps a sent __proto__ as an ordinary key that changes no prototype', () => {
     const record = ownRecord<unknown>([['__proto__', { polluted: true }]]);
     expect(Object.getPrototypeOf(record)).toBeNull();

@@ -30,7 +30,8 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorab
 const LOOK_ALIKES: Readonly<Record<string, string>> = {
   a: 'аɑαᴀ',
   b: 'Ььʙ',
-  c: 'сϲᴄ',
+  // ς: the final sigma NFKC makes of a lunate sigma ϲ, so a stored name keeps the look-alike.
+  c: 'сϲςᴄ',
   d: 'ԁᴅ',
   e: 'еҽᴇ',
   f: 'ꜰ',
@@ -96,7 +97,10 @@ const LATIN_OF = new Map<string, string>(
 );
 
 function unconfuse(text: string): string {
-  return Array.from(text, (char) => LATIN_OF.get(char) ?? char).join('');
+  // NFKC spells a double prime ″ as two primes, and two apostrophes read as a double quote.
+  return Array.from(text, (char) => LATIN_OF.get(char) ?? char)
+    .join('')
+    .replaceAll("''", '"');
 }
 
 /**
