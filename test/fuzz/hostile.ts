@@ -274,3 +274,31 @@ function hasDetails(body: unknown): boolean {
 export function reachedFunction(response: RawResponse): boolean {
   return response.status < 400 || (typeof response.json === 'object' && response.json !== null && 'requestId' in response.json);
 }
+
+/** What a route's fuzz run needs of its suite: the platform, its callers' tokens and a state watcher. */
+export interface FuzzTarget {
+  url: string;
+  tokens: Record<Caller, string | undefined>;
+  readState: () => Promise<unknown>;
+}
+
+/**
+ * Sends `requests` to one route: never a 5xx, the error body on every 4xx, every request refused
+ * when `mustRefuse`, no table or event bus changed, and at least one request reached the route's
+ * function (not only the router's or API Gateway's refusals).
+ */
+export async function expectRouteWithstands(target: FuzzTarget, requests: fc.Arbitrary<HostileRequest>, mustRefuse: boolean): Promise<void> {
+  const before = await target.readState();
+  let reached = 0;
+  await fc.assert(
+    fc.asyncProperty(requests, async (request) => {
+      const response = await send(target.url, request, target.tokens);
+      expectNoServerError(request, response);
+      if (reachedFunction(response)) reached += 1;
+      if (mustRefuse) expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+    }),
+    { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+  );
+  expect(await target.readState()).toEqual(before);
+  expect(reached).toBeGreaterThan(0);
+}
