@@ -150,9 +150,9 @@ export function ControlPlane({ app, stack }: StackContext) {
   for (const group of Identity.ROLES) {
     new cognito.CfnUserPoolGroup(stack, `Group-${group}`, { userPoolId: userPool.userPoolId, groupName: group, description: `Tenant ${group}s` });
   }
-  const userPoolClient = userPool.addClient('ApiClient', {
-    userPoolClientName: resourceName(app, 'api'),
-    // POST /auth/token is username + password (DESIGN §5); the client holds no secret.
+  // Both directories' app clients: POST /auth/token is username + password (DESIGN §5), and the
+  // client holds no secret.
+  const signInClientSettings = {
     authFlows: { userPassword: true },
     generateSecret: false,
     disableOAuth: true,
@@ -160,6 +160,10 @@ export function ControlPlane({ app, stack }: StackContext) {
     enableTokenRevocation: true,
     accessTokenValidity: Duration.hours(1),
     idTokenValidity: Duration.hours(1),
+  } satisfies cognito.UserPoolClientOptions;
+  const userPoolClient = userPool.addClient('ApiClient', {
+    userPoolClientName: resourceName(app, 'api'),
+    ...signInClientSettings,
     refreshTokenValidity: Duration.days(30),
     readAttributes: new cognito.ClientAttributes()
       .withStandardAttributes({ email: true, emailVerified: true })
@@ -204,13 +208,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
   const operatorPoolClient = operatorPool.addClient('OperatorClient', {
     userPoolClientName: resourceName(app, 'operator-api'),
-    authFlows: { userPassword: true },
-    generateSecret: false,
-    disableOAuth: true,
-    preventUserExistenceErrors: true,
-    enableTokenRevocation: true,
-    accessTokenValidity: Duration.hours(1),
-    idTokenValidity: Duration.hours(1),
+    ...signInClientSettings,
     refreshTokenValidity: Duration.hours(12),
     readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }),
     writeAttributes: new cognito.ClientAttributes().withStandardAttributes({}),
