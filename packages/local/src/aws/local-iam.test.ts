@@ -115,6 +115,41 @@ describe('LocalIam.authorize', () => {
     expect((await iam.authorize(tenant1, getItem(['TENANT#t-1#CASE#x']))).allowed).toBe(false);
   });
 
+  it('never answers a request with a decision remembered for another key, tenant or action', async () => {
+    const tenant2 = iam.issueRoleSession(TENANT_ROLE, 'tenant-t-2', { TenantId: 't-2' });
+    for (let round = 0; round < 2; round++) {
+      expect((await iam.authorize(tenant1, getItem(['TENANT#t-1#CASE#x']))).allowed).toBe(true);
+      expect((await iam.authorize(tenant1, getItem(['TENANT#t-2#CASE#x']))).allowed).toBe(false);
+      expect((await iam.authorize(tenant2, getItem(['TENANT#t-1#CASE#x']))).allowed).toBe(false);
+      expect((await iam.authorize(tenant2, getItem(['TENANT#t-2#CASE#x']))).allowed).toBe(true);
+      expect((await iam.authorize(tenant1, { ...getItem(['TENANT#t-1#CASE#x']), resource: tableArn('cellbook-cell-2') })).allowed).toBe(false);
+      expect((await iam.authorize(api, getItem(['TENANT#t-1#CASE#x']))).allowed).toBe(false);
+    }
+  });
+
+  it('evaluates a policy that names the time afresh on every request', async () => {
+    let now = Date.parse('2026-12-02T10:00:00Z');
+    const clocked = new LocalIam({ now: () => now });
+    clocked.createRole({
+      name: 'until-noon',
+      arn: 'arn:aws:iam::000000000000:role/until-noon',
+      policies: [
+        {
+          name: 'until-noon',
+          document: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'dynamodb:GetItem', Resource: TABLE_ARN, Condition: { DateLessThan: { 'aws:CurrentTime': '2026-12-02T12:00:00Z' } } }],
+          },
+        },
+      ],
+      trustPolicy: lambdaTrust,
+    });
+    const session = clocked.issueRoleSession('arn:aws:iam::000000000000:role/until-noon', 'lambda', {}, 43_200);
+    expect((await clocked.authorize(session, getItem(['k']))).allowed).toBe(true);
+    now = Date.parse('2026-12-02T12:00:01Z');
+    expect((await clocked.authorize(session, getItem(['k']))).allowed).toBe(false);
+  });
+
   it('treats a policy the simulator rejects as a deny and says why', async () => {
     iam.putRolePolicy(TENANT_ROLE, 'tenant-items', {
       Version: '2012-10-17',

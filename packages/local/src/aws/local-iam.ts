@@ -1,7 +1,11 @@
 /**
  * The local account's IAM: roles, the sessions STS hands out for them, and policy evaluation.
- * Decisions come from `@cloud-copilot/iam-simulate` on every request against the role's current
- * documents, so a policy change is visible on the very next call.
+ * Decisions come from `@cloud-copilot/iam-simulate` against the role's current documents, so a
+ * policy change is visible on the very next call. A decision is a pure function of the session,
+ * the role's documents and the request, so it is remembered (bounded, and forgotten whenever a
+ * role's documents change): simulating a policy costs ~1–2 ms of the platform's one main thread,
+ * and every DynamoDB request of every tenant is authorized, so without it one tenant's admitted
+ * traffic queues its neighbours' requests behind policy evaluation (issue 12, item 4b).
  */
 import { randomBytes } from 'node:crypto';
 import { isWildcardOnlyAction, runSimulation, type RunSimulationResults, type Simulation } from '@cloud-copilot/iam-simulate';
@@ -12,6 +16,7 @@ import {
   systemClock,
   type Authenticate,
   type AuthorizationDecision,
+  type AuthorizationRequest,
   type Authorize,
   type Clock,
   type PolicyDocument,
@@ -33,6 +38,8 @@ export interface LocalIamOptions {
 export interface IamRole extends RoleDefinition {
   /** e.g. AROA3XFRBF23EXAMPLE1 */
   roleId: string;
+  /** Whether an identity policy names a context key that changes with every request (the time). */
+  volatile: boolean;
 }
 
 export type AssumeRoleAction = 'sts:AssumeRole' | 'sts:TagSession';
@@ -50,6 +57,13 @@ export interface AssumeRoleDecision extends AuthorizationDecision {
 const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 /** STS refuses an expired token for as long as it is presented; keep expired sessions this long to say so. */
 const EXPIRED_SESSION_RETENTION_MS = 12 * 3600 * 1000;
+/** Remembered decisions: enough for every session × action × key of a busy local platform. */
+const DECISION_MEMORY = 20_000;
+/**
+ * Context keys whose value changes from one request to the next without the request changing: a
+ * policy that names one is evaluated afresh every time.
+ */
+const VOLATILE_CONTEXT_KEY = /aws:(CurrentTime|EpochTime)/i;
 
 export class LocalIam {
   private readonly now: Clock;
@@ -57,6 +71,8 @@ export class LocalIam {
   private readonly roles = new Map<string, IamRole>();
   private readonly sessions = new Map<string, RoleSession>();
   private readonly wildcardOnly = new Map<string, Promise<boolean>>();
+  /** Decisions by session, action, resource and request context (insertion order = age). */
+  private readonly decisions = new Map<string, AuthorizationDecision>();
 
   constructor(options: LocalIamOptions = {}) {
     this.now = options.now ?? systemClock;
@@ -70,7 +86,8 @@ export class LocalIam {
     }
     if (this.roles.has(def.arn)) throw new Error(`Role ${def.arn} already exists`);
     // A private copy: later edits go through putRolePolicy, as they would through IAM.
-    const role: IamRole = { ...structuredClone(def), roleId: `AROA${randomId(17)}` };
+    const role: IamRole = { ...structuredClone(def), roleId: `AROA${randomId(17)}`, volatile: false };
+    role.volatile = mentionsVolatileContext(role);
     this.roles.set(def.arn, role);
     return role;
   }
@@ -84,6 +101,8 @@ export class LocalIam {
     const role = this.requireRole(roleArn);
     const others = role.policies.filter((policy) => policy.name !== policyName);
     role.policies = [...others, { name: policyName, document: structuredClone(document) }];
+    role.volatile = mentionsVolatileContext(role);
+    this.decisions.clear();
   }
 
   /**
@@ -125,6 +144,19 @@ export class LocalIam {
     const role = this.roles.get(session.roleArn);
     if (role === undefined) return { allowed: false, reason: `because the role ${session.roleArn} no longer exists` };
 
+    // The session fixes the role, its name and its tags; the rest of the context is the request's.
+    const key = role.volatile ? undefined : JSON.stringify([session.accessKeyId, request.action, request.resource, request.context ?? {}]);
+    const remembered = key === undefined ? undefined : this.decisions.get(key);
+    if (remembered !== undefined) return remembered;
+    const decision = await this.simulate(session, role, request);
+    if (key !== undefined) {
+      if (this.decisions.size >= DECISION_MEMORY) this.decisions.delete(this.decisions.keys().next().value as string);
+      this.decisions.set(key, decision);
+    }
+    return decision;
+  };
+
+  private async simulate(session: RoleSession, role: IamRole, request: AuthorizationRequest): Promise<AuthorizationDecision> {
     const result = await runSimulation(
       {
         request: {
@@ -142,7 +174,7 @@ export class LocalIam {
     if (result.resultType === 'error') return { allowed: false, reason: simulationErrorReason(result) };
     if (result.overallResult === 'Allowed') return { allowed: true, reason: 'allowed by an identity-based policy' };
     return { allowed: false, reason: identityDenialSuffix(result.overallResult, request.action) };
-  };
+  }
 
   /**
    * Whether `caller` may assume `targetRoleArn` (and tag the session when `withTags`). Stricter than
@@ -266,6 +298,10 @@ export function sdkCredentials(credentials: TemporaryCredentials): {
     sessionToken: credentials.sessionToken,
     expiration: new Date(credentials.expiration),
   };
+}
+
+function mentionsVolatileContext(role: RoleDefinition): boolean {
+  return role.policies.some((policy) => VOLATILE_CONTEXT_KEY.test(JSON.stringify(policy.document)));
 }
 
 function identityPolicies(role: IamRole): Simulation['identityPolicies'] {
