@@ -3,17 +3,21 @@
  * (open loop) while tenant A of the same cell is quiet, sends at its plan's rate, or sends ten
  * times that (most of it answered 429). A's load comes from a child process, so the figures are
  * the platform's, not the load generator's. Phases are interleaved over several rounds so that a
- * burst of outside load on a shared machine spreads over all of them.
+ * burst of outside load on a shared machine spreads over all of them. Beside B's latencies it
+ * prints how late the platform's main thread (router, gateways, authorizer, IAM, STS, Cognito) ran
+ * its callbacks in each phase: that is where a refused or admitted request of A would make B wait.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { TIERS } from '@cellbook/core';
 import { onboardTenant } from '@cellbook/local/client';
 import type { LocalPlatform } from '@cellbook/local/platform';
 
 const B_RATE = 5;
-const ROUNDS = Number(process.env.BENCH_NOISY_ROUNDS ?? 3);
+// 5 rounds × 10 s × 5 req/s = 250 latencies per phase, so p99 is not just the one worst request.
+const ROUNDS = Number(process.env.BENCH_NOISY_ROUNDS ?? 5);
 const PHASE_SECONDS = Number(process.env.BENCH_NOISY_SECONDS ?? 10);
 const LOAD_SCRIPT = fileURLToPath(new URL('./noisy-neighbour-load.ts', import.meta.url));
 
@@ -24,6 +28,8 @@ interface Phase {
   latencies: number[];
   bFailures: number;
   aStatuses: Record<string, number>;
+  /** The platform's event-loop delay while B was measured (the bench runs the platform in-process). */
+  loopDelay: IntervalHistogram;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -87,9 +93,9 @@ export async function noisyNeighbour(platform: LocalPlatform, operatorToken: str
   if (a.cellId !== b.cellId) throw new Error(`the noisy-neighbour section needs both tenants in one cell (got ${a.cellId} and ${b.cellId})`);
   const planRate = TIERS.basic.throttle.rateLimit;
   const phases: Phase[] = [
-    { label: 'B alone', aRate: 0, latencies: [], bFailures: 0, aStatuses: {} },
-    { label: `A at its plan rate (${planRate}/s)`, aRate: planRate, latencies: [], bFailures: 0, aStatuses: {} },
-    { label: `A at 10x its plan (${planRate * 10}/s)`, aRate: planRate * 10, latencies: [], bFailures: 0, aStatuses: {} },
+    { label: 'B alone', aRate: 0, latencies: [], bFailures: 0, aStatuses: {}, loopDelay: monitorEventLoopDelay({ resolution: 2 }) },
+    { label: `A at its plan rate (${planRate}/s)`, aRate: planRate, latencies: [], bFailures: 0, aStatuses: {}, loopDelay: monitorEventLoopDelay({ resolution: 2 }) },
+    { label: `A at 10x its plan (${planRate * 10}/s)`, aRate: planRate * 10, latencies: [], bFailures: 0, aStatuses: {}, loopDelay: monitorEventLoopDelay({ resolution: 2 }) },
   ];
   // Warm-up: B's and A's tokens are in the authorizer cache, their credentials in the workers.
   await measureB(platform.url, b.token, 2, { ...phases[0]!, latencies: [] });
@@ -109,7 +115,9 @@ export async function noisyNeighbour(platform: LocalPlatform, operatorToken: str
       const load = phase.aRate > 0 ? await startLoad(platform.url, a.token, phase.aRate) : undefined;
       // Let A's load reach its steady state (its burst spent) before B is measured.
       if (load) await new Promise((resolve) => setTimeout(resolve, 2000));
+      phase.loopDelay.enable();
       await measureB(platform.url, b.token, PHASE_SECONDS, phase);
+      phase.loopDelay.disable();
       process.stderr.write(`  noisy neighbour: round ${round + 1}/${ROUNDS}, ${phase.label} measured\n`);
       if (load) for (const [status, count] of Object.entries(await load.stop())) phase.aStatuses[status] = (phase.aStatuses[status] ?? 0) + count;
     }
@@ -122,14 +130,14 @@ export async function noisyNeighbour(platform: LocalPlatform, operatorToken: str
     `Noisy neighbour: tenants A and B (basic) in one cell; B sends GET /cases?limit=20 at ${B_RATE} req/s; ` +
       `${ROUNDS} interleaved rounds of ${PHASE_SECONDS} s per phase; A's load from a separate process`,
   );
-  console.log(`  ${'phase'.padEnd(30)} ${'B p50 ms'.padStart(9)} ${'B p99 ms'.padStart(9)} ${'p99/alone'.padStart(10)} ${'B non-200'.padStart(10)}  A's answers`);
+  console.log(`  ${'phase'.padEnd(30)} ${'B p50 ms'.padStart(9)} ${'B p99 ms'.padStart(9)} ${'p99/alone'.padStart(10)} ${'B non-200'.padStart(10)} ${'loop p99 ms'.padStart(12)}  A's answers`);
   for (const phase of phases) {
     phase.latencies.sort((x, y) => x - y);
     const p50 = percentile(phase.latencies, 50);
     const p99 = percentile(phase.latencies, 99);
     const answers = Object.entries(phase.aStatuses).map(([status, count]) => `${status}: ${count}`).join(', ') || '-';
     console.log(
-      `  ${phase.label.padEnd(30)} ${p50.toFixed(2).padStart(9)} ${p99.toFixed(2).padStart(9)} ${`${(p99 / aloneP99).toFixed(2)}x`.padStart(10)} ${String(phase.bFailures).padStart(10)}  ${answers}`,
+      `  ${phase.label.padEnd(30)} ${p50.toFixed(2).padStart(9)} ${p99.toFixed(2).padStart(9)} ${`${(p99 / aloneP99).toFixed(2)}x`.padStart(10)} ${String(phase.bFailures).padStart(10)} ${(phase.loopDelay.percentile(99) / 1e6).toFixed(2).padStart(12)}  ${answers}`,
     );
   }
 }

@@ -4,11 +4,16 @@
  * untouched request to the storage engine (dynalite). Denials are DynamoDB's own error documents.
  */
 import { randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import * as esbuild from 'esbuild';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
 import { planDynamoDbAccess, type TableKeys } from './dynamodb-access-checks.js';
@@ -256,112 +261,80 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-interface DynaliteOptions {
-  path?: string;
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
-}
+/** What the storage engine's thread says: its port once listening, or why it could not start. */
+type DynaliteThreadMessage = { type: 'listening'; port: number } | { type: 'closed' } | { type: 'failed'; message: string };
 
-/** The parts of dynalite's item layer (`dynalite/db`, CommonJS) that its actions call through the module object. */
-interface DynaliteDb {
-  validateItem(item: unknown, table: unknown): unknown;
-  updateIndexes(store: unknown, table: unknown, oldItem: unknown, newItem: unknown, callback: (error?: unknown) => void): void;
-  traverseIndexes(table: unknown, visit: (attribute: string, type: string, index: { IndexName: string }) => unknown): unknown;
-  validationError(message: string): unknown;
-}
+const DYNALITE_THREAD = fileURLToPath(new URL('./dynalite-thread.ts', import.meta.url));
+let dynaliteThreadScript: Promise<string> | undefined;
 
-let dynaliteAligned = false;
-
-/**
- * Makes dynalite refuse what DynamoDB refuses and it lets through, with DynamoDB's own errors, so
- * that dynalite and DynamoDB Local (CELLBOOK_DYNAMODB=dynamodb-local) agree:
- * - an empty string or binary as a secondary index key (GSI1PK, GSI1SK) in a put or a batch put,
- *   and an update that sets one to empty: ValidationException (DynamoDB allows empty values only
- *   outside table and index keys).
- * dynalite's actions call these functions through its `db` module object, so wrapping them there
- * applies to every table of every dynalite in this process.
- */
-function alignDynaliteWithDynamoDb(require: NodeJS.Require): void {
-  if (dynaliteAligned) return;
-  const db = require('dynalite/db') as DynaliteDb;
-  for (const name of ['validateItem', 'updateIndexes', 'traverseIndexes', 'validationError'] as const) {
-    if (typeof db[name] !== 'function') throw new Error(`dynalite/db no longer has ${name}(): review alignDynaliteWithDynamoDb for this dynalite version`);
-  }
-  const emptyIndexKey = (item: unknown, table: unknown): { index: string; attribute: string; kind: string } | undefined => {
-    if (typeof item !== 'object' || item === null) return undefined;
-    let found: { index: string; attribute: string; kind: string } | undefined;
-    db.traverseIndexes(table, (attribute, type, index) => {
-      const value = Object.hasOwn(item, attribute) ? (item as Record<string, Record<string, unknown> | undefined>)[attribute]?.[type] : undefined;
-      if ((type === 'S' || type === 'B') && value === '') {
-        found = { index: index.IndexName, attribute, kind: type === 'S' ? 'string' : 'binary' };
-        return true;
-      }
-      return undefined;
-    });
-    return found;
-  };
-  const { validateItem, updateIndexes } = db;
-  db.validateItem = (item, table) => {
-    const invalid = validateItem(item, table);
-    if (invalid != null) return invalid;
-    const empty = emptyIndexKey(item, table);
-    return empty
-      ? db.validationError(
-          'One or more parameter values are not valid. A value specified for a secondary index key is not supported. ' +
-            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value. IndexName: ${empty.index}, IndexKey: ${empty.attribute}`,
-        )
-      : undefined;
-  };
-  // Puts were checked above; what reaches the indexes with an empty key comes from an update.
-  db.updateIndexes = (store, table, oldItem, newItem, callback) => {
-    const empty = emptyIndexKey(newItem, table);
-    if (empty) {
-      callback(
-        db.validationError(
-          'One or more parameter values are not valid. The update expression attempted to update a secondary index key to a value that is not supported. ' +
-            `The AttributeValue for a key attribute cannot contain an empty ${empty.kind} value.`,
-        ),
-      );
-      return;
-    }
-    updateIndexes(store, table, oldItem, newItem, callback);
-  };
-  dynaliteAligned = true;
+/** The engine thread's entry, bundled once per process (a worker cannot load TypeScript itself). */
+function dynaliteThreadEntry(): Promise<string> {
+  dynaliteThreadScript ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cellbook-dynalite-'));
+    const outfile = join(dir, 'dynalite-thread.mjs');
+    // Only Node's built-ins are imported; dynalite is required at run time from this package.
+    await esbuild.build({ entryPoints: [DYNALITE_THREAD], outfile, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'silent' });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return outfile;
+  })();
+  return dynaliteThreadScript;
 }
 
 /**
- * Starts dynalite in this process on an ephemeral 127.0.0.1 port: in memory, or persisted under
- * `dataDir`. Table state changes are immediate so tests and `npm start` never poll for ACTIVE.
+ * Starts dynalite on an ephemeral 127.0.0.1 port, in a thread of its own: in memory, or persisted
+ * under `dataDir`. Table state changes are immediate so tests and `npm start` never poll for ACTIVE.
+ *
+ * Its own thread because the storage engine is on every tenant's request path: in the platform's
+ * main thread, each item it reads or writes (and the garbage that leaves) would hold up the router,
+ * the gateways and every other tenant's request behind it — as DynamoDB's storage nodes never sit
+ * on API Gateway's. Here it works beside them, on another core when there is one.
  */
 export async function startLocalDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
-  const require = createRequire(import.meta.url);
-  // dynalite is CommonJS without type declarations; this is its documented factory signature.
-  const dynalite = require('dynalite') as (options: DynaliteOptions) => Server;
-  alignDynaliteWithDynamoDb(require);
-  const server = dynalite({
-    ...(options.dataDir === undefined ? {} : { path: options.dataDir }),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
+  const worker = new Worker(await dynaliteThreadEntry(), {
+    workerData: { requireFrom: import.meta.url, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) },
+    // Not the platform's tsx loader or inspector flags: the entry is plain JavaScript.
+    execArgv: [],
+    stdout: false,
+    stderr: false,
   });
-  // Longer than the endpoint's idle connections live, so the engine is not the side that closes one.
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  const next = (): Promise<DynaliteThreadMessage> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message: DynaliteThreadMessage) => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolve(message);
+      };
+      const onError = (error: Error) => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        reject(error);
+      };
+      const onExit = (code: number) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        reject(new Error(`the dynalite thread exited (${code}) before answering`));
+      };
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
     });
+  const started = await next().catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
   });
-  const { port } = server.address() as AddressInfo;
+  if (started.type !== 'listening') {
+    await worker.terminate();
+    throw new Error(`dynalite did not start: ${started.type === 'failed' ? started.message : started.type}`);
+  }
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets from callers would otherwise hold the close open.
-        server.closeIdleConnections();
-      }),
+    url: `http://127.0.0.1:${started.port}`,
+    close: async () => {
+      const closed = next();
+      worker.postMessage('close');
+      // A persisted store is flushed and closed by dynalite itself before the thread ends.
+      const outcome = await closed.catch((error: unknown) => ({ type: 'failed' as const, message: String(error) }));
+      await worker.terminate();
+      if (outcome.type === 'failed') throw new Error(`dynalite did not close cleanly: ${outcome.message}`);
+    },
   };
 }
