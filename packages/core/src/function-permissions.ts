@@ -7,7 +7,7 @@
  * Builders take ARNs and names as plain strings — CDK tokens in the stacks, literal local ARNs
  * offline — and return IAM policy statements as JSON. Nothing here imports CDK.
  */
-import { cellPartition, tenantMetaKey, tenantNameKey, tenantPartitionPrefix, tenantRegistryPartition, tenantUsersPartition } from './keys.js';
+import { adminEmailKey, cellPartition, tenantMetaKey, tenantNameKey, tenantPartitionPrefix, tenantRegistryPartition, tenantUsersPartition } from './keys.js';
 import { TIER_NAMES, type TierName } from './tiers.js';
 
 /** One IAM policy statement as the policy language spells it. Every grant of the app has a Sid. */
@@ -263,13 +263,16 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     ],
 
     // Offboarding (Offboarding.offboard, resumable; also cancels abandoned onboardings): the registry
-    // record's steps and tombstone, the audit entry, and the release of the tenant's name (its
-    // TENANTNAME# item, nothing else); the tenant's API key; its users; its slot. Its cell items are
+    // record's steps and tombstone, the audit entry, and the release of the tenant's name and its
+    // admin e-mail (their TENANTNAME# and ADMINEMAIL# items, nothing else); the tenant's API key; its users; its slot. Its cell items are
     // purged through the cell's tenant access role (granted by each cell, with flushing its
     // authorizer cache).
     'tenant-offboarding': [
       registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']),
       partitionItems('ReleaseTenantName', ['DeleteItem'], r.tenantsTableArn, anyPartition((name) => tenantNameKey(name).PK)),
+      // The admin e-mail's reservation (its ADMINEMAIL# item, a conditional delete: only if this
+      // tenant holds it) goes too, so a new tenant may use the address again.
+      partitionItems('ReleaseAdminEmail', ['DeleteItem'], r.tenantsTableArn, anyPartition((email) => adminEmailKey(email).PK, 'sample@example.com')),
       // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
       catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']),
       // The reaper finds abandoned onboardings in the tenant listing (GSI1, filtered to PENDING).
