@@ -6,13 +6,19 @@ import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
+  CONTROL_IDENTITY_NAMES,
   IdentityBroker,
   Keys,
+  TENANT_ACCESS_IDENTITIES,
   TENANT_TAG_KEY,
   TIERS,
   TIER_NAMES,
+  cellApiStatements,
+  cellAuthorizerStatements,
+  cellControlGrants,
   tenantAccessPolicy,
   tenantSessionConditions,
+  type ControlIdentity,
   type TierName,
 } from '@cellbook/core';
 import type { CellDefinition } from '@cellbook/core/cell';
@@ -21,21 +27,23 @@ import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
 import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
-import { partitionItems } from './constructs/partitions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
 import { restApiSettings } from './constructs/rest-api.js';
 import { isDevStage, resourceName } from './constructs/stage.js';
 
 /**
- * The partitions onboarding seeds in a cell (core's `seedCell`: the tenant's counters and its user
- * listing), for any tenant, derived from the key module: `TENANT#*#META`, `TENANT#*#USERS`. Tenant
- * ids never contain `*`, so the sample id marks exactly where the tenant goes.
+ * The stand-alone policy through which this cell grants each control identity what it may do here
+ * (core's `cellControlGrants`); identities that need nothing in a cell have none.
  */
-const SAMPLE_TENANT = 'sample';
-const SEEDED_PARTITIONS = [Keys.tenantMetaKey(SAMPLE_TENANT).PK, Keys.tenantUsersPartition(SAMPLE_TENANT)].map((partition) =>
-  partition.replace(Keys.tenantPartitionPrefix(SAMPLE_TENANT), Keys.tenantPartitionPrefix(SAMPLE_TENANT).replace(SAMPLE_TENANT, '*')),
-);
+const CELL_GRANT_POLICIES: Readonly<Partial<Record<ControlIdentity, string>>> = {
+  onboarding: 'OnboardingWorkerAccess',
+  'tenant-status': 'TenantStatusAccess',
+  'tenant-plan': 'TenantPlanAccess',
+  'tenant-mover': 'TenantMoverAccess',
+  'tenant-offboarding': 'TenantOffboardingAccess',
+  'tenant-export': 'TenantExportAccess',
+};
 
 /**
  * What API Gateway lets through to a public route per second (stage method throttling). The health
@@ -105,26 +113,17 @@ export function Cell(definition: CellDefinition) {
     tenantAccessRole.assumeRolePolicy!.addStatements(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole', 'sts:TagSession'],
-        principals: [control.tenantMoverRole, control.tenantOffboardingRole, control.tenantExportRole].map((role) => new iam.ArnPrincipal(role.roleArn)),
+        principals: TENANT_ACCESS_IDENTITIES.map((identity) => new iam.ArnPrincipal(control.controlRoles[identity].roleArn)),
         conditions: tenantSession,
       }),
     );
-    apiRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'AssumeTenantAccess',
-        actions: ['sts:AssumeRole', 'sts:TagSession'],
-        resources: [tenantAccessRole.roleArn],
-      }),
-    );
-    // No user-directory permission here: tenant admins' invitations go through the control plane's
-    // identity broker, signed with the tenant's session (DESIGN §13).
-    authorizerRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadTenantRegistry',
-        actions: ['dynamodb:GetItem'],
-        resources: [control.tenantsTable.tableArn],
-      }),
-    );
+    // Core's statements for both (the local cells render the same): the API handlers may only
+    // assume the tenant access role; no user-directory permission here, as tenant admins'
+    // invitations go through the control plane's identity broker (DESIGN §13).
+    for (const statement of cellApiStatements({ tenantAccessRoleArn: tenantAccessRole.roleArn })) apiRole.addToPolicy(iam.PolicyStatement.fromJson(statement));
+    for (const statement of cellAuthorizerStatements({ tenantsTableArn: control.tenantsTable.tableArn })) {
+      authorizerRole.addToPolicy(iam.PolicyStatement.fromJson(statement));
+    }
 
     // ── functions and REST API ─────────────────────────────────────────────────────────────
     const cellEnvironment = {
@@ -210,57 +209,28 @@ export function Cell(definition: CellDefinition) {
     }
 
     // ── what the control plane may do in this cell, and nothing more ───────────────────────
-    const planKeys = TIER_NAMES.map((tier) => `arn:${stack.partition}:apigateway:${stack.region}::/usageplans/${usagePlans[tier].usagePlanId}/keys`);
-    new iam.Policy(stack, 'OnboardingWorkerAccess', {
-      roles: [control.onboardingRole],
-      statements: [
-        new iam.PolicyStatement({ sid: 'AttachTenantKeyToCellPlans', actions: ['apigateway:POST'], resources: planKeys }),
-        // Onboarding seeds a tenant's counters and user listing (conditional puts, so a retry keeps
-        // what is there); it can neither read tenant data nor touch any other partition, such as cases.
-        partitionItems('SeedTenantDefaults', ['PutItem'], table.tableArn, SEEDED_PARTITIONS),
-      ],
+    const grants = cellControlGrants({
+      partition: stack.partition,
+      region: stack.region,
+      cellTableArn: table.tableArn,
+      tenantAccessRoleArn: tenantAccessRole.roleArn,
+      restApiId: restApi.restApiId,
+      stageName: restApi.deploymentStage.stageName,
+      usagePlanIds: Object.fromEntries(TIER_NAMES.map((tier) => [tier, usagePlans[tier].usagePlanId])) as Record<TierName, string>,
     });
-    const flushAuthorizerCache = new iam.PolicyStatement({
-      // FlushStageAuthorizersCache: a suspension, tier change, move or offboarding applies on the
-      // tenant's next request.
-      sid: 'FlushCellAuthorizerCache',
-      actions: ['apigateway:DELETE'],
-      resources: [
-        `arn:${stack.partition}:apigateway:${stack.region}::/restapis/${restApi.restApiId}/stages/${restApi.deploymentStage.stageName}/cache/authorizers`,
-      ],
-    });
-    // The tenant access role above trusts these roles; each may also assume it, and nothing else of the cell's.
-    const assumeTenantAccess = new iam.PolicyStatement({
-      sid: 'AssumeTenantAccess',
-      actions: ['sts:AssumeRole', 'sts:TagSession'],
-      resources: [tenantAccessRole.roleArn],
-    });
-    new iam.Policy(stack, 'TenantStatusAccess', { roles: [control.tenantStatusRole], statements: [flushAuthorizerCache] });
-    const tenantPlanAccess = new iam.Policy(stack, 'TenantPlanAccess', {
-      roles: [control.tenantPlanRole],
-      statements: [
-        flushAuthorizerCache,
-        new iam.PolicyStatement({
-          // A tier change moves the tenant's key from one of this cell's usage plans to another.
-          sid: 'MoveTenantKeyBetweenCellPlans',
-          actions: ['apigateway:POST', 'apigateway:DELETE'],
-          resources: planKeys.flatMap((keys) => [keys, `${keys}/*`]),
-        }),
-      ],
-    });
-    const tenantMoverAccess = new iam.Policy(stack, 'TenantMoverAccess', {
-      roles: [control.tenantMoverRole],
-      statements: [
-        assumeTenantAccess,
-        flushAuthorizerCache,
-        // A tenant moving in: its key joins this cell's plan for its tier.
-        new iam.PolicyStatement({ sid: 'AttachTenantKeyToCellPlans', actions: ['apigateway:POST'], resources: planKeys }),
-        // A tenant that left this cell two moves ago: its key leaves this cell's plan.
-        new iam.PolicyStatement({ sid: 'DetachTenantKeyFromCellPlans', actions: ['apigateway:DELETE'], resources: planKeys.map((keys) => `${keys}/*`) }),
-      ],
-    });
-    new iam.Policy(stack, 'TenantOffboardingAccess', { roles: [control.tenantOffboardingRole], statements: [assumeTenantAccess, flushAuthorizerCache] });
-    new iam.Policy(stack, 'TenantExportAccess', { roles: [control.tenantExportRole], statements: [assumeTenantAccess] });
+    const grantPolicies: Partial<Record<ControlIdentity, iam.Policy>> = {};
+    for (const identity of CONTROL_IDENTITY_NAMES) {
+      const statements = grants[identity];
+      if (statements.length === 0) continue;
+      const id = CELL_GRANT_POLICIES[identity];
+      if (!id) throw new Error(`Cell ${cellId}: core grants ${identity} access to the cell, but the stack names no policy for it`);
+      grantPolicies[identity] = new iam.Policy(stack, id, {
+        roles: [control.controlRoles[identity]],
+        statements: statements.map((statement) => iam.PolicyStatement.fromJson(statement)),
+      });
+    }
+    const tenantPlanAccess = grantPolicies['tenant-plan']!;
+    const tenantMoverAccess = grantPolicies['tenant-mover']!;
 
     // ── registration in the control plane's cell catalog ───────────────────────────────────
     const registrarRole = functionRole(stack, 'CellRegistrarRole', `Registers cell ${cellId} in the cell catalog`);

@@ -11,69 +11,50 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Events, Identity, Keys } from '@cellbook/core';
+import {
+  AUTHORIZER_CACHE_TTL_SECONDS,
+  CONTROL_IDENTITY_NAMES,
+  Events,
+  Identity,
+  Keys,
+  ROUTER_PROBING_IDENTITIES,
+  controlIdentityOf,
+  controlIdentityStatements,
+  type ControlIdentity,
+} from '@cellbook/core';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
 import { addEventConsumer, addScheduledJob, rulePattern } from './constructs/event-consumer.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
-import { anyPartition, partitionItems } from './constructs/partitions.js';
+import { anyPartition } from './constructs/partitions.js';
 import { restApiSettings } from './constructs/rest-api.js';
 import { addRoutingMapWriter } from './constructs/routing-map-writer.js';
 import { routerUrlParameterArn, routerUrlParameterName } from './constructs/router-url.js';
 import { isDevStage, resourceName } from './constructs/stage.js';
 
 /**
- * What each control-plane handler may touch — the operator API's routes and the functions the
- * event bus invokes. A handler missing here fails the synth, so a new route or consumer cannot ship
- * with a borrowed (and therefore too broad) role.
+ * The role of each control identity (core's CONTROL_IDENTITIES maps every handler to one; a
+ * handler missing there fails the synth, so a new route or consumer cannot ship with a borrowed,
+ * and therefore too broad, role). What each role may do is core's `controlIdentityStatements`.
  */
-type ControlIdentity =
-  | 'onboarding'
-  | 'registry-read'
-  | 'tenant-status'
-  | 'tenant-plan'
-  | 'cell-admin'
-  | 'sign-in'
-  | 'move-request'
-  | 'tenant-mover'
-  | 'tenant-offboarding'
-  | 'tenant-export'
-  | 'identity-broker';
-
-const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
-  'control/auth-token': 'sign-in',
-  'control/tenants-create': 'onboarding',
-  'control/tenants-list': 'registry-read',
-  'control/tenants-get': 'registry-read',
-  'control/tenants-update': 'tenant-plan',
-  'control/tenants-suspend': 'tenant-status',
-  'control/tenants-reactivate': 'tenant-status',
-  'control/tenants-audit': 'registry-read',
-  'control/tenants-move': 'move-request',
-  'control/tenants-export': 'tenant-export',
-  'control/tenants-offboard': 'tenant-offboarding',
-  'control/cells-list': 'registry-read',
-  'control/cells-update': 'cell-admin',
-  'control/cells-drain': 'move-request',
-  'control/cells-audit': 'registry-read',
-  'control/tenant-mover': 'tenant-mover',
-  // Cancelling an abandoned onboarding is offboarding it.
-  'control/onboarding-reaper': 'tenant-offboarding',
-  // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
-  'control/broker-users-create': 'identity-broker',
-  'control/broker-users-delete': 'identity-broker',
+export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; description: string }>> = {
+  onboarding: { id: 'OnboardingWorkerRole', description: 'Tenant onboarding: registry, placement, admin user, API key, route' },
+  'registry-read': { id: 'RegistryReaderRole', description: 'Operator reads of the tenant registry, audit trail and cell catalog' },
+  'tenant-status': { id: 'TenantStatusRole', description: 'Suspends and reactivates tenants' },
+  'tenant-plan': { id: 'TenantPlanRole', description: "Changes tenants' tiers and entitlement overrides" },
+  'cell-admin': { id: 'CellAdminRole', description: "Changes cells' capacity, wave and draining status" },
+  'sign-in': { id: 'SignInRole', description: 'POST /auth/token: no AWS access beyond its logs' },
+  'move-request': { id: 'MoveRequestRole', description: 'Requests tenant moves and drains cells; the mover does the work' },
+  'tenant-mover': { id: 'TenantMoverRole', description: "Moves one tenant's data between cells, through the cells' tenant access roles" },
+  'tenant-offboarding': { id: 'TenantOffboardingRole', description: 'Offboards suspended tenants: key, users, cell data, slot, tombstone' },
+  'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's items: reads only" },
+  'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
 };
 
-/** The identities whose handlers check a tenant's route through the router (core routing.ts). */
-const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set(['onboarding', 'tenant-mover']);
-
-function identityOf(handler: string): ControlIdentity {
-  const identity = CONTROL_IDENTITIES[handler];
-  if (!identity) throw new Error(`ControlPlane: no identity declared for control handler "${handler}"`);
-  return identity;
-}
+/** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */
+const INVITATION_DELIVERY = 'email';
 
 /** The one control route that is public: it is how an operator gets a token. */
 const SIGN_IN_HANDLER = 'control/auth-token';
@@ -313,199 +294,28 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
 
   // ── function identities ────────────────────────────────────────────────────────────────────
-  // Each role holds what its handlers call in core, granted next to the resource it concerns; the
-  // Cell stacks add what each may do in one cell (usage plans, authorizer cache, tenant access).
-  const apikeys = `arn:${stack.partition}:apigateway:${stack.region}::/apikeys`;
-  const usagePlans = `arn:${stack.partition}:apigateway:${stack.region}::/usageplans`;
-  const registryItems = (sid: string, actions: string[]) =>
-    new iam.PolicyStatement({ sid, actions: actions.map((action) => `dynamodb:${action}`), resources: [tenantsTable.tableArn] });
-  const catalogItems = (sid: string, actions: string[]) =>
-    new iam.PolicyStatement({ sid, actions: actions.map((action) => `dynamodb:${action}`), resources: [cellsTable.tableArn] });
-  // Placement (Cell.placeTenant): list the small catalog, take a slot with a conditional update (or
-  // give it back), and — no dedicated cell being free — promise a catalogued cell that is not
-  // deployed yet to the tenant (a `provisioning` record). Onboarding and move requests place.
-  const cellPlacement = () => catalogItems('CellPlacement', ['Scan', 'GetItem', 'UpdateItem', 'PutItem']);
-
-  // Onboarding (Onboarding.onboard, resumable): idempotency claim, name lease, registry record and
-  // audit entry; a slot in a cell; the tenant's API key (found again by name on a retry); the admin
-  // user (a fresh invitation on a retry); the routing change, checked through the router.
-  const onboardingRole = functionRole(stack, 'OnboardingWorkerRole', 'Tenant onboarding: registry, placement, admin user, API key, route');
-  onboardingRole.addToPolicy(registryItems('TenantRegistryWrites', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']));
-  onboardingRole.addToPolicy(cellPlacement());
-  onboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantAdminUser',
-      // A resumed onboarding re-sends the invitation with AdminCreateUser (MessageAction RESEND).
-      // AdminSetUserPassword is not granted: core only calls it with INVITATION_DELIVERY=response,
-      // which is local mode's; this stack sets `email`.
-      actions: ['cognito-idp:AdminGetUser', 'cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup'],
-      resources: [userPool.userPoolArn],
-    }),
-  );
-  onboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantApiKey',
-      // CreateApiKey. Each Cell stack grants attaching keys to its plans.
-      actions: ['apigateway:POST'],
-      resources: [apikeys],
-    }),
-  );
-  onboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'FindTenantApiKey',
-      // A resumed onboarding finds the key an earlier attempt created (GetApiKeys by name) and
-      // checks which plans hold it (GetUsagePlans by key id) instead of minting a second key.
-      actions: ['apigateway:GET'],
-      resources: [apikeys, usagePlans],
-    }),
-  );
-
-  // Operator reads: tenant list (GSI1), one tenant, its audit trail (its registry partition), cells.
-  const registryReaderRole = functionRole(stack, 'RegistryReaderRole', 'Operator reads of the tenant registry, audit trail and cell catalog');
-  registryReaderRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantRegistryReads',
-      actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-      resources: [tenantsTable.tableArn, `${tenantsTable.tableArn}/index/GSI1`],
-    }),
-  );
-  // The catalog, and one cell's entry: a cell's audit trail lists a change whose record is still on it.
-  registryReaderRole.addToPolicy(catalogItems('CellCatalogReads', ['Scan', 'GetItem']));
-
-  // Suspend/reactivate: read and update the record, audit the change, find the tenant's cell. Each
-  // Cell stack grants flushing its own authorizer cache.
-  const tenantStatusRole = functionRole(stack, 'TenantStatusRole', 'Suspends and reactivates tenants');
-  tenantStatusRole.addToPolicy(registryItems('TenantStatusAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
-  tenantStatusRole.addToPolicy(catalogItems('TenantCellLookup', ['GetItem']));
-
-  // Tier and override changes: read and update the record, audit it, find the tenant's cell. Each
-  // Cell stack grants moving keys between its own usage plans and flushing its authorizer cache.
-  // A change to or from enterprise changes the kind of cell: it requests a move (placement in a
-  // cell of the other kind), which the mover carries out.
-  const tenantPlanRole = functionRole(stack, 'TenantPlanRole', "Changes tenants' tiers and entitlement overrides");
-  tenantPlanRole.addToPolicy(registryItems('TenantPlanAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
-  tenantPlanRole.addToPolicy(cellPlacement());
-  // A repeated change asks which plans hold the key (GetUsagePlans by key id) to tell "already moved" from a conflict.
-  tenantPlanRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
-
-  // Cell settings (capacity, wave, draining): conditional updates of existing catalog entries only.
-  // Each change carries its audit record on the entry until it is written to the cell's trail, in
-  // the cell's partition of the registry (CELL#…) and nowhere else.
-  const cellAdminRole = functionRole(stack, 'CellAdminRole', "Changes cells' capacity, wave and draining status");
-  cellAdminRole.addToPolicy(catalogItems('CellSettings', ['GetItem', 'UpdateItem']));
-  cellAdminRole.addToPolicy(
-    partitionItems('CellAuditTrail', ['PutItem'], tenantsTable.tableArn, anyPartition((cellId) => Keys.cellPartition(cellId), 'cell-sample')),
-  );
-
-  // Move requests (TenantMove.request; drainCell requests one per tenant of a draining cell):
-  // validate, take a slot in the target cell, record the move on the tenant and audit it, mark a
-  // drained cell draining, and publish TenantMoveRequested. No tenant data, no API Gateway.
-  const moveRequestRole = functionRole(stack, 'MoveRequestRole', 'Requests tenant moves and drains cells; the mover does the work');
-  moveRequestRole.addToPolicy(registryItems('MoveRecordAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
-  moveRequestRole.addToPolicy(cellPlacement());
-
-  // The mover (TenantMove.run, on TenantMoveRequested): freezes, copies, verifies and purges the
-  // tenant's items through each cell's tenant access role tagged with the tenant (granted by each
-  // Cell stack, with attaching the key to its plans and flushing its authorizer cache), switches
-  // the registry record, gives back the source slot, and checks the new route through the router.
-  const tenantMoverRole = functionRole(stack, 'TenantMoverRole', "Moves one tenant's data between cells, through the cells' tenant access roles");
-  tenantMoverRole.addToPolicy(registryItems('MoveStateAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
-  tenantMoverRole.addToPolicy(catalogItems('MoveCells', ['GetItem', 'UpdateItem']));
-  // Joining the target's plan answers ConflictException when the key is already there: GetUsagePlans tells.
-  tenantMoverRole.addToPolicy(new iam.PolicyStatement({ sid: 'FindKeyUsagePlans', actions: ['apigateway:GET'], resources: [usagePlans] }));
-
-  // Offboarding (Offboarding.offboard, resumable; also cancels abandoned onboardings): the registry record's steps and tombstone, the
-  // audit entry, and the release of the tenant's name (its TENANTNAME# item, nothing else); the
-  // tenant's API key; its users; its slot. Its cell items are purged through the cell's tenant
-  // access role (granted by each Cell stack, with flushing its authorizer cache).
-  const tenantOffboardingRole = functionRole(stack, 'TenantOffboardingRole', "Offboards suspended tenants: key, users, cell data, slot, tombstone");
-  tenantOffboardingRole.addToPolicy(registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']));
-  tenantOffboardingRole.addToPolicy(
-    partitionItems('ReleaseTenantName', ['DeleteItem'], tenantsTable.tableArn, anyPartition((name) => Keys.tenantNameKey(name).PK)),
-  );
-  // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
-  tenantOffboardingRole.addToPolicy(catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']));
-  // The reaper finds abandoned onboardings in the tenant listing (GSI1, filtered to PENDING).
-  tenantOffboardingRole.addToPolicy(
-    new iam.PolicyStatement({ sid: 'ListTenants', actions: ['dynamodb:Query'], resources: [`${tenantsTable.tableArn}/index/GSI1`] }),
-  );
-  tenantOffboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'FindTenantApiKey',
-      // A cancelled onboarding may have created its key without recording it: GetApiKeys by name.
-      actions: ['apigateway:GET'],
-      resources: [apikeys],
-    }),
-  );
-  tenantOffboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'RemoveTenantUsers',
-      actions: ['cognito-idp:AdminGetUser', 'cognito-idp:AdminUserGlobalSignOut', 'cognito-idp:AdminDeleteUser'],
-      resources: [userPool.userPoolArn],
-    }),
-  );
-  tenantOffboardingRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'RevokeTenantApiKey',
-      // DeleteApiKey (which also takes the key off every usage plan).
-      actions: ['apigateway:DELETE'],
-      resources: [`${apikeys}/*`],
-    }),
-  );
-
-  // Export (Offboarding.exportPage): read only — the tenant's registry partition (record, audit
-  // trail, workflow logs; not name reservations or idempotency records), its cell's catalog entry,
-  // and its cell items through the cell's tenant access role (granted by each Cell stack).
-  const tenantExportRole = functionRole(stack, 'TenantExportRole', "Exports one tenant's items: reads only");
-  tenantExportRole.addToPolicy(
-    partitionItems('ReadTenantRegistryPartition', ['GetItem', 'Query'], tenantsTable.tableArn, anyPartition((tenantId) => Keys.tenantRegistryPartition(tenantId))),
-  );
-  tenantExportRole.addToPolicy(catalogItems('TenantCellLookup', ['GetItem']));
-
-  // Lifecycle events (TenantActivated, TenantMoveRequested, TenantRoutingChanged, CellRequested, …)
-  // go on the deployment's bus.
-  // The identity broker: the one role through which the cells reach their tenants' users — in the
-  // tenant pool only. It reads the registry and the catalog to check that the calling cell's
-  // tenant session names a tenant that is ACTIVE and placed in that very cell.
-  const identityBrokerRole = functionRole(stack, 'IdentityBrokerRole', "Identity broker: manages an active tenant's users for the cell it is placed in");
-  identityBrokerRole.addToPolicy(registryItems('TenantPlacementCheck', ['GetItem']));
-  identityBrokerRole.addToPolicy(catalogItems('CallingCellLookup', ['Scan']));
-  identityBrokerRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'TenantUsersOnly',
-      actions: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'],
-      resources: [userPool.userPoolArn],
-    }),
-  );
-
-  for (const role of [onboardingRole, tenantStatusRole, tenantPlanRole, moveRequestRole, tenantMoverRole, tenantOffboardingRole]) {
-    bus.grantPutEventsTo(role);
+  // One role per control identity, holding exactly the statements core's function-permissions
+  // gives it (the local platform renders the same ones); the Cell stacks add what each may do in
+  // one cell (usage plans, authorizer cache, tenant access), again from core.
+  const identityStatements = controlIdentityStatements({
+    partition: stack.partition,
+    region: stack.region,
+    tenantsTableArn: tenantsTable.tableArn,
+    cellsTableArn: cellsTable.tableArn,
+    userPoolArn: userPool.userPoolArn,
+    eventBusArn: bus.eventBusArn,
+    routerUrlParameterArn: routerUrlParameterArn(stack, app),
+    invitationDelivery: INVITATION_DELIVERY,
+  });
+  const roles = {} as Record<ControlIdentity, iam.Role>;
+  for (const identity of CONTROL_IDENTITY_NAMES) {
+    const { id, description } = CONTROL_ROLES[identity];
+    const role = functionRole(stack, id, description);
+    for (const statement of identityStatements[identity]) role.addToPolicy(iam.PolicyStatement.fromJson(statement));
+    roles[identity] = role;
   }
-
-  // Sign-in calls Cognito's public InitiateAuth, which needs no IAM permission.
-  const signInRole = functionRole(stack, 'SignInRole', 'POST /auth/token: no AWS access beyond its logs');
+  const tenantOffboardingRole = roles['tenant-offboarding'];
   const operatorAuthorizerRole = functionRole(stack, 'OperatorAuthorizerRole', 'Operator authorizer: verifies tokens, no AWS access');
-  const roles: Record<ControlIdentity, iam.Role> = {
-    onboarding: onboardingRole,
-    'registry-read': registryReaderRole,
-    'tenant-status': tenantStatusRole,
-    'tenant-plan': tenantPlanRole,
-    'cell-admin': cellAdminRole,
-    'sign-in': signInRole,
-    'move-request': moveRequestRole,
-    'tenant-mover': tenantMoverRole,
-    'tenant-offboarding': tenantOffboardingRole,
-    'tenant-export': tenantExportRole,
-    'identity-broker': identityBrokerRole,
-  };
-
-  // The router's URL, for the handlers that check a tenant's route through it: the Router stack
-  // publishes it under this name once deployed (it is created after this stack).
-  for (const identity of ROUTER_PROBING_IDENTITIES) {
-    roles[identity].addToPolicy(
-      new iam.PolicyStatement({ sid: 'ReadRouterUrl', actions: ['ssm:GetParameter'], resources: [routerUrlParameterArn(stack, app)] }),
-    );
-  }
 
   const controlEnvironment = {
     ...identityEnvironment,
@@ -514,15 +324,14 @@ export function ControlPlane({ app, stack }: StackContext) {
     TENANTS_TABLE: tenantsTable.tableName,
     CELLS_TABLE: cellsTable.tableName,
     EVENT_BUS_NAME: bus.eventBusName,
-    // In AWS, Cognito mails a new user's temporary password (local mode hands it back instead).
-    INVITATION_DELIVERY: 'email',
+    INVITATION_DELIVERY,
   };
   const environmentOf = (identity: ControlIdentity): Record<string, string> =>
     ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnvironment, ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : controlEnvironment;
 
   // ── event consumers (the mover, …) ─────────────────────────────────────────────────────────
   const consumers = CONTROL_EVENT_CONSUMERS.map((definition) => {
-    const identity = identityOf(definition.handler);
+    const identity = controlIdentityOf(definition.handler);
     const id = `Consumer-${definition.handler.replace(/^control\//, '')}`;
     return addEventConsumer(stack, id, {
       bus,
@@ -540,7 +349,7 @@ export function ControlPlane({ app, stack }: StackContext) {
 
   // ── scheduled jobs (the reaper of abandoned onboardings, …) ────────────────────────────────
   const scheduledJobs = CONTROL_SCHEDULES.map((definition) => {
-    const identity = identityOf(definition.handler);
+    const identity = controlIdentityOf(definition.handler);
     const id = `Schedule-${definition.handler.replace(/^control\//, '')}`;
     return addScheduledJob(stack, id, {
       schedule: events.Schedule.rate(Duration.minutes(definition.everyMinutes)),
@@ -563,7 +372,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   );
   const routes: Record<string, ApiGatewayV1ApiFunctionRouteProps<'operator'>> = {};
   for (const route of CONTROL_ROUTES) {
-    const identity = identityOf(route.handler);
+    const identity = controlIdentityOf(route.handler);
     const id = `Control-${route.handler.replace(/^control\//, '')}`;
     routes[`${route.method} ${route.path}`] = {
       function: handlerProps(stack, id, { handler: route.handler, role: roles[identity], environment: environmentOf(identity) }),
@@ -669,7 +478,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     ],
     true,
   );
-  for (const role of [tokenClaimsRole, signInRole, operatorAuthorizerRole, ...Object.values(roles)]) {
+  for (const role of [tokenClaimsRole, operatorAuthorizerRole, ...Object.values(roles)]) {
     NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
   }
   for (const construct of [api, operatorAuthorizer, tokenClaims]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
@@ -691,13 +500,8 @@ export function ControlPlane({ app, stack }: StackContext) {
     userPoolClient,
     operatorPool,
     identityEnvironment,
-    identityBrokerRole,
-    onboardingRole,
-    tenantStatusRole,
-    tenantPlanRole,
-    tenantMoverRole,
-    tenantOffboardingRole,
-    tenantExportRole,
+    /** Each control identity's role: the Cell stacks grant them what they may do in each cell. */
+    controlRoles: roles,
     bus,
     routingMap,
     api,

@@ -1,28 +1,14 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { partitionItems as partitionItemsStatement } from '@cellbook/core';
 
-/**
- * A `dynamodb:LeadingKeys` pattern (`TENANT#*`, `TENANTNAME#*`, `CELL#*`) for every partition
- * core's key module builds with `partitionOf`, whatever the tenant, name or cell: the key built for
- * a sample value (one the key module accepts) ends with it, and what precedes it is the fixed prefix.
- */
-export function anyPartition(partitionOf: (sample: string) => string, sample = 'sample'): string {
-  const partition = partitionOf(sample);
-  if (!partition.endsWith(sample)) throw new Error(`partition ${partition} does not end with its variable part`);
-  return `${partition.slice(0, -sample.length)}*`;
-}
+/** Core's partition patterns (one definition for the stacks and the local platform). */
+export { anyPartition } from '@cellbook/core';
 
 /**
  * DynamoDB item `actions` on `tableArn`, fenced to partitions matching `partitions` (patterns): every key the
- * request touches must match, and a request that names no key (a Scan) is refused.
+ * request touches must match, and a request that names no key (a Scan) is refused. Core builds the
+ * statement; this renders it for CDK.
  */
 export function partitionItems(sid: string, actions: readonly string[], tableArn: string, partitions: string | readonly string[]): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    sid,
-    actions: actions.map((action) => `dynamodb:${action}`),
-    resources: [tableArn],
-    conditions: {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': typeof partitions === 'string' ? [partitions] : [...partitions] },
-      Null: { 'dynamodb:LeadingKeys': 'false' },
-    },
-  });
+  return iam.PolicyStatement.fromJson(partitionItemsStatement(sid, actions, tableArn, partitions));
 }

@@ -2,23 +2,25 @@ import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@a
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { Cell, Offboarding, Onboarding, Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { JsonResponse } from '@cellbook/local/client';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
- * Crash drills for onboarding. The workflow runs in this process with exactly the control plane's
- * environment (its role, tables and the platform's endpoints), so a crash can be injected after any
- * step; the retry then goes through the router like any client's, and must finish the same tenant.
+ * Crash drills for onboarding. The workflow runs in this process with the control plane's
+ * environment (the drill role: exactly the union of the control identities' grants; its tables and
+ * the platform's endpoints), so a crash can be injected after any step; the retry then goes through
+ * the router like any client's, and must finish the same tenant. What the drills inspect (every
+ * usage plan's keys, the user directory) they read as the deployer: no control identity may.
  */
 class SimulatedCrash extends Error {}
 
 let env: TestPlatform;
 let reference: TestTenant;
-const admin = () => ({ region: env.platform.region, credentials: { ...credentialsOf(env.platform.controlPlaneEnv) } });
-
-function credentialsOf(vars: Readonly<Record<string, string>>) {
-  return { accessKeyId: vars.AWS_ACCESS_KEY_ID!, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY!, sessionToken: vars.AWS_SESSION_TOKEN! };
-}
+const admin = () => ({
+  region: env.platform.region,
+  credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
+});
 
 beforeAll(async () => {
   env = await bootTestPlatform();

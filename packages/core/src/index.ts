@@ -18,6 +18,7 @@ export * from './case-status.js';
 export * from './cursor.js';
 export * from './entitlements.js';
 export * from './errors.js';
+export * from './function-permissions.js';
 export * from './tenant-access-policy.js';
 export * from './tenant-context.js';
 export * from './tiers.js';

@@ -4,7 +4,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Events, Keys, Routing, TIERS, TIER_NAMES, type TierName } from '@cellbook/core';
+import {
+  AUTHORIZER_CACHE_TTL_SECONDS,
+  CONTROL_IDENTITY_NAMES,
+  Cell,
+  Events,
+  Keys,
+  ROUTER_PROBING_IDENTITIES,
+  Routing,
+  TIERS,
+  TIER_NAMES,
+  controlIdentityOf,
+  type ControlIdentity,
+  type TierName,
+} from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
@@ -14,11 +27,20 @@ import { startDynamoDbLocal } from './aws/dynamodb-local.js';
 import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
 import { LocalIam } from './aws/local-iam.js';
 import { createStsEndpoint } from './aws/sts-endpoint.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleDefinition, type RoleSession } from './aws/types.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type PolicyDocument, type RequestListener, type RoleSession } from './aws/types.js';
 import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import { cellRoles, controlRole, controlRoleArn, platformAdminRole, tableArn } from './roles.js';
+import {
+  cellControlPolicies,
+  cellRoles,
+  controlDrillRole,
+  controlRoleArn,
+  controlRoles,
+  operatorAuthorizerRole,
+  platformAdminRole,
+  tenantAccessTrust,
+} from './roles.js';
 import { answerUnparseableRequest, createRouter } from './router.js';
 
 export interface PlatformOptions {
@@ -84,10 +106,17 @@ export interface LocalPlatform {
   /** The operator directory (DESIGN §13): a pool of its own, which no function role can administer. */
   operatorCognito: LocalCognito;
   /**
-   * The environment the control-plane functions run with (endpoints, tables, their role's
-   * credentials): drills and benchmarks run core's control-plane code in-process with exactly it.
+   * The control plane's environment (endpoints, tables) with the credentials of the drill role,
+   * which holds exactly the union of the control identities' grants: drills and benchmarks run
+   * several identities' core code in-process with it. The role is created on first read (it
+   * exists in no `npm start` that does not ask for it, and no function runs under it).
    */
-  controlPlaneEnv: Readonly<Record<string, string>>;
+  readonly controlPlaneEnv: Readonly<Record<string, string>>;
+  /**
+   * The environment a control handler's function runs with — its identity's role credentials
+   * among them — as Lambda would show the function's configuration.
+   */
+  controlFunctionEnv(handler: string): Readonly<Record<string, string>>;
   /** Credentials of a role, as Lambda would hand them to a function. */
   sessionFor(roleArn: string): RoleSession;
   /**
@@ -314,9 +343,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       await Promise.all(hosts.map((host) => host.stop()));
     });
     const functionEnvs = new Map<string, Readonly<Record<string, string>>>();
-    const host = (group: string, role: RoleDefinition, handlers: string[], env: Record<string, string>) => {
-      iam.createRole(role);
-      const session = iam.issueRoleSession(role.arn, group, {}, FUNCTION_SESSION_SECONDS);
+    /** A function group running under the (existing) role `roleArn`: Lambda hands each its execution role's session. */
+    const host = (group: string, roleArn: string, handlers: string[], env: Record<string, string>) => {
+      const session = iam.issueRoleSession(roleArn, group, {}, FUNCTION_SESSION_SECONDS);
       const functions: Record<string, string> = {};
       for (const name of handlers) functions[name] = bundle.functions[name]!;
       const functionEnv = { ...serviceEnv, ...env, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: group };
@@ -324,6 +353,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       const functionHost = new FunctionHost({ group, workerHost: bundle.workerHost, functions, env: functionEnv, onLog });
       hosts.push(functionHost);
       return functionHost;
+    };
+
+    // The control identities' roles exist before the cells: each cell grants them what they may do
+    // in it, and its tenant access role trusts some of them (as each Cell stack does in AWS).
+    const control = controlRoles({ prefix: PREFIX, stage: STAGE, tenantsTable, cellsTable, userPoolArn: cognito.userPoolArn, eventBusArn: eventBus.arn });
+    for (const identity of CONTROL_IDENTITY_NAMES) iam.createRole(control[identity]);
+    /** Each booted cell's grants to the control identities, and its tenant access role (for the drill role, once asked for). */
+    const cellGrants: { cellId: string; tenantAccessArn: string; policies: { identity: ControlIdentity; policyName: string; document: PolicyDocument }[] }[] = [];
+    let drillRoleArn: string | undefined;
+    /** The drill role gets one cell's grants, and that cell's tenant access role trusts it as it trusts the control identities. */
+    const grantDrills = (drills: string, cell: (typeof cellGrants)[number]) => {
+      for (const policy of cell.policies) iam.putRolePolicy(drills, `${cell.cellId}-${policy.identity}`, policy.document);
+      iam.updateAssumeRolePolicy(cell.tenantAccessArn, tenantAccessTrust({ prefix: PREFIX, cellId: cell.cellId, drillRoleArn: drills }));
     };
 
     const cells: LocalCellHandle[] = [];
@@ -351,16 +393,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         tableName,
         tenantsTable,
         controlApiStageArn,
-        controlRoleArn: controlRoleArn(PREFIX),
       });
-      iam.createRole(roles.tenantAccess);
+      for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
       const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
-      const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api, CELL_ROUTES.map((r) => r.handler), {
+      const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api.arn, CELL_ROUTES.map((r) => r.handler), {
         ...cellEnv,
         TENANT_ROLE_ARN: roles.tenantAccess.arn,
         IDENTITY_BROKER_URL: controlGateway.url,
       });
-      const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer, [CELL_AUTHORIZER], cellEnv);
+      const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
 
       const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
       const usagePlans = {} as Record<TierName, string>;
@@ -373,6 +414,20 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
           ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
         }).id;
       }
+      // What the control identities may do in this cell, and nothing more (the Cell stack's policies).
+      const policies = cellControlPolicies({
+        prefix: PREFIX,
+        cellId: definition.cellId,
+        tableName,
+        tenantAccessRoleArn: roles.tenantAccess.arn,
+        restApiId: restApi.id,
+        stage: STAGE,
+        usagePlans,
+      });
+      for (const policy of policies) iam.putRolePolicy(controlRoleArn(PREFIX, policy.identity), policy.policyName, policy.document);
+      const grants = { cellId: definition.cellId, tenantAccessArn: roles.tenantAccess.arn, policies };
+      cellGrants.push(grants);
+      if (drillRoleArn) grantDrills(drillRoleArn, grants);
       const routes: GatewayRoute[] = CELL_ROUTES.map((route) => ({
         method: route.method,
         path: route.path,
@@ -437,34 +492,40 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     cleanups.push(() => close(router.server));
 
     // ── control plane ──
-    const control = host(
-      `${PREFIX}-control`,
-      controlRole({
-        prefix: PREFIX,
-        tenantsTable,
-        cellsTable,
-        cellTables: `${PREFIX}-cell-*`,
-        userPoolArn: cognito.userPoolArn,
-        eventBusArn: eventBus.arn,
-      }),
-      [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)],
-      {
-        TENANTS_TABLE: tenantsTable,
-        CELLS_TABLE: cellsTable,
-        INVITATION_DELIVERY: 'response',
-        ROUTER_URL: router.url,
-        OPERATOR_POOL_ID,
-        OPERATOR_POOL_CLIENT_ID,
-        OPERATOR_JWT_ISSUER: operatorCognito.issuer,
-      },
-    );
+    // Each handler runs under its identity's role, as in the ControlPlane stack: one function group
+    // per identity (core's CONTROL_IDENTITIES), and the operator authorizer with no AWS access.
+    const controlEnv: Record<string, string> = {
+      TENANTS_TABLE: tenantsTable,
+      CELLS_TABLE: cellsTable,
+      INVITATION_DELIVERY: 'response',
+      OPERATOR_POOL_ID,
+      OPERATOR_POOL_CLIENT_ID,
+      OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+    };
+    const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
+    const controlHosts = {} as Record<ControlIdentity, FunctionHost>;
+    for (const identity of CONTROL_IDENTITY_NAMES) {
+      const handlers = controlHandlers.filter((handler) => controlIdentityOf(handler) === identity);
+      // Only the identities that check a tenant's route through the router are told where it is (the
+      // stack gives them, and only them, the router URL parameter).
+      const env = ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnv, ROUTER_URL: router.url } : controlEnv;
+      controlHosts[identity] = host(`${PREFIX}-control-${identity}`, control[identity].arn, handlers, env);
+    }
+    const operatorAuthorizer = iam.createRole(operatorAuthorizerRole(PREFIX));
+    const operatorAuthorizerHost = host(`${PREFIX}-operator-authorizer`, operatorAuthorizer.arn, [OPERATOR_AUTHORIZER], {
+      OPERATOR_POOL_ID,
+      OPERATOR_POOL_CLIENT_ID,
+      OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+    });
+    const invokeControl = (name: string, event: unknown, timeoutMs: number) =>
+      (name === OPERATOR_AUTHORIZER ? operatorAuthorizerHost : controlHosts[controlIdentityOf(name)]).invoke(name, event, timeoutMs);
     // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
     for (const consumer of CONTROL_EVENT_CONSUMERS) {
       eventBridge.putRule({
         name: `${PREFIX}-${consumer.handler.replace(/\//g, '-')}`,
         eventBusName: eventBus.name,
         eventPattern: consumer.eventPattern,
-        targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await control.invoke(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
+        targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await invokeControl(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
       });
     }
     // The control plane's scheduled jobs, as the stack's schedule rules run them (the reaper of
@@ -472,7 +533,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     for (const job of CONTROL_SCHEDULES) {
       const timer = setInterval(() => {
         const event = { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: LOCAL_REGION, resources: [], detail: {} };
-        control.invoke(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
+        invokeControl(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
       }, job.everyMinutes * 60_000);
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
@@ -490,7 +551,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         })),
         iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
         authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-        invoke: (name, event, timeoutMs) => control.invoke(name, event, timeoutMs),
+        invoke: invokeControl,
         meter: () => 'allowed',
         now: gatewayClock,
         onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
@@ -537,6 +598,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       await Promise.all(hosts.map((functionHost) => functionHost.warm()));
     }
 
+    // The drill role (roles.ts), made on first use: every identity's grants, every booted cell's
+    // grants, and the tenant access roles' trust, as the control identities have them.
+    let drillEnv: Readonly<Record<string, string>> | undefined;
+    const createDrillEnv = (): Readonly<Record<string, string>> => {
+      const drills = iam.createRole(controlDrillRole(PREFIX, control)).arn;
+      drillRoleArn = drills;
+      for (const cell of cellGrants) grantDrills(drills, cell);
+      const session = iam.issueRoleSession(drills, 'drills', {}, FUNCTION_SESSION_SECONDS);
+      return { ...serviceEnv, ...controlEnv, ROUTER_URL: router.url, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: `${PREFIX}-control-drills` };
+    };
+
     return {
       url: router.url,
       controlPlaneUrl: controlGateway.url,
@@ -556,7 +628,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       apiGateway,
       cognito,
       operatorCognito,
-      controlPlaneEnv: functionEnvs.get(`${PREFIX}-control`)!,
+      get controlPlaneEnv() {
+        drillEnv ??= createDrillEnv();
+        return drillEnv;
+      },
+      controlFunctionEnv: (handler) => functionEnvs.get(`${PREFIX}-control-${controlIdentityOf(handler)}`)!,
       sessionFor: (arn) => iam.issueRoleSession(arn, 'test', {}, 3600),
       interceptDynamoDb(interceptor) {
         interceptors.add(interceptor);

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { TENANT_TAG_KEY, tenantAccessTrustPolicy } from '@cellbook/core';
+import {
+  CONTROL_IDENTITY_NAMES,
+  TENANT_ACCESS_IDENTITIES,
+  TENANT_TAG_KEY,
+  cellApiStatements,
+  cellAuthorizerStatements,
+  cellControlGrants,
+  controlIdentityStatements,
+  tenantAccessTrustPolicy,
+} from '@cellbook/core';
 import { LocalIam } from './aws/local-iam.js';
-import { cellRoles, controlRoleArn } from './roles.js';
+import { cellControlPolicies, cellRoles, controlRoleArn, controlRoles, tableArn } from './roles.js';
 
 /**
  * The local tenant access role must trust exactly what the stack's does (issue 12 item 7): the
- * cell's API functions and the control plane, each only with exactly one non-empty TenantId tag.
+ * cell's API functions and the control identities that work on one tenant's cell data (core's
+ * TENANT_ACCESS_IDENTITIES: the mover, offboarding, export), each only with exactly one non-empty TenantId tag.
  */
 const PREFIX = 'cellbook-local';
 const roles = cellRoles({
@@ -14,7 +24,6 @@ const roles = cellRoles({
   tableName: `${PREFIX}-cell-1`,
   tenantsTable: `${PREFIX}-tenants`,
   controlApiStageArn: 'arn:aws:execute-api:us-east-1:000000000000:abcdef1234/local',
-  controlRoleArn: controlRoleArn(PREFIX),
 });
 
 function localIam(): LocalIam {
@@ -41,7 +50,9 @@ async function mayAssume(tags: Record<string, string>): Promise<boolean> {
 
 describe('the local tenant access role', () => {
   it("trusts exactly the document core's builder produces, the one the Cell stack's proofs compare with", () => {
-    expect(roles.tenantAccess.trustPolicy).toEqual(tenantAccessTrustPolicy({ principalArns: [roles.api.arn, controlRoleArn(PREFIX)] }));
+    expect(roles.tenantAccess.trustPolicy).toEqual(
+      tenantAccessTrustPolicy({ principalArns: [roles.api.arn, ...TENANT_ACCESS_IDENTITIES.map((identity) => controlRoleArn(PREFIX, identity))] }),
+    );
   });
 
   it('lets the cell open a session tagged with one tenant (the control for the refusals below)', async () => {
@@ -59,5 +70,78 @@ describe('the local tenant access role', () => {
   it('refuses a session with a second tag next to the tenant', async () => {
     expect(await mayAssume({ [TENANT_TAG_KEY]: 't-1', Role: 'admin' })).toBe(false);
     expect(await mayAssume({ Tenant: 't-1' })).toBe(false);
+  });
+});
+
+/**
+ * The local roles hold exactly what core defines for each function role — the statements the
+ * stacks render too (test/infra/function-permissions.test.ts) — and not one grant of their own.
+ */
+describe('the local function roles', () => {
+  const input = {
+    prefix: PREFIX,
+    stage: 'local',
+    tenantsTable: `${PREFIX}-tenants`,
+    cellsTable: `${PREFIX}-cells`,
+    userPoolArn: 'arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_CellbookLocal',
+    eventBusArn: 'arn:aws:events:us-east-1:000000000000:event-bus/cellbook-local',
+  };
+  const statementsOf = (role: { policies: { document: { Statement: unknown[] } }[] }) => role.policies.flatMap((policy) => policy.document.Statement);
+
+  it.each(CONTROL_IDENTITY_NAMES.map((identity) => [identity]))("%s holds exactly core's statements, with local ARNs", (identity) => {
+    const expected = controlIdentityStatements({
+      partition: 'aws',
+      region: 'us-east-1',
+      tenantsTableArn: tableArn(input.tenantsTable),
+      cellsTableArn: tableArn(input.cellsTable),
+      userPoolArn: input.userPoolArn,
+      eventBusArn: input.eventBusArn,
+      routerUrlParameterArn: 'arn:aws:ssm:us-east-1:000000000000:parameter/cellbook/local/router-url',
+      invitationDelivery: 'response',
+    })[identity];
+    expect(statementsOf(controlRoles(input)[identity])).toEqual(expected);
+  });
+
+  it("gives each cell's API and authorizer exactly core's statements", () => {
+    expect(statementsOf(roles.api)).toEqual(cellApiStatements({ tenantAccessRoleArn: roles.tenantAccess.arn }));
+    expect(statementsOf(roles.authorizer)).toEqual(cellAuthorizerStatements({ tenantsTableArn: tableArn(`${PREFIX}-tenants`) }));
+  });
+
+  it("puts exactly core's per-cell grants on the control roles when a cell boots", () => {
+    const usagePlans = { basic: 'p1', standard: 'p2', premium: 'p3', enterprise: 'p4' } as const;
+    const grants = cellControlGrants({
+      partition: 'aws',
+      region: 'us-east-1',
+      cellTableArn: tableArn(`${PREFIX}-cell-1`),
+      tenantAccessRoleArn: roles.tenantAccess.arn,
+      restApiId: 'api1',
+      stageName: 'local',
+      usagePlanIds: usagePlans,
+    });
+    const policies = cellControlPolicies({
+      prefix: PREFIX,
+      cellId: 'cell-1',
+      tableName: `${PREFIX}-cell-1`,
+      tenantAccessRoleArn: roles.tenantAccess.arn,
+      restApiId: 'api1',
+      stage: 'local',
+      usagePlans,
+    });
+    for (const identity of CONTROL_IDENTITY_NAMES) {
+      expect(policies.filter((policy) => policy.identity === identity).flatMap((policy) => policy.document.Statement), identity).toEqual(grants[identity]);
+    }
+  });
+
+  it('denies a registry reader any write, proven against the local IAM', async () => {
+    const iam = new LocalIam();
+    const reader = controlRoles(input)['registry-read'];
+    iam.createRole(reader);
+    const session = iam.issueRoleSession(reader.arn, 'function');
+    const tenants = tableArn(input.tenantsTable);
+    const context = { 'dynamodb:LeadingKeys': ['TENANT#t-1'] };
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tenants, context })).allowed).toBe(true);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) {
+      expect((await iam.authorize(session, { action, resource: tenants, context })).allowed, action).toBe(false);
+    }
   });
 });

@@ -1,10 +1,25 @@
-import { IdentityBroker, tenantAccessPolicy, tenantAccessTrustPolicy } from '@cellbook/core';
+import {
+  CONTROL_IDENTITY_NAMES,
+  IdentityBroker,
+  TENANT_ACCESS_IDENTITIES,
+  cellApiStatements,
+  cellAuthorizerStatements,
+  cellControlGrants,
+  controlIdentityStatements,
+  policyDocument,
+  tenantAccessPolicy,
+  tenantAccessTrustPolicy,
+  type ControlIdentity,
+  type IamStatement,
+  type TierName,
+} from '@cellbook/core';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
 
 /**
- * The local account's IAM roles — what the stacks create in AWS. Data-plane functions get no
- * table permissions at all: only `sts:AssumeRole`/`sts:TagSession` on their cell's tenant access
- * role, whose policy comes from the same builder the Cell stack uses.
+ * The local account's IAM roles — what the stacks create in AWS, rendered from the same
+ * definitions (core's function-permissions and tenant-access-policy) with local ARNs, so the two
+ * cannot drift (issue 12, item 7). Nothing here writes a grant of its own, except the deployer's
+ * stand-in and the drill role, which has no counterpart in AWS and which no function runs under.
  */
 export function roleArn(name: string): string {
   return `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${name}`;
@@ -14,6 +29,9 @@ export function tableArn(tableName: string): string {
   return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}`;
 }
 
+/** The partition of every local ARN. */
+const PARTITION = 'aws';
+
 function lambdaTrust(): PolicyDocument {
   return {
     Version: '2012-10-17',
@@ -21,88 +39,97 @@ function lambdaTrust(): PolicyDocument {
   };
 }
 
-function role(name: string, statements: PolicyDocument['Statement'], trustPolicy: PolicyDocument = lambdaTrust()): RoleDefinition {
+/** Core's statements as a local policy document (the two shapes are the same JSON). */
+function document(statements: readonly IamStatement[]): PolicyDocument {
+  return policyDocument(statements) as PolicyDocument;
+}
+
+/** A function role: one inline policy with `statements`, none at all when there are none (as CDK synthesizes it). */
+function role(name: string, statements: readonly IamStatement[], trustPolicy: PolicyDocument = lambdaTrust()): RoleDefinition {
   return {
     name,
     arn: roleArn(name),
-    policies: [{ name: `${name}-policy`, document: { Version: '2012-10-17', Statement: statements } }],
+    policies: statements.length === 0 ? [] : [{ name: `${name}-policy`, document: document(statements) }],
     trustPolicy,
   };
 }
 
 /** Stands in for the deployer (CloudFormation's role): creates tables, registers cells. */
 export function platformAdminRole(prefix: string): RoleDefinition {
-  return role(`${prefix}-platform-admin`, [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  return {
+    name: `${prefix}-platform-admin`,
+    arn: roleArn(`${prefix}-platform-admin`),
+    policies: [{ name: `${prefix}-platform-admin-policy`, document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
+    trustPolicy: lambdaTrust(),
+  };
 }
 
-export interface ControlRoleInput {
+// ── control plane ──────────────────────────────────────────────────────────────────────────────
+
+/** One role per control identity, as the ControlPlane stack creates them. */
+export function controlRoleArn(prefix: string, identity: ControlIdentity): string {
+  return roleArn(`${prefix}-control-${identity}`);
+}
+
+export interface ControlRolesInput {
   prefix: string;
+  /** The stage's name: the router URL parameter's name follows the stack's `/<app>/<stage>/router-url`. */
+  stage: string;
   tenantsTable: string;
   cellsTable: string;
-  /** Every cell's table, present and future: a name pattern (cells are created after the control plane). */
-  cellTables: string;
   userPoolArn: string;
   eventBusArn: string;
 }
 
-/** The control-plane functions: registry and catalog, seeding cell defaults, users, API keys. */
-export function controlRoleArn(prefix: string): string {
-  return roleArn(`${prefix}-control`);
+/**
+ * The control identities' roles with core's statements. Local mode hands a new user's temporary
+ * password back (INVITATION_DELIVERY=response), so a resumed onboarding sets it with
+ * AdminSetUserPassword, which core grants for that delivery only. The router-probing identities'
+ * grant on the router URL parameter is rendered too, though local mode passes the URL directly
+ * (there is no SSM here): it names the parameter the stack's would.
+ */
+export function controlRoles(input: ControlRolesInput): Record<ControlIdentity, RoleDefinition> {
+  const statements = controlIdentityStatements({
+    partition: PARTITION,
+    region: LOCAL_REGION,
+    tenantsTableArn: tableArn(input.tenantsTable),
+    cellsTableArn: tableArn(input.cellsTable),
+    userPoolArn: input.userPoolArn,
+    eventBusArn: input.eventBusArn,
+    routerUrlParameterArn: `arn:${PARTITION}:ssm:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:parameter/cellbook/${input.stage}/router-url`,
+    invitationDelivery: 'response',
+  });
+  const roles = {} as Record<ControlIdentity, RoleDefinition>;
+  for (const identity of CONTROL_IDENTITY_NAMES) roles[identity] = role(`${input.prefix}-control-${identity}`, statements[identity]);
+  return roles;
 }
 
-export function controlRole(input: ControlRoleInput): RoleDefinition {
-  const registry = [input.tenantsTable, input.cellsTable].flatMap((t) => [tableArn(t), `${tableArn(t)}/index/*`]);
-  return role(`${input.prefix}-control`, [
-    {
-      Sid: 'Registry',
-      Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan'],
-      Resource: registry,
-    },
-    // Seeding a new tenant's defaults, and removing them again if its onboarding is undone.
-    { Sid: 'SeedCellDefaults', Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'], Resource: tableArn(input.cellTables) },
-    {
-      Sid: 'TenantUsers',
-      Effect: 'Allow',
-      Action: [
-        'cognito-idp:AdminCreateUser',
-        'cognito-idp:AdminAddUserToGroup',
-        'cognito-idp:AdminGetUser',
-        'cognito-idp:AdminDeleteUser',
-        'cognito-idp:AdminSetUserPassword',
-        'cognito-idp:AdminUserGlobalSignOut',
-      ],
-      Resource: input.userPoolArn,
-    },
-    {
-      Sid: 'TenantApiKeys',
-      Effect: 'Allow',
-      Action: ['apigateway:POST', 'apigateway:GET', 'apigateway:DELETE'],
-      Resource: [
-        `arn:aws:apigateway:${LOCAL_REGION}::/apikeys`,
-        `arn:aws:apigateway:${LOCAL_REGION}::/apikeys/*`,
-        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans`,
-        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys`,
-        `arn:aws:apigateway:${LOCAL_REGION}::/usageplans/*/keys/*`,
-      ],
-    },
-    // Moving, exporting and purging one tenant's data: through each cell's tenant access role,
-    // tagged with that tenant, so the data layer keeps the work inside the one tenant.
-    {
-      Sid: 'AssumeCellTenantAccess',
-      Effect: 'Allow',
-      Action: ['sts:AssumeRole', 'sts:TagSession'],
-      Resource: roleArn(`${input.prefix}-*-tenant-access`),
-    },
-    { Sid: 'PublishLifecycleEvents', Effect: 'Allow', Action: ['events:PutEvents'], Resource: input.eventBusArn },
-    {
-      Sid: 'FlushCellAuthorizerCaches',
-      Effect: 'Allow',
-      Action: ['apigateway:DELETE'],
-      Resource: `arn:aws:apigateway:${LOCAL_REGION}::/restapis/*/stages/*/cache/authorizers`,
-    },
-  ]);
+/** The operator authorizer verifies tokens only: no AWS access, as the stack's OperatorAuthorizerRole. */
+export function operatorAuthorizerRole(prefix: string): RoleDefinition {
+  return role(`${prefix}-operator-authorizer`, []);
 }
+
+/**
+ * Drills and benchmarks run core's control-plane code in-process, several identities' code in one
+ * process (its SDK clients are created once, with one set of credentials). This role holds exactly
+ * the union of the control identities' grants — each identity's policy, by name, and each cell's
+ * grants as the cell adds them — and nothing else. It has no counterpart in AWS and no function
+ * runs under it; the platform creates it only when a drill asks for it.
+ */
+export function controlDrillRoleArn(prefix: string): string {
+  return roleArn(`${prefix}-control-drills`);
+}
+
+export function controlDrillRole(prefix: string, roles: Readonly<Record<ControlIdentity, RoleDefinition>>): RoleDefinition {
+  return {
+    name: `${prefix}-control-drills`,
+    arn: controlDrillRoleArn(prefix),
+    policies: CONTROL_IDENTITY_NAMES.flatMap((identity) => roles[identity].policies.map((policy) => ({ name: identity, document: policy.document }))),
+    trustPolicy: lambdaTrust(),
+  };
+}
+
+// ── cells ──────────────────────────────────────────────────────────────────────────────────────
 
 export interface CellRoles {
   api: RoleDefinition;
@@ -110,26 +137,41 @@ export interface CellRoles {
   tenantAccess: RoleDefinition;
 }
 
-export function cellRoles(input: {
+export interface CellRolesInput {
   prefix: string;
   cellId: string;
   tableName: string;
   tenantsTable: string;
   /** `arn:aws:execute-api:<region>:<account>:<control api id>/<stage>`: where the identity broker lives. */
   controlApiStageArn: string;
-  /** The control plane's role, which works on one tenant's data at a time through the same role. */
-  controlRoleArn: string;
-}): CellRoles {
+}
+
+/**
+ * Who may open a tenant session in this cell: its API functions and the control identities that
+ * work on one tenant's cell data at a time (core's TENANT_ACCESS_IDENTITIES, as the Cell stack
+ * trusts them) — each only with exactly one non-empty TenantId tag (core's builder).
+ */
+export interface TenantAccessTrustInput {
+  prefix: string;
+  cellId: string;
+  /** The drill role, once a drill asked for it: it opens tenant sessions as the control identities do. */
+  drillRoleArn?: string;
+}
+
+export function tenantAccessTrust(input: TenantAccessTrustInput): PolicyDocument {
+  const principalArns = [
+    roleArn(`${input.prefix}-${input.cellId}-api`),
+    ...TENANT_ACCESS_IDENTITIES.map((identity) => controlRoleArn(input.prefix, identity)),
+    ...(input.drillRoleArn ? [input.drillRoleArn] : []),
+  ];
+  return tenantAccessTrustPolicy({ principalArns }) as unknown as PolicyDocument;
+}
+
+export function cellRoles(input: CellRolesInput): CellRoles {
   const name = `${input.prefix}-${input.cellId}`;
   const tenantAccessArn = roleArn(`${name}-tenant-access`);
-  // No user-directory permission: tenant users are managed through the control plane's identity
-  // broker, called with the tenant's own session (DESIGN §13).
-  const api = role(`${name}-api`, [
-    { Sid: 'AssumeTenantAccess', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: tenantAccessArn },
-  ]);
-  const authorizer = role(`${name}-authorizer`, [
-    { Sid: 'ReadTenantRegistry', Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: tableArn(input.tenantsTable) },
-  ]);
+  const api = role(`${name}-api`, cellApiStatements({ tenantAccessRoleArn: tenantAccessArn }));
+  const authorizer = role(`${name}-authorizer`, cellAuthorizerStatements({ tenantsTableArn: tableArn(input.tenantsTable) }));
   const policy = tenantAccessPolicy({ tableArn: tableArn(input.tableName) });
   const tenantAccess: RoleDefinition = {
     name: `${name}-tenant-access`,
@@ -141,8 +183,39 @@ export function cellRoles(input: {
         document: IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,
       },
     ],
-    // The stack's trust: exactly one session tag, the tenant id, not empty (one builder in core).
-    trustPolicy: tenantAccessTrustPolicy({ principalArns: [api.arn, input.controlRoleArn] }) as unknown as PolicyDocument,
+    trustPolicy: tenantAccessTrust(input),
   };
   return { api, authorizer, tenantAccess };
+}
+
+export interface CellGrantsInput {
+  prefix: string;
+  cellId: string;
+  tableName: string;
+  tenantAccessRoleArn: string;
+  restApiId: string;
+  stage: string;
+  usagePlans: Readonly<Record<TierName, string>>;
+}
+
+/**
+ * What each control identity may do in this cell (core's `cellControlGrants`), as the policies a
+ * booting cell puts on the control roles — the Cell stack's OnboardingWorkerAccess, TenantMoverAccess,
+ * … Identities that need nothing in a cell get no policy.
+ */
+export function cellControlPolicies(input: CellGrantsInput): { identity: ControlIdentity; policyName: string; document: PolicyDocument }[] {
+  const grants = cellControlGrants({
+    partition: PARTITION,
+    region: LOCAL_REGION,
+    cellTableArn: tableArn(input.tableName),
+    tenantAccessRoleArn: input.tenantAccessRoleArn,
+    restApiId: input.restApiId,
+    stageName: input.stage,
+    usagePlanIds: input.usagePlans,
+  });
+  return CONTROL_IDENTITY_NAMES.filter((identity) => grants[identity].length > 0).map((identity) => ({
+    identity,
+    policyName: `${input.prefix}-${input.cellId}-access`,
+    document: document(grants[identity]),
+  }));
 }

@@ -712,13 +712,15 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       ).toEqual([]);
     });
 
-    it("offboarding (and the reaper of abandoned onboardings) may revoke the tenant's key, remove its users, purge its cell items through the tenant access role, release its slot and name", async () => {
+    it("offboarding (and the reaper of abandoned onboardings) may revoke the tenant's key, remove its users, purge its cell items through the tenant access role, release its slot, name and admin e-mail", async () => {
       const role = infra.role(control(), 'TenantOffboardingRole');
       expect(
         await allowed(role, [
           ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
           // The name reservation goes, so the name may be used again.
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
+          // And the admin e-mail's reservation, so a new tenant may use the address.
+          { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.adminEmailKey('admin@acme.example').PK] } },
           // A cancelled onboarding's unrecorded slot (Scan) and key (GetApiKeys by name) are found too.
           ...['GetItem', 'UpdateItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
           ...['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),

@@ -105,6 +105,11 @@ export class LocalIam {
     this.decisions.clear();
   }
 
+  /** Replaces a role's trust policy, like `iam:UpdateAssumeRolePolicy`; effective on the next AssumeRole. */
+  updateAssumeRolePolicy(roleArn: string, document: PolicyDocument): void {
+    this.requireRole(roleArn).trustPolicy = structuredClone(document);
+  }
+
   /**
    * Mints credentials for a role session without any authorization: this is how the platform hands a
    * function its execution role. Callers reaching STS over HTTP go through `canAssume` first.
