@@ -64,6 +64,9 @@ export interface PlatformOptions {
   dynamodb?: DynamoDbEngine;
 }
 
+/** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
+const WARM_CONTROL_IDENTITIES: ReadonlySet<ControlIdentity> = new Set(['sign-in', 'onboarding', 'registry-read']);
+
 export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
 
 /** The storage engine `CELLBOOK_DYNAMODB` names (dynalite when unset). */
@@ -595,7 +598,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     routerListener = createRouter({ controlPlaneUrl: controlGateway.url, cellUrls: cellServers, defaultCellId: cells[0]!.cellId, resolveCell });
 
     if (options.warm) {
-      await Promise.all(hosts.map((functionHost) => functionHost.warm()));
+      // The request path warm (cells, sign-in, the operator authorizer, onboarding, operator reads);
+      // the other control identities serve rare, asynchronous or operator-paced work and start cold
+      // on their first invocation, as Lambda would: warming each of them is a second of CPU and an
+      // SDK's worth of memory at every boot for functions most runs never call.
+      const coldUntilUsed = new Set(CONTROL_IDENTITY_NAMES.filter((identity) => !WARM_CONTROL_IDENTITIES.has(identity)).map((identity) => controlHosts[identity]));
+      await Promise.all(hosts.filter((functionHost) => !coldUntilUsed.has(functionHost)).map((functionHost) => functionHost.warm()));
     }
 
     // The drill role (roles.ts), made on first use: every identity's grants, every booted cell's
