@@ -93,7 +93,7 @@ describe('errorResponse', () => {
   });
 
   it('answers the details of a validation failure', async () => {
-    const response = await answer(new Errors.ValidationFailed('The request is not valid.', [{ path: 'title', message: 'Required' }]));
+    const response = await answer(new Errors.ValidationFailed('The request is not valid.', { details: [{ path: 'title', message: 'Required' }] }));
     expect(response.statusCode).toBe(422);
     expect(JSON.parse(response.body).error.details).toEqual([{ path: 'title', message: 'Required' }]);
   });
