@@ -4,8 +4,8 @@
  * into a 500 by being forgotten in a table elsewhere. The status is a number the API contract
  * (DESIGN §5) gives the code, not HTTP transport: no error builds a response or sets a header —
  * the functions' error middleware does. `message` is written for the client: never put internal
- * detail (table names, ARNs, SDK messages) in it; what went wrong underneath goes in `cause`, which
- * the logs show and no response does.
+ * detail (table names, ARNs, SDK messages) in it; what went wrong underneath goes in `cause`, for
+ * whoever debugs it — no response ever shows it.
  */
 export interface ErrorDetail {
   path: string;

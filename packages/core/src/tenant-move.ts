@@ -164,7 +164,7 @@ async function requestMove(
     const now = await readTenant(tenantId);
     const winner = now?.move && IN_PROGRESS.includes(now.move.state) ? now.move : undefined;
     if (winner?.toCellId !== target.cellId) await Cell.releaseSlot(target.cellId, record.tenantId);
-    if (isConditionalCheckFailed(error)) throw new MoveInProgress();
+    if (isConditionalCheckFailed(error)) throw new MoveInProgress({ cause: error });
     throw error;
   }
   await Audit.record({
@@ -238,7 +238,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
         await renew();
       } catch (error) {
         lease.lost = true;
-        if (isConditionalCheckFailed(error)) throw new Error(`move ${moveId} of tenant ${tenantId}: another mover holds the lease`);
+        if (isConditionalCheckFailed(error)) throw new Error(`move ${moveId} of tenant ${tenantId}: another mover holds the lease`, { cause: error });
         throw error;
       }
     },
