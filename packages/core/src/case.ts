@@ -258,7 +258,7 @@ async function write(current: CaseItem, next: CaseItem, reactivating: boolean, d
     );
   } catch (error) {
     if (reactivating) await Counters.release('activeCases');
-    if (isConditionalCheckFailed(error)) throw new ConcurrentModification();
+    if (isConditionalCheckFailed(error)) throw new ConcurrentModification(undefined, { cause: error });
     throw error;
   }
   if (deactivating) await Counters.release('activeCases');

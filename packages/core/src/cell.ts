@@ -5,6 +5,7 @@ import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import * as Audit from './audit.js';
 import { CellNotDeployed, CellNotFound, CellProvisioning, ConcurrentModification, NoCellCapacity } from './errors.js';
 import { cellRecordKey, isCellId } from './keys.js';
+import { retry } from './retry.js';
 import { parse } from './validation.js';
 import { z } from 'zod';
 import type { Placement, TierName } from './tiers.js';
@@ -180,17 +181,14 @@ export const CELL_PROVISIONING_WAIT_MS = 8_000;
 
 /** `reserveSlot`, waiting (bounded) while a requested dedicated cell is being created. */
 export async function placeTenant(placement: Placement, tenantId: string, options: { excluding?: string } = {}): Promise<CellRecord> {
-  const deadline = Date.now() + CELL_PROVISIONING_WAIT_MS;
-  let delay = 100;
-  for (;;) {
-    try {
-      return await reserveSlot(placement, tenantId, options);
-    } catch (error) {
-      if (!(error instanceof CellProvisioning) || Date.now() + delay > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 2_000);
-    }
-  }
+  // No jitter: a poll for a cell being created, where no other caller's timing matters.
+  return retry(() => reserveSlot(placement, tenantId, options), {
+    retryable: (error) => error instanceof CellProvisioning,
+    deadline: Date.now() + CELL_PROVISIONING_WAIT_MS,
+    baseDelayMs: 100,
+    maxDelayMs: 2_000,
+    jitter: 'none',
+  });
 }
 
 export const CELL_REQUESTED = 'CellRequested';
@@ -303,6 +301,8 @@ export interface CellChangeOptions {
 
 /** How many times a change may lose the race for the cell (it changed between read and write) before it gives up. */
 const CHANGE_ATTEMPTS = 8;
+/** The longest wait after the first lost race; it doubles with each one after. */
+const CHANGE_RETRY_DELAY_MS = 40;
 
 /**
  * Changes a deployed cell's placement settings: capacity, deploy wave, or `draining` (placement
@@ -337,68 +337,79 @@ async function changeSettings(
   settings: Partial<CellSettings>,
   options: CellChangeOptions & { action: string; reason?: string },
 ): Promise<{ record: CellRecord; changed: boolean }> {
-  // Only lost conditional writes count: settling another change's record is progress, not a retry.
-  for (let lost = 0; ; ) {
-    const current = await readCellItem(cellId);
-    if (!current) throw new CellNotFound();
-    const pending = pendingAuditOf(current);
-    if (pending) {
-      await settleAudit(pending);
-      continue;
-    }
-    if (current.status === 'provisioning') throw new CellNotDeployed();
-    const changed = SETTINGS.filter((field) => settings[field] !== undefined && settings[field] !== current[field]);
-    // Settings the cell already has: nothing changes, nothing is recorded.
-    if (changed.length === 0) return { record: toRecord(current), changed: false };
-    const audit = Audit.cellRecordOf({
-      cellId,
-      actor: options.actor,
-      action: options.action,
-      ...(options.reason ? { reason: options.reason } : {}),
-      tenants: [...((current.tenants as ReadonlySet<string> | undefined) ?? [])].sort(),
-      before: Object.fromEntries(changed.map((field) => [field, current[field]])),
-      after: Object.fromEntries(changed.map((field) => [field, settings[field]])),
+  let written: ChangeAttempt;
+  try {
+    // Only lost conditional writes count: settling another change's record is progress, not a retry.
+    written = await retry(() => tryChangeSettings(cellId, settings, options), {
+      retryable: isConditionalCheckFailed,
+      maxAttempts: CHANGE_ATTEMPTS,
+      baseDelayMs: CHANGE_RETRY_DELAY_MS,
     });
-    const names: Record<string, string> = { '#pendingAudit': 'pendingAudit', '#status': 'status' };
-    const values: Record<string, unknown> = { ':pendingAudit': audit, ':provisioning': 'provisioning' };
-    const sets = ['#pendingAudit = :pendingAudit'];
-    const conditions = ['attribute_exists(PK)', 'attribute_not_exists(#pendingAudit)', '#status <> :provisioning'];
-    for (const field of changed) {
-      names[`#${field}`] = field;
-      values[`:${field}`] = settings[field];
-      sets.push(`#${field} = :${field}`);
-      if (current[field] === undefined) {
-        conditions.push(`attribute_not_exists(#${field})`);
-      } else {
-        values[`:was_${field}`] = current[field];
-        conditions.push(`#${field} = :was_${field}`);
-      }
-    }
-    let stored: Record<string, unknown>;
-    try {
-      const { Attributes } = await systemDocumentClient().send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: cellRecordKey(cellId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      stored = Attributes ?? {};
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      if (++lost >= CHANGE_ATTEMPTS) throw new ConcurrentModification('The cell is being changed by another request; read it again and retry.');
-      // Jittered back-off, so changes that collided do not collide again in step.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** lost));
-      continue;
-    }
-    await options.afterChange?.();
-    await settleAudit(audit);
-    return { record: toRecord(stored), changed: true };
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw new ConcurrentModification('The cell is being changed by another request; read it again and retry.', { cause: error });
+    throw error;
   }
+  if ('unchanged' in written) return { record: written.unchanged, changed: false };
+  await options.afterChange?.();
+  await settleAudit(written.audit);
+  return { record: toRecord(written.stored), changed: true };
+}
+
+/** What one attempt at a change ends with: nothing to change, or the change stored with its pending record. */
+type ChangeAttempt = { unchanged: CellRecord } | { stored: Record<string, unknown>; audit: Audit.CellAuditRecord };
+
+/** Reads the cell (settling a record a dead change left on it) and writes the change on what it read. */
+async function tryChangeSettings(
+  cellId: string,
+  settings: Partial<CellSettings>,
+  options: CellChangeOptions & { action: string; reason?: string },
+): Promise<ChangeAttempt> {
+  let current = await readCellItem(cellId);
+  for (let pending = current && pendingAuditOf(current); pending; pending = current && pendingAuditOf(current)) {
+    await settleAudit(pending);
+    current = await readCellItem(cellId);
+  }
+  if (!current) throw new CellNotFound();
+  if (current.status === 'provisioning') throw new CellNotDeployed();
+  const changed = SETTINGS.filter((field) => settings[field] !== undefined && settings[field] !== current[field]);
+  // Settings the cell already has: nothing changes, nothing is recorded.
+  if (changed.length === 0) return { unchanged: toRecord(current) };
+  const audit = Audit.cellRecordOf({
+    cellId,
+    actor: options.actor,
+    action: options.action,
+    ...(options.reason ? { reason: options.reason } : {}),
+    tenants: [...((current.tenants as ReadonlySet<string> | undefined) ?? [])].sort(),
+    before: Object.fromEntries(changed.map((field) => [field, current[field]])),
+    after: Object.fromEntries(changed.map((field) => [field, settings[field]])),
+  });
+  const names: Record<string, string> = { '#pendingAudit': 'pendingAudit', '#status': 'status' };
+  const values: Record<string, unknown> = { ':pendingAudit': audit, ':provisioning': 'provisioning' };
+  const sets = ['#pendingAudit = :pendingAudit'];
+  const conditions = ['attribute_exists(PK)', 'attribute_not_exists(#pendingAudit)', '#status <> :provisioning'];
+  for (const field of changed) {
+    names[`#${field}`] = field;
+    values[`:${field}`] = settings[field];
+    sets.push(`#${field} = :${field}`);
+    if (current[field] === undefined) {
+      conditions.push(`attribute_not_exists(#${field})`);
+    } else {
+      values[`:was_${field}`] = current[field];
+      conditions.push(`#${field} = :was_${field}`);
+    }
+  }
+  const { Attributes } = await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: cellRecordKey(cellId),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return { stored: Attributes ?? {}, audit };
 }
 
 async function readCellItem(cellId: string): Promise<Record<string, unknown> | undefined> {

@@ -29,7 +29,7 @@ export async function reserve(counter: CounterName, limit: number | null): Promi
       }),
     );
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw limitReached(LABEL[counter], limit ?? 0);
+    if (isConditionalCheckFailed(error)) throw limitReached(LABEL[counter], limit ?? 0, { cause: error });
     throw error;
   }
 }

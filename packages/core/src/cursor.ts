@@ -27,8 +27,8 @@ export function decodeCursor(
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursor();
+  } catch (error) {
+    throw new InvalidCursor({ cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || (parsed as { v?: unknown }).v !== 1) throw new InvalidCursor();
   const key = (parsed as { k?: unknown }).k;

@@ -68,6 +68,6 @@ export function requireRole(role: string): void {
   }
 }
 
-export function limitReached(what: string, limit: number): EntitlementLimitReached {
-  return new EntitlementLimitReached(`Your plan allows at most ${limit} ${what}.`);
+export function limitReached(what: string, limit: number, options?: ErrorOptions): EntitlementLimitReached {
+  return new EntitlementLimitReached(`Your plan allows at most ${limit} ${what}.`, options);
 }

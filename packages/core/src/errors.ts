@@ -1,100 +1,131 @@
 /**
- * Typed domain errors. Each carries a stable `code` that clients can rely on; none knows HTTP —
- * the functions' error middleware maps codes to statuses. `message` is written for the client:
- * never put internal detail (table names, ARNs, SDK messages) in it.
+ * Typed domain errors. Each carries a stable `code` that clients can rely on, and beside it the API
+ * status that code is answered with: a new error cannot exist without one, so it can never turn
+ * into a 500 by being forgotten in a table elsewhere. The status is a number the API contract
+ * (DESIGN §5) gives the code, not HTTP transport: no error builds a response or sets a header —
+ * the functions' error middleware does. `message` is written for the client: never put internal
+ * detail (table names, ARNs, SDK messages) in it; what went wrong underneath goes in `cause`, for
+ * whoever debugs it — no response ever shows it.
  */
 export interface ErrorDetail {
   path: string;
   message: string;
 }
 
+/**
+ * The statuses the API answers domain errors with: the client's mistakes and refusals (4xx), and
+ * 503 for a condition that passes by itself (a cell being created, a move under way).
+ */
+export const ERROR_STATUSES = [400, 401, 403, 404, 409, 413, 415, 422, 429, 503] as const;
+export type ErrorStatus = (typeof ERROR_STATUSES)[number];
+
+export interface DomainErrorOptions extends ErrorOptions {
+  details?: readonly ErrorDetail[];
+}
+
 export abstract class DomainError extends Error {
   abstract readonly code: string;
+  /** The status `code` is answered with; two errors that share a code share its status. */
+  abstract readonly status: ErrorStatus;
   readonly details?: readonly ErrorDetail[];
 
-  constructor(message: string, details?: readonly ErrorDetail[]) {
-    super(message);
+  constructor(message: string, options?: DomainErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    if (details) this.details = details;
+    if (options?.details) this.details = options.details;
   }
 }
 
 /** The request could not be read at all (not JSON, not a valid cursor, oversized). */
 export class MalformedRequest extends DomainError {
   readonly code = 'MALFORMED_REQUEST';
+  readonly status = 400;
 }
 
 export class PayloadTooLarge extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
+  readonly status = 413;
 }
 
 /** A request body that does not say it is JSON (`Content-Type`), sent to a route that reads JSON. */
 export class UnsupportedMediaType extends DomainError {
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  readonly status = 415;
 }
 
 export class InvalidCursor extends DomainError {
   readonly code = 'INVALID_CURSOR';
-  constructor() {
-    super('The cursor is not valid for this listing; start again without a cursor.');
+  readonly status = 400;
+  constructor(options?: ErrorOptions) {
+    super('The cursor is not valid for this listing; start again without a cursor.', options);
   }
 }
 
 /** The request was readable but breaks the schema (wrong types, unknown fields, out of range). */
 export class ValidationFailed extends DomainError {
   readonly code = 'VALIDATION_FAILED';
+  readonly status = 422;
 }
 
 export class CaseNotFound extends DomainError {
   readonly code = 'CASE_NOT_FOUND';
-  constructor() {
-    super('No case with this id exists.');
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No case with this id exists.', options);
   }
 }
 
 export class AssigneeNotFound extends DomainError {
   readonly code = 'ASSIGNEE_NOT_FOUND';
-  constructor() {
-    super('The assignee is not a user of this tenant.');
+  readonly status = 422;
+  constructor(options?: ErrorOptions) {
+    super('The assignee is not a user of this tenant.', options);
   }
 }
 
 export class InvalidStatusTransition extends DomainError {
   readonly code = 'INVALID_STATUS_TRANSITION';
+  readonly status = 409;
 }
 
 /** Someone else changed the item between our read and our conditional write. */
 export class ConcurrentModification extends DomainError {
   readonly code = 'CONCURRENT_MODIFICATION';
-  constructor(message = 'The case was changed by another request; read it again and retry.') {
-    super(message);
+  readonly status = 409;
+  constructor(message = 'The case was changed by another request; read it again and retry.', options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
 export class FeatureNotEntitled extends DomainError {
   readonly code = 'FEATURE_NOT_ENTITLED';
+  readonly status = 403;
 }
 
 /** An entitlement capacity (max active cases, max users) is exhausted. */
 export class EntitlementLimitReached extends DomainError {
   readonly code = 'ENTITLEMENT_LIMIT_REACHED';
+  readonly status = 429;
 }
 
 export class RoleRequired extends DomainError {
   readonly code = 'FORBIDDEN';
+  readonly status = 403;
 }
 
 export class UserAlreadyExists extends DomainError {
   readonly code = 'USER_ALREADY_EXISTS';
-  constructor() {
-    super('A user with this email already exists.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('A user with this email already exists.', options);
   }
 }
 
 export class InvalidCredentials extends DomainError {
   readonly code = 'INVALID_CREDENTIALS';
-  constructor() {
-    super('Incorrect username or password.');
+  readonly status = 401;
+  constructor(options?: ErrorOptions) {
+    super('Incorrect username or password.', options);
   }
 }
 
@@ -104,103 +135,118 @@ export class InvalidCredentials extends DomainError {
  */
 export class TooManyFailedAttempts extends DomainError {
   readonly code = 'TOO_MANY_FAILED_ATTEMPTS';
-  constructor() {
-    super('Too many failed sign-in attempts: wait a moment, then try again.');
+  readonly status = 429;
+  constructor(options?: ErrorOptions) {
+    super('Too many failed sign-in attempts: wait a moment, then try again.', options);
   }
 }
 
 /** Right temporary password: the user must choose a new one to finish signing in. */
 export class NewPasswordRequired extends DomainError {
   readonly code = 'NEW_PASSWORD_REQUIRED';
-  constructor() {
-    super('This is a temporary password: sign in again with "newPassword" to choose your own.');
+  readonly status = 403;
+  constructor(options?: ErrorOptions) {
+    super('This is a temporary password: sign in again with "newPassword" to choose your own.', options);
   }
 }
 
 export class TenantNotFound extends DomainError {
   readonly code = 'TENANT_NOT_FOUND';
-  constructor() {
-    super('No tenant with this id exists.');
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No tenant with this id exists.', options);
   }
 }
 
 /** Suspend/reactivate on a tenant that is still being onboarded. */
 export class TenantNotActivated extends DomainError {
   readonly code = 'TENANT_NOT_ACTIVATED';
-  constructor() {
-    super('The tenant has not finished onboarding.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('The tenant has not finished onboarding.', options);
   }
 }
 
 /** A tier change that would change the tenant's isolation model needs a move between cells. */
 export class TierChangeNeedsMove extends DomainError {
   readonly code = 'TIER_CHANGE_NEEDS_MOVE';
+  readonly status = 409;
 }
 
 export class TenantNameTaken extends DomainError {
   readonly code = 'TENANT_NAME_TAKEN';
-  constructor() {
-    super('A tenant with this name already exists.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('A tenant with this name already exists.', options);
   }
 }
 
 export class IdempotencyKeyReused extends DomainError {
   readonly code = 'IDEMPOTENCY_KEY_REUSED';
-  constructor(message = 'This Idempotency-Key was already used with a different request body.') {
-    super(message);
+  readonly status = 409;
+  constructor(message = 'This Idempotency-Key was already used with a different request body.', options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
 export class RequestInProgress extends DomainError {
   readonly code = 'REQUEST_IN_PROGRESS';
-  constructor() {
-    super('A request with this Idempotency-Key is still being processed; retry shortly.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('A request with this Idempotency-Key is still being processed; retry shortly.', options);
   }
 }
 
 export class CellNotFound extends DomainError {
   readonly code = 'CELL_NOT_FOUND';
-  constructor() {
-    super('No deployed cell has this id; deploy its Cell stack first.');
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No deployed cell has this id; deploy its Cell stack first.', options);
   }
 }
 
 /** A catalogued cell promised to a tenant whose stack is not deployed yet: nothing to change. */
 export class CellNotDeployed extends DomainError {
   readonly code = 'CELL_NOT_DEPLOYED';
-  constructor() {
-    super('This cell is being created for a tenant and is not deployed yet; change it once its stack is deployed.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('This cell is being created for a tenant and is not deployed yet; change it once its stack is deployed.', options);
   }
 }
 
 export class NoCellCapacity extends DomainError {
   readonly code = 'NO_CELL_CAPACITY';
+  readonly status = 503;
 }
 
 export class TenantNotSuspended extends DomainError {
   readonly code = 'TENANT_NOT_SUSPENDED';
-  constructor() {
-    super('Only a suspended tenant (or an abandoned onboarding) can be offboarded: suspend it, take its export, then offboard it.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('Only a suspended tenant (or an abandoned onboarding) can be offboarded: suspend it, take its export, then offboard it.', options);
   }
 }
 
 /** The PENDING tenant's onboarding attempt still holds its lease: it may yet finish. */
 export class OnboardingInProgress extends DomainError {
   readonly code = 'ONBOARDING_IN_PROGRESS';
-  constructor() {
-    super("This tenant's onboarding is still running; cancel it once that attempt has ended (within a minute), or let it finish.");
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super("This tenant's onboarding is still running; cancel it once that attempt has ended (within a minute), or let it finish.", options);
   }
 }
 
 /** A move the tenant or the target cell does not allow (same cell, wrong placement kind). */
 export class InvalidMove extends DomainError {
   readonly code = 'INVALID_MOVE';
+  readonly status = 422;
 }
 
 export class MoveInProgress extends DomainError {
   readonly code = 'MOVE_IN_PROGRESS';
-  constructor() {
-    super('This tenant is already being moved to another cell; wait for that move to finish.');
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('This tenant is already being moved to another cell; wait for that move to finish.', options);
   }
 }
 
@@ -215,30 +261,34 @@ export abstract class TransientDomainError extends DomainError {
 /** The router does not send the tenant to its new cell yet (routing map still propagating). */
 export class RoutingNotReady extends TransientDomainError {
   readonly code = 'ROUTING_NOT_READY';
+  readonly status = 503;
   readonly retryAfterSeconds = 5;
 }
 
 /** A dedicated cell is being created for the tenant; the request can be retried once it is up. */
 export class CellProvisioning extends TransientDomainError {
   readonly code = 'CELL_PROVISIONING';
+  readonly status = 503;
   readonly retryAfterSeconds = 10;
 }
 
 /** The tenant is being moved between cells; its data is read-only for a few seconds. */
 export class TenantMoving extends TransientDomainError {
   readonly code = 'TENANT_MOVING';
+  readonly status = 503;
   readonly retryAfterSeconds = 2;
-  constructor() {
-    super('Your workspace is being moved and is read-only for a few seconds; retry shortly.');
+  constructor(options?: ErrorOptions) {
+    super('Your workspace is being moved and is read-only for a few seconds; retry shortly.', options);
   }
 }
 
 /** The request reached the tenant's old cell after a move; a retry reaches the new one. */
 export class TenantMoved extends TransientDomainError {
   readonly code = 'TENANT_MOVED';
+  readonly status = 503;
   readonly retryAfterSeconds = 1;
-  constructor() {
-    super('Your workspace has just moved; retry the request.');
+  constructor(options?: ErrorOptions) {
+    super('Your workspace has just moved; retry the request.', options);
   }
 }
 
@@ -256,15 +306,17 @@ export class MissingTenantContext extends Error {
  */
 export class BrokerCallerRefused extends DomainError {
   readonly code = 'FORBIDDEN';
-  constructor() {
-    super('This caller may not manage the users of this tenant.');
+  readonly status = 403;
+  constructor(options?: ErrorOptions) {
+    super('This caller may not manage the users of this tenant.', options);
   }
 }
 
 /** No user of the caller's tenant has this name (a user of another tenant is not found either). */
 export class TenantUserNotFound extends DomainError {
   readonly code = 'USER_NOT_FOUND';
-  constructor() {
-    super('No user of this tenant has this name.');
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No user of this tenant has this name.', options);
   }
 }

@@ -105,11 +105,11 @@ async function signInTo(directory: Directory, username: string, password: string
     return token(response.AuthenticationResult);
   } catch (error) {
     // Cognito's temporary lockout after repeated failures: a 4xx the client can wait out, not a 401.
-    if (isCognitoError(error, 'NotAuthorizedException') && error.message === PASSWORD_ATTEMPTS_EXCEEDED) throw new TooManyFailedAttempts();
-    if (isCognitoError(error, 'NotAuthorizedException', 'UserNotFoundException')) throw new InvalidCredentials();
+    if (isCognitoError(error, 'NotAuthorizedException') && error.message === PASSWORD_ATTEMPTS_EXCEEDED) throw new TooManyFailedAttempts({ cause: error });
+    if (isCognitoError(error, 'NotAuthorizedException', 'UserNotFoundException')) throw new InvalidCredentials({ cause: error });
     if (isCognitoError(error, 'InvalidPasswordException')) {
       // Cognito's policy message ("Password must have uppercase characters") is meant for the user.
-      throw new ValidationFailed('The new password is not acceptable.', [{ path: 'newPassword', message: error.message }]);
+      throw new ValidationFailed('The new password is not acceptable.', { details: [{ path: 'newPassword', message: error.message }], cause: error });
     }
     throw error;
   }
@@ -156,7 +156,7 @@ export async function ensureTenantUser(input: { tenantId: string; email: string;
       // Deleted between our create and our read (an undo racing the retry): this create decides.
       user = await createNewUser(input.tenantId, username);
     } else {
-      if (existing.tenantId !== input.tenantId || existing.status !== 'FORCE_CHANGE_PASSWORD') throw new UserAlreadyExists();
+      if (existing.tenantId !== input.tenantId || existing.status !== 'FORCE_CHANGE_PASSWORD') throw new UserAlreadyExists({ cause: error });
       user = await reissueTemporaryPassword(username);
     }
   }
@@ -169,7 +169,7 @@ async function createNewUser(tenantId: string, username: string): Promise<NewUse
   try {
     return await createUser(tenantId, username);
   } catch (error) {
-    if (isCognitoError(error, 'UsernameExistsException')) throw new UserAlreadyExists();
+    if (isCognitoError(error, 'UsernameExistsException')) throw new UserAlreadyExists({ cause: error });
     throw error;
   }
 }

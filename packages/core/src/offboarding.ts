@@ -153,7 +153,7 @@ async function takeNameFromOnboarding(record: TenantRecord, now: number): Promis
       }),
     );
   } catch (error) {
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new OnboardingInProgress();
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new OnboardingInProgress({ cause: error });
     throw error;
   }
 }
@@ -189,7 +189,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
         }),
       );
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new TenantNotSuspended();
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new TenantNotSuspended({ cause: error });
       throw error;
     }
     record = (await readTenant(tenantId))!;

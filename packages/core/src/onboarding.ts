@@ -125,9 +125,9 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
 
   if (options.idempotencyKey !== undefined) {
     if (!IDEMPOTENCY_KEY.test(options.idempotencyKey)) {
-      throw new ValidationFailed('The request is not valid.', [
-        { path: 'Idempotency-Key', message: 'Must be 1-128 printable ASCII characters' },
-      ]);
+      throw new ValidationFailed('The request is not valid.', {
+        details: [{ path: 'Idempotency-Key', message: 'Must be 1-128 printable ASCII characters' }],
+      });
     }
     const key = idempotencyKey(options.actor, options.idempotencyKey);
     try {
@@ -141,7 +141,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       const { Item } = await db.send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
-      if (!Item || Item.requestHash !== requestHash) throw new IdempotencyKeyReused();
+      if (!Item || Item.requestHash !== requestHash) throw new IdempotencyKeyReused(undefined, { cause: error });
       tenantId = Item.tenantId as string;
     }
   }
@@ -183,7 +183,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
       }),
     );
   } catch (error) {
-    if (isConditionalCheckFailed(error)) throw new RequestInProgress();
+    if (isConditionalCheckFailed(error)) throw new RequestInProgress({ cause: error });
     throw error;
   }
   return { tenantId, leaseExpiresAt: now + ONBOARDING_LEASE_MS };

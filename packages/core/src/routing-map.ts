@@ -7,12 +7,12 @@ import {
   DescribeKeyValueStoreCommand,
   PutKeyCommand,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';
 import { systemDocumentClient } from './dynamo.js';
 import { assertTenantId, isCellId, isTenantId, tenantRecordKey } from './keys.js';
+import { retry } from './retry.js';
 
 /**
  * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
@@ -44,18 +44,14 @@ function isKvsError(error: unknown, name: string): error is Error {
  */
 async function withCurrentEtag(write: (kvsArn: string, etag: string) => Promise<void>): Promise<void> {
   const kvsArn = requireEnv('ROUTING_MAP_ARN');
-  for (let attempt = 1; ; attempt++) {
-    const { ETag } = await kvs().send(new DescribeKeyValueStoreCommand({ KvsARN: kvsArn }));
-    if (!ETag) throw new Error('DescribeKeyValueStore returned no ETag for the routing map');
-    try {
+  await retry(
+    async () => {
+      const { ETag } = await kvs().send(new DescribeKeyValueStoreCommand({ KvsARN: kvsArn }));
+      if (!ETag) throw new Error('DescribeKeyValueStore returned no ETag for the routing map');
       await write(kvsArn, ETag);
-      return;
-    } catch (error) {
-      if (!isKvsError(error, 'ConflictException') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
-      // Jittered exponential back-off, so writers that collided do not collide again in step.
-      await sleep(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
-    }
-  }
+    },
+    { retryable: (error) => isKvsError(error, 'ConflictException'), maxAttempts: MAX_WRITE_ATTEMPTS, baseDelayMs: FIRST_RETRY_DELAY_MS },
+  );
 }
 
 /** Routes `tenantId` to `cellId` from now on (a new tenant, or a move). Safe to repeat. */

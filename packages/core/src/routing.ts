@@ -2,6 +2,7 @@ import * as Events from './events.js';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { optionalEnv, requireEnv } from './config.js';
 import { RoutingNotReady } from './errors.js';
+import { retry } from './retry.js';
 import type { TierName } from './tiers.js';
 
 /**
@@ -81,21 +82,28 @@ export async function probe(tenantId: string): Promise<string | undefined> {
  * Throws `RoutingNotReady` (retryable) if it does not happen in time.
  */
 export async function waitUntilRouted(tenantId: string, cellId: string, options: RoutingProbeOptions = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? ROUTE_WAIT_MS);
-  let delay = options.intervalMs ?? 50;
   let landed: string | undefined;
-  for (;;) {
-    try {
-      landed = await probe(tenantId);
-    } catch (error) {
-      // A cell restarting, a connection reset: the next probe decides.
-      landed = undefined;
-      if (!(error instanceof Error)) throw error;
-    }
-    if (landed === cellId) return;
-    if (Date.now() + delay > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 1_000);
+  const notYet = (errorOptions?: ErrorOptions) =>
+    new RoutingNotReady(`The router does not send tenant ${tenantId} to ${cellId} yet (it reached ${landed ?? 'no cell'}).`, errorOptions);
+  try {
+    await retry(
+      async () => {
+        landed = undefined;
+        landed = await probe(tenantId);
+        if (landed !== cellId) throw notYet();
+      },
+      {
+        // A failed probe (a cell restarting, a connection reset) is retried too: the next probe decides.
+        retryable: (error) => error instanceof Error,
+        deadline: Date.now() + (options.timeoutMs ?? ROUTE_WAIT_MS),
+        baseDelayMs: options.intervalMs ?? 50,
+        maxDelayMs: 1_000,
+        // No jitter: a poll for a route to take effect, where no other caller's timing matters.
+        jitter: 'none',
+      },
+    );
+  } catch (error) {
+    if (error instanceof Error && !(error instanceof RoutingNotReady)) throw notYet({ cause: error });
+    throw error;
   }
-  throw new RoutingNotReady(`The router does not send tenant ${tenantId} to ${cellId} yet (it reached ${landed ?? 'no cell'}).`);
 }

@@ -23,6 +23,7 @@ import {
   tenantUsersPartition,
   type ItemKey,
 } from './keys.js';
+import { retry } from './retry.js';
 import { parse } from './validation.js';
 
 /**
@@ -495,21 +496,24 @@ export interface TenantWriteOptions extends TenantDataOptions {
 /** DynamoDB's limit on requests in one BatchWriteItem. */
 const BATCH_WRITE_LIMIT = 25;
 
-async function batchWrite(table: TableRef, requests: BatchWriteWriteRequest[], retry: BatchRetryOptions = {}): Promise<void> {
-  const { maxAttempts = 10, baseDelayMs = 50, maxDelayMs = 5_000 } = retry;
+/** Some of a batch's items were not written (throttling); a retry sends only those. */
+class UnprocessedItemsLeft extends Error {}
+
+async function batchWrite(table: TableRef, requests: BatchWriteWriteRequest[], options: BatchRetryOptions = {}): Promise<void> {
+  const { maxAttempts = 10, baseDelayMs = 50, maxDelayMs = 5_000 } = options;
   let pending = requests;
-  for (let attempt = 1; ; attempt += 1) {
-    const { UnprocessedItems } = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: pending } }));
-    pending = UnprocessedItems?.[table.tableName] ?? [];
-    if (pending.length === 0) return;
-    if (attempt >= maxAttempts) {
-      throw new Error(`BatchWriteItem on ${table.tableName} still had ${pending.length} unprocessed items after ${attempt} attempts`);
-    }
-    // Unprocessed items mean throttling: back off exponentially, with full jitter so that
-    // concurrent copies do not retry in lockstep.
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-  }
+  // Unprocessed items mean throttling: back off, with full jitter so that concurrent copies do not
+  // retry in lockstep.
+  await retry(
+    async (attempt) => {
+      const { UnprocessedItems } = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: pending } }));
+      pending = UnprocessedItems?.[table.tableName] ?? [];
+      if (pending.length > 0) {
+        throw new UnprocessedItemsLeft(`BatchWriteItem on ${table.tableName} still had ${pending.length} unprocessed items after ${attempt} attempts`);
+      }
+    },
+    { retryable: (error) => error instanceof UnprocessedItemsLeft, maxAttempts, baseDelayMs, maxDelayMs },
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
 import { CellNotFound, DomainError, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from './errors.js';
 import { deterministicId, newId } from './ids.js';
 import { isCellId, isTenantId, tenantMetaKey, tenantRecordKey } from './keys.js';
+import { backoffDelay, retry, sleep } from './retry.js';
 import * as Routing from './routing.js';
 import * as TenantData from './tenant-data.js';
 import { moveView, type MoveState, type TenantMoveRecord, type TenantRecord } from './tenant-record.js';
@@ -42,6 +43,8 @@ export const MOVE_REQUESTED = 'TenantMoveRequested';
 
 /** Re-copies before a move whose target does not match its source is given up. */
 const VERIFY_RETRIES = 2;
+/** The pause before the first re-copy; it doubles before each one after. */
+const VERIFY_RETRY_DELAY_MS = 1_000;
 
 /**
  * How long the mover waits for writes already in flight when it froze the tenant. A write that
@@ -164,7 +167,7 @@ async function requestMove(
     const now = await readTenant(tenantId);
     const winner = now?.move && IN_PROGRESS.includes(now.move.state) ? now.move : undefined;
     if (winner?.toCellId !== target.cellId) await Cell.releaseSlot(target.cellId, record.tenantId);
-    if (isConditionalCheckFailed(error)) throw new MoveInProgress();
+    if (isConditionalCheckFailed(error)) throw new MoveInProgress({ cause: error });
     throw error;
   }
   await Audit.record({
@@ -238,7 +241,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
         await renew();
       } catch (error) {
         lease.lost = true;
-        if (isConditionalCheckFailed(error)) throw new Error(`move ${moveId} of tenant ${tenantId}: another mover holds the lease`);
+        if (isConditionalCheckFailed(error)) throw new Error(`move ${moveId} of tenant ${tenantId}: another mover holds the lease`, { cause: error });
         throw error;
       }
     },
@@ -363,7 +366,7 @@ async function waitOutDeadLease(tenantId: string, moveId: string, now: () => num
     seen = expiresAt;
     const waitMs = Math.min(MOVER_LEASE_RENEW_MS, expiresAt - now()) + LEASE_WAIT_SLACK_MS;
     if (now() + waitMs >= giveUpAt) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, waitMs)));
+    await sleep(Math.max(0, waitMs));
   }
 }
 
@@ -441,7 +444,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
       // A write to the target that failed silently, or (in AWS) a listing index still catching up:
       // wait a moment, then copy once more from the start — in checkpointed parts, like the first
       // copy — and compare again.
-      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempts));
+      await sleep(backoffDelay(attempts, { baseDelayMs: VERIFY_RETRY_DELAY_MS, jitter: 'none' }));
       const { copied: _mismatched, ...again } = move;
       progressed = true;
       move = await advance(tenantId, again, lease, 'FROZEN', { verifyAttempts: attempts });
@@ -521,18 +524,22 @@ async function freeze(source: TenantTable, tenantId: string, moveId: string): Pr
   );
 }
 
-/** Waits until no write the fence let in before the freeze is still running. */
+/** Writes the fence let in are still running. */
+class WritesInFlight extends Error {}
+
+/** Waits until no write the fence let in before the freeze is still running, or until the first look past `DRAIN_TIMEOUT_MS`. */
 async function drain(source: TenantTable, tenantId: string): Promise<void> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  let delay = 10;
-  for (;;) {
-    const { Item } = await source.doc.send(
-      new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }),
-    );
-    if (!Item || !(Number(Item.writesInFlight ?? 0) > 0) || Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 500);
-  }
+  await retry(
+    async () => {
+      const { Item } = await source.doc.send(
+        new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }),
+      );
+      if (Item && Number(Item.writesInFlight ?? 0) > 0 && Date.now() <= deadline) throw new WritesInFlight();
+    },
+    // No jitter: a poll of one tenant's count, where no other caller's timing matters.
+    { retryable: (error) => error instanceof WritesInFlight, baseDelayMs: 10, maxDelayMs: 500, jitter: 'none' },
+  );
 }
 
 async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Cell.CellRecord, to: Cell.CellRecord, target: TenantTable): Promise<void> {

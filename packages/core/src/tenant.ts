@@ -116,7 +116,7 @@ async function changeStatus(
     // Another request made the same change first: that is the answer, recorded once, by it.
     const now = await getRecord(tenantId);
     if (now && unchanged(now)) return summary(now);
-    throw new TenantNotActivated();
+    throw new TenantNotActivated({ cause: error });
   }
   await Audit.record({
     tenantId,
@@ -224,7 +224,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     if (tier !== before.tier) {
       await ApiGateway.moveApiKey({ apiKeyId: before.apiKeyId, fromUsagePlanId: cell.usagePlans[tier], toUsagePlanId: cell.usagePlans[before.tier] });
     }
-    if (isConditionalCheckFailed(error)) throw new ConcurrentModification();
+    if (isConditionalCheckFailed(error)) throw new ConcurrentModification(undefined, { cause: error });
     throw error;
   }
   await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });

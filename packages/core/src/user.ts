@@ -88,7 +88,7 @@ async function invite(email: string, role: Identity.TenantRole): Promise<UserVie
     // Undo the directory user and the reservation: a failed invitation leaves nothing behind.
     await IdentityBroker.removeTenantUser(created.username);
     await Counters.release('users');
-    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new UserAlreadyExists();
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new UserAlreadyExists({ cause: error });
     throw error;
   }
   return created.temporaryPassword ? { ...user, temporaryPassword: created.temporaryPassword } : user;

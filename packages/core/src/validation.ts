@@ -15,5 +15,5 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, at = '(bod
     }
     return { path, message: issue.message };
   });
-  throw new ValidationFailed('The request is not valid.', details);
+  throw new ValidationFailed('The request is not valid.', { details, cause: result.error });
 }

@@ -32,7 +32,7 @@ export async function fencedWrite<T>(write: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
-    throw Item ? new TenantMoving() : new TenantMoved();
+    throw Item ? new TenantMoving({ cause: error }) : new TenantMoved({ cause: error });
   }
   try {
     return await write();

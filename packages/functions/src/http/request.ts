@@ -39,8 +39,8 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
   }
   try {
     return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new MalformedRequest('The request body is not valid JSON.');
+  } catch (error) {
+    throw new MalformedRequest('The request body is not valid JSON.', { cause: error });
   }
 }
 
