@@ -182,10 +182,7 @@ export function Cell(definition: CellDefinition) {
             ...settings.restApi.deployOptions,
             // Usage plans meter only keyed calls: the public routes get a stage throttle of their own.
             methodOptions: Object.fromEntries(
-              publicRoutes.map((route) => [
-                `${route.path}/${route.method}`,
-                { ...PUBLIC_ROUTE_THROTTLE, loggingLevel: settings.restApi.deployOptions.loggingLevel },
-              ]),
+              publicRoutes.map((route) => [`${route.path}/${route.method}`, { ...PUBLIC_ROUTE_THROTTLE, loggingLevel: settings.restApi.deployOptions.loggingLevel }]),
             ),
           },
         },

@@ -146,9 +146,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     userPoolClientName: resourceName(app, 'api'),
     ...signInClientSettings,
     refreshTokenValidity: Duration.days(30),
-    readAttributes: new cognito.ClientAttributes()
-      .withStandardAttributes({ email: true, emailVerified: true })
-      .withCustomAttributes(TENANT_ATTRIBUTE_NAME),
+    readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes(TENANT_ATTRIBUTE_NAME),
     // Only the control plane (admin APIs) writes attributes; a user's own token can change none.
     writeAttributes: new cognito.ClientAttributes().withStandardAttributes({}),
   });
@@ -445,7 +443,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     {
       id: 'AwsSolutions-COG3',
       reason:
-        "Cognito threat protection (formerly advanced security) needs the Plus feature plan; the pool runs on Essentials, which is what access-token customization requires. Enabling Plus is a per-deployment cost decision.",
+        'Cognito threat protection (formerly advanced security) needs the Plus feature plan; the pool runs on Essentials, which is what access-token customization requires. Enabling Plus is a per-deployment cost decision.',
     },
   ]);
   NagSuppressions.addResourceSuppressions(deadLetters, [

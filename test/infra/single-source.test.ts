@@ -45,8 +45,7 @@ beforeAll(async () => {
 describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('cell %s, after core changed', (cellId) => {
   const stack = () => infra.cells.get(cellId)!;
   const plan = (tier: string) =>
-    infra.resources(stack(), 'AWS::ApiGateway::UsagePlan').find((candidate) => candidate.properties.UsagePlanName === `${infra.stage}-cellbook-${cellId}-${tier}`)!
-      .properties;
+    infra.resources(stack(), 'AWS::ApiGateway::UsagePlan').find((candidate) => candidate.properties.UsagePlanName === `${infra.stage}-cellbook-${cellId}-${tier}`)!.properties;
 
   it("throttles the standard plan at the tier table's new rate and burst", () => {
     expect(plan('standard').Throttle).toEqual({ RateLimit: 75, BurstLimit: 150 });

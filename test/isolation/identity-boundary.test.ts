@@ -78,8 +78,7 @@ async function signedCall(credentials: AwsCredentialIdentity, method: string, pa
   return { status: response.status, body: text ? (JSON.parse(text) as any) : null }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-const invite = (credentials: AwsCredentialIdentity, pathTenant: string, body: unknown) =>
-  signedCall(credentials, 'POST', `/broker/tenants/${pathTenant}/users`, body);
+const invite = (credentials: AwsCredentialIdentity, pathTenant: string, body: unknown) => signedCall(credentials, 'POST', `/broker/tenants/${pathTenant}/users`, body);
 const remove = (credentials: AwsCredentialIdentity, pathTenant: string, username: string) =>
   signedCall(credentials, 'DELETE', `/broker/tenants/${pathTenant}/users/${encodeURIComponent(username)}`);
 
@@ -227,10 +226,7 @@ describe('a compromised cell function, with its own credentials', () => {
 
 describe('two directories, two planes', () => {
   function claimsOf(token: string): Record<string, unknown> {
-    const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
-      string,
-      unknown
-    >;
+    const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
     return claims;
   }
 

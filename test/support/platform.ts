@@ -64,12 +64,7 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
     call: (method, path, callOptions) => call(url, method, path, callOptions),
     async onboard(tier = 'basic') {
       const suffix = randomUUID().slice(0, 8);
-      const tenant = await onboardTenant(
-        url,
-        operatorToken,
-        { name: `Tenant ${suffix}`, tier, adminEmail: `admin-${suffix}@example.com` },
-        `Chosen-${suffix}-Pass1`,
-      );
+      const tenant = await onboardTenant(url, operatorToken, { name: `Tenant ${suffix}`, tier, adminEmail: `admin-${suffix}@example.com` }, `Chosen-${suffix}-Pass1`);
       return {
         ...tenant,
         tier,

@@ -202,9 +202,7 @@ async function reissueTemporaryPassword(username: string): Promise<NewUser> {
     await cognito().send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: false }));
     return { username, temporaryPassword: password };
   }
-  await cognito().send(
-    new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }),
-  );
+  await cognito().send(new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }));
   return { username };
 }
 
@@ -239,9 +237,7 @@ export interface DirectoryUser {
 /** The user as the directory knows it, or `undefined` if there is no such user. */
 export async function getUser(username: string): Promise<DirectoryUser | undefined> {
   try {
-    const user = await cognito().send(
-      new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }),
-    );
+    const user = await cognito().send(new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }));
     const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === 'custom:tenant_id')?.Value;
     return {
       username: user.Username ?? username.toLowerCase(),

@@ -62,9 +62,7 @@ function table(): string {
 
 async function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
   if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(
-    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
-  );
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
   return Item as OffboardingTenant | undefined;
 }
 
@@ -308,7 +306,6 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   }
   return { ...summary(record), purged };
 }
-
 
 // ── the reaper of abandoned onboardings ────────────────────────────────────────────────────────
 

@@ -51,7 +51,12 @@ describe('ownRecord', () => {
   it('answers the last value when a name repeats', () => {
     fc.assert(
       fc.property(clientName, fc.string(), fc.string(), (name, first, last) => {
-        expect(ownRecord([[name, first], [name, last]])[name]).toBe(last);
+        expect(
+          ownRecord([
+            [name, first],
+            [name, last],
+          ])[name],
+        ).toBe(last);
       }),
       PROPERTIES,
     );

@@ -86,14 +86,11 @@ describe('tenantAccessPolicy', () => {
 });
 
 describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
-  it.each(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'])(
-    'allows t-1 to %s its own case',
-    async (action) => {
-      expect(await decide(policy, { action, leadingKeys: [t1Case] })).toBe('Allowed');
-    },
-  );
+  it.each(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'])('allows t-1 to %s its own case', async (action) => {
+    expect(await decide(policy, { action, leadingKeys: [t1Case] })).toBe('Allowed');
+  });
 
-  it("allows t-1 to write a note and its counters (any key under TENANT#t-1#)", async () => {
+  it('allows t-1 to write a note and its counters (any key under TENANT#t-1#)', async () => {
     expect(await decide(policy, { action: 'dynamodb:PutItem', leadingKeys: [noteKey('t-1', CASE_ID, NOTE_ID).PK] })).toBe('Allowed');
     expect(await decide(policy, { action: 'dynamodb:UpdateItem', leadingKeys: [tenantMetaKey('t-1').PK] })).toBe('Allowed');
   });
@@ -102,7 +99,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', leadingKeys: ['TENANT#t-1'] })).toBe('Allowed');
   });
 
-  it("allows t-1 to Query its own listing partition on table/X/index/GSI1", async () => {
+  it('allows t-1 to Query its own listing partition on table/X/index/GSI1', async () => {
     expect(await decide(policy, { action: 'dynamodb:Query', resource: GSI1_ARN, leadingKeys: [caseListingPartition('t-1')] })).toBe('Allowed');
   });
 
@@ -117,7 +114,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     },
   );
 
-  it("denies t-1 the exact TENANT#t-10 key", async () => {
+  it('denies t-1 the exact TENANT#t-10 key', async () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', leadingKeys: ['TENANT#t-10'] })).toBe('ImplicitlyDenied');
   });
 
@@ -156,9 +153,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
 
   it("denies t-1's own keys on another table", async () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', resource: OTHER_TABLE_ARN, leadingKeys: [t1Case] })).toBe('ImplicitlyDenied');
-    expect(
-      await decide(policy, { action: 'dynamodb:Query', resource: `${OTHER_TABLE_ARN}/index/GSI1`, leadingKeys: [caseListingPartition('t-1')] }),
-    ).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 'dynamodb:Query', resource: `${OTHER_TABLE_ARN}/index/GSI1`, leadingKeys: [caseListingPartition('t-1')] })).toBe('ImplicitlyDenied');
   });
 
   it('would let t-1 read t-10 if the condition were loosened to TENANT#${tag}* — so the strict denial above is meaningful', async () => {

@@ -75,9 +75,7 @@ type MovingTenant = TenantRecord & { move?: TenantMoveRecord; moverLease?: { mov
 
 async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
   if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(
-    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
-  );
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
   return Item as MovingTenant | undefined;
 }
 
@@ -90,7 +88,7 @@ async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
 export async function request(
   tenantId: string,
   input: unknown,
-  options: { actor: string; toTier?: TierName; /** The cell whose drain asks for this move. */ drainOf?: string },
+  options: { actor: string; toTier?: TierName /** The cell whose drain asks for this move. */; drainOf?: string },
 ): Promise<TenantMoveRecord> {
   return (await requestMove(tenantId, input, options)).move;
 }
@@ -272,13 +270,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
   return lease;
 }
 
-async function advance(
-  tenantId: string,
-  move: TenantMoveRecord,
-  lease: Lease,
-  state: MoveState,
-  extra: Partial<TenantMoveRecord> = {},
-): Promise<TenantMoveRecord> {
+async function advance(tenantId: string, move: TenantMoveRecord, lease: Lease, state: MoveState, extra: Partial<TenantMoveRecord> = {}): Promise<TenantMoveRecord> {
   const next: TenantMoveRecord = { ...move, ...extra, state, updatedAt: new Date().toISOString() };
   await systemDocumentClient().send(
     new UpdateCommand({
@@ -532,9 +524,7 @@ async function drain(source: TenantTable, tenantId: string): Promise<void> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   await retry(
     async () => {
-      const { Item } = await source.doc.send(
-        new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }),
-      );
+      const { Item } = await source.doc.send(new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }));
       if (Item && Number(Item.writesInFlight ?? 0) > 0 && Date.now() <= deadline) throw new WritesInFlight();
     },
     // No jitter: a poll of one tenant's count, where no other caller's timing matters.

@@ -8,7 +8,8 @@ export interface JsonResponse<T = unknown> {
   body: T;
 }
 
-export async function call<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any -- test ergonomics
+export async function call<T = any>(
+  // eslint-disable-line @typescript-eslint/no-explicit-any -- test ergonomics
   baseUrl: string,
   method: string,
   path: string,
