@@ -3,7 +3,7 @@ import * as apig from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
-import { ApiGatewayV1Api, Function, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import { ApiGatewayV1Api, Function as SstFunction, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
@@ -133,7 +133,7 @@ export function Cell(definition: CellDefinition) {
       TENANTS_TABLE: control.tenantsTable.tableName,
     };
     // SST wants construct ids unique across the whole app (they name SSM bindings): suffix the cell.
-    const authorizer = new Function(
+    const authorizer = new SstFunction(
       stack,
       `Authorizer-${cellId}`,
       handlerProps(stack, 'Authorizer', { handler: CELL_AUTHORIZER, role: authorizerRole, environment: cellEnvironment }),
@@ -242,7 +242,7 @@ export function Cell(definition: CellDefinition) {
         },
       }),
     );
-    const registrar = new Function(
+    const registrar = new SstFunction(
       stack,
       `CellRegistrar-${cellId}`,
       handlerProps(stack, 'CellRegistrar', {

@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
-import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import { ApiGatewayV1Api, Function as SstFunction, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
@@ -199,7 +199,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   };
 
   const tokenClaimsRole = functionRole(stack, 'TokenClaimsRole', 'Cognito pre-token-generation trigger: no AWS access');
-  const tokenClaims = new Function(
+  const tokenClaims = new SstFunction(
     stack,
     'TokenClaims',
     handlerProps(stack, 'TokenClaims', { handler: 'cognito/pre-token-generation', role: tokenClaimsRole, environment: {} }),
@@ -358,7 +358,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
 
   // ── operator API ───────────────────────────────────────────────────────────────────────────
-  const operatorAuthorizer = new Function(
+  const operatorAuthorizer = new SstFunction(
     stack,
     'OperatorAuthorizer',
     handlerProps(stack, 'OperatorAuthorizer', {

@@ -279,7 +279,9 @@ export function hostileRequests(
     })
     .map(({ path, query, headers, body, contentType: type, caller }) => {
       let concrete = route.path;
-      params.forEach((name, i) => (concrete = concrete.replace(`{${name}}`, path[i]!)));
+      params.forEach((name, i) => {
+        concrete = concrete.replace(`{${name}}`, path[i]!);
+      });
       const search = query.map(([name, value]) => `${name}=${value}`).join('&');
       const allHeaders: [string, string][] = [...headers];
       if (body !== undefined) allHeaders.push(['Content-Type', type]);

@@ -69,6 +69,7 @@ describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('cell %s, after core
 
   it("fences the cell registrar with core's new catalog key format", () => {
     const role = infra.role(stack(), 'CellRegistrarRole');
+    // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
     const statements = role.policies.flatMap((policy) => policy.policy.Statement as Record<string, any>[]);
     const own = statements.find((statement) => statement.Sid === 'OwnCatalogEntryOnly')!;
     expect(own.Condition['ForAllValues:StringEquals']['dynamodb:LeadingKeys']).toEqual([`CATALOG#${cellId}`]);

@@ -26,7 +26,8 @@ export interface TestTenant {
   password: string;
   token: string;
   /** A request through the router with this tenant admin's token. */
-  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
 }
 
 export interface TestPlatform {
@@ -40,7 +41,8 @@ export interface TestPlatform {
   operatorToken: string;
   onboard(tier?: TierName): Promise<TestTenant>;
   signIn(username: string, password: string, newPassword?: string): Promise<string>;
-  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
   stop(): Promise<void>;
 }
 

@@ -48,6 +48,7 @@ const policy = tenantAccessPolicy({ tableArn: TABLE_ARN });
 /** The same document with the delimiter dropped: `TENANT#${tag}*`. The mistake the `#` guards against. */
 function loosened(document: TenantAccessPolicyDocument): TenantAccessPolicyDocument {
   const copy = structuredClone(document);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
   copy.Statement[0].Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] = ['TENANT#${aws:PrincipalTag/TenantId}*'];
   return copy;
 }
@@ -68,6 +69,7 @@ describe('tenantAccessPolicy', () => {
           Resource: [TABLE_ARN, `${TABLE_ARN}/index/*`],
           Condition: {
             'ForAllValues:StringLike': {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
               'dynamodb:LeadingKeys': ['TENANT#${aws:PrincipalTag/TenantId}', 'TENANT#${aws:PrincipalTag/TenantId}#*'],
             },
             Null: { 'dynamodb:LeadingKeys': 'false' },
@@ -156,6 +158,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     expect(await decide(policy, { action: 'dynamodb:Query', resource: `${OTHER_TABLE_ARN}/index/GSI1`, leadingKeys: [caseListingPartition('t-1')] })).toBe('ImplicitlyDenied');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the name quotes the loosened IAM pattern, policy variable included.
   it('would let t-1 read t-10 if the condition were loosened to TENANT#${tag}* — so the strict denial above is meaningful', async () => {
     const loose = loosened(policy);
     expect(await decide(loose, { action: 'dynamodb:GetItem', leadingKeys: [t10Case] })).toBe('Allowed');

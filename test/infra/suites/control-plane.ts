@@ -228,6 +228,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
 
       it("lets only the bus's rules write to the dead-letter queue, and only over TLS", () => {
+        // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
         const policy = one('AWS::SQS::QueuePolicy').PolicyDocument as { Statement: Record<string, any>[] };
         const ruleArns = infra.resources(control(), 'AWS::Events::Rule').map((rule) => infra.resolver.getAtt(control().stackName, rule.logicalId, 'Arn'));
         const sources = policy.Statement.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Condition.ArnEquals['aws:SourceArn']);

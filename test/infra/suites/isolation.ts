@@ -341,7 +341,8 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
       const loosened = structuredClone(infra.role(stack, 'TenantAccessRole'));
       const broker = loosened.policies.find((policy) => policy.name === 'own-tenant-users-through-broker')!;
-      const statement = (broker.policy.Statement as Record<string, any>[])[0]!; // eslint-disable-line @typescript-eslint/no-explicit-any
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
+      const statement = (broker.policy.Statement as Record<string, any>[])[0]!;
       statement.Resource = (statement.Resource as string[]).map((resource) => resource.replace(`\${aws:PrincipalTag/${TENANT_TAG_KEY}}`, '*'));
       const request = invoke('POST', '/broker/tenants/t-2/users');
       expect(await decide(infra.resolver, loosened, request, tagged('t-1'))).toBe('Allowed');
@@ -355,6 +356,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const tenantRole = infra.role(stack, 'TenantAccessRole');
       const table = infra.arn(stack, `${Cell.CELL_CATALOG[0]!.cellId}/Table`);
       const loosened = structuredClone(tenantRole);
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
       const statement = (loosened.policies[0]!.policy.Statement as Record<string, any>[])[0]!;
       statement.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] = [`TENANT#\${aws:PrincipalTag/${TENANT_TAG_KEY}}*`];
       const request = { action: 'dynamodb:GetItem', resource: table, context: leading([Keys.caseKey('t-10', CASE_ID).PK]) };
@@ -368,6 +370,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const authorizerRole = infra.role(stack, 'AuthorizerFunctionRole');
       const { account } = infra.resolver.env;
       const open = structuredClone(tenantRole);
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
       (open.trustPolicy.Statement as Record<string, any>[])[0]!.Principal = { AWS: `arn:aws:iam::${account}:root` };
       const caller = overPrivileged({ arn: authorizerRole.arn, name: authorizerRole.name, account });
       expect(await mayAssume(infra.resolver, caller, open, tagged('t-1'))).toBe(true);

@@ -241,7 +241,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
   function meter({ apiId, stage, apiKeyValue }: MeterRequest): MeterOutcome {
     const keyId = apiKeyValue === undefined ? undefined : keyIdsByValue.get(apiKeyValue);
     const key = keyId === undefined ? undefined : apiKeys.get(keyId);
-    if (!key || !key.enabled) return { outcome: 'forbidden' };
+    if (!key?.enabled) return { outcome: 'forbidden' };
     const plan = planServing(key.id, apiId, stage);
     if (!plan) return { outcome: 'forbidden' };
 
