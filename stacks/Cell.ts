@@ -110,6 +110,7 @@ export function Cell(definition: CellDefinition) {
         'own-tenant-users-through-broker': iam.PolicyDocument.fromJson(IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
       },
     });
+    // biome-ignore lint/style/noNonNullAssertion: a Role built with `assumedBy` always has its trust policy.
     tenantAccessRole.assumeRolePolicy!.addStatements(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole', 'sts:TagSession'],
@@ -226,7 +227,9 @@ export function Cell(definition: CellDefinition) {
         statements: statements.map((statement) => iam.PolicyStatement.fromJson(statement)),
       });
     }
+    // biome-ignore lint/style/noNonNullAssertion: the loop above makes a policy for every control identity.
     const tenantPlanAccess = grantPolicies['tenant-plan']!;
+    // biome-ignore lint/style/noNonNullAssertion: as above.
     const tenantMoverAccess = grantPolicies['tenant-mover']!;
 
     // ── registration in the control plane's cell catalog ───────────────────────────────────
@@ -272,6 +275,7 @@ export function Cell(definition: CellDefinition) {
     const monitoring = cellMonitoring(stack, {
       namePrefix: resourceName(app, cellId),
       stage: restApi.deploymentStage,
+      // biome-ignore lint/style/noNonNullAssertion: the API above was built with a function for every CELL_ROUTES route.
       functions: [authorizer, ...CELL_ROUTES.map((route) => api.getFunction(`${route.method} ${route.path}`)!)],
       table,
     });

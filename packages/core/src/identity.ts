@@ -216,10 +216,11 @@ const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', 
 /** 16 characters with every class present, so any Cognito password policy accepts it. */
 function generatePassword(): string {
   const all = PASSWORD_SETS.join('');
-  const chars = PASSWORD_SETS.map((set) => set[randomInt(set.length)]!);
-  while (chars.length < 16) chars.push(all[randomInt(all.length)]!);
+  const chars = PASSWORD_SETS.map((set) => set.charAt(randomInt(set.length)));
+  while (chars.length < 16) chars.push(all.charAt(randomInt(all.length)));
   for (let i = chars.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
+    // biome-ignore lint/style/noNonNullAssertion: i and j are in range (j ≤ i < chars.length); the swap only reorders.
     [chars[i], chars[j]] = [chars[j]!, chars[i]!];
   }
   return chars.join('');

@@ -196,11 +196,13 @@ async function* caseStepsOfTenant(
     let next = 0;
     for (const { partition, listingSort } of listed) {
       while (next < listed.length && ahead.length < CASE_READ_AHEAD) {
+        // biome-ignore lint/style/noNonNullAssertion: next < listed.length, checked by the loop.
         const read = collect(partitionItems(ref, listed[next++]!.partition, undefined, pageSize));
         // A read the walk never gets to (its consumer stopped early) must not fail unobserved.
         read.catch(() => undefined);
         ahead.push(read);
       }
+      // biome-ignore lint/style/noNonNullAssertion: the read-ahead above holds this partition's read (it runs at least as far as the walk).
       for (const item of await ahead.shift()!) {
         yield { table: 'cell', segment: 'cases', item, position: { segment: 'cases', partition, listingSort, after: stringAttribute(item, 'SK') } };
       }

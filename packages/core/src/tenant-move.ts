@@ -547,8 +547,10 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
     await ApiGateway.attachToUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: to.usagePlans[tier] });
     if (record.previousCellId && record.previousCellId !== to.cellId && record.previousCellId !== from.cellId) {
       const older = await Cell.get(record.previousCellId);
-      for (const anyTier of older ? TIER_NAMES : []) {
-        await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older!.usagePlans[anyTier] });
+      if (older) {
+        for (const anyTier of TIER_NAMES) {
+          await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older.usagePlans[anyTier] });
+        }
       }
     }
   }
@@ -610,12 +612,10 @@ export const DRAIN_CONCURRENCY = 8;
 /** `work` over every item, at most `limit` at once; results in the items' order. The first failure rejects. */
 async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item from it.
+  const queue = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
+    for (const [index, item] of queue) results[index] = await work(item);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
