@@ -13,10 +13,11 @@ import { isDevStage } from './stacks/constructs/stage.js';
  */
 function catalogRegion(): string {
   const regions = [...new Set(CellCatalog.CELL_CATALOG.map((cell) => cell.region))];
-  if (regions.length !== 1) {
+  const [region] = regions;
+  if (region === undefined || regions.length !== 1) {
     throw new Error(`The cell catalog spans ${regions.length} regions (${regions.join(', ')}); this app deploys to exactly one.`);
   }
-  return regions[0]!;
+  return region;
 }
 
 export default {

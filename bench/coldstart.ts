@@ -148,7 +148,9 @@ try {
         `${ratio(own.medianMs, floor.medianMs).padStart(7)}  ${within ? 'ok ' : '   '} ${key}`,
     );
   }
-  console.log(`Cold start: each function's deploy bundle and the median of ${RUNS} imports in a fresh Node ${process.version} process, beside its floor (only the SDK packages of the services its role may call)`);
+  console.log(
+    `Cold start: each function's deploy bundle and the median of ${RUNS} imports in a fresh Node ${process.version} process, beside its floor (only the SDK packages of the services its role may call)`,
+  );
   console.log(
     `  ${'function'.padEnd(30)} ${'size'.padStart(9)} ${'ms'.padStart(8)} ${'floor'.padStart(9)} ${'floor ms'.padStart(8)} ${'size/fl'.padStart(7)} ${'ms/fl'.padStart(7)}  ≤1.25x services`,
   );

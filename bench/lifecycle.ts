@@ -36,9 +36,7 @@ const MOVE_TIMEOUT_MS = 960_000;
 const PLATFORM_ADMIN_ROLE = 'arn:aws:iam::000000000000:role/cellbook-local-platform-admin';
 const POOLED_TIERS: readonly TierName[] = ['basic', 'standard', 'premium'];
 
-type CaseItem = Keys.ItemKey &
-  Keys.CaseListingKey &
-  CaseView & { type: 'case'; tenantId: string; createdBy: string; version: number };
+type CaseItem = Keys.ItemKey & Keys.CaseListingKey & CaseView & { type: 'case'; tenantId: string; createdBy: string; version: number };
 
 interface ErrorBody {
   error?: { code?: string; message?: string };
@@ -131,10 +129,7 @@ try {
     `onboard ${TENANTS} tenants, concurrency ${ONBOARD_CONCURRENCY}`,
     `${onboardSeconds.toFixed(1)} s  ${(succeeded / onboardSeconds).toFixed(1)} tenants/s  ${succeeded} onboarded`,
   ]);
-  rows.push([
-    '  failures',
-    failures.size === 0 ? 'none' : [...failures].map(([outcome, count]) => `${count} × ${outcome}`).join(', '),
-  ]);
+  rows.push(['  failures', failures.size === 0 ? 'none' : [...failures].map(([outcome, count]) => `${count} × ${outcome}`).join(', ')]);
 
   // ── 3. moving a tenant with many cases ──
   const mover = await mustOnboard('premium');
@@ -198,13 +193,9 @@ try {
     }),
   );
   const seedSeconds = (performance.now() - seedStarted) / 1000;
-  rows.push([
-    `seed ${MOVE_CASES} cases (BatchWriteItem ×${SEED_CONCURRENCY})`,
-    `${seedSeconds.toFixed(1)} s  ${(MOVE_CASES / seedSeconds).toFixed(0)} items/s`,
-  ]);
+  rows.push([`seed ${MOVE_CASES} cases (BatchWriteItem ×${SEED_CONCURRENCY})`, `${seedSeconds.toFixed(1)} s  ${(MOVE_CASES / seedSeconds).toFixed(0)} items/s`]);
 
-  const asTenant = <T>(method: string, path: string, body?: unknown) =>
-    call<T & ErrorBody>(platform.url, method, path, { token, ...(body === undefined ? {} : { body }) });
+  const asTenant = <T>(method: string, path: string, body?: unknown) => call<T & ErrorBody>(platform.url, method, path, { token, ...(body === undefined ? {} : { body }) });
   const firstPage = await asTenant<{ items: CaseView[] }>('GET', '/cases?limit=1');
   if (firstPage.status !== 200 || firstPage.body.items.length !== 1) {
     throw new Error(`GET /cases?limit=1 after seeding: ${firstPage.status} ${JSON.stringify(firstPage.body)}`);
@@ -279,10 +270,7 @@ try {
       lastAcceptedBefore !== undefined && firstAcceptedAfter !== undefined
         ? `; ${((firstAcceptedAfter - lastAcceptedBefore) / 1000).toFixed(2)} s from the last accepted write before to the first after`
         : '';
-    rows.push([
-      '  writes refused (TENANT_MOVING)',
-      `for ${((lastRefused - firstRefused) / 1000).toFixed(2)} s (first to last 503, ${writer.refused} refused)${gap}`,
-    ]);
+    rows.push(['  writes refused (TENANT_MOVING)', `for ${((lastRefused - firstRefused) / 1000).toFixed(2)} s (first to last 503, ${writer.refused} refused)${gap}`]);
   }
   rows.push([
     '  writer during the move',

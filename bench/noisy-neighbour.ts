@@ -130,12 +130,17 @@ export async function noisyNeighbour(platform: LocalPlatform, operatorToken: str
     `Noisy neighbour: tenants A and B (basic) in one cell; B sends GET /cases?limit=20 at ${B_RATE} req/s; ` +
       `${ROUNDS} interleaved rounds of ${PHASE_SECONDS} s per phase; A's load from a separate process`,
   );
-  console.log(`  ${'phase'.padEnd(30)} ${'B p50 ms'.padStart(9)} ${'B p99 ms'.padStart(9)} ${'p99/alone'.padStart(10)} ${'B non-200'.padStart(10)} ${'loop p99 ms'.padStart(12)}  A's answers`);
+  console.log(
+    `  ${'phase'.padEnd(30)} ${'B p50 ms'.padStart(9)} ${'B p99 ms'.padStart(9)} ${'p99/alone'.padStart(10)} ${'B non-200'.padStart(10)} ${'loop p99 ms'.padStart(12)}  A's answers`,
+  );
   for (const phase of phases) {
     phase.latencies.sort((x, y) => x - y);
     const p50 = percentile(phase.latencies, 50);
     const p99 = percentile(phase.latencies, 99);
-    const answers = Object.entries(phase.aStatuses).map(([status, count]) => `${status}: ${count}`).join(', ') || '-';
+    const answers =
+      Object.entries(phase.aStatuses)
+        .map(([status, count]) => `${status}: ${count}`)
+        .join(', ') || '-';
     console.log(
       `  ${phase.label.padEnd(30)} ${p50.toFixed(2).padStart(9)} ${p99.toFixed(2).padStart(9)} ${`${(p99 / aloneP99).toFixed(2)}x`.padStart(10)} ${String(phase.bFailures).padStart(10)} ${(phase.loopDelay.percentile(99) / 1e6).toFixed(2).padStart(12)}  ${answers}`,
     );

@@ -53,9 +53,11 @@ try {
     const get = () => fetch(`${platform.url}/cases?limit=20`, { headers: { authorization: `Bearer ${token}` } });
     // Warm-up at the measured concurrency, so every execution environment the run will use has
     // cold-started and its tenant credentials are cached: the figures below are steady state.
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = 0; i < 30; i++) await (await get()).arrayBuffer();
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = 0; i < 30; i++) await (await get()).arrayBuffer();
+      }),
+    );
 
     async function load(concurrency: number, requests: number): Promise<void> {
       const latencies: number[] = [];

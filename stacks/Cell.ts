@@ -3,7 +3,7 @@ import * as apig from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
-import { ApiGatewayV1Api, Function, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import { ApiGatewayV1Api, Function as SstFunction, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
@@ -110,6 +110,7 @@ export function Cell(definition: CellDefinition) {
         'own-tenant-users-through-broker': iam.PolicyDocument.fromJson(IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
       },
     });
+    // biome-ignore lint/style/noNonNullAssertion: a Role built with `assumedBy` always has its trust policy.
     tenantAccessRole.assumeRolePolicy!.addStatements(
       new iam.PolicyStatement({
         actions: ['sts:AssumeRole', 'sts:TagSession'],
@@ -133,7 +134,7 @@ export function Cell(definition: CellDefinition) {
       TENANTS_TABLE: control.tenantsTable.tableName,
     };
     // SST wants construct ids unique across the whole app (they name SSM bindings): suffix the cell.
-    const authorizer = new Function(
+    const authorizer = new SstFunction(
       stack,
       `Authorizer-${cellId}`,
       handlerProps(stack, 'Authorizer', { handler: CELL_AUTHORIZER, role: authorizerRole, environment: cellEnvironment }),
@@ -182,10 +183,7 @@ export function Cell(definition: CellDefinition) {
             ...settings.restApi.deployOptions,
             // Usage plans meter only keyed calls: the public routes get a stage throttle of their own.
             methodOptions: Object.fromEntries(
-              publicRoutes.map((route) => [
-                `${route.path}/${route.method}`,
-                { ...PUBLIC_ROUTE_THROTTLE, loggingLevel: settings.restApi.deployOptions.loggingLevel },
-              ]),
+              publicRoutes.map((route) => [`${route.path}/${route.method}`, { ...PUBLIC_ROUTE_THROTTLE, loggingLevel: settings.restApi.deployOptions.loggingLevel }]),
             ),
           },
         },
@@ -229,7 +227,9 @@ export function Cell(definition: CellDefinition) {
         statements: statements.map((statement) => iam.PolicyStatement.fromJson(statement)),
       });
     }
+    // biome-ignore lint/style/noNonNullAssertion: the loop above makes a policy for every control identity.
     const tenantPlanAccess = grantPolicies['tenant-plan']!;
+    // biome-ignore lint/style/noNonNullAssertion: as above.
     const tenantMoverAccess = grantPolicies['tenant-mover']!;
 
     // ── registration in the control plane's cell catalog ───────────────────────────────────
@@ -245,7 +245,7 @@ export function Cell(definition: CellDefinition) {
         },
       }),
     );
-    const registrar = new Function(
+    const registrar = new SstFunction(
       stack,
       `CellRegistrar-${cellId}`,
       handlerProps(stack, 'CellRegistrar', {
@@ -275,6 +275,7 @@ export function Cell(definition: CellDefinition) {
     const monitoring = cellMonitoring(stack, {
       namePrefix: resourceName(app, cellId),
       stage: restApi.deploymentStage,
+      // biome-ignore lint/style/noNonNullAssertion: the API above was built with a function for every CELL_ROUTES route.
       functions: [authorizer, ...CELL_ROUTES.map((route) => api.getFunction(`${route.method} ${route.path}`)!)],
       table,
     });

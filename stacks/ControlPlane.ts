@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
-import { ApiGatewayV1Api, Function, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import { ApiGatewayV1Api, Function as SstFunction, Table, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
@@ -146,9 +146,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     userPoolClientName: resourceName(app, 'api'),
     ...signInClientSettings,
     refreshTokenValidity: Duration.days(30),
-    readAttributes: new cognito.ClientAttributes()
-      .withStandardAttributes({ email: true, emailVerified: true })
-      .withCustomAttributes(TENANT_ATTRIBUTE_NAME),
+    readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes(TENANT_ATTRIBUTE_NAME),
     // Only the control plane (admin APIs) writes attributes; a user's own token can change none.
     writeAttributes: new cognito.ClientAttributes().withStandardAttributes({}),
   });
@@ -201,7 +199,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   };
 
   const tokenClaimsRole = functionRole(stack, 'TokenClaimsRole', 'Cognito pre-token-generation trigger: no AWS access');
-  const tokenClaims = new Function(
+  const tokenClaims = new SstFunction(
     stack,
     'TokenClaims',
     handlerProps(stack, 'TokenClaims', { handler: 'cognito/pre-token-generation', role: tokenClaimsRole, environment: {} }),
@@ -360,7 +358,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
 
   // ── operator API ───────────────────────────────────────────────────────────────────────────
-  const operatorAuthorizer = new Function(
+  const operatorAuthorizer = new SstFunction(
     stack,
     'OperatorAuthorizer',
     handlerProps(stack, 'OperatorAuthorizer', {
@@ -445,7 +443,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     {
       id: 'AwsSolutions-COG3',
       reason:
-        "Cognito threat protection (formerly advanced security) needs the Plus feature plan; the pool runs on Essentials, which is what access-token customization requires. Enabling Plus is a per-deployment cost decision.",
+        'Cognito threat protection (formerly advanced security) needs the Plus feature plan; the pool runs on Essentials, which is what access-token customization requires. Enabling Plus is a per-deployment cost decision.',
     },
   ]);
   NagSuppressions.addResourceSuppressions(deadLetters, [

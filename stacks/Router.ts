@@ -38,10 +38,7 @@ export function Router(cells: readonly CellStack[]) {
         routingFunctionCode({
           routingMapId: control.routingMap.keyValueStoreId,
           cellOrigins: Object.fromEntries(
-            cellApis.map(({ definition, restApi }) => [
-              definition.cellId,
-              `${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`,
-            ]),
+            cellApis.map(({ definition, restApi }) => [definition.cellId, `${restApi.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}`]),
           ),
         }),
       ),
@@ -56,8 +53,7 @@ export function Router(cells: readonly CellStack[]) {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       compress: true,
     } satisfies Partial<cloudfront.BehaviorOptions>;
-    const apiOrigin = (restApi: typeof defaultCell.restApi) =>
-      new origins.RestApiOrigin(restApi, { readTimeout: Duration.seconds(30), connectionAttempts: 3 });
+    const apiOrigin = (restApi: typeof defaultCell.restApi) => new origins.RestApiOrigin(restApi, { readTimeout: Duration.seconds(30), connectionAttempts: 3 });
     const controlOrigin = apiOrigin(control.api.cdk.restApi);
 
     const distribution = new cloudfront.Distribution(stack, 'Distribution', {
@@ -71,9 +67,7 @@ export function Router(cells: readonly CellStack[]) {
         origin: apiOrigin(defaultCell.restApi),
         functionAssociations: [{ function: routing, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
       },
-      additionalBehaviors: Object.fromEntries(
-        CONTROL_PLANE_PREFIXES.map((prefix) => [`${prefix}*`, { ...apiBehavior, origin: controlOrigin }]),
-      ),
+      additionalBehaviors: Object.fromEntries(CONTROL_PLANE_PREFIXES.map((prefix) => [`${prefix}*`, { ...apiBehavior, origin: controlOrigin }])),
     });
 
     const url = `https://${distribution.distributionDomainName}`;

@@ -48,11 +48,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Sums one Lambda metric over many functions, split so no alarm exceeds CloudWatch's limit. */
-function sumAcrossFunctions(
-  functions: readonly lambda.IFunction[],
-  metric: (fn: lambda.IFunction) => cloudwatch.IMetric,
-  label: string,
-): cloudwatch.MathExpression[] {
+function sumAcrossFunctions(functions: readonly lambda.IFunction[], metric: (fn: lambda.IFunction) => cloudwatch.IMetric, label: string): cloudwatch.MathExpression[] {
   return chunks(functions, MAX_METRICS_PER_ALARM).map(
     (group) =>
       new cloudwatch.MathExpression({
@@ -89,10 +85,22 @@ export function cellMonitoring(scope: Construct, props: CellMonitoringProps): Ce
     alarm('ServerErrorRateAlarm', '5xx-rate', 'Share of API requests answered 5xx', serverErrorRate, CELL_ALARM_THRESHOLDS.serverErrorRate),
     alarm('LatencyP99Alarm', 'latency-p99', 'API p99 latency (ms)', p99Latency, CELL_ALARM_THRESHOLDS.p99LatencyMs),
     ...throttles.map((metric, i) =>
-      alarm(`ThrottlesAlarm${suffix(i, throttles.length)}`, `throttles${suffix(i, throttles.length)}`, 'Lambda throttles in the cell', metric, CELL_ALARM_THRESHOLDS.functionThrottles),
+      alarm(
+        `ThrottlesAlarm${suffix(i, throttles.length)}`,
+        `throttles${suffix(i, throttles.length)}`,
+        'Lambda throttles in the cell',
+        metric,
+        CELL_ALARM_THRESHOLDS.functionThrottles,
+      ),
     ),
     ...errors.map((metric, i) =>
-      alarm(`FunctionErrorsAlarm${suffix(i, errors.length)}`, `function-errors${suffix(i, errors.length)}`, 'Failed Lambda invocations in the cell', metric, CELL_ALARM_THRESHOLDS.functionErrors),
+      alarm(
+        `FunctionErrorsAlarm${suffix(i, errors.length)}`,
+        `function-errors${suffix(i, errors.length)}`,
+        'Failed Lambda invocations in the cell',
+        metric,
+        CELL_ALARM_THRESHOLDS.functionErrors,
+      ),
     ),
   ];
 
@@ -107,9 +115,7 @@ export function cellMonitoring(scope: Construct, props: CellMonitoringProps): Ce
     defaultInterval: Duration.hours(3),
   });
   const width = 8;
-  dashboard.addWidgets(
-    new cloudwatch.AlarmStatusWidget({ title: 'Cell health', alarms: [health, ...alarms], width: 24, height: 3 }),
-  );
+  dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Cell health', alarms: [health, ...alarms], width: 24, height: 3 }));
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({ title: 'Requests', width, left: [stage.metricCount({ period: PERIOD })] }),
     new cloudwatch.GraphWidget({

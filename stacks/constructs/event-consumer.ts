@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
-import { Function, type FunctionProps, type Stack } from 'sst/constructs';
+import { Function as SstFunction, type FunctionProps, type Stack } from 'sst/constructs';
 import type { EventConsumerDefinition } from '@cellbook/functions/routes';
 import { PINNED_RUNTIME } from './nag.js';
 
@@ -38,7 +38,7 @@ export function addEventConsumer(stack: Stack, id: string, props: EventConsumerP
 
 /** A function that a rule invokes, with the retries and dead-lettering both kinds of rule share. */
 function addRuleTarget(stack: Stack, id: string, props: { deadLetters: sqs.IQueue; function: FunctionProps }, ruleProps: events.RuleProps) {
-  const fn = new Function(stack, id, {
+  const fn = new SstFunction(stack, id, {
     ...props.function,
     retryAttempts: FUNCTION_RETRY_ATTEMPTS,
     onFailure: new destinations.SqsDestination(props.deadLetters),

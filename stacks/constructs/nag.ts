@@ -6,18 +6,13 @@ import type { Stack } from 'sst/constructs';
  * source-map upload). Its role is SST's, not ours; it never sees tenant traffic or data.
  */
 export function suppressSstInternals(stack: Stack): void {
-  NagSuppressions.addResourceSuppressionsByPath(
-    stack,
-    `/${stack.stackName}/CustomResourceHandler/ServiceRole/Resource`,
-    [
-      {
-        id: 'AwsSolutions-IAM4',
-        reason:
-          "SST v2's per-stack deploy-time handler uses AWSLambdaBasicExecutionRole (CloudWatch Logs only); the construct is SST's and takes no role override.",
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-      },
-    ],
-  );
+  NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/CustomResourceHandler/ServiceRole/Resource`, [
+    {
+      id: 'AwsSolutions-IAM4',
+      reason: "SST v2's per-stack deploy-time handler uses AWSLambdaBasicExecutionRole (CloudWatch Logs only); the construct is SST's and takes no role override.",
+      appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+    },
+  ]);
   NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/CustomResourceHandler/Resource`, [
     {
       id: 'AwsSolutions-L1',

@@ -14,11 +14,7 @@ import { XRAY_WILDCARD } from './nag.js';
 export const ROUTING_MAP_WRITER = 'routing/map-writer';
 
 /** What the writer may do to the routing map: read its version, put and delete entries. Nothing else. */
-export const ROUTING_MAP_WRITER_ACTIONS = [
-  'cloudfront-keyvaluestore:DescribeKeyValueStore',
-  'cloudfront-keyvaluestore:PutKey',
-  'cloudfront-keyvaluestore:DeleteKey',
-] as const;
+export const ROUTING_MAP_WRITER_ACTIONS = ['cloudfront-keyvaluestore:DescribeKeyValueStore', 'cloudfront-keyvaluestore:PutKey', 'cloudfront-keyvaluestore:DeleteKey'] as const;
 
 export interface RoutingMapWriterProps {
   bus: events.IEventBus;

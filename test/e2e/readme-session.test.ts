@@ -60,6 +60,8 @@ describe('README lifecycle walk-through', () => {
     expect(stdout).toMatch(/exported \d+ items/);
     expect(stdout).toMatch(/"status":"OFFBOARDED"/);
     expect(stdout).toMatch(/offboarded → HTTP 403/);
-    expect(stdout).toMatch(/tenant\.onboarded → tenant\.tier-changed → tenant\.suspended → tenant\.reactivated → tenant\.move-requested → tenant\.moved → tenant\.suspended → tenant\.offboarded/);
+    expect(stdout).toMatch(
+      /tenant\.onboarded → tenant\.tier-changed → tenant\.suspended → tenant\.reactivated → tenant\.move-requested → tenant\.moved → tenant\.suspended → tenant\.offboarded/,
+    );
   });
 });

@@ -3,7 +3,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_ROUTES } from '@cellbook/functions/routes';
 import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
-import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, RUNS_PER_ROUTE, anyBody, expectNoServerError, expectRouteWithstands, forgedCursor, hostileRequests, reachedFunction, refusedBody, send, type Caller } from './hostile.js';
+import {
+  FUZZ_SEED,
+  FUZZ_TEST_TIMEOUT_MS,
+  RUNS_PER_ROUTE,
+  anyBody,
+  expectNoServerError,
+  expectRouteWithstands,
+  forgedCursor,
+  hostileRequests,
+  reachedFunction,
+  refusedBody,
+  send,
+  type Caller,
+} from './hostile.js';
 
 /**
  * Every control-plane route (sign-in included), fed hostile names and values in its path, query,
@@ -51,40 +64,52 @@ const BROKER = CONTROL_ROUTES.filter((route) => route.auth === 'iam');
 
 describe('the control plane under hostile input', () => {
   for (const route of BROKER) {
-    it(`${route.method} ${route.path}: is not reachable through the router, whatever it is sent, and writes nothing`, async () => {
-      const before = await watcher.read();
-      await fc.assert(
-        fc.asyncProperty(hostileRequests(route, { ids, bodies: anyBody }), async (request) => {
-          const response = await send(env.url, request, tokens);
-          expectNoServerError(request, response);
-          expect(reachedFunction(response), response.text).toBe(false);
-          expect(response.status, response.text).toBeGreaterThanOrEqual(400);
-        }),
-        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      );
-      expect(await watcher.read()).toEqual(before);
-    }, FUZZ_TEST_TIMEOUT_MS);
+    it(
+      `${route.method} ${route.path}: is not reachable through the router, whatever it is sent, and writes nothing`,
+      async () => {
+        const before = await watcher.read();
+        await fc.assert(
+          fc.asyncProperty(hostileRequests(route, { ids, bodies: anyBody }), async (request) => {
+            const response = await send(env.url, request, tokens);
+            expectNoServerError(request, response);
+            expect(reachedFunction(response), response.text).toBe(false);
+            expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+          }),
+          { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        );
+        expect(await watcher.read()).toEqual(before);
+      },
+      FUZZ_TEST_TIMEOUT_MS,
+    );
   }
 
   for (const route of ROUTED) {
     // Sign-in writes nothing whatever it is sent; every other non-GET route changes state when it succeeds.
     const readsOnly = route.method === 'GET' || route.path === '/auth/token';
-    it(`${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${readsOnly ? 'no write' : 'every request refused with no write'}`, async () => {
-      const target = { url: env.url, tokens, readState: () => watcher.read() };
-      const requests = readsOnly ? hostileRequests(route, { ids, cursors, bodies: anyBody }) : hostileRequests(route, { bodies: refusedBody });
-      await expectRouteWithstands(target, requests, !readsOnly);
-    }, FUZZ_TEST_TIMEOUT_MS);
+    it(
+      `${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${readsOnly ? 'no write' : 'every request refused with no write'}`,
+      async () => {
+        const target = { url: env.url, tokens, readState: () => watcher.read() };
+        const requests = readsOnly ? hostileRequests(route, { ids, cursors, bodies: anyBody }) : hostileRequests(route, { bodies: refusedBody });
+        await expectRouteWithstands(target, requests, !readsOnly);
+      },
+      FUZZ_TEST_TIMEOUT_MS,
+    );
   }
 
-  it('answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx', async () => {
-    for (const [listing, cursor] of issued) {
-      await fc.assert(
-        fc.asyncProperty(forgedCursor([cursor]), async (forged) => {
-          const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller: 'operator' as const };
-          expectNoServerError(request, await send(env.url, request, tokens));
-        }),
-        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
-      );
-    }
-  }, FUZZ_TEST_TIMEOUT_MS * 2);
+  it(
+    'answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx',
+    async () => {
+      for (const [listing, cursor] of issued) {
+        await fc.assert(
+          fc.asyncProperty(forgedCursor([cursor]), async (forged) => {
+            const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller: 'operator' as const };
+            expectNoServerError(request, await send(env.url, request, tokens));
+          }),
+          { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
+        );
+      }
+    },
+    FUZZ_TEST_TIMEOUT_MS * 2,
+  );
 });

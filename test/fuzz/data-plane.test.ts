@@ -3,7 +3,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELL_ROUTES } from '@cellbook/functions/routes';
 import { watchPlatformState, type StateWatcher } from '../support/platform-state.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
-import { FUZZ_SEED, FUZZ_TEST_TIMEOUT_MS, RUNS_PER_ROUTE, anyBody, expectNoServerError, expectRouteWithstands, forgedCursor, hostileRequests, refusedBody, send, type Caller } from './hostile.js';
+import {
+  FUZZ_SEED,
+  FUZZ_TEST_TIMEOUT_MS,
+  RUNS_PER_ROUTE,
+  anyBody,
+  expectNoServerError,
+  expectRouteWithstands,
+  forgedCursor,
+  hostileRequests,
+  refusedBody,
+  send,
+  type Caller,
+} from './hostile.js';
 
 /**
  * Every cell route (the public health check included), fed hostile names and values in its path,
@@ -47,23 +59,31 @@ afterAll(async () => {
 describe('the data plane under hostile input', () => {
   for (const route of CELL_ROUTES) {
     const reads = route.method === 'GET';
-    it(`${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${reads ? 'no write' : 'every request refused with no write'}`, async () => {
-      const target = { url: env.url, tokens, readState: () => watcher.read() };
-      await expectRouteWithstands(target, hostileRequests(route, { ids, cursors, bodies: reads ? anyBody : refusedBody }), !reads);
-    }, FUZZ_TEST_TIMEOUT_MS);
+    it(
+      `${route.method} ${route.path}: never a 5xx, the error body on every 4xx, and ${reads ? 'no write' : 'every request refused with no write'}`,
+      async () => {
+        const target = { url: env.url, tokens, readState: () => watcher.read() };
+        await expectRouteWithstands(target, hostileRequests(route, { ids, cursors, bodies: reads ? anyBody : refusedBody }), !reads);
+      },
+      FUZZ_TEST_TIMEOUT_MS,
+    );
   }
 
-  it('answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx', async () => {
-    for (const [listing, cursor] of issued) {
-      await fc.assert(
-        fc.asyncProperty(forgedCursor([cursor]), fc.constantFrom('tenant admin', 'tenant user') as fc.Arbitrary<Caller>, async (forged, caller) => {
-          const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller };
-          expectNoServerError(request, await send(env.url, request, tokens));
-        }),
-        { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
-      );
-    }
-  }, FUZZ_TEST_TIMEOUT_MS * 2);
+  it(
+    'answers a cursor forged from an issued one (a field emptied, changed, dropped or added) with a 4xx or the page, never a 5xx',
+    async () => {
+      for (const [listing, cursor] of issued) {
+        await fc.assert(
+          fc.asyncProperty(forgedCursor([cursor]), fc.constantFrom('tenant admin', 'tenant user') as fc.Arbitrary<Caller>, async (forged, caller) => {
+            const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller };
+            expectNoServerError(request, await send(env.url, request, tokens));
+          }),
+          { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
+        );
+      }
+    },
+    FUZZ_TEST_TIMEOUT_MS * 2,
+  );
 
   it('sees a write when one happens (positive control for the snapshot above)', async () => {
     const before = await watcher.read();

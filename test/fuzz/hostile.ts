@@ -33,9 +33,33 @@ const TRANSPORT_HEADERS = new Set([
 
 /** Every member name any route's body schema knows: an unknown member is one not in this list. */
 const KNOWN_FIELDS = new Set([
-  'title', 'priority', 'description', 'assignee', 'status', 'body', 'email', 'role', 'username', 'password',
-  'newPassword', 'name', 'tier', 'adminEmail', 'overrides', 'cellId', 'reason', 'capacity', 'wave', 'placement',
-  'maxActiveCases', 'maxUsers', 'features', 'limit', 'cursor', 'confirm', 'tenantId',
+  'title',
+  'priority',
+  'description',
+  'assignee',
+  'status',
+  'body',
+  'email',
+  'role',
+  'username',
+  'password',
+  'newPassword',
+  'name',
+  'tier',
+  'adminEmail',
+  'overrides',
+  'cellId',
+  'reason',
+  'capacity',
+  'wave',
+  'placement',
+  'maxActiveCases',
+  'maxUsers',
+  'features',
+  'limit',
+  'cursor',
+  'confirm',
+  'tenantId',
 ]);
 
 /** Query names the listings know, so hostile values reach their validation too. */
@@ -46,7 +70,10 @@ const OVERSIZED = 3_000;
 const MAX_HEAD_BYTES = 12_000;
 
 /** Text of one latin1 char per byte: 0x80–0xFF alone or in bad sequences is invalid UTF-8 on the wire. */
-const latin1Char = fc.integer({ min: 0x21, max: 0xff }).filter((code) => code !== 0x7f).map((code) => String.fromCharCode(code));
+const latin1Char = fc
+  .integer({ min: 0x21, max: 0xff })
+  .filter((code) => code !== 0x7f)
+  .map((code) => String.fromCharCode(code));
 const invalidUtf8 = fc.constantFrom('\xff', '\xfe\xff', '\xc3\x28', '\xe0\x80\x80', '\xed\xa0\x80', '\xf8\x88\x80\x80\x80', '\xc0\xaf', '\x80');
 const badEscapes = fc.constantFrom('%', '%%', '%F', '%FF', '%C3%28', '%E0%80%80', '%ED%A0%80', '%ZZ', '%00', '%u0041', '%25%32%35');
 const nestedLooking = fc.constantFrom('a[b]', 'a[b][c]', '__proto__[x]', 'constructor.prototype', 'a.b.c', '[]', '{}', '{"a":{"b":[1]}}', '[[["x"]]]');
@@ -70,18 +97,16 @@ export const wireText = fc.oneof(
 
 /** A header name: valid HTTP token chars, but any name a client may choose. */
 const headerName = fc
-  .oneof(prototypeName, fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,30}$/), fc.constant(`x-${'n'.repeat(OVERSIZED)}`), fc.constantFrom('x-api-key', 'x-amzn-requestid', 'x-forwarded-for', 'idempotency-key', 'cookie', 'accept'))
+  .oneof(
+    prototypeName,
+    fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,30}$/),
+    fc.constant(`x-${'n'.repeat(OVERSIZED)}`),
+    fc.constantFrom('x-api-key', 'x-amzn-requestid', 'x-forwarded-for', 'idempotency-key', 'cookie', 'accept'),
+  )
   .filter((name) => !TRANSPORT_HEADERS.has(name.toLowerCase()));
 
 /** A header value: any bytes HTTP allows in a value (latin1, so invalid UTF-8 too), empty or oversized. */
-const headerValue = fc.oneof(
-  prototypeName,
-  fc.constant(''),
-  fc.constant('v'.repeat(OVERSIZED)),
-  fc.string({ unit: latin1Char, maxLength: 24 }),
-  invalidUtf8,
-  nestedLooking,
-);
+const headerValue = fc.oneof(prototypeName, fc.constant(''), fc.constant('v'.repeat(OVERSIZED)), fc.string({ unit: latin1Char, maxLength: 24 }), invalidUtf8, nestedLooking);
 
 function withRepeats<T>(items: fc.Arbitrary<T[]>): fc.Arbitrary<T[]> {
   // Repeats the first item at the end: the same name twice, with the same or another value.
@@ -106,10 +131,16 @@ const hostileJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).value;
 
 /** A member name no route's schema knows: strict schemas refuse the whole body because of it. */
-const unknownMember = fc.oneof(prototypeName, unicodeText.filter((name) => !KNOWN_FIELDS.has(name)));
+const unknownMember = fc.oneof(
+  prototypeName,
+  unicodeText.filter((name) => !KNOWN_FIELDS.has(name)),
+);
 
 /** A value that no field of any route accepts: a non-empty array or an object with an unknown member. */
-const wrongTyped = fc.oneof(fc.array(hostileJson, { minLength: 1, maxLength: 3 }), fc.tuple(unknownMember, hostileJson).map(([name, value]) => Object.fromEntries([[name, value]])));
+const wrongTyped = fc.oneof(
+  fc.array(hostileJson, { minLength: 1, maxLength: 3 }),
+  fc.tuple(unknownMember, hostileJson).map(([name, value]) => Object.fromEntries([[name, value]])),
+);
 
 function deeplyNested(depth: number, kind: 'array' | 'object'): string {
   return kind === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
@@ -122,9 +153,13 @@ function deeplyNested(depth: number, kind: 'array' | 'object'): string {
  */
 export const refusedBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
   fc.constant(undefined),
-  fc.constantFrom('', ' ', '{', '{"a":', 'null', 'true', '42', '"text"', '[]', '[{}]', 'undefined', "{'a':1}", '{"a":1}}', '\ufeff{}').map((text) => Buffer.from(text, 'utf8')),
+  fc
+    .constantFrom('', ' ', '{', '{"a":', 'null', 'true', '42', '"text"', '[]', '[{}]', 'undefined', "{'a':1}", '{"a":1}}', '\ufeff{}')
+    .map((text) => Buffer.from(text, 'utf8')),
   // Invalid UTF-8 decodes to U+FFFD: a field holding it may be valid, so these also carry an unknown member.
-  fc.tuple(invalidUtf8, fc.constantFrom('{"#":1}', '#', '{"title":"#","__proto__":"#"}', '{"constructor":{"name":"#"}}')).map(([bytes, template]) => Buffer.from(template.replaceAll('#', bytes), 'latin1')),
+  fc
+    .tuple(invalidUtf8, fc.constantFrom('{"#":1}', '#', '{"title":"#","__proto__":"#"}', '{"constructor":{"name":"#"}}'))
+    .map(([bytes, template]) => Buffer.from(template.replaceAll('#', bytes), 'latin1')),
   fc.array(hostileJson, { maxLength: 3 }).map((array) => Buffer.from(JSON.stringify(array))),
   fc.constantFrom(10, 1_000, 5_000).chain((depth) => fc.constantFrom('array' as const, 'object' as const).map((kind) => Buffer.from(deeplyNested(depth, kind)))),
   fc.constant(Buffer.from(JSON.stringify({ title: 'x'.repeat(70 * 1024), priority: 'low' }))),
@@ -140,25 +175,39 @@ export const refusedBody: fc.Arbitrary<Buffer | undefined> = fc.oneof(
  */
 export function forgedCursor(issued: readonly string[]): fc.Arbitrary<string> {
   const keys = issued.map((cursor) => (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k: Record<string, string> }).k);
-  const hostileValue = fc.oneof(fc.constant(''), fc.constant(''), fc.constant(' '), prototypeName, unicodeText, fc.constant('x'.repeat(600)), fc.constant(null), fc.constant(1));
+  const hostileValue = fc.oneof(
+    fc.constant(''),
+    fc.constant(''),
+    fc.constant(' '),
+    prototypeName,
+    unicodeText,
+    fc.constant('x'.repeat(600)),
+    fc.constant(null),
+    fc.constant(1),
+  );
   // One change away from an issued key: the most dangerous forgeries pass every check but one.
-  const oneChange = keys.length === 0
-    ? fc.constant<Record<string, unknown>>({})
-    : fc.constantFrom(...keys).chain((key) => {
-        const names = Object.keys(key);
-        return fc.oneof(
-          fc.tuple(fc.constantFrom(...names), hostileValue).map(([name, value]) => ({ ...key, [name]: value })),
-          fc.tuple(fc.constantFrom(...names), fc.constantFrom('#', '#x', '\u0000', '/')).map(([name, suffix]) => ({ ...key, [name]: `${key[name]}${suffix}` })),
-          fc.constantFrom(...names).map((name) => Object.fromEntries(Object.entries(key).filter(([other]) => other !== name))),
-          fc.tuple(fc.oneof(prototypeName, fc.constantFrom('PK', 'SK', 'GSI1PK', 'GSI1SK', 'extra')), hostileValue).map(([name, value]) => {
-            const result: Record<string, unknown> = { ...key };
-            Object.defineProperty(result, name, { value, enumerable: true, configurable: true, writable: true });
-            return result;
-          }),
-        );
-      });
+  const oneChange =
+    keys.length === 0
+      ? fc.constant<Record<string, unknown>>({})
+      : fc.constantFrom(...keys).chain((key) => {
+          const names = Object.keys(key);
+          return fc.oneof(
+            fc.tuple(fc.constantFrom(...names), hostileValue).map(([name, value]) => ({ ...key, [name]: value })),
+            fc.tuple(fc.constantFrom(...names), fc.constantFrom('#', '#x', '\u0000', '/')).map(([name, suffix]) => ({ ...key, [name]: `${key[name]}${suffix}` })),
+            fc.constantFrom(...names).map((name) => Object.fromEntries(Object.entries(key).filter(([other]) => other !== name))),
+            fc.tuple(fc.oneof(prototypeName, fc.constantFrom('PK', 'SK', 'GSI1PK', 'GSI1SK', 'extra')), hostileValue).map(([name, value]) => {
+              const result: Record<string, unknown> = { ...key };
+              Object.defineProperty(result, name, { value, enumerable: true, configurable: true, writable: true });
+              return result;
+            }),
+          );
+        });
   return fc
-    .oneof({ arbitrary: oneChange.map((k) => ({ v: 1, k })), weight: 4 }, hostileJson.map((k) => ({ v: 1, k })), hostileJson)
+    .oneof(
+      { arbitrary: oneChange.map((k) => ({ v: 1, k })), weight: 4 },
+      hostileJson.map((k) => ({ v: 1, k })),
+      hostileJson,
+    )
     .map((payload) => Buffer.from(JSON.stringify(payload) ?? 'null', 'utf8').toString('base64url'));
 }
 
@@ -204,14 +253,25 @@ export function hostileRequests(
     .record({
       path: fc.tuple(...params.map(paramValue)),
       // A forged cursor alone (or with a valid limit) reaches the cursor check; mixed in, the other parameters' checks.
-      query: route.method === 'GET' && options.cursors
-        ? fc.oneof(
-            hostileQuery,
-            forgedCursor(options.cursors).chain((cursor) =>
-              fc.constantFrom<[string, string][]>([['cursor', cursor]], [['limit', '1'], ['cursor', cursor]], [['cursor', cursor], ['cursor', cursor]]),
-            ),
-          )
-        : hostileQuery,
+      query:
+        route.method === 'GET' && options.cursors
+          ? fc.oneof(
+              hostileQuery,
+              forgedCursor(options.cursors).chain((cursor) =>
+                fc.constantFrom<[string, string][]>(
+                  [['cursor', cursor]],
+                  [
+                    ['limit', '1'],
+                    ['cursor', cursor],
+                  ],
+                  [
+                    ['cursor', cursor],
+                    ['cursor', cursor],
+                  ],
+                ),
+              ),
+            )
+          : hostileQuery,
       headers: hostileHeaders,
       body: options.bodies,
       contentType,
@@ -219,7 +279,9 @@ export function hostileRequests(
     })
     .map(({ path, query, headers, body, contentType: type, caller }) => {
       let concrete = route.path;
-      params.forEach((name, i) => (concrete = concrete.replace(`{${name}}`, path[i]!)));
+      params.forEach((name, i) => {
+        concrete = concrete.replace(`{${name}}`, path[i]!);
+      });
       const search = query.map(([name, value]) => `${name}=${value}`).join('&');
       const allHeaders: [string, string][] = [...headers];
       if (body !== undefined) allHeaders.push(['Content-Type', type]);

@@ -8,13 +8,7 @@ import { Cell, Keys } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { startLocalDynamo, type LocalDynamo } from '@cellbook/local/aws/dynamodb-endpoint';
 import type { CellRegistration, RegistrationProperties } from '@cellbook/functions/deploy/register-cell';
-import {
-  CloudFrontKeyValueStoreClient,
-  DeleteKeyCommand,
-  DescribeKeyValueStoreCommand,
-  PutKeyCommand,
-  ValidationException,
-} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { CloudFrontKeyValueStoreClient, DeleteKeyCommand, DescribeKeyValueStoreCommand, PutKeyCommand, ValidationException } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer';
 
@@ -307,13 +301,18 @@ describe('routing/map-writer', () => {
     expect(lines).toContainEqual(expect.objectContaining({ message: 'tenant removed from the routing map', tenant_id: 'gone-1' }));
   });
 
-  it("writes where the registry says the tenant is now, not where a late event says: deliveries in any order end on the current route", async () => {
+  it('writes where the registry says the tenant is now, not where a late event says: deliveries in any order end on the current route', async () => {
     // The tenant was onboarded into cell-1 and has since moved to cell-2; the onboarding's event arrives last.
     await handler(event(change('acme-7', 'cell-2', 'cell-1')), context);
     await handler(event(change('acme-7', 'cell-1', null)), context);
     expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-2', 'cell-2']);
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: 'WARN', message: 'routing change overtaken by a later one: the map follows the registry', tenant_id: 'acme-7', routed_cell_id: 'cell-2' }),
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'routing change overtaken by a later one: the map follows the registry',
+        tenant_id: 'acme-7',
+        routed_cell_id: 'cell-2',
+      }),
     );
     // A late move event for an offboarded tenant does not route it again.
     await handler(event(change('gone-1', 'cell-2', 'cell-1')), context);

@@ -73,9 +73,7 @@ const RUNTIME_PLUMBING: { actions: ReadonlySet<string>; resource: (arn: string) 
 const isRuntimePlumbing = (statement: NormalStatement): boolean =>
   statement.Sid === undefined &&
   statement.Condition === undefined &&
-  RUNTIME_PLUMBING.some(
-    (kind) => statement.Action.length > 0 && statement.Action.every((action) => kind.actions.has(action)) && statement.Resource.every(kind.resource),
-  );
+  RUNTIME_PLUMBING.some((kind) => statement.Action.length > 0 && statement.Action.every((action) => kind.actions.has(action)) && statement.Resource.every(kind.resource));
 
 /** Every statement the role holds, from any policy of any stack, resolved; without the runtime's plumbing. */
 function grantedTo(role: RoleUnderTest): NormalStatement[] {

@@ -45,8 +45,7 @@ beforeAll(async () => {
 describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('cell %s, after core changed', (cellId) => {
   const stack = () => infra.cells.get(cellId)!;
   const plan = (tier: string) =>
-    infra.resources(stack(), 'AWS::ApiGateway::UsagePlan').find((candidate) => candidate.properties.UsagePlanName === `${infra.stage}-cellbook-${cellId}-${tier}`)!
-      .properties;
+    infra.resources(stack(), 'AWS::ApiGateway::UsagePlan').find((candidate) => candidate.properties.UsagePlanName === `${infra.stage}-cellbook-${cellId}-${tier}`)!.properties;
 
   it("throttles the standard plan at the tier table's new rate and burst", () => {
     expect(plan('standard').Throttle).toEqual({ RateLimit: 75, BurstLimit: 150 });
@@ -70,6 +69,7 @@ describe.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('cell %s, after core
 
   it("fences the cell registrar with core's new catalog key format", () => {
     const role = infra.role(stack(), 'CellRegistrarRole');
+    // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
     const statements = role.policies.flatMap((policy) => policy.policy.Statement as Record<string, any>[]);
     const own = statements.find((statement) => statement.Sid === 'OwnCatalogEntryOnly')!;
     expect(own.Condition['ForAllValues:StringEquals']['dynamodb:LeadingKeys']).toEqual([`CATALOG#${cellId}`]);

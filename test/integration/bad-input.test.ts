@@ -35,7 +35,10 @@ async function snapshot() {
 }
 
 function expectErrorBody(body: unknown, code: string) {
-  expect(body).toEqual({ error: { code, message: expect.any(String), ...((body as { error: { details?: unknown } }).error.details ? { details: expect.any(Array) } : {}) }, requestId: expect.any(String) });
+  expect(body).toEqual({
+    error: { code, message: expect.any(String), ...((body as { error: { details?: unknown } }).error.details ? { details: expect.any(Array) } : {}) },
+    requestId: expect.any(String),
+  });
   expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js|mjs):\d+|Exception|arn:aws|dynamodb|TENANT#/i);
 }
 
@@ -48,16 +51,36 @@ const cases: { name: string; method: string; path: () => string; raw?: string; b
   { name: 'an unknown field', method: 'POST', path: () => '/cases', body: { title: 'x', priority: 'low', status: 'CLOSED' }, status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an empty title', method: 'POST', path: () => '/cases', body: { title: '   ', priority: 'low' }, status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an over-long title', method: 'POST', path: () => '/cases', body: { title: 'x'.repeat(201), priority: 'low' }, status: 422, code: 'VALIDATION_FAILED' },
-  { name: 'an oversized body', method: 'POST', path: () => '/cases', body: { title: 'x', priority: 'low', description: 'y'.repeat(70_000) }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  {
+    name: 'an oversized body',
+    method: 'POST',
+    path: () => '/cases',
+    body: { title: 'x', priority: 'low', description: 'y'.repeat(70_000) },
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
   { name: 'an empty PATCH', method: 'PATCH', path: () => `/cases/${caseId}`, body: {}, status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an unknown status', method: 'PATCH', path: () => `/cases/${caseId}`, body: { status: 'DONE' }, status: 422, code: 'VALIDATION_FAILED' },
-  { name: 'a PATCH with one bad field among good ones', method: 'PATCH', path: () => `/cases/${caseId}`, body: { title: 'Changed', priority: 'nope' }, status: 422, code: 'VALIDATION_FAILED' },
+  {
+    name: 'a PATCH with one bad field among good ones',
+    method: 'PATCH',
+    path: () => `/cases/${caseId}`,
+    body: { title: 'Changed', priority: 'nope' },
+    status: 422,
+    code: 'VALIDATION_FAILED',
+  },
   { name: 'a malformed case id', method: 'GET', path: () => '/cases/not-an-id', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'a path-traversal case id', method: 'GET', path: () => '/cases/..%2F..%2Fadmin', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'a malformed case id on notes', method: 'POST', path: () => '/cases/XYZ/notes', body: { body: 'x' }, status: 422, code: 'VALIDATION_FAILED' },
   { name: 'an empty note', method: 'POST', path: () => `/cases/${caseId}/notes`, body: { body: '' }, status: 422, code: 'VALIDATION_FAILED' },
   { name: 'a garbage cursor', method: 'GET', path: () => '/cases?cursor=%%%', status: 400, code: 'INVALID_CURSOR' },
-  { name: 'a cursor that is valid base64url but not ours', method: 'GET', path: () => `/cases?cursor=${Buffer.from('{"v":1,"k":{"PK":"x"}}').toString('base64url')}`, status: 400, code: 'INVALID_CURSOR' },
+  {
+    name: 'a cursor that is valid base64url but not ours',
+    method: 'GET',
+    path: () => `/cases?cursor=${Buffer.from('{"v":1,"k":{"PK":"x"}}').toString('base64url')}`,
+    status: 400,
+    code: 'INVALID_CURSOR',
+  },
   { name: 'a limit out of range', method: 'GET', path: () => '/cases?limit=0', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'a non-numeric limit', method: 'GET', path: () => '/cases?limit=lots', status: 422, code: 'VALIDATION_FAILED' },
   { name: 'a repeated query parameter', method: 'GET', path: () => '/cases?status=OPEN&status=CLOSED', status: 400, code: 'MALFORMED_REQUEST' },
@@ -197,7 +220,10 @@ describe('query parameters and headers named like Object.prototype members', () 
 
   it('answers the normal answer to a reader whose request carries such names', async () => {
     for (const name of PROTOTYPE_NAMES) {
-      const headers = [[name, 'x'], [name, 'y']] as const;
+      const headers = [
+        [name, 'x'],
+        [name, 'y'],
+      ] as const;
       const me = await rawRequest(env.url, { method: 'GET', target: `/me?${name}=x`, headers: [...headers, ['Authorization', `Bearer ${tenant.token}`]] });
       expect(me.status, me.text).toBe(200);
       expect(me.json).toMatchObject({ tenantId: tenant.tenantId });
@@ -252,7 +278,11 @@ describe('query parameters and headers named like Object.prototype members', () 
           const response = await rawRequest(env.url, {
             method,
             target: `${path}?${name}=x`,
-            headers: [[name, 'x'], ['Authorization', `Bearer ${bearer}`], ['Content-Type', 'application/json']],
+            headers: [
+              [name, 'x'],
+              ['Authorization', `Bearer ${bearer}`],
+              ['Content-Type', 'application/json'],
+            ],
             body: JSON.stringify({ [name]: 'x' }),
           });
           expect(response.status, `${method} ${path} ${name}: ${response.text}`).toBeGreaterThanOrEqual(400);
@@ -310,7 +340,9 @@ describe('the local API Gateway management endpoint given a malformed %-escape i
     const endpoint = new URL(env.platform.endpoints.apiGateway);
     const signer = new SignatureV4({ service: 'apigateway', region: 'us-east-1', sha256: Sha256, credentials: sdkCredentials(session) });
     for (const path of ['/restapis/%E0%A4%A', '/apikeys/%ZZ', '/usageplans/%']) {
-      const signed = await signer.sign(new HttpRequest({ method: 'GET', protocol: 'http:', hostname: endpoint.hostname, port: Number(endpoint.port), path, headers: { host: endpoint.host } }));
+      const signed = await signer.sign(
+        new HttpRequest({ method: 'GET', protocol: 'http:', hostname: endpoint.hostname, port: Number(endpoint.port), path, headers: { host: endpoint.host } }),
+      );
       const response = await rawRequest(env.platform.endpoints.apiGateway, { method: 'GET', target: path, headers: Object.entries(signed.headers) });
       expect(response.status, `${path}: ${response.text}`).toBe(400);
     }

@@ -231,9 +231,7 @@ describe('users', () => {
     const me = await env.call('GET', '/me', { token });
     expect(me.body).toMatchObject({ tenantId: tenant.tenantId, roles: ['user'] });
     const users = await tenant.call('GET', '/users');
-    expect(users.body.items.map((user: { username: string }) => user.username).sort()).toEqual(
-      ['agent@example.com', tenant.username].sort(),
-    );
+    expect(users.body.items.map((user: { username: string }) => user.username).sort()).toEqual(['agent@example.com', tenant.username].sort());
     // A plain user is not a tenant admin.
     const forbidden = await env.call('GET', '/users', { token });
     expect(forbidden.status).toBe(403);

@@ -63,7 +63,10 @@ describe('the audit trail of a cell', () => {
     try {
       const tenants = [];
       for (let i = 0; i < 6; i++) tenants.push(await fresh.onboard('basic'));
-      const drained = tenants.filter((tenant) => tenant.cellId === 'cell-1').map((tenant) => tenant.tenantId).sort();
+      const drained = tenants
+        .filter((tenant) => tenant.cellId === 'cell-1')
+        .map((tenant) => tenant.tenantId)
+        .sort();
       expect(drained.length).toBeGreaterThan(0);
 
       const drain = await fresh.call('POST', '/admin/cells/cell-1/drain', { token: fresh.operatorToken, body: { reason: 'host retirement' } });

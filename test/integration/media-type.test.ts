@@ -19,6 +19,7 @@ beforeAll(async () => {
 afterAll(() => env?.stop());
 
 /** A request with exactly these headers: no Content-Type is added when none is given. */
+// biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
 function send(method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, env.url), { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {

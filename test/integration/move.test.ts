@@ -284,7 +284,7 @@ describe('TenantMove.run', () => {
     return tenant;
   }
 
-  it('hands a copy that reaches its run\'s deadline to a fresh run, which continues from the checkpoint', async () => {
+  it("hands a copy that reaches its run's deadline to a fresh run, which continues from the checkpoint", async () => {
     const tenant = await tenantWithCases(40);
     const to = otherCell(tenant);
     const requested: Array<{ detail: { data: { moveId: string }; idempotencyKey: string } }> = [];

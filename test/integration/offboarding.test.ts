@@ -28,7 +28,10 @@ async function exportAll(tenantId: string, limit = 7): Promise<{ lines: ExportLi
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     const text = response.body as unknown as string | null;
-    const page = (text ?? '').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ExportLine);
+    const page = (text ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as ExportLine);
     expect(page).toHaveLength(Number(response.headers.get('x-item-count')));
     lines.push(...page);
     cursor = response.headers.get('x-next-cursor');
@@ -133,9 +136,7 @@ describe('DELETE /admin/tenants/{id}', () => {
     expect((await exportAll(tenant.tenantId, 100)).lines.every((line) => line.table === 'registry')).toBe(true);
 
     // The neighbour in the same cell lost nothing.
-    expect((await exportAll(neighbour.tenantId, 100)).lines.filter((line) => line.table === 'cell')).toEqual(
-      neighbourBefore.lines.filter((line) => line.table === 'cell'),
-    );
+    expect((await exportAll(neighbour.tenantId, 100)).lines.filter((line) => line.table === 'cell')).toEqual(neighbourBefore.lines.filter((line) => line.table === 'cell'));
     expect((await neighbour.call('GET', '/cases')).body.items).toHaveLength(4);
 
     // Offboarding again answers the tombstone; nothing brings the tenant back.
@@ -152,12 +153,16 @@ describe('DELETE /admin/tenants/{id}', () => {
       const tenant = await withData('basic');
       await suspend(tenant.tenantId);
       await expect(
-        Offboarding.offboard(tenant.tenantId, {}, {
-          actor: 'operator',
-          afterStep: (step) => {
-            if (step === crashAt) throw new Error(`crashed after ${step}`);
+        Offboarding.offboard(
+          tenant.tenantId,
+          {},
+          {
+            actor: 'operator',
+            afterStep: (step) => {
+              if (step === crashAt) throw new Error(`crashed after ${step}`);
+            },
           },
-        }),
+        ),
       ).rejects.toThrow(`crashed after ${crashAt}`);
       const retry = await env.call('DELETE', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken, body: {} });
       expect(retry.status).toBe(200);

@@ -50,9 +50,13 @@ async function crashAfter(step: Onboarding.OnboardingStep, body: object, idempot
 
 /** A token for the tenant that the pool's key signed: what an admin could hold before ACTIVE. */
 async function tokenFor(tenantId: string): Promise<string> {
-  const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(
-    Buffer.from(reference.token.split('.')[1]!, 'base64url').toString('utf8'),
-  ) as Record<string, unknown>;
+  const {
+    iss: _iss,
+    iat: _iat,
+    exp: _exp,
+    jti: _jti,
+    ...claims
+  } = JSON.parse(Buffer.from(reference.token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
   return env.platform.cognito.mintToken({ ...claims, tenant_id: tenantId });
 }
 
@@ -185,7 +189,9 @@ async function listAll(query: string): Promise<Array<{ tenantId: string; status:
   const all: Array<{ tenantId: string; status: string }> = [];
   let cursor: string | null = null;
   do {
-    const page: JsonResponse<TenantPage> = await env.call<TenantPage>('GET', `/admin/tenants${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: env.operatorToken });
+    const page: JsonResponse<TenantPage> = await env.call<TenantPage>('GET', `/admin/tenants${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+      token: env.operatorToken,
+    });
     expect(page.status, JSON.stringify(page.body)).toBe(200);
     all.push(...page.body.items);
     cursor = page.body.nextCursor;
@@ -222,7 +228,12 @@ describe('Cancelling an abandoned onboarding', () => {
     expect(cells.filter((cell) => cell.tenants?.has(tenantId))).toEqual([]);
     expect(Object.fromEntries(cells.map((cell) => [cell.cellId, cell.tenantCount]))).toEqual(loadBefore);
     const audit = await env.call('GET', `/admin/tenants/${tenantId}/audit`, { token: env.operatorToken });
-    expect(audit.body.items.at(-1)).toMatchObject({ action: 'tenant.offboarded', reason: 'abandoned onboarding', before: { status: 'PENDING' }, after: { status: 'OFFBOARDED' } });
+    expect(audit.body.items.at(-1)).toMatchObject({
+      action: 'tenant.offboarded',
+      reason: 'abandoned onboarding',
+      before: { status: 'PENDING' },
+      after: { status: 'OFFBOARDED' },
+    });
 
     // The dead request, replayed, does not bring the tenant back; the name can be onboarded anew.
     const replay = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': `abandoned-${step}` } });
@@ -298,7 +309,12 @@ describe('The reaper of abandoned onboardings', () => {
     expect(await apiKeysOf(abandoned)).toEqual({ count: 0, plans: [] });
     await expect(adminUser(abandonedBody.adminEmail)).rejects.toMatchObject({ name: 'UserNotFoundException' });
     const audit = await env.call('GET', `/admin/tenants/${abandoned}/audit`, { token: env.operatorToken });
-    expect(audit.body.items.at(-1)).toMatchObject({ action: 'tenant.offboarded', actor: 'system', reason: expect.stringMatching(/^Abandoned onboarding: no progress since /), before: { status: 'PENDING' } });
+    expect(audit.body.items.at(-1)).toMatchObject({
+      action: 'tenant.offboarded',
+      actor: 'system',
+      reason: expect.stringMatching(/^Abandoned onboarding: no progress since /),
+      before: { status: 'PENDING' },
+    });
 
     resume();
     expect(await running).toMatchObject({ tenantId: runningId, status: 'ACTIVE' });

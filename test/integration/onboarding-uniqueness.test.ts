@@ -28,7 +28,9 @@ async function tenantNames(): Promise<string[]> {
   const names: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await env.call('GET', `/admin/tenants?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token: env.operatorToken });
+    const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await env.call('GET', `/admin/tenants?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
+      token: env.operatorToken,
+    });
     names.push(...page.body.items.map((tenant: { name: string }) => tenant.name));
     cursor = page.body.nextCursor;
   } while (cursor);
@@ -43,11 +45,7 @@ async function leftoversOf(slug: string) {
     credentials: sdkCredentials(env.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin')),
   });
   const scan = async (table: string) =>
-    (
-      await db.send(
-        new ScanCommand({ TableName: table, FilterExpression: 'begins_with(PK, :pk)', ExpressionAttributeValues: { ':pk': `TENANT#${slug}-` } }),
-      )
-    ).Items ?? [];
+    (await db.send(new ScanCommand({ TableName: table, FilterExpression: 'begins_with(PK, :pk)', ExpressionAttributeValues: { ':pk': `TENANT#${slug}-` } }))).Items ?? [];
   const keys = await new APIGatewayClient({}).send(new GetApiKeysCommand({ nameQuery: `tenant-${slug}-`, limit: 500 }));
   const slots = (await Cell.list()).flatMap((cell) => [...(cell.tenants ?? [])]).filter((tenantId) => tenantId.startsWith(`${slug}-`));
   return {

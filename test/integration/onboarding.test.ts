@@ -91,9 +91,7 @@ describe('POST /admin/tenants', () => {
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ name: 'Audit Me', tier: 'standard', status: 'ACTIVE', cellId: expect.stringMatching(/^cell-/) });
     const audit = await env.call('GET', `/admin/tenants/${response.body.tenantId}/audit`, { token: env.operatorToken });
-    expect(audit.body.items).toEqual([
-      expect.objectContaining({ action: 'tenant.onboarded', actor: 'operator', tenantId: response.body.tenantId }),
-    ]);
+    expect(audit.body.items).toEqual([expect.objectContaining({ action: 'tenant.onboarded', actor: 'operator', tenantId: response.body.tenantId })]);
   });
 
   it('refuses an admin email that is already a user with 409 and leaves no tenant, slot or name behind', async () => {
@@ -114,8 +112,7 @@ describe('POST /admin/tenants', () => {
   });
 
   it('undoes every step when no cell can take the tenant', async () => {
-    const capacity = (cellId: string, value: number) =>
-      env.call('POST', '/admin/cells', { token: env.operatorToken, body: { cellId, capacity: value } });
+    const capacity = (cellId: string, value: number) => env.call('POST', '/admin/cells', { token: env.operatorToken, body: { cellId, capacity: value } });
     await capacity('cell-1', 0);
     await capacity('cell-2', 0);
     const before = await registry();

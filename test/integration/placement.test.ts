@@ -43,9 +43,7 @@ describe('placement', () => {
     expect(perCell).toEqual({ 'cell-1': 3, 'cell-2': 3 });
     // The refused onboardings left nothing behind: only the placed tenants exist.
     const tenants = await env.call('GET', '/admin/tenants?limit=100', { token: env.operatorToken });
-    expect(tenants.body.items.map((t: { tenantId: string }) => t.tenantId).sort()).toEqual(
-      placed.map((response) => response.body.tenantId).sort(),
-    );
+    expect(tenants.body.items.map((t: { tenantId: string }) => t.tenantId).sort()).toEqual(placed.map((response) => response.body.tenantId).sort());
   });
 
   it('takes slots with conditional writes: ten placements racing on one stale snapshot still stop at capacity', async () => {

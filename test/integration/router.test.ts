@@ -65,12 +65,12 @@ describe('router', () => {
     },
   );
 
-  it.each([['absolute-form', 'GET', () => `http://127.0.0.1:${otherPort}/x`], ['asterisk-form', 'OPTIONS', () => '*']])(
-    'answers 400 to a %s request target and reaches no other host',
-    async (_label, method, target) => {
-      const response = await raw(t.url, method, target(), { authorization: `Bearer ${tenant.token}` });
-      expect(response.status).toBe(400);
-      expect(received).toEqual([]);
-    },
-  );
+  it.each([
+    ['absolute-form', 'GET', () => `http://127.0.0.1:${otherPort}/x`],
+    ['asterisk-form', 'OPTIONS', () => '*'],
+  ])('answers 400 to a %s request target and reaches no other host', async (_label, method, target) => {
+    const response = await raw(t.url, method, target(), { authorization: `Bearer ${tenant.token}` });
+    expect(response.status).toBe(400);
+    expect(received).toEqual([]);
+  });
 });

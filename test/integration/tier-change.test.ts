@@ -16,8 +16,7 @@ async function burst(tenant: TestTenant, count: number): Promise<number> {
   return ok;
 }
 
-const patch = (tenantId: string, body: unknown) =>
-  env.call('PATCH', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body });
+const patch = (tenantId: string, body: unknown) => env.call('PATCH', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body });
 
 describe('PATCH /admin/tenants/{id}', () => {
   it('gives a basic tenant upgraded to standard the standard burst and features on its next requests', async () => {

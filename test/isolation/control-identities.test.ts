@@ -69,9 +69,19 @@ describe('each local control handler runs under its own identity', () => {
     // The control: the same credentials may read.
     expect(await refused(db.send(new GetItemCommand({ TableName, Key })))).toBe('allowed');
     expect(await refused(db.send(new PutItemCommand({ TableName, Item: { ...Key, status: { S: 'ACTIVE' } } })))).toBe('AccessDeniedException');
-    expect(await refused(db.send(new UpdateItemCommand({ TableName, Key, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': { S: 'ACTIVE' } } })))).toBe(
-      'AccessDeniedException',
-    );
+    expect(
+      await refused(
+        db.send(
+          new UpdateItemCommand({
+            TableName,
+            Key,
+            UpdateExpression: 'SET #s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': { S: 'ACTIVE' } },
+          }),
+        ),
+      ),
+    ).toBe('AccessDeniedException');
     expect(await refused(db.send(new ScanCommand({ TableName })))).toBe('AccessDeniedException');
     db.destroy();
   });

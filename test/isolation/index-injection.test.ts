@@ -115,7 +115,13 @@ async function exportAll(tenantId: string, limit: number): Promise<ExportLine[]>
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     // A page of one line is valid JSON, so the client hands it over parsed.
     const body = response.body as unknown as string | ExportLine | null;
-    if (typeof body === 'string') lines.push(...body.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ExportLine));
+    if (typeof body === 'string')
+      lines.push(
+        ...body
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as ExportLine),
+      );
     else if (body) lines.push(body);
     expect(lines.length).toBeGreaterThan(0);
     cursor = response.headers.get('x-next-cursor');
@@ -126,9 +132,9 @@ async function exportAll(tenantId: string, limit: number): Promise<ExportLine[]>
 describe('an entry tenant A plants in tenant B’s case listing with A’s own session (index key injection)', () => {
   it('is accepted by the partition-key fence (the positive control), while a write in B’s partition is refused', async () => {
     expect(await readPlanted()).toMatchObject({ GSI1PK: Keys.caseListingPartition(bob.tenantId), caseId: plantedId });
-    await expect(
-      aliceDb.send(new PutCommand({ TableName: tableName, Item: { ...Keys.caseKey(bob.tenantId, newId()), title: 'direct' } })),
-    ).rejects.toThrow(/AccessDenied|not authorized/i);
+    await expect(aliceDb.send(new PutCommand({ TableName: tableName, Item: { ...Keys.caseKey(bob.tenantId, newId()), title: 'direct' } }))).rejects.toThrow(
+      /AccessDenied|not authorized/i,
+    );
   });
 
   it('never shows in B’s listing: one full page, and limit=1 paging through every page, give exactly B’s 3 cases', async () => {

@@ -33,9 +33,7 @@ afterAll(() => env?.stop());
 
 async function bobStillHasExactlyHisCase() {
   const list = await bob.call('GET', '/cases');
-  expect(list.body.items.map((item: { caseId: string; title: string }) => [item.caseId, item.title])).toEqual([
-    [bobCaseId, 'Bob’s secret'],
-  ]);
+  expect(list.body.items.map((item: { caseId: string; title: string }) => [item.caseId, item.title])).toEqual([[bobCaseId, 'Bob’s secret']]);
 }
 
 describe('tenant isolation over HTTP', () => {
@@ -100,9 +98,7 @@ describe('tenant isolation over HTTP', () => {
 
 describe('authentication at the gateway', () => {
   async function claimsOf(token: string): Promise<Record<string, unknown>> {
-    const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(
-      Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'),
-    ) as Record<string, unknown>;
+    const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
     return claims;
   }
   const unauthorized = { message: 'Unauthorized' };
@@ -173,7 +169,7 @@ describe('authentication at the gateway', () => {
     expect((await env.call('GET', '/cases', { token: env.operatorToken })).status).toBe(401);
   });
 
-  it("answers 401 on the control plane for a tenant admin: the operator directory did not issue the token (DESIGN §13)", async () => {
+  it('answers 401 on the control plane for a tenant admin: the operator directory did not issue the token (DESIGN §13)', async () => {
     const response = await alice.call('GET', '/admin/tenants');
     expect(response.status).toBe(401);
     expect(response.body).toEqual({ message: 'Unauthorized' });
@@ -208,11 +204,7 @@ describe('authentication at the gateway', () => {
     expect(back.body.title).toBe('kept while suspended');
 
     const audit = await env.call('GET', `/admin/tenants/${dave.tenantId}/audit`, { token: env.operatorToken });
-    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual([
-      'tenant.onboarded',
-      'tenant.suspended',
-      'tenant.reactivated',
-    ]);
+    expect(audit.body.items.map((entry: { action: string }) => entry.action)).toEqual(['tenant.onboarded', 'tenant.suspended', 'tenant.reactivated']);
     expect(audit.body.items[1]).toMatchObject({
       tenantId: dave.tenantId,
       actor: 'operator',

@@ -30,7 +30,14 @@ export function watchPlatformState(platform: LocalPlatform): StateWatcher {
     name: ruleName,
     eventBusName: platform.eventBus.name,
     eventPattern: { source: [{ prefix: 'cellbook' }] },
-    targets: [{ id: 'count', deliver: async () => void (events += 1) }],
+    targets: [
+      {
+        id: 'count',
+        deliver: async () => {
+          events += 1;
+        },
+      },
+    ],
   });
 
   async function scanAll(table: string): Promise<string[]> {

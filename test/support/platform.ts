@@ -26,7 +26,8 @@ export interface TestTenant {
   password: string;
   token: string;
   /** A request through the router with this tenant admin's token. */
-  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
 }
 
 export interface TestPlatform {
@@ -40,7 +41,8 @@ export interface TestPlatform {
   operatorToken: string;
   onboard(tier?: TierName): Promise<TestTenant>;
   signIn(username: string, password: string, newPassword?: string): Promise<string>;
-  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
+  call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
   stop(): Promise<void>;
 }
 
@@ -64,12 +66,7 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
     call: (method, path, callOptions) => call(url, method, path, callOptions),
     async onboard(tier = 'basic') {
       const suffix = randomUUID().slice(0, 8);
-      const tenant = await onboardTenant(
-        url,
-        operatorToken,
-        { name: `Tenant ${suffix}`, tier, adminEmail: `admin-${suffix}@example.com` },
-        `Chosen-${suffix}-Pass1`,
-      );
+      const tenant = await onboardTenant(url, operatorToken, { name: `Tenant ${suffix}`, tier, adminEmail: `admin-${suffix}@example.com` }, `Chosen-${suffix}-Pass1`);
       return {
         ...tenant,
         tier,

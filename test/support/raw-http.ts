@@ -31,24 +31,21 @@ export function rawRequest(baseUrl: string, raw: RawRequest): Promise<RawRespons
   const hasLength = raw.headers?.some(([name]) => name.toLowerCase() === 'content-length') ?? false;
   if (body !== undefined && !hasLength) flat.push('Content-Length', String(body.byteLength));
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, method: raw.method, path: raw.target, headers: flat, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.once('error', reject);
-        res.once('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined; // Not JSON: assertions show `text`.
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
+    const req = request({ host: url.hostname, port: url.port, method: raw.method, path: raw.target, headers: flat, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('error', reject);
+      res.once('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined; // Not JSON: assertions show `text`.
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+    });
     req.once('error', reject);
     req.end(body);
   });

@@ -34,7 +34,13 @@ export function signedRequest(
 }
 
 /** A DynamoDB JSON-protocol call (`DynamoDB_20120810.<operation>`) with the body as given. */
-export function dynamoDbCall(endpoint: string, session: Pick<RoleSession, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>, operation: string, body: string, region?: string) {
+export function dynamoDbCall(
+  endpoint: string,
+  session: Pick<RoleSession, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>,
+  operation: string,
+  body: string,
+  region?: string,
+) {
   return signedRequest(endpoint, session, {
     service: 'dynamodb',
     ...(region !== undefined ? { region } : {}),

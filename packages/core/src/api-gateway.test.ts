@@ -59,11 +59,7 @@ describe('ApiGateway.findTenantApiKey', () => {
   });
 
   it('answers undefined after the last page when the tenant has no key', async () => {
-    api
-      .on(GetApiKeysCommand, { position: undefined })
-      .resolves({ items: [], position: 'p2' })
-      .on(GetApiKeysCommand, { position: 'p2' })
-      .resolves({ items: [] });
+    api.on(GetApiKeysCommand, { position: undefined }).resolves({ items: [], position: 'p2' }).on(GetApiKeysCommand, { position: 'p2' }).resolves({ items: [] });
     await expect(findTenantApiKey('acme')).resolves.toBeUndefined();
     expect(api.commandCalls(GetApiKeysCommand)).toHaveLength(2);
   });

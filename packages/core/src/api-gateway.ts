@@ -107,9 +107,7 @@ export async function findTenantApiKey(tenantId: string): Promise<TenantApiKey |
   const name = keyName(tenantId);
   let position: string | undefined;
   do {
-    const page = await apiGateway().send(
-      new GetApiKeysCommand({ nameQuery: name, includeValues: true, limit: API_KEYS_PAGE_SIZE, position }),
-    );
+    const page = await apiGateway().send(new GetApiKeysCommand({ nameQuery: name, includeValues: true, limit: API_KEYS_PAGE_SIZE, position }));
     const key = page.items?.find((item) => item.name === name);
     if (key) {
       if (!key.id || !key.value) throw new Error('API Gateway listed an API key without id or value');

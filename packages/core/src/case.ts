@@ -8,15 +8,7 @@ import { currentEntitlements, requireFeature } from './entitlements.js';
 import { AssigneeNotFound, CaseNotFound, ConcurrentModification, InvalidStatusTransition } from './errors.js';
 import { newId } from './ids.js';
 import { ownCaseListingEntries } from './index-guard.js';
-import {
-  caseKey,
-  caseListingKey,
-  caseListingPartition,
-  caseListingStatusPrefix,
-  isUlid,
-  caseOfListingPageKey,
-  tenantUserKey,
-} from './keys.js';
+import { caseKey, caseListingKey, caseListingPartition, caseListingStatusPrefix, isUlid, caseOfListingPageKey, tenantUserKey } from './keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
 import { fencedWrite } from './write-fence.js';
@@ -106,9 +98,7 @@ export async function create(input: unknown): Promise<CaseView> {
 // ── get ───────────────────────────────────────────────────────────────────────────────────────
 async function load(caseId: string): Promise<CaseItem> {
   const { doc, tableName } = tenantTable();
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: caseKey(useTenant().tenantId, caseId), ConsistentRead: true }),
-  );
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(useTenant().tenantId, caseId), ConsistentRead: true }));
   if (!Item) throw new CaseNotFound();
   return Item as CaseItem;
 }
@@ -190,9 +180,7 @@ export type UpdateInput = z.infer<typeof UpdateInput>;
 
 async function assertAssignable(username: string): Promise<void> {
   const { doc, tableName } = tenantTable();
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: tenantUserKey(useTenant().tenantId, username) }),
-  );
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: tenantUserKey(useTenant().tenantId, username) }));
   if (!Item) throw new AssigneeNotFound();
 }
 
@@ -240,8 +228,7 @@ async function write(current: CaseItem, next: CaseItem, reactivating: boolean, d
       new UpdateCommand({
         TableName: tableName,
         Key: caseKey(tenantId, current.caseId),
-        UpdateExpression:
-          'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
+        UpdateExpression: 'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
         ConditionExpression: 'version = :expected',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {

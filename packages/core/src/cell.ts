@@ -80,9 +80,7 @@ export async function register(
         // Every attribute goes through a placeholder: several names here are DynamoDB reserved words.
         UpdateExpression: `SET ${fields.map((name) => `#${name} = :${name}`).join(', ')}, #tenantCount = if_not_exists(#tenantCount, :zero)`,
         ...(onlyIfPlaceable ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :draining' } : {}),
-        ExpressionAttributeNames: Object.fromEntries(
-          [...fields, 'tenantCount', ...(onlyIfPlaceable ? ['status'] : [])].map((name) => [`#${name}`, name]),
-        ),
+        ExpressionAttributeNames: Object.fromEntries([...fields, 'tenantCount', ...(onlyIfPlaceable ? ['status'] : [])].map((name) => [`#${name}`, name])),
         ExpressionAttributeValues: {
           ...Object.fromEntries(fields.map((name) => [`:${name}`, record[name as keyof typeof record]])),
           ':zero': 0,
@@ -110,9 +108,7 @@ export async function list(): Promise<CellRecord[]> {
   const items: CellRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const page = await systemDocumentClient().send(
-      new ScanCommand({ TableName: table(), ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
-    );
+    const page = await systemDocumentClient().send(new ScanCommand({ TableName: table(), ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
     items.push(...(page.Items ?? []).map(toRecord));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
@@ -359,11 +355,7 @@ async function changeSettings(
 type ChangeAttempt = { unchanged: CellRecord } | { stored: Record<string, unknown>; audit: Audit.CellAuditRecord };
 
 /** Reads the cell (settling a record a dead change left on it) and writes the change on what it read. */
-async function tryChangeSettings(
-  cellId: string,
-  settings: Partial<CellSettings>,
-  options: CellChangeOptions & { action: string; reason?: string },
-): Promise<ChangeAttempt> {
+async function tryChangeSettings(cellId: string, settings: Partial<CellSettings>, options: CellChangeOptions & { action: string; reason?: string }): Promise<ChangeAttempt> {
   let current = await readCellItem(cellId);
   for (let pending = current && pendingAuditOf(current); pending; pending = current && pendingAuditOf(current)) {
     await settleAudit(pending);

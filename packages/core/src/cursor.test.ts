@@ -150,9 +150,7 @@ describe('decodeCursor rejects a tampered cursor with InvalidCursor', () => {
   it("that points into another tenant's partition", () => {
     const otherTenant = encodeCursor(pageKeyOf('t-2'))!;
     // The same cursor is fine for its own tenant: only `accept` refuses it.
-    expect(decodeCursor(otherTenant, { attributes: LISTING_ATTRIBUTES, accept: (key) => key.GSI1PK === 'TENANT#t-2#CASES' })).toEqual(
-      pageKeyOf('t-2'),
-    );
+    expect(decodeCursor(otherTenant, { attributes: LISTING_ATTRIBUTES, accept: (key) => key.GSI1PK === 'TENANT#t-2#CASES' })).toEqual(pageKeyOf('t-2'));
     expectInvalid(otherTenant, t1Listing);
   });
 

@@ -60,12 +60,7 @@ describe('resolveEntitlements', () => {
   });
 
   it('lists features in one stable order whatever order the overrides use', () => {
-    expect(resolveEntitlements('basic', { features: { grant: ['audit-log', 'evidence'] } }).features).toEqual([
-      'cases',
-      'notes',
-      'evidence',
-      'audit-log',
-    ]);
+    expect(resolveEntitlements('basic', { features: { grant: ['audit-log', 'evidence'] } }).features).toEqual(['cases', 'notes', 'evidence', 'audit-log']);
   });
 
   it('overrides a limit with a number', () => {
@@ -94,10 +89,7 @@ describe('resolveEntitlements', () => {
 
 describe('EntitlementOverrides', () => {
   it('accepts grants, revokes and null limits', () => {
-    expect(
-      EntitlementOverrides.safeParse({ features: { grant: ['export'], revoke: ['notes'] }, limits: { maxActiveCases: null, maxUsers: 3 } })
-        .success,
-    ).toBe(true);
+    expect(EntitlementOverrides.safeParse({ features: { grant: ['export'], revoke: ['notes'] }, limits: { maxActiveCases: null, maxUsers: 3 } }).success).toBe(true);
   });
 
   it.each([
@@ -152,8 +144,6 @@ describe('requireRole', () => {
   });
 
   it('does not treat a role name as a prefix or pattern', () => {
-    expect(thrownBy(() => withTenant(tenant({ roles: ['administrator', 'admin-readonly'] }), () => requireRole('admin')))).toBeInstanceOf(
-      RoleRequired,
-    );
+    expect(thrownBy(() => withTenant(tenant({ roles: ['administrator', 'admin-readonly'] }), () => requireRole('admin')))).toBeInstanceOf(RoleRequired);
   });
 });

@@ -177,8 +177,18 @@ export interface ControlPlaneResources {
 export function controlIdentityStatements(r: ControlPlaneResources): Record<ControlIdentity, IamStatement[]> {
   const apikeys = `arn:${r.partition}:apigateway:${r.region}::/apikeys`;
   const usagePlans = `arn:${r.partition}:apigateway:${r.region}::/usageplans`;
-  const registryItems = (sid: string, actions: readonly string[]) => allow(sid, actions.map((action) => `dynamodb:${action}`), [r.tenantsTableArn]);
-  const catalogItems = (sid: string, actions: readonly string[]) => allow(sid, actions.map((action) => `dynamodb:${action}`), [r.cellsTableArn]);
+  const registryItems = (sid: string, actions: readonly string[]) =>
+    allow(
+      sid,
+      actions.map((action) => `dynamodb:${action}`),
+      [r.tenantsTableArn],
+    );
+  const catalogItems = (sid: string, actions: readonly string[]) =>
+    allow(
+      sid,
+      actions.map((action) => `dynamodb:${action}`),
+      [r.cellsTableArn],
+    );
   // Placement (Cell.placeTenant): list the small catalog, take a slot with a conditional update (or
   // give it back), and — no dedicated cell being free — promise a catalogued cell that is not
   // deployed yet to the tenant (a `provisioning` record). Onboarding and move requests place.
@@ -239,7 +249,12 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // the cell's partition of the registry (CELL#…) and nowhere else.
     'cell-admin': [
       catalogItems('CellSettings', ['GetItem', 'UpdateItem']),
-      partitionItems('CellAuditTrail', ['PutItem'], r.tenantsTableArn, anyPartition((cellId) => cellPartition(cellId), 'cell-sample')),
+      partitionItems(
+        'CellAuditTrail',
+        ['PutItem'],
+        r.tenantsTableArn,
+        anyPartition((cellId) => cellPartition(cellId), 'cell-sample'),
+      ),
     ],
 
     // Sign-in calls Cognito's public InitiateAuth, which needs no IAM permission.
@@ -269,10 +284,20 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // authorizer cache).
     'tenant-offboarding': [
       registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']),
-      partitionItems('ReleaseTenantName', ['DeleteItem'], r.tenantsTableArn, anyPartition((name) => tenantNameKey(name).PK)),
+      partitionItems(
+        'ReleaseTenantName',
+        ['DeleteItem'],
+        r.tenantsTableArn,
+        anyPartition((name) => tenantNameKey(name).PK),
+      ),
       // The admin e-mail's reservation (its ADMINEMAIL# item, a conditional delete: only if this
       // tenant holds it) goes too, so a new tenant may use the address again.
-      partitionItems('ReleaseAdminEmail', ['DeleteItem'], r.tenantsTableArn, anyPartition((email) => adminEmailKey(email).PK, 'sample@example.com')),
+      partitionItems(
+        'ReleaseAdminEmail',
+        ['DeleteItem'],
+        r.tenantsTableArn,
+        anyPartition((email) => adminEmailKey(email).PK, 'sample@example.com'),
+      ),
       // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
       catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']),
       // The reaper finds abandoned onboardings in the tenant listing (GSI1, filtered to PENDING).
@@ -289,7 +314,12 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // trail, workflow logs; not name reservations or idempotency records), its cell's catalog entry,
     // and its cell items through the cell's tenant access role (granted by each cell).
     'tenant-export': [
-      partitionItems('ReadTenantRegistryPartition', ['GetItem', 'Query'], r.tenantsTableArn, anyPartition((tenantId) => tenantRegistryPartition(tenantId))),
+      partitionItems(
+        'ReadTenantRegistryPartition',
+        ['GetItem', 'Query'],
+        r.tenantsTableArn,
+        anyPartition((tenantId) => tenantRegistryPartition(tenantId)),
+      ),
       catalogItems('TenantCellLookup', ['GetItem']),
     ],
 
@@ -299,11 +329,7 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     'identity-broker': [
       registryItems('TenantPlacementCheck', ['GetItem']),
       catalogItems('CallingCellLookup', ['Scan']),
-      allow(
-        'TenantUsersOnly',
-        ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'],
-        [r.userPoolArn],
-      ),
+      allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
     ],
   };
 
@@ -373,7 +399,11 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
       // A tenant moving in: its key joins this cell's plan for its tier.
       attachKeyToPlans(),
       // A tenant that left this cell two moves ago: its key leaves this cell's plan.
-      allow('DetachTenantKeyFromCellPlans', ['apigateway:DELETE'], planKeys.map((keys) => `${keys}/*`)),
+      allow(
+        'DetachTenantKeyFromCellPlans',
+        ['apigateway:DELETE'],
+        planKeys.map((keys) => `${keys}/*`),
+      ),
     ],
     'tenant-offboarding': [assumeTenantAccess(), flushAuthorizerCache()],
     'tenant-export': [assumeTenantAccess()],

@@ -151,7 +151,7 @@ export async function authorizeCaller(caller: BrokerCaller, pathTenantId: string
   });
   if (!cell) throw new BrokerCallerRefused();
   const tenant = await getRecord(pathTenantId);
-  if (!tenant || tenant.status !== 'ACTIVE' || tenant.cellId !== cell.cellId) throw new BrokerCallerRefused();
+  if (tenant?.status !== 'ACTIVE' || tenant.cellId !== cell.cellId) throw new BrokerCallerRefused();
   return { tenantId: tenant.tenantId, cellId: cell.cellId };
 }
 

@@ -135,12 +135,7 @@ describe('Identity.ensureTenantUser', () => {
     expect(user).toEqual({ username: 'admin@acme.test', temporaryPassword: expect.stringMatching(POLICY_PASSWORD) });
     const attempted = cognito.commandCalls(AdminCreateUserCommand)[0]!.args[0].input.TemporaryPassword;
     expect(user.temporaryPassword).not.toBe(attempted);
-    expect(sent().map(([name]) => name)).toEqual([
-      'AdminCreateUserCommand',
-      'AdminGetUserCommand',
-      'AdminSetUserPasswordCommand',
-      'AdminAddUserToGroupCommand',
-    ]);
+    expect(sent().map(([name]) => name)).toEqual(['AdminCreateUserCommand', 'AdminGetUserCommand', 'AdminSetUserPasswordCommand', 'AdminAddUserToGroupCommand']);
     expect(cognito.commandCalls(AdminSetUserPasswordCommand)[0]!.args[0].input).toEqual({
       UserPoolId: POOL,
       Username: 'admin@acme.test',
@@ -158,7 +153,12 @@ describe('Identity.ensureTenantUser', () => {
     cognito.on(AdminGetUserCommand).resolves(stored('acme', 'FORCE_CHANGE_PASSWORD'));
     cognito.on(AdminAddUserToGroupCommand).resolves({});
     await expect(ensureTenantUser(input)).resolves.toEqual({ username: 'admin@acme.test' });
-    expect(cognito.commandCalls(AdminCreateUserCommand).map((call) => call.args[0].input).at(-1)).toEqual({
+    expect(
+      cognito
+        .commandCalls(AdminCreateUserCommand)
+        .map((call) => call.args[0].input)
+        .at(-1),
+    ).toEqual({
       UserPoolId: POOL,
       Username: 'admin@acme.test',
       MessageAction: 'RESEND',

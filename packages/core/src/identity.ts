@@ -202,9 +202,7 @@ async function reissueTemporaryPassword(username: string): Promise<NewUser> {
     await cognito().send(new AdminSetUserPasswordCommand({ UserPoolId: userPoolId, Username: username, Password: password, Permanent: false }));
     return { username, temporaryPassword: password };
   }
-  await cognito().send(
-    new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }),
-  );
+  await cognito().send(new AdminCreateUserCommand({ UserPoolId: userPoolId, Username: username, MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }));
   return { username };
 }
 
@@ -218,10 +216,11 @@ const PASSWORD_SETS = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', 
 /** 16 characters with every class present, so any Cognito password policy accepts it. */
 function generatePassword(): string {
   const all = PASSWORD_SETS.join('');
-  const chars = PASSWORD_SETS.map((set) => set[randomInt(set.length)]!);
-  while (chars.length < 16) chars.push(all[randomInt(all.length)]!);
+  const chars = PASSWORD_SETS.map((set) => set.charAt(randomInt(set.length)));
+  while (chars.length < 16) chars.push(all.charAt(randomInt(all.length)));
   for (let i = chars.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
+    // biome-ignore lint/style/noNonNullAssertion: i and j are in range (j ≤ i < chars.length); the swap only reorders.
     [chars[i], chars[j]] = [chars[j]!, chars[i]!];
   }
   return chars.join('');
@@ -239,9 +238,7 @@ export interface DirectoryUser {
 /** The user as the directory knows it, or `undefined` if there is no such user. */
 export async function getUser(username: string): Promise<DirectoryUser | undefined> {
   try {
-    const user = await cognito().send(
-      new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }),
-    );
+    const user = await cognito().send(new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }));
     const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === 'custom:tenant_id')?.Value;
     return {
       username: user.Username ?? username.toLowerCase(),

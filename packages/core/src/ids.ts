@@ -18,7 +18,7 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export function deterministicId(timeMs: number, seed: string): string {
   const digest = createHash('sha256').update(seed).digest();
   let random = '';
-  for (let i = 0; i < 16; i++) random += CROCKFORD[digest[i]! % 32];
+  for (const byte of digest.subarray(0, 16)) random += CROCKFORD[byte % 32];
   return `${encodeTime(timeMs, 10)}${random}`;
 }
 

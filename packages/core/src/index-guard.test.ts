@@ -55,9 +55,7 @@ describe('ownCaseListingEntries', () => {
     // The embedded-metric block: the dashboard and alarms count injections by this name, per reader.
     expect(line._aws).toEqual({
       Timestamp: expect.any(Number),
-      CloudWatchMetrics: [
-        { Namespace: 'Cellbook', Dimensions: [['reader']], Metrics: [{ Name: 'ForeignIndexItemsDropped', Unit: 'Count' }] },
-      ],
+      CloudWatchMetrics: [{ Namespace: 'Cellbook', Dimensions: [['reader']], Metrics: [{ Name: 'ForeignIndexItemsDropped', Unit: 'Count' }] }],
     });
   });
 });

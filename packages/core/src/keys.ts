@@ -191,7 +191,7 @@ export function idempotencyKey(actor: string, key: string): ItemKey {
 
 /** True when `sortKey` is `prefix` followed by a well-formed ULID (audit records, notes). */
 export function isUlidSortKey(sortKey: string | undefined, prefix: typeof AUDIT_SORT_PREFIX | typeof NOTE_SORT_PREFIX): boolean {
-  return sortKey !== undefined && sortKey.startsWith(prefix) && isUlid(sortKey.slice(prefix.length));
+  return sortKey?.startsWith(prefix) === true && isUlid(sortKey.slice(prefix.length));
 }
 
 export function cellRecordKey(cellId: string): ItemKey {

@@ -7,14 +7,7 @@ import * as Cell from './cell.js';
 import * as Events from './events.js';
 import { requireEnv } from './config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from './dynamo.js';
-import {
-  IdempotencyKeyReused,
-  NoCellCapacity,
-  RequestInProgress,
-  TenantNameTaken,
-  UserAlreadyExists,
-  ValidationFailed,
-} from './errors.js';
+import { IdempotencyKeyReused, NoCellCapacity, RequestInProgress, TenantNameTaken, UserAlreadyExists, ValidationFailed } from './errors.js';
 import * as Identity from './identity.js';
 import { deterministicId, newTenantId } from './ids.js';
 import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from './keys.js';
@@ -261,9 +254,7 @@ async function releaseClaim(request: OnboardInput, options: OnboardOptions, tena
 }
 
 async function readRecord(tenantId: string): Promise<(TenantRecord & { onboarding?: OnboardingLog }) | undefined> {
-  const { Item } = await systemDocumentClient().send(
-    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
-  );
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
   return Item as (TenantRecord & { onboarding?: OnboardingLog }) | undefined;
 }
 
@@ -529,21 +520,23 @@ async function seedCell(cellTable: string, tenantId: string): Promise<void> {
 }
 
 async function seedAdminListing(cellTable: string, tenantId: string, adminUsername: string): Promise<void> {
-  await systemDocumentClient().send(
-    new PutCommand({
-      TableName: cellTable,
-      Item: {
-        ...tenantUserKey(tenantId, adminUsername),
-        type: 'user',
-        tenantId,
-        username: adminUsername,
-        email: adminUsername,
-        role: 'admin',
-        createdAt: new Date().toISOString(),
-      },
-      ConditionExpression: 'attribute_not_exists(PK)',
-    }),
-  ).catch((error: unknown) => {
-    if (!isConditionalCheckFailed(error)) throw error;
-  });
+  await systemDocumentClient()
+    .send(
+      new PutCommand({
+        TableName: cellTable,
+        Item: {
+          ...tenantUserKey(tenantId, adminUsername),
+          type: 'user',
+          tenantId,
+          username: adminUsername,
+          email: adminUsername,
+          role: 'admin',
+          createdAt: new Date().toISOString(),
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    )
+    .catch((error: unknown) => {
+      if (!isConditionalCheckFailed(error)) throw error;
+    });
 }

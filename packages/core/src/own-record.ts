@@ -24,7 +24,5 @@ export function ownValue<V>(record: Readonly<Record<string, V>> | null | undefin
  * by member name. Throws `SyntaxError` as `JSON.parse` does.
  */
 export function parseJsonOwn(text: string): unknown {
-  return JSON.parse(text, (_key, value: unknown) =>
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? ownRecord(Object.entries(value)) : value,
-  );
+  return JSON.parse(text, (_key, value: unknown) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? ownRecord(Object.entries(value)) : value));
 }

@@ -80,7 +80,7 @@ describe('tenantOfListingPageKey', () => {
     ["a case partition instead of the tenant's record", { PK: caseKey('t-1', CASE_ID).PK }],
     ['a malformed tenant id', { PK: 'TENANT#T_1' }],
     ['another listing partition', { GSI1PK: 'TENANT#t-1#CASES' }],
-    ["a listing place of another tenant", { GSI1SK: tenantListingKey('t-2', CREATED_AT).GSI1SK }],
+    ['a listing place of another tenant', { GSI1SK: tenantListingKey('t-2', CREATED_AT).GSI1SK }],
     ['a listing place with a time that is not an ISO instant', { GSI1SK: '2025-03-01#t-1' }],
     ['a listing place with no time', { GSI1SK: '#t-1' }],
   ])('refuses %s', (_label, change) => {

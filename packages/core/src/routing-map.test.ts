@@ -179,7 +179,7 @@ describe('the routing map writer', () => {
       expect(kvs.commandCalls(PutKeyCommand).map((call) => call.args[0].input.Value)).toEqual(['cell-1', 'cell-2']);
     });
 
-    it('ends on the registry\'s cell when its write raced another writer and the registry changed meanwhile', async () => {
+    it("ends on the registry's cell when its write raced another writer and the registry changed meanwhile", async () => {
       versions();
       registry
         .on(GetCommand)

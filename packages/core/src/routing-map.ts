@@ -1,12 +1,7 @@
 // The KeyValueStore API is signed with SigV4a only (its endpoint is global). This registers the
 // SDK's pure-JavaScript signer, which bundles into a Lambda as-is (the CRT signer is a native addon).
 import '@aws-sdk/signature-v4a';
-import {
-  CloudFrontKeyValueStoreClient,
-  DeleteKeyCommand,
-  DescribeKeyValueStoreCommand,
-  PutKeyCommand,
-} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { CloudFrontKeyValueStoreClient, DeleteKeyCommand, DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { z } from 'zod';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './config.js';

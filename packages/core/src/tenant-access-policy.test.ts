@@ -48,6 +48,7 @@ const policy = tenantAccessPolicy({ tableArn: TABLE_ARN });
 /** The same document with the delimiter dropped: `TENANT#${tag}*`. The mistake the `#` guards against. */
 function loosened(document: TenantAccessPolicyDocument): TenantAccessPolicyDocument {
   const copy = structuredClone(document);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
   copy.Statement[0].Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] = ['TENANT#${aws:PrincipalTag/TenantId}*'];
   return copy;
 }
@@ -68,6 +69,7 @@ describe('tenantAccessPolicy', () => {
           Resource: [TABLE_ARN, `${TABLE_ARN}/index/*`],
           Condition: {
             'ForAllValues:StringLike': {
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
               'dynamodb:LeadingKeys': ['TENANT#${aws:PrincipalTag/TenantId}', 'TENANT#${aws:PrincipalTag/TenantId}#*'],
             },
             Null: { 'dynamodb:LeadingKeys': 'false' },
@@ -86,14 +88,11 @@ describe('tenantAccessPolicy', () => {
 });
 
 describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
-  it.each(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'])(
-    'allows t-1 to %s its own case',
-    async (action) => {
-      expect(await decide(policy, { action, leadingKeys: [t1Case] })).toBe('Allowed');
-    },
-  );
+  it.each(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'])('allows t-1 to %s its own case', async (action) => {
+    expect(await decide(policy, { action, leadingKeys: [t1Case] })).toBe('Allowed');
+  });
 
-  it("allows t-1 to write a note and its counters (any key under TENANT#t-1#)", async () => {
+  it('allows t-1 to write a note and its counters (any key under TENANT#t-1#)', async () => {
     expect(await decide(policy, { action: 'dynamodb:PutItem', leadingKeys: [noteKey('t-1', CASE_ID, NOTE_ID).PK] })).toBe('Allowed');
     expect(await decide(policy, { action: 'dynamodb:UpdateItem', leadingKeys: [tenantMetaKey('t-1').PK] })).toBe('Allowed');
   });
@@ -102,7 +101,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', leadingKeys: ['TENANT#t-1'] })).toBe('Allowed');
   });
 
-  it("allows t-1 to Query its own listing partition on table/X/index/GSI1", async () => {
+  it('allows t-1 to Query its own listing partition on table/X/index/GSI1', async () => {
     expect(await decide(policy, { action: 'dynamodb:Query', resource: GSI1_ARN, leadingKeys: [caseListingPartition('t-1')] })).toBe('Allowed');
   });
 
@@ -117,7 +116,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     },
   );
 
-  it("denies t-1 the exact TENANT#t-10 key", async () => {
+  it('denies t-1 the exact TENANT#t-10 key', async () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', leadingKeys: ['TENANT#t-10'] })).toBe('ImplicitlyDenied');
   });
 
@@ -156,11 +155,10 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
 
   it("denies t-1's own keys on another table", async () => {
     expect(await decide(policy, { action: 'dynamodb:GetItem', resource: OTHER_TABLE_ARN, leadingKeys: [t1Case] })).toBe('ImplicitlyDenied');
-    expect(
-      await decide(policy, { action: 'dynamodb:Query', resource: `${OTHER_TABLE_ARN}/index/GSI1`, leadingKeys: [caseListingPartition('t-1')] }),
-    ).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 'dynamodb:Query', resource: `${OTHER_TABLE_ARN}/index/GSI1`, leadingKeys: [caseListingPartition('t-1')] })).toBe('ImplicitlyDenied');
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the name quotes the loosened IAM pattern, policy variable included.
   it('would let t-1 read t-10 if the condition were loosened to TENANT#${tag}* — so the strict denial above is meaningful', async () => {
     const loose = loosened(policy);
     expect(await decide(loose, { action: 'dynamodb:GetItem', leadingKeys: [t10Case] })).toBe('Allowed');

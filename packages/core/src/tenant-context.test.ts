@@ -98,11 +98,7 @@ describe('withTenant', () => {
           throw error;
         }
       });
-    expect(await Promise.all([attempt('t-basic', 'basic'), attempt('t-std', 'standard'), attempt('t-basic2', 'basic')])).toEqual([
-      'denied',
-      'allowed',
-      'denied',
-    ]);
+    expect(await Promise.all([attempt('t-basic', 'basic'), attempt('t-std', 'standard'), attempt('t-basic2', 'basic')])).toEqual(['denied', 'allowed', 'denied']);
   });
 
   it('lets a nested scope see its own tenant and restores the outer one afterwards', async () => {

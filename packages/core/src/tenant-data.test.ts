@@ -146,9 +146,7 @@ async function createTable(prefix: string): Promise<string> {
 
 async function putAll(tableName: string, items: StoredItem[]): Promise<void> {
   for (let i = 0; i < items.length; i += 25) {
-    const { UnprocessedItems } = await admin.send(
-      new BatchWriteCommand({ RequestItems: { [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }),
-    );
+    const { UnprocessedItems } = await admin.send(new BatchWriteCommand({ RequestItems: { [tableName]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
     expect(UnprocessedItems?.[tableName] ?? []).toEqual([]);
   }
 }
@@ -194,7 +192,15 @@ function cellItemsOf(tenantId: string, shape: TenantShape): StoredItem[] {
   const items: StoredItem[] = [{ ...tenantMetaKey(tenantId), tenantId, activeCases: shape.cases, users: shape.users, writesInFlight: 0 }];
   for (let u = 0; u < shape.users; u++) {
     const username = `user${u}@${tenantId}.example`;
-    items.push({ ...tenantUserKey(tenantId, username), type: 'user', tenantId, username, email: username, role: u === 0 ? 'admin' : 'agent', createdAt: '2026-01-01T00:00:00.000Z' });
+    items.push({
+      ...tenantUserKey(tenantId, username),
+      type: 'user',
+      tenantId,
+      username,
+      email: username,
+      role: u === 0 ? 'admin' : 'agent',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
   }
   for (let c = 0; c < shape.cases; c++) {
     const caseId = newId();
@@ -219,7 +225,16 @@ function cellItemsOf(tenantId: string, shape: TenantShape): StoredItem[] {
     });
     for (let n = 0; n < shape.notesOfCase(c); n++) {
       const noteId = newId();
-      items.push({ ...noteKey(tenantId, caseId, noteId), type: 'note', tenantId, noteId, caseId, body: `note ${n} on case ${c}`, author: `user0@${tenantId}.example`, createdAt });
+      items.push({
+        ...noteKey(tenantId, caseId, noteId),
+        type: 'note',
+        tenantId,
+        noteId,
+        caseId,
+        body: `note ${n} on case ${c}`,
+        author: `user0@${tenantId}.example`,
+        createdAt,
+      });
     }
   }
   return items;
@@ -245,7 +260,17 @@ function registryItemsOf(tenantId: string): StoredItem[] {
     },
     ...[1, 2, 3].map((n) => {
       const auditId = newId();
-      return { ...auditKey(tenantId, auditId), type: 'audit', tenantId, auditId, at: now, actor: 'operator', action: `tenant.step-${n}`, before: { status: 'ACTIVE' }, after: { status: 'SUSPENDED' } };
+      return {
+        ...auditKey(tenantId, auditId),
+        type: 'audit',
+        tenantId,
+        auditId,
+        at: now,
+        actor: 'operator',
+        action: `tenant.step-${n}`,
+        before: { status: 'ACTIVE' },
+        after: { status: 'SUSPENDED' },
+      };
     }),
     // A kind of control-plane item this module does not know: exports take the whole partition.
     { PK: tenantRegistryPartition(tenantId), SK: 'ONBOARDING#LOG#0001', step: 'placed', at: now },
@@ -271,12 +296,7 @@ async function seededWorld(): Promise<World> {
   return { registry, cell };
 }
 
-async function readAllPages(
-  sources: TenantDataSources,
-  tenantId: string,
-  limit: number,
-  options: { maxBytes?: number } = {},
-): Promise<TenantItem[][]> {
+async function readAllPages(sources: TenantDataSources, tenantId: string, limit: number, options: { maxBytes?: number } = {}): Promise<TenantItem[][]> {
   const pages: TenantItem[][] = [];
   let cursor: string | undefined;
   do {
@@ -368,7 +388,10 @@ describe('readTenantItems / exportLines (export)', () => {
     const text = exportLines(items);
 
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.slice(0, -1).split('\n').map((line) => JSON.parse(line) as { table: string; item: StoredItem });
+    const lines = text
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line) as { table: string; item: StoredItem });
     expect(lines).toHaveLength(items.length);
     expect(lines).toContainEqual({ table: 'registry', item: expect.objectContaining({ SK: 'TENANT', tenantId: 't-1', onboarding: { steps: expect.any(Object) } }) });
     expect(lines.at(-1)?.table).toBe('cell');
@@ -501,7 +524,9 @@ describe('copyTenantCellItems', () => {
     const first = await copyTenantCellItems(source, copy, 't-1');
     const note = (await tenantItemsIn(target, 't-1')).find((item) => item.type === 'note');
 
-    await admin.send(new UpdateCommand({ TableName: target, Key: { PK: note?.PK, SK: note?.SK }, UpdateExpression: 'SET body = :body', ExpressionAttributeValues: { ':body': 'tampered' } }));
+    await admin.send(
+      new UpdateCommand({ TableName: target, Key: { PK: note?.PK, SK: note?.SK }, UpdateExpression: 'SET body = :body', ExpressionAttributeValues: { ':body': 'tampered' } }),
+    );
     const changed = await fingerprintTenantCellItems(copy, 't-1');
     const second = await copyTenantCellItems(source, copy, 't-1');
     const third = await copyTenantCellItems(source, copy, 't-1');
@@ -539,7 +564,9 @@ describe('copyTenantCellItems', () => {
       return { refuse: () => true };
     });
 
-    const error = await rejection(copyTenantCellItems({ doc: admin, tableName: world.cell }, { doc: saturated, tableName: target }, 't-1', { retry: { ...FAST_RETRY, maxAttempts: 3 } }));
+    const error = await rejection(
+      copyTenantCellItems({ doc: admin, tableName: world.cell }, { doc: saturated, tableName: target }, 't-1', { retry: { ...FAST_RETRY, maxAttempts: 3 } }),
+    );
 
     expect((error as Error).message).toMatch(/unprocessed items after 3 attempts/);
     expect(calls).toBe(3);
@@ -584,7 +611,11 @@ describe('copyTenantCellItemsResumable', () => {
     let checkpoint: CopyCheckpoint | undefined;
     do {
       // Pause at every chance: after each batch of 25 items.
-      checkpoint = await copyTenantCellItemsResumable(source, copy, 't-1', { queryPageSize: QUERY_PAGE_SIZE, ...(checkpoint ? { from: checkpoint } : {}), pauseWhen: () => true });
+      checkpoint = await copyTenantCellItemsResumable(source, copy, 't-1', {
+        queryPageSize: QUERY_PAGE_SIZE,
+        ...(checkpoint ? { from: checkpoint } : {}),
+        pauseWhen: () => true,
+      });
       parts.push(checkpoint);
       // Between parts, the target holds exactly what the checkpoint fingerprints, and no note without its case.
       const inTarget = await tenantItemsIn(target, 't-1');
@@ -612,7 +643,9 @@ describe('copyTenantCellItemsResumable', () => {
 
     // The next part dies on its second batch: some of its items are written, the checkpoint does not know them.
     const dying = faultyClient((_, call) => ({ crash: call >= 2 }));
-    await expect(copyTenantCellItemsResumable(source, { doc: dying, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, from: first })).rejects.toThrow('simulated crash');
+    await expect(copyTenantCellItemsResumable(source, { doc: dying, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, from: first })).rejects.toThrow(
+      'simulated crash',
+    );
     expect((await tenantItemsIn(target, 't-1')).length).toBeGreaterThan(first.read.count);
 
     const rest = await copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, from: first });
@@ -628,8 +661,12 @@ describe('copyTenantCellItemsResumable', () => {
     const t1 = await copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { queryPageSize: QUERY_PAGE_SIZE, pauseWhen: () => true });
     expect(t1.cursor).not.toBeNull();
     await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-10', { from: t1 })).rejects.toBeInstanceOf(InvalidCursor);
-    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, cursor: `${t1.cursor}x` } })).rejects.toBeInstanceOf(InvalidCursor);
-    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, read: { count: -1, checksum: 'zz' } } })).rejects.toThrow(/malformed fingerprint/);
+    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, cursor: `${t1.cursor}x` } })).rejects.toBeInstanceOf(
+      InvalidCursor,
+    );
+    await expect(copyTenantCellItemsResumable(source, { doc: admin, tableName: target }, 't-1', { from: { ...t1, read: { count: -1, checksum: 'zz' } } })).rejects.toThrow(
+      /malformed fingerprint/,
+    );
     // Nothing of t-10 was written by the refused attempts.
     expect((await scanAll(target)).every((item) => belongsTo('t-1', item))).toBe(true);
   });

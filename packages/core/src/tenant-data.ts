@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  BatchWriteCommand,
-  NumberValue,
-  QueryCommand,
-  type BatchWriteWriteRequest,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, NumberValue, QueryCommand, type BatchWriteWriteRequest, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, type PageKey } from './cursor.js';
 import { ownCaseListingEntries } from './index-guard.js';
@@ -90,9 +84,7 @@ interface Lane {
 }
 
 /** Just after one item: the last sort key read, and for a case, which case and where it is listed. */
-type Position =
-  | { segment: 'registry' | 'meta' | 'users'; after: string }
-  | { segment: 'cases'; partition: string; listingSort: string; after: string };
+type Position = { segment: 'registry' | 'meta' | 'users'; after: string } | { segment: 'cases'; partition: string; listingSort: string; after: string };
 
 interface Step {
   table: TenantDataTable;
@@ -150,13 +142,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return all;
 }
 
-async function* caseSteps(
-  ref: TableRef,
-  partition: string,
-  listingSort: string,
-  after: string | undefined,
-  pageSize: number | undefined,
-): AsyncGenerator<Step> {
+async function* caseSteps(ref: TableRef, partition: string, listingSort: string, after: string | undefined, pageSize: number | undefined): AsyncGenerator<Step> {
   for await (const item of partitionItems(ref, partition, after, pageSize)) {
     yield { table: 'cell', segment: 'cases', item, position: { segment: 'cases', partition, listingSort, after: stringAttribute(item, 'SK') } };
   }
@@ -210,11 +196,13 @@ async function* caseStepsOfTenant(
     let next = 0;
     for (const { partition, listingSort } of listed) {
       while (next < listed.length && ahead.length < CASE_READ_AHEAD) {
+        // biome-ignore lint/style/noNonNullAssertion: next < listed.length, checked by the loop.
         const read = collect(partitionItems(ref, listed[next++]!.partition, undefined, pageSize));
         // A read the walk never gets to (its consumer stopped early) must not fail unobserved.
         read.catch(() => undefined);
         ahead.push(read);
       }
+      // biome-ignore lint/style/noNonNullAssertion: the read-ahead above holds this partition's read (it runs at least as far as the walk).
       for (const item of await ahead.shift()!) {
         yield { table: 'cell', segment: 'cases', item, position: { segment: 'cases', partition, listingSort, after: stringAttribute(item, 'SK') } };
       }
@@ -232,8 +220,7 @@ async function* walk(lanes: readonly Lane[], tenantId: string, from: Position | 
       yield* caseStepsOfTenant(ref, tenantId, resume?.segment === 'cases' ? resume : undefined, pageSize);
       continue;
     }
-    const partition =
-      segment === 'registry' ? tenantRegistryPartition(tenantId) : segment === 'meta' ? tenantMetaPartition(tenantId) : tenantUsersPartition(tenantId);
+    const partition = segment === 'registry' ? tenantRegistryPartition(tenantId) : segment === 'meta' ? tenantMetaPartition(tenantId) : tenantUsersPartition(tenantId);
     for await (const item of partitionItems(ref, partition, resume?.after, pageSize)) {
       yield { table, segment, item, position: { segment, after: stringAttribute(item, 'SK') } };
     }
@@ -244,11 +231,7 @@ async function* walk(lanes: readonly Lane[], tenantId: string, from: Position | 
  * Every item of the tenant in the given tables, streamed in a stable order: the registry
  * partition, then the cell's counters, users and cases (each case item followed by its notes).
  */
-export async function* iterateTenantItems(
-  sources: TenantDataSources,
-  tenantId: string,
-  options: TenantDataOptions = {},
-): AsyncGenerator<TenantItem> {
+export async function* iterateTenantItems(sources: TenantDataSources, tenantId: string, options: TenantDataOptions = {}): AsyncGenerator<TenantItem> {
   assertTenantId(tenantId);
   for await (const { table, item } of walk(lanesOf(sources), tenantId, undefined, options.queryPageSize)) yield { table, item };
 }
@@ -320,12 +303,7 @@ function positionOf(key: PageKey, tenantId: string, lanes: readonly Lane[]): Pos
  * another tenant's cursor, or a tampered one, is `InvalidCursor`. Pages are gapless and never
  * repeat an item, provided the tenant is quiesced between pages.
  */
-export async function readTenantItems(
-  sources: TenantDataSources,
-  tenantId: string,
-  input: unknown,
-  options: ReadPageOptions = {},
-): Promise<TenantItemPage> {
+export async function readTenantItems(sources: TenantDataSources, tenantId: string, input: unknown, options: ReadPageOptions = {}): Promise<TenantItemPage> {
   assertTenantId(tenantId);
   const { limit, cursor } = parse(ReadInput, input ?? {});
   const lanes = lanesOf(sources);
@@ -562,12 +540,7 @@ class OrderedBatchWriter {
  * data lands there; each case item is written before its notes, so an interrupted copy never
  * leaves notes that GSI1 cannot lead a later purge of the target to.
  */
-export async function copyTenantCellItems(
-  source: TableRef,
-  target: TableRef,
-  tenantId: string,
-  options: TenantWriteOptions = {},
-): Promise<Fingerprint> {
+export async function copyTenantCellItems(source: TableRef, target: TableRef, tenantId: string, options: TenantWriteOptions = {}): Promise<Fingerprint> {
   return (await copyTenantCellItemsResumable(source, target, tenantId, options)).read;
 }
 
@@ -596,12 +569,7 @@ export interface ResumableCopyOptions extends TenantWriteOptions {
  * and counted once. The resume position is the export's (see `readTenantItems`), so a checkpoint
  * is valid only while the source is frozen, as it is during a move.
  */
-export async function copyTenantCellItemsResumable(
-  source: TableRef,
-  target: TableRef,
-  tenantId: string,
-  options: ResumableCopyOptions = {},
-): Promise<CopyCheckpoint> {
+export async function copyTenantCellItemsResumable(source: TableRef, target: TableRef, tenantId: string, options: ResumableCopyOptions = {}): Promise<CopyCheckpoint> {
   assertTenantId(tenantId);
   if (source.tableName === target.tableName) throw new Error(`refusing to copy tenant ${tenantId} from ${source.tableName} onto itself`);
   // Already complete: nothing left to copy.
@@ -609,7 +577,11 @@ export async function copyTenantCellItemsResumable(
   const lanes = lanesOf({ cell: source });
   let from: Position | undefined;
   if (options.from?.cursor) {
-    const key = decodeCursor(options.from.cursor, { attributes: CURSOR_ATTRIBUTES, mayBeEmpty: EMPTY_OUTSIDE_CASES, accept: (candidate) => positionOf(candidate, tenantId, lanes) !== undefined });
+    const key = decodeCursor(options.from.cursor, {
+      attributes: CURSOR_ATTRIBUTES,
+      mayBeEmpty: EMPTY_OUTSIDE_CASES,
+      accept: (candidate) => positionOf(candidate, tenantId, lanes) !== undefined,
+    });
     from = key && positionOf(key, tenantId, lanes);
   }
   const writer = new OrderedBatchWriter(target, options.retry);

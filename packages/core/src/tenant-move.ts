@@ -75,9 +75,7 @@ type MovingTenant = TenantRecord & { move?: TenantMoveRecord; moverLease?: { mov
 
 async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
   if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(
-    new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }),
-  );
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
   return Item as MovingTenant | undefined;
 }
 
@@ -90,7 +88,7 @@ async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
 export async function request(
   tenantId: string,
   input: unknown,
-  options: { actor: string; toTier?: TierName; /** The cell whose drain asks for this move. */ drainOf?: string },
+  options: { actor: string; toTier?: TierName /** The cell whose drain asks for this move. */; drainOf?: string },
 ): Promise<TenantMoveRecord> {
   return (await requestMove(tenantId, input, options)).move;
 }
@@ -272,13 +270,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
   return lease;
 }
 
-async function advance(
-  tenantId: string,
-  move: TenantMoveRecord,
-  lease: Lease,
-  state: MoveState,
-  extra: Partial<TenantMoveRecord> = {},
-): Promise<TenantMoveRecord> {
+async function advance(tenantId: string, move: TenantMoveRecord, lease: Lease, state: MoveState, extra: Partial<TenantMoveRecord> = {}): Promise<TenantMoveRecord> {
   const next: TenantMoveRecord = { ...move, ...extra, state, updatedAt: new Date().toISOString() };
   await systemDocumentClient().send(
     new UpdateCommand({
@@ -532,9 +524,7 @@ async function drain(source: TenantTable, tenantId: string): Promise<void> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   await retry(
     async () => {
-      const { Item } = await source.doc.send(
-        new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }),
-      );
+      const { Item } = await source.doc.send(new GetCommand({ TableName: source.tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }));
       if (Item && Number(Item.writesInFlight ?? 0) > 0 && Date.now() <= deadline) throw new WritesInFlight();
     },
     // No jitter: a poll of one tenant's count, where no other caller's timing matters.
@@ -557,8 +547,10 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
     await ApiGateway.attachToUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: to.usagePlans[tier] });
     if (record.previousCellId && record.previousCellId !== to.cellId && record.previousCellId !== from.cellId) {
       const older = await Cell.get(record.previousCellId);
-      for (const anyTier of older ? TIER_NAMES : []) {
-        await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older!.usagePlans[anyTier] });
+      if (older) {
+        for (const anyTier of TIER_NAMES) {
+          await ApiGateway.detachFromUsagePlan({ apiKeyId: record.apiKeyId, usagePlanId: older.usagePlans[anyTier] });
+        }
       }
     }
   }
@@ -620,12 +612,10 @@ export const DRAIN_CONCURRENCY = 8;
 /** `work` over every item, at most `limit` at once; results in the items' order. The first failure rejects. */
 async function inParallel<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item from it.
+  const queue = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
+    for (const [index, item] of queue) results[index] = await work(item);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;

@@ -26,9 +26,7 @@ describe('TenantName', () => {
   ])('refuses a name with %s, and says why', (_label, name) => {
     const result = TenantName.safeParse(name);
     expect(result.success).toBe(false);
-    expect(result.error?.issues.map((issue) => issue.message)).toContain(
-      'Name must not contain control, zero-width or other invisible characters',
-    );
+    expect(result.error?.issues.map((issue) => issue.message)).toContain('Name must not contain control, zero-width or other invisible characters');
   });
 
   it.each([
@@ -121,12 +119,47 @@ describe('tenantNameSkeleton', () => {
   // typed in place of its letter, is the same name. (The capital lunate sigma Ϲ is not here: NFKC stores
   // it as Σ, which no longer passes for a C.)
   const LOOK_ALIKES: [string, string][] = [
-    ['a', 'аɑα'], ['b', 'Ьь'], ['c', 'сϲς'], ['d', 'ԁ'], ['e', 'еҽ'], ['g', 'ɡ'], ['h', 'һ'], ['i', 'іιɩ'],
-    ['j', 'јϳ'], ['k', 'κ'], ['l', 'ӏ1|ǀ'], ['n', 'ո'], ['o', 'оοσ0'], ['p', 'рρ'], ['q', 'ԛ'], ['s', 'ѕ'],
-    ['u', 'υս'], ['v', 'νѵ'], ['w', 'ԝѡ'], ['x', 'хχ'], ['y', 'уγ'],
-    ['A', 'АΑ'], ['B', 'ВΒ'], ['C', 'С'], ['E', 'ЕΕ'], ['H', 'НΗ'], ['I', 'ІΙӀ'], ['J', 'Ј'], ['K', 'КΚ'],
-    ['M', 'МΜ'], ['N', 'Ν'], ['O', 'ОΟ'], ['P', 'РΡ'], ['S', 'Ѕ'], ['T', 'ТΤ'], ['X', 'ХΧ'], ['Y', 'ҮΥ'], ['Z', 'Ζ'],
-    ['-', '‐‑‒–—―−﹣'], ["'", '‘’‚‛′'], ['"', '“”„‟″'],
+    ['a', 'аɑα'],
+    ['b', 'Ьь'],
+    ['c', 'сϲς'],
+    ['d', 'ԁ'],
+    ['e', 'еҽ'],
+    ['g', 'ɡ'],
+    ['h', 'һ'],
+    ['i', 'іιɩ'],
+    ['j', 'јϳ'],
+    ['k', 'κ'],
+    ['l', 'ӏ1|ǀ'],
+    ['n', 'ո'],
+    ['o', 'оοσ0'],
+    ['p', 'рρ'],
+    ['q', 'ԛ'],
+    ['s', 'ѕ'],
+    ['u', 'υս'],
+    ['v', 'νѵ'],
+    ['w', 'ԝѡ'],
+    ['x', 'хχ'],
+    ['y', 'уγ'],
+    ['A', 'АΑ'],
+    ['B', 'ВΒ'],
+    ['C', 'С'],
+    ['E', 'ЕΕ'],
+    ['H', 'НΗ'],
+    ['I', 'ІΙӀ'],
+    ['J', 'Ј'],
+    ['K', 'КΚ'],
+    ['M', 'МΜ'],
+    ['N', 'Ν'],
+    ['O', 'ОΟ'],
+    ['P', 'РΡ'],
+    ['S', 'Ѕ'],
+    ['T', 'ТΤ'],
+    ['X', 'ХΧ'],
+    ['Y', 'ҮΥ'],
+    ['Z', 'Ζ'],
+    ['-', '‐‑‒–—―−﹣'],
+    ["'", '‘’‚‛′'],
+    ['"', '“”„‟″'],
   ];
 
   it.each(LOOK_ALIKES)('makes each look-alike of "%s" (%s) one name with it', (latin, alikes) => {
@@ -157,10 +190,15 @@ describe('tenantNameSkeleton', () => {
 
   it('finds every character the name refuses, wherever it is', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 20 }), fc.constantFrom('\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u202e', '\u061c', '\u180e'), fc.nat(), (text, invisible, at) => {
-        const index = at % (text.length + 1);
-        expect(hasInvisibleCharacters(text.slice(0, index) + invisible + text.slice(index))).toBe(true);
-      }),
+      fc.property(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u202e', '\u061c', '\u180e'),
+        fc.nat(),
+        (text, invisible, at) => {
+          const index = at % (text.length + 1);
+          expect(hasInvisibleCharacters(text.slice(0, index) + invisible + text.slice(index))).toBe(true);
+        },
+      ),
     );
   });
 });

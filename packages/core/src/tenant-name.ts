@@ -92,9 +92,7 @@ const MULTI_LETTER_LOOK_ALIKES: readonly (readonly [RegExp, string])[] = [
   [/cl/g, 'd'],
 ];
 
-const LATIN_OF = new Map<string, string>(
-  Object.entries(LOOK_ALIKES).flatMap(([latin, alikes]) => [...alikes].map((alike): [string, string] => [alike, latin])),
-);
+const LATIN_OF = new Map<string, string>(Object.entries(LOOK_ALIKES).flatMap(([latin, alikes]) => [...alikes].map((alike): [string, string] => [alike, latin])));
 
 function unconfuse(text: string): string {
   // NFKC spells a double prime ″ as two primes, and two apostrophes read as a double quote.

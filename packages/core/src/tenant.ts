@@ -82,12 +82,7 @@ export const StatusChangeInput = z.strictObject({ reason: z.string().trim().min(
  * The tenant's data is never touched. Asking for the status the tenant already has changes nothing
  * and records nothing (no audit record, no event): the answer is the tenant as it is.
  */
-async function changeStatus(
-  tenantId: string,
-  status: 'ACTIVE' | 'SUSPENDED',
-  input: unknown,
-  options: { actor: string },
-): Promise<TenantSummary> {
+async function changeStatus(tenantId: string, status: 'ACTIVE' | 'SUSPENDED', input: unknown, options: { actor: string }): Promise<TenantSummary> {
   const { reason } = parse(StatusChangeInput, input ?? {});
   const before = await getRecord(tenantId);
   if (!before) throw new TenantNotFound();
@@ -189,9 +184,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     // To or from enterprise: the tenant changes cell kind, so the tier changes with a move, at its
     // switch. Overrides are a separate change, made once the tenant has its new tier.
     if (change.overrides !== undefined) {
-      throw new TierChangeNeedsMove(
-        `Moving from ${before.tier} to ${tier} moves the tenant to a ${TIERS[tier].placement} cell; change its overrides once the move is done.`,
-      );
+      throw new TierChangeNeedsMove(`Moving from ${before.tier} to ${tier} moves the tenant to a ${TIERS[tier].placement} cell; change its overrides once the move is done.`);
     }
     await TenantMove.request(tenantId, change.reason ? { reason: change.reason } : {}, { actor: options.actor, toTier: tier });
     return get(tenantId);

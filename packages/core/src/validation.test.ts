@@ -71,8 +71,6 @@ describe('parse', () => {
   });
 
   it('reports unknown top-level fields under the `at` label too', () => {
-    expect(detailsOf(z.strictObject({ status: z.string().optional() }), { sort: 'desc' }, '(query)')).toEqual([
-      { path: '(query)', message: 'Unknown field(s): sort' },
-    ]);
+    expect(detailsOf(z.strictObject({ status: z.string().optional() }), { sort: 'desc' }, '(query)')).toEqual([{ path: '(query)', message: 'Unknown field(s): sort' }]);
   });
 });

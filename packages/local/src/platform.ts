@@ -31,16 +31,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type PolicyDoc
 import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import {
-  cellControlPolicies,
-  cellRoles,
-  controlDrillRole,
-  controlRoleArn,
-  controlRoles,
-  operatorAuthorizerRole,
-  platformAdminRole,
-  tenantAccessTrust,
-} from './roles.js';
+import { cellControlPolicies, cellRoles, controlDrillRole, controlRoleArn, controlRoles, operatorAuthorizerRole, platformAdminRole, tenantAccessTrust } from './roles.js';
 import { answerUnparseableRequest, createRouter } from './router.js';
 
 export interface PlatformOptions {
@@ -399,11 +390,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       });
       for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
       const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
-      const api = host(`${PREFIX}-${definition.cellId}-api`, roles.api.arn, CELL_ROUTES.map((r) => r.handler), {
-        ...cellEnv,
-        TENANT_ROLE_ARN: roles.tenantAccess.arn,
-        IDENTITY_BROKER_URL: controlGateway.url,
-      });
+      const api = host(
+        `${PREFIX}-${definition.cellId}-api`,
+        roles.api.arn,
+        CELL_ROUTES.map((r) => r.handler),
+        {
+          ...cellEnv,
+          TENANT_ROLE_ARN: roles.tenantAccess.arn,
+          IDENTITY_BROKER_URL: controlGateway.url,
+        },
+      );
       const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
 
       const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
@@ -438,15 +434,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         ...(route.auth === 'none' ? { apiKeyRequired: false } : { authorizer: CELL_AUTHORIZER, apiKeyRequired: true }),
       }));
       const cellGateway = createRestGateway({
-          apiId: restApi.id,
-          stage: STAGE,
-          routes,
-          authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-          invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
-          meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
-          now: gatewayClock,
-          onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
-        });
+        apiId: restApi.id,
+        stage: STAGE,
+        routes,
+        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+        invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
+        meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
+        now: gatewayClock,
+        onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
+      });
       apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
       const gateway = await listen(cellGateway.listener);
       cleanups.push(() => close(gateway.server));
@@ -535,30 +531,40 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     // abandoned onboardings, …). A run that fails is logged; the next one tries again.
     for (const job of CONTROL_SCHEDULES) {
       const timer = setInterval(() => {
-        const event = { version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000', time: new Date().toISOString(), region: LOCAL_REGION, resources: [], detail: {} };
+        const event = {
+          version: '0',
+          id: randomUUID(),
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: '000000000000',
+          time: new Date().toISOString(),
+          region: LOCAL_REGION,
+          resources: [],
+          detail: {},
+        };
         invokeControl(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
       }, job.everyMinutes * 60_000);
       timer.unref();
       cleanups.push(async () => clearInterval(timer));
     }
     const controlRestGateway = createRestGateway({
-        apiId: controlApi.id,
-        stage: STAGE,
-        routes: CONTROL_ROUTES.map((route) => ({
-          method: route.method,
-          path: route.path,
-          function: route.handler,
-          ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
-          ...(route.auth === 'iam' ? { authorization: 'iam' as const } : {}),
-          apiKeyRequired: false,
-        })),
-        iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
-        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-        invoke: invokeControl,
-        meter: () => 'allowed',
-        now: gatewayClock,
-        onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
-      });
+      apiId: controlApi.id,
+      stage: STAGE,
+      routes: CONTROL_ROUTES.map((route) => ({
+        method: route.method,
+        path: route.path,
+        function: route.handler,
+        ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
+        ...(route.auth === 'iam' ? { authorization: 'iam' as const } : {}),
+        apiKeyRequired: false,
+      })),
+      iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
+      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+      invoke: invokeControl,
+      meter: () => 'allowed',
+      now: gatewayClock,
+      onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
+    });
     apiGateway.onAuthorizerCacheFlush(controlApi.id, STAGE, controlRestGateway.flushAuthorizerCache);
     controlListener = controlRestGateway.listener;
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.

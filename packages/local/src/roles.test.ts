@@ -128,7 +128,10 @@ describe('the local function roles', () => {
       usagePlans,
     });
     for (const identity of CONTROL_IDENTITY_NAMES) {
-      expect(policies.filter((policy) => policy.identity === identity).flatMap((policy) => policy.document.Statement), identity).toEqual(grants[identity]);
+      expect(
+        policies.filter((policy) => policy.identity === identity).flatMap((policy) => policy.document.Statement),
+        identity,
+      ).toEqual(grants[identity]);
     }
   });
 

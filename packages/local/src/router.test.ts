@@ -80,7 +80,11 @@ function send(base: string, method: string, path: string, body?: { bytes: number
         settle();
       });
     });
-    req.on('error', (error) => (exchange ? ((uploaded = true), settle()) : resolve({ status: 0, body: '', cut: error.message })));
+    req.on('error', (error) => {
+      if (!exchange) return resolve({ status: 0, body: '', cut: error.message });
+      uploaded = true;
+      settle();
+    });
     // A request the router lost is reported as such rather than hanging the test.
     req.setTimeout(5_000, () => {
       resolve({ status: 0, body: '', cut: 'no answer within 5 s' });
@@ -124,7 +128,11 @@ describe('the router’s connections to an origin', () => {
         answeredEarly.add(req.socket);
         res.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Too Long"}');
         let stopped = false;
-        const stop = () => !stopped && ((stopped = true), (bodiesDrained += 1));
+        const stop = () => {
+          if (stopped) return;
+          stopped = true;
+          bodiesDrained += 1;
+        };
         req.on('end', stop).resume();
         req.socket.once('close', stop);
         return;

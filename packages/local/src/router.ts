@@ -82,36 +82,33 @@ export function createRouter(options: RouterOptions): RequestListener {
     // Hop-by-hop: each connection keeps its own terms with its own peer.
     delete headers.connection;
     delete headers['keep-alive'];
-    const upstream = httpRequest(
-      { hostname: base.hostname, port: base.port, path, method: req.method, headers, agent },
-      (response) => {
-        state = 'streaming';
-        const bodySent = upstream.writableFinished;
-        // Node would hand this connection to the next request once the body is flushed, though the
-        // origin may be closing it: retire it instead.
-        if (!bodySent || response.headers.connection?.toLowerCase() === 'close') upstream.shouldKeepAlive = false;
-        const clientStillSending = !req.complete;
-        const answer: OutgoingHttpHeaders = { ...response.headers, ...(cellId ? { 'x-cellbook-cell': cellId } : {}) };
-        delete answer.connection;
-        delete answer['keep-alive'];
-        if (clientStillSending) {
-          // The origin answered before the whole body: stop forwarding it, and close the client's
-          // connection once the rest of its body has been drained.
-          req.unpipe(upstream);
-          answer.connection = 'close';
-        }
-        res.writeHead(response.statusCode ?? 502, answer);
-        response.pipe(res, { end: false });
-        response.once('end', () => {
-          state = 'delivered';
-          if (!bodySent) upstream.destroy();
-          if (clientStillSending) endAfterBody(req, res);
-          else res.end();
-        });
-        // The origin cut its response short: cut the client's too (it must not look complete).
-        response.once('error', () => res.destroy());
-      },
-    );
+    const upstream = httpRequest({ hostname: base.hostname, port: base.port, path, method: req.method, headers, agent }, (response) => {
+      state = 'streaming';
+      const bodySent = upstream.writableFinished;
+      // Node would hand this connection to the next request once the body is flushed, though the
+      // origin may be closing it: retire it instead.
+      if (!bodySent || response.headers.connection?.toLowerCase() === 'close') upstream.shouldKeepAlive = false;
+      const clientStillSending = !req.complete;
+      const answer: OutgoingHttpHeaders = { ...response.headers, ...(cellId ? { 'x-cellbook-cell': cellId } : {}) };
+      delete answer.connection;
+      delete answer['keep-alive'];
+      if (clientStillSending) {
+        // The origin answered before the whole body: stop forwarding it, and close the client's
+        // connection once the rest of its body has been drained.
+        req.unpipe(upstream);
+        answer.connection = 'close';
+      }
+      res.writeHead(response.statusCode ?? 502, answer);
+      response.pipe(res, { end: false });
+      response.once('end', () => {
+        state = 'delivered';
+        if (!bodySent) upstream.destroy();
+        if (clientStillSending) endAfterBody(req, res);
+        else res.end();
+      });
+      // The origin cut its response short: cut the client's too (it must not look complete).
+      response.once('error', () => res.destroy());
+    });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       if (state === 'delivered') return;
       if (state === 'streaming') {
@@ -159,7 +156,5 @@ export function answerUnparseableRequest(error: Error & { code?: string }, socke
   }
   const [status, reason] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
   const body = JSON.stringify({ message: reason });
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -26,12 +26,7 @@ export async function seedDemoTenants(baseUrl: string, operatorPassword: string)
   const operator = await signIn(baseUrl, 'operator', operatorPassword);
   const tenants: DemoTenant[] = [];
   for (const demo of DEMO) {
-    const { tenantId, cellId, username, password } = await onboardTenant(
-      baseUrl,
-      operator,
-      demo,
-      `Demo-${randomBytes(6).toString('base64url')}-1a`,
-    );
+    const { tenantId, cellId, username, password } = await onboardTenant(baseUrl, operator, demo, `Demo-${randomBytes(6).toString('base64url')}-1a`);
     tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username, password });
   }
   return tenants;

@@ -113,8 +113,16 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       expect(modules.filter((module) => module === 'deploy/register-cell')).toHaveLength(app.cells.size);
       expect(modules.filter((module) => module === 'cognito/pre-token-generation')).toHaveLength(1);
       expect(modules.filter((module) => module === ROUTING_MAP_WRITER)).toHaveLength(1);
-      for (const consumer of CONTROL_EVENT_CONSUMERS) expect(modules.filter((module) => module === consumer.handler), consumer.handler).toHaveLength(1);
-      for (const job of CONTROL_SCHEDULES) expect(modules.filter((module) => module === job.handler), job.handler).toHaveLength(1);
+      for (const consumer of CONTROL_EVENT_CONSUMERS)
+        expect(
+          modules.filter((module) => module === consumer.handler),
+          consumer.handler,
+        ).toHaveLength(1);
+      for (const job of CONTROL_SCHEDULES)
+        expect(
+          modules.filter((module) => module === job.handler),
+          job.handler,
+        ).toHaveLength(1);
     });
 
     it('ships the routing map writer with a working SigV4a signer: the bundle reads the registry and signs and sends a real KeyValueStore write', () => {

@@ -21,9 +21,7 @@ export function cellSuite(fixture: () => InfraFixture): void {
 
   describe('the SST app', () => {
     it('has one Cell stack per catalogued cell, plus the control plane and the router', () => {
-      expect(infra.stacks.map((stack) => stack.stackName).sort()).toEqual(
-        ['ControlPlane', 'Router', ...cellIds].map((id) => `${infra.stage}-cellbook-${id}`).sort(),
-      );
+      expect(infra.stacks.map((stack) => stack.stackName).sort()).toEqual(['ControlPlane', 'Router', ...cellIds].map((id) => `${infra.stage}-cellbook-${id}`).sort());
     });
 
     it('deploys the dedicated cells up front, like the pooled ones: each registers with its own placement and capacity', () => {
@@ -168,9 +166,7 @@ export function cellSuite(fixture: () => InfraFixture): void {
           ThrottlingBurstLimit: 100,
         })),
       ]);
-      const format = JSON.parse(
-        (stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0'),
-      ) as Record<string, string>;
+      const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0')) as Record<string, string>;
       expect(format).toMatchObject({ tenantId: '$context.authorizer.tenantId', apiKeyId: '$context.identity.apiKeyId', requestId: '$context.requestId' });
     });
 

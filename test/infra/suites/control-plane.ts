@@ -42,9 +42,7 @@ const expectDeliveredWithRetries = (targets: unknown, functionPath: string) =>
 
 /** A run the function fails on is retried twice by Lambda, then sent to the dead-letter queue with its error. */
 const expectFailuresDeadLettered = (functionPath: string) => {
-  const configs = infra
-    .resources(control(), 'AWS::Lambda::EventInvokeConfig')
-    .filter((config) => config.properties.FunctionName === infra.ref(control(), functionPath));
+  const configs = infra.resources(control(), 'AWS::Lambda::EventInvokeConfig').filter((config) => config.properties.FunctionName === infra.ref(control(), functionPath));
   expect(configs.map((config) => config.properties)).toEqual([
     expect.objectContaining({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } }),
   ]);
@@ -93,8 +91,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         for (const path of ['UserPool/ApiClient', 'OperatorPool/OperatorClient']) {
           const client = at('AWS::Cognito::UserPoolClient', path);
           expect(client.ExplicitAuthFlows).toEqual(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']);
-        expect(client.GenerateSecret ?? false).toBe(false);
-        expect(client.AllowedOAuthFlowsUserPoolClient ?? false).toBe(false);
+          expect(client.GenerateSecret ?? false).toBe(false);
+          expect(client.AllowedOAuthFlowsUserPoolClient ?? false).toBe(false);
           expect(client.PreventUserExistenceErrors).toBe('ENABLED');
         }
       });
@@ -196,40 +194,41 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
 
       it('dead-letters events that carry no tenantId unless they declare scope "system" (DESIGN §6)', () => {
-      const rules = infra.resources(control(), 'AWS::Events::Rule').map((rule) => rule.properties);
-      const pattern = rules.find((rule) => (rule.Targets as { Arn: string }[])[0]!.Arn === infra.arn(control(), 'DeadLetterQueue'))!.EventPattern;
-      const audit = rules.find((rule) => (rule.Targets as { Arn: string }[])[0]!.Arn.includes(':log-group:'))!.EventPattern;
-      // Evaluated by the local event bus's EventBridge pattern matcher (packages/local).
-      const event = (source: string, detail: Record<string, unknown>) => ({
-        version: '0',
-        id: 'e-1',
-        'detail-type': 'TenantActivated',
-        source,
-        account: infra.resolver.env.account,
-        time: '2026-01-01T00:00:00Z',
-        region: infra.region,
-        resources: [],
-        detail,
+        const rules = infra.resources(control(), 'AWS::Events::Rule').map((rule) => rule.properties);
+        const pattern = rules.find((rule) => (rule.Targets as { Arn: string }[])[0]!.Arn === infra.arn(control(), 'DeadLetterQueue'))!.EventPattern;
+        const audit = rules.find((rule) => (rule.Targets as { Arn: string }[])[0]!.Arn.includes(':log-group:'))!.EventPattern;
+        // Evaluated by the local event bus's EventBridge pattern matcher (packages/local).
+        const event = (source: string, detail: Record<string, unknown>) => ({
+          version: '0',
+          id: 'e-1',
+          'detail-type': 'TenantActivated',
+          source,
+          account: infra.resolver.env.account,
+          time: '2026-01-01T00:00:00Z',
+          region: infra.region,
+          resources: [],
+          detail,
+        });
+        const base = { eventId: 'e-1', idempotencyKey: 'e-1', occurredAt: '2026-01-01T00:00:00Z', actor: 'operator', data: {} };
+        const tenantEvent = event(CONTROL_PLANE_SOURCE, { ...base, tenantId: 't-1', cellId: 'cell-1', tier: 'basic' });
+        const systemEvent = event(cellSource('cell-1'), { ...base, scope: 'system' });
+        const tenantless = [
+          event(CONTROL_PLANE_SOURCE, { ...base, cellId: 'cell-1', tier: 'basic' }),
+          event(cellSource('cell-1'), { ...base, scope: 'tenant' }),
+          event(cellSource('cell-2'), { ...base, tenantId: null }),
+          event(cellSource('cell-2'), { ...base, tenantId: '' }),
+        ];
+        for (const dead of tenantless) expect(matchesPattern(pattern, dead), JSON.stringify(dead.detail)).toBe(true);
+        expect(matchesPattern(pattern, tenantEvent)).toBe(false);
+        expect(matchesPattern(pattern, systemEvent)).toBe(false);
+        expect(matchesPattern(pattern, event('other.app', { ...base }))).toBe(false);
+        // Every Cellbook event reaches the audit log group; nothing from other sources does.
+        for (const any of [tenantEvent, systemEvent, ...tenantless]) expect(matchesPattern(audit, any)).toBe(true);
+        expect(matchesPattern(audit, event('other.app', base))).toBe(false);
       });
-      const base = { eventId: 'e-1', idempotencyKey: 'e-1', occurredAt: '2026-01-01T00:00:00Z', actor: 'operator', data: {} };
-      const tenantEvent = event(CONTROL_PLANE_SOURCE, { ...base, tenantId: 't-1', cellId: 'cell-1', tier: 'basic' });
-      const systemEvent = event(cellSource('cell-1'), { ...base, scope: 'system' });
-      const tenantless = [
-        event(CONTROL_PLANE_SOURCE, { ...base, cellId: 'cell-1', tier: 'basic' }),
-        event(cellSource('cell-1'), { ...base, scope: 'tenant' }),
-        event(cellSource('cell-2'), { ...base, tenantId: null }),
-        event(cellSource('cell-2'), { ...base, tenantId: '' }),
-      ];
-      for (const dead of tenantless) expect(matchesPattern(pattern, dead), JSON.stringify(dead.detail)).toBe(true);
-      expect(matchesPattern(pattern, tenantEvent)).toBe(false);
-      expect(matchesPattern(pattern, systemEvent)).toBe(false);
-      expect(matchesPattern(pattern, event('other.app', { ...base }))).toBe(false);
-      // Every Cellbook event reaches the audit log group; nothing from other sources does.
-      for (const any of [tenantEvent, systemEvent, ...tenantless]) expect(matchesPattern(audit, any)).toBe(true);
-      expect(matchesPattern(audit, event('other.app', base))).toBe(false);
-    });
 
-    it("lets only the bus's rules write to the dead-letter queue, and only over TLS", () => {
+      it("lets only the bus's rules write to the dead-letter queue, and only over TLS", () => {
+        // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
         const policy = one('AWS::SQS::QueuePolicy').PolicyDocument as { Statement: Record<string, any>[] };
         const ruleArns = infra.resources(control(), 'AWS::Events::Rule').map((rule) => infra.resolver.getAtt(control().stackName, rule.logicalId, 'Arn'));
         const sources = policy.Statement.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Condition.ArnEquals['aws:SourceArn']);
@@ -262,7 +261,9 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           Runtime: 'nodejs22.x',
           Timeout: consumer.timeoutSeconds,
           Role: infra.arn(control(), ROLE_OF[handler]!),
-          Environment: { Variables: expect.objectContaining({ ROUTER_URL_PARAMETER: `/cellbook/${infra.stage}/router-url`, EVENT_BUS_NAME: `${infra.stage}-cellbook-events` }) },
+          Environment: {
+            Variables: expect.objectContaining({ ROUTER_URL_PARAMETER: `/cellbook/${infra.stage}/router-url`, EVENT_BUS_NAME: `${infra.stage}-cellbook-events` }),
+          },
         });
       });
 
@@ -296,9 +297,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
 
       it('may be invoked by that rule only', () => {
-        const permissions = infra
-          .resources(control(), 'AWS::Lambda::Permission')
-          .filter((permission) => permission.properties.FunctionName === infra.arn(control(), path));
+        const permissions = infra.resources(control(), 'AWS::Lambda::Permission').filter((permission) => permission.properties.FunctionName === infra.arn(control(), path));
         expect(permissions.map((permission) => permission.properties)).toEqual([
           expect.objectContaining({
             Action: 'lambda:InvokeFunction',
@@ -322,12 +321,12 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
       it("runs on the schedule table's rate, with EventBridge's retries, Lambda's retries and the dead-letter queue", () => {
         const jobArn = infra.arn(control(), path);
-        const rules = infra
-          .resources(control(), 'AWS::Events::Rule')
-          .filter((rule) => (rule.properties.Targets as { Arn: string }[]).some((target) => target.Arn === jobArn));
+        const rules = infra.resources(control(), 'AWS::Events::Rule').filter((rule) => (rule.properties.Targets as { Arn: string }[]).some((target) => target.Arn === jobArn));
         expect(rules).toHaveLength(1);
         const rule = rules[0]!.properties;
-        expect(rule.ScheduleExpression).toBe(job.everyMinutes % 60 === 0 ? `rate(${job.everyMinutes / 60} hour${job.everyMinutes === 60 ? '' : 's'})` : `rate(${job.everyMinutes} minutes)`);
+        expect(rule.ScheduleExpression).toBe(
+          job.everyMinutes % 60 === 0 ? `rate(${job.everyMinutes / 60} hour${job.everyMinutes === 60 ? '' : 's'})` : `rate(${job.everyMinutes} minutes)`,
+        );
         expect(rule).not.toHaveProperty('EventPattern');
         expectDeliveredWithRetries(rule.Targets, path);
         expectFailuresDeadLettered(path);
@@ -336,12 +335,12 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     it('tells the handlers that check routes through the router — onboarding and the mover — where its URL is published, and no other', () => {
       const probing = new Set(['control/tenants-create', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
-      const functions = infra
-        .resources(control(), 'AWS::Lambda::Function')
-        .filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
+      const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
       for (const fn of functions) {
-        const module = String(fn.properties.Handler).replace(/^packages\/functions\/src\//, '').replace(/\.handler$/, '');
+        const module = String(fn.properties.Handler)
+          .replace(/^packages\/functions\/src\//, '')
+          .replace(/\.handler$/, '');
         const variables = (fn.properties.Environment as { Variables: Record<string, string> }).Variables;
         if (probing.has(module)) expect(variables.ROUTER_URL_PARAMETER, module).toBe(`/cellbook/${infra.stage}/router-url`);
         else expect(variables, module).not.toHaveProperty('ROUTER_URL_PARAMETER');
@@ -414,9 +413,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         const kvsStatements = role.policies
           .flatMap(({ policy }) => (Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement]))
           .filter((statement) => [statement.Action].flat().some((action) => String(action).startsWith('cloudfront-keyvaluestore:')));
-        expect(kvsStatements).toEqual([
-          expect.objectContaining({ Effect: 'Allow', Action: [...ROUTING_MAP_WRITER_ACTIONS], Resource: routingMap() }),
-        ]);
+        expect(kvsStatements).toEqual([expect.objectContaining({ Effect: 'Allow', Action: [...ROUTING_MAP_WRITER_ACTIONS], Resource: routingMap() })]);
         const otherStore = `arn:aws:cloudfront::${infra.resolver.env.account}:key-value-store/00000000-0000-4000-8000-000000000000`;
         for (const action of ROUTING_MAP_WRITER_ACTIONS) {
           expect(await decide(infra.resolver, role, { action, resource: routingMap() }), action).toBe('Allowed');
@@ -444,7 +441,11 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'dynamodb:GetItem', resource: tenants, context: at(Keys.tenantNameKey('acme').PK) },
           { action: 'dynamodb:GetItem', resource: tenants, context: at(Keys.cellPartition('cell-1')) },
           { action: 'dynamodb:GetItem', resource: infra.arn(control(), 'cells/Table'), context: at(Keys.cellPartition('cell-1')) },
-          ...['Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants, context: at(Keys.tenantRegistryPartition('acme-7')) })),
+          ...['Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => ({
+            action: `dynamodb:${action}`,
+            resource: tenants,
+            context: at(Keys.tenantRegistryPartition('acme-7')),
+          })),
           { action: 'dynamodb:Scan', resource: tenants },
         ]) {
           expect(await decide(infra.resolver, role, request), `${request.action} ${JSON.stringify(request.context ?? {})}`).not.toBe('Allowed');
@@ -474,10 +475,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     const pool = () => infra.arn(control(), 'UserPool');
     const apigw = (path: string) => `arn:aws:apigateway:${infra.region}::${path}`;
     const cellTables = () => [...infra.cells.entries()].map(([id, stack]) => infra.arn(stack, `${id}/Table`));
-    const usagePlanIds = () =>
-      [...infra.cells.entries()].flatMap(([id, stack]) => TIER_NAMES.map((tier) => infra.ref(stack, `Api-${id}/Api/UsagePlan-${tier}`)));
-    const stageCaches = () =>
-      [...infra.cells.entries()].map(([id, stack]) => apigw(`/restapis/${infra.ref(stack, `Api-${id}/Api`)}/stages/${infra.stage}/cache/authorizers`));
+    const usagePlanIds = () => [...infra.cells.entries()].flatMap(([id, stack]) => TIER_NAMES.map((tier) => infra.ref(stack, `Api-${id}/Api/UsagePlan-${tier}`)));
+    const stageCaches = () => [...infra.cells.entries()].map(([id, stack]) => apigw(`/restapis/${infra.ref(stack, `Api-${id}/Api`)}/stages/${infra.stage}/cache/authorizers`));
     const tenantKey = { 'dynamodb:LeadingKeys': [Keys.tenantMetaKey('t-1').PK] };
     const bus = () => infra.arn(control(), 'Bus');
     const tenantRoles = () => [...infra.cells.values()].map((stack) => infra.arn(stack, 'TenantAccessRole'));
@@ -513,7 +512,11 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       expect(
         await denied(role, [
           ...cellTables().flatMap((table) => [
-            ...['GetItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem', 'BatchGetItem', 'BatchWriteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: table, context: tenantKey })),
+            ...['GetItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem', 'BatchGetItem', 'BatchWriteItem'].map((action) => ({
+              action: `dynamodb:${action}`,
+              resource: table,
+              context: tenantKey,
+            })),
             { action: 'dynamodb:PutItem', resource: table, context: caseKey },
             { action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK] } },
             { action: 'dynamodb:PutItem', resource: table },
@@ -594,7 +597,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     const assumeTenantRoles = () => tenantRoles().flatMap((resource) => ['sts:AssumeRole', 'sts:TagSession'].map((action) => ({ action, resource })));
     const planKeys = (keyId?: string) => usagePlanIds().map((id) => apigw(`/usageplans/${id}/keys${keyId ? `/${keyId}` : ''}`));
 
-    it('tier changes may move a key between a cell\'s plans, flush its cache, and request a move to another kind of cell — no tenant data', async () => {
+    it("tier changes may move a key between a cell's plans, flush its cache, and request a move to another kind of cell — no tenant data", async () => {
       const role = infra.role(control(), 'TenantPlanRole');
       expect(
         await allowed(role, [
@@ -800,19 +803,25 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           for (const action of DATA_ACTIONS) {
             for (const context of [...keys.map((key) => ({ 'dynamodb:LeadingKeys': [key] })), undefined]) {
               const request = { action, resource: table, ...(context ? { context } : {}) };
-              if ((await decide(infra.resolver, role, request)) === 'Allowed') direct.push(`${role.logicalId} ${action} ${context?.['dynamodb:LeadingKeys'][0] ?? '(no key)'}`);
+              if ((await decide(infra.resolver, role, request)) === 'Allowed')
+                direct.push(`${role.logicalId} ${action} ${context?.['dynamodb:LeadingKeys'][0] ?? '(no key)'}`);
             }
           }
         }
       }
       const onboarding = infra.logicalId(infra.construct(control(), 'OnboardingWorkerRole'));
-      expect([...new Set(direct)].sort()).toEqual(seeded('t-1').map((key) => `${onboarding} dynamodb:PutItem ${key}`).sort());
+      expect([...new Set(direct)].sort()).toEqual(
+        seeded('t-1')
+          .map((key) => `${onboarding} dynamodb:PutItem ${key}`)
+          .sort(),
+      );
     });
 
     it('only onboarding and the mover may read the router URL parameter', async () => {
       const readers: string[] = [];
       for (const role of infra.roles) {
-        if ((await decide(infra.resolver, role, { action: 'ssm:GetParameter', resource: routerUrlParameter() })) === 'Allowed') readers.push(`${role.stack}/${role.logicalId}`);
+        if ((await decide(infra.resolver, role, { action: 'ssm:GetParameter', resource: routerUrlParameter() })) === 'Allowed')
+          readers.push(`${role.stack}/${role.logicalId}`);
       }
       expect(readers.sort()).toEqual(
         ['OnboardingWorkerRole', 'TenantMoverRole'].map((path) => `${control().stackName}/${infra.logicalId(infra.construct(control(), path))}`).sort(),

@@ -13,12 +13,7 @@ const NOTE_ID = '01HZY3K0A1B2C3D4E5F6G7H8J9';
 
 /** Every partition key a tenant's own requests touch, built by core's key module. */
 function ownPartitions(tenantId: string): string[] {
-  return [
-    Keys.caseKey(tenantId, CASE_ID).PK,
-    Keys.noteKey(tenantId, CASE_ID, NOTE_ID).PK,
-    Keys.tenantMetaKey(tenantId).PK,
-    Keys.tenantUsersPartition(tenantId),
-  ];
+  return [Keys.caseKey(tenantId, CASE_ID).PK, Keys.noteKey(tenantId, CASE_ID, NOTE_ID).PK, Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId)];
 }
 
 const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
@@ -76,12 +71,7 @@ const controlApiMethod = (method: string, path: string) => {
 const invoke = (method: string, path: string): AccessRequest => ({ action: 'execute-api:Invoke', resource: controlApiMethod(method, path) });
 
 /** Runs every request and returns the ones whose decision differs from `expected`, for a readable diff. */
-async function mismatches(
-  role: RoleUnderTest,
-  requests: AccessRequest[],
-  expected: 'Allowed' | 'Denied',
-  sessionTags: Record<string, string> = {},
-): Promise<string[]> {
+async function mismatches(role: RoleUnderTest, requests: AccessRequest[], expected: 'Allowed' | 'Denied', sessionTags: Record<string, string> = {}): Promise<string[]> {
   const wrong: string[] = [];
   for (const request of requests) {
     const decision: Decision = await decide(infra.resolver, role, request, sessionTags);
@@ -129,9 +119,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
     });
 
     it('lets a t-1 session get, put, update, delete and condition-check its own items', async () => {
-      const requests = ITEM_ACTIONS.flatMap((action) =>
-        ownPartitions('t-1').map((key) => ({ action, resource: table, context: leading([key]) })),
-      );
+      const requests = ITEM_ACTIONS.flatMap((action) => ownPartitions('t-1').map((key) => ({ action, resource: table, context: leading([key]) })));
       expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
     });
 
@@ -148,7 +136,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
     });
 
-    it("denies a t-1 session every item of t-2, on the table and on GSI1", async () => {
+    it('denies a t-1 session every item of t-2, on the table and on GSI1', async () => {
       const requests = [
         ...[...ITEM_ACTIONS, ...BATCH_ACTIONS, 'dynamodb:Query'].flatMap((action) =>
           ownPartitions('t-2').map((key) => ({ action, resource: table, context: leading([key]) })),
@@ -274,7 +262,10 @@ export function isolationSuite(fixture: () => InfraFixture): void {
 
   describe('the identity boundary (DESIGN §13)', () => {
     it('gives no role of any cell any user-directory action, on the tenant pool or the operator pool', async () => {
-      const requests = directories().flatMap((pool) => [...COGNITO_ACTIONS.map((action) => ({ action, resource: pool })), { action: 'cognito-idp:AdminCreateUser', resource: '*' }]);
+      const requests = directories().flatMap((pool) => [
+        ...COGNITO_ACTIONS.map((action) => ({ action, resource: pool })),
+        { action: 'cognito-idp:AdminCreateUser', resource: '*' },
+      ]);
       const cellRoles = [...infra.cells.values()].flatMap((stack) => infra.roles.filter((role) => role.stack === stack.stackName));
       // API, authorizer, public route, registrar, tenant access and SST's handler, in each cell.
       expect(cellRoles.length).toBeGreaterThanOrEqual(5 * infra.cells.size);
@@ -310,7 +301,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
         expect(await mismatches(tenantRole, own, 'Allowed', tagged('t-1'))).toEqual([]);
       });
 
-      it("may not invoke the broker for another tenant, a tenant whose id merely starts with its own, or any other control route", async () => {
+      it('may not invoke the broker for another tenant, a tenant whose id merely starts with its own, or any other control route', async () => {
         const others = [
           invoke('POST', '/broker/tenants/t-2/users'),
           invoke('DELETE', '/broker/tenants/t-2/users/admin%40example.com'),
@@ -350,7 +341,8 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const stack = infra.cells.get(Cell.CELL_CATALOG[0]!.cellId)!;
       const loosened = structuredClone(infra.role(stack, 'TenantAccessRole'));
       const broker = loosened.policies.find((policy) => policy.name === 'own-tenant-users-through-broker')!;
-      const statement = (broker.policy.Statement as Record<string, any>[])[0]!; // eslint-disable-line @typescript-eslint/no-explicit-any
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
+      const statement = (broker.policy.Statement as Record<string, any>[])[0]!;
       statement.Resource = (statement.Resource as string[]).map((resource) => resource.replace(`\${aws:PrincipalTag/${TENANT_TAG_KEY}}`, '*'));
       const request = invoke('POST', '/broker/tenants/t-2/users');
       expect(await decide(infra.resolver, loosened, request, tagged('t-1'))).toBe('Allowed');
@@ -364,6 +356,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const tenantRole = infra.role(stack, 'TenantAccessRole');
       const table = infra.arn(stack, `${Cell.CELL_CATALOG[0]!.cellId}/Table`);
       const loosened = structuredClone(tenantRole);
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
       const statement = (loosened.policies[0]!.policy.Statement as Record<string, any>[])[0]!;
       statement.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] = [`TENANT#\${aws:PrincipalTag/${TENANT_TAG_KEY}}*`];
       const request = { action: 'dynamodb:GetItem', resource: table, context: leading([Keys.caseKey('t-10', CASE_ID).PK]) };
@@ -377,6 +370,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const authorizerRole = infra.role(stack, 'AuthorizerFunctionRole');
       const { account } = infra.resolver.env;
       const open = structuredClone(tenantRole);
+      // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document or JSON body read field by field at any depth, where a missing field fails the assertion anyway.
       (open.trustPolicy.Statement as Record<string, any>[])[0]!.Principal = { AWS: `arn:aws:iam::${account}:root` };
       const caller = overPrivileged({ arn: authorizerRole.arn, name: authorizerRole.name, account });
       expect(await mayAssume(infra.resolver, caller, open, tagged('t-1'))).toBe(true);

@@ -115,7 +115,9 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
       const cellPublic = CELL_ROUTES.filter((route) => route.auth === 'none');
       const expected = [
         ...controlPublic.map((route) => `${app.controlPlane.stackName}/ControlApi/Api/Default${route.path}/${route.method}/Resource`),
-        ...[...app.cells.entries()].flatMap(([cellId, stack]) => cellPublic.map((route) => `${stack.stackName}/Api-${cellId}/Api/Default${route.path}/${route.method}/Resource`)),
+        ...[...app.cells.entries()].flatMap(([cellId, stack]) =>
+          cellPublic.map((route) => `${stack.stackName}/Api-${cellId}/Api/Default${route.path}/${route.method}/Resource`),
+        ),
       ].sort();
       expect(suppressed('AwsSolutions-APIG4')).toEqual(expected);
       const reasons = rows.filter((row) => row.rule === 'AwsSolutions-APIG4' && row.compliance === 'Suppressed');
@@ -159,13 +161,22 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey revokes the offboarded tenant's own key/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
       ];
-      for (const row of iam5) expect(accepted.some((pattern) => pattern.test(row.reason)), `${row.resource}: ${row.reason}`).toBe(true);
+      for (const row of iam5)
+        expect(
+          accepted.some((pattern) => pattern.test(row.reason)),
+          `${row.resource}: ${row.reason}`,
+        ).toBe(true);
       expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(2 * app.cells.size);
       expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
         `${app.controlPlane.stackName}/TenantOffboardingRole/DefaultPolicy/Resource`,
       ]);
       // Per cell: one suppressed finding per tier's plan on the tier-change policy, and on the mover's.
-      expect(iam5.filter((row) => row.reason.includes('/keys/*]')).map((row) => row.resource).sort()).toEqual(
+      expect(
+        iam5
+          .filter((row) => row.reason.includes('/keys/*]'))
+          .map((row) => row.resource)
+          .sort(),
+      ).toEqual(
         [...app.cells.values()]
           .flatMap((cell) => ['TenantPlanAccess', 'TenantMoverAccess'].flatMap((policy) => TIER_NAMES.map(() => `${cell.stackName}/${policy}/Resource`)))
           .sort(),

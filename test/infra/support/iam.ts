@@ -115,12 +115,7 @@ function sessionArn(role: Pick<RoleUnderTest, 'arn' | 'name'>, account: string):
  * What a session of `role` (tagged with `sessionTags`) may do. Same account, no SCPs, no
  * permission boundary, no resource policy: exactly the identity policies the app attaches.
  */
-export function decide(
-  resolver: IntrinsicResolver,
-  role: RoleUnderTest,
-  request: AccessRequest,
-  sessionTags: Record<string, string> = {},
-): Promise<Decision> {
+export function decide(resolver: IntrinsicResolver, role: RoleUnderTest, request: AccessRequest, sessionTags: Record<string, string> = {}): Promise<Decision> {
   const { account, region } = resolver.env;
   const contextVariables: Record<string, string | string[]> = {
     'aws:PrincipalArn': role.arn,
@@ -166,15 +161,8 @@ export function asCaller(role: RoleUnderTest, account: string): Caller {
  * Whether `caller` may assume `target` with `tags` as session tags: `sts:AssumeRole`, and
  * `sts:TagSession` when tagging, each allowed by the caller's policies and the target's trust.
  */
-export async function mayAssume(
-  resolver: IntrinsicResolver,
-  caller: Caller,
-  target: RoleUnderTest,
-  tags: Record<string, string>,
-): Promise<boolean> {
-  const tagContext: Record<string, string | string[]> = Object.fromEntries(
-    Object.entries(tags).map(([key, value]) => [`aws:RequestTag/${key}`, value]),
-  );
+export async function mayAssume(resolver: IntrinsicResolver, caller: Caller, target: RoleUnderTest, tags: Record<string, string>): Promise<boolean> {
+  const tagContext: Record<string, string | string[]> = Object.fromEntries(Object.entries(tags).map(([key, value]) => [`aws:RequestTag/${key}`, value]));
   if (Object.keys(tags).length > 0) tagContext['aws:TagKeys'] = Object.keys(tags);
   const actions = Object.keys(tags).length > 0 ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole'];
   for (const action of actions) {

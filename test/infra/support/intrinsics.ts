@@ -125,7 +125,7 @@ export class IntrinsicResolver {
   private physicalName(stack: string, logicalId: string, property: string, maxLength = 64): string {
     const props = this.resource(stack, logicalId).Properties ?? {};
     if (props[property] !== undefined) return this.resolveString(stack, props[property]);
-    return `${stack}-${logicalId}`.slice(0, maxLength - 9) + `-${digest(stack, logicalId).slice(0, 8)}`;
+    return `${`${stack}-${logicalId}`.slice(0, maxLength - 9)}-${digest(stack, logicalId).slice(0, 8)}`;
   }
 
   private id(stack: string, logicalId: string, length: number): string {
@@ -208,7 +208,7 @@ export class IntrinsicResolver {
       case 'AWS::ApiGateway::RestApi.RootResourceId':
         return this.id(stack, `${logicalId}/root`, 10);
       case 'AWS::CloudFront::KeyValueStore.Id':
-        return `${this.id(stack, logicalId, 8)}-${this.id(stack, logicalId + '/1', 4)}-${this.id(stack, logicalId + '/2', 4)}-${this.id(stack, logicalId + '/3', 4)}-${this.id(stack, logicalId + '/4', 12)}`;
+        return `${this.id(stack, logicalId, 8)}-${this.id(stack, `${logicalId}/1`, 4)}-${this.id(stack, `${logicalId}/2`, 4)}-${this.id(stack, `${logicalId}/3`, 4)}-${this.id(stack, `${logicalId}/4`, 12)}`;
       case 'AWS::CloudFront::KeyValueStore.Arn':
         return `arn:aws:cloudfront::${account}:key-value-store/${this.getAtt(stack, logicalId, 'Id')}`;
       case 'AWS::CloudWatch::Alarm.Arn':

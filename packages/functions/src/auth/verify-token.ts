@@ -27,7 +27,8 @@ const DIRECTORY_ENV: Record<Directory, { issuer: string; clientId: string }> = {
 
 export async function verifyAccessToken(authorization: string | undefined, directory: Directory): Promise<VerifiedToken | undefined> {
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
-  if (!match) return undefined;
+  const token = match?.[1];
+  if (!token) return undefined;
   const issuer = requireEnv(DIRECTORY_ENV[directory].issuer);
   let jwks = jwksByIssuer.get(issuer);
   if (!jwks) {
@@ -35,7 +36,7 @@ export async function verifyAccessToken(authorization: string | undefined, direc
     jwksByIssuer.set(issuer, jwks);
   }
   try {
-    const { payload } = await jwtVerify(match[1]!, jwks, { issuer, algorithms: ['RS256'], clockTolerance: 5 });
+    const { payload } = await jwtVerify(token, jwks, { issuer, algorithms: ['RS256'], clockTolerance: 5 });
     if (payload.token_use !== 'access' || payload.client_id !== requireEnv(DIRECTORY_ENV[directory].clientId)) return undefined;
     if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') return undefined;
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];

@@ -18,8 +18,6 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
     return {
       principalId: token.sub,
       policyDocument: stagePolicy(event.methodArn, isOperator ? 'Allow' : 'Deny'),
-      ...(isOperator
-        ? { context: encodeOperatorContext({ userId: token.sub, username: token.username, roles: token.roles }) }
-        : {}),
+      ...(isOperator ? { context: encodeOperatorContext({ userId: token.sub, username: token.username, roles: token.roles }) } : {}),
     };
   });

@@ -2,6 +2,4 @@ import { Tenant } from '@cellbook/core';
 import { operatorApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 
-export const handler = operatorApi(async (request, operator) =>
-  ok(await Tenant.reactivate(request.path.tenantId ?? '', request.body, { actor: operator.username })),
-);
+export const handler = operatorApi(async (request, operator) => ok(await Tenant.reactivate(request.path.tenantId ?? '', request.body, { actor: operator.username })));

@@ -20,7 +20,10 @@ import type { Authorize, RoleSession } from './types.js';
 import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 
 const sessions = new Map<string, { session: RoleSession; allowedActions: Set<string> }>([
-  ['AKIACONTROLPLANE', { session: fakeRoleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE']) }],
+  [
+    'AKIACONTROLPLANE',
+    { session: fakeRoleSession('AKIACONTROLPLANE', 'control-plane'), allowedActions: new Set(['apigateway:GET', 'apigateway:POST', 'apigateway:PATCH', 'apigateway:DELETE']) },
+  ],
   ['AKIAREADONLY', { session: fakeRoleSession('AKIAREADONLY', 'support-readonly'), allowedActions: new Set(['apigateway:GET']) }],
 ]);
 
@@ -230,7 +233,13 @@ describe('usage plans and usage plan keys (management API)', () => {
     burst(key.value, 12);
     const usage = await controlPlane.send(new GetUsageCommand({ usagePlanId: planId, keyId: key.id, startDate: '2025-01-06', endDate: '2025-01-08' }));
     expect(usage).toMatchObject({ usagePlanId: planId, startDate: '2025-01-06', endDate: '2025-01-08' });
-    expect(usage.items).toEqual({ [key.id]: [[30, 970], [12, 958], [0, 958]] });
+    expect(usage.items).toEqual({
+      [key.id]: [
+        [30, 970],
+        [12, 958],
+        [0, 958],
+      ],
+    });
   });
 });
 

@@ -9,15 +9,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
-import {
-  LOCAL_REGION,
-  isAwsError,
-  systemClock,
-  type Authenticate,
-  type Authorize,
-  type Clock,
-  type RequestListener,
-} from './types.js';
+import { LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener } from './types.js';
 
 export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
 
@@ -66,11 +58,7 @@ export interface MeterRequest {
   apiKeyValue: string | undefined;
 }
 
-export type MeterOutcome =
-  | { outcome: 'allowed' }
-  | { outcome: 'forbidden' }
-  | { outcome: 'throttled' }
-  | { outcome: 'quota-exceeded' };
+export type MeterOutcome = { outcome: 'allowed' } | { outcome: 'forbidden' } | { outcome: 'throttled' } | { outcome: 'quota-exceeded' };
 
 export interface KeyUsage {
   usagePlanId: string;
@@ -208,8 +196,8 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     const plan = usagePlans.get(id);
     if (!plan) throw new Error(INVALID_PLAN);
     const apiStages = patch.apiStages ?? plan.apiStages;
-    const throttle = patch.throttle === undefined ? plan.throttle : patch.throttle ?? undefined;
-    const quota = patch.quota === undefined ? plan.quota : patch.quota ?? undefined;
+    const throttle = patch.throttle === undefined ? plan.throttle : (patch.throttle ?? undefined);
+    const quota = patch.quota === undefined ? plan.quota : (patch.quota ?? undefined);
     checkPlanSettings(id, apiStages, throttle, quota);
     if (patch.name !== undefined) plan.name = patch.name;
     if (patch.description !== undefined) plan.description = patch.description;
@@ -253,7 +241,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
   function meter({ apiId, stage, apiKeyValue }: MeterRequest): MeterOutcome {
     const keyId = apiKeyValue === undefined ? undefined : keyIdsByValue.get(apiKeyValue);
     const key = keyId === undefined ? undefined : apiKeys.get(keyId);
-    if (!key || !key.enabled) return { outcome: 'forbidden' };
+    if (!key?.enabled) return { outcome: 'forbidden' };
     const plan = planServing(key.id, apiId, stage);
     if (!plan) return { outcome: 'forbidden' };
 

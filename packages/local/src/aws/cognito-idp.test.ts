@@ -59,9 +59,7 @@ function client(accessKeyId?: string): CognitoIdentityProviderClient {
 }
 
 function signIn(username: string, password: string) {
-  return publicClient.send(
-    new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: CLIENT_ID, AuthParameters: { USERNAME: username, PASSWORD: password } }),
-  );
+  return publicClient.send(new InitiateAuthCommand({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: CLIENT_ID, AuthParameters: { USERNAME: username, PASSWORD: password } }));
 }
 
 async function verify(token: string | undefined): Promise<JWTPayload> {
@@ -206,7 +204,10 @@ describe('new users (AdminCreateUser → NEW_PASSWORD_REQUIRED)', () => {
         Username: 'bob',
         TemporaryPassword: 'Temp-Pass-1',
         MessageAction: 'SUPPRESS',
-        UserAttributes: [{ Name: 'email', Value: 'bob@globex.test' }, { Name: 'custom:tenant_id', Value: 'globex' }],
+        UserAttributes: [
+          { Name: 'email', Value: 'bob@globex.test' },
+          { Name: 'custom:tenant_id', Value: 'globex' },
+        ],
       }),
     );
     expect(user).toMatchObject({ Username: 'bob', Enabled: true, UserStatus: 'FORCE_CHANGE_PASSWORD' });
@@ -305,9 +306,9 @@ describe('new users (AdminCreateUser → NEW_PASSWORD_REQUIRED)', () => {
     await expect(create('NOLOWER123')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have lowercase characters' });
     await expect(create('noupper123')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have uppercase characters' });
     await expect(create('NoDigitsHere')).rejects.toMatchObject({ message: 'Password does not conform to policy: Password must have numeric characters' });
-    await expect(
-      admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', Password: 'short', Permanent: true })),
-    ).rejects.toMatchObject({ name: 'InvalidPasswordException' });
+    await expect(admin.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', Password: 'short', Permanent: true }))).rejects.toMatchObject({
+      name: 'InvalidPasswordException',
+    });
   });
 
   it('generates a temporary password when none is given, so the user waits for an administrator', async () => {
@@ -385,12 +386,13 @@ describe('re-issuing a temporary password (an onboarding that resumes after a cr
   });
 
   it('refuses RESEND for a user that does not exist (UserNotFoundException) or has signed in (UnsupportedUserStateException)', async () => {
-    await expect(
-      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'nobody', MessageAction: 'RESEND' })),
-    ).rejects.toMatchObject({ name: 'UserNotFoundException', message: 'User does not exist.' });
-    await expect(
-      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', MessageAction: 'RESEND' })),
-    ).rejects.toMatchObject({ name: 'UnsupportedUserStateException' });
+    await expect(admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'nobody', MessageAction: 'RESEND' }))).rejects.toMatchObject({
+      name: 'UserNotFoundException',
+      message: 'User does not exist.',
+    });
+    await expect(admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', MessageAction: 'RESEND' }))).rejects.toMatchObject({
+      name: 'UnsupportedUserStateException',
+    });
   });
 
   it('authorizes AdminSetUserPassword and the RESEND of AdminCreateUser like every other admin action', async () => {
@@ -398,9 +400,10 @@ describe('re-issuing a temporary password (an onboarding that resumes after a cr
     await expect(
       readOnly.send(new AdminSetUserPasswordCommand({ UserPoolId: USER_POOL_ID, Username: 'guarded', Password: 'Guarded-Pass-1', Permanent: false })),
     ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('cognito-idp:AdminSetUserPassword') });
-    await expect(
-      readOnly.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'guarded', MessageAction: 'RESEND' })),
-    ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining('cognito-idp:AdminCreateUser') });
+    await expect(readOnly.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'guarded', MessageAction: 'RESEND' }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining('cognito-idp:AdminCreateUser'),
+    });
     await expect(signIn('guarded', 'Temp-Pass-1')).resolves.toMatchObject({ ChallengeName: 'NEW_PASSWORD_REQUIRED' });
   });
 });
@@ -505,9 +508,10 @@ describe('groups', () => {
   });
 
   it('rejects a group that does not exist in the pool', async () => {
-    await expect(
-      admin.send(new AdminAddUserToGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'root' })),
-    ).rejects.toMatchObject({ name: 'ResourceNotFoundException', message: 'Group not found.' });
+    await expect(admin.send(new AdminAddUserToGroupCommand({ UserPoolId: USER_POOL_ID, Username: 'alice', GroupName: 'root' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: 'Group not found.',
+    });
   });
 });
 
@@ -749,9 +753,9 @@ describe('case-insensitive usernames (signInCaseSensitive: false, as the stack)'
 
   it('refuses a second user whose name differs only by case', async () => {
     await admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'Twin@acme.test', TemporaryPassword: 'Twin-Pass-12' }));
-    await expect(
-      admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'twin@ACME.test', TemporaryPassword: 'Twin-Pass-12' })),
-    ).rejects.toMatchObject({ name: 'UsernameExistsException' });
+    await expect(admin.send(new AdminCreateUserCommand({ UserPoolId: USER_POOL_ID, Username: 'twin@ACME.test', TemporaryPassword: 'Twin-Pass-12' }))).rejects.toMatchObject({
+      name: 'UsernameExistsException',
+    });
   });
 });
 

@@ -11,17 +11,7 @@ import { randomBytes, randomInt, randomUUID, scrypt, timingSafeEqual } from 'nod
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import {
-  LOCAL_ACCOUNT_ID,
-  LOCAL_REGION,
-  isAwsError,
-  systemClock,
-  type Authenticate,
-  type Authorize,
-  type Clock,
-  type RequestListener,
-  type RoleSession,
-} from './types.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from './types.js';
 import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
 
 export interface PasswordPolicy {
@@ -192,7 +182,6 @@ class UserTable {
   }
 }
 
-
 class CognitoError extends Error {
   constructor(
     readonly type: string,
@@ -212,21 +201,42 @@ const INCORRECT_CREDENTIALS = 'Incorrect username or password.';
 const SYMBOLS = `^$*.[]{}()?"!@#%&/\\,><':;|_~\`=+-`;
 
 const STANDARD_ATTRIBUTES = new Set([
-  'address', 'birthdate', 'email', 'email_verified', 'family_name', 'gender', 'given_name', 'locale',
-  'middle_name', 'name', 'nickname', 'phone_number', 'phone_number_verified', 'picture',
-  'preferred_username', 'profile', 'updated_at', 'website', 'zoneinfo',
+  'address',
+  'birthdate',
+  'email',
+  'email_verified',
+  'family_name',
+  'gender',
+  'given_name',
+  'locale',
+  'middle_name',
+  'name',
+  'nickname',
+  'phone_number',
+  'phone_number_verified',
+  'picture',
+  'preferred_username',
+  'profile',
+  'updated_at',
+  'website',
+  'zoneinfo',
 ]);
 
 /** ListUsers can filter on these attributes only (Cognito does not index custom attributes). */
 const FILTERABLE_ATTRIBUTES = new Set([
-  'username', 'email', 'phone_number', 'name', 'given_name', 'family_name', 'preferred_username',
-  'cognito:user_status', 'status', 'sub',
+  'username',
+  'email',
+  'phone_number',
+  'name',
+  'given_name',
+  'family_name',
+  'preferred_username',
+  'cognito:user_status',
+  'status',
+  'sub',
 ]);
 
-const AUTH_FLOWS = [
-  'USER_SRP_AUTH', 'REFRESH_TOKEN_AUTH', 'REFRESH_TOKEN', 'CUSTOM_AUTH', 'ADMIN_NO_SRP_AUTH',
-  'USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'USER_AUTH',
-];
+const AUTH_FLOWS = ['USER_SRP_AUTH', 'REFRESH_TOKEN_AUTH', 'REFRESH_TOKEN', 'CUSTOM_AUTH', 'ADMIN_NO_SRP_AUTH', 'USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'USER_AUTH'];
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
@@ -298,10 +308,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
         throw new CognitoError('InvalidParameterException', 'Cannot modify the non-mutable attribute sub');
       }
       if (!STANDARD_ATTRIBUTES.has(name) && !customAttributes.has(name)) {
-        throw new CognitoError(
-          'InvalidParameterException',
-          `Attributes did not conform to the schema: Type for attribute {${name}} could not be determined`,
-        );
+        throw new CognitoError('InvalidParameterException', `Attributes did not conform to the schema: Type for attribute {${name}} could not be determined`);
       }
       checked.set(name, value);
     }
@@ -472,10 +479,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     if (!user.enabled) throw new CognitoError('NotAuthorizedException', 'User is disabled.');
     if (user.status === 'FORCE_CHANGE_PASSWORD') {
       if (user.temporaryPasswordSetAt !== undefined && now() - user.temporaryPasswordSetAt > temporaryPasswordValidityDays * DAY_MS) {
-        throw new CognitoError(
-          'NotAuthorizedException',
-          'Temporary password has expired and must be reset by an administrator.',
-        );
+        throw new CognitoError('NotAuthorizedException', 'Temporary password has expired and must be reset by an administrator.');
       }
       return startNewPasswordChallenge(user);
     }
@@ -662,9 +666,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       );
     }
     const matches = parseFilter(optionalString(input, 'Filter'));
-    const attributesToGet = input.AttributesToGet === undefined
-      ? undefined
-      : new Set(stringList(input.AttributesToGet));
+    const attributesToGet = input.AttributesToGet === undefined ? undefined : new Set(stringList(input.AttributesToGet));
     const after = decodePaginationToken(optionalString(input, 'PaginationToken'));
     // Ordered by username so a pagination token stays valid while users come and go.
     const selected = [...users.values()]
@@ -728,12 +730,17 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       return sendJson(res, 200, jwks, 'application/json');
     }
     if (req.method === 'GET' && path === `/${userPoolId}/.well-known/openid-configuration`) {
-      return sendJson(res, 200, {
-        issuer,
-        jwks_uri: jwksUrl,
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-      }, 'application/json');
+      return sendJson(
+        res,
+        200,
+        {
+          issuer,
+          jwks_uri: jwksUrl,
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+        },
+        'application/json',
+      );
     }
     if (req.method === 'POST' && path === '/') return handleApiCall(req, res, alreadyRead);
     req.resume();
@@ -784,10 +791,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     groups.add(name);
   }
 
-  async function mintToken(
-    claims: Record<string, unknown>,
-    options: { issuer?: string; issuedAt?: number; expiresAt?: number } = {},
-  ): Promise<string> {
+  async function mintToken(claims: Record<string, unknown>, options: { issuer?: string; issuedAt?: number; expiresAt?: number } = {}): Promise<string> {
     const issuedAt = options.issuedAt ?? Math.floor(now() / 1000);
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid })
@@ -829,8 +833,7 @@ export function createCognitoService(pools: readonly LocalCognito[]): RequestLis
           typeof input === 'object' && input !== null && Object.hasOwn(input, member) ? (input as Record<string, unknown>)[member] : undefined;
         const poolId = named('UserPoolId');
         const clientId = named('ClientId');
-        const pool =
-          pools.find((candidate) => (poolId !== undefined ? candidate.userPoolId === poolId : candidate.clientId === clientId)) ?? first;
+        const pool = pools.find((candidate) => (poolId !== undefined ? candidate.userPoolId === poolId : candidate.clientId === clientId)) ?? first;
         pool.serve(req, res, body);
       })
       .catch(() => {
@@ -881,9 +884,7 @@ function generateTemporaryPassword(policy: PasswordPolicy): string {
 }
 
 function attributeList(user: UserRecord, only?: Set<string>) {
-  return [['sub', user.sub] as const, ...user.attributes]
-    .filter(([name]) => only === undefined || only.has(name))
-    .map(([Name, Value]) => ({ Name, Value }));
+  return [['sub', user.sub] as const, ...user.attributes].filter(([name]) => only === undefined || only.has(name)).map(([Name, Value]) => ({ Name, Value }));
 }
 
 /** ID tokens carry the user's attributes; the *_verified flags are booleans there. */
@@ -905,11 +906,16 @@ function parseFilter(filter: string | undefined): (user: UserRecord) => boolean 
   const value = rawValue.replace(/\\(.)/g, '$1');
   const read = (user: UserRecord): string | undefined => {
     switch (attribute) {
-      case 'username': return user.username;
-      case 'sub': return user.sub;
-      case 'cognito:user_status': return user.status;
-      case 'status': return user.enabled ? 'Enabled' : 'Disabled';
-      default: return user.attributes.get(attribute);
+      case 'username':
+        return user.username;
+      case 'sub':
+        return user.sub;
+      case 'cognito:user_status':
+        return user.status;
+      case 'status':
+        return user.enabled ? 'Enabled' : 'Disabled';
+      default:
+        return user.attributes.get(attribute);
     }
   };
   return (user) => {
@@ -997,4 +1003,3 @@ function attributePairs(value: unknown, member: string): [string, string][] {
     return [Name, Value];
   });
 }
-

@@ -85,7 +85,6 @@ function alignDynaliteWithDynamoDb(require: NodeJS.Require): void {
   };
 }
 
-
 async function serve(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
   const require = createRequire(data.requireFrom);
   // dynalite is CommonJS without type declarations; this is its documented factory signature.

@@ -15,9 +15,7 @@ describe('queriedPartition', () => {
     ['(PK = :pk) AND SK BETWEEN :a AND :b', {}],
     ['SK >= :a and PK=:pk', {}],
   ])('finds the partition in %s', (expression, names) => {
-    expect(queriedPartition({ KeyConditionExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values }, 'PK')).toBe(
-      'TENANT#t-1#CASE#a',
-    );
+    expect(queriedPartition({ KeyConditionExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values }, 'PK')).toBe('TENANT#t-1#CASE#a');
   });
 
   it.each([
@@ -31,9 +29,7 @@ describe('queriedPartition', () => {
     ['SK = :sk', {}],
     ['PK = :pk; SK = :sk', {}],
   ])('cannot be sure of the partition in %s', (expression, names) => {
-    expect(queriedPartition({ KeyConditionExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values }, 'PK')).toBe(
-      undefined,
-    );
+    expect(queriedPartition({ KeyConditionExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values }, 'PK')).toBe(undefined);
   });
 
   it('reads the legacy KeyConditions EQ form', () => {

@@ -118,13 +118,7 @@ async function planBatch(operation: 'BatchGetItem' | 'BatchWriteItem', requestIt
     const table = tableOf(tableName);
     if (table === undefined) return notNull('requestItems');
     const items =
-      operation === 'BatchGetItem'
-        ? isRecord(entry) && Array.isArray(entry.Keys)
-          ? entry.Keys
-          : undefined
-        : Array.isArray(entry)
-          ? entry.map(writeRequestKey)
-          : undefined;
+      operation === 'BatchGetItem' ? (isRecord(entry) && Array.isArray(entry.Keys) ? entry.Keys : undefined) : Array.isArray(entry) ? entry.map(writeRequestKey) : undefined;
     const keys = await lookupKeys(table.name);
     checks.push(itemCheck(`dynamodb:${operation}`, table.arn, keys && items && partitionValues(items, keys.partitionKey)));
   }
@@ -186,11 +180,7 @@ export function queriedPartition(request: Record<string, unknown>, partitionKey:
   return undefined;
 }
 
-type Token =
-  | { kind: 'name'; name: string }
-  | { kind: 'value'; placeholder: string }
-  | { kind: 'symbol'; text: string }
-  | { kind: 'word'; text: string };
+type Token = { kind: 'name'; name: string } | { kind: 'value'; placeholder: string } | { kind: 'symbol'; text: string } | { kind: 'word'; text: string };
 
 const TOKEN = /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|=|<|>|\(|\)|,))\s*/y;
 /** The only words a key condition may contain besides attribute names. */

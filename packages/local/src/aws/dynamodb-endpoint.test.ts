@@ -137,9 +137,7 @@ beforeAll(async () => {
 
   // The data-plane path: the function's execution role assumes the tenant role with a session tag.
   const sts = new STSClient({ endpoint: stsEndpoint, region: 'us-east-1', credentials: sdkCredentials(iam.issueRoleSession(API_ROLE, 'lambda')) });
-  const { Credentials } = await sts.send(
-    new AssumeRoleCommand({ RoleArn: TENANT_ROLE, RoleSessionName: 'tenant-t-1', Tags: [{ Key: 'TenantId', Value: 't-1' }] }),
-  );
+  const { Credentials } = await sts.send(new AssumeRoleCommand({ RoleArn: TENANT_ROLE, RoleSessionName: 'tenant-t-1', Tags: [{ Key: 'TenantId', Value: 't-1' }] }));
   tenant1Credentials = {
     accessKeyId: Credentials?.AccessKeyId ?? '',
     secretAccessKey: Credentials?.SecretAccessKey ?? '',
@@ -212,9 +210,24 @@ describe('DynamoDB endpoint: a tenant session', () => {
   it.each([
     ['a Key with an extra __proto__ member', 'GetItem', '{"TableName":"%T","Key":{"PK":{"S":"TENANT#t-1#CASE#x"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'Key.__proto__'],
     ['an Item attribute named __proto__', 'PutItem', '{"TableName":"%T","Item":{"PK":{"S":"TENANT#t-1#CASE#p"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'Item.__proto__'],
-    ['an ExclusiveStartKey with an extra __proto__ member', 'Query', '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"}},"ExclusiveStartKey":{"PK":{"S":"TENANT#t-1#CASE#x"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}', 'ExclusiveStartKey.__proto__'],
-    ['a __proto__ inside a map value', 'PutItem', '{"TableName":"%T","Item":{"PK":{"S":"TENANT#t-1#CASE#p"},"SK":{"S":"CASE"},"meta":{"M":{"__proto__":{"S":"x"}}}}}', 'Item.meta.M.__proto__'],
-    ['a __proto__ in ExpressionAttributeValues', 'Query', '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"},"__proto__":{"S":"x"}}}', 'ExpressionAttributeValues.__proto__'],
+    [
+      'an ExclusiveStartKey with an extra __proto__ member',
+      'Query',
+      '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"}},"ExclusiveStartKey":{"PK":{"S":"TENANT#t-1#CASE#x"},"SK":{"S":"CASE"},"__proto__":{"S":"x"}}}',
+      'ExclusiveStartKey.__proto__',
+    ],
+    [
+      'a __proto__ inside a map value',
+      'PutItem',
+      '{"TableName":"%T","Item":{"PK":{"S":"TENANT#t-1#CASE#p"},"SK":{"S":"CASE"},"meta":{"M":{"__proto__":{"S":"x"}}}}}',
+      'Item.meta.M.__proto__',
+    ],
+    [
+      'a __proto__ in ExpressionAttributeValues',
+      'Query',
+      '{"TableName":"%T","KeyConditionExpression":"PK = :pk","ExpressionAttributeValues":{":pk":{"S":"TENANT#t-1#CASE#x"},"__proto__":{"S":"x"}}}',
+      'ExpressionAttributeValues.__proto__',
+    ],
   ])('refuses %s with a ValidationException naming it, and stores nothing', async (_label, operation, json, at) => {
     const response = await rawCall(operation, JSON.parse(json.replace('%T', TABLE)));
     expect(response.status).toBe(400);
@@ -253,9 +266,7 @@ describe('DynamoDB endpoint: a tenant session', () => {
 
   it('denies a BatchGetItem mixing t-1 and t-2, and allows its own batch', async () => {
     const own = { PK: 'TENANT#t-1#CASE#x', SK: 'CASE' };
-    const mixed = await rejection(
-      tenant1.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: [own, { PK: 'TENANT#t-2#CASE#y', SK: 'CASE' }] } } })),
-    );
+    const mixed = await rejection(tenant1.send(new BatchGetCommand({ RequestItems: { [TABLE]: { Keys: [own, { PK: 'TENANT#t-2#CASE#y', SK: 'CASE' }] } } })));
     expect(mixed.name).toBe('AccessDeniedException');
     expect(mixed.message).toContain('dynamodb:BatchGetItem');
 

@@ -215,7 +215,9 @@ export function prototypeMemberPath(document: unknown): string | undefined {
     const [value, path] = next;
     if (typeof value !== 'object' || value === null) continue;
     if (Array.isArray(value)) {
-      value.forEach((member, index) => pending.push([member, `${path}[${index}]`]));
+      value.forEach((member, index) => {
+        pending.push([member, `${path}[${index}]`]);
+      });
       continue;
     }
     for (const name of Object.keys(value)) {

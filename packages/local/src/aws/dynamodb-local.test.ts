@@ -61,7 +61,9 @@ describe.runIf(process.env.CELLBOOK_DYNAMODB === 'dynamodb-local')('DynamoDB Loc
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(alive(jvm)).toBe(true);
     // Not reachable on this machine's other addresses (where there is one).
-    const outward = Object.values(networkInterfaces()).flat().find((address) => address && !address.internal && address.family === 'IPv4');
+    const outward = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && !address.internal && address.family === 'IPv4');
     if (outward) {
       const port = Number(new URL(url).port);
       const reached = await new Promise<boolean>((resolve) => {

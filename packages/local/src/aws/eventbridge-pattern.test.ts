@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidEventPatternError,
-  UnsupportedEventPatternError,
-  compilePattern,
-  matchesPattern,
-  validatePattern,
-} from './eventbridge-pattern.js';
+import { InvalidEventPatternError, UnsupportedEventPatternError, compilePattern, matchesPattern, validatePattern } from './eventbridge-pattern.js';
 
 /** The sample event of the EventBridge guide and the event-ruler README. */
 const ec2Event = {
@@ -68,10 +62,7 @@ describe('matchesPattern', () => {
 
   it('matches an array-valued event field when any element matches', () => {
     const pattern = {
-      resources: [
-        'arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f',
-        'arn:aws:ec2:us-east-1:111122223333:instance/i-b188560f',
-      ],
+      resources: ['arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f', 'arn:aws:ec2:us-east-1:111122223333:instance/i-b188560f'],
     };
     const event = {
       resources: [
@@ -194,10 +185,7 @@ describe('matchesPattern', () => {
 
     const nested = {
       source: ['aws.cloudwatch'],
-      $or: [
-        { metricName: ['CPUUtilization'] },
-        { metricType: ['MetricType'], namespace: ['AWS/EC2'], $or: [{ metricId: [1234] }, { spaceId: [1000] }] },
-      ],
+      $or: [{ metricName: ['CPUUtilization'] }, { metricType: ['MetricType'], namespace: ['AWS/EC2'], $or: [{ metricId: [1234] }, { spaceId: [1000] }] }],
       detail: { $or: [{ source: ['aws.cloudwatch'] }, { 'detail-type': ['CloudWatch Alarm State Change'] }] },
     };
     const event = { source: 'aws.cloudwatch', metricType: 'MetricType', namespace: 'AWS/EC2', spaceId: 1000, detail: { 'detail-type': 'CloudWatch Alarm State Change' } };

@@ -96,9 +96,30 @@ const MAX_DECIMALS = 6;
 const UNSUPPORTED_OPERATORS = new Set(['wildcard', 'cidr', 'exactly']);
 /** Ruler refuses these as field names inside `$or`, where they would be ambiguous with operators. */
 const RESERVED_IN_OR = new Set([
-  'exactly', 'equals-ignore-case', 'prefix', 'suffix', 'anything-but', 'exists', 'wildcard', 'numeric', 'cidr',
-  '=', '<', '<=', '>', '>=', 'regex', 'not-wildcard', 'not-equals-ignore-case', 'date-after', 'date-on-or-after',
-  'date-before', 'date-on-or-before', 'in-date-range', 'ip-address-in-range', 'ip-address-not-in-range',
+  'exactly',
+  'equals-ignore-case',
+  'prefix',
+  'suffix',
+  'anything-but',
+  'exists',
+  'wildcard',
+  'numeric',
+  'cidr',
+  '=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'regex',
+  'not-wildcard',
+  'not-equals-ignore-case',
+  'date-after',
+  'date-on-or-after',
+  'date-before',
+  'date-on-or-before',
+  'in-date-range',
+  'ip-address-in-range',
+  'ip-address-not-in-range',
 ]);
 
 function compileObject(pattern: Record<string, unknown>, path: string[], insideOr: boolean): CompiledObject {
@@ -204,10 +225,7 @@ function compileAnythingBut(operand: unknown, path: string[]): (leaf: Leaf) => b
     const allStrings = operand.length > 0 && operand.every((value) => typeof value === 'string');
     const allNumbers = operand.length > 0 && operand.every((value) => typeof value === 'number');
     if (!allStrings && !allNumbers) {
-      throw new InvalidEventPatternError(
-        'Inside anything but list, either all values are number or string, mixed type is not supported',
-        path,
-      );
+      throw new InvalidEventPatternError('Inside anything but list, either all values are number or string, mixed type is not supported', path);
     }
     if (allNumbers) for (const value of operand as number[]) checkNumberOperand(value, path);
     const excluded = new Set<Leaf>(operand as Leaf[]);
@@ -273,11 +291,16 @@ function compileNumeric(operand: unknown, path: string[]): (value: number) => bo
 
 function comparison(operator: string, operand: number): (value: number) => boolean {
   switch (operator) {
-    case '=': return (value) => value === operand;
-    case '<': return (value) => value < operand;
-    case '<=': return (value) => value <= operand;
-    case '>': return (value) => value > operand;
-    default: return (value) => value >= operand;
+    case '=':
+      return (value) => value === operand;
+    case '<':
+      return (value) => value < operand;
+    case '<=':
+      return (value) => value <= operand;
+    case '>':
+      return (value) => value > operand;
+    default:
+      return (value) => value >= operand;
   }
 }
 

@@ -189,9 +189,10 @@ describe('PutEvents', () => {
     const detailOfSize = (bytes: number) => JSON.stringify({ pad: 'x'.repeat(bytes - '{"pad":""}'.length) });
     const half = 128 * 1024 - 16 - 15;
 
-    await expect(
-      publisher.send(new PutEventsCommand({ Entries: [entry({ Detail: detailOfSize(half) }), entry({ Detail: detailOfSize(half + 1) })] })),
-    ).rejects.toMatchObject({ name: 'ValidationException', message: 'Total size of the entries in the request is over the limit.' });
+    await expect(publisher.send(new PutEventsCommand({ Entries: [entry({ Detail: detailOfSize(half) }), entry({ Detail: detailOfSize(half + 1) })] }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Total size of the entries in the request is over the limit.',
+    });
 
     const accepted = await publisher.send(new PutEventsCommand({ Entries: [entry({ Detail: detailOfSize(half) }), entry({ Detail: detailOfSize(half) })] }));
     await bridge.drain();
@@ -213,7 +214,16 @@ describe('PutEvents', () => {
       name: 'slow',
       eventBusName: BUS,
       eventPattern: { source: ['cellbook.control'] },
-      targets: [{ id: 'slow', deliver: async (event) => { started.push(event.id); markStarted(); await gate; } }],
+      targets: [
+        {
+          id: 'slow',
+          deliver: async (event) => {
+            started.push(event.id);
+            markStarted();
+            await gate;
+          },
+        },
+      ],
     });
 
     // If PutEvents awaited its targets this would never resolve.
@@ -417,9 +427,10 @@ describe('authorization', () => {
     try {
       const own = await cell.send(new PutEventsCommand({ Entries: [entry({ Source: 'cellbook.cell.c-1' })] }));
       expect(own.FailedEntryCount).toBe(0);
-      await expect(
-        cell.send(new PutEventsCommand({ Entries: [entry({ Source: 'cellbook.cell.c-1' }), entry({ Source: 'cellbook.control' })] })),
-      ).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+      await expect(cell.send(new PutEventsCommand({ Entries: [entry({ Source: 'cellbook.cell.c-1' }), entry({ Source: 'cellbook.control' })] }))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      });
     } finally {
       cell.destroy();
     }
@@ -436,12 +447,10 @@ describe('authorization', () => {
 describe('deployment API', () => {
   it('refuses a rule whose pattern AWS would reject or this stand-in cannot evaluate', () => {
     const target = recordingTarget('t').target;
-    expect(() => bridge.putRule({ name: 'bad', eventBusName: BUS, eventPattern: { source: 'cellbook.control' }, targets: [target] })).toThrow(
-      InvalidEventPatternError,
+    expect(() => bridge.putRule({ name: 'bad', eventBusName: BUS, eventPattern: { source: 'cellbook.control' }, targets: [target] })).toThrow(InvalidEventPatternError);
+    expect(() => bridge.putRule({ name: 'wild', eventBusName: BUS, eventPattern: { source: [{ wildcard: 'cellbook.*' }] }, targets: [target] })).toThrow(
+      UnsupportedEventPatternError,
     );
-    expect(() =>
-      bridge.putRule({ name: 'wild', eventBusName: BUS, eventPattern: { source: [{ wildcard: 'cellbook.*' }] }, targets: [target] }),
-    ).toThrow(UnsupportedEventPatternError);
   });
 
   it('refuses a rule on a bus that does not exist, more than five targets, or duplicate target ids', () => {

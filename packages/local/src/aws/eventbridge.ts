@@ -122,7 +122,6 @@ interface AcceptedEntry {
   event: EventBridgeEvent;
 }
 
-
 class EventBridgeError extends Error {
   constructor(
     readonly type: string,
@@ -153,16 +152,7 @@ export function eventBusArn(name: string): string {
 }
 
 export function createLocalEventBridge(options: LocalEventBridgeOptions): LocalEventBridge {
-  const {
-    authenticate,
-    authorize,
-    now = systemClock,
-    maxAttempts = 3,
-    retryDelayMs = 50,
-    sleep = (ms: number) => delay(ms),
-    onDeadLetter,
-    onUnknownBus,
-  } = options;
+  const { authenticate, authorize, now = systemClock, maxAttempts = 3, retryDelayMs = 50, sleep = (ms: number) => delay(ms), onDeadLetter, onUnknownBus } = options;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   if (!(retryDelayMs >= 0)) throw new Error(`retryDelayMs must be zero or more, got ${retryDelayMs}`);
 
@@ -479,4 +469,3 @@ function validationError(message: string): EventBridgeError {
 function serializationError(): EventBridgeError {
   return new EventBridgeError('SerializationException', 'Start of structure or map found where not expected.');
 }
-

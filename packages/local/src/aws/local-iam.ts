@@ -187,12 +187,7 @@ export class LocalIam {
    * own, here the caller's identity policy must allow the action too — so whatever works locally also
    * works once the stack grants the function role `sts:AssumeRole`, never the other way round.
    */
-  async canAssume(
-    caller: RoleSession,
-    targetRoleArn: string,
-    withTags: boolean,
-    requestContext: Record<string, string | string[]> = {},
-  ): Promise<AssumeRoleDecision> {
+  async canAssume(caller: RoleSession, targetRoleArn: string, withTags: boolean, requestContext: Record<string, string | string[]> = {}): Promise<AssumeRoleDecision> {
     const callerRole = this.roles.get(caller.roleArn);
     const target = this.roles.get(targetRoleArn);
     // IAM does not reveal whether a role exists: a missing one is simply not assumable.
@@ -314,9 +309,7 @@ function identityPolicies(role: IamRole): Simulation['identityPolicies'] {
 }
 
 function identityDenialSuffix(result: string, action: string): string {
-  return result === 'ExplicitlyDenied'
-    ? 'with an explicit deny in an identity-based policy'
-    : `because no identity-based policy allows the ${action} action`;
+  return result === 'ExplicitlyDenied' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
 }
 
 function simulationErrorReason(result: Extract<RunSimulationResults, { resultType: 'error' }>): string {

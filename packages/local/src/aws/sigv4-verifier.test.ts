@@ -93,57 +93,88 @@ describe('verifySigV4', () => {
   it('rejects a body changed after signing', async () => {
     const request = await signedRequest();
     const tampered = { ...request, body: Buffer.from(request.body.toString().replace('t-1', 't-2')) };
-    expect(expectError(verifySigV4(tampered, lookup, () => NOW), 'InvalidSignatureException').message).toMatch(
-      /^The request signature we calculated does not match/,
-    );
+    expect(
+      expectError(
+        verifySigV4(tampered, lookup, () => NOW),
+        'InvalidSignatureException',
+      ).message,
+    ).toMatch(/^The request signature we calculated does not match/);
   });
 
   it('rejects a signature made with the wrong secret', async () => {
     const request = await signedRequest({ secretAccessKey: 'not-the-secret' });
-    expectError(verifySigV4(request, lookup, () => NOW), 'InvalidSignatureException');
+    expectError(
+      verifySigV4(request, lookup, () => NOW),
+      'InvalidSignatureException',
+    );
   });
 
   it('rejects an unknown access key as an invalid security token', async () => {
-    const error = expectError(verifySigV4(await signedRequest(), () => undefined, () => NOW), 'UnrecognizedClientException');
+    const error = expectError(
+      verifySigV4(
+        await signedRequest(),
+        () => undefined,
+        () => NOW,
+      ),
+      'UnrecognizedClientException',
+    );
     expect(error).toMatchObject({ status: 400, message: 'The security token included in the request is invalid.' });
   });
 
   it('rejects a session token that is not the session’s own', async () => {
     const request = await signedRequest({ sessionToken: 'someone-elses-token' });
-    expectError(verifySigV4(request, lookup, () => NOW), 'UnrecognizedClientException');
+    expectError(
+      verifySigV4(request, lookup, () => NOW),
+      'UnrecognizedClientException',
+    );
   });
 
   it('rejects a request without an Authorization header', async () => {
     const { authorization: _dropped, ...headers } = (await signedRequest()).headers;
     const unsigned = { ...(await signedRequest()), headers };
-    const error = expectError(verifySigV4(unsigned, lookup, () => NOW), 'MissingAuthenticationTokenException');
+    const error = expectError(
+      verifySigV4(unsigned, lookup, () => NOW),
+      'MissingAuthenticationTokenException',
+    );
     expect(error.message).toBe('Request is missing Authentication Token');
   });
 
   it('tolerates 14 minutes of clock skew but not 16', async () => {
     expect(verifySigV4(await signedRequest({ signedAt: NOW - 14 * 60_000 }), lookup, () => NOW)).toBe(session);
     expect(verifySigV4(await signedRequest({ signedAt: NOW + 14 * 60_000 }), lookup, () => NOW)).toBe(session);
-    const late = expectError(verifySigV4(await signedRequest({ signedAt: NOW - 16 * 60_000 }), lookup, () => NOW), 'InvalidSignatureException');
+    const late = expectError(
+      verifySigV4(await signedRequest({ signedAt: NOW - 16 * 60_000 }), lookup, () => NOW),
+      'InvalidSignatureException',
+    );
     expect(late.message).toBe('Signature expired: 20250601T114400Z is now earlier than 20250601T114500Z (20250601T120000Z - 15 min.)');
   });
 
   it('rejects credentials scoped to another service', async () => {
-    const error = expectError(verifySigV4(await signedRequest({ service: 'sts' }), lookup, () => NOW), 'InvalidSignatureException');
+    const error = expectError(
+      verifySigV4(await signedRequest({ service: 'sts' }), lookup, () => NOW),
+      'InvalidSignatureException',
+    );
     expect(error.message).toContain("Credential should be scoped to correct service: 'dynamodb'.");
   });
 
   it('rejects an expired session even when the signature is valid', async () => {
     const later = NOW + 3601_000;
-    const error = expectError(verifySigV4(await signedRequest({ signedAt: later }), lookup, () => later), 'ExpiredTokenException');
+    const error = expectError(
+      verifySigV4(await signedRequest({ signedAt: later }), lookup, () => later),
+      'ExpiredTokenException',
+    );
     expect(error.message).toBe('The security token included in the request is expired');
   });
 });
 
 describe('verifySigV4 with hostile header names', () => {
-  it.each(['constructor', '__proto__', 'tostring', 'hasownproperty'])('treats a SignedHeaders entry named %s as an absent header: a signature mismatch, never a crash', async (name) => {
-    const request = await signedRequest();
-    const authorization = String(request.headers.authorization).replace('SignedHeaders=', `SignedHeaders=${name};`);
-    const result = verifySigV4({ ...request, headers: { ...request.headers, authorization } }, lookup, () => NOW);
-    expectError(result, 'InvalidSignatureException');
-  });
+  it.each(['constructor', '__proto__', 'tostring', 'hasownproperty'])(
+    'treats a SignedHeaders entry named %s as an absent header: a signature mismatch, never a crash',
+    async (name) => {
+      const request = await signedRequest();
+      const authorization = String(request.headers.authorization).replace('SignedHeaders=', `SignedHeaders=${name};`);
+      const result = verifySigV4({ ...request, headers: { ...request.headers, authorization } }, lookup, () => NOW);
+      expectError(result, 'InvalidSignatureException');
+    },
+  );
 });

@@ -166,9 +166,7 @@ function computeSignature(request: SignedRequest, auth: ParsedAuthorization, amz
   const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
   const query = queryStart === -1 ? '' : request.url.slice(queryStart + 1);
 
-  const canonicalHeaders = auth.signedHeaders
-    .map((name) => `${name}:${canonicalHeaderValue(headerValue(request.headers, name) ?? '')}\n`)
-    .join('');
+  const canonicalHeaders = auth.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(headerValue(request.headers, name) ?? '')}\n`).join('');
   const canonicalRequest = [
     request.method.toUpperCase(),
     canonicalPath(path),
@@ -228,7 +226,10 @@ function decodeComponent(value: string): string {
 }
 
 function canonicalHeaderValue(value: string): string {
-  return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  return value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
 }
 
 function escapeUri(value: string): string {
@@ -250,7 +251,10 @@ function parseAmzDate(value: string): number | undefined {
 }
 
 function formatAmzDate(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(epochMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function constantTimeEquals(expectedHex: string, providedHex: string): boolean {

@@ -105,15 +105,11 @@ describe('STS AssumeRole', () => {
     const error = await rejection(sts(callerSession(OTHER_API_ROLE)).send(new AssumeRoleCommand(tenantRequest())));
     expect(error.name).toBe('AccessDenied');
     expect(error.$metadata.httpStatusCode).toBe(403);
-    expect(error.message).toBe(
-      `User: arn:aws:sts::000000000000:assumed-role/cell-2-api/lambda is not authorized to perform: sts:AssumeRole on resource: ${TENANT_ROLE}`,
-    );
+    expect(error.message).toBe(`User: arn:aws:sts::000000000000:assumed-role/cell-2-api/lambda is not authorized to perform: sts:AssumeRole on resource: ${TENANT_ROLE}`);
   });
 
   it('rejects a malformed session name and duration in one ValidationError', async () => {
-    const error = await rejection(
-      sts(callerSession(API_ROLE)).send(new AssumeRoleCommand(tenantRequest({ RoleSessionName: 'has space', DurationSeconds: 60 }))),
-    );
+    const error = await rejection(sts(callerSession(API_ROLE)).send(new AssumeRoleCommand(tenantRequest({ RoleSessionName: 'has space', DurationSeconds: 60 }))));
     expect(error.name).toBe('ValidationError');
     expect(error.message).toBe(
       "2 validation errors detected: Value 'has space' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*; " +
@@ -122,9 +118,7 @@ describe('STS AssumeRole', () => {
   });
 
   it('rejects a tag value with characters STS does not allow', async () => {
-    const error = await rejection(
-      sts(callerSession(API_ROLE)).send(new AssumeRoleCommand(tenantRequest({ Tags: [{ Key: 'TenantId', Value: 't-1;drop' }] }))),
-    );
+    const error = await rejection(sts(callerSession(API_ROLE)).send(new AssumeRoleCommand(tenantRequest({ Tags: [{ Key: 'TenantId', Value: 't-1;drop' }] }))));
     expect(error.name).toBe('ValidationError');
     expect(error.message).toContain("at 'tags.1.member.value'");
   });
@@ -136,9 +130,7 @@ describe('STS AssumeRole', () => {
   });
 
   it('rejects credentials it never issued', async () => {
-    const error = await rejection(
-      sts({ accessKeyId: 'ASIAUNKNOWNUNKNOWN00', secretAccessKey: 'x', sessionToken: 'y' }).send(new AssumeRoleCommand(tenantRequest())),
-    );
+    const error = await rejection(sts({ accessKeyId: 'ASIAUNKNOWNUNKNOWN00', secretAccessKey: 'x', sessionToken: 'y' }).send(new AssumeRoleCommand(tenantRequest())));
     expect(error.name).toBe('InvalidClientTokenId');
     expect(error.$metadata.httpStatusCode).toBe(403);
   });
@@ -162,7 +154,18 @@ describe('STS AssumeRole', () => {
         credentials: sdkCredentials(probe.issueRoleSession(API_ROLE, 'lambda')),
         maxAttempts: 1,
       });
-      const error = await rejection(client.send(new AssumeRoleCommand(tenantRequest({ Tags: [{ Key: 'TenantId', Value: 't-1' }, { Key: '__proto__', Value: 'x' }] }))));
+      const error = await rejection(
+        client.send(
+          new AssumeRoleCommand(
+            tenantRequest({
+              Tags: [
+                { Key: 'TenantId', Value: 't-1' },
+                { Key: '__proto__', Value: 'x' },
+              ],
+            }),
+          ),
+        ),
+      );
       client.destroy();
       expect(error.name).toBe('AccessDenied');
       expect(requested).toEqual([['TenantId', '__proto__']]);

@@ -129,12 +129,7 @@ async function assumeRole(iam: LocalIam, caller: RoleSession, params: URLSearchP
   const decision = await iam.canAssume(caller, targetArn, tags.length > 0, requestContext);
   if (!decision.allowed) {
     const suffix = decision.messageSuffix === '' ? '' : ` ${decision.messageSuffix}`;
-    return sendError(
-      res,
-      403,
-      'AccessDenied',
-      `User: ${caller.assumedRoleArn} is not authorized to perform: ${decision.action} on resource: ${targetArn}${suffix}`,
-    );
+    return sendError(res, 403, 'AccessDenied', `User: ${caller.assumedRoleArn} is not authorized to perform: ${decision.action} on resource: ${targetArn}${suffix}`);
   }
   if (durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
     return sendError(res, 400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');

@@ -20,7 +20,10 @@ function wildcard(pattern: string, flags = ''): RegExp {
   const cacheKey = `${flags}:${pattern}`;
   let regex = compiled.get(cacheKey);
   if (!regex) {
-    const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const escaped = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     regex = new RegExp(`^${escaped}$`, flags);
     if (compiled.size >= 10_000) compiled.clear();
     compiled.set(cacheKey, regex);

@@ -226,13 +226,17 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         const name = req.rawHeaders[i]!;
         const value = req.rawHeaders[i + 1]!;
         headers[name] = value;
-        (multiValueHeaders[name] ??= []).push(value);
+        const values = multiValueHeaders[name] ?? [];
+        values.push(value);
+        multiValueHeaders[name] = values;
       }
       const query = ownRecord<string>();
       const multiQuery = ownRecord<string[]>();
       for (const [name, value] of url.searchParams) {
         query[name] = value;
-        (multiQuery[name] ??= []).push(value);
+        const values = multiQuery[name] ?? [];
+        values.push(value);
+        multiQuery[name] = values;
       }
       const hasQuery = Object.keys(query).length > 0;
       const methodArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${options.apiId}/${options.stage}/${method}${url.pathname}`;

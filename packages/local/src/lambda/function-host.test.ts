@@ -142,9 +142,11 @@ describe('FunctionHost', () => {
     const target = host({ maxConcurrency: 4 });
     const arrived = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     // All four must be inside the handler at once to get past the barrier.
-    const results = (await Promise.all(
-      [1, 2, 3, 4].map((id) => target.invoke('state', { id, arrived, expected: 4 }, LONG)),
-    )) as { id: number; ownState: boolean; threadId: number }[];
+    const results = (await Promise.all([1, 2, 3, 4].map((id) => target.invoke('state', { id, arrived, expected: 4 }, LONG)))) as {
+      id: number;
+      ownState: boolean;
+      threadId: number;
+    }[];
 
     expect(results.map((result) => result.ownState)).toEqual([true, true, true, true]);
     expect(new Set(results.map((result) => result.threadId)).size).toBe(4);

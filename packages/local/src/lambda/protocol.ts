@@ -20,9 +20,7 @@ export interface WarmMessage {
 
 export type HostMessage = InvokeMessage | WarmMessage;
 
-export type ResultMessage =
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: { name: string; message: string } };
+export type ResultMessage = { type: 'result'; id: number; ok: true; value: unknown } | { type: 'result'; id: number; ok: false; error: { name: string; message: string } };
 
 export interface WorkerData {
   /** handler name → bundled module path */
