@@ -1,6 +1,7 @@
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
+import { decodeJwt, errors } from 'jose';
 import type { RequestListener } from './aws/types.js';
 import { answerBeforeBody, endAfterBody } from './early-answer.js';
 
@@ -19,13 +20,16 @@ export interface RouterOptions {
  * the cell's authorizer verifies the token, so a forged claim at worst reaches a cell that says 401.
  */
 export function unverifiedTenantClaim(authorization: string | undefined): string | undefined {
-  const match = /^Bearer [A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/.exec(authorization ?? '');
+  // The same token shape the router's CloudFront Function accepts (infra suite: router.ts compares the two).
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
   if (!match) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(match[1]!, 'base64url').toString('utf8')) as { tenant_id?: unknown };
-    return typeof claims.tenant_id === 'string' ? claims.tenant_id : undefined;
-  } catch {
-    return undefined;
+    const claims = decodeJwt(match[1]!);
+    return Object.hasOwn(claims, 'tenant_id') && typeof claims.tenant_id === 'string' ? claims.tenant_id : undefined;
+  } catch (error) {
+    // Not a JWT at all (no JSON object in the payload): no tenant, so the default cell answers 401.
+    if (error instanceof errors.JWTInvalid) return undefined;
+    throw error;
   }
 }
 
