@@ -1,6 +1,7 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LRUCache } from 'lru-cache';
 import { requireEnv } from './config.js';
 import { documentClient, releaseDocumentClient } from './dynamo.js';
 import { TENANT_TAG_KEY } from './tenant-access-policy.js';
@@ -31,16 +32,16 @@ interface CachedCredentials {
 /**
  * Vends tenant-scoped clients: STS AssumeRole on the tenant access role with session tag
  * `TenantId=<id>`. Credentials are cached per tenant until shortly before expiry, concurrent
- * requests for one tenant share a single AssumeRole call, and the cache is bounded (LRU).
+ * requests for one tenant share a single AssumeRole call, and the cache is bounded (`lru-cache`).
  */
 export class TenantTableProvider {
   private readonly sts: STSClient;
-  private readonly clients = new Map<string, DynamoDBDocumentClient>();
+  /** Each tenant's client, least recently used evicted first (its connections and credentials go with it). */
+  private readonly clients: LRUCache<string, DynamoDBDocumentClient>;
   private readonly credentials = new Map<string, CachedCredentials>();
   private readonly inflight = new Map<string, Promise<AwsCredentialIdentity>>();
   private readonly refreshMarginMs: number;
   private readonly durationSeconds: number;
-  private readonly maxTenants: number;
   private readonly now: () => number;
   /** AssumeRole calls made; exposed so tests and benchmarks can see the cache working. */
   assumeRoleCalls = 0;
@@ -49,31 +50,24 @@ export class TenantTableProvider {
     this.sts = options.sts ?? new STSClient({});
     this.refreshMarginMs = options.refreshMarginMs ?? 60_000;
     this.durationSeconds = options.sessionDurationSeconds ?? 900;
-    this.maxTenants = options.maxTenants ?? 500;
     this.now = options.now ?? Date.now;
+    this.clients = new LRUCache({
+      max: options.maxTenants ?? 500,
+      dispose: (evicted, tenantId) => {
+        releaseDocumentClient(evicted);
+        this.credentials.delete(tenantId);
+      },
+    });
   }
 
   forTenant(tenantId: string): TenantTable {
+    // `get` marks the tenant most recently used; a new client may evict the least recent one.
     let doc = this.clients.get(tenantId);
-    if (doc) {
-      // Map iteration order is insertion order: re-inserting marks the tenant most recently used.
-      this.clients.delete(tenantId);
-    } else {
+    if (!doc) {
       doc = documentClient({ credentials: () => this.credentialsFor(tenantId) });
+      this.clients.set(tenantId, doc);
     }
-    this.clients.set(tenantId, doc);
-    this.evict();
     return { doc, tableName: this.options.tableName };
-  }
-
-  private evict(): void {
-    while (this.clients.size > this.maxTenants) {
-      const oldest = this.clients.keys().next().value as string;
-      const evicted = this.clients.get(oldest);
-      if (evicted) releaseDocumentClient(evicted);
-      this.clients.delete(oldest);
-      this.credentials.delete(oldest);
-    }
   }
 
   /** The tenant's session credentials (cached like the clients'): for calls signed as the tenant. */
