@@ -22,8 +22,8 @@ import {
   controlIdentityStatements,
   type ControlIdentity,
 } from '@cellbook/core';
+import { TENANT_ATTRIBUTE_NAME } from '@cellbook/core/tenant-attribute';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
-import { TENANT_ATTRIBUTE } from '@cellbook/functions/cognito/pre-token-generation';
 import { addEventConsumer, addScheduledJob, rulePattern } from './constructs/event-consumer.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
@@ -58,9 +58,6 @@ const INVITATION_DELIVERY = 'email';
 
 /** The one control route that is public: it is how an operator gets a token. */
 const SIGN_IN_HANDLER = 'control/auth-token';
-
-/** The part of `custom:tenant_id` after `custom:` — how Cognito's schema names it. */
-const TENANT_ATTRIBUTE_NAME = TENANT_ATTRIBUTE.slice('custom:'.length);
 
 const retain: IAspect = {
   visit(node) {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { Cell, Keys } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { startLocalDynamo, type LocalDynamo } from '@cellbook/local/aws/dynamodb-endpoint';
-import type { CellRegistration, RegistrationProperties } from '@cellbook/functions/deploy/register-cell';
+import type { CellRegistration } from '@cellbook/core/cell';
+import type { RegistrationProperties } from '@cellbook/functions/deploy/register-cell';
 import { CloudFrontKeyValueStoreClient, DeleteKeyCommand, DescribeKeyValueStoreCommand, PutKeyCommand, ValidationException } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer';

@@ -37,6 +37,9 @@ export const CELL_CATALOG: readonly CellDefinition[] = [
 /** `provisioning`: requested from the catalog for a tenant, not deployed yet. */
 export type CellStatus = 'active' | 'draining' | 'provisioning';
 
+/** What a deploy records of a cell (its Cell stack's custom resource; locally the platform's boot): all but the live count. */
+export type CellRegistration = Omit<CellRecord, 'tenantCount'>;
+
 /** A deployed cell, as the control plane knows it (written when the cell is deployed). */
 export interface CellRecord extends CellDefinition {
   status: CellStatus;
@@ -67,7 +70,7 @@ function table(): string {
  * `draining` (its stack is being deleted) always applies.
  */
 export async function register(
-  record: Omit<CellRecord, 'tenantCount'>,
+  record: CellRegistration,
   target: { db: DynamoDBDocumentClient; tableName: string } = { db: systemDocumentClient(), tableName: table() },
 ): Promise<void> {
   const write = (withStatus: boolean) => {

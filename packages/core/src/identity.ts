@@ -12,6 +12,7 @@ import {
   type AuthenticationResultType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { optionalEnv, requireEnv } from './config.js';
+import { TENANT_ATTRIBUTE } from './tenant-attribute.js';
 import { InvalidCredentials, NewPasswordRequired, TooManyFailedAttempts, UserAlreadyExists, ValidationFailed } from './errors.js';
 
 /**
@@ -183,7 +184,7 @@ async function createUser(tenantId: string, username: string): Promise<NewUser> 
       UserAttributes: [
         { Name: 'email', Value: username },
         { Name: 'email_verified', Value: 'true' },
-        { Name: 'custom:tenant_id', Value: tenantId },
+        { Name: TENANT_ATTRIBUTE, Value: tenantId },
       ],
       ...(password ? { TemporaryPassword: password, MessageAction: 'SUPPRESS' } : { DesiredDeliveryMediums: ['EMAIL'] }),
     }),
@@ -239,7 +240,7 @@ export interface DirectoryUser {
 export async function getUser(username: string): Promise<DirectoryUser | undefined> {
   try {
     const user = await cognito().send(new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }));
-    const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === 'custom:tenant_id')?.Value;
+    const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === TENANT_ATTRIBUTE)?.Value;
     return {
       username: user.Username ?? username.toLowerCase(),
       ...(tenantId !== undefined ? { tenantId } : {}),

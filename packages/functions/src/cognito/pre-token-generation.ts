@@ -1,3 +1,4 @@
+import { TENANT_ATTRIBUTE } from '@cellbook/core/tenant-attribute';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 
 /**
@@ -6,8 +7,6 @@ import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
  * there by itself, so this copies the immutable `custom:tenant_id` attribute and the user's groups
  * in. AWS only: the local IdP mints the same claims directly.
  */
-export const TENANT_ATTRIBUTE = 'custom:tenant_id';
-
 /** V2 access tokens accept list-valued claims; the published event type still says string-only. */
 type AccessTokenClaims = Record<string, string | string[]>;
 

@@ -8,8 +8,6 @@ import { logger } from '../observability.js';
  * the same). Deleting the stack drains the cell — no new tenant is placed there — instead of
  * forgetting a cell that may still hold tenants.
  */
-export type CellRegistration = Omit<Cell.CellRecord, 'tenantCount'>;
-
 /** The stack passes the record as one JSON property: CloudFormation would turn numbers into strings. */
 export interface RegistrationProperties {
   ServiceToken: string;
@@ -27,7 +25,7 @@ export async function handler(event: CloudFormationCustomResourceEvent<Registrat
   }
   let physicalResourceId = event.RequestType === 'Create' ? `${UNREGISTERED}/${event.RequestId}` : event.PhysicalResourceId;
   try {
-    const record = JSON.parse(event.ResourceProperties.Record) as CellRegistration;
+    const record = JSON.parse(event.ResourceProperties.Record) as Cell.CellRegistration;
     physicalResourceId = `cell/${record.cellId}`;
     logger.appendKeys({ cell_id: record.cellId });
     await Cell.register(event.RequestType === 'Delete' ? { ...record, status: 'draining' } : record);

@@ -11,6 +11,7 @@ import { randomBytes, randomInt, randomUUID, scrypt, timingSafeEqual } from 'nod
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { TENANT_ATTRIBUTE } from '@cellbook/core/tenant-attribute';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from './types.js';
 import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
 
@@ -353,7 +354,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     const issuedAt = Math.floor(now() / 1000);
     const eventId = randomUUID();
     const groupNames = [...user.groups];
-    const tenantId = user.attributes.get('custom:tenant_id');
+    const tenantId = user.attributes.get(TENANT_ATTRIBUTE);
     const accessToken = await signToken(
       {
         sub: user.sub,
