@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Errors from './errors.js';
+import { everyDomainError } from './errors.fixture.js';
 
-type AnyErrorClass = new (message: string) => Error;
-
-/** The abstract bases: exported for `instanceof`, never thrown, so they declare no code. */
-const ABSTRACT_BASES: unknown[] = [Errors.TransientDomainError];
-
-/** Every concrete domain error this module exports, found by walking its exports (none can be left out). */
-const domainErrors: Array<[string, Errors.DomainError]> = Object.entries(Errors as Record<string, unknown>)
-  .filter((entry): entry is [string, AnyErrorClass] => typeof entry[1] === 'function' && entry[1].prototype instanceof Errors.DomainError)
-  .filter(([, ErrorClass]) => !ABSTRACT_BASES.includes(ErrorClass))
-  .map(([name, ErrorClass]) => [name, new ErrorClass('a message') as Errors.DomainError]);
+const domainErrors = everyDomainError('a message');
 
 /**
  * Codes that more than one error answers with, on purpose: the identity broker refuses a caller

@@ -1,6 +1,7 @@
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import * as Errors from '@cellbook/core/errors';
+import { everyDomainError } from '@cellbook/core/errors.fixture';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../observability.js';
 import { errorResponse } from './error-response.js';
@@ -47,14 +48,8 @@ const ANSWERED_STATUS: Record<string, number> = {
   TENANT_MOVED: 503,
 };
 
-type AnyErrorClass = new (message: string) => Error;
-
 /** Every concrete domain error core exports (the abstract bases have no code of their own). */
-const ABSTRACT_BASES: unknown[] = [Errors.TransientDomainError];
-const domainErrors: Array<[string, Errors.DomainError]> = Object.entries(Errors as Record<string, unknown>)
-  .filter((entry): entry is [string, AnyErrorClass] => typeof entry[1] === 'function' && entry[1].prototype instanceof Errors.DomainError)
-  .filter(([, ErrorClass]) => !ABSTRACT_BASES.includes(ErrorClass))
-  .map(([name, ErrorClass]) => [name, new ErrorClass('a message for the client') as Errors.DomainError]);
+const domainErrors = everyDomainError('a message for the client');
 
 async function answer(error: Error): Promise<APIGatewayProxyResult> {
   const request = {
