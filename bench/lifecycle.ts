@@ -10,11 +10,11 @@
  */
 import { BatchWriteCommand, UpdateCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { Case, Keys, type TierName } from '@cellbook/core';
-import type { CaseView } from '@cellbook/core/case';
-import { documentClient, releaseDocumentClient } from '@cellbook/core/dynamo';
-import { newId } from '@cellbook/core/ids';
-import type { OnboardResult } from '@cellbook/core/onboarding';
-import type { TenantSummary } from '@cellbook/core/tenant-record';
+import type { CaseView } from '@cellbook/core/cases/case';
+import { documentClient, releaseDocumentClient } from '@cellbook/core/shared/dynamo';
+import { newId } from '@cellbook/core/shared/ids';
+import type { OnboardResult } from '@cellbook/core/lifecycle/onboarding';
+import type { TenantSummary } from '@cellbook/core/tenants/tenant-record';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn, type JsonResponse } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';

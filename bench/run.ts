@@ -11,7 +11,7 @@
  */
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Cell, Keys } from '@cellbook/core';
-import { newId } from '@cellbook/core/ids';
+import { newId } from '@cellbook/core/shared/ids';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';

@@ -21,7 +21,7 @@ import {
   type ControlIdentity,
   type TierName,
 } from '@cellbook/core';
-import type { CellDefinition, CellRegistration } from '@cellbook/core/cell';
+import type { CellDefinition, CellRegistration } from '@cellbook/core/cells/cell';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
 import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';

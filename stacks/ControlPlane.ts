@@ -22,7 +22,7 @@ import {
   controlIdentityStatements,
   type ControlIdentity,
 } from '@cellbook/core';
-import { TENANT_ATTRIBUTE_NAME } from '@cellbook/core/tenant-attribute';
+import { TENANT_ATTRIBUTE_NAME } from '@cellbook/core/tenancy/tenant-attribute';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { addEventConsumer, addScheduledJob, rulePattern } from './constructs/event-consumer.js';
 import { functionRole, handlerProps } from './constructs/functions.js';

@@ -8,8 +8,8 @@ import { infraFixture, type InfraFixture } from './support/app.js';
  * see the change) and shows the synthesized infrastructure follows. A stack that had copied a
  * number or a key prefix would still synthesize the original and fail here.
  */
-vi.mock('@cellbook/core/tiers', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@cellbook/core/tiers')>();
+vi.mock('@cellbook/core/tenancy/tiers', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@cellbook/core/tenancy/tiers')>();
   return {
     ...actual,
     AUTHORIZER_CACHE_TTL_SECONDS: 45,
@@ -21,13 +21,13 @@ vi.mock('@cellbook/core/tiers', async (importOriginal) => {
   };
 });
 
-vi.mock('@cellbook/core/keys', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@cellbook/core/keys')>();
+vi.mock('@cellbook/core/keys/keys', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@cellbook/core/keys/keys')>();
   return { ...actual, cellRecordKey: (cellId: string) => ({ PK: `CATALOG#${cellId}`, SK: 'CELL' }) };
 });
 
-vi.mock('@cellbook/core/tenant-access-policy', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('@cellbook/core/tenant-access-policy')>();
+vi.mock('@cellbook/core/access/tenant-access-policy', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('@cellbook/core/access/tenant-access-policy')>();
   return {
     ...actual,
     tenantAccessPolicy: (input: Parameters<typeof actual.tenantAccessPolicy>[0]) => {

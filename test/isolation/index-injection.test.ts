@@ -8,8 +8,8 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Keys } from '@cellbook/core';
-import { documentClient } from '@cellbook/core/dynamo';
-import { newId } from '@cellbook/core/ids';
+import { documentClient } from '@cellbook/core/shared/dynamo';
+import { newId } from '@cellbook/core/shared/ids';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';

@@ -1,4 +1,4 @@
-import { requireEnv } from '@cellbook/core/config';
+import { requireEnv } from '@cellbook/core/shared/config';
 import { publicApi } from './http/api-handler.js';
 import { ok } from './http/responses.js';
 

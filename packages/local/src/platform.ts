@@ -18,7 +18,7 @@ import {
   type ControlIdentity,
   type TierName,
 } from '@cellbook/core';
-import { documentClient } from '@cellbook/core/dynamo';
+import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
 import { createCognitoService, createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';

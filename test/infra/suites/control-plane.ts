@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Identity, Keys, Routing, TIER_NAMES } from '@cellbook/core';
-import { CONTROL_PLANE_SOURCE, cellSource } from '@cellbook/core/events';
-import { TENANT_ATTRIBUTE } from '@cellbook/core/tenant-attribute';
+import { CONTROL_PLANE_SOURCE, cellSource } from '@cellbook/core/events/events';
+import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
 import type { InfraFixture } from '../support/app.js';

@@ -1,4 +1,4 @@
-import { requireEnv } from '@cellbook/core/config';
+import { requireEnv } from '@cellbook/core/shared/config';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
 /**

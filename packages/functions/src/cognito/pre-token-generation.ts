@@ -1,4 +1,4 @@
-import { TENANT_ATTRIBUTE } from '@cellbook/core/tenant-attribute';
+import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import type { PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
 
 /**

@@ -1,5 +1,5 @@
 import { Identity } from '@cellbook/core';
-import { parse } from '@cellbook/core/validation';
+import { parse } from '@cellbook/core/shared/validation';
 import { z } from 'zod';
 import { publicApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';

@@ -1,7 +1,7 @@
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import * as Errors from '@cellbook/core/errors';
-import { everyDomainError } from '@cellbook/core/errors.fixture';
+import * as Errors from '@cellbook/core/shared/errors';
+import { everyDomainError } from '@cellbook/core/shared/errors.fixture';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logger } from '../observability.js';
 import { errorResponse } from './error-response.js';

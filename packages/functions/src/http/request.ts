@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from '@cellbook/core';
-import { ownRecord } from '@cellbook/core/own-record';
+import { ownRecord } from '@cellbook/core/shared/own-record';
 
 /**
  * What a route handler sees: parsed, size-checked input — never the raw event. `path`, `query` and

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { ROUTING_CHANGED } from '@cellbook/core/routing';
-import { RoutingChangeDetail, syncTenantRoute } from '@cellbook/core/routing-map';
+import { ROUTING_CHANGED } from '@cellbook/core/cells/routing';
+import { RoutingChangeDetail, syncTenantRoute } from '@cellbook/core/cells/routing-map';
 import { logger } from '../observability.js';
 
 /**

@@ -286,7 +286,7 @@ describe('what a resumed onboarding or tier change repeats (management API)', ()
 });
 
 describe("core's API key adapter against the stand-in", () => {
-  let Adapter: typeof import('@cellbook/core/api-gateway');
+  let Adapter: typeof import('@cellbook/core/integrations/api-gateway');
   const saved: Record<string, string | undefined> = {};
   const env = { AWS_ENDPOINT_URL_API_GATEWAY: '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIACONTROLPLANE', AWS_SECRET_ACCESS_KEY: 'secret' };
 
@@ -296,7 +296,7 @@ describe("core's API key adapter against the stand-in", () => {
       saved[name] = process.env[name];
       process.env[name] = value;
     }
-    Adapter = await import('@cellbook/core/api-gateway');
+    Adapter = await import('@cellbook/core/integrations/api-gateway');
   });
   afterAll(() => {
     for (const [name, value] of Object.entries(saved)) {

@@ -8,7 +8,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
+import { ownRecord, parseJsonOwn } from '@cellbook/core/shared/own-record';
 import { LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener } from './types.js';
 
 export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';

@@ -409,8 +409,8 @@ describe('re-issuing a temporary password (an onboarding that resumes after a cr
 });
 
 describe("core's identity adapter against the stand-in", () => {
-  let Identity: typeof import('@cellbook/core/identity');
-  let UserAlreadyExists: typeof import('@cellbook/core/errors').UserAlreadyExists;
+  let Identity: typeof import('@cellbook/core/integrations/identity');
+  let UserAlreadyExists: typeof import('@cellbook/core/shared/errors').UserAlreadyExists;
   const saved: Record<string, string | undefined> = {};
   const setEnv = (values: Record<string, string>) => {
     for (const [name, value] of Object.entries(values)) {
@@ -430,8 +430,8 @@ describe("core's identity adapter against the stand-in", () => {
       INVITATION_DELIVERY: 'response',
     });
     cognito.createGroup('admin');
-    Identity = await import('@cellbook/core/identity');
-    ({ UserAlreadyExists } = await import('@cellbook/core/errors'));
+    Identity = await import('@cellbook/core/integrations/identity');
+    ({ UserAlreadyExists } = await import('@cellbook/core/shared/errors'));
   });
   afterAll(() => {
     for (const [name, value] of Object.entries(saved)) {

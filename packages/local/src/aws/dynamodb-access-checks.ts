@@ -3,7 +3,7 @@
  * `dynamodb:LeadingKeys` — every partition-key value the call can touch. When the keys cannot be
  * established with certainty the context key is left out, so a policy that requires it denies.
  */
-import { ownRecord, ownValue } from '@cellbook/core/own-record';
+import { ownRecord, ownValue } from '@cellbook/core/shared/own-record';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type AuthorizationRequest } from './types.js';
 
 export interface TableKeys {

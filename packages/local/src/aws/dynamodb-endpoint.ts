@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { ownRecord, parseJsonOwn } from '@cellbook/core/own-record';
+import { ownRecord, parseJsonOwn } from '@cellbook/core/shared/own-record';
 import { planDynamoDbAccess, type TableKeys } from './dynamodb-access-checks.js';
 import type { LocalIam } from './local-iam.js';
 import { readSignedRequest } from './sigv4-verifier.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseJsonOwn } from '@cellbook/core/own-record';
+import { parseJsonOwn } from '@cellbook/core/shared/own-record';
 
 export const JSON_11 = 'application/x-amz-json-1.1';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { ownRecord, ownValue } from '@cellbook/core/own-record';
+import { ownRecord, ownValue } from '@cellbook/core/shared/own-record';
 import { GATEWAY_RESPONSES, type GatewayResponseType } from '@cellbook/functions/gateway-responses';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from '../aws/types.js';
 import { FunctionTimeout } from '../lambda/function-host.js';

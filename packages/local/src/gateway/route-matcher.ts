@@ -1,4 +1,4 @@
-import { ownRecord } from '@cellbook/core/own-record';
+import { ownRecord } from '@cellbook/core/shared/own-record';
 
 /** API Gateway resource matching: literal segments win over `{param}` segments. */
 export interface MatchableRoute {

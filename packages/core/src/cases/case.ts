@@ -1,0 +1,252 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { CASE_STATUSES, allowedTransitions, canTransition, isActive, type CaseStatus } from './case-status.js';
+import * as Counters from '../tenancy/counters.js';
+import { decodeCursor, encodeCursor, type PageKey } from '../shared/cursor.js';
+import { isConditionalCheckFailed } from '../shared/dynamo.js';
+import { currentEntitlements, requireFeature } from '../tenancy/entitlements.js';
+import { AssigneeNotFound, CaseNotFound, ConcurrentModification, InvalidStatusTransition } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import { ownCaseListingEntries } from '../keys/index-guard.js';
+import { caseKey, caseListingKey, caseListingPartition, caseListingStatusPrefix, isUlid, caseOfListingPageKey, tenantUserKey } from '../keys/keys.js';
+import { useTenant } from '../tenancy/tenant-context.js';
+import { tenantTable } from '../tenancy/tenant-table.js';
+import { fencedWrite } from '../tenancy/write-fence.js';
+import { parse } from '../shared/validation.js';
+
+export const Priority = z.enum(['low', 'medium', 'high', 'urgent']);
+export const Status = z.enum(CASE_STATUSES);
+
+const Title = z.string().trim().min(1, 'Title must not be empty').max(200, 'Title must be at most 200 characters');
+const Description = z.string().max(10_000, 'Description must be at most 10000 characters');
+const Assignee = z.email('Assignee must be the email of a user of this tenant').max(254).toLowerCase();
+
+export interface CaseView {
+  caseId: string;
+  title: string;
+  description: string;
+  priority: z.infer<typeof Priority>;
+  status: CaseStatus;
+  assignee: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface CaseItem extends CaseView {
+  PK: string;
+  SK: string;
+  GSI1PK: string;
+  GSI1SK: string;
+  type: 'case';
+  tenantId: string;
+  createdBy: string;
+  version: number;
+}
+
+function view(item: CaseItem): CaseView {
+  const { caseId, title, description, priority, status, assignee, createdAt, updatedAt } = item;
+  return { caseId, title, description, priority, status, assignee, createdAt, updatedAt };
+}
+
+/** Ids arrive in paths; anything that is not a case id is rejected before any key is built. */
+export const CaseId = z.string().refine(isUlid, 'caseId must be a 26-character case id');
+
+// ── create ────────────────────────────────────────────────────────────────────────────────────
+export const CreateInput = z.strictObject({
+  title: Title,
+  description: Description.optional(),
+  priority: Priority,
+});
+export type CreateInput = z.infer<typeof CreateInput>;
+
+/** Opens a case for the current tenant, within the plan's `max active cases`. */
+export async function create(input: unknown): Promise<CaseView> {
+  requireFeature('cases');
+  const { title, description = '', priority } = parse(CreateInput, input);
+  const { tenantId, username } = useTenant();
+  const { doc, tableName } = tenantTable();
+  const caseId = newId();
+  const now = new Date().toISOString();
+  const item: CaseItem = {
+    ...caseKey(tenantId, caseId),
+    ...caseListingKey(tenantId, 'OPEN', now, caseId),
+    type: 'case',
+    tenantId,
+    caseId,
+    title,
+    description,
+    priority,
+    status: 'OPEN',
+    assignee: null,
+    createdAt: now,
+    updatedAt: now,
+    createdBy: username,
+    version: 1,
+  };
+  await fencedWrite(async () => {
+    await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
+    try {
+      await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
+    } catch (error) {
+      await Counters.release('activeCases');
+      throw error;
+    }
+  });
+  return view(item);
+}
+
+// ── get ───────────────────────────────────────────────────────────────────────────────────────
+async function load(caseId: string): Promise<CaseItem> {
+  const { doc, tableName } = tenantTable();
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(useTenant().tenantId, caseId), ConsistentRead: true }));
+  if (!Item) throw new CaseNotFound();
+  return Item as CaseItem;
+}
+
+/** The current tenant's case; another tenant's id is indistinguishable from a missing one. */
+export async function get(caseId: unknown): Promise<CaseView> {
+  requireFeature('cases');
+  return view(await load(parse(CaseId, caseId, 'caseId')));
+}
+
+/** Throws `CaseNotFound` unless the current tenant has this case. */
+export async function assertExists(caseId: string): Promise<void> {
+  await load(caseId);
+}
+
+// ── list ──────────────────────────────────────────────────────────────────────────────────────
+export const ListInput = z.strictObject({
+  status: Status.optional(),
+  limit: z.coerce.number().int('limit must be a whole number').min(1).max(100).default(20),
+  cursor: z.string().optional(),
+});
+export type ListInput = z.input<typeof ListInput>;
+
+export interface CasePage {
+  items: CaseView[];
+  nextCursor: string | null;
+}
+
+/** Open work first, oldest first within a status; `status` narrows to one status. */
+export async function list(input: unknown): Promise<CasePage> {
+  requireFeature('cases');
+  const { status, limit, cursor } = parse(ListInput, input);
+  const { tenantId } = useTenant();
+  const partition = caseListingPartition(tenantId);
+  const statusPrefix = status ? caseListingStatusPrefix(status) : undefined;
+  const cursorKey = decodeCursor(cursor, {
+    attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
+    accept: (key) => caseOfListingPageKey(tenantId, key, status) !== undefined,
+  });
+  const { doc, tableName } = tenantTable();
+  const read = { tenantId, index: 'GSI1', partition, reader: 'case.list' };
+  const items: CaseView[] = [];
+  // The cursor is always the key of the last case handed out — never of an entry the index guard
+  // dropped — so no other tenant's key can reach a client, and the next page starts right after.
+  let last: PageKey | undefined;
+  let startKey: Record<string, unknown> | undefined = cursorKey;
+  do {
+    const result = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: statusPrefix ? 'GSI1PK = :pk AND begins_with(GSI1SK, :status)' : 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': partition, ...(statusPrefix ? { ':status': statusPrefix } : {}) },
+        Limit: limit - items.length,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const entry of ownCaseListingEntries(read, result.Items ?? [])) {
+      const item = entry as CaseItem;
+      items.push(view(item));
+      last = { PK: item.PK, SK: item.SK, GSI1PK: partition, GSI1SK: item.GSI1SK };
+    }
+    startKey = result.LastEvaluatedKey;
+    // A page of dropped entries only: read on, so a listing is never cut short by what it hides.
+  } while (startKey && items.length < limit);
+  return { items, nextCursor: startKey && last ? encodeCursor(last) : null };
+}
+
+// ── update ────────────────────────────────────────────────────────────────────────────────────
+export const UpdateInput = z
+  .strictObject({
+    status: Status.optional(),
+    title: Title.optional(),
+    priority: Priority.optional(),
+    assignee: Assignee.nullable().optional(),
+  })
+  .refine((input) => Object.values(input).some((value) => value !== undefined), 'Provide at least one field to change');
+export type UpdateInput = z.infer<typeof UpdateInput>;
+
+async function assertAssignable(username: string): Promise<void> {
+  const { doc, tableName } = tenantTable();
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: tenantUserKey(useTenant().tenantId, username) }));
+  if (!Item) throw new AssigneeNotFound();
+}
+
+/**
+ * Changes a case. Status moves follow the status machine; reopening a CLOSED case counts against
+ * `max active cases` again. The write is conditional on the version read, so two concurrent
+ * updates can never both apply on stale state.
+ */
+export async function update(caseId: unknown, input: unknown): Promise<CaseView> {
+  requireFeature('cases');
+  const id = parse(CaseId, caseId, 'caseId');
+  const changes = parse(UpdateInput, input);
+  const current = await load(id);
+  const { tenantId } = useTenant();
+  const target = changes.status ?? current.status;
+  if (target !== current.status && !canTransition(current.status, target)) {
+    const allowed = allowedTransitions(current.status).join(', ');
+    throw new InvalidStatusTransition(`A ${current.status} case cannot move to ${target}; allowed: ${allowed}.`);
+  }
+  if (changes.assignee) await assertAssignable(changes.assignee);
+
+  const next: CaseItem = {
+    ...current,
+    ...(changes.title !== undefined ? { title: changes.title } : {}),
+    ...(changes.priority !== undefined ? { priority: changes.priority } : {}),
+    ...(changes.assignee !== undefined ? { assignee: changes.assignee } : {}),
+    status: target,
+    ...caseListingKey(tenantId, target, current.createdAt, current.caseId),
+    updatedAt: new Date().toISOString(),
+    version: current.version + 1,
+  };
+  const reactivating = !isActive(current.status) && isActive(target);
+  const deactivating = isActive(current.status) && !isActive(target);
+  await fencedWrite(() => write(current, next, reactivating, deactivating));
+  return view(next);
+}
+
+async function write(current: CaseItem, next: CaseItem, reactivating: boolean, deactivating: boolean): Promise<void> {
+  const { tenantId } = useTenant();
+  if (reactivating) await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
+
+  const { doc, tableName } = tenantTable();
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: caseKey(tenantId, current.caseId),
+        UpdateExpression: 'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':title': next.title,
+          ':priority': next.priority,
+          ':assignee': next.assignee,
+          ':status': next.status,
+          ':gsi1sk': next.GSI1SK,
+          ':updatedAt': next.updatedAt,
+          ':next': next.version,
+          ':expected': current.version,
+        },
+      }),
+    );
+  } catch (error) {
+    if (reactivating) await Counters.release('activeCases');
+    if (isConditionalCheckFailed(error)) throw new ConcurrentModification(undefined, { cause: error });
+    throw error;
+  }
+  if (deactivating) await Counters.release('activeCases');
+}

@@ -1,0 +1,248 @@
+/**
+ * The only place that formats DynamoDB keys. The key format is a security contract (DESIGN §3):
+ * every item key leads with `TENANT#<tenantId>` and the `#` delimiter keeps `t-1` out of `t-10`
+ * under the LeadingKeys policy. Nothing else in the code base concatenates a key string.
+ */
+import { CASE_STATUSES, type CaseStatus } from '../cases/case-status.js';
+
+const TENANT_ID = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const CELL_ID = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export function isTenantId(value: unknown): value is string {
+  return typeof value === 'string' && TENANT_ID.test(value);
+}
+
+export function assertTenantId(value: unknown): asserts value is string {
+  // A malformed tenant id here means a bug upstream (ids come from the control plane), not bad input.
+  if (!isTenantId(value)) throw new Error(`refusing to build a key for malformed tenant id ${JSON.stringify(value)}`);
+}
+
+export function isUlid(value: unknown): value is string {
+  return typeof value === 'string' && ULID.test(value);
+}
+
+export function isCellId(value: unknown): value is string {
+  return typeof value === 'string' && CELL_ID.test(value);
+}
+
+function assertUlid(value: string, what: string): void {
+  if (!isUlid(value)) throw new Error(`refusing to build a key for malformed ${what} ${JSON.stringify(value)}`);
+}
+
+export interface ItemKey {
+  PK: string;
+  SK: string;
+}
+
+/** `TENANT#<tenantId>` — the value every leading key equals or starts with (followed by `#`). */
+export function tenantPartitionPrefix(tenantId: string): string {
+  assertTenantId(tenantId);
+  return `TENANT#${tenantId}`;
+}
+
+/**
+ * The tenant whose partition `partition` is (`TENANT#<id>` or `TENANT#<id>#…`), or undefined when
+ * it leads with no well-formed tenant id. This is the partition key the LeadingKeys fence checks,
+ * so it names the tenant that wrote the item — unlike an index key, which the fence never sees.
+ */
+export function tenantOfPartition(partition: string): string | undefined {
+  const prefix = 'TENANT#';
+  if (!partition.startsWith(prefix)) return undefined;
+  const rest = partition.slice(prefix.length);
+  const end = rest.indexOf('#');
+  const tenantId = end < 0 ? rest : rest.slice(0, end);
+  return isTenantId(tenantId) ? tenantId : undefined;
+}
+
+export function caseKey(tenantId: string, caseId: string): ItemKey {
+  assertUlid(caseId, 'case id');
+  return { PK: `${tenantPartitionPrefix(tenantId)}#CASE#${caseId}`, SK: 'CASE' };
+}
+
+export const NOTE_SORT_PREFIX = 'NOTE#';
+
+export function noteKey(tenantId: string, caseId: string, noteId: string): ItemKey {
+  assertUlid(noteId, 'note id');
+  return { PK: caseKey(tenantId, caseId).PK, SK: `${NOTE_SORT_PREFIX}${noteId}` };
+}
+
+/** Lists open work first, then oldest first within a status. */
+const STATUS_RANK: Record<CaseStatus, number> = { OPEN: 1, IN_PROGRESS: 2, RESOLVED: 3, CLOSED: 4 };
+
+export interface CaseListingKey {
+  GSI1PK: string;
+  GSI1SK: string;
+}
+
+export function caseListingPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#CASES`;
+}
+
+export function caseListingStatusPrefix(status: CaseStatus): string {
+  return `S${STATUS_RANK[status]}#`;
+}
+
+export function caseListingKey(tenantId: string, status: CaseStatus, createdAt: string, caseId: string): CaseListingKey {
+  assertUlid(caseId, 'case id');
+  return {
+    GSI1PK: caseListingPartition(tenantId),
+    GSI1SK: `${caseListingStatusPrefix(status)}${createdAt}#${caseId}`,
+  };
+}
+
+/** True for an instant as `Date.prototype.toISOString` writes it (the only form keys carry). */
+function isIsoInstant(value: string): boolean {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+}
+
+/**
+ * The case a listing page key names, when the key is exactly one the case listing of `tenantId`
+ * issues (`PK`/`SK` of one of its case items, its listing partition, a well-formed listing sort key
+ * of that same case), and within `status` when the listing is filtered; otherwise undefined.
+ */
+export function caseOfListingPageKey(
+  tenantId: string,
+  key: Readonly<Record<string, string | undefined>>,
+  status?: CaseStatus,
+): { caseId: string; status: CaseStatus; createdAt: string } | undefined {
+  const { PK = '', SK = '', GSI1PK = '', GSI1SK = '' } = key;
+  const caseId = caseIdOfPartition(tenantId, PK);
+  if (caseId === undefined || SK !== caseKey(tenantId, caseId).SK || GSI1PK !== caseListingPartition(tenantId)) return undefined;
+  const listed = CASE_STATUSES.find((candidate) => GSI1SK.startsWith(caseListingStatusPrefix(candidate)));
+  if (listed === undefined || (status !== undefined && listed !== status)) return undefined;
+  const suffix = `#${caseId}`;
+  if (!GSI1SK.endsWith(suffix)) return undefined;
+  const createdAt = GSI1SK.slice(caseListingStatusPrefix(listed).length, GSI1SK.length - suffix.length);
+  if (!isIsoInstant(createdAt) || caseListingKey(tenantId, listed, createdAt, caseId).GSI1SK !== GSI1SK) return undefined;
+  return { caseId, status: listed, createdAt };
+}
+
+/** Per-tenant counters (active cases, users) that back entitlement limits. */
+export function tenantMetaKey(tenantId: string): ItemKey {
+  return { PK: `${tenantPartitionPrefix(tenantId)}#META`, SK: 'COUNTERS' };
+}
+
+export const USER_SORT_PREFIX = 'USER#';
+
+export function tenantUsersPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#USERS`;
+}
+
+export function tenantUserKey(tenantId: string, username: string): ItemKey {
+  return { PK: tenantUsersPartition(tenantId), SK: `${USER_SORT_PREFIX}${username.toLowerCase()}` };
+}
+
+// ── control-plane tables (tenant registry, cell catalog) ──────────────────────────────────────
+
+/** The tenant's registry record; it leads with the tenant too, so the same fence could apply. */
+export function tenantRecordKey(tenantId: string): ItemKey {
+  return { PK: tenantPartitionPrefix(tenantId), SK: 'TENANT' };
+}
+
+/** The registry's GSI1 partition that lists every tenant, oldest first. */
+export const TENANT_LISTING_PARTITION = 'TENANTS';
+
+/** Where a tenant's record sits in the registry's listing of all tenants (oldest first). */
+export function tenantListingKey(tenantId: string, createdAt: string): { GSI1PK: string; GSI1SK: string } {
+  assertTenantId(tenantId);
+  return { GSI1PK: TENANT_LISTING_PARTITION, GSI1SK: `${createdAt}#${tenantId}` };
+}
+
+/**
+ * The tenant a registry listing page key names, when the key is exactly one the listing of all
+ * tenants issues (a tenant record's key and its place in the listing); otherwise undefined.
+ */
+export function tenantOfListingPageKey(key: Readonly<Record<string, string | undefined>>): string | undefined {
+  const { PK = '', SK = '', GSI1PK = '', GSI1SK = '' } = key;
+  const tenantId = tenantOfPartition(PK);
+  if (tenantId === undefined || PK !== tenantRecordKey(tenantId).PK || SK !== tenantRecordKey(tenantId).SK) return undefined;
+  const suffix = `#${tenantId}`;
+  if (GSI1PK !== TENANT_LISTING_PARTITION || !GSI1SK.endsWith(suffix)) return undefined;
+  const createdAt = GSI1SK.slice(0, GSI1SK.length - suffix.length);
+  return isIsoInstant(createdAt) && tenantListingKey(tenantId, createdAt).GSI1SK === GSI1SK ? tenantId : undefined;
+}
+
+export const AUDIT_SORT_PREFIX = 'AUDIT#';
+
+/** One audit record of a control-plane action on a tenant; sorted by time within the tenant. */
+export function auditKey(tenantId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  return { PK: tenantPartitionPrefix(tenantId), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
+}
+
+/** Guards tenant names against concurrent duplicate onboarding. */
+export function tenantNameKey(normalizedName: string): ItemKey {
+  return { PK: `TENANTNAME#${normalizedName}`, SK: 'TENANTNAME' };
+}
+
+/**
+ * Reserves a new tenant's admin e-mail (lower-cased) for that tenant, from before its onboarding
+ * provisions anything until it is offboarded: of two onboardings with the same new admin, one wins.
+ */
+export function adminEmailKey(email: string): ItemKey {
+  return { PK: `ADMINEMAIL#${email.trim().toLowerCase()}`, SK: 'ADMINEMAIL' };
+}
+
+export function idempotencyKey(actor: string, key: string): ItemKey {
+  return { PK: `IDEMPOTENCY#${actor}#${key}`, SK: 'IDEMPOTENCY' };
+}
+
+/** True when `sortKey` is `prefix` followed by a well-formed ULID (audit records, notes). */
+export function isUlidSortKey(sortKey: string | undefined, prefix: typeof AUDIT_SORT_PREFIX | typeof NOTE_SORT_PREFIX): boolean {
+  return sortKey?.startsWith(prefix) === true && isUlid(sortKey.slice(prefix.length));
+}
+
+export function cellRecordKey(cellId: string): ItemKey {
+  return { PK: cellPartition(cellId), SK: 'CELL' };
+}
+
+/**
+ * The cell's partition: its catalog record in the cells table, and its audit trail (operator
+ * actions on the cell itself) in the registry table, next to the tenants' trails.
+ */
+export function cellPartition(cellId: string): string {
+  if (!isCellId(cellId)) throw new Error(`refusing to build a key for malformed cell id ${JSON.stringify(cellId)}`);
+  return `CELL#${cellId}`;
+}
+
+/** One audit record of an operator action on a cell; sorted by time within the cell. */
+export function cellAuditKey(cellId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  return { PK: cellPartition(cellId), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
+}
+
+// ── one tenant's partitions, enumerated whole for export, moves between cells and purge ──────
+
+/** The tenant's partition in the registry table: its record, audit trail and control-plane steps. */
+export function tenantRegistryPartition(tenantId: string): string {
+  return tenantRecordKey(tenantId).PK;
+}
+
+/** The partition of the tenant's counters item (which also carries the write fence). */
+export function tenantMetaPartition(tenantId: string): string {
+  return tenantMetaKey(tenantId).PK;
+}
+
+/**
+ * A case's partition: the case item and its notes. `CASE` sorts before `NOTE#`, so a Query of the
+ * partition returns the case item before its notes.
+ */
+export function casePartition(tenantId: string, caseId: string): string {
+  return caseKey(tenantId, caseId).PK;
+}
+
+/** The case id when `partition` is one of this tenant's case partitions, otherwise undefined. */
+export function caseIdOfPartition(tenantId: string, partition: string): string | undefined {
+  const prefix = `${tenantPartitionPrefix(tenantId)}#CASE#`;
+  if (!partition.startsWith(prefix)) return undefined;
+  const caseId = partition.slice(prefix.length);
+  return isUlid(caseId) && caseKey(tenantId, caseId).PK === partition ? caseId : undefined;
+}
+
+/** True for the case item itself (not a note) of one of this tenant's cases. */
+export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
+  const caseId = caseIdOfPartition(tenantId, key.PK);
+  return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;
+}

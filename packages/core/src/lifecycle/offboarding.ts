@@ -1,0 +1,365 @@
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import * as ApiGateway from '../integrations/api-gateway.js';
+import * as Audit from '../events/audit.js';
+import * as Cell from '../cells/cell.js';
+import * as Events from '../events/events.js';
+import { requireEnv } from '../shared/config.js';
+import { systemDocumentClient } from '../shared/dynamo.js';
+import { DomainError, OnboardingInProgress, TenantNotFound, TenantNotSuspended } from '../shared/errors.js';
+import * as Identity from '../integrations/identity.js';
+import { deterministicId } from '../shared/ids.js';
+import { normalizeTenantName, releaseAdminEmail } from './onboarding.js';
+import { isTenantId, tenantNameKey, tenantRecordKey, tenantUsersPartition } from '../keys/keys.js';
+import * as Routing from '../cells/routing.js';
+import * as TenantData from '../tenant-data/tenant-data.js';
+import * as Tenant from '../tenants/tenant.js';
+import { summary, type TenantRecord, type TenantSummary } from '../tenants/tenant-record.js';
+import { tenantTableIn } from '../tenancy/tenant-table.js';
+import { parse } from '../shared/validation.js';
+
+/**
+ * Export and offboarding. The export (`GET /admin/tenants/{id}/export`) is every item of the tenant
+ * in every table — its registry partition (record, audit trail, workflow logs) and everything in its
+ * cell — as JSON Lines, page by page. Cell items are read through the cell's tenant access role
+ * tagged with the tenant, so the data layer itself guarantees no other tenant's item can appear.
+ *
+ * Offboarding (`DELETE /admin/tenants/{id}`) takes a SUSPENDED tenant — suspended so that nothing
+ * changes between the operator's export and the deletion — and, step by recorded step (a retry
+ * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
+ * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
+ * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
+ *
+ * The same workflow cancels an **abandoned onboarding**: a PENDING tenant whose onboarding attempt
+ * died and was never retried (its lease on the name has run out). Cancelling takes the name from
+ * the onboarding first, so a retry arriving meanwhile is refused rather than racing the cleanup,
+ * and it finds what a crashed attempt may have created without recording it (the API key by name,
+ * the cell slot by tenant).
+ */
+export const OFFBOARDING_STEPS = ['started', 'keyRevoked', 'usersRemoved', 'dataPurged', 'slotReleased', 'tombstoned', 'unrouted', 'announced'] as const;
+export type OffboardingStep = (typeof OFFBOARDING_STEPS)[number];
+
+interface OffboardingLog {
+  steps: Partial<Record<OffboardingStep, string>>;
+  /** The tenant's status when offboarding started: SUSPENDED, or PENDING for a cancelled onboarding. */
+  from?: 'SUSPENDED' | 'PENDING';
+  actor: string;
+  reason?: string;
+  purged?: TenantData.Fingerprint & { cellId: string };
+}
+
+type OffboardingTenant = TenantRecord & { offboarding?: OffboardingLog };
+
+export const OffboardInput = z.strictObject({
+  reason: z.string().trim().min(1).max(500).optional(),
+});
+
+export const ExportInput = TenantData.ReadInput;
+
+function table(): string {
+  return requireEnv('TENANTS_TABLE');
+}
+
+async function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
+  if (!isTenantId(tenantId)) return undefined;
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
+  return Item as OffboardingTenant | undefined;
+}
+
+export interface ExportPage {
+  /** JSON Lines: `{"table":"registry"|"cell","item":{…}}` per line. */
+  lines: string;
+  count: number;
+  nextCursor: string | null;
+}
+
+/**
+ * One page of a tenant's export. The registry part is read with the control plane's own access
+ * (that table has no tenant fence); the cell part through the tenant-tagged role.
+ */
+export async function exportPage(tenantId: string, input: unknown): Promise<ExportPage> {
+  const record = await readTenant(tenantId);
+  if (!record) throw new TenantNotFound();
+  const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
+  const sources: TenantData.TenantDataSources = {
+    registry: { doc: systemDocumentClient(), tableName: table() },
+    ...(cell ? { cell: tenantTableIn(cell, tenantId) } : {}),
+  };
+  const page = await TenantData.readTenantItems(sources, tenantId, input ?? {});
+  return { lines: TenantData.exportLines(page.items.map(withoutSecrets)), count: page.items.length, nextCursor: page.nextCursor };
+}
+
+/** The API key's value is the gateway's usage identifier — a credential, not the tenant's data. */
+function withoutSecrets(entry: TenantData.TenantItem): TenantData.TenantItem {
+  if (entry.table !== 'registry' || !('apiKeyValue' in entry.item)) return entry;
+  const { apiKeyValue: _secret, ...item } = entry.item;
+  return { table: entry.table, item };
+}
+
+export interface OffboardOptions {
+  actor: string;
+  /** The clock that decides whether an onboarding's lease has run out; drills move it. */
+  now?: () => number;
+  /** Fault injection for drills: called after each recorded step; throwing is a crash there. */
+  afterStep?: (step: OffboardingStep) => Promise<void> | void;
+}
+
+export type OffboardResult = TenantSummary & { purged: { cellId: string; count: number; checksum: string } | null };
+
+async function recordStep(tenantId: string, step: OffboardingStep, sets: Record<string, unknown> = {}, removes: string[] = []): Promise<void> {
+  const names: Record<string, string> = { '#offboarding': 'offboarding', '#steps': 'steps', '#step': step };
+  const values: Record<string, unknown> = { ':at': new Date().toISOString() };
+  const assignments = ['#offboarding.#steps.#step = :at', 'updatedAt = :at'];
+  for (const [path, value] of Object.entries(sets)) {
+    const placeholder = path.replace(/\W/g, '_');
+    const names_ = path.split('.').map((part) => {
+      names[`#${part}`] = part;
+      return `#${part}`;
+    });
+    values[`:${placeholder}`] = value;
+    assignments.push(`${names_.join('.')} = :${placeholder}`);
+  }
+  for (const attribute of removes) names[`#${attribute}`] = attribute;
+  await systemDocumentClient().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: tenantRecordKey(tenantId),
+      UpdateExpression: `SET ${assignments.join(', ')}${removes.length ? ` REMOVE ${removes.map((a) => `#${a}`).join(', ')}` : ''}`,
+      ConditionExpression: 'attribute_exists(#offboarding)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
+}
+
+/**
+ * Takes a PENDING tenant's name from its onboarding, so that no retry of the onboarding can run
+ * while it is cancelled: only once the attempt's lease has run out (the attempt is dead — its
+ * function's time limit is shorter than the lease), and only if the name is still this tenant's.
+ * A cancellation resumed after a crash finds the name already taken.
+ */
+async function takeNameFromOnboarding(record: TenantRecord, now: number): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: tenantNameKey(normalizeTenantName(record.name)),
+        UpdateExpression: 'SET #state = :cancelling',
+        ConditionExpression: 'tenantId = :tenantId AND (#state = :cancelling OR (#state = :onboarding AND leaseExpiresAt < :now))',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':tenantId': record.tenantId, ':cancelling': 'CANCELLING', ':onboarding': 'ONBOARDING', ':now': now },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new OnboardingInProgress({ cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Offboards a SUSPENDED tenant, or cancels an abandoned onboarding (a PENDING tenant), or finishes
+ * doing so. An OFFBOARDED tenant is answered as is.
+ */
+export async function offboard(tenantId: string, input: unknown, options: OffboardOptions): Promise<OffboardResult> {
+  const { reason } = parse(OffboardInput, input ?? {});
+  let record = await readTenant(tenantId);
+  if (!record) throw new TenantNotFound();
+  if (record.status === 'OFFBOARDED' && record.offboarding?.steps.announced) {
+    return { ...summary(record), purged: record.offboarding.purged ?? null };
+  }
+  const after = async (step: OffboardingStep) => options.afterStep?.(step);
+
+  if (!record.offboarding) {
+    if (record.status !== 'SUSPENDED' && record.status !== 'PENDING') throw new TenantNotSuspended();
+    if (record.status === 'PENDING') await takeNameFromOnboarding(record, (options.now ?? Date.now)());
+    const from = record.status;
+    const log: OffboardingLog = { steps: { started: new Date().toISOString() }, from, actor: options.actor, ...(reason ? { reason } : {}) };
+    try {
+      await systemDocumentClient().send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: tenantRecordKey(tenantId),
+          UpdateExpression: 'SET #offboarding = :log, updatedAt = :now',
+          // Suspended (or still pending) and not moving: the data the operator exported is the data that goes.
+          ConditionExpression: '#status = :from AND attribute_not_exists(#offboarding) AND (attribute_not_exists(#move) OR #move.#state IN (:done, :failed))',
+          ExpressionAttributeNames: { '#offboarding': 'offboarding', '#status': 'status', '#move': 'move', '#state': 'state' },
+          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':from': from, ':done': 'DONE', ':failed': 'FAILED' },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') throw new TenantNotSuspended({ cause: error });
+      throw error;
+    }
+    // biome-ignore lint/style/noNonNullAssertion: readTenant finds the record this step has just written (or read) for this tenant; only a deleted registry could make it absent.
+    record = (await readTenant(tenantId))!;
+    await after('started');
+  }
+  // biome-ignore lint/style/noNonNullAssertion: the start step above wrote the offboarding log, or an earlier run did.
+  const log = record.offboarding!;
+  const steps = log.steps;
+  const cancelled = log.from === 'PENDING';
+  // A cancelled onboarding may hold a slot its record never learned of (the attempt died between
+  // taking it and recording it).
+  const cellId = record.cellId ?? (cancelled ? (await Cell.findSlot(tenantId))?.cellId : undefined);
+  const cell = cellId ? await Cell.get(cellId) : undefined;
+
+  if (!steps.keyRevoked) {
+    // Likewise a key it created but did not record: keys are named after the tenant.
+    const apiKeyId = record.apiKeyId ?? (cancelled ? (await ApiGateway.findTenantApiKey(tenantId))?.apiKeyId : undefined);
+    if (apiKeyId) await ApiGateway.deleteApiKey(apiKeyId);
+    await recordStep(tenantId, 'keyRevoked');
+    await after('keyRevoked');
+  }
+
+  if (!steps.usersRemoved) {
+    const usernames = new Set<string>([record.adminUsername]);
+    if (cell) {
+      const users = tenantTableIn(cell, tenantId);
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await users.doc.send(
+          new QueryCommand({
+            TableName: users.tableName,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': tenantUsersPartition(tenantId) },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        for (const item of page.Items ?? []) if (typeof item.username === 'string') usernames.add(item.username);
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    for (const username of usernames) {
+      // Only the tenant's own users: a username could have been freed and taken by someone else.
+      const user = await Identity.getUser(username);
+      if (user?.tenantId !== tenantId) continue;
+      await Identity.signOutEverywhere(username);
+      await Identity.deleteUser(username);
+    }
+    await recordStep(tenantId, 'usersRemoved');
+    await after('usersRemoved');
+  }
+
+  if (!steps.dataPurged) {
+    let purged: OffboardingLog['purged'];
+    if (cell) {
+      const data = tenantTableIn(cell, tenantId);
+      const before = await TenantData.fingerprintTenantCellItems(data, tenantId);
+      const { remaining } = await TenantData.purgeTenantCellItems(data, tenantId);
+      if (remaining !== 0) throw new Error(`offboarding ${tenantId}: ${remaining} items left in ${cell.cellId} after the purge`);
+      // A resumed purge counts only what was left: keep the first attempt's figure if there is one.
+      purged = log.purged ?? { cellId: cell.cellId, ...before };
+    }
+    await recordStep(tenantId, 'dataPurged', purged ? { 'offboarding.purged': purged } : {});
+    await after('dataPurged');
+  }
+
+  if (!steps.slotReleased) {
+    if (cellId) await Cell.releaseSlot(cellId, tenantId);
+    await recordStep(tenantId, 'slotReleased');
+    await after('slotReleased');
+  }
+
+  if (!steps.tombstoned) {
+    // These are safe to repeat, so they come before the step is recorded. The name and the admin's
+    // e-mail may be used again by a new tenant; the tombstone keeps them for the record.
+    await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
+    await releaseAdminEmail(record.adminUsername, tenantId);
+    await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
+    if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
+    await after('tombstoned');
+  }
+
+  if (!steps.unrouted) {
+    await Routing.announceRoute({ tenantId, tier: record.tier, cellId: null, previousCellId: record.cellId, actor: log.actor });
+    await recordStep(tenantId, 'unrouted');
+    await after('unrouted');
+  }
+
+  // biome-ignore lint/style/noNonNullAssertion: readTenant finds the record this step has just written (or read) for this tenant; only a deleted registry could make it absent.
+  record = (await readTenant(tenantId))!;
+  const purged = record.offboarding?.purged ?? null;
+  if (!steps.announced) {
+    const startedAt = Date.parse(log.steps.started ?? record.updatedAt);
+    await Audit.record(
+      {
+        tenantId,
+        actor: log.actor,
+        action: 'tenant.offboarded',
+        ...(log.reason ? { reason: log.reason } : {}),
+        before: { status: log.from ?? 'SUSPENDED', cellId: record.cellId ?? null },
+        after: { status: 'OFFBOARDED', purgedItems: purged?.count ?? 0, checksum: purged?.checksum ?? null },
+      },
+      { auditId: deterministicId(startedAt, `${tenantId}#tenant.offboarded`) },
+    );
+    await Events.publishTenantEvent({
+      source: Events.CONTROL_PLANE_SOURCE,
+      detailType: 'TenantOffboarded',
+      tenantId,
+      cellId: record.cellId,
+      tier: record.tier,
+      actor: log.actor,
+      data: { purgedItems: purged?.count ?? 0 },
+      idempotencyKey: `TenantOffboarded#${tenantId}`,
+    });
+    await recordStep(tenantId, 'announced');
+    await after('announced');
+    // biome-ignore lint/style/noNonNullAssertion: readTenant finds the record this step has just written (or read) for this tenant; only a deleted registry could make it absent.
+    record = (await readTenant(tenantId))!;
+  }
+  return { ...summary(record), purged };
+}
+
+// ── the reaper of abandoned onboardings ────────────────────────────────────────────────────────
+
+/** How long a PENDING tenant must have made no progress before the reaper cancels it. */
+export const ABANDONED_AFTER_MS = 60 * 60 * 1000;
+
+export interface ReapOptions {
+  /** Who cancels (`system` for the schedule). */
+  actor?: string;
+  /** How long without progress makes an onboarding abandoned (default `ABANDONED_AFTER_MS`). */
+  olderThanMs?: number;
+  now?: () => number;
+}
+
+export interface ReapResult {
+  /** Abandoned onboardings cancelled (tombstoned, name, key, user and slot freed). */
+  cancelled: string[];
+  /** PENDING tenants left alone this time, and why (an attempt running again, …). */
+  skipped: { tenantId: string; code: string }[];
+}
+
+/**
+ * Cancels every onboarding that has made no progress for `olderThanMs` — a client that never
+ * retried its crashed request — so that abandoned attempts do not hold names, keys and cell slots
+ * for ever. Run on a schedule; each cancellation is the offboarding workflow (resumable, audited
+ * with actor `system`). An onboarding retried meanwhile holds its lease and is skipped. A failure
+ * on one tenant does not stop the others; the run then fails, so the schedule's retry shows it.
+ */
+export async function reapAbandonedOnboardings(options: ReapOptions = {}): Promise<ReapResult> {
+  const now = options.now ?? Date.now;
+  const cutoff = now() - (options.olderThanMs ?? ABANDONED_AFTER_MS);
+  const result: ReapResult = { cancelled: [], skipped: [] };
+  const failed: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await Tenant.list({ status: 'PENDING', limit: 100, ...(cursor ? { cursor } : {}) });
+    for (const tenant of page.items) {
+      if (Date.parse(tenant.updatedAt) > cutoff) continue;
+      try {
+        await offboard(tenant.tenantId, { reason: `Abandoned onboarding: no progress since ${tenant.updatedAt}` }, { actor: options.actor ?? 'system', now });
+        result.cancelled.push(tenant.tenantId);
+      } catch (error) {
+        if (error instanceof DomainError) result.skipped.push({ tenantId: tenant.tenantId, code: error.code });
+        else failed.push(tenant.tenantId);
+      }
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  if (failed.length > 0) {
+    throw new Error(`reaping abandoned onboardings: ${failed.length} could not be cancelled (${failed.join(', ')}); cancelled ${result.cancelled.length}`);
+  }
+  return result;
+}
