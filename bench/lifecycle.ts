@@ -14,7 +14,7 @@ import type { CaseView } from '@cellbook/core/cases/case';
 import { documentClient, releaseDocumentClient } from '@cellbook/core/shared/dynamo';
 import { newId } from '@cellbook/core/shared/ids';
 import type { OnboardResult } from '@cellbook/core/lifecycle/onboarding';
-import type { TenantSummary } from '@cellbook/core/tenants/tenant-record';
+import type { TenantSummary } from '@cellbook/core/tenants/record';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn, type JsonResponse } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { Tenant } from '@cellbook/core';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { requireEnv } from '@cellbook/core/shared/config';
 import { encodeTenantContext } from './auth/authorizer-context.js';
 import { stagePolicy } from './auth/policy.js';

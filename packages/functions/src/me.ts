@@ -1,4 +1,6 @@
-import { Counters, currentEntitlements, useTenant } from '@cellbook/core';
+import * as Counters from '@cellbook/core/tenancy/counters';
+import { currentEntitlements } from '@cellbook/core/tenancy/entitlements';
+import { useTenant } from '@cellbook/core/tenancy/tenant-context';
 import { tenantApi } from './http/api-handler.js';
 import { ok } from './http/responses.js';
 

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CASE_STATUSES, allowedTransitions, canTransition, isActive, type CaseStatus } from './case-status.js';
 import * as Counters from '../tenancy/counters.js';
 import { decodeCursor, encodeCursor, type PageKey } from '../shared/cursor.js';
@@ -12,14 +12,14 @@ import { caseKey, caseListingKey, caseListingPartition, caseListingStatusPrefix,
 import { useTenant } from '../tenancy/tenant-context.js';
 import { tenantTable } from '../tenancy/tenant-table.js';
 import { fencedWrite } from '../tenancy/write-fence.js';
-import { parse } from '../shared/validation.js';
+import { PageLimit, parse } from '../shared/validation.js';
 
 export const Priority = z.enum(['low', 'medium', 'high', 'urgent']);
 export const Status = z.enum(CASE_STATUSES);
 
-const Title = z.string().trim().min(1, 'Title must not be empty').max(200, 'Title must be at most 200 characters');
-const Description = z.string().max(10_000, 'Description must be at most 10000 characters');
-const Assignee = z.email('Assignee must be the email of a user of this tenant').max(254).toLowerCase();
+const Title = z.string().check(z.trim(), z.minLength(1, 'Title must not be empty'), z.maxLength(200, 'Title must be at most 200 characters'));
+const Description = z.string().check(z.maxLength(10_000, 'Description must be at most 10000 characters'));
+const Assignee = z.email('Assignee must be the email of a user of this tenant').check(z.maxLength(254), z.toLowerCase());
 
 export interface CaseView {
   caseId: string;
@@ -49,12 +49,12 @@ function view(item: CaseItem): CaseView {
 }
 
 /** Ids arrive in paths; anything that is not a case id is rejected before any key is built. */
-export const CaseId = z.string().refine(isUlid, 'caseId must be a 26-character case id');
+export const CaseId = z.string().check(z.refine(isUlid, 'caseId must be a 26-character case id'));
 
 // ── create ────────────────────────────────────────────────────────────────────────────────────
 export const CreateInput = z.strictObject({
   title: Title,
-  description: Description.optional(),
+  description: z.optional(Description),
   priority: Priority,
 });
 export type CreateInput = z.infer<typeof CreateInput>;
@@ -116,9 +116,9 @@ export async function assertExists(caseId: string): Promise<void> {
 
 // ── list ──────────────────────────────────────────────────────────────────────────────────────
 export const ListInput = z.strictObject({
-  status: Status.optional(),
-  limit: z.coerce.number().int('limit must be a whole number').min(1).max(100).default(20),
-  cursor: z.string().optional(),
+  status: z.optional(Status),
+  limit: PageLimit(100, 20, 'limit must be a whole number'),
+  cursor: z.optional(z.string()),
 });
 export type ListInput = z.input<typeof ListInput>;
 
@@ -170,12 +170,12 @@ export async function list(input: unknown): Promise<CasePage> {
 // ── update ────────────────────────────────────────────────────────────────────────────────────
 export const UpdateInput = z
   .strictObject({
-    status: Status.optional(),
-    title: Title.optional(),
-    priority: Priority.optional(),
-    assignee: Assignee.nullable().optional(),
+    status: z.optional(Status),
+    title: z.optional(Title),
+    priority: z.optional(Priority),
+    assignee: z.optional(z.nullable(Assignee)),
   })
-  .refine((input) => Object.values(input).some((value) => value !== undefined), 'Provide at least one field to change');
+  .check(z.refine((input) => Object.values(input).some((value) => value !== undefined), 'Provide at least one field to change'));
 export type UpdateInput = z.infer<typeof UpdateInput>;
 
 async function assertAssignable(username: string): Promise<void> {

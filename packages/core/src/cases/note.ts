@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CaseId, assertExists } from './case.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { requireFeature } from '../tenancy/entitlements.js';
@@ -8,7 +8,7 @@ import { NOTE_SORT_PREFIX, caseKey, isUlidSortKey, noteKey } from '../keys/keys.
 import { useTenant } from '../tenancy/tenant-context.js';
 import { tenantTable } from '../tenancy/tenant-table.js';
 import { fencedWrite } from '../tenancy/write-fence.js';
-import { parse } from '../shared/validation.js';
+import { PageLimit, parse } from '../shared/validation.js';
 
 export interface NoteView {
   noteId: string;
@@ -19,7 +19,7 @@ export interface NoteView {
 }
 
 export const AddInput = z.strictObject({
-  body: z.string().trim().min(1, 'Note body must not be empty').max(10_000, 'Note body must be at most 10000 characters'),
+  body: z.string().check(z.trim(), z.minLength(1, 'Note body must not be empty'), z.maxLength(10_000, 'Note body must be at most 10000 characters')),
 });
 
 /** Appends a note to one of the current tenant's cases. */
@@ -45,8 +45,8 @@ export async function add(caseId: unknown, input: unknown): Promise<NoteView> {
 }
 
 export const ListInput = z.strictObject({
-  limit: z.coerce.number().int('limit must be a whole number').min(1).max(100).default(50),
-  cursor: z.string().optional(),
+  limit: PageLimit(100, 50, 'limit must be a whole number'),
+  cursor: z.optional(z.string()),
 });
 
 export async function list(caseId: unknown, input: unknown): Promise<{ items: NoteView[]; nextCursor: string | null }> {

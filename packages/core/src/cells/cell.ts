@@ -6,8 +6,8 @@ import * as Audit from '../events/audit.js';
 import { CellNotDeployed, CellNotFound, CellProvisioning, ConcurrentModification, NoCellCapacity } from '../shared/errors.js';
 import { cellRecordKey, isCellId } from '../keys/keys.js';
 import { retry } from '../shared/retry.js';
-import { parse } from '../shared/validation.js';
-import { z } from 'zod';
+import { Reason, parse } from '../shared/validation.js';
+import * as z from 'zod/mini';
 import type { Placement, TierName } from '../tenancy/tiers.js';
 
 /**
@@ -280,13 +280,13 @@ export async function releaseSlot(cellId: string, tenantId: string): Promise<voi
 /** What an operator may change on a deployed cell; the cell itself comes from its stack. */
 export const UpdateInput = z
   .strictObject({
-    cellId: z.string().refine(isCellId, 'cellId must be a catalogued cell id'),
-    capacity: z.number().int().min(0).max(100_000).optional(),
-    status: z.enum(['active', 'draining']).optional(),
-    wave: z.number().int().min(0).max(100).optional(),
-    reason: z.string().trim().min(1).max(500).optional(),
+    cellId: z.string().check(z.refine(isCellId, 'cellId must be a catalogued cell id')),
+    capacity: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(100_000))),
+    status: z.optional(z.enum(['active', 'draining'])),
+    wave: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(100))),
+    reason: z.optional(Reason),
   })
-  .refine((input) => input.capacity !== undefined || input.status !== undefined || input.wave !== undefined, 'Provide capacity, status and/or wave');
+  .check(z.refine((input) => input.capacity !== undefined || input.status !== undefined || input.wave !== undefined, 'Provide capacity, status and/or wave'));
 
 type CellSettings = Pick<CellRecord, 'capacity' | 'status' | 'wave'>;
 const SETTINGS = ['capacity', 'status', 'wave'] as const;

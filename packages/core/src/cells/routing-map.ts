@@ -2,12 +2,13 @@
 // SDK's pure-JavaScript signer, which bundles into a Lambda as-is (the CRT signer is a native addon).
 import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient, DeleteKeyCommand, DescribeKeyValueStoreCommand, PutKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from '../shared/config.js';
 import { systemDocumentClient } from '../shared/dynamo.js';
 import { assertTenantId, isCellId, isTenantId, tenantRecordKey } from '../keys/keys.js';
 import { retry } from '../shared/retry.js';
+import { tenantsTable } from '../tenants/repository.js';
 
 /**
  * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
@@ -73,7 +74,7 @@ async function deleteKey(kvsArn: string, tenantId: string, etag: string): Promis
   }
 }
 
-const CellIdOrNull = z.string().refine(isCellId, 'not a cell id').nullable();
+const CellIdOrNull = z.nullable(z.string().check(z.refine(isCellId, 'not a cell id')));
 
 /**
  * The `detail` of a `TenantRoutingChanged` event (see routing.ts): whose route changed and where it
@@ -81,11 +82,11 @@ const CellIdOrNull = z.string().refine(isCellId, 'not a cell id').nullable();
  */
 export const RoutingChangeDetail = z
   .object({
-    tenantId: z.string().refine(isTenantId, 'not a tenant id'),
+    tenantId: z.string().check(z.refine(isTenantId, 'not a tenant id')),
     cellId: CellIdOrNull,
     data: z.object({ cellId: CellIdOrNull, previousCellId: CellIdOrNull }),
   })
-  .refine((detail) => detail.cellId === detail.data.cellId, { message: 'cellId and data.cellId disagree', path: ['data', 'cellId'] });
+  .check(z.refine((detail) => detail.cellId === detail.data.cellId, { message: 'cellId and data.cellId disagree', path: ['data', 'cellId'] }));
 export type RoutingChangeDetail = z.infer<typeof RoutingChangeDetail>;
 
 export interface RouteSync {
@@ -123,7 +124,7 @@ async function registeredCell(tenantId: string): Promise<string | null> {
   assertTenantId(tenantId);
   const { Item } = await systemDocumentClient().send(
     new GetCommand({
-      TableName: requireEnv('TENANTS_TABLE'),
+      TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
       ConsistentRead: true,
       ProjectionExpression: '#status, cellId',

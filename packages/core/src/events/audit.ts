@@ -1,11 +1,11 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
-import { requireEnv } from '../shared/config.js';
+import * as z from 'zod/mini';
+import { tenantsTable } from '../tenants/repository.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { newId } from '../shared/ids.js';
 import { AUDIT_SORT_PREFIX, auditKey, isUlidSortKey, cellAuditKey, cellPartition, tenantPartitionPrefix } from '../keys/keys.js';
-import { parse } from '../shared/validation.js';
+import { PageLimit, parse } from '../shared/validation.js';
 
 /**
  * The control plane's audit trail: who did what to which tenant, why, and what changed. Records
@@ -32,10 +32,6 @@ export interface AuditRecord extends AuditEntry {
   at: string;
 }
 
-function table(): string {
-  return requireEnv('TENANTS_TABLE');
-}
-
 /**
  * Writes one audit record. A step that may run again after a crash passes its own `auditId`
  * (see `deterministicId`): the second write then finds the first and adds nothing.
@@ -46,7 +42,7 @@ export async function record(entry: AuditEntry, options: { auditId?: string } = 
   try {
     await systemDocumentClient().send(
       new PutCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Item: { ...auditKey(entry.tenantId, auditId), type: 'audit', ...audit },
         ConditionExpression: 'attribute_not_exists(SK)',
       }),
@@ -58,8 +54,8 @@ export async function record(entry: AuditEntry, options: { auditId?: string } = 
 }
 
 export const ListInput = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().optional(),
+  limit: PageLimit(100, 50),
+  cursor: z.optional(z.string()),
 });
 
 /** A tenant's audit trail, oldest first. */
@@ -107,7 +103,7 @@ export async function writeCellRecord(audit: CellAuditRecord): Promise<void> {
   try {
     await systemDocumentClient().send(
       new PutCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Item: { ...cellAuditKey(audit.cellId, audit.auditId), type: 'cell-audit', ...audit },
         ConditionExpression: 'attribute_not_exists(SK)',
       }),
@@ -164,7 +160,7 @@ async function listPartition(partition: string, input: unknown): Promise<{ items
   });
   const result = await systemDocumentClient().send(
     new QueryCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :audit)',
       ExpressionAttributeValues: { ':pk': partition, ':audit': AUDIT_SORT_PREFIX },
       Limit: limit,

@@ -1,22 +1,23 @@
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
 import * as Events from '../events/events.js';
-import { requireEnv } from '../shared/config.js';
 import { systemDocumentClient } from '../shared/dynamo.js';
 import { DomainError, OnboardingInProgress, TenantNotFound, TenantNotSuspended } from '../shared/errors.js';
 import * as Identity from '../integrations/identity.js';
 import { deterministicId } from '../shared/ids.js';
 import { normalizeTenantName, releaseAdminEmail } from './onboarding.js';
-import { isTenantId, tenantNameKey, tenantRecordKey, tenantUsersPartition } from '../keys/keys.js';
+import { tenantNameKey, tenantRecordKey, tenantUsersPartition } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
 import * as TenantData from '../tenant-data/tenant-data.js';
 import * as Tenant from '../tenants/tenant.js';
-import { summary, type TenantRecord, type TenantSummary } from '../tenants/tenant-record.js';
+import { noMoveInProgressCondition, summary, type TenantRecord, type TenantSummary } from '../tenants/record.js';
+import * as Registry from '../tenants/repository.js';
+import { tenantsTable } from '../tenants/repository.js';
 import { tenantTableIn } from '../tenancy/tenant-table.js';
-import { parse } from '../shared/validation.js';
+import { Reason, parse } from '../shared/validation.js';
 
 /**
  * Export and offboarding. The export (`GET /admin/tenants/{id}/export`) is every item of the tenant
@@ -51,19 +52,13 @@ interface OffboardingLog {
 type OffboardingTenant = TenantRecord & { offboarding?: OffboardingLog };
 
 export const OffboardInput = z.strictObject({
-  reason: z.string().trim().min(1).max(500).optional(),
+  reason: z.optional(Reason),
 });
 
 export const ExportInput = TenantData.ReadInput;
 
-function table(): string {
-  return requireEnv('TENANTS_TABLE');
-}
-
-async function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
-  if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
-  return Item as OffboardingTenant | undefined;
+function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
+  return Registry.readTenant<OffboardingTenant>(tenantId, { consistent: true });
 }
 
 export interface ExportPage {
@@ -82,7 +77,7 @@ export async function exportPage(tenantId: string, input: unknown): Promise<Expo
   if (!record) throw new TenantNotFound();
   const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
   const sources: TenantData.TenantDataSources = {
-    registry: { doc: systemDocumentClient(), tableName: table() },
+    registry: { doc: systemDocumentClient(), tableName: tenantsTable() },
     ...(cell ? { cell: tenantTableIn(cell, tenantId) } : {}),
   };
   const page = await TenantData.readTenantItems(sources, tenantId, input ?? {});
@@ -122,7 +117,7 @@ async function recordStep(tenantId: string, step: OffboardingStep, sets: Record<
   for (const attribute of removes) names[`#${attribute}`] = attribute;
   await systemDocumentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
       UpdateExpression: `SET ${assignments.join(', ')}${removes.length ? ` REMOVE ${removes.map((a) => `#${a}`).join(', ')}` : ''}`,
       ConditionExpression: 'attribute_exists(#offboarding)',
@@ -142,7 +137,7 @@ async function takeNameFromOnboarding(record: TenantRecord, now: number): Promis
   try {
     await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantNameKey(normalizeTenantName(record.name)),
         UpdateExpression: 'SET #state = :cancelling',
         ConditionExpression: 'tenantId = :tenantId AND (#state = :cancelling OR (#state = :onboarding AND leaseExpiresAt < :now))',
@@ -174,16 +169,17 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
     if (record.status === 'PENDING') await takeNameFromOnboarding(record, (options.now ?? Date.now)());
     const from = record.status;
     const log: OffboardingLog = { steps: { started: new Date().toISOString() }, from, actor: options.actor, ...(reason ? { reason } : {}) };
+    const noMove = noMoveInProgressCondition();
     try {
       await systemDocumentClient().send(
         new UpdateCommand({
-          TableName: table(),
+          TableName: tenantsTable(),
           Key: tenantRecordKey(tenantId),
           UpdateExpression: 'SET #offboarding = :log, updatedAt = :now',
           // Suspended (or still pending) and not moving: the data the operator exported is the data that goes.
-          ConditionExpression: '#status = :from AND attribute_not_exists(#offboarding) AND (attribute_not_exists(#move) OR #move.#state IN (:done, :failed))',
-          ExpressionAttributeNames: { '#offboarding': 'offboarding', '#status': 'status', '#move': 'move', '#state': 'state' },
-          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':from': from, ':done': 'DONE', ':failed': 'FAILED' },
+          ConditionExpression: `#status = :from AND attribute_not_exists(#offboarding) AND ${noMove.expression}`,
+          ExpressionAttributeNames: { '#offboarding': 'offboarding', '#status': 'status', ...noMove.names },
+          ExpressionAttributeValues: { ':log': log, ':now': log.steps.started, ':from': from, ...noMove.values },
         }),
       );
     } catch (error) {
@@ -264,7 +260,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
   if (!steps.tombstoned) {
     // These are safe to repeat, so they come before the step is recorded. The name and the admin's
     // e-mail may be used again by a new tenant; the tombstone keeps them for the record.
-    await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
+    await systemDocumentClient().send(new DeleteCommand({ TableName: tenantsTable(), Key: tenantNameKey(normalizeTenantName(record.name)) }));
     await releaseAdminEmail(record.adminUsername, tenantId);
     await recordStep(tenantId, 'tombstoned', { status: 'OFFBOARDED', offboardedAt: new Date().toISOString() }, ['apiKeyId', 'apiKeyValue']);
     if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });

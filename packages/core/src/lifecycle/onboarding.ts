@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
 import * as Events from '../events/events.js';
-import { requireEnv } from '../shared/config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { IdempotencyKeyReused, NoCellCapacity, RequestInProgress, TenantNameTaken, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
 import * as Identity from '../integrations/identity.js';
 import { deterministicId, newTenantId } from '../shared/ids.js';
 import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
-import type { TenantRecord } from '../tenants/tenant-record.js';
+import type { TenantRecord } from '../tenants/record.js';
+import { readTenant, tenantsTable } from '../tenants/repository.js';
 import { TenantName, tenantNameSkeleton } from '../tenants/tenant-name.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
 import { parse } from '../shared/validation.js';
@@ -28,7 +28,7 @@ import { parse } from '../shared/validation.js';
 export const OnboardInput = z.strictObject({
   name: TenantName,
   tier: z.enum(TIER_NAMES),
-  adminEmail: z.email('adminEmail must be an email address').max(254).toLowerCase(),
+  adminEmail: z.email('adminEmail must be an email address').check(z.maxLength(254), z.toLowerCase()),
 });
 export type OnboardInput = z.infer<typeof OnboardInput>;
 
@@ -83,10 +83,6 @@ export const ONBOARDING_LEASE_MS = 60_000;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-function table(): string {
-  return requireEnv('TENANTS_TABLE');
-}
-
 /**
  * The form a tenant name is reserved under: "ACME  Corp", "acme corp" and "Acme Corp" spelled with a
  * Cyrillic "А" are one name (see tenant-name.ts).
@@ -126,14 +122,14 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
     try {
       await db.send(
         new PutCommand({
-          TableName: table(),
+          TableName: tenantsTable(),
           Item: { ...key, requestHash, tenantId, createdAt: new Date(now).toISOString() },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      const { Item } = await db.send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
+      const { Item } = await db.send(new GetCommand({ TableName: tenantsTable(), Key: key, ConsistentRead: true }));
       if (!Item || Item.requestHash !== requestHash) throw new IdempotencyKeyReused(undefined, { cause: error });
       tenantId = Item.tenantId as string;
     }
@@ -143,7 +139,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
   try {
     await db.send(
       new PutCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Item: { ...nameKey, tenantId, requestHash, state: 'ONBOARDING', leaseExpiresAt: now + ONBOARDING_LEASE_MS },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
@@ -152,7 +148,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
   }
-  const { Item: held } = await db.send(new GetCommand({ TableName: table(), Key: nameKey, ConsistentRead: true }));
+  const { Item: held } = await db.send(new GetCommand({ TableName: tenantsTable(), Key: nameKey, ConsistentRead: true }));
   const sameRequest = held?.requestHash === requestHash && (options.idempotencyKey === undefined || held.tenantId === tenantId);
   if (!held || !sameRequest) throw new TenantNameTaken();
   tenantId = held.tenantId as string;
@@ -167,7 +163,7 @@ async function claim(request: OnboardInput, options: OnboardOptions, now: number
     // Take over the crashed attempt's lease; the condition lets exactly one retry win it.
     await db.send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: nameKey,
         UpdateExpression: 'SET leaseExpiresAt = :lease',
         ConditionExpression: '#state = :onboarding AND leaseExpiresAt = :seen',
@@ -192,7 +188,7 @@ async function releaseLease(request: OnboardInput, leaseExpiresAt: number | unde
   try {
     await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantNameKey(normalizeTenantName(request.name)),
         UpdateExpression: 'SET leaseExpiresAt = :over',
         ConditionExpression: '#state = :onboarding AND leaseExpiresAt = :mine',
@@ -214,7 +210,7 @@ async function reserveAdminEmail(request: OnboardInput, tenantId: string): Promi
   try {
     await systemDocumentClient().send(
       new PutCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Item: { ...adminEmailKey(request.adminEmail), tenantId, email: request.adminEmail },
         ConditionExpression: 'attribute_not_exists(PK) OR tenantId = :tenantId',
         ExpressionAttributeValues: { ':tenantId': tenantId },
@@ -232,7 +228,7 @@ export async function releaseAdminEmail(email: string, tenantId: string): Promis
   try {
     await systemDocumentClient().send(
       new DeleteCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: adminEmailKey(email),
         ConditionExpression: 'tenantId = :tenantId',
         ExpressionAttributeValues: { ':tenantId': tenantId },
@@ -247,15 +243,14 @@ export async function releaseAdminEmail(email: string, tenantId: string): Promis
 async function releaseClaim(request: OnboardInput, options: OnboardOptions, tenantId: string): Promise<void> {
   const db = systemDocumentClient();
   await releaseAdminEmail(request.adminEmail, tenantId);
-  await db.send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
+  await db.send(new DeleteCommand({ TableName: tenantsTable(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
   if (options.idempotencyKey !== undefined) {
-    await db.send(new DeleteCommand({ TableName: table(), Key: idempotencyKey(options.actor, options.idempotencyKey) }));
+    await db.send(new DeleteCommand({ TableName: tenantsTable(), Key: idempotencyKey(options.actor, options.idempotencyKey) }));
   }
 }
 
-async function readRecord(tenantId: string): Promise<(TenantRecord & { onboarding?: OnboardingLog }) | undefined> {
-  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
-  return Item as (TenantRecord & { onboarding?: OnboardingLog }) | undefined;
+function readRecord(tenantId: string): Promise<(TenantRecord & { onboarding?: OnboardingLog }) | undefined> {
+  return readTenant<TenantRecord & { onboarding?: OnboardingLog }>(tenantId, { consistent: true });
 }
 
 /** Records a finished step, with whatever it produced, on the PENDING tenant record. */
@@ -270,7 +265,7 @@ async function recordStep(tenantId: string, step: OnboardingStep, fields: Record
   }
   await systemDocumentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: 'attribute_exists(PK)',
@@ -312,7 +307,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
   if (record?.status === 'OFFBOARDED') {
     // The key (or name) leads to a tenant whose onboarding finished long ago and that has since
     // been offboarded: that request is over, and its tombstone must not be brought back.
-    await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
+    await systemDocumentClient().send(new DeleteCommand({ TableName: tenantsTable(), Key: tenantNameKey(normalizeTenantName(request.name)) }));
     throw new IdempotencyKeyReused('This request onboarded a tenant that has since been offboarded; use a new Idempotency-Key.');
   }
   // Refusals a client can fix are found before anything is provisioned, and leave nothing behind:
@@ -349,7 +344,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     try {
       await systemDocumentClient().send(
         new PutCommand({
-          TableName: table(),
+          TableName: tenantsTable(),
           Item: { ...tenantRecordKey(tenantId), ...tenantListingKey(tenantId, now), ...fresh },
           ConditionExpression: 'attribute_not_exists(PK)',
         }),
@@ -362,7 +357,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
   } else {
     await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'ADD #onboarding.attempts :one',
         ExpressionAttributeNames: { '#onboarding': 'onboarding' },
@@ -384,7 +379,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     } catch (error) {
       if (error instanceof NoCellCapacity) {
         // Nothing is provisioned yet: refuse cleanly, so the name and email are free again.
-        await systemDocumentClient().send(new DeleteCommand({ TableName: table(), Key: tenantRecordKey(tenantId) }));
+        await systemDocumentClient().send(new DeleteCommand({ TableName: tenantsTable(), Key: tenantRecordKey(tenantId) }));
         await releaseClaim(request, options, tenantId);
       }
       throw error;
@@ -440,7 +435,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     try {
       await systemDocumentClient().send(
         new UpdateCommand({
-          TableName: table(),
+          TableName: tenantsTable(),
           Key: tenantRecordKey(tenantId),
           UpdateExpression: 'SET #status = :active, #onboarding.#steps.activated = :at, updatedAt = :at',
           ConditionExpression: '#status = :pending',
@@ -493,7 +488,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
   const result: OnboardResult = { tenantId, name: request.name, tier: request.tier, status: 'ACTIVE', cellId: cell.cellId, admin };
   await systemDocumentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       Key: tenantNameKey(normalizeTenantName(request.name)),
       UpdateExpression: 'SET #state = :onboarded, #result = :result REMOVE leaseExpiresAt',
       ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },

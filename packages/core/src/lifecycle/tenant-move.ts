@@ -1,21 +1,22 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
 import * as Events from '../events/events.js';
-import { requireEnv } from '../shared/config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { CellNotFound, DomainError, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from '../shared/errors.js';
 import { deterministicId, newId } from '../shared/ids.js';
-import { isCellId, isTenantId, tenantMetaKey, tenantRecordKey } from '../keys/keys.js';
+import { isCellId, tenantMetaKey, tenantRecordKey } from '../keys/keys.js';
 import { backoffDelay, retry, sleep } from '../shared/retry.js';
 import * as Routing from '../cells/routing.js';
 import * as TenantData from '../tenant-data/tenant-data.js';
-import { moveView, type MoveState, type TenantMoveRecord, type TenantRecord } from '../tenants/tenant-record.js';
+import { isMoveInProgress, moveView, noMoveInProgressCondition, type MoveState, type TenantMoveRecord, type TenantRecord } from '../tenants/record.js';
+import * as Registry from '../tenants/repository.js';
+import { tenantsTable } from '../tenants/repository.js';
 import { tenantTableIn, type TenantTable } from '../tenancy/tenant-table.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
-import { parse } from '../shared/validation.js';
+import { Reason, parse } from '../shared/validation.js';
 
 /**
  * Moving a tenant between cells (`POST /admin/tenants/{id}/move`): copy → verify → switch → purge,
@@ -35,9 +36,7 @@ import { parse } from '../shared/validation.js';
  * All tenant data is read and written through each cell's tenant access role tagged with the
  * tenant, so the data layer keeps a move inside its one tenant.
  */
-export type { MoveState, TenantMoveRecord } from '../tenants/tenant-record.js';
-
-const IN_PROGRESS: readonly MoveState[] = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'];
+export type { MoveState, TenantMoveRecord } from '../tenants/record.js';
 
 export const MOVE_REQUESTED = 'TenantMoveRequested';
 
@@ -63,20 +62,14 @@ export const MOVER_LEASE_MS = 60_000;
 const MOVER_LEASE_RENEW_MS = MOVER_LEASE_MS / 4;
 
 export const MoveInput = z.strictObject({
-  cellId: z.string().refine(isCellId, 'cellId must be a cell id').optional(),
-  reason: z.string().trim().min(1).max(500).optional(),
+  cellId: z.optional(z.string().check(z.refine(isCellId, 'cellId must be a cell id'))),
+  reason: z.optional(Reason),
 });
 
-function table(): string {
-  return requireEnv('TENANTS_TABLE');
-}
+type MovingTenant = TenantRecord & { moverLease?: { moveId: string; runner: string; expiresAt: number } };
 
-type MovingTenant = TenantRecord & { move?: TenantMoveRecord; moverLease?: { moveId: string; runner: string; expiresAt: number } };
-
-async function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
-  if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId), ConsistentRead: true }));
-  return Item as MovingTenant | undefined;
+function readTenant(tenantId: string): Promise<MovingTenant | undefined> {
+  return Registry.readTenant<MovingTenant>(tenantId, { consistent: true });
 }
 
 /**
@@ -105,7 +98,7 @@ async function requestMove(
   const record = await readTenant(tenantId);
   if (!record) throw new TenantNotFound();
   if ((record.status !== 'ACTIVE' && record.status !== 'SUSPENDED') || !record.cellId || 'offboarding' in record) throw new TenantNotActivated();
-  if (record.move && IN_PROGRESS.includes(record.move.state)) {
+  if (record.move && isMoveInProgress(record.move)) {
     if (cellId !== undefined && cellId !== record.move.toCellId) throw new MoveInProgress();
     await publishRequested(record, record.move);
     // As operators see it: progress, not the copy's resume position.
@@ -138,32 +131,23 @@ async function requestMove(
     requestedAt: now,
     updatedAt: now,
   };
+  const noMove = noMoveInProgressCondition();
   try {
     await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #move = :move, updatedAt = :now',
-        ConditionExpression:
-          'cellId = :from AND attribute_not_exists(offboarding) AND (attribute_not_exists(#move) OR NOT #move.#state IN (:requested, :frozen, :copied, :verified, :switched))',
-        ExpressionAttributeNames: { '#move': 'move', '#state': 'state' },
-        ExpressionAttributeValues: {
-          ':move': move,
-          ':now': now,
-          ':from': record.cellId,
-          ':requested': 'REQUESTED',
-          ':frozen': 'FROZEN',
-          ':copied': 'COPIED',
-          ':verified': 'VERIFIED',
-          ':switched': 'SWITCHED',
-        },
+        ConditionExpression: `cellId = :from AND attribute_not_exists(offboarding) AND ${noMove.expression}`,
+        ExpressionAttributeNames: noMove.names,
+        ExpressionAttributeValues: { ':move': move, ':now': now, ':from': record.cellId, ...noMove.values },
       }),
     );
   } catch (error) {
     // Give the slot back only if no move under way needs it: a concurrent identical request may
     // have won, and the slot (which names the tenant, not the request) is then that move's.
     const now = await readTenant(tenantId);
-    const winner = now?.move && IN_PROGRESS.includes(now.move.state) ? now.move : undefined;
+    const winner = now?.move && isMoveInProgress(now.move) ? now.move : undefined;
     if (winner?.toCellId !== target.cellId) await Cell.releaseSlot(target.cellId, record.tenantId);
     if (isConditionalCheckFailed(error)) throw new MoveInProgress({ cause: error });
     throw error;
@@ -209,7 +193,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
   try {
     await db.send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET moverLease = :lease',
         ConditionExpression: '#move.moveId = :moveId AND (attribute_not_exists(moverLease) OR moverLease.expiresAt < :now)',
@@ -224,7 +208,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
   const renew = () =>
     db.send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET moverLease.expiresAt = :until',
         ConditionExpression: 'moverLease.runner = :runner',
@@ -248,7 +232,7 @@ async function takeLease(tenantId: string, moveId: string, now: () => number): P
       await db
         .send(
           new UpdateCommand({
-            TableName: table(),
+            TableName: tenantsTable(),
             Key: tenantRecordKey(tenantId),
             UpdateExpression: 'REMOVE moverLease',
             ConditionExpression: 'moverLease.runner = :runner',
@@ -274,7 +258,7 @@ async function advance(tenantId: string, move: TenantMoveRecord, lease: Lease, s
   const next: TenantMoveRecord = { ...move, ...extra, state, updatedAt: new Date().toISOString() };
   await systemDocumentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
       UpdateExpression: 'SET #move = :next',
       // Only the lease holder, for the move it runs, from the state it read.
@@ -320,7 +304,7 @@ export const COPY_CHECKPOINT_MS = 10_000;
  */
 export async function run(tenantId: string, moveId: string, options: MoverOptions = {}): Promise<TenantMoveRecord | undefined> {
   const first = await readTenant(tenantId);
-  if (!first?.move || first.move.moveId !== moveId || !IN_PROGRESS.includes(first.move.state)) return first?.move;
+  if (!first?.move || first.move.moveId !== moveId || !isMoveInProgress(first.move)) return first?.move;
   const now = options.now ?? Date.now;
   let lease = await takeLease(tenantId, moveId, now);
   if (!lease && options.waitForLease) lease = await waitOutDeadLease(tenantId, moveId, now, options.handOverAt ?? Number.POSITIVE_INFINITY);
@@ -351,7 +335,7 @@ async function waitOutDeadLease(tenantId: string, moveId: string, now: () => num
     const lease = await takeLease(tenantId, moveId, now);
     if (lease) return lease;
     const record = await readTenant(tenantId);
-    if (record?.move?.moveId !== moveId || !IN_PROGRESS.includes(record.move.state)) return undefined;
+    if (record?.move?.moveId !== moveId || !isMoveInProgress(record.move)) return undefined;
     const expiresAt = record.moverLease?.expiresAt;
     if (typeof expiresAt !== 'number') continue;
     if (seen !== undefined && expiresAt !== seen) return undefined;
@@ -372,7 +356,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   // Read again under the lease: the previous holder may have got further.
   const record = await readTenant(tenantId);
   let move = record?.move;
-  if (!record || !move || move.moveId !== moveId || !IN_PROGRESS.includes(move.state)) return { move };
+  if (!record || !move || move.moveId !== moveId || !isMoveInProgress(move)) return { move };
   const [from, to] = await Promise.all([Cell.get(move.fromCellId), Cell.get(move.toCellId)]);
   if (!from || !to) throw new Error(`move ${moveId} of tenant ${tenantId}: cell ${from ? move.toCellId : move.fromCellId} is not registered`);
   const source = tenantTableIn(from, tenantId);
@@ -566,7 +550,7 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
   );
   await systemDocumentClient().send(
     new UpdateCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
       UpdateExpression: 'SET cellId = :to, previousCellId = :from, tier = :tier, updatedAt = :now',
       ConditionExpression: '#move.moveId = :moveId',
@@ -634,7 +618,7 @@ export interface DrainResult {
  * least-loaded other cell of its kind. Asking again resumes moves under way and retries the skipped.
  */
 export async function drainCell(cellId: string, input: unknown, options: { actor: string }): Promise<DrainResult> {
-  const { reason } = parse(z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }), input ?? {});
+  const { reason } = parse(z.strictObject({ reason: z.optional(Reason) }), input ?? {});
   if (!isCellId(cellId) || !(await Cell.get(cellId))) throw new CellNotFound();
   const { cell, started } = await Cell.startDrain(cellId, { actor: options.actor, ...(reason ? { reason } : {}) });
   const result: DrainResult = { cellId, moves: [], skipped: [] };

@@ -1,17 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
 import { ValidationFailed, type ErrorDetail } from './errors.js';
 import { parse } from './validation.js';
 
 const CreateCase = z.strictObject({
-  title: z.string().min(1),
+  title: z.string().check(z.minLength(1)),
   priority: z.enum(['low', 'medium', 'high', 'urgent']),
-  tags: z.array(z.strictObject({ name: z.string() })).optional(),
-  owner: z.strictObject({ team: z.strictObject({ id: z.string() }) }).optional(),
+  tags: z.optional(z.array(z.strictObject({ name: z.string() }))),
+  owner: z.optional(z.strictObject({ team: z.strictObject({ id: z.string() }) })),
 });
 
 /** The details `parse` reports for `input`, failing the test if it did not throw ValidationFailed. */
-function detailsOf(schema: z.ZodType, input: unknown, at?: string): readonly ErrorDetail[] {
+function detailsOf(schema: z.ZodMiniType, input: unknown, at?: string): readonly ErrorDetail[] {
   try {
     if (at === undefined) parse(schema, input);
     else parse(schema, input, at);
@@ -57,12 +57,17 @@ describe('parse', () => {
     for (const detail of details) expect(detail.message).not.toBe('');
   });
 
+  it('explains each problem in English words, not a bare "Invalid input"', () => {
+    expect(detailsOf(CreateCase, { title: '', priority: 'low' })).toEqual([{ path: 'title', message: 'Too small: expected string to have >=1 characters' }]);
+    expect(detailsOf(CreateCase, { title: 'x', priority: 'whenever' })[0]?.message).toMatch(/^Invalid option: expected one of /);
+  });
+
   it('reports a missing required field at its name', () => {
     expect(detailsOf(CreateCase, { title: 'x' }).map((detail) => detail.path)).toEqual(['priority']);
   });
 
   it('uses the `at` label when the top-level value itself is wrong', () => {
-    expect(detailsOf(z.string().uuid(), 'not-a-uuid', '(path: caseId)').map((detail) => detail.path)).toEqual(['(path: caseId)']);
+    expect(detailsOf(z.uuid(), 'not-a-uuid', '(path: caseId)').map((detail) => detail.path)).toEqual(['(path: caseId)']);
     expect(detailsOf(CreateCase, 'a string body', '(query)').map((detail) => detail.path)).toEqual(['(query)']);
   });
 
@@ -71,6 +76,6 @@ describe('parse', () => {
   });
 
   it('reports unknown top-level fields under the `at` label too', () => {
-    expect(detailsOf(z.strictObject({ status: z.string().optional() }), { sort: 'desc' }, '(query)')).toEqual([{ path: '(query)', message: 'Unknown field(s): sort' }]);
+    expect(detailsOf(z.strictObject({ status: z.optional(z.string()) }), { sort: 'desc' }, '(query)')).toEqual([{ path: '(query)', message: 'Unknown field(s): sort' }]);
   });
 });

@@ -1,22 +1,22 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { EntitlementLimitReached, FeatureNotEntitled, RoleRequired } from '../shared/errors.js';
 import { useTenant } from './tenant-context.js';
 import { FEATURES, TIERS, type Feature, type TierLimits, type TierName } from './tiers.js';
 
 /** Per-tenant overrides the control plane may set on top of the tier (DESIGN §2). */
 export const EntitlementOverrides = z.strictObject({
-  features: z
-    .strictObject({
-      grant: z.array(z.enum(FEATURES)).max(FEATURES.length).optional(),
-      revoke: z.array(z.enum(FEATURES)).max(FEATURES.length).optional(),
-    })
-    .optional(),
-  limits: z
-    .strictObject({
-      maxActiveCases: z.number().int().min(0).nullable().optional(),
-      maxUsers: z.number().int().min(1).nullable().optional(),
-    })
-    .optional(),
+  features: z.optional(
+    z.strictObject({
+      grant: z.optional(z.array(z.enum(FEATURES)).check(z.maxLength(FEATURES.length))),
+      revoke: z.optional(z.array(z.enum(FEATURES)).check(z.maxLength(FEATURES.length))),
+    }),
+  ),
+  limits: z.optional(
+    z.strictObject({
+      maxActiveCases: z.optional(z.nullable(z.number().check(z.int(), z.minimum(0)))),
+      maxUsers: z.optional(z.nullable(z.number().check(z.int(), z.minimum(1)))),
+    }),
+  ),
 });
 export type EntitlementOverrides = z.infer<typeof EntitlementOverrides>;
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, NumberValue, QueryCommand, type BatchWriteWriteRequest, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { decodeCursor, encodeCursor, type PageKey } from '../shared/cursor.js';
 import { ownCaseListingEntries } from '../keys/index-guard.js';
 import {
@@ -18,7 +18,7 @@ import {
   type ItemKey,
 } from '../keys/keys.js';
 import { retry } from '../shared/retry.js';
-import { parse } from '../shared/validation.js';
+import { PageLimit, parse } from '../shared/validation.js';
 
 /**
  * One tenant's data taken as a whole: read it (export), copy it to another cell's table (move),
@@ -239,8 +239,8 @@ export async function* iterateTenantItems(sources: TenantDataSources, tenantId: 
 // ── paged reading (export) ────────────────────────────────────────────────────────────────────
 
 export const ReadInput = z.strictObject({
-  limit: z.coerce.number().int('limit must be a whole number').min(1).max(1000).default(500),
-  cursor: z.string().optional(),
+  limit: PageLimit(1000, 500, 'limit must be a whole number'),
+  cursor: z.optional(z.string()),
 });
 export type ReadInput = z.input<typeof ReadInput>;
 

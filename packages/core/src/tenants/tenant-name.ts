@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Tenant names as people read them. A name is stored in Unicode NFKC with its white space collapsed,
@@ -159,15 +159,19 @@ export function tenantNameSkeleton(name: string): string {
 }
 
 /** A tenant name as `POST /admin/tenants` takes it; the output is the canonical form. */
-export const TenantName = z
-  .string()
-  .refine((name) => !hasInvisibleCharacters(name), 'Name must not contain control, zero-width or other invisible characters')
-  .refine((name) => !mixesScripts(name), 'A word of the name must not mix Latin letters with letters of another script')
-  .transform(canonicalTenantName)
-  .pipe(
-    z
-      .string()
-      .min(2, 'Name must be at least 2 characters')
-      .max(100, 'Name must be at most 100 characters')
-      .regex(/[\p{L}\p{N}]/u, 'Name must contain a letter or a digit'),
-  );
+export const TenantName = z.pipe(
+  z.pipe(
+    z.string().check(
+      z.refine((name) => !hasInvisibleCharacters(name), 'Name must not contain control, zero-width or other invisible characters'),
+      z.refine((name) => !mixesScripts(name), 'A word of the name must not mix Latin letters with letters of another script'),
+    ),
+    z.transform(canonicalTenantName),
+  ),
+  z
+    .string()
+    .check(
+      z.minLength(2, 'Name must be at least 2 characters'),
+      z.maxLength(100, 'Name must be at most 100 characters'),
+      z.regex(/[\p{L}\p{N}]/u, 'Name must contain a letter or a digit'),
+    ),
+);

@@ -1,37 +1,31 @@
 import { isDeepStrictEqual } from 'node:util';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
 import * as Events from '../events/events.js';
-import { requireEnv } from '../shared/config.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { EntitlementOverrides, canonicalOverrides } from '../tenancy/entitlements.js';
 import { ConcurrentModification, MoveInProgress, TenantNotActivated, TenantNotFound, TierChangeNeedsMove } from '../shared/errors.js';
-import { isTenantId, tenantOfListingPageKey, tenantRecordKey } from '../keys/keys.js';
-import { LISTING_PARTITION, summary, type TenantRecord, type TenantSummary } from './tenant-record.js';
+import { tenantOfListingPageKey, tenantRecordKey } from '../keys/keys.js';
+import { LISTING_PARTITION, TENANT_STATUSES, isMoveInProgress, summary, type TenantRecord, type TenantSummary } from './record.js';
+import { readTenant, tenantsTable } from './repository.js';
 import * as TenantMove from '../lifecycle/tenant-move.js';
 import { TIERS, TIER_NAMES } from '../tenancy/tiers.js';
-import { parse } from '../shared/validation.js';
+import { PageLimit, Reason, parse } from '../shared/validation.js';
 
 /**
  * The tenant registry (control plane). Every function here takes the tenant id explicitly: the
  * control plane acts on tenants from outside any tenant's context.
  */
 export { onboard, OnboardInput, type OnboardResult } from '../lifecycle/onboarding.js';
-export type { TenantRecord, TenantStatus, TenantSummary } from './tenant-record.js';
-
-function table(): string {
-  return requireEnv('TENANTS_TABLE');
-}
+export { isMoveInProgress, type TenantRecord, type TenantStatus, type TenantSummary } from './record.js';
 
 /** The full registry record, including the usage identifier key (authorizer and router use). */
-export async function getRecord(tenantId: string): Promise<TenantRecord | undefined> {
-  if (!isTenantId(tenantId)) return undefined;
-  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: table(), Key: tenantRecordKey(tenantId) }));
-  return Item as TenantRecord | undefined;
+export function getRecord(tenantId: string): Promise<TenantRecord | undefined> {
+  return readTenant(tenantId);
 }
 
 export async function get(tenantId: string): Promise<TenantSummary> {
@@ -41,10 +35,10 @@ export async function get(tenantId: string): Promise<TenantSummary> {
 }
 
 export const ListInput = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().optional(),
+  limit: PageLimit(100, 50),
+  cursor: z.optional(z.string()),
   /** Only tenants in this status, e.g. `PENDING` to find abandoned onboardings. */
-  status: z.enum(['PENDING', 'ACTIVE', 'SUSPENDED', 'OFFBOARDED']).optional(),
+  status: z.optional(z.enum(TENANT_STATUSES)),
 });
 
 /**
@@ -59,7 +53,7 @@ export async function list(input: unknown): Promise<{ items: TenantSummary[]; ne
   });
   const result = await systemDocumentClient().send(
     new QueryCommand({
-      TableName: table(),
+      TableName: tenantsTable(),
       IndexName: 'GSI1',
       KeyConditionExpression: 'GSI1PK = :pk',
       ...(status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
@@ -74,7 +68,7 @@ export async function list(input: unknown): Promise<{ items: TenantSummary[]; ne
   };
 }
 
-export const StatusChangeInput = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() });
+export const StatusChangeInput = z.strictObject({ reason: z.optional(Reason) });
 
 /**
  * Suspends or reactivates a tenant: the registry changes, the change is audited, and the tenant's
@@ -95,7 +89,7 @@ async function changeStatus(tenantId: string, status: 'ACTIVE' | 'SUSPENDED', in
   try {
     const { Attributes } = await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET #status = :status, updatedAt = :now',
         // From the other status only: of two identical requests at once, one changes the tenant.
@@ -147,11 +141,11 @@ export function reactivate(tenantId: string, input: unknown, options: { actor: s
 
 export const UpdateInput = z
   .strictObject({
-    tier: z.enum(TIER_NAMES).optional(),
-    overrides: EntitlementOverrides.optional(),
-    reason: z.string().trim().min(1).max(500).optional(),
+    tier: z.optional(z.enum(TIER_NAMES)),
+    overrides: z.optional(EntitlementOverrides),
+    reason: z.optional(Reason),
   })
-  .refine((input) => input.tier !== undefined || input.overrides !== undefined, 'Provide tier and/or overrides');
+  .check(z.refine((input) => input.tier !== undefined || input.overrides !== undefined, 'Provide tier and/or overrides'));
 
 /**
  * Changes a tenant's tier and/or per-tenant overrides. A new tier moves the tenant's API key to
@@ -171,8 +165,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     throw new TenantNotActivated();
   }
   const tier = change.tier ?? before.tier;
-  const moving = (before as TenantRecord & { move?: { state: string } }).move;
-  if (change.tier !== undefined && moving && !['DONE', 'FAILED'].includes(moving.state)) {
+  if (change.tier !== undefined && isMoveInProgress(before.move)) {
     // The move's switch would undo a tier change made meanwhile: one change at a time.
     throw new MoveInProgress();
   }
@@ -203,7 +196,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
   try {
     const { Attributes } = await systemDocumentClient().send(
       new UpdateCommand({
-        TableName: table(),
+        TableName: tenantsTable(),
         Key: tenantRecordKey(tenantId),
         UpdateExpression: 'SET tier = :tier, overrides = :overrides, updatedAt = :now',
         // Optimistic: a concurrent tier change would have moved the key under us.

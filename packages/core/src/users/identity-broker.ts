@@ -1,6 +1,6 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as Cell from '../cells/cell.js';
 import { requireEnv } from '../shared/config.js';
 import { BrokerCallerRefused, TenantUserNotFound, UserAlreadyExists } from '../shared/errors.js';
@@ -156,7 +156,7 @@ export async function authorizeCaller(caller: BrokerCaller, pathTenantId: string
 }
 
 export const InviteInput = z.strictObject({
-  email: z.email('email must be an email address').max(254).toLowerCase(),
+  email: z.email('email must be an email address').check(z.maxLength(254), z.toLowerCase()),
   role: z.enum(Identity.ROLES),
 });
 

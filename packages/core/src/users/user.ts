@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import * as Counters from '../tenancy/counters.js';
 import { currentEntitlements, requireRole } from '../tenancy/entitlements.js';
 import { InvalidCursor, UserAlreadyExists } from '../shared/errors.js';
@@ -19,7 +19,7 @@ export interface UserView {
 }
 
 export const CreateInput = z.strictObject({
-  email: z.email('email must be an email address').max(254).toLowerCase(),
+  email: z.email('email must be an email address').check(z.maxLength(254), z.toLowerCase()),
   role: z.enum(Identity.ROLES),
 });
 

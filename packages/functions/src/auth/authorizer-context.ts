@@ -1,5 +1,8 @@
-import { EntitlementOverrides, Keys, TIER_NAMES, type TenantContext } from '@cellbook/core';
-import { z } from 'zod';
+import * as Keys from '@cellbook/core/keys/keys';
+import { EntitlementOverrides } from '@cellbook/core/tenancy/entitlements';
+import { TIER_NAMES } from '@cellbook/core/tenancy/tiers';
+import type { TenantContext } from '@cellbook/core/tenancy/tenant-context';
+import * as z from 'zod/mini';
 
 /**
  * The contract between the authorizers and the handlers. API Gateway only passes flat
@@ -20,23 +23,30 @@ export function encodeTenantContext(context: TenantContext): AuthorizerContext {
   };
 }
 
-function json(value: string, ctx: z.RefinementCtx): unknown {
+const json = z.transform((value: string, ctx): unknown => {
   try {
     return JSON.parse(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    ctx.issues.push({ code: 'custom', message: 'not JSON', input: value });
     return z.NEVER;
   }
-}
+});
+
+const Roles = z.pipe(
+  z.string(),
+  z.transform((roles) => (roles ? roles.split(',') : [])),
+);
+
+const NonEmpty = z.string().check(z.minLength(1));
 
 const TenantContextShape = z.object({
-  tenantId: z.string().refine(Keys.isTenantId, 'malformed tenant id'),
+  tenantId: z.string().check(z.refine(Keys.isTenantId, 'malformed tenant id')),
   tier: z.enum(TIER_NAMES),
-  cellId: z.string().min(1),
-  userId: z.string().min(1),
-  username: z.string().min(1),
-  roles: z.string().transform((roles) => (roles ? roles.split(',') : [])),
-  overrides: z.string().transform(json).pipe(EntitlementOverrides),
+  cellId: NonEmpty,
+  userId: NonEmpty,
+  username: NonEmpty,
+  roles: Roles,
+  overrides: z.pipe(z.pipe(z.string(), json), EntitlementOverrides),
 });
 
 /** Throws (→ 500) if the authorizer context is missing or malformed: a deployment fault, not a client one. */
@@ -57,9 +67,9 @@ export function encodeOperatorContext(context: OperatorContext): AuthorizerConte
 }
 
 const OperatorContextShape = z.object({
-  userId: z.string().min(1),
-  username: z.string().min(1),
-  roles: z.string().transform((roles) => (roles ? roles.split(',') : [])),
+  userId: NonEmpty,
+  username: NonEmpty,
+  roles: Roles,
 });
 
 export function decodeOperatorContext(raw: unknown): OperatorContext {

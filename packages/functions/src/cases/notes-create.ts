@@ -1,4 +1,4 @@
-import { Note } from '@cellbook/core';
+import * as Note from '@cellbook/core/cases/note';
 import { tenantApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { created } from '../http/responses.js';

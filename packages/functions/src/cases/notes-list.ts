@@ -1,4 +1,4 @@
-import { Note } from '@cellbook/core';
+import * as Note from '@cellbook/core/cases/note';
 import { tenantApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 

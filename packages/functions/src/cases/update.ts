@@ -1,4 +1,4 @@
-import { Case } from '@cellbook/core';
+import * as Case from '@cellbook/core/cases/case';
 import { tenantApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { ok } from '../http/responses.js';

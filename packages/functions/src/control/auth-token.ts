@@ -1,15 +1,15 @@
-import { Identity } from '@cellbook/core';
+import * as Identity from '@cellbook/core/integrations/identity';
 import { parse } from '@cellbook/core/shared/validation';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { publicApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { ok } from '../http/responses.js';
 
 export const SignInInput = z.strictObject({
-  username: z.string().trim().min(1).max(254),
-  password: z.string().min(1).max(256),
+  username: z.string().check(z.trim(), z.minLength(1), z.maxLength(254)),
+  password: z.string().check(z.minLength(1), z.maxLength(256)),
   /** Completes the first sign-in of a user who still has a temporary password. */
-  newPassword: z.string().min(1).max(256).optional(),
+  newPassword: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
 });
 
 export const handler = publicApi(async (request) => {

@@ -1,4 +1,4 @@
-import { IdentityBroker } from '@cellbook/core';
+import * as IdentityBroker from '@cellbook/core/users/identity-broker';
 import { iamApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { created } from '../http/responses.js';

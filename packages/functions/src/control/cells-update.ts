@@ -1,4 +1,4 @@
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { operatorApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { ok } from '../http/responses.js';

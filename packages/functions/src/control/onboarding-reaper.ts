@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import { Offboarding } from '@cellbook/core';
+import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
 import { logger } from '../observability.js';
 
 /**

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { Identity } from '@cellbook/core';
+import * as Identity from '@cellbook/core/integrations/identity';
 import { encodeOperatorContext } from '../auth/authorizer-context.js';
 import { stagePolicy } from '../auth/policy.js';
 import { verifyAccessToken } from '../auth/verify-token.js';

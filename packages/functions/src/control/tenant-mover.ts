@@ -1,5 +1,6 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { Keys, TenantMove } from '@cellbook/core';
+import * as Keys from '@cellbook/core/keys/keys';
+import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { logger } from '../observability.js';
 
 interface MoveRequested {

@@ -1,4 +1,5 @@
-import { Audit, Tenant } from '@cellbook/core';
+import * as Audit from '@cellbook/core/events/audit';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { operatorApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 

@@ -1,4 +1,4 @@
-import { TenantMove } from '@cellbook/core';
+import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { operatorApi } from '../http/api-handler.js';
 import { accepted } from '../http/responses.js';
 

@@ -1,4 +1,4 @@
-import { Offboarding } from '@cellbook/core';
+import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
 import { operatorApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 

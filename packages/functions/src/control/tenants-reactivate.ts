@@ -1,4 +1,4 @@
-import { Tenant } from '@cellbook/core';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { operatorApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 

@@ -1,4 +1,4 @@
-import { Tenant } from '@cellbook/core';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { operatorApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { accepted, ok } from '../http/responses.js';
@@ -7,6 +7,6 @@ import { accepted, ok } from '../http/responses.js';
 export const handler = operatorApi(async (request, operator) => {
   const tenantId = request.path.tenantId ?? '';
   const tenant = await Tenant.update(tenantId, requireBody(request), { actor: operator.username });
-  const moving = tenant.move?.toTier !== undefined && !['DONE', 'FAILED'].includes(tenant.move.state);
+  const moving = tenant.move?.toTier !== undefined && Tenant.isMoveInProgress(tenant.move);
   return moving ? accepted(tenant, `/admin/tenants/${tenantId}`) : ok(tenant);
 });

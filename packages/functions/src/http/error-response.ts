@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { DomainError, TransientDomainError } from '@cellbook/core';
+import { DomainError, TransientDomainError } from '@cellbook/core/shared/errors';
 import { logger, metrics } from '../observability.js';
 import { toProxyResult } from './responses.js';
 

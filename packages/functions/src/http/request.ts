@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from '@cellbook/core';
+import { MalformedRequest, PayloadTooLarge, UnsupportedMediaType } from '@cellbook/core/shared/errors';
 import { ownRecord } from '@cellbook/core/shared/own-record';
 
 /**

@@ -1,4 +1,4 @@
-import { User } from '@cellbook/core';
+import * as User from '@cellbook/core/users/user';
 import { tenantApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
 import { created } from '../http/responses.js';

@@ -1,4 +1,4 @@
-import { User } from '@cellbook/core';
+import * as User from '@cellbook/core/users/user';
 import { tenantApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 

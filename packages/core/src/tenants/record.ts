@@ -3,10 +3,17 @@ import { TENANT_LISTING_PARTITION } from '../keys/keys.js';
 import type { TierName } from '../tenancy/tiers.js';
 
 /**
+ * The tenant record: its shape, its statuses and the states of a move, and the rules that read
+ * them. The one place that says what "a move is in progress" means, in code and as a condition
+ * the registry checks on write.
+ */
+
+/**
  * A tenant as the registry stores it. PENDING while onboarding runs; only ACTIVE tenants are
  * served; OFFBOARDED is the tombstone that stays after the tenant's data is gone.
  */
-export type TenantStatus = 'PENDING' | 'ACTIVE' | 'SUSPENDED' | 'OFFBOARDED';
+export const TENANT_STATUSES = ['PENDING', 'ACTIVE', 'SUSPENDED', 'OFFBOARDED'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 export interface TenantRecord {
   tenantId: string;
@@ -23,10 +30,34 @@ export interface TenantRecord {
   /** API Gateway key id and value (the usage identifier); never returned to clients. */
   apiKeyId?: string;
   apiKeyValue?: string;
+  /** The tenant's latest move between cells, once it has had one. */
+  move?: TenantMoveRecord;
 }
 
-/** A move between cells, recorded on the tenant (see tenant-move.ts for the states). */
-export type MoveState = 'REQUESTED' | 'FROZEN' | 'COPIED' | 'VERIFIED' | 'SWITCHED' | 'DONE' | 'FAILED';
+/** A move between cells, recorded on the tenant (see lifecycle/tenant-move.ts for what each state does). */
+export const MOVE_STATES = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED', 'DONE', 'FAILED'] as const;
+export type MoveState = (typeof MOVE_STATES)[number];
+
+/** The states of a move under way; DONE and FAILED end it. */
+const MOVE_IN_PROGRESS_STATES: readonly MoveState[] = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'];
+
+/** Whether the tenant has a move under way (one that a tier change, another move or offboarding must wait for). */
+export function isMoveInProgress(move: Pick<TenantMoveRecord, 'state'> | undefined): boolean {
+  return move !== undefined && MOVE_IN_PROGRESS_STATES.includes(move.state);
+}
+
+/**
+ * `isMoveInProgress` as a condition on a write to the tenant record: true when no move is under
+ * way. Its names and values are prefixed so that it joins any other condition.
+ */
+export function noMoveInProgressCondition(): { expression: string; names: Record<string, string>; values: Record<string, MoveState> } {
+  const values = Object.fromEntries(MOVE_IN_PROGRESS_STATES.map((state) => [`:moveState${state}`, state]));
+  return {
+    expression: `(attribute_not_exists(#move) OR NOT #move.#moveState IN (${Object.keys(values).join(', ')}))`,
+    names: { '#move': 'move', '#moveState': 'state' },
+    values,
+  };
+}
 
 export interface TenantMoveRecord {
   moveId: string;
@@ -54,12 +85,12 @@ export interface TenantMoveRecord {
   error?: string;
 }
 
-export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'> & { move?: TenantMoveRecord };
+export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'>;
 
 /** The registry's GSI1 partition that lists every tenant, oldest first (formatted by keys.ts). */
 export const LISTING_PARTITION = TENANT_LISTING_PARTITION;
 
-export function summary(record: TenantRecord & { move?: TenantMoveRecord }): TenantSummary {
+export function summary(record: TenantRecord): TenantSummary {
   const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move } = record;
   return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, ...(move ? { move: moveView(move) } : {}) };
 }
