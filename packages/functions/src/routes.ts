@@ -3,6 +3,8 @@
  * ControlPlane stacks and the local gateway both read it, so a route exists in both worlds or in
  * neither. `handler` names a module under packages/functions/src that exports `handler`.
  */
+import { rulePattern } from '@cellbook/core/events/catalog';
+
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface RouteDefinition {
@@ -82,7 +84,7 @@ export interface EventConsumerDefinition {
 export const CONTROL_EVENT_CONSUMERS: readonly EventConsumerDefinition[] = [
   {
     handler: 'control/tenant-mover',
-    eventPattern: { source: ['cellbook.control'], 'detail-type': ['TenantMoveRequested'] },
+    eventPattern: rulePattern('TenantMoveRequested'),
     timeoutSeconds: 900,
   },
 ];

@@ -51,7 +51,6 @@ function view(item: CaseItem): CaseView {
 /** Ids arrive in paths; anything that is not a case id is rejected before any key is built. */
 export const CaseId = z.string().check(z.refine(isUlid, 'caseId must be a 26-character case id'));
 
-// ── create ────────────────────────────────────────────────────────────────────────────────────
 export const CreateInput = z.strictObject({
   title: Title,
   description: z.optional(Description),
@@ -95,7 +94,6 @@ export async function create(input: unknown): Promise<CaseView> {
   return view(item);
 }
 
-// ── get ───────────────────────────────────────────────────────────────────────────────────────
 async function load(caseId: string): Promise<CaseItem> {
   const { doc, tableName } = tenantTable();
   const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(useTenant().tenantId, caseId), ConsistentRead: true }));
@@ -114,7 +112,6 @@ export async function assertExists(caseId: string): Promise<void> {
   await load(caseId);
 }
 
-// ── list ──────────────────────────────────────────────────────────────────────────────────────
 export const ListInput = z.strictObject({
   status: z.optional(Status),
   limit: PageLimit(100, 20, 'limit must be a whole number'),
@@ -167,7 +164,6 @@ export async function list(input: unknown): Promise<CasePage> {
   return { items, nextCursor: startKey && last ? encodeCursor(last) : null };
 }
 
-// ── update ────────────────────────────────────────────────────────────────────────────────────
 export const UpdateInput = z
   .strictObject({
     status: z.optional(Status),

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { requireEnv } from '../shared/config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
@@ -190,7 +191,7 @@ export async function placeTenant(placement: Placement, tenantId: string, option
   });
 }
 
-export const CELL_REQUESTED = 'CellRequested';
+export const CELL_REQUESTED = 'CellRequested' satisfies EventName;
 
 /**
  * No dedicated cell is free: take the next catalogued one that is not deployed yet, promise it to
@@ -217,9 +218,7 @@ async function requestDedicatedCell(cells: readonly CellRecord[], tenantId: stri
   }
   if (!requested) return;
   // Asking again is harmless: the provisioner creates a cell once, and its registration is idempotent.
-  await Events.publishTenantEvent({
-    source: Events.CONTROL_PLANE_SOURCE,
-    detailType: CELL_REQUESTED,
+  await Events.publishTenantEvent(CELL_REQUESTED, {
     tenantId,
     cellId: requested.cellId,
     tier: 'enterprise',

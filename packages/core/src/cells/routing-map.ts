@@ -8,6 +8,7 @@ import { requireEnv } from '../shared/config.js';
 import { systemDocumentClient } from '../shared/dynamo.js';
 import { assertTenantId, isCellId, isTenantId, tenantRecordKey } from '../keys/keys.js';
 import { retry } from '../shared/retry.js';
+import { EVENT_CATALOG } from '../events/catalog.js';
 import { tenantsTable } from '../tenants/repository.js';
 
 /**
@@ -74,8 +75,6 @@ async function deleteKey(kvsArn: string, tenantId: string, etag: string): Promis
   }
 }
 
-const CellIdOrNull = z.nullable(z.string().check(z.refine(isCellId, 'not a cell id')));
-
 /**
  * The `detail` of a `TenantRoutingChanged` event (see routing.ts): whose route changed and where it
  * points now; `cellId: null` removes the tenant. Fields the writer does not need are ignored.
@@ -83,8 +82,8 @@ const CellIdOrNull = z.nullable(z.string().check(z.refine(isCellId, 'not a cell 
 export const RoutingChangeDetail = z
   .object({
     tenantId: z.string().check(z.refine(isTenantId, 'not a tenant id')),
-    cellId: CellIdOrNull,
-    data: z.object({ cellId: CellIdOrNull, previousCellId: CellIdOrNull }),
+    cellId: EVENT_CATALOG.TenantRoutingChanged.data.shape.cellId,
+    data: EVENT_CATALOG.TenantRoutingChanged.data,
   })
   .check(z.refine((detail) => detail.cellId === detail.data.cellId, { message: 'cellId and data.cellId disagree', path: ['data', 'cellId'] }));
 export type RoutingChangeDetail = z.infer<typeof RoutingChangeDetail>;

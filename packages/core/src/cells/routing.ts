@@ -1,3 +1,4 @@
+import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { optionalEnv, requireEnv } from '../shared/config.js';
@@ -12,7 +13,7 @@ import type { TierName } from '../tenancy/tiers.js';
  * route. The control plane then checks, through the router itself, that the tenant reaches the
  * intended cell before it relies on the change.
  */
-export const ROUTING_CHANGED = 'TenantRoutingChanged';
+export const ROUTING_CHANGED = 'TenantRoutingChanged' satisfies EventName;
 
 export interface RouteChange {
   tenantId: string;
@@ -24,9 +25,7 @@ export interface RouteChange {
 }
 
 export async function announceRoute(change: RouteChange): Promise<void> {
-  await Events.publishTenantEvent({
-    source: Events.CONTROL_PLANE_SOURCE,
-    detailType: ROUTING_CHANGED,
+  await Events.publishTenantEvent(ROUTING_CHANGED, {
     tenantId: change.tenantId,
     cellId: change.cellId,
     tier: change.tier,

@@ -70,7 +70,7 @@ export async function list(tenantId: string, input: unknown): Promise<{ items: A
   };
 }
 
-// ── cells ───────────────────────────────────────────────────────────────────────────────────
+// The audit trail of cells (operator actions on a cell).
 
 export interface CellAuditEntry {
   cellId: string;
@@ -136,7 +136,7 @@ export async function listCell(cellId: string, input: unknown): Promise<{ items:
   };
 }
 
-// ── shared ──────────────────────────────────────────────────────────────────────────────────
+// Both trails.
 
 function common(item: Record<string, unknown>): Omit<AuditRecord, 'tenantId'> {
   const { auditId, at, actor, action, reason, before, after } = item;

@@ -1,13 +1,15 @@
+/**
+ * Domain events (DESIGN §6): one bus per deployment; `source` names the plane that emitted the
+ * event; every `detail` names its tenant, or says explicitly that it is system-scoped. What each event
+ * is and carries is declared once, in catalog.ts; this module publishes them.
+ */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { requireEnv } from '../shared/config.js';
 import type { TierName } from '../tenancy/tiers.js';
+import { EVENT_CATALOG, detailSchema, type EventData, type EventName, type TenantEventDetail } from './catalog.js';
 
-/**
- * Domain events (DESIGN §6): one bus per deployment; `source` names the plane that emitted the
- * event; every `detail` names its tenant, or says explicitly that it is system-scoped.
- */
-export const CONTROL_PLANE_SOURCE = 'cellbook.control';
+export { CONTROL_PLANE_SOURCE } from './catalog.js';
 
 /** Every Cellbook event, whichever plane emitted it. */
 export const CELLBOOK_EVENTS_PATTERN = { source: [{ prefix: 'cellbook.' }] } as const;
@@ -29,49 +31,29 @@ export function cellSource(cellId: string): string {
   return `cellbook.cell.${cellId}`;
 }
 
-export interface TenantEventDetail<T = unknown> {
-  tenantId: string;
-  cellId: string | null;
-  tier: TierName;
-  eventId: string;
-  /** Consumers (metering, projections) deduplicate on this. */
-  idempotencyKey: string;
-  occurredAt: string;
-  actor: string;
-  data: T;
-}
-
-export interface SystemEventDetail<T = unknown> {
-  scope: 'system';
-  eventId: string;
-  idempotencyKey: string;
-  occurredAt: string;
-  actor: string;
-  data: T;
-}
-
 let client: EventBridgeClient | undefined;
 function eventBridge(): EventBridgeClient {
   client ??= new EventBridgeClient({});
   return client;
 }
 
-export interface TenantEventInput<T> {
-  source: string;
-  detailType: string;
+export interface TenantEventInput<N extends EventName> {
   tenantId: string;
   cellId: string | null;
   tier: TierName;
   actor: string;
-  data: T;
+  data: EventData<N>;
   /** Defaults to the event id: pass a business key when retries could publish the same fact twice. */
   idempotencyKey?: string;
 }
 
-/** Publishes one tenant-scoped event; throws if the bus did not accept it. */
-export async function publishTenantEvent<T>(input: TenantEventInput<T>): Promise<TenantEventDetail<T>> {
+/**
+ * Publishes one tenant-scoped event of the catalog, from the source the catalog gives it; throws
+ * if its detail does not match the catalog (a bug: nothing is sent) or the bus did not accept it.
+ */
+export async function publishTenantEvent<N extends EventName>(name: N, input: TenantEventInput<N>): Promise<TenantEventDetail<EventData<N>>> {
   const eventId = randomUUID();
-  const detail: TenantEventDetail<T> = {
+  const detail: TenantEventDetail<EventData<N>> = {
     tenantId: input.tenantId,
     cellId: input.cellId,
     tier: input.tier,
@@ -81,18 +63,20 @@ export async function publishTenantEvent<T>(input: TenantEventInput<T>): Promise
     actor: input.actor,
     data: input.data,
   };
+  const checked = detailSchema(name).safeParse(detail);
+  if (!checked.success) throw new Error(`${name} does not match the event catalog: ${checked.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
   const { FailedEntryCount, Entries } = await eventBridge().send(
     new PutEventsCommand({
       Entries: [
         {
           EventBusName: requireEnv('EVENT_BUS_NAME'),
-          Source: input.source,
-          DetailType: input.detailType,
+          Source: EVENT_CATALOG[name].source,
+          DetailType: name,
           Detail: JSON.stringify(detail),
         },
       ],
     }),
   );
-  if (FailedEntryCount) throw new Error(`event bus rejected ${input.detailType}: ${Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+  if (FailedEntryCount) throw new Error(`event bus rejected ${name}: ${Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
   return detail;
 }

@@ -134,7 +134,7 @@ export function tenantUserKey(tenantId: string, username: string): ItemKey {
   return { PK: tenantUsersPartition(tenantId), SK: `${USER_SORT_PREFIX}${username.toLowerCase()}` };
 }
 
-// ── control-plane tables (tenant registry, cell catalog) ──────────────────────────────────────
+// Control-plane tables (tenant registry, cell catalog).
 
 /** The tenant's registry record; it leads with the tenant too, so the same fence could apply. */
 export function tenantRecordKey(tenantId: string): ItemKey {
@@ -213,7 +213,7 @@ export function cellAuditKey(cellId: string, auditId: string): ItemKey {
   return { PK: cellPartition(cellId), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
 }
 
-// ── one tenant's partitions, enumerated whole for export, moves between cells and purge ──────
+// One tenant's partitions, enumerated whole for export, moves between cells and purge.
 
 /** The tenant's partition in the registry table: its record, audit trail and control-plane steps. */
 export function tenantRegistryPartition(tenantId: string): string {

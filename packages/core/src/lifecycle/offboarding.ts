@@ -289,9 +289,7 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
       },
       { auditId: deterministicId(startedAt, `${tenantId}#tenant.offboarded`) },
     );
-    await Events.publishTenantEvent({
-      source: Events.CONTROL_PLANE_SOURCE,
-      detailType: 'TenantOffboarded',
+    await Events.publishTenantEvent('TenantOffboarded', {
       tenantId,
       cellId: record.cellId,
       tier: record.tier,

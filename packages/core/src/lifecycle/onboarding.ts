@@ -462,9 +462,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
       { auditId: deterministicId(startedAt, `${tenantId}#tenant.onboarded`) },
     );
     // Consumers deduplicate on the idempotency key, so a retry that publishes again is harmless.
-    await Events.publishTenantEvent({
-      source: Events.CONTROL_PLANE_SOURCE,
-      detailType: 'TenantActivated',
+    await Events.publishTenantEvent('TenantActivated', {
       tenantId,
       cellId: cell.cellId,
       tier: request.tier,

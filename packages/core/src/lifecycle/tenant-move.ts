@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
+import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { CellNotFound, DomainError, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from '../shared/errors.js';
@@ -38,7 +39,7 @@ import { Reason, parse } from '../shared/validation.js';
  */
 export type { MoveState, TenantMoveRecord } from '../tenants/record.js';
 
-export const MOVE_REQUESTED = 'TenantMoveRequested';
+export const MOVE_REQUESTED = 'TenantMoveRequested' satisfies EventName;
 
 /** Re-copies before a move whose target does not match its source is given up. */
 const VERIFY_RETRIES = 2;
@@ -165,9 +166,7 @@ async function requestMove(
 }
 
 async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: string } = {}): Promise<void> {
-  await Events.publishTenantEvent({
-    source: Events.CONTROL_PLANE_SOURCE,
-    detailType: MOVE_REQUESTED,
+  await Events.publishTenantEvent(MOVE_REQUESTED, {
     tenantId: record.tenantId,
     cellId: move.fromCellId,
     tier: record.tier,
@@ -464,9 +463,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
       // Timed at the recorded finish, so a rerun finds this record and it sorts after the request.
       { auditId: deterministicId(Date.parse(move.finishedAt ?? move.updatedAt), `${moveId}#tenant.moved`) },
     );
-    await Events.publishTenantEvent({
-      source: Events.CONTROL_PLANE_SOURCE,
-      detailType: 'TenantMoved',
+    await Events.publishTenantEvent('TenantMoved', {
       tenantId,
       cellId: move.toCellId,
       tier: record.tier,

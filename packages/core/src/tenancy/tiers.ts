@@ -8,7 +8,8 @@ export type TierName = (typeof TIER_NAMES)[number];
 export const FEATURES = ['cases', 'notes', 'evidence', 'export', 'analytics', 'audit-log'] as const;
 export type Feature = (typeof FEATURES)[number];
 
-export type Placement = 'pooled' | 'dedicated';
+export const PLACEMENTS = ['pooled', 'dedicated'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
 
 export interface Throttle {
   /** Steady-state requests per second (API Gateway `rateLimit`). */

@@ -119,9 +119,7 @@ async function changeStatus(tenantId: string, status: 'ACTIVE' | 'SUSPENDED', in
     const cell = await Cell.get(after.cellId);
     if (cell) await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
   }
-  await Events.publishTenantEvent({
-    source: Events.CONTROL_PLANE_SOURCE,
-    detailType: status === 'SUSPENDED' ? 'TenantSuspended' : 'TenantReactivated',
+  await Events.publishTenantEvent(status === 'SUSPENDED' ? 'TenantSuspended' : 'TenantReactivated', {
     tenantId,
     cellId: after.cellId,
     tier: after.tier,
@@ -222,9 +220,7 @@ export async function update(tenantId: string, input: unknown, options: { actor:
     before: { tier: before.tier, overrides: before.overrides ?? {} },
     after: { tier: after.tier, overrides: after.overrides },
   });
-  await Events.publishTenantEvent({
-    source: Events.CONTROL_PLANE_SOURCE,
-    detailType: 'TenantEntitlementsChanged',
+  await Events.publishTenantEvent('TenantEntitlementsChanged', {
     tenantId,
     cellId: after.cellId,
     tier: after.tier,

@@ -63,7 +63,7 @@ export function identityBrokerInvokePolicy({ apiStageArn }: IdentityBrokerPolicy
   };
 }
 
-// ── the cell's side: a client signed with the tenant's session ───────────────────────────────
+// The cell's side: a client signed with the tenant's session.
 
 async function brokerRequest(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const base = new URL(requireEnv('IDENTITY_BROKER_URL'));
@@ -123,7 +123,7 @@ export async function removeTenantUser(username: string): Promise<void> {
   if (response.status !== 204) throw new Error(`identity broker refused the removal: ${response.status} ${errorCode(response.body) ?? ''}`);
 }
 
-// ── the control plane's side ─────────────────────────────────────────────────────────────────
+// The control plane's side.
 
 /** The caller as API Gateway's IAM authorization verified it (`requestContext.identity`). */
 export interface BrokerCaller {

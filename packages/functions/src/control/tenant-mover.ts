@@ -1,12 +1,7 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import * as Keys from '@cellbook/core/keys/keys';
+import { parseTenantEvent } from '@cellbook/core/events/catalog';
 import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { logger } from '../observability.js';
-
-interface MoveRequested {
-  tenantId?: unknown;
-  data?: { moveId?: unknown };
-}
 
 /**
  * How long before the function's timeout a run stops copying and hands the move over: enough to
@@ -20,12 +15,11 @@ export const HAND_OVER_MARGIN_MS = 60_000;
  * resumes from the recorded state. A move too large for one invocation checkpoints and hands over
  * to a fresh one before the timeout.
  */
-export async function handler(event: EventBridgeEvent<string, MoveRequested>, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
-  const tenantId = event.detail?.tenantId;
-  const moveId = event.detail?.data?.moveId;
-  if (!Keys.isTenantId(tenantId) || typeof moveId !== 'string') {
-    throw new Error('TenantMoveRequested without a valid tenantId and moveId');
-  }
+export async function handler(event: EventBridgeEvent<string, unknown>, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> {
+  const {
+    tenantId,
+    data: { moveId },
+  } = parseTenantEvent('TenantMoveRequested', event);
   logger.resetKeys();
   logger.appendKeys({ tenant_id: tenantId, move_id: moveId, scope: 'system' });
   const remaining = context.getRemainingTimeInMillis();

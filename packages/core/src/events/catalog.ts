@@ -1,0 +1,117 @@
+import * as z from 'zod/mini';
+import { isCellId, isTenantId } from '../keys/keys.js';
+import { EntitlementOverrides } from '../tenancy/entitlements.js';
+import { PLACEMENTS, TIER_NAMES } from '../tenancy/tiers.js';
+import { TENANT_STATUSES } from '../tenants/record.js';
+
+/**
+ * Every event Cellbook publishes (DESIGN §6), declared once: its name (the `detail-type`), the
+ * source that emits it, and the schema of its `data`. Publishers are typed by it and checked
+ * against it before an event leaves; consumers parse what they receive with it; the rules that
+ * deliver events (in the stacks and locally) are built from it (`rulePattern`).
+ */
+
+/** The control plane's source; a cell's would be `cellbook.cell.<cellId>`. */
+export const CONTROL_PLANE_SOURCE = 'cellbook.control';
+
+const TenantId = z.string().check(z.refine(isTenantId, 'not a tenant id'));
+const CellId = z.string().check(z.refine(isCellId, 'not a cell id'));
+const CellIdOrNull = z.nullable(CellId);
+const Count = z.number().check(z.int(), z.minimum(0));
+const Tier = z.enum(TIER_NAMES);
+const Entitlements = z.object({ tier: Tier, overrides: EntitlementOverrides });
+const StatusChange = z.object({ before: z.enum(TENANT_STATUSES), after: z.enum(TENANT_STATUSES), reason: z.optional(z.string()) });
+const Move = { moveId: z.string().check(z.minLength(1)), fromCellId: CellId, toCellId: CellId };
+
+function event<D extends z.ZodMiniType>(source: string, data: D): { source: string; data: D } {
+  return { source, data };
+}
+
+export const EVENT_CATALOG = {
+  /** Onboarding finished: the tenant is ACTIVE in its cell. */
+  TenantActivated: event(CONTROL_PLANE_SOURCE, z.object({ name: z.string() })),
+  TenantSuspended: event(CONTROL_PLANE_SOURCE, StatusChange),
+  TenantReactivated: event(CONTROL_PLANE_SOURCE, StatusChange),
+  /** A tier or override change that applied in place (one that needs another kind of cell is a move). */
+  TenantEntitlementsChanged: event(CONTROL_PLANE_SOURCE, z.object({ before: Entitlements, after: Entitlements })),
+  /** A move was recorded, or asked to go on: the mover runs it. */
+  TenantMoveRequested: event(CONTROL_PLANE_SOURCE, z.object(Move)),
+  TenantMoved: event(CONTROL_PLANE_SOURCE, z.object({ ...Move, items: Count })),
+  TenantOffboarded: event(CONTROL_PLANE_SOURCE, z.object({ purgedItems: Count })),
+  /** Where a tenant's requests go changed; `cellId: null` when the tenant leaves. */
+  TenantRoutingChanged: event(CONTROL_PLANE_SOURCE, z.object({ cellId: CellIdOrNull, previousCellId: CellIdOrNull })),
+  /** Placement promised a tenant a dedicated cell that is not deployed yet: create it. */
+  CellRequested: event(
+    CONTROL_PLANE_SOURCE,
+    z.object({
+      cellId: CellId,
+      placement: z.enum(PLACEMENTS),
+      wave: Count,
+      region: z.string(),
+      capacity: Count,
+    }),
+  ),
+} as const;
+
+export type EventName = keyof typeof EVENT_CATALOG;
+export const EVENT_NAMES = Object.keys(EVENT_CATALOG) as EventName[];
+
+/** The `data` of event `N` as its publisher gives it and its consumer reads it. */
+export type EventData<N extends EventName> = z.output<(typeof EVENT_CATALOG)[N]['data']>;
+
+/** The envelope every tenant event carries around its data (DESIGN §6). */
+const TenantEnvelope = {
+  tenantId: TenantId,
+  cellId: CellIdOrNull,
+  tier: Tier,
+  eventId: z.string().check(z.minLength(1)),
+  /** Consumers (metering, projections) deduplicate on this. */
+  idempotencyKey: z.string().check(z.minLength(1)),
+  occurredAt: z.iso.datetime(),
+  actor: z.string(),
+};
+
+export interface TenantEventDetail<T = unknown> {
+  tenantId: string;
+  cellId: string | null;
+  tier: (typeof TIER_NAMES)[number];
+  eventId: string;
+  idempotencyKey: string;
+  occurredAt: string;
+  actor: string;
+  data: T;
+}
+
+/** The full `detail` of event `name`: the tenant envelope with the event's data. */
+export function detailSchema<N extends EventName>(name: N) {
+  return z.object({ ...TenantEnvelope, data: EVENT_CATALOG[name].data as (typeof EVENT_CATALOG)[N]['data'] });
+}
+
+/** An EventBridge rule's pattern that matches exactly the named events, from their declared sources. */
+export function rulePattern(...names: readonly EventName[]): { source: string[]; 'detail-type': string[] } {
+  return { source: [...new Set(names.map((name) => EVENT_CATALOG[name].source))], 'detail-type': [...names] };
+}
+
+/** What a consumer receives from the bus (the fields of an EventBridge event it reads). */
+export interface ReceivedEvent {
+  source?: unknown;
+  'detail-type'?: unknown;
+  detail?: unknown;
+}
+
+/**
+ * Parses a delivered event as event `name`, or throws: a wrong source or detail-type, or a detail
+ * that does not match the catalog, is refused (the consumer fails, the bus retries, then
+ * dead-letters) rather than acted on. The message names the problems, never the detail's values.
+ */
+export function parseTenantEvent<N extends EventName>(name: N, event: ReceivedEvent): TenantEventDetail<EventData<N>> {
+  if (event['detail-type'] !== name || event.source !== EVENT_CATALOG[name].source) {
+    throw new Error(`expected ${name} from ${EVENT_CATALOG[name].source}, received ${JSON.stringify(event['detail-type'])} from ${JSON.stringify(event.source)}`);
+  }
+  const parsed = detailSchema(name).safeParse(event.detail);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(detail)'}: ${issue.message}`);
+    throw new Error(`malformed ${name} detail (${issues.join('; ')})`);
+  }
+  return parsed.data as TenantEventDetail<EventData<N>>;
+}
