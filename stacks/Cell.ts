@@ -23,12 +23,13 @@ import {
 } from '@cellbook/core';
 import type { CellDefinition, CellRegistration } from '@cellbook/core/cell';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
-import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
+import { ControlPlane } from './ControlPlane.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
 import { restApiSettings } from './constructs/rest-api.js';
+import { suppressApiFindings } from './constructs/rest-api-findings.js';
 import { isDevStage, resourceName } from './constructs/stage.js';
 
 /**
