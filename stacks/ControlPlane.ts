@@ -8,7 +8,7 @@ import { eventBus } from './control-plane/event-bus.js';
 import { controlEventConsumers } from './control-plane/event-consumers.js';
 import { operatorApi } from './control-plane/operator-api.js';
 import { registryTables } from './control-plane/registry-tables.js';
-import { routingMap as routingMapOf } from './control-plane/routing-map.js';
+import { addRoutingMap } from './control-plane/routing-map.js';
 import { controlScheduledJobs } from './control-plane/scheduled-jobs.js';
 import { userDirectories } from './control-plane/user-directories.js';
 
@@ -26,7 +26,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   const { tenantsTable, cellsTable } = registryTables(stack, app);
   const directories = userDirectories(stack, app);
   const { bus, deadLetters } = eventBus(stack, app);
-  const routingMap = routingMapOf(stack, app, { bus, deadLetters, tenantsTable });
+  const routingMap = addRoutingMap(stack, app, { bus, deadLetters, tenantsTable });
   const identities = controlIdentities(stack, app, {
     tenantsTable,
     cellsTable,

@@ -18,7 +18,7 @@ export interface RoutingMapProps {
  * The routing map the router's CloudFront Function reads (tenant id → cell id, a KeyValueStore),
  * and its only writer, which follows the registry on every `TenantRoutingChanged`.
  */
-export function routingMap(stack: Stack, app: App, props: RoutingMapProps): cloudfront.KeyValueStore {
+export function addRoutingMap(stack: Stack, app: App, props: RoutingMapProps): cloudfront.KeyValueStore {
   const map = new cloudfront.KeyValueStore(stack, 'RoutingMap', {
     comment: `${app.stage}: tenant id → cell id`,
   });
