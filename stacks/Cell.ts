@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as apig from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,7 +8,6 @@ import {
   AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
   IdentityBroker,
-  Keys,
   TENANT_ACCESS_IDENTITIES,
   TENANT_TAG_KEY,
   TIERS,
@@ -23,12 +22,14 @@ import {
 } from '@cellbook/core';
 import type { CellDefinition, CellRegistration } from '@cellbook/core/cells/cell';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
-import { ControlPlane, suppressApiFindings } from './ControlPlane.js';
+import { ControlPlane } from './ControlPlane.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
+import { addCellRegistration } from './constructs/cell-registration.js';
 import { functionRole, handlerProps } from './constructs/functions.js';
 import { addGatewayResponses } from './constructs/gateway-responses.js';
 import { PINNED_RUNTIME, suppressSstInternals, XRAY_WILDCARD } from './constructs/nag.js';
 import { restApiSettings } from './constructs/rest-api.js';
+import { suppressApiFindings } from './constructs/rest-api-findings.js';
 import { isDevStage, resourceName } from './constructs/stage.js';
 
 /**
@@ -232,28 +233,6 @@ export function Cell(definition: CellDefinition) {
     const tenantMoverAccess = grantPolicies['tenant-mover']!;
 
     // ── registration in the control plane's cell catalog ───────────────────────────────────
-    const registrarRole = functionRole(stack, 'CellRegistrarRole', `Registers cell ${cellId} in the cell catalog`);
-    registrarRole.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'OwnCatalogEntryOnly',
-        actions: ['dynamodb:UpdateItem'],
-        resources: [control.cellsTable.tableArn],
-        conditions: {
-          'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [Keys.cellRecordKey(cellId).PK] },
-          Null: { 'dynamodb:LeadingKeys': 'false' },
-        },
-      }),
-    );
-    const registrar = new SstFunction(
-      stack,
-      `CellRegistrar-${cellId}`,
-      handlerProps(stack, 'CellRegistrar', {
-        handler: 'deploy/register-cell',
-        role: registrarRole,
-        environment: { CELLS_TABLE: control.cellsTable.tableName },
-        timeout: 30,
-      }),
-    );
     const registration: CellRegistration = {
       ...definition,
       status: 'active',
@@ -263,12 +242,7 @@ export function Cell(definition: CellDefinition) {
       tenantRoleArn: tenantAccessRole.roleArn,
       usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, usagePlans[tier].usagePlanId])) as Record<TierName, string>,
     };
-    new CustomResource(stack, 'CellRegistration', {
-      serviceToken: registrar.functionArn,
-      resourceType: 'Custom::CellRegistration',
-      serviceTimeout: Duration.minutes(5),
-      properties: { Record: stack.toJsonString(registration) },
-    });
+    addCellRegistration(stack, { registration, cellsTable: control.cellsTable });
 
     // ── health ─────────────────────────────────────────────────────────────────────────────
     const monitoring = cellMonitoring(stack, {
@@ -297,8 +271,8 @@ export function Cell(definition: CellDefinition) {
         };
       }),
     );
-    for (const construct of [api, authorizer, registrar]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
-    for (const role of [apiRole, authorizerRole, publicRouteRole, registrarRole]) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
+    for (const construct of [api, authorizer]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
+    for (const role of [apiRole, authorizerRole, publicRouteRole]) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
     const tableLogicalId = stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
     NagSuppressions.addResourceSuppressions(tenantAccessRole, [
       {

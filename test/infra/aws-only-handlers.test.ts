@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CloudFormationCustomResourceEvent, Context, PreTokenGenerationV2TriggerEvent } from 'aws-lambda';
@@ -17,8 +17,8 @@ import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer
  * The functions only the AWS deployment has: the Cognito trigger that puts tenant and roles into
  * access tokens, the custom resource that records each deployed cell in the catalog, and the
  * writer of the router's KeyValueStore. The registrar runs against a real DynamoDB emulator
- * (dynalite) and answers CloudFormation over HTTP, exactly as it would in Lambda; nothing is
- * mocked. The map writer reads a real (dynalite) registry; its KeyValueStore client is mocked:
+ * (dynalite) behind CDK's own provider-framework code, which answers CloudFormation; only the
+ * framework's Lambda invoke and its HTTPS response are replaced (see `providerFramework`). The map writer reads a real (dynalite) registry; its KeyValueStore client is mocked:
  * there is no local stand-in (see below).
  */
 /** A table keyed like every Cellbook table (PK/SK), in the dynalite at `endpoint`. */
@@ -70,14 +70,14 @@ describe('cognito/pre-token-generation', () => {
   });
 });
 
-describe('deploy/register-cell', () => {
+describe('deploy/register-cell behind the provider framework', () => {
   const CELLS_TABLE = 'cells';
+  const REGISTRAR_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:registrar';
   let dynamo: LocalDynamo;
-  let cloudFormation: Server;
-  let responseUrl: string;
   let responses: Record<string, unknown>[];
-  let refuseResponses = false;
   let handler: typeof import('@cellbook/functions/deploy/register-cell').handler;
+  let framework: FrameworkRuntime;
+  let quiet: { mockRestore(): void };
 
   const record: CellRegistration = {
     cellId: 'cell-7',
@@ -99,16 +99,21 @@ describe('deploy/register-cell', () => {
   ): CloudFormationCustomResourceEvent<RegistrationProperties> =>
     ({
       RequestType: type,
-      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:registrar',
-      ResponseURL: responseUrl,
+      ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:provider-framework',
+      ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/response?signature=x',
       StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/test-cellbook-cell-7/id',
       RequestId: `request-${responses.length + 1}`,
       LogicalResourceId: 'CellRegistration',
       ResourceType: 'Custom::CellRegistration',
-      ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:registrar', ...properties },
+      ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:provider-framework', ...properties },
       ...(physicalResourceId ? { PhysicalResourceId: physicalResourceId } : {}),
       ...(type === 'Update' ? { OldResourceProperties: properties } : {}),
     }) as CloudFormationCustomResourceEvent<RegistrationProperties>;
+  /** What CloudFormation hears about `request`: the framework's one response to it. */
+  const deliver = async (request: CloudFormationCustomResourceEvent<RegistrationProperties>) => {
+    await framework.onEvent(request);
+    return responses.at(-1)!;
+  };
   const stored = async () => {
     const { Item } = await documentClient({ endpoint: dynamo.url }).send(new GetCommand({ TableName: CELLS_TABLE, Key: Keys.cellRecordKey(record.cellId) }));
     return Item;
@@ -123,30 +128,38 @@ describe('deploy/register-cell', () => {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
       CELLS_TABLE,
       POWERTOOLS_LOG_LEVEL: 'SILENT',
+      USER_ON_EVENT_FUNCTION_ARN: REGISTRAR_ARN,
     });
     await createKeyedTable(dynamo.url, CELLS_TABLE);
     responses = [];
-    cloudFormation = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        if (req.method === 'PUT') responses.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(refuseResponses ? 403 : 200).end();
-      });
-    });
-    await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
-    responseUrl = `http://127.0.0.1:${(cloudFormation.address() as AddressInfo).port}/response?signature=x`;
     ({ handler } = await import('@cellbook/functions/deploy/register-cell'));
+    framework = providerFramework({
+      // Lambda's synchronous invoke: the handler's result, or what it threw as a function error.
+      invoke: async (payload) => {
+        try {
+          return { StatusCode: 200, Payload: Buffer.from(JSON.stringify((await handler(JSON.parse(payload))) ?? null)) };
+        } catch (error) {
+          return { StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorType: 'Error', errorMessage: (error as Error).message })) };
+        }
+      },
+      respond: (body) => responses.push(JSON.parse(body) as Record<string, unknown>),
+    });
+    // The framework logs every event and response to stdout (CloudWatch, in Lambda).
+    quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => cloudFormation.close(() => resolve()));
+    quiet.mockRestore();
     await dynamo.close();
   });
 
   it('records a new cell in the catalog as active, with no tenants, and reports success', async () => {
-    await handler(event('Create', { Record: JSON.stringify(record) }));
-    expect(responses.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'cell/cell-7', LogicalResourceId: 'CellRegistration', RequestId: 'request-1' });
+    expect(await deliver(event('Create', { Record: JSON.stringify(record) }))).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'cell/cell-7',
+      LogicalResourceId: 'CellRegistration',
+      RequestId: 'request-1',
+    });
     expect(await stored()).toMatchObject({ ...record, tenantCount: 0 });
   });
 
@@ -158,39 +171,63 @@ describe('deploy/register-cell', () => {
   });
 
   it('updates a redeployed cell and keeps its tenant count', async () => {
-    await handler(event('Update', { Record: JSON.stringify({ ...record, capacity: 80, apiId: 'f6g7h8i9j0' }) }, 'cell/cell-7'));
-    expect(responses.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'cell/cell-7' });
+    expect(await deliver(event('Update', { Record: JSON.stringify({ ...record, capacity: 80, apiId: 'f6g7h8i9j0' }) }, 'cell/cell-7'))).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'cell/cell-7',
+    });
     expect(await stored()).toMatchObject({ capacity: 80, apiId: 'f6g7h8i9j0', tenantCount: 1, status: 'active' });
   });
 
   it('drains a deleted cell rather than forgetting it', async () => {
-    await handler(event('Delete', { Record: JSON.stringify(record) }, 'cell/cell-7'));
-    expect(responses.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'cell/cell-7' });
+    expect(await deliver(event('Delete', { Record: JSON.stringify(record) }, 'cell/cell-7'))).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'cell/cell-7' });
     expect(await stored()).toMatchObject({ status: 'draining', tenantCount: 1 });
     await expect(Cell.reserveSlot('pooled', 'second-tenant')).rejects.toThrow(/No pooled cell has room/);
   });
 
   it('reports a failed registration to CloudFormation instead of leaving the stack waiting', async () => {
-    await handler(event('Create', { Record: '{not json' }));
-    const response = responses.at(-1)!;
+    const response = await deliver(event('Create', { Record: '{not json' }));
     expect(response).toMatchObject({ Status: 'FAILED' });
-    expect(response.PhysicalResourceId).toMatch(/^unregistered\//);
+    expect(response.Reason).toMatch(/JSON/);
     // CloudFormation rolls the failed create back with a Delete of that id: nothing to undo.
     const before = await stored();
-    await handler(event('Delete', { Record: '{not json' }, response.PhysicalResourceId as string));
-    expect(responses.at(-1)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: response.PhysicalResourceId });
+    expect(await deliver(event('Delete', { Record: '{not json' }, response.PhysicalResourceId as string))).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: response.PhysicalResourceId,
+    });
     expect(await stored()).toEqual(before);
   });
 
-  it('fails the invocation when CloudFormation does not accept the response', async () => {
-    refuseResponses = true;
-    try {
-      await expect(handler(event('Update', { Record: JSON.stringify(record) }, 'cell/cell-7'))).rejects.toThrow(/rejected the custom resource response \(403\)/);
-    } finally {
-      refuseResponses = false;
-    }
+  it('drains nothing when asked to delete a registration it never made', async () => {
+    const before = await stored();
+    await expect(handler(event('Delete', { Record: JSON.stringify(record) }, 'unregistered/request-9'))).resolves.toEqual({ PhysicalResourceId: 'unregistered/request-9' });
+    expect(await stored()).toEqual(before);
   });
 });
+
+interface FrameworkRuntime {
+  onEvent(event: CloudFormationCustomResourceEvent<RegistrationProperties>): Promise<void>;
+}
+
+/**
+ * The `onEvent` function CDK's `Provider` deploys (aws-cdk-lib's own runtime code), with its two
+ * calls out replaced: Lambda's Invoke of the registrar and the HTTPS PUT of the response to
+ * CloudFormation's pre-signed URL. Neither has a local stand-in; the runtime exposes them as
+ * `outbound` functions precisely so they can be replaced, as CDK's own tests do.
+ */
+function providerFramework(calls: {
+  invoke(payload: string): Promise<{ StatusCode: number; FunctionError?: string; Payload: Uint8Array }>;
+  respond(body: string): void;
+}): FrameworkRuntime {
+  const require = createRequire(import.meta.url);
+  const runtime = join(dirname(require.resolve('aws-cdk-lib')), 'custom-resources', 'lib', 'provider-framework', 'runtime');
+  const outbound = require(join(runtime, 'outbound.js')) as Record<string, unknown>;
+  outbound.invokeFunction = async (request: { FunctionName: string; Payload: string }) => {
+    expect(request.FunctionName).toBe(process.env.USER_ON_EVENT_FUNCTION_ARN);
+    return calls.invoke(request.Payload);
+  };
+  outbound.httpRequest = async (_options: unknown, body: string) => calls.respond(body);
+  return require(join(runtime, 'framework.js')) as FrameworkRuntime;
+}
 
 // The KeyValueStore client is mocked because no local stand-in can exist: it derives its host from
 // the ARN's account id (<account>.cloudfront-kvs.global.api.aws, even under an endpoint override)

@@ -16,7 +16,7 @@ import {
   type IamStatement,
   type TierName,
 } from '@cellbook/core';
-import { CONTROL_ROLES } from '../../stacks/ControlPlane.js';
+import { CONTROL_ROLES } from '../../stacks/control-plane/control-identities.js';
 import { routerUrlParameterArn } from '../../stacks/constructs/router-url.js';
 import { infraFixture, type InfraFixture } from './support/app.js';
 import type { RoleUnderTest } from './support/iam.js';

@@ -222,9 +222,9 @@ export function cellSuite(fixture: () => InfraFixture): void {
     it('sends every function log to a log group of its own with bounded retention', () => {
       const groups = new Map(infra.resources(stack(), 'AWS::Logs::LogGroup').map((group) => [group.logicalId, group.properties]));
       const functions = infra.resources(stack(), 'AWS::Lambda::Function').filter((fn) => fn.properties.LoggingConfig);
-      // Routes (the health check included), authorizer, registrar (SST's own deploy-time handler
-      // logs to Lambda's default group).
-      expect(functions).toHaveLength(CELL_ROUTES.length + 2);
+      // Routes (the health check included), authorizer, registrar and the provider framework's
+      // function that relays to it (SST's own deploy-time handler logs to Lambda's default group).
+      expect(functions).toHaveLength(CELL_ROUTES.length + 3);
       const template = infra.json(stack());
       const seen = new Set<string>();
       for (const fn of functions) {
@@ -332,7 +332,15 @@ export function cellSuite(fixture: () => InfraFixture): void {
         tenantRoleArn: infra.arn(stack(), 'TenantAccessRole'),
         usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, infra.ref(stack(), `Api-${cellId}/Api/UsagePlan-${tier}`)])),
       });
-      expect(registration.ServiceToken).toBe(`arn:aws:lambda:${infra.region}:${infra.resolver.env.account}:function:${infra.ref(stack(), `CellRegistrar-${cellId}`)}`);
+      // CDK's provider framework answers CloudFormation and invokes the registrar.
+      const framework = infra.ref(stack(), 'CellRegistrationProvider/framework-onEvent');
+      expect(registration.ServiceToken).toBe(`arn:aws:lambda:${infra.region}:${infra.resolver.env.account}:function:${framework}`);
+      const relay = infra
+        .resources(stack(), 'AWS::Lambda::Function')
+        .find((fn) => fn.logicalId === infra.logicalId(infra.construct(stack(), 'CellRegistrationProvider/framework-onEvent')));
+      expect((relay!.properties.Environment as { Variables: Record<string, string> }).Variables.USER_ON_EVENT_FUNCTION_ARN).toBe(
+        `arn:aws:lambda:${infra.region}:${infra.resolver.env.account}:function:${infra.ref(stack(), `CellRegistrar-${cellId}`)}`,
+      );
     });
   });
 }

@@ -870,5 +870,23 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         ]),
       ).toEqual([]);
     });
+
+    it.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))("%s's provider framework may invoke its own registrar, and nothing else", async (cellId) => {
+      const stack = infra.cells.get(cellId)!;
+      const role = infra.role(stack, 'CellRegistrationProviderRole');
+      const registrar = infra.arn(stack, `CellRegistrar-${cellId}`);
+      expect(await allowed(role, [{ action: 'lambda:InvokeFunction', resource: registrar }])).toEqual([]);
+      const otherRegistrars = [...infra.cells.entries()].filter(([id]) => id !== cellId).map(([id, other]) => infra.arn(other, `CellRegistrar-${id}`));
+      expect(
+        await denied(role, [
+          ...otherRegistrars.map((arn) => ({ action: 'lambda:InvokeFunction', resource: arn })),
+          // Not a version or alias of it, not another function of the cell.
+          { action: 'lambda:InvokeFunction', resource: `${registrar}:1` },
+          { action: 'lambda:InvokeFunction', resource: infra.arn(stack, `Authorizer-${cellId}`) },
+          { action: 'lambda:UpdateFunctionCode', resource: registrar },
+          { action: 'dynamodb:UpdateItem', resource: cells(), context: { 'dynamodb:LeadingKeys': [Keys.cellRecordKey(cellId).PK] } },
+        ]),
+      ).toEqual([]);
+    });
   });
 }
