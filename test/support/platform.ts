@@ -3,7 +3,7 @@ import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { Keys, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
-import { call, onboardTenant, signIn, type JsonResponse } from '@cellbook/local/client';
+import { call, onboardTenant, signIn, type JsonResponse, type OnboardedTenant } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 
 /** A clock tests move by hand: usage plans refill and quotas reset only when the test says so. */
@@ -17,14 +17,9 @@ export class ManualClock {
 
 type CallOptions = Parameters<typeof call>[3];
 
-export interface TestTenant {
-  tenantId: string;
-  name: string;
+/** An onboarded tenant (its admin signed in, `token` theirs), with a shortcut for that admin's requests. */
+export interface TestTenant extends Omit<OnboardedTenant, 'tier'> {
   tier: TierName;
-  cellId: string;
-  username: string;
-  password: string;
-  token: string;
   /** A request through the router with this tenant admin's token. */
   // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
