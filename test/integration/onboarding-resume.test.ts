@@ -4,6 +4,7 @@ import { Cell, Offboarding, Onboarding, Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { JsonResponse } from '@cellbook/local/client';
+import { pauseAt } from '../support/pause-point.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
@@ -53,23 +54,9 @@ async function crashAfter(step: Onboarding.OnboardingStep, body: object, idempot
  * `paused` resolves with its tenant id once it waits there, `finished` with its result.
  */
 function pauseAfter(step: Onboarding.OnboardingStep, body: object, idempotencyKey: string) {
-  let resume: () => void = () => undefined;
-  let reached: (tenantId: string) => void = () => undefined;
-  const paused = new Promise<string>((resolve) => {
-    reached = resolve;
-  });
-  const finished = Onboarding.onboard(body, {
-    actor: 'operator',
-    idempotencyKey,
-    afterStep: async (done, tenantId) => {
-      if (done !== step) return;
-      reached(tenantId);
-      await new Promise<void>((resolve) => {
-        resume = resolve;
-      });
-    },
-  });
-  return { paused, finished, resume: () => resume() };
+  const pause = pauseAt(step);
+  const finished = Onboarding.onboard(body, { actor: 'operator', idempotencyKey, afterStep: pause.hook });
+  return { paused: pause.reached.then((tenantId) => tenantId!), finished, resume: pause.release };
 }
 
 /** A token for the tenant that the pool's key signed: what an admin could hold before ACTIVE. */
