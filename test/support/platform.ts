@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { Keys, type TierName } from '@cellbook/core';
+import { Keys, type Cell, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type JsonResponse, type OnboardedTenant } from '@cellbook/local/client';
@@ -39,6 +39,14 @@ export interface TestPlatform {
   // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
   stop(): Promise<void>;
+}
+
+/** Two pooled cells in us-east-1, waves 0 and 1, each taking `capacity` tenants: the catalog the placement drills reason about. */
+export function twoPooledCells(capacity: number): Cell.CellDefinition[] {
+  return [
+    { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity },
+    { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity },
+  ];
 }
 
 /** Boots the whole local platform on ephemeral ports, as `npm start` would, minus the demo seed. */
