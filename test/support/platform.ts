@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { Keys, type Cell, type TierName } from '@cellbook/core';
+import { Events, Keys, type Cell, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type JsonResponse, type OnboardedTenant } from '@cellbook/local/client';
@@ -107,4 +107,29 @@ export async function tenantItemsInCell(platform: LocalPlatform, cellId: string,
     total += await count({ TableName: cell.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk } });
   }
   return total;
+}
+
+/** A control-plane event as the bus delivers it: its envelope and `detail`. */
+export interface ControlEvent {
+  source: string;
+  'detail-type': string;
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client: each test reads the fields it expects.
+  detail: Record<string, any>;
+}
+
+/**
+ * Every control-plane event the platform's bus carries from now on, in the order it delivers them,
+ * until `stop()`.
+ */
+export function captureControlEvents(env: TestPlatform): { events: ControlEvent[]; stop: () => void } {
+  const events: ControlEvent[] = [];
+  const { service, name } = env.platform.eventBus;
+  const rule = 'test-capture-control-events';
+  service.putRule({
+    name: rule,
+    eventBusName: name,
+    eventPattern: { source: [Events.CONTROL_PLANE_SOURCE] },
+    targets: [{ id: 'capture', deliver: async (event) => void events.push(event as ControlEvent) }],
+  });
+  return { events, stop: () => service.removeRule(rule, name) };
 }
