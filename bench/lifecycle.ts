@@ -18,6 +18,8 @@ import type { TenantSummary } from '@cellbook/core/tenants/record';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn, type JsonResponse } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';
+import { concurrently } from './concurrently.js';
+import { percentile } from './percentile.js';
 
 // Lambda runs Node 22; the SDK's Node 20 notice is documented in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -44,10 +46,6 @@ interface ErrorBody {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const progress = (message: string) => console.error(`[bench:lifecycle] ${message}`);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 let peakRss = process.memoryUsage().rss;
 const sampleRss = () => {
@@ -107,23 +105,17 @@ try {
   // ── 2. onboarding many tenants at a fixed concurrency ──
   progress(`onboarding ${TENANTS} tenants, concurrency ${ONBOARD_CONCURRENCY}`);
   const failures = new Map<string, number>();
-  let next = 0;
   let succeeded = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: ONBOARD_CONCURRENCY }, async () => {
-      while (next < TENANTS) {
-        const i = next++;
-        const response = await onboard(POOLED_TIERS[i % POOLED_TIERS.length]!);
-        if (response.status === 201) succeeded++;
-        else {
-          const outcome = `${response.status} ${response.body?.error?.code ?? 'no code'}`;
-          failures.set(outcome, (failures.get(outcome) ?? 0) + 1);
-        }
-        if ((i + 1) % 100 === 0) progress(`  ${i + 1}/${TENANTS} requested`);
-      }
-    }),
-  );
+  await concurrently(TENANTS, ONBOARD_CONCURRENCY, async (i) => {
+    const response = await onboard(POOLED_TIERS[i % POOLED_TIERS.length]!);
+    if (response.status === 201) succeeded++;
+    else {
+      const outcome = `${response.status} ${response.body?.error?.code ?? 'no code'}`;
+      failures.set(outcome, (failures.get(outcome) ?? 0) + 1);
+    }
+    if ((i + 1) % 100 === 0) progress(`  ${i + 1}/${TENANTS} requested`);
+  });
   const onboardSeconds = (performance.now() - started) / 1000;
   rows.push([
     `onboard ${TENANTS} tenants, concurrency ${ONBOARD_CONCURRENCY}`,
@@ -177,12 +169,7 @@ try {
     }
   };
   const seedStarted = performance.now();
-  let nextBatch = 0;
-  await Promise.all(
-    Array.from({ length: SEED_CONCURRENCY }, async () => {
-      while (nextBatch < batches.length) await writeBatch(batches[nextBatch++]!);
-    }),
-  );
+  await concurrently(batches.length, SEED_CONCURRENCY, (i) => writeBatch(batches[i]!));
   await admin.send(
     new UpdateCommand({
       TableName: cell.tableName,

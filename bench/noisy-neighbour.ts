@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { TIERS } from '@cellbook/core';
 import { onboardTenant } from '@cellbook/local/client';
 import type { LocalPlatform } from '@cellbook/local/platform';
+import { percentile } from './percentile.js';
 
 const B_RATE = 5;
 // 5 rounds × 10 s × 5 req/s = 250 latencies per phase, so p99 is not just the one worst request.
@@ -30,10 +31,6 @@ interface Phase {
   aStatuses: Record<string, number>;
   /** The platform's event-loop delay while B was measured (the bench runs the platform in-process). */
   loopDelay: IntervalHistogram;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** B's requests at a fixed rate for `seconds`; each latency is recorded whatever the others do. */

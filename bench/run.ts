@@ -16,6 +16,8 @@ import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';
 import { noisyNeighbour } from './noisy-neighbour.js';
+import { concurrently } from './concurrently.js';
+import { percentile } from './percentile.js';
 
 // Lambda runs Node 22; the SDK's Node 20 notice is documented in the README.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -23,10 +25,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const GETS = Number(process.env.BENCH_GETS ?? 2000);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const ONLY = process.env.BENCH_ONLY;
 const firstPooled = Cell.CELL_CATALOG.find((cell) => cell.placement === 'pooled')!;
@@ -61,21 +59,15 @@ try {
 
     async function load(concurrency: number, requests: number): Promise<void> {
       const latencies: number[] = [];
-      let next = 0;
       let failures = 0;
       const started = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < requests) {
-            next += 1;
-            const t0 = performance.now();
-            const response = await get();
-            await response.arrayBuffer();
-            latencies.push(performance.now() - t0);
-            if (response.status !== 200) failures += 1;
-          }
-        }),
-      );
+      await concurrently(requests, concurrency, async () => {
+        const t0 = performance.now();
+        const response = await get();
+        await response.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        if (response.status !== 200) failures += 1;
+      });
       const seconds = (performance.now() - started) / 1000;
       latencies.sort((a, b) => a - b);
       console.log(`GET /cases?limit=20 through the router: ${requests} requests, concurrency ${concurrency}`);

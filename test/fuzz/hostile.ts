@@ -364,3 +364,19 @@ export async function expectRouteWithstands(target: FuzzTarget, requests: fc.Arb
   expect(await target.readState()).toEqual(before);
   expect(reached).toBeGreaterThan(0);
 }
+
+/**
+ * Cursors forged from the ones the server issued (listing path → cursor), sent by any of `callers`:
+ * each is answered with a 4xx or the page, never a 5xx.
+ */
+export async function expectForgedCursorsAnswered(target: Omit<FuzzTarget, 'readState'>, issued: ReadonlyMap<string, string>, callers: readonly Caller[]): Promise<void> {
+  for (const [listing, cursor] of issued) {
+    await fc.assert(
+      fc.asyncProperty(forgedCursor([cursor]), fc.constantFrom(...callers), async (forged, caller) => {
+        const request = { method: 'GET', target: `${listing}?cursor=${forged}`, headers: [], body: undefined, caller };
+        expectNoServerError(request, await send(target.url, request, target.tokens));
+      }),
+      { seed: FUZZ_SEED, numRuns: RUNS_PER_ROUTE * 2, endOnFailure: true },
+    );
+  }
+}

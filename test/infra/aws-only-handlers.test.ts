@@ -6,6 +6,7 @@ import type { CloudFormationCustomResourceEvent, Context, PreTokenGenerationV2Tr
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cell, Keys } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/shared/dynamo';
+import { cellbookTable } from '@cellbook/local/aws/cellbook-table';
 import { startLocalDynamo, type LocalDynamo } from '@cellbook/local/aws/dynamodb-endpoint';
 import type { CellRegistration } from '@cellbook/core/cells/cell';
 import type { RegistrationProperties } from '@cellbook/functions/deploy/register-cell';
@@ -23,20 +24,7 @@ import type { RoutingChangedEvent } from '@cellbook/functions/routing/map-writer
  */
 /** A table keyed like every Cellbook table (PK/SK), in the dynalite at `endpoint`. */
 async function createKeyedTable(endpoint: string, tableName: string): Promise<void> {
-  await new DynamoDBClient({ endpoint }).send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'PK', AttributeType: 'S' },
-        { AttributeName: 'SK', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'PK', KeyType: 'HASH' },
-        { AttributeName: 'SK', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await new DynamoDBClient({ endpoint }).send(new CreateTableCommand(cellbookTable(tableName, { listingIndex: false })));
 }
 
 describe('cognito/pre-token-generation', () => {

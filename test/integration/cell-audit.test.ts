@@ -1,6 +1,6 @@
 import { Cell } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+import { bootTestPlatform, twoPooledCells, type TestPlatform } from '../support/platform.js';
 
 /**
  * Operator actions on a cell (capacity, wave, draining, drains) are audited like actions on a
@@ -11,12 +11,7 @@ class SimulatedCrash extends Error {}
 let env: TestPlatform;
 
 beforeAll(async () => {
-  env = await bootTestPlatform({
-    cells: [
-      { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
-      { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
-    ],
-  });
+  env = await bootTestPlatform({ cells: twoPooledCells(10) });
   // Crash drills run the catalog's code in this process, with the control plane's environment.
   Object.assign(process.env, env.platform.controlPlaneEnv);
 });
@@ -54,12 +49,7 @@ describe('the audit trail of a cell', () => {
   });
 
   it('audits a drain: the cell stops taking tenants, each tenant is moved, and both trails say so', async () => {
-    const fresh = await bootTestPlatform({
-      cells: [
-        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
-        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
-      ],
-    });
+    const fresh = await bootTestPlatform({ cells: twoPooledCells(10) });
     try {
       const tenants = [];
       for (let i = 0; i < 6; i++) tenants.push(await fresh.onboard('basic'));

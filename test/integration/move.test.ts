@@ -3,6 +3,7 @@ import { Cell, Events, Keys, TenantMove } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pauseAt } from '../support/pause-point.js';
 import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 let env: TestPlatform;
@@ -145,26 +146,16 @@ describe('TenantMove.run', () => {
     const tenant = await env.onboard('basic');
     const existing = await tenant.call('POST', '/cases', { body: { title: 'before the move', priority: 'low' } });
     const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
-    let resume: () => void = () => undefined;
-    const frozen = new Promise<void>((reached) => {
-      void TenantMove.run(tenant.tenantId, move.moveId, {
-        afterState: async (state) => {
-          if (state !== 'FROZEN') return;
-          reached();
-          await new Promise<void>((resolve) => {
-            resume = resolve;
-          });
-        },
-      });
-    });
-    await frozen;
+    const frozen = pauseAt('FROZEN');
+    void TenantMove.run(tenant.tenantId, move.moveId, { afterState: frozen.hook });
+    await frozen.reached;
     const write = await tenant.call('POST', '/cases', { body: { title: 'during the move', priority: 'low' } });
     expect(write.status).toBe(503);
     expect(write.headers.get('retry-after')).toBe('2');
     expect(write.body).toEqual({ error: { code: 'TENANT_MOVING', message: expect.any(String) }, requestId: expect.any(String) });
     const read = await tenant.call('GET', `/cases/${existing.body.caseId}`);
     expect(read.status).toBe(200);
-    resume();
+    frozen.release();
     await waitForMove(tenant.tenantId);
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['before the move']);
   });
@@ -248,27 +239,15 @@ describe('TenantMove.run', () => {
     const tenant = await env.onboard('basic');
     await tenant.call('POST', '/cases', { body: { title: 'one mover only', priority: 'low' } });
     const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
-    let resume: () => void = () => undefined;
-    let paused: () => void = () => undefined;
-    const atCopied = new Promise<void>((resolve) => {
-      paused = resolve;
-    });
-    const first = TenantMove.run(tenant.tenantId, move.moveId, {
-      afterState: async (state) => {
-        if (state !== 'COPIED') return;
-        paused();
-        await new Promise<void>((resolve) => {
-          resume = resolve;
-        });
-      },
-    });
-    await atCopied;
+    const copied = pauseAt('COPIED');
+    const first = TenantMove.run(tenant.tenantId, move.moveId, { afterState: copied.hook });
+    await copied.reached;
     // The second mover finds the first one's live lease and returns the move as it stands.
     expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'COPIED' });
     // A tier change meanwhile would be undone by the switch: refused.
     const tierChange = await env.call('PATCH', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken, body: { tier: 'standard' } });
     expect([tierChange.status, tierChange.body.error.code]).toEqual([409, 'MOVE_IN_PROGRESS']);
-    resume();
+    copied.release();
     expect(await first).toMatchObject({ state: 'DONE' });
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['one mover only']);
   });
@@ -418,29 +397,19 @@ describe('TenantMove.run', () => {
     await tenant.call('POST', '/cases', { body: { title: 'outlived its mover', priority: 'low' } });
     const move = await TenantMove.request(tenant.tenantId, { cellId: otherCell(tenant) }, { actor: 'operator' });
     // A mover that took the lease, froze the tenant and died without releasing anything.
-    let hang: () => void = () => undefined;
-    let frozen: () => void = () => undefined;
-    const atFrozen = new Promise<void>((resolve) => {
-      frozen = resolve;
-    });
+    const frozen = pauseAt('FROZEN');
     const dead = TenantMove.run(tenant.tenantId, move.moveId, {
       // Its clock says the lease runs out in half a second.
       now: () => Date.now() - TenantMove.MOVER_LEASE_MS + 500,
-      afterState: async (state) => {
-        if (state !== 'FROZEN') return;
-        frozen();
-        await new Promise<void>((resolve) => {
-          hang = resolve;
-        });
-      },
+      afterState: frozen.hook,
     });
-    await atFrozen;
+    await frozen.reached;
     // Without waiting, a second run leaves the move to the lease holder…
     expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'FROZEN' });
     // …with waitForLease (as the Lambda handler runs it), it waits for the lease to run out and takes over.
     const retried = await TenantMove.run(tenant.tenantId, move.moveId, { waitForLease: true });
     expect(retried).toMatchObject({ state: 'DONE' });
-    hang();
+    frozen.release();
     await dead.catch(() => undefined);
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['outlived its mover']);
   });

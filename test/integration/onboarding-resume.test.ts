@@ -4,6 +4,7 @@ import { Cell, Offboarding, Onboarding, Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { JsonResponse } from '@cellbook/local/client';
+import { pauseAt } from '../support/pause-point.js';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
@@ -46,6 +47,16 @@ async function crashAfter(step: Onboarding.OnboardingStep, body: object, idempot
     }),
   ).rejects.toBeInstanceOf(SimulatedCrash);
   return crashedTenant!;
+}
+
+/**
+ * Starts an onboarding that waits right after `step` until `resume()`, as a slow function would;
+ * `paused` resolves with its tenant id once it waits there, `finished` with its result.
+ */
+function pauseAfter(step: Onboarding.OnboardingStep, body: object, idempotencyKey: string) {
+  const pause = pauseAt(step);
+  const finished = Onboarding.onboard(body, { actor: 'operator', idempotencyKey, afterStep: pause.hook });
+  return { paused: pause.reached.then((tenantId) => tenantId!), finished, resume: pause.release };
 }
 
 /** A token for the tenant that the pool's key signed: what an admin could hold before ACTIVE. */
@@ -130,23 +141,8 @@ describe('Onboarding after a crash', () => {
 
   it('answers a retry that arrives while the first attempt is still running with 409, and lets that attempt finish', async () => {
     const body = { name: 'Slowpoke', tier: 'standard', adminEmail: 'slowpoke@example.com' };
-    let resume: () => void = () => undefined;
-    let reached: () => void = () => undefined;
-    const atAdmin = new Promise<void>((resolve) => {
-      reached = resolve;
-    });
-    const first = Onboarding.onboard(body, {
-      actor: 'operator',
-      idempotencyKey: 'slowpoke',
-      afterStep: async (step) => {
-        if (step !== 'adminCreated') return;
-        reached();
-        await new Promise<void>((resolve) => {
-          resume = resolve;
-        });
-      },
-    });
-    await atAdmin;
+    const { paused, finished: first, resume } = pauseAfter('adminCreated', body, 'slowpoke');
+    await paused;
     const retry = await env.call('POST', '/admin/tenants', { token: env.operatorToken, body, headers: { 'idempotency-key': 'slowpoke' } });
     expect(retry.status).toBe(409);
     expect(retry.body.error.code).toBe('REQUEST_IN_PROGRESS');
@@ -246,23 +242,8 @@ describe('Cancelling an abandoned onboarding', () => {
 
   it('refuses to cancel an onboarding that is still running, and changes nothing', async () => {
     const body = { name: 'Still Running', tier: 'basic', adminEmail: 'still-running@example.com' };
-    let resume: () => void = () => undefined;
-    let reached: (tenantId: string) => void = () => undefined;
-    const atKey = new Promise<string>((resolve) => {
-      reached = resolve;
-    });
-    const first = Onboarding.onboard(body, {
-      actor: 'operator',
-      idempotencyKey: 'still-running',
-      afterStep: async (step, tenantId) => {
-        if (step !== 'keyIssued') return;
-        reached(tenantId);
-        await new Promise<void>((resolve) => {
-          resume = resolve;
-        });
-      },
-    });
-    const tenantId = await atKey;
+    const { paused, finished: first, resume } = pauseAfter('keyIssued', body, 'still-running');
+    const tenantId = await paused;
     const refused = await env.call('DELETE', `/admin/tenants/${tenantId}`, { token: env.operatorToken, body: {} });
     expect([refused.status, refused.body.error.code]).toEqual([409, 'ONBOARDING_IN_PROGRESS']);
     resume();
@@ -278,26 +259,8 @@ describe('The reaper of abandoned onboardings', () => {
   it('cancels onboardings that made no progress for long enough, and leaves recent and running ones alone', async () => {
     const abandonedBody = { name: 'Reaped Corp', tier: 'basic', adminEmail: 'reaped@example.com' };
     const abandoned = await crashAfter('adminCreated', abandonedBody, 'reaped');
-    let resume: () => void = () => undefined;
-    let reached: (tenantId: string) => void = () => undefined;
-    const atKey = new Promise<string>((resolve) => {
-      reached = resolve;
-    });
-    const running = Onboarding.onboard(
-      { name: 'Running Corp', tier: 'basic', adminEmail: 'running@example.com' },
-      {
-        actor: 'operator',
-        idempotencyKey: 'running-corp',
-        afterStep: async (step, tenantId) => {
-          if (step !== 'keyIssued') return;
-          reached(tenantId);
-          await new Promise<void>((resolve) => {
-            resume = resolve;
-          });
-        },
-      },
-    );
-    const runningId = await atKey;
+    const { paused, finished: running, resume } = pauseAfter('keyIssued', { name: 'Running Corp', tier: 'basic', adminEmail: 'running@example.com' }, 'running-corp');
+    const runningId = await paused;
 
     // Both made progress moments ago: an hour has not passed, nothing is touched.
     expect(await Offboarding.reapAbandonedOnboardings()).toEqual({ cancelled: [], skipped: [] });

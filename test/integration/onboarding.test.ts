@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+import { bootTestPlatform, captureControlEvents, type TestPlatform } from '../support/platform.js';
 
 let env: TestPlatform;
 
@@ -21,18 +21,11 @@ async function registry() {
 
 describe('lifecycle events', () => {
   it('puts TenantRoutingChanged, TenantActivated and TenantSuspended on the bus, each naming its tenant, cell and tier (DESIGN §6)', async () => {
-    const seen: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
-    const { service, name } = env.platform.eventBus;
-    service.putRule({
-      name: 'test-capture-control-events',
-      eventBusName: name,
-      eventPattern: { source: ['cellbook.control'] },
-      targets: [{ id: 'capture', deliver: async (event) => void seen.push(event as (typeof seen)[number]) }],
-    });
+    const capture = captureControlEvents(env);
     const tenant = await env.onboard('basic');
     await env.call('POST', `/admin/tenants/${tenant.tenantId}/suspend`, { token: env.operatorToken });
-    await service.drain();
-    const mine = seen.filter((event) => event.detail.tenantId === tenant.tenantId);
+    await env.platform.eventBus.service.drain();
+    const mine = capture.events.filter((event) => event.detail.tenantId === tenant.tenantId);
     expect(mine.map((event) => event['detail-type'])).toEqual(['TenantRoutingChanged', 'TenantActivated', 'TenantSuspended']);
     for (const event of mine) {
       expect(event.detail).toEqual({
@@ -46,7 +39,7 @@ describe('lifecycle events', () => {
         data: expect.any(Object),
       });
     }
-    service.removeRule('test-capture-control-events', name);
+    capture.stop();
   });
 });
 

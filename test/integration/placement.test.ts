@@ -1,18 +1,13 @@
 import { Cell } from '@cellbook/core';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
+import { bootTestPlatform, twoPooledCells, type TestPlatform } from '../support/platform.js';
 
 /** Two small pooled cells, so concurrent onboardings race for the last slots. */
 let env: TestPlatform;
 
 beforeAll(async () => {
-  env = await bootTestPlatform({
-    cells: [
-      { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 3 },
-      { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 3 },
-    ],
-  });
+  env = await bootTestPlatform({ cells: twoPooledCells(3) });
 });
 afterAll(() => env?.stop());
 
@@ -47,12 +42,7 @@ describe('placement', () => {
   });
 
   it('takes slots with conditional writes: ten placements racing on one stale snapshot still stop at capacity', async () => {
-    const race = await bootTestPlatform({
-      cells: [
-        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 3 },
-        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 3 },
-      ],
-    });
+    const race = await bootTestPlatform({ cells: twoPooledCells(3) });
     try {
       // This process plays the onboarding function: same environment, the deployer's credentials.
       const credentials = sdkCredentials(race.platform.sessionFor('arn:aws:iam::000000000000:role/cellbook-local-platform-admin'));
@@ -78,12 +68,7 @@ describe('placement', () => {
   });
 
   it('places no new tenant in a draining cell, and resumes once the cell is active again', async () => {
-    const fresh = await bootTestPlatform({
-      cells: [
-        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
-        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
-      ],
-    });
+    const fresh = await bootTestPlatform({ cells: twoPooledCells(10) });
     try {
       const setCell = (body: unknown) => fresh.call('POST', '/admin/cells', { token: fresh.operatorToken, body });
       const drained = await setCell({ cellId: 'cell-1', status: 'draining' });
@@ -109,12 +94,7 @@ describe('placement', () => {
   });
 
   it('puts each new pooled tenant in the least-loaded cell', async () => {
-    const fresh = await bootTestPlatform({
-      cells: [
-        { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 },
-        { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity: 10 },
-      ],
-    });
+    const fresh = await bootTestPlatform({ cells: twoPooledCells(10) });
     try {
       const cells: string[] = [];
       for (let i = 0; i < 4; i++) cells.push((await fresh.onboard('basic')).cellId);

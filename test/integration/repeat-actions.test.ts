@@ -1,6 +1,6 @@
 import { Tenant } from '@cellbook/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+import { bootTestPlatform, captureControlEvents, type ControlEvent, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
  * An operator who repeats an action that changes nothing (suspends a suspended tenant, drains a
@@ -8,7 +8,7 @@ import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support
  * trails and the event bus show the action once — not once per click.
  */
 let env: TestPlatform;
-const events: { 'detail-type': string; detail: { tenantId?: string } }[] = [];
+let events: ControlEvent[];
 
 beforeAll(async () => {
   env = await bootTestPlatform({
@@ -20,13 +20,7 @@ beforeAll(async () => {
   });
   // Racing requests run the registry's code in this process, with the control plane's environment.
   Object.assign(process.env, env.platform.controlPlaneEnv);
-  const { service, name } = env.platform.eventBus;
-  service.putRule({
-    name: 'test-capture-control-events',
-    eventBusName: name,
-    eventPattern: { source: ['cellbook.control'] },
-    targets: [{ id: 'capture', deliver: async (event) => void events.push(event as (typeof events)[number]) }],
-  });
+  events = captureControlEvents(env).events;
 });
 afterAll(() => env?.stop());
 

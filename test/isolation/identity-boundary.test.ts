@@ -14,6 +14,7 @@ import { TenantTableProvider } from '@cellbook/core/tenancy/tenant-table';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+import { onboardNeighbours } from './neighbours.fixture.js';
 
 /**
  * The identity boundary (DESIGN §13, issue 12 item 6), attacked as a compromised cell would: code
@@ -31,11 +32,7 @@ let carol: TestTenant;
 
 beforeAll(async () => {
   env = await bootTestPlatform();
-  const tenants: TestTenant[] = [];
-  for (let i = 0; i < 3; i++) tenants.push(await env.onboard('standard'));
-  [alice, carol, bob] = tenants as [TestTenant, TestTenant, TestTenant];
-  expect(alice.cellId).toBe(bob.cellId);
-  expect(carol.cellId).not.toBe(alice.cellId);
+  ({ alice, bob, carol } = await onboardNeighbours(env, 'standard'));
 }, 120_000);
 afterAll(() => env?.stop());
 

@@ -13,6 +13,7 @@ import { newId } from '@cellbook/core/shared/ids';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+import { onboardNeighbours } from './neighbours.fixture.js';
 
 interface ExportLine {
   table: 'registry' | 'cell';
@@ -35,11 +36,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   env = await bootTestPlatform();
-  const tenants: TestTenant[] = [];
-  for (let i = 0; i < 3; i++) tenants.push(await env.onboard('standard'));
-  // Placement alternates between the two pooled cells (least loaded first): 0 and 2 share a cell.
-  [alice, , bob] = tenants as [TestTenant, TestTenant, TestTenant];
-  expect(alice.cellId).toBe(bob.cellId);
+  ({ alice, bob } = await onboardNeighbours(env, 'standard'));
   bobCaseIds = [];
   const bobCases: { caseId: string; createdAt: string }[] = [];
   for (let i = 0; i < 3; i++) {

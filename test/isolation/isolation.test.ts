@@ -9,6 +9,7 @@ import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
+import { onboardNeighbours } from './neighbours.fixture.js';
 
 let env: TestPlatform;
 let alice: TestTenant;
@@ -20,12 +21,7 @@ let bobCaseId: string;
 
 beforeAll(async () => {
   env = await bootTestPlatform();
-  const tenants: TestTenant[] = [];
-  for (let i = 0; i < 3; i++) tenants.push(await env.onboard('premium'));
-  // Placement alternates between the two pooled cells (least loaded first): 0 and 2 share a cell.
-  [alice, carol, bob] = tenants as [TestTenant, TestTenant, TestTenant];
-  expect(alice.cellId).toBe(bob.cellId);
-  expect(carol.cellId).not.toBe(alice.cellId);
+  ({ alice, bob, carol } = await onboardNeighbours(env, 'premium'));
   const opened = await bob.call('POST', '/cases', { body: { title: 'Bob’s secret', priority: 'high' } });
   bobCaseId = opened.body.caseId;
 });

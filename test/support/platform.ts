@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { Keys, type TierName } from '@cellbook/core';
+import { Events, Keys, type Cell, type TierName } from '@cellbook/core';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
-import { call, onboardTenant, signIn, type JsonResponse } from '@cellbook/local/client';
+import { call, onboardTenant, signIn, type JsonResponse, type OnboardedTenant } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 
 /** A clock tests move by hand: usage plans refill and quotas reset only when the test says so. */
@@ -17,14 +17,9 @@ export class ManualClock {
 
 type CallOptions = Parameters<typeof call>[3];
 
-export interface TestTenant {
-  tenantId: string;
-  name: string;
+/** An onboarded tenant (its admin signed in, `token` theirs), with a shortcut for that admin's requests. */
+export interface TestTenant extends Omit<OnboardedTenant, 'tier'> {
   tier: TierName;
-  cellId: string;
-  username: string;
-  password: string;
-  token: string;
   /** A request through the router with this tenant admin's token. */
   // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
@@ -44,6 +39,14 @@ export interface TestPlatform {
   // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client.
   call<T = any>(method: string, path: string, options?: CallOptions): Promise<JsonResponse<T>>;
   stop(): Promise<void>;
+}
+
+/** Two pooled cells in us-east-1, waves 0 and 1, each taking `capacity` tenants: the catalog the placement drills reason about. */
+export function twoPooledCells(capacity: number): Cell.CellDefinition[] {
+  return [
+    { cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity },
+    { cellId: 'cell-2', placement: 'pooled', wave: 1, region: 'us-east-1', capacity },
+  ];
 }
 
 /** Boots the whole local platform on ephemeral ports, as `npm start` would, minus the demo seed. */
@@ -104,4 +107,29 @@ export async function tenantItemsInCell(platform: LocalPlatform, cellId: string,
     total += await count({ TableName: cell.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk } });
   }
   return total;
+}
+
+/** A control-plane event as the bus delivers it: its envelope and `detail`. */
+export interface ControlEvent {
+  source: string;
+  'detail-type': string;
+  // biome-ignore lint/suspicious/noExplicitAny: test ergonomics, as `call` in @cellbook/local/client: each test reads the fields it expects.
+  detail: Record<string, any>;
+}
+
+/**
+ * Every control-plane event the platform's bus carries from now on, in the order it delivers them,
+ * until `stop()`.
+ */
+export function captureControlEvents(env: TestPlatform): { events: ControlEvent[]; stop: () => void } {
+  const events: ControlEvent[] = [];
+  const { service, name } = env.platform.eventBus;
+  const rule = 'test-capture-control-events';
+  service.putRule({
+    name: rule,
+    eventBusName: name,
+    eventPattern: { source: [Events.CONTROL_PLANE_SOURCE] },
+    targets: [{ id: 'capture', deliver: async (event) => void events.push(event as ControlEvent) }],
+  });
+  return { events, stop: () => service.removeRule(rule, name) };
 }

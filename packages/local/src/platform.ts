@@ -21,6 +21,7 @@ import {
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
+import { cellbookTable } from './aws/cellbook-table.js';
 import { createCognitoService, createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import { startDynamoDbLocal } from './aws/dynamodb-local.js';
@@ -286,41 +287,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const adminDocs = documentClient({ region: LOCAL_REGION, endpoint: dynamodb.url, credentials: adminCredentials });
     cleanups.push(async () => adminDynamo.destroy());
 
-    const createTable = (TableName: string, withListingIndex: boolean) =>
-      adminDynamo.send(
-        new CreateTableCommand({
-          TableName,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'PK', AttributeType: 'S' },
-            { AttributeName: 'SK', AttributeType: 'S' },
-            ...(withListingIndex
-              ? [
-                  { AttributeName: 'GSI1PK', AttributeType: 'S' as const },
-                  { AttributeName: 'GSI1SK', AttributeType: 'S' as const },
-                ]
-              : []),
-          ],
-          KeySchema: [
-            { AttributeName: 'PK', KeyType: 'HASH' },
-            { AttributeName: 'SK', KeyType: 'RANGE' },
-          ],
-          ...(withListingIndex
-            ? {
-                GlobalSecondaryIndexes: [
-                  {
-                    IndexName: 'GSI1',
-                    KeySchema: [
-                      { AttributeName: 'GSI1PK', KeyType: 'HASH' },
-                      { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
-                    ],
-                    Projection: { ProjectionType: 'ALL' },
-                  },
-                ],
-              }
-            : {}),
-        }),
-      );
+    const createTable = (TableName: string, listingIndex: boolean) => adminDynamo.send(new CreateTableCommand(cellbookTable(TableName, { listingIndex })));
     await createTable(tenantsTable, true);
     await createTable(cellsTable, false);
 

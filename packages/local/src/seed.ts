@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TierName } from '@cellbook/core';
-import { onboardTenant, signIn } from './client.js';
+import { onboardTenant, signIn, type OnboardedTenant } from './client.js';
 
-export interface DemoTenant {
-  tenantId: string;
-  name: string;
+/** A demo tenant as `npm start` prints it: what onboarding returned, less the admin's token. */
+export interface DemoTenant extends Omit<OnboardedTenant, 'tier' | 'token'> {
   tier: TierName;
-  cellId: string;
-  username: string;
-  password: string;
 }
 
 const DEMO: { name: string; tier: TierName; adminEmail: string }[] = [

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, TIERS, TIER_NAMES } from '@cellbook/core';
+import { cellbookTable } from '@cellbook/local/aws/cellbook-table';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
 import { CELL_ROUTES } from '@cellbook/functions/routes';
 import { CELL_ALARM_THRESHOLDS, MAX_METRICS_PER_ALARM } from '../../../stacks/constructs/cell-monitoring.js';
@@ -61,25 +62,14 @@ export function cellSuite(fixture: () => InfraFixture): void {
       return found[0]!.properties;
     };
 
-    it('owns a DynamoDB table keyed PK/SK with GSI1, on demand, point-in-time recovery, KMS-encrypted, deletion-protected', () => {
+    it('owns a DynamoDB table keyed as the local platform keys it (PK/SK with GSI1), on demand, point-in-time recovery, KMS-encrypted, deletion-protected', () => {
       const table = one('AWS::DynamoDB::Table');
+      const { TableName, BillingMode, KeySchema, GlobalSecondaryIndexes } = cellbookTable(`${infra.stage}-cellbook-${cellId}`);
       expect(table).toMatchObject({
-        TableName: `${infra.stage}-cellbook-${cellId}`,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'GSI1',
-            KeySchema: [
-              { AttributeName: 'GSI1PK', KeyType: 'HASH' },
-              { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+        TableName,
+        BillingMode,
+        KeySchema,
+        GlobalSecondaryIndexes,
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         // SSEEnabled: KMS with the AWS managed key (aws/dynamodb) rather than an AWS owned key.
         SSESpecification: { SSEEnabled: true },

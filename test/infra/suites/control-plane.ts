@@ -481,6 +481,12 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     const bus = () => infra.arn(control(), 'Bus');
     const tenantRoles = () => [...infra.cells.values()].map((stack) => infra.arn(stack, 'TenantAccessRole'));
     const routerUrlParameter = () => `arn:aws:ssm:${infra.region}:${infra.resolver.env.account}:parameter/cellbook/${infra.stage}/router-url`;
+    /** `dynamodb:<action>` on `resource` for each of `actions`, with the condition keys `context`. */
+    const dynamo = (resource: string, actions: string[], context?: AccessRequest['context']): AccessRequest[] =>
+      actions.map((action) => ({ action: `dynamodb:${action}`, resource, ...(context ? { context } : {}) }));
+    const cognito = (actions: string[]): AccessRequest[] => actions.map((action) => ({ action: `cognito-idp:${action}`, resource: pool() }));
+    /** `action` on each of `resources`. */
+    const each = (action: string, resources: string[]): AccessRequest[] => resources.map((resource) => ({ action, resource }));
 
     const seeded = (tenantId: string) => [Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId)];
 
@@ -489,11 +495,11 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       expect(
         await allowed(role, [
           // Idempotency claim, name lease, record, audit entry; refusing up front deletes the claim.
-          ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...dynamo(tenants(), ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
           // Placement: list the catalog, take a slot, or promise an undeployed dedicated cell (a put).
-          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(cells(), ['Scan', 'GetItem', 'UpdateItem', 'PutItem']),
           // A resumed onboarding re-sends the invitation with AdminCreateUser (RESEND).
-          ...['AdminGetUser', 'AdminCreateUser', 'AdminAddUserToGroup'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          ...cognito(['AdminGetUser', 'AdminCreateUser', 'AdminAddUserToGroup']),
           { action: 'apigateway:POST', resource: apigw('/apikeys') },
           // A resumed onboarding finds its key by name and checks which plans hold it.
           { action: 'apigateway:GET', resource: apigw('/apikeys') },
@@ -521,7 +527,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
             { action: 'dynamodb:PutItem', resource: table, context: { 'dynamodb:LeadingKeys': [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK] } },
             { action: 'dynamodb:PutItem', resource: table },
           ]),
-          ...tenantRoles().map((resource) => ({ action: 'sts:AssumeRole', resource })),
+          ...each('sts:AssumeRole', tenantRoles()),
           { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'dynamodb:DeleteTable', resource: tenants() },
           { action: 'dynamodb:DeleteItem', resource: cells() },
@@ -534,7 +540,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'apigateway:GET', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'apigateway:PATCH', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:DELETE', stageCaches()),
         ]),
       ).toEqual([]);
     });
@@ -565,14 +571,14 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const role = infra.role(control(), 'TenantStatusRole');
       expect(
         await allowed(role, [
-          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'PutItem']),
           { action: 'dynamodb:GetItem', resource: cells() },
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:DELETE', stageCaches()),
         ]),
       ).toEqual([]);
       expect(
         await denied(role, [
-          ...['DeleteItem', 'Scan', 'Query'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...dynamo(tenants(), ['DeleteItem', 'Scan', 'Query']),
           { action: 'dynamodb:UpdateItem', resource: cells() },
           ...cellTables().map((resource) => ({ action: 'dynamodb:GetItem', resource, context: tenantKey })),
           { action: 'apigateway:DELETE', resource: apigw('/restapis/someoneelse/stages/prod/cache/authorizers') },
@@ -601,13 +607,13 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const role = infra.role(control(), 'TenantPlanRole');
       expect(
         await allowed(role, [
-          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'PutItem']),
           // To or from enterprise: placement in a cell of the other kind, as a move request.
-          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(cells(), ['Scan', 'GetItem', 'UpdateItem', 'PutItem']),
           { action: 'apigateway:GET', resource: apigw('/usageplans') },
-          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
-          ...planKeys('k1a2b3c4d5').map((resource) => ({ action: 'apigateway:DELETE', resource })),
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:POST', planKeys()),
+          ...each('apigateway:DELETE', planKeys('k1a2b3c4d5')),
+          ...each('apigateway:DELETE', stageCaches()),
           { action: 'events:PutEvents', resource: bus() },
         ]),
       ).toEqual([]);
@@ -628,12 +634,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     it("cell settings may change catalog entries and write the cell's audit trail — no tenant's partition, no placement", async () => {
       const role = infra.role(control(), 'CellAdminRole');
       const cellTrail = { 'dynamodb:LeadingKeys': [Keys.cellPartition('cell-1')] };
-      expect(
-        await allowed(role, [
-          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
-          { action: 'dynamodb:PutItem', resource: tenants(), context: cellTrail },
-        ]),
-      ).toEqual([]);
+      expect(await allowed(role, [...dynamo(cells(), ['GetItem', 'UpdateItem']), { action: 'dynamodb:PutItem', resource: tenants(), context: cellTrail }])).toEqual([]);
       expect(
         await denied(role, [
           ...directCellData(),
@@ -645,10 +646,10 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
             context: { 'dynamodb:LeadingKeys': [partition] },
           })),
           { action: 'dynamodb:PutItem', resource: tenants() },
-          ...['GetItem', 'UpdateItem', 'DeleteItem', 'Query'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants(), context: cellTrail })),
-          ...['PutItem', 'DeleteItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'DeleteItem', 'Query'], cellTrail),
+          ...dynamo(cells(), ['PutItem', 'DeleteItem', 'Scan']),
           { action: 'events:PutEvents', resource: bus() },
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:DELETE', stageCaches()),
         ]),
       ).toEqual([]);
     });
@@ -657,8 +658,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const role = infra.role(control(), 'MoveRequestRole');
       expect(
         await allowed(role, [
-          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
-          ...['Scan', 'GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'PutItem']),
+          ...dynamo(cells(), ['Scan', 'GetItem', 'UpdateItem', 'PutItem']),
           { action: 'events:PutEvents', resource: bus() },
         ]),
       ).toEqual([]);
@@ -669,8 +670,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'dynamodb:DeleteItem', resource: tenants() },
           { action: 'dynamodb:Query', resource: tenants() },
           { action: 'dynamodb:DeleteItem', resource: cells() },
-          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:POST', planKeys()),
+          ...each('apigateway:DELETE', stageCaches()),
           { action: 'apigateway:GET', resource: apigw('/usageplans') },
           { action: 'cognito-idp:AdminGetUser', resource: pool() },
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
@@ -682,13 +683,13 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const role = infra.role(control(), 'TenantMoverRole');
       expect(
         await allowed(role, [
-          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
-          ...['GetItem', 'UpdateItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'PutItem']),
+          ...dynamo(cells(), ['GetItem', 'UpdateItem']),
           ...assumeTenantRoles(),
           { action: 'apigateway:GET', resource: apigw('/usageplans') },
-          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
-          ...planKeys('k1a2b3c4d5').map((resource) => ({ action: 'apigateway:DELETE', resource })),
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:POST', planKeys()),
+          ...each('apigateway:DELETE', planKeys('k1a2b3c4d5')),
+          ...each('apigateway:DELETE', stageCaches()),
           { action: 'events:PutEvents', resource: bus() },
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
         ]),
@@ -702,13 +703,13 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           ...directCellData(),
           { action: 'dynamodb:DeleteItem', resource: tenants() },
           { action: 'dynamodb:Query', resource: tenants() },
-          ...['Scan', 'PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(cells(), ['Scan', 'PutItem', 'DeleteItem']),
           { action: 'apigateway:POST', resource: apigw('/apikeys') },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'apigateway:POST', resource: apigw('/usageplans/someoneelse/keys') },
           { action: 'apigateway:PATCH', resource: apigw(`/usageplans/${usagePlanIds()[0]}`) },
           { action: 'apigateway:DELETE', resource: apigw('/restapis/someoneelse/stages/prod/cache/authorizers') },
-          ...['AdminGetUser', 'AdminCreateUser', 'AdminDeleteUser', 'AdminSetUserPassword'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          ...cognito(['AdminGetUser', 'AdminCreateUser', 'AdminDeleteUser', 'AdminSetUserPassword']),
           { action: 'sts:AssumeRole', resource: infra.arn(control(), 'OnboardingWorkerRole') },
           { action: 'ssm:GetParameter', resource: routerUrlParameter().replace(`/${infra.stage}/`, '/prod/') },
         ]),
@@ -719,20 +720,20 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const role = infra.role(control(), 'TenantOffboardingRole');
       expect(
         await allowed(role, [
-          ...['GetItem', 'UpdateItem', 'PutItem'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
+          ...dynamo(tenants(), ['GetItem', 'UpdateItem', 'PutItem']),
           // The name reservation goes, so the name may be used again.
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
           // And the admin e-mail's reservation, so a new tenant may use the address.
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.adminEmailKey('admin@acme.example').PK] } },
           // A cancelled onboarding's unrecorded slot (Scan) and key (GetApiKeys by name) are found too.
-          ...['GetItem', 'UpdateItem', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
-          ...['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          ...dynamo(cells(), ['GetItem', 'UpdateItem', 'Scan']),
+          ...cognito(['AdminGetUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser']),
           { action: 'apigateway:GET', resource: apigw('/apikeys') },
           // The reaper lists PENDING tenants.
           { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
           ...assumeTenantRoles(),
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:DELETE', stageCaches()),
           { action: 'events:PutEvents', resource: bus() },
         ]),
       ).toEqual([]);
@@ -744,12 +745,12 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           { action: 'dynamodb:DeleteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.idempotencyKey('operator', 'k').PK] } },
           { action: 'dynamodb:DeleteItem', resource: tenants() },
           { action: 'dynamodb:BatchWriteItem', resource: tenants(), context: { 'dynamodb:LeadingKeys': [Keys.tenantNameKey('acme corp').PK] } },
-          ...['PutItem', 'DeleteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: cells() })),
+          ...dynamo(cells(), ['PutItem', 'DeleteItem']),
           { action: 'apigateway:POST', resource: apigw('/apikeys') },
           { action: 'apigateway:PATCH', resource: apigw('/apikeys/k1a2b3c4d5') },
           { action: 'apigateway:GET', resource: apigw('/usageplans') },
-          ...planKeys().map((resource) => ({ action: 'apigateway:POST', resource })),
-          ...['AdminCreateUser', 'AdminSetUserPassword', 'AdminUpdateUserAttributes'].map((action) => ({ action: `cognito-idp:${action}`, resource: pool() })),
+          ...each('apigateway:POST', planKeys()),
+          ...cognito(['AdminCreateUser', 'AdminSetUserPassword', 'AdminUpdateUserAttributes']),
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
         ]),
       ).toEqual([]);
@@ -788,7 +789,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           // The reaper lists PENDING tenants.
           { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
           { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
-          ...stageCaches().map((resource) => ({ action: 'apigateway:DELETE', resource })),
+          ...each('apigateway:DELETE', stageCaches()),
           { action: 'cognito-idp:AdminGetUser', resource: pool() },
           { action: 'ssm:GetParameter', resource: routerUrlParameter() },
         ]),
@@ -847,12 +848,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     it.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))("%s's authorizer reads registry records and nothing else", async (cellId) => {
       const role = infra.role(infra.cells.get(cellId)!, 'AuthorizerFunctionRole');
       expect(await allowed(role, [{ action: 'dynamodb:GetItem', resource: tenants() }])).toEqual([]);
-      expect(
-        await denied(role, [
-          ...['PutItem', 'UpdateItem', 'Query', 'Scan'].map((action) => ({ action: `dynamodb:${action}`, resource: tenants() })),
-          { action: 'dynamodb:GetItem', resource: cells() },
-        ]),
-      ).toEqual([]);
+      expect(await denied(role, [...dynamo(tenants(), ['PutItem', 'UpdateItem', 'Query', 'Scan']), { action: 'dynamodb:GetItem', resource: cells() }])).toEqual([]);
     });
 
     it.each(Cell.CELL_CATALOG.map((cell) => cell.cellId))('%s can register itself in the catalog, and only itself', async (cellId) => {

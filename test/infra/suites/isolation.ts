@@ -136,22 +136,15 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       expect(await mismatches(tenantRole, requests, 'Allowed', tagged('t-1'))).toEqual([]);
     });
 
-    it('denies a t-1 session every item of t-2, on the table and on GSI1', async () => {
+    it.each([
+      { other: 't-2', what: 'every item of t-2, on the table and on GSI1' },
+      { other: 't-10', what: 'the items of t-10: the # after the tenant id is what keeps them apart' },
+    ])('denies a t-1 session $what', async ({ other }) => {
       const requests = [
         ...[...ITEM_ACTIONS, ...BATCH_ACTIONS, 'dynamodb:Query'].flatMap((action) =>
-          ownPartitions('t-2').map((key) => ({ action, resource: table, context: leading([key]) })),
+          ownPartitions(other).map((key) => ({ action, resource: table, context: leading([key]) })),
         ),
-        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition('t-2')]) },
-      ];
-      expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
-    });
-
-    it('denies a t-1 session the items of t-10: the # after the tenant id is what keeps them apart', async () => {
-      const requests = [
-        ...[...ITEM_ACTIONS, ...BATCH_ACTIONS, 'dynamodb:Query'].flatMap((action) =>
-          ownPartitions('t-10').map((key) => ({ action, resource: table, context: leading([key]) })),
-        ),
-        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition('t-10')]) },
+        { action: 'dynamodb:Query', resource: gsi1, context: leading([Keys.caseListingPartition(other)]) },
       ];
       expect(await mismatches(tenantRole, requests, 'Denied', tagged('t-1'))).toEqual([]);
     });

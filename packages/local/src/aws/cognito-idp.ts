@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from './types.js';
-import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
+import { JSON_11, JsonProtocolError, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, sendJsonError, type JsonObject } from './json-protocol.js';
 
 export interface PasswordPolicy {
   minimumLength: number;
@@ -183,15 +183,7 @@ class UserTable {
   }
 }
 
-class CognitoError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+class CognitoError extends JsonProtocolError {}
 
 const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
 const DAY_MS = 86_400_000;
@@ -751,7 +743,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   const serve = (req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): void => {
     handle(req, res, alreadyRead).catch((error: unknown) => {
       if (error instanceof CognitoError) {
-        sendJson(res, error.status, { __type: error.type, message: error.message }, JSON_11, error.type);
+        sendJsonError(res, error);
         return;
       }
       // Anything unexpected is our bug; the caller gets Cognito's generic answer, never the detail.

@@ -29,7 +29,7 @@ export type DynamoDbAccessPlan =
 const LEADING_KEYS = 'dynamodb:LeadingKeys';
 
 /** Calls about one table as a whole, carrying `TableName` and no item keys. */
-const TABLE_OPERATIONS = new Set([
+export const TABLE_OPERATIONS: ReadonlySet<string> = new Set([
   'CreateTable',
   'DeleteTable',
   'DescribeTable',

@@ -7,26 +7,14 @@ import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryC
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableArn } from './dynamodb-access-checks.js';
+import { cellbookTable } from './cellbook-table.js';
+import { ADMIN_ROLE, API_ROLE, TABLE, TABLE_ARN, TENANT_ROLE, adminRole, apiRole, tenantAccessRole } from './cell-roles.fixture.js';
 import { createDynamoDbEndpoint, startLocalDynamo, type LocalDynamo } from './dynamodb-endpoint.js';
 import { LocalIam, sdkCredentials } from './local-iam.js';
+import { rejection } from './sdk-rejection.fixture.js';
 import { createStsEndpoint } from './sts-endpoint.js';
-import type { PolicyDocument } from './types.js';
-import { tenantAccessPolicy } from '@cellbook/core';
 
-const TABLE = 'cellbook-cell-1';
-const TABLE_ARN = tableArn(TABLE);
-const API_ROLE = 'arn:aws:iam::000000000000:role/cell-1-api';
-const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
-const ADMIN_ROLE = 'arn:aws:iam::000000000000:role/admin';
 const TENANT_1_ARN = 'arn:aws:sts::000000000000:assumed-role/cell-1-tenant-access/tenant-t-1';
-
-// The real tenant access policy, from the builder the Cell stack and the platform use.
-const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN }) as unknown as PolicyDocument;
-const lambdaTrust: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-};
 
 /** Moves the platform's clock; clients sign with the same offset, as a real client would see time pass. */
 let clockOffsetMs = 0;
@@ -49,15 +37,6 @@ function dynamoClient(credentials: { accessKeyId: string; secretAccessKey: strin
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, systemClockOffset });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata: { httpStatusCode?: number } }> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof Error)) throw new Error('expected the call to fail');
-  return error as Error & { $metadata: { httpStatusCode?: number } };
-}
-
 /** A raw signed call, for assertions on the exact bytes DynamoDB would send back. */
 async function rawCall(operation: string, body: unknown, credentials = tenant1Credentials): Promise<Response> {
   const url = new URL(endpoint);
@@ -76,64 +55,14 @@ async function rawCall(operation: string, body: unknown, credentials = tenant1Cr
 }
 
 beforeAll(async () => {
-  iam.createRole({
-    name: 'cell-1-api',
-    arn: API_ROLE,
-    policies: [
-      {
-        name: 'assume-tenant',
-        document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: TENANT_ROLE }] },
-      },
-    ],
-    trustPolicy: lambdaTrust,
-  });
-  iam.createRole({
-    name: 'cell-1-tenant-access',
-    arn: TENANT_ROLE,
-    policies: [{ name: 'tenant-items', document: tenantPolicy }],
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: API_ROLE }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
-    },
-  });
-  iam.createRole({
-    name: 'admin',
-    arn: ADMIN_ROLE,
-    policies: [{ name: 'all', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
-    trustPolicy: lambdaTrust,
-  });
+  for (const role of [apiRole, tenantAccessRole(), adminRole]) iam.createRole(role);
 
   dynamo = await startLocalDynamo();
   endpoint = await listen(createDynamoDbEndpoint({ iam, upstream: dynamo.url }));
   const stsEndpoint = await listen(createStsEndpoint(iam));
 
   admin = dynamoClient(sdkCredentials(iam.issueRoleSession(ADMIN_ROLE, 'operator')));
-  await admin.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'PK', AttributeType: 'S' },
-        { AttributeName: 'SK', AttributeType: 'S' },
-        { AttributeName: 'GSI1PK', AttributeType: 'S' },
-        { AttributeName: 'GSI1SK', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'PK', KeyType: 'HASH' },
-        { AttributeName: 'SK', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'GSI1',
-          KeySchema: [
-            { AttributeName: 'GSI1PK', KeyType: 'HASH' },
-            { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await admin.send(new CreateTableCommand(cellbookTable(TABLE)));
 
   // The data-plane path: the function's execution role assumes the tenant role with a session tag.
   const sts = new STSClient({ endpoint: stsEndpoint, region: 'us-east-1', credentials: sdkCredentials(iam.issueRoleSession(API_ROLE, 'lambda')) });

@@ -1,5 +1,6 @@
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cellbookTable } from './cellbook-table.js';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb-endpoint.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 
@@ -15,27 +16,7 @@ describe.each(engines)('the local storage engine (%s), like DynamoDB', (_name, s
   beforeAll(async () => {
     storage = await start();
     db = new DynamoDBClient({ endpoint: storage.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    await db.send(
-      new CreateTableCommand({
-        TableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: ['PK', 'SK', 'GSI1PK', 'GSI1SK'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
-        KeySchema: [
-          { AttributeName: 'PK', KeyType: 'HASH' },
-          { AttributeName: 'SK', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'GSI1',
-            KeySchema: [
-              { AttributeName: 'GSI1PK', KeyType: 'HASH' },
-              { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
+    await db.send(new CreateTableCommand(cellbookTable(TableName)));
   });
   afterAll(async () => {
     db?.destroy();

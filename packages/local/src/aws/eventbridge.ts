@@ -36,7 +36,7 @@ import {
   type RequestListener,
   type RoleSession,
 } from './types.js';
-import { JSON_11, headerValue, parseJsonObject, parseJsonText, sendJson, type JsonObject } from './json-protocol.js';
+import { JSON_11, JsonProtocolError, headerValue, parseJsonObject, parseJsonText, sendJson, sendJsonError, type JsonObject } from './json-protocol.js';
 
 /** An event as EventBridge hands it to targets. */
 export interface EventBridgeEvent {
@@ -122,15 +122,7 @@ interface AcceptedEntry {
   event: EventBridgeEvent;
 }
 
-class EventBridgeError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+class EventBridgeError extends JsonProtocolError {}
 
 const TARGET = 'AWSEvents.PutEvents';
 const DEFAULT_BUS = 'default';
@@ -355,7 +347,7 @@ export function createLocalEventBridge(options: LocalEventBridgeOptions): LocalE
   const listener: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof EventBridgeError) {
-        sendJson(res, error.status, { __type: error.type, message: error.message }, JSON_11, error.type);
+        sendJsonError(res, error);
         return;
       }
       // Anything unexpected is our bug: log the detail here, give the caller EventBridge's generic answer.

@@ -1,7 +1,7 @@
 /**
  * Wire plumbing shared by the stand-ins that speak AWS's JSON protocols (`application/x-amz-json-1.x`
  * with an `X-Amz-Target` header): reading bodies, parsing JSON objects, writing responses the way
- * the SDK's deserializers expect them. Service-specific errors stay in each stand-in.
+ * the SDK's deserializers expect them, errors included. Which errors a service raises stays in its stand-in.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -52,4 +52,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, con
     ...(errorType ? { 'x-amzn-errortype': `${errorType}:` } : {}),
   });
   res.end(payload);
+}
+
+/** An error the service answers with: its `__type` (`ValidationException`, …), message and HTTP status. */
+export class JsonProtocolError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/** The error as the SDK's JSON-protocol deserializers read it: `__type` in the body and the header. */
+export function sendJsonError(res: ServerResponse, error: JsonProtocolError): void {
+  sendJson(res, error.status, { __type: error.type, message: error.message }, JSON_11, error.type);
 }

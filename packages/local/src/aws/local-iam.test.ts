@@ -1,31 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { planDynamoDbAccess, tableArn, type TableKeys } from './dynamodb-access-checks.js';
+import {
+  ADMIN_ROLE,
+  API_ROLE,
+  OTHER_API_ROLE,
+  TABLE,
+  TABLE_ARN,
+  TENANT_ROLE,
+  adminRole,
+  apiRole,
+  lambdaTrust,
+  otherApiRole,
+  tenantAccessRole,
+  trustApiRole,
+} from './cell-roles.fixture.js';
+import { planDynamoDbAccess, TABLE_OPERATIONS, tableArn, type TableKeys } from './dynamodb-access-checks.js';
 import { LocalIam } from './local-iam.js';
-import type { PolicyDocument, RoleSession } from './types.js';
-import { tenantAccessPolicy } from '@cellbook/core';
-
-const TABLE = 'cellbook-cell-1';
-const TABLE_ARN = tableArn(TABLE);
-const API_ROLE = 'arn:aws:iam::000000000000:role/cell-1-api';
-const OTHER_API_ROLE = 'arn:aws:iam::000000000000:role/cell-2-api';
-const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
-const ADMIN_ROLE = 'arn:aws:iam::000000000000:role/admin';
-
-// The real tenant access policy, from the builder the Cell stack and the platform use.
-const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN }) as unknown as PolicyDocument;
-const allowAll: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
-const assumeTenantRole: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: TENANT_ROLE }],
-};
-const lambdaTrust: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-};
-const trustApiRole = (actions: string[]): PolicyDocument => ({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { AWS: API_ROLE }, Action: actions }],
-});
+import type { RoleSession } from './types.js';
 
 let iam: LocalIam;
 let tenant1: RoleSession;
@@ -33,15 +23,7 @@ let api: RoleSession;
 
 beforeEach(() => {
   iam = new LocalIam();
-  iam.createRole({ name: 'cell-1-api', arn: API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
-  iam.createRole({ name: 'cell-2-api', arn: OTHER_API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
-  iam.createRole({
-    name: 'cell-1-tenant-access',
-    arn: TENANT_ROLE,
-    policies: [{ name: 'tenant-items', document: tenantPolicy }],
-    trustPolicy: trustApiRole(['sts:AssumeRole', 'sts:TagSession']),
-  });
-  iam.createRole({ name: 'admin', arn: ADMIN_ROLE, policies: [{ name: 'all', document: allowAll }], trustPolicy: lambdaTrust });
+  for (const role of [apiRole, otherApiRole, tenantAccessRole(), adminRole]) iam.createRole(role);
   api = iam.issueRoleSession(API_ROLE, 'lambda');
   tenant1 = iam.issueRoleSession(TENANT_ROLE, 'tenant-t-1', { TenantId: 't-1' });
 });
@@ -187,20 +169,7 @@ describe('LocalIam.authorize', () => {
           ],
         },
       ],
-      ...[
-        'CreateTable',
-        'DeleteTable',
-        'DescribeTable',
-        'UpdateTable',
-        'DescribeTimeToLive',
-        'UpdateTimeToLive',
-        'DescribeContinuousBackups',
-        'UpdateContinuousBackups',
-        'DescribeContributorInsights',
-        'UpdateContributorInsights',
-        'DescribeKinesisStreamingDestination',
-        'DescribeTableReplicaAutoScaling',
-      ].map((operation): [string, Record<string, unknown>] => [operation, { TableName: TABLE }]),
+      ...[...TABLE_OPERATIONS].map((operation): [string, Record<string, unknown>] => [operation, { TableName: TABLE }]),
       ['ListTables', {}],
       ['DescribeLimits', {}],
       ['TagResource', { ResourceArn: TABLE_ARN }],

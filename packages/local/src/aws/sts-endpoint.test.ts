@@ -2,39 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ROLE, OTHER_API_ROLE, TENANT_ROLE, apiRole, lambdaTrust, otherApiRole, tenantAccessRole } from './cell-roles.fixture.js';
 import { LocalIam, sdkCredentials } from './local-iam.js';
+import { rejection } from './sdk-rejection.fixture.js';
 import { createStsEndpoint } from './sts-endpoint.js';
-import type { PolicyDocument } from './types.js';
-
-const API_ROLE = 'arn:aws:iam::000000000000:role/cell-1-api';
-const OTHER_API_ROLE = 'arn:aws:iam::000000000000:role/cell-2-api';
-const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
-
-const assumeTenantRole: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: TENANT_ROLE }],
-};
-const lambdaTrust: PolicyDocument = {
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-};
 
 const iam = new LocalIam();
 let server: Server;
 let endpoint: string;
 
 beforeAll(async () => {
-  iam.createRole({ name: 'cell-1-api', arn: API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
-  iam.createRole({ name: 'cell-2-api', arn: OTHER_API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
-  iam.createRole({
-    name: 'cell-1-tenant-access',
-    arn: TENANT_ROLE,
-    policies: [],
-    trustPolicy: {
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: API_ROLE }, Action: ['sts:AssumeRole', 'sts:TagSession'] }],
-    },
-  });
+  for (const role of [apiRole, otherApiRole, tenantAccessRole([])]) iam.createRole(role);
   server = createServer(createStsEndpoint(iam));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -58,15 +36,6 @@ const tenantRequest = (overrides: Partial<AssumeRoleCommandInput> = {}): AssumeR
   TransitiveTagKeys: ['TenantId'],
   ...overrides,
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { $metadata: { httpStatusCode?: number } }> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof Error)) throw new Error('expected the call to fail');
-  return error as Error & { $metadata: { httpStatusCode?: number } };
-}
 
 describe('STS AssumeRole', () => {
   it('gives the role the trust policy names tagged credentials the SDK parses', async () => {
@@ -146,7 +115,7 @@ describe('STS AssumeRole', () => {
     const probeServer = createServer(createStsEndpoint(probe));
     await new Promise<void>((resolve) => probeServer.listen(0, '127.0.0.1', resolve));
     try {
-      probe.createRole({ name: 'cell-1-api', arn: API_ROLE, policies: [{ name: 'assume-tenant', document: assumeTenantRole }], trustPolicy: lambdaTrust });
+      probe.createRole(apiRole);
       probe.createRole({ name: 'cell-1-tenant-access', arn: TENANT_ROLE, policies: [], trustPolicy: lambdaTrust });
       const client = new STSClient({
         endpoint: `http://127.0.0.1:${(probeServer.address() as AddressInfo).port}`,
