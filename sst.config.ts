@@ -1,7 +1,7 @@
 import { Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { SSTConfig } from 'sst';
-import { Cell as CellCatalog } from '@cellbook/core';
+import * as CellCatalog from '@cellbook/core/cells/cell';
 import { Cell } from './stacks/Cell.js';
 import { ControlPlane } from './stacks/ControlPlane.js';
 import { Router } from './stacks/Router.js';

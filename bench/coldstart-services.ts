@@ -4,17 +4,17 @@
  * the two equal) and, for what reaches tenant data, the cell's tenant access role and the identity
  * broker's invoke policy. A service is the prefix of an allowed action (`dynamodb:GetItem`).
  */
+import * as IdentityBroker from '@cellbook/core/users/identity-broker';
 import {
   CONTROL_IDENTITIES,
-  IdentityBroker,
   TENANT_ACCESS_IDENTITIES,
   cellApiStatements,
   cellAuthorizerStatements,
   cellControlGrants,
   controlIdentityStatements,
-  tenantAccessPolicy,
   type ControlIdentity,
-} from '@cellbook/core';
+} from '@cellbook/core/access/function-permissions';
+import { tenantAccessPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 
 export interface FunctionServices {

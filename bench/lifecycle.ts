@@ -9,7 +9,9 @@
  * Progress goes to stderr; the figures to stdout.
  */
 import { BatchWriteCommand, UpdateCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { Case, Keys, type TierName } from '@cellbook/core';
+import * as Case from '@cellbook/core/cases/case';
+import * as Keys from '@cellbook/core/keys/keys';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import type { CaseView } from '@cellbook/core/cases/case';
 import { documentClient, releaseDocumentClient } from '@cellbook/core/shared/dynamo';
 import { newId } from '@cellbook/core/shared/ids';

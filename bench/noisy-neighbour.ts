@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { TIERS } from '@cellbook/core';
+import { TIERS } from '@cellbook/core/tenancy/tiers';
 import { onboardTenant } from '@cellbook/local/client';
 import type { LocalPlatform } from '@cellbook/local/platform';
 import { percentile } from './percentile.js';

@@ -10,7 +10,8 @@
  * The platform runs one pooled cell, so every tenant of the run shares it.
  */
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { Cell, Keys } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import * as Keys from '@cellbook/core/keys/keys';
 import { newId } from '@cellbook/core/shared/ids';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn } from '@cellbook/local/client';

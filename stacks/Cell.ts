@@ -4,22 +4,17 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function as SstFunction, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
+import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import {
-  AUTHORIZER_CACHE_TTL_SECONDS,
   CONTROL_IDENTITY_NAMES,
-  IdentityBroker,
   TENANT_ACCESS_IDENTITIES,
-  TENANT_TAG_KEY,
-  TIERS,
-  TIER_NAMES,
   cellApiStatements,
   cellAuthorizerStatements,
   cellControlGrants,
-  tenantAccessPolicy,
-  tenantSessionConditions,
   type ControlIdentity,
-  type TierName,
-} from '@cellbook/core';
+} from '@cellbook/core/access/function-permissions';
+import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
 import type { CellDefinition, CellRegistration } from '@cellbook/core/cells/cell';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
 import { ControlPlane } from './ControlPlane.js';

@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { NagSuppressions } from 'cdk-nag';
 import { Function as SstFunction, type Stack } from 'sst/constructs';
-import { Keys } from '@cellbook/core';
+import * as Keys from '@cellbook/core/keys/keys';
 import type { CellRegistration } from '@cellbook/core/cells/cell';
 import { functionRole, handlerProps, LOG_RETENTION } from './functions.js';
 import { PINNED_RUNTIME, XRAY_WILDCARD } from './nag.js';

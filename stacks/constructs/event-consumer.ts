@@ -50,10 +50,19 @@ function addRuleTarget(stack: Stack, id: string, props: { deadLetters: sqs.IQueu
 }
 
 /**
+ * Core's patterns are EventBridge's own JSON, content filters included (`prefix`, `exists`,
+ * `anything-but`, `$or`). CDK's `Rule` and archive render a pattern's values as given, so such a
+ * pattern is handed over unchanged; only its static type is CDK's.
+ */
+export function rawPattern(pattern: object): events.EventPattern {
+  return pattern as events.EventPattern;
+}
+
+/**
  * A consumer's pattern from the route table (EventBridge's own JSON field names, as the local bus
  * takes it) in the shape CDK's `Rule` takes, which renders it back to exactly that JSON.
  */
-export function rulePattern(pattern: EventConsumerDefinition['eventPattern']): events.EventPattern {
+export function cdkPattern(pattern: EventConsumerDefinition['eventPattern']): events.EventPattern {
   const { 'detail-type': detailType, ...rest } = pattern;
   return { ...rest, detailType };
 }

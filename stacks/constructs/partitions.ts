@@ -1,8 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { partitionItems as partitionItemsStatement } from '@cellbook/core';
-
-/** Core's partition patterns (one definition for the stacks and the local platform). */
-export { anyPartition } from '@cellbook/core';
+import { partitionItems as partitionItemsStatement } from '@cellbook/core/access/function-permissions';
 
 /**
  * DynamoDB item `actions` on `tableArn`, fenced to partitions matching `partitions` (patterns): every key the

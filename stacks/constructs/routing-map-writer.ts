@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Stack } from 'sst/constructs';
-import { Events, Routing } from '@cellbook/core';
-import { addEventConsumer } from './event-consumer.js';
+import { rulePattern } from '@cellbook/core/events/catalog';
+import { addEventConsumer, cdkPattern } from './event-consumer.js';
 import { functionRole, handlerProps } from './functions.js';
 import { partitionItems } from './partitions.js';
 import { XRAY_WILDCARD } from './nag.js';
@@ -49,7 +49,7 @@ export function addRoutingMapWriter(stack: Stack, props: RoutingMapWriterProps) 
     bus: props.bus,
     deadLetters: props.deadLetters,
     description: 'TenantRoutingChanged → the routing map writer (CloudFront KeyValueStore)',
-    eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], detailType: [Routing.ROUTING_CHANGED] },
+    eventPattern: cdkPattern(rulePattern('TenantRoutingChanged')),
     function: handlerProps(stack, 'RoutingMapWriter', {
       handler: ROUTING_MAP_WRITER,
       role,

@@ -4,7 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityStatements, type ControlIdentity } from '@cellbook/core';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityStatements, type ControlIdentity } from '@cellbook/core/access/function-permissions';
 import { functionRole } from '../constructs/functions.js';
 import { routerUrlParameterArn, routerUrlParameterName } from '../constructs/router-url.js';
 

@@ -7,7 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { Events } from '@cellbook/core';
+import * as Events from '@cellbook/core/events/events';
+import { rawPattern } from '../constructs/event-consumer.js';
 import { resourceName } from '../constructs/stage.js';
 
 /** Events that cannot be delivered, and tenant events without a tenant, are kept this long. */
@@ -22,7 +23,7 @@ export function eventBus(stack: Stack, app: App) {
   const bus = new events.EventBus(stack, 'Bus', { eventBusName: resourceName(app, 'events') });
   bus.archive('Archive', {
     archiveName: resourceName(app, 'events'),
-    eventPattern: { source: events.Match.prefix('cellbook.') },
+    eventPattern: rawPattern(Events.CELLBOOK_EVENTS_PATTERN),
     retention: Duration.days(30),
   });
   const deadLetters = new sqs.Queue(stack, 'DeadLetterQueue', {
@@ -45,7 +46,7 @@ export function eventBus(stack: Stack, app: App) {
   const auditRule = new events.Rule(stack, 'AuditTrailRule', {
     eventBus: bus,
     description: 'Every Cellbook event, kept in CloudWatch Logs',
-    eventPattern: { source: events.Match.prefix('cellbook.') },
+    eventPattern: rawPattern(Events.CELLBOOK_EVENTS_PATTERN),
   });
   auditRule.addTarget({
     bind: () => ({
@@ -66,7 +67,7 @@ export function eventBus(stack: Stack, app: App) {
   const tenantlessRule = new events.Rule(stack, 'TenantlessEventRule', {
     eventBus: bus,
     description: 'Cellbook events with neither a detail.tenantId nor detail.scope = "system" are dead-lettered',
-    eventPattern: Events.TENANTLESS_EVENTS_PATTERN as unknown as events.EventPattern,
+    eventPattern: rawPattern(Events.TENANTLESS_EVENTS_PATTERN),
   });
   tenantlessRule.addTarget(new targets.SqsQueue(deadLetters));
   deadLetters.addToResourcePolicy(

@@ -1,9 +1,9 @@
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Stack } from 'sst/constructs';
-import { controlIdentityOf } from '@cellbook/core';
+import { controlIdentityOf } from '@cellbook/core/access/function-permissions';
 import { CONTROL_EVENT_CONSUMERS } from '@cellbook/functions/routes';
-import { addEventConsumer, rulePattern } from '../constructs/event-consumer.js';
+import { addEventConsumer, cdkPattern } from '../constructs/event-consumer.js';
 import { handlerProps } from '../constructs/functions.js';
 import type { ControlIdentities } from './control-identities.js';
 
@@ -22,7 +22,7 @@ export function controlEventConsumers(stack: Stack, props: ControlEventConsumers
       bus: props.bus,
       deadLetters: props.deadLetters,
       description: `${definition.eventPattern['detail-type'].join(', ')} → ${definition.handler}`,
-      eventPattern: rulePattern(definition.eventPattern),
+      eventPattern: cdkPattern(definition.eventPattern),
       function: handlerProps(stack, id, {
         handler: definition.handler,
         role: props.identities.roles[identity],

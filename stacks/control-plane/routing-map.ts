@@ -3,8 +3,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { App, Stack } from 'sst/constructs';
-import { Keys } from '@cellbook/core';
-import { anyPartition } from '../constructs/partitions.js';
+import * as Keys from '@cellbook/core/keys/keys';
+import { anyPartition } from '@cellbook/core/access/function-permissions';
 import { addRoutingMapWriter } from '../constructs/routing-map-writer.js';
 
 export interface RoutingMapProps {

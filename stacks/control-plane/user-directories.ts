@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { NagSuppressions } from 'cdk-nag';
 import { Function as SstFunction, type App, type Stack } from 'sst/constructs';
-import { Identity } from '@cellbook/core';
+import * as Identity from '@cellbook/core/integrations/identity';
 import { TENANT_ATTRIBUTE_NAME } from '@cellbook/core/tenancy/tenant-attribute';
 import { functionRole, handlerProps } from '../constructs/functions.js';
 import { PINNED_RUNTIME, XRAY_WILDCARD } from '../constructs/nag.js';

@@ -7,15 +7,14 @@ import type { Table } from 'sst/constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CONTROL_IDENTITY_NAMES,
-  TIER_NAMES,
   cellApiStatements,
   cellAuthorizerStatements,
   cellControlGrants,
   controlIdentityStatements,
   type ControlIdentity,
   type IamStatement,
-  type TierName,
-} from '@cellbook/core';
+} from '@cellbook/core/access/function-permissions';
+import { TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_ROLES } from '../../stacks/control-plane/control-identities.js';
 import { routerUrlParameterArn } from '../../stacks/constructs/router-url.js';
 import { infraFixture, type InfraFixture } from './support/app.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { infraFixture, type InfraFixture } from './support/app.js';
 
 /**

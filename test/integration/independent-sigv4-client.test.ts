@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Cell } from '@cellbook/core';
+import type * as Cell from '@cellbook/core/cells/cell';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { RoleSession } from '@cellbook/local/aws/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { Cell, Events, Keys, TenantMove } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import { rulePattern } from '@cellbook/core/events/catalog';
+import * as Keys from '@cellbook/core/keys/keys';
+import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -271,7 +274,7 @@ describe('TenantMove.run', () => {
     bus.service.putRule({
       name: 'test-move-requests',
       eventBusName: bus.name,
-      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [TenantMove.MOVE_REQUESTED] },
+      eventPattern: rulePattern('TenantMoveRequested'),
       targets: [{ id: 'recorder', deliver: async (event) => void requested.push(event as never) }],
     });
     try {

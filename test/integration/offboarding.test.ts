@@ -1,5 +1,5 @@
 import { APIGatewayClient, GetApiKeysCommand } from '@aws-sdk/client-api-gateway';
-import { Offboarding } from '@cellbook/core';
+import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, tenantItemsInCell, type TestPlatform, type TestTenant } from '../support/platform.js';

@@ -1,6 +1,9 @@
 import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
-import { Cell, Offboarding, Onboarding, Tenant } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
+import * as Onboarding from '@cellbook/core/lifecycle/onboarding';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { JsonResponse } from '@cellbook/local/client';

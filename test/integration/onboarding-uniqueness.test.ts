@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { APIGatewayClient, GetApiKeysCommand } from '@aws-sdk/client-api-gateway';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, twoPooledCells, type TestPlatform } from '../support/platform.js';

@@ -1,4 +1,4 @@
-import { Tenant } from '@cellbook/core';
+import * as Tenant from '@cellbook/core/tenants/tenant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, captureControlEvents, type ControlEvent, type TestPlatform, type TestTenant } from '../support/platform.js';
 

@@ -1,5 +1,5 @@
 import { APIGatewayClient, DeleteUsagePlanKeyCommand, GetApiKeysCommand } from '@aws-sdk/client-api-gateway';
-import { TIERS } from '@cellbook/core';
+import { TIERS } from '@cellbook/core/tenancy/tiers';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';

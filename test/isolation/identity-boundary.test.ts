@@ -9,7 +9,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { TENANT_TAG_KEY } from '@cellbook/core';
+import { TENANT_TAG_KEY } from '@cellbook/core/access/tenant-access-policy';
 import { TenantTableProvider } from '@cellbook/core/tenancy/tenant-table';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

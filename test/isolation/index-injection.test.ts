@@ -7,7 +7,7 @@
  * stay A's.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Keys } from '@cellbook/core';
+import * as Keys from '@cellbook/core/keys/keys';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { newId } from '@cellbook/core/shared/ids';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
-import { Keys } from '@cellbook/core';
+import * as Keys from '@cellbook/core/keys/keys';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { newId } from '@cellbook/core/shared/ids';
 import { TenantTableProvider } from '@cellbook/core/tenancy/tenant-table';

@@ -1,4 +1,4 @@
-import type { TierName } from '@cellbook/core';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { expect } from 'vitest';
 import type { TestPlatform, TestTenant } from '../support/platform.js';
 

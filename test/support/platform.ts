@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { Events, Keys, type Cell, type TierName } from '@cellbook/core';
+import * as Events from '@cellbook/core/events/events';
+import * as Keys from '@cellbook/core/keys/keys';
+import type * as Cell from '@cellbook/core/cells/cell';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type JsonResponse, type OnboardedTenant } from '@cellbook/local/client';

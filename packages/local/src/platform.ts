@@ -4,20 +4,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  AUTHORIZER_CACHE_TTL_SECONDS,
-  CONTROL_IDENTITY_NAMES,
-  Cell,
-  Events,
-  Keys,
-  ROUTER_PROBING_IDENTITIES,
-  Routing,
-  TIERS,
-  TIER_NAMES,
-  controlIdentityOf,
-  type ControlIdentity,
-  type TierName,
-} from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import { rulePattern } from '@cellbook/core/events/catalog';
+import * as Events from '@cellbook/core/events/events';
+import * as Keys from '@cellbook/core/keys/keys';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/function-permissions';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
@@ -436,7 +428,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     eventBridge.putRule({
       name: `${PREFIX}-cell-provisioner`,
       eventBusName: eventBus.name,
-      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [Cell.CELL_REQUESTED] },
+      eventPattern: rulePattern('CellRequested'),
       targets: [
         {
           id: 'local-cell-provisioner',
@@ -557,7 +549,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     eventBridge.putRule({
       name: `${PREFIX}-router-routing-changes`,
       eventBusName: eventBus.name,
-      eventPattern: { source: [Events.CONTROL_PLANE_SOURCE], 'detail-type': [Routing.ROUTING_CHANGED] },
+      eventPattern: rulePattern('TenantRoutingChanged'),
       targets: [
         {
           id: 'router-cache',

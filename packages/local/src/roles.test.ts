@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   CONTROL_IDENTITY_NAMES,
   TENANT_ACCESS_IDENTITIES,
-  TENANT_TAG_KEY,
   cellApiStatements,
   cellAuthorizerStatements,
   cellControlGrants,
   controlIdentityStatements,
-  tenantAccessTrustPolicy,
-} from '@cellbook/core';
+} from '@cellbook/core/access/function-permissions';
+import { TENANT_TAG_KEY, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { LocalIam } from './aws/local-iam.js';
 import { cellControlPolicies, cellRoles, controlRoleArn, controlRoles, tableArn } from './roles.js';
 

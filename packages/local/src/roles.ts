@@ -1,18 +1,17 @@
+import * as IdentityBroker from '@cellbook/core/users/identity-broker';
 import {
   CONTROL_IDENTITY_NAMES,
-  IdentityBroker,
   TENANT_ACCESS_IDENTITIES,
   cellApiStatements,
   cellAuthorizerStatements,
   cellControlGrants,
   controlIdentityStatements,
   policyDocument,
-  tenantAccessPolicy,
-  tenantAccessTrustPolicy,
   type ControlIdentity,
   type IamStatement,
-  type TierName,
-} from '@cellbook/core';
+} from '@cellbook/core/access/function-permissions';
+import { tenantAccessPolicy, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TierName } from '@cellbook/core';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { onboardTenant, signIn, type OnboardedTenant } from './client.js';
 
 /** A demo tenant as `npm start` prints it: what onboarding returned, less the admin's token. */

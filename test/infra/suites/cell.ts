@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, TIERS, TIER_NAMES } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES } from '@cellbook/core/tenancy/tiers';
 import { cellbookTable } from '@cellbook/local/aws/cellbook-table';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
 import { CELL_ROUTES } from '@cellbook/functions/routes';

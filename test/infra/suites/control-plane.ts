@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_CACHE_TTL_SECONDS, Cell, Identity, Keys, Routing, TIER_NAMES } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import * as Identity from '@cellbook/core/integrations/identity';
+import * as Keys from '@cellbook/core/keys/keys';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TIER_NAMES } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_PLANE_SOURCE, cellSource } from '@cellbook/core/events/events';
 import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
@@ -376,7 +379,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       it('is the target of the rule for TenantRoutingChanged from the control plane, with retries and the dead-letter queue', () => {
         const rule = writerRule();
         expect(rule.EventBusName).toBe(`${infra.stage}-cellbook-events`);
-        expect(rule.EventPattern).toEqual({ source: [CONTROL_PLANE_SOURCE], 'detail-type': [Routing.ROUTING_CHANGED] });
+        expect(rule.EventPattern).toEqual({ source: [CONTROL_PLANE_SOURCE], 'detail-type': ['TenantRoutingChanged'] });
         expectDeliveredWithRetries(rule.Targets, 'RoutingMapWriter');
         const event = (source: string, detailType: string) => ({
           version: '0',
@@ -389,10 +392,10 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           resources: [],
           detail: { tenantId: 't-1', cellId: 'cell-2', data: { cellId: 'cell-2', previousCellId: 'cell-1' } },
         });
-        expect(matchesPattern(rule.EventPattern, event(CONTROL_PLANE_SOURCE, Routing.ROUTING_CHANGED))).toBe(true);
+        expect(matchesPattern(rule.EventPattern, event(CONTROL_PLANE_SOURCE, 'TenantRoutingChanged'))).toBe(true);
         expect(matchesPattern(rule.EventPattern, event(CONTROL_PLANE_SOURCE, 'TenantActivated'))).toBe(false);
         // Only the control plane moves tenants: a cell claiming a routing change is not obeyed.
-        expect(matchesPattern(rule.EventPattern, event(cellSource('cell-1'), Routing.ROUTING_CHANGED))).toBe(false);
+        expect(matchesPattern(rule.EventPattern, event(cellSource('cell-1'), 'TenantRoutingChanged'))).toBe(false);
       });
 
       it('may be invoked by that rule only', () => {

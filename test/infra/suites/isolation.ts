@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Cell, IdentityBroker, Keys, TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
+import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as Keys from '@cellbook/core/keys/keys';
+import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
 import type { InfraFixture } from '../support/app.js';
 import { asCaller, decide, mayAssume, overPrivileged, type AccessRequest, type Decision, type RoleUnderTest } from '../support/iam.js';
 

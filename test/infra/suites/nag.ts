@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TIER_NAMES } from '@cellbook/core';
+import { TIER_NAMES } from '@cellbook/core/tenancy/tiers';
 import { CELL_ROUTES, CONTROL_ROUTES } from '@cellbook/functions/routes';
 import type { SynthesizedApp } from '../support/synth.js';
 

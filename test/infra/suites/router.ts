@@ -1,6 +1,6 @@
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { CELL_ROUTES, CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import { unverifiedTenantClaim } from '@cellbook/local/router';
 import { HEALTH_PROBE_PATH, MAX_FUNCTION_CODE_BYTES } from '../../../stacks/constructs/routing-function.js';

@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { App } from 'sst/constructs';
 import { initProject, useProject } from 'sst/project.js';
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 
 /** A fixed, fake account: nothing here ever talks to AWS. */
 export const ACCOUNT = '123456789012';

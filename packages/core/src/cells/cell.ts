@@ -1,5 +1,4 @@
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { requireEnv } from '../shared/config.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
@@ -191,8 +190,6 @@ export async function placeTenant(placement: Placement, tenantId: string, option
   });
 }
 
-export const CELL_REQUESTED = 'CellRequested' satisfies EventName;
-
 /**
  * No dedicated cell is free: take the next catalogued one that is not deployed yet, promise it to
  * the tenant (`provisioning`), and ask for it to be created. Throws `CellProvisioning` (retry
@@ -218,13 +215,13 @@ async function requestDedicatedCell(cells: readonly CellRecord[], tenantId: stri
   }
   if (!requested) return;
   // Asking again is harmless: the provisioner creates a cell once, and its registration is idempotent.
-  await Events.publishTenantEvent(CELL_REQUESTED, {
+  await Events.publishTenantEvent('CellRequested', {
     tenantId,
     cellId: requested.cellId,
     tier: 'enterprise',
     actor: 'placement',
     data: { cellId: requested.cellId, placement: requested.placement, wave: requested.wave, region: requested.region, capacity: requested.capacity },
-    idempotencyKey: `${CELL_REQUESTED}#${requested.cellId}#${tenantId}`,
+    idempotencyKey: `CellRequested#${requested.cellId}#${tenantId}`,
   });
   throw new CellProvisioning(`Dedicated cell ${requested.cellId} is being created for this tenant; retry shortly.`);
 }

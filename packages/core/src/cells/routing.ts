@@ -1,4 +1,3 @@
-import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { optionalEnv, requireEnv } from '../shared/config.js';
@@ -13,7 +12,6 @@ import type { TierName } from '../tenancy/tiers.js';
  * route. The control plane then checks, through the router itself, that the tenant reaches the
  * intended cell before it relies on the change.
  */
-export const ROUTING_CHANGED = 'TenantRoutingChanged' satisfies EventName;
 
 export interface RouteChange {
   tenantId: string;
@@ -25,13 +23,13 @@ export interface RouteChange {
 }
 
 export async function announceRoute(change: RouteChange): Promise<void> {
-  await Events.publishTenantEvent(ROUTING_CHANGED, {
+  await Events.publishTenantEvent('TenantRoutingChanged', {
     tenantId: change.tenantId,
     cellId: change.cellId,
     tier: change.tier,
     actor: change.actor,
     data: { cellId: change.cellId, previousCellId: change.previousCellId },
-    idempotencyKey: `${ROUTING_CHANGED}#${change.tenantId}#${change.previousCellId ?? '-'}#${change.cellId ?? '-'}`,
+    idempotencyKey: `TenantRoutingChanged#${change.tenantId}#${change.previousCellId ?? '-'}#${change.cellId ?? '-'}`,
   });
 }
 

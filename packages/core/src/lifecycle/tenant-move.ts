@@ -3,7 +3,6 @@ import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Audit from '../events/audit.js';
 import * as Cell from '../cells/cell.js';
-import type { EventName } from '../events/catalog.js';
 import * as Events from '../events/events.js';
 import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
 import { CellNotFound, DomainError, InvalidMove, MoveInProgress, TenantNotActivated, TenantNotFound } from '../shared/errors.js';
@@ -38,8 +37,6 @@ import { Reason, parse } from '../shared/validation.js';
  * tenant, so the data layer keeps a move inside its one tenant.
  */
 export type { MoveState, TenantMoveRecord } from '../tenants/record.js';
-
-export const MOVE_REQUESTED = 'TenantMoveRequested' satisfies EventName;
 
 /** Re-copies before a move whose target does not match its source is given up. */
 const VERIFY_RETRIES = 2;
@@ -166,14 +163,14 @@ async function requestMove(
 }
 
 async function publishRequested(record: TenantRecord, move: TenantMoveRecord, options: { continuation?: string } = {}): Promise<void> {
-  await Events.publishTenantEvent(MOVE_REQUESTED, {
+  await Events.publishTenantEvent('TenantMoveRequested', {
     tenantId: record.tenantId,
     cellId: move.fromCellId,
     tier: record.tier,
     actor: move.actor,
     data: { moveId: move.moveId, fromCellId: move.fromCellId, toCellId: move.toCellId },
     // A continuation is a new request to run (named by how far the move got), not a redelivery.
-    idempotencyKey: `${MOVE_REQUESTED}#${move.moveId}${options.continuation !== undefined ? `#continue#${options.continuation}` : ''}`,
+    idempotencyKey: `TenantMoveRequested#${move.moveId}${options.continuation !== undefined ? `#continue#${options.continuation}` : ''}`,
   });
 }
 

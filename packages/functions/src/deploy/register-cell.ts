@@ -1,5 +1,5 @@
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
-import { Cell } from '@cellbook/core';
+import * as Cell from '@cellbook/core/cells/cell';
 import { logger } from '../observability.js';
 
 /**

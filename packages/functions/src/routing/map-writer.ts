@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { ROUTING_CHANGED } from '@cellbook/core/cells/routing';
+import type { EventName } from '@cellbook/core/events/catalog';
 import { RoutingChangeDetail, syncTenantRoute } from '@cellbook/core/cells/routing-map';
 import { logger } from '../observability.js';
 
@@ -16,6 +16,8 @@ import { logger } from '../observability.js';
  * invocation fails, is retried, and ends in the dead-letter queue rather than being dropped.
  */
 export type RoutingChangedEvent = EventBridgeEvent<string, unknown>;
+
+const ROUTING_CHANGED: EventName = 'TenantRoutingChanged';
 
 export const handler = middy<RoutingChangedEvent, void, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -4,7 +4,7 @@
  * session tag (and a second cell's API role, which the trust policy does not name), the tenant
  * access role with the real tenant access policy, and an admin allowed everything.
  */
-import { tenantAccessPolicy } from '@cellbook/core';
+import { tenantAccessPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { tableArn } from './dynamodb-access-checks.js';
 import type { PolicyDocument, RoleDefinition } from './types.js';
 
