@@ -60,6 +60,9 @@ function controlServices(identity: ControlIdentity): string[] {
   return servicesOf([...CONTROL[identity], ...CELL_GRANTS[identity], ...tenantSession]);
 }
 
+/** Calls IAM never sees: the sign-in handler uses Cognito's public sign-in API, which takes no AWS signature. */
+const UNSIGNED_SERVICES: Readonly<Record<string, readonly string[]>> = { 'control/auth-token': ['cognito-idp'] };
+
 export function functionServices(): FunctionServices[] {
   const tenantRequest = servicesOf([...cellApiStatements({ tenantAccessRoleArn: 'arn:aws:iam::123456789012:role/cell-tenant-access' }), ...TENANT_SESSION]);
   const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
@@ -67,7 +70,10 @@ export function functionServices(): FunctionServices[] {
     // The stack gives the public health check a role with no AWS access.
     ...CELL_ROUTES.map((route) => ({ handler: route.handler, services: route.handler === 'health' ? [] : tenantRequest })),
     { handler: CELL_AUTHORIZER, services: servicesOf(cellAuthorizerStatements({ tenantsTableArn: ARN('dynamodb', 'table/tenants') })) },
-    ...controlHandlers.map((handler) => ({ handler, services: controlServices(CONTROL_IDENTITIES[handler]!) })),
+    ...controlHandlers.map((handler) => ({
+      handler,
+      services: [...new Set([...controlServices(CONTROL_IDENTITIES[handler]!), ...(UNSIGNED_SERVICES[handler] ?? [])])].sort(),
+    })),
     // Verifies operator tokens against the directory's published keys: no AWS access.
     { handler: OPERATOR_AUTHORIZER, services: [] },
     { handler: 'cognito/pre-token-generation', services: [] },

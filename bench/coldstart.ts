@@ -4,7 +4,12 @@
  * ESM, minified, no source map), then imported in a fresh Node process several times; the table
  * gives its bundle size and median import time next to its **floor** — a bundle of only the AWS
  * SDK packages the function's own role lets it call, built and imported the same way in the same
- * run — and a trivial handler (no dependency at all) as the zero line.
+ * run — and a trivial handler (no dependency at all) as the zero line. A second floor adds the
+ * handler stack every function carries by the project's rules (middy, Powertools logger and
+ * metrics with their middlewares): against it, a function that calls no AWS service at all (the
+ * health check, the operator authorizer) has a floor too, and what remains is Cellbook's own code,
+ * its schemas and the libraries it chose. Function and floors are imported in turns, so a change in
+ * the machine's load touches all three alike.
  *
  * Which services a function calls is read from the permissions it is deployed with (core's
  * function permissions: the stacks render the same statements), so the floor follows the least
@@ -23,7 +28,7 @@ import { functionServices } from './coldstart-services.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const FUNCTIONS_SRC = join(ROOT, 'packages/functions/src');
-const RUNS = Number(process.env.BENCH_COLDSTART_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_COLDSTART_RUNS ?? 9);
 const ONLY = process.env.BENCH_COLDSTART_ONLY?.split(',').filter(Boolean);
 
 /** The AWS SDK packages behind each IAM service prefix (what a function must load to call it). */
@@ -81,30 +86,43 @@ async function build(entry: Entry, outfile: string): Promise<number> {
   return (await stat(outfile)).size;
 }
 
-/** Median wall time of `import()` of the bundle in a fresh Node process (module evaluation included). */
-function importTime(file: string): number {
+/** Wall time of one `import()` of the bundle in a fresh Node process (module evaluation included). */
+function importOnce(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
-  const times: number[] = [];
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
+  return Number(child.stdout);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Median import time of each bundle, RUNS times each, the bundles taken in turns. */
+function importTimes(files: readonly string[]): number[] {
+  const times = files.map(() => [] as number[]);
   for (let run = 0; run < RUNS; run++) {
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
-    if (child.status !== 0) throw new Error(`importing ${file} failed: ${child.stderr}`);
-    times.push(Number(child.stdout));
+    for (const [i, file] of files.entries()) times[i]!.push(importOnce(file));
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return times.map(median);
 }
 
-async function measure(entry: Entry, outfile: string): Promise<Measured> {
-  const bytes = await build(entry, outfile);
-  return { bytes, medianMs: importTime(outfile) };
-}
+/** The handler stack of every Cellbook function (http/api-handler.ts, observability.ts), kept whole. */
+const HANDLER_STACK = [
+  "import middy from '@middy/core';",
+  "import { Logger } from '@aws-lambda-powertools/logger';",
+  "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+  "import { Metrics } from '@aws-lambda-powertools/metrics';",
+  "import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';",
+  'const logger = new Logger();',
+  'const metrics = new Metrics();',
+  'export const stack = middy().use(injectLambdaContext(logger)).use(logMetrics(metrics));',
+];
 
-/** An entry that imports exactly the SDK packages of `services` and keeps them (no tree-shaking them away). */
-function floorSource(services: readonly string[]): string {
-  const lines: string[] = [];
+/** An entry that imports exactly the SDK packages of `services` (and the handler stack) and keeps them (no tree-shaking them away). */
+function floorSource(services: readonly string[], withStack: boolean): string {
+  const lines: string[] = withStack ? [...HANDLER_STACK] : [];
   const kept: string[] = [];
   for (const service of [...new Set(services)].sort()) {
     const packages = SDK_OF_SERVICE[service];
@@ -121,42 +139,61 @@ function floorSource(services: readonly string[]): string {
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const within = (value: Measured, floor: Measured) => value.bytes <= 1.25 * floor.bytes && value.medianMs <= 1.25 * floor.medianMs;
 const ratio = (value: number, floor: number) => (floor > 0 ? `${(value / floor).toFixed(2)}x` : '-');
 
 const dir = await mkdtemp(join(tmpdir(), 'cellbook-coldstart-'));
 try {
   const functions = functionServices().filter((fn) => !ONLY || ONLY.includes(fn.handler));
-  const trivial = await measure({ source: 'export const handler = async () => ({ statusCode: 200, body: "ok" });\n' }, join(dir, 'trivial.mjs'));
+  const trivialFile = join(dir, 'trivial.mjs');
+  const trivialBytes = await build({ source: 'export const handler = async () => ({ statusCode: 200, body: "ok" });\n' }, trivialFile);
 
-  const floors = new Map<string, Measured>();
+  /** Each floor's bundle, built once per set of services. */
+  const floorFiles = new Map<string, { file: string; bytes: number }>();
+  async function floorOf(services: readonly string[], withStack: boolean) {
+    const key = `${withStack ? 'stack+' : ''}${[...new Set(services)].sort().join('+')}`;
+    let floor = floorFiles.get(key);
+    if (!floor) {
+      const file = join(dir, `floor-${floorFiles.size}.mjs`);
+      floor = { file, bytes: await build({ source: floorSource(services, withStack) }, file) };
+      floorFiles.set(key, floor);
+    }
+    return floor;
+  }
+
   const rows: string[] = [];
-  let met = 0;
+  let metSdk = 0;
+  let metStack = 0;
   for (const fn of functions) {
     process.stderr.write(`  cold start: ${fn.handler}\n`);
-    const key = [...new Set(fn.services)].sort().join('+') || '(none)';
-    let floor = floors.get(key);
-    if (!floor) {
-      floor = await measure({ source: floorSource(fn.services) }, join(dir, `floor-${floors.size}.mjs`));
-      floors.set(key, floor);
-    }
-    const own = await measure({ file: join(FUNCTIONS_SRC, `${fn.handler}.ts`) }, join(dir, `${fn.handler.replace(/\//g, '__')}.mjs`));
-    const within = own.bytes <= 1.25 * floor.bytes && own.medianMs <= 1.25 * floor.medianMs;
-    if (within) met += 1;
+    const sdk = await floorOf(fn.services, false);
+    const stack = await floorOf(fn.services, true);
+    const file = join(dir, `${fn.handler.replace(/\//g, '__')}.mjs`);
+    const bytes = await build({ file: join(FUNCTIONS_SRC, `${fn.handler}.ts`) }, file);
+    const [ownMs, sdkMs, stackMs] = importTimes([file, sdk.file, stack.file]) as [number, number, number];
+    const own = { bytes, medianMs: ownMs };
+    const sdkFloor = { bytes: sdk.bytes, medianMs: sdkMs };
+    const stackFloor = { bytes: stack.bytes, medianMs: stackMs };
+    if (within(own, sdkFloor)) metSdk += 1;
+    if (within(own, stackFloor)) metStack += 1;
     rows.push(
-      `  ${fn.handler.padEnd(30)} ${kib(own.bytes).padStart(9)} ${own.medianMs.toFixed(1).padStart(8)} ` +
-        `${kib(floor.bytes).padStart(9)} ${floor.medianMs.toFixed(1).padStart(8)} ${ratio(own.bytes, floor.bytes).padStart(7)} ` +
-        `${ratio(own.medianMs, floor.medianMs).padStart(7)}  ${within ? 'ok ' : '   '} ${key}`,
+      `  ${fn.handler.padEnd(30)} ${kib(own.bytes).padStart(9)} ${own.medianMs.toFixed(1).padStart(7)} ` +
+        `${kib(sdkFloor.bytes).padStart(8)} ${sdkMs.toFixed(1).padStart(7)} ${ratio(own.bytes, sdkFloor.bytes).padStart(7)} ${ratio(ownMs, sdkMs).padStart(7)} ${within(own, sdkFloor) ? 'ok' : '  '} ` +
+        `${kib(stackFloor.bytes).padStart(8)} ${stackMs.toFixed(1).padStart(7)} ${ratio(own.bytes, stackFloor.bytes).padStart(7)} ${ratio(ownMs, stackMs).padStart(7)} ${within(own, stackFloor) ? 'ok' : '  '}  ${[...new Set(fn.services)].sort().join('+') || '(none)'}`,
     );
   }
+  const [trivialMs] = importTimes([trivialFile]) as [number];
   console.log(
-    `Cold start: each function's deploy bundle and the median of ${RUNS} imports in a fresh Node ${process.version} process, beside its floor (only the SDK packages of the services its role may call)`,
+    `Cold start: each function's deploy bundle and the median of ${RUNS} imports in a fresh Node ${process.version} process, beside two floors: the SDK packages of the services its role may call (sdk), and those with the handler stack every function carries (+stack)`,
   );
   console.log(
-    `  ${'function'.padEnd(30)} ${'size'.padStart(9)} ${'ms'.padStart(8)} ${'floor'.padStart(9)} ${'floor ms'.padStart(8)} ${'size/fl'.padStart(7)} ${'ms/fl'.padStart(7)}  ≤1.25x services`,
+    `  ${'function'.padEnd(30)} ${'size'.padStart(9)} ${'ms'.padStart(7)} ${'sdk'.padStart(8)} ${'ms'.padStart(7)} ${'size/sdk'.padStart(7)} ${'ms/sdk'.padStart(7)} ok ${'+stack'.padStart(8)} ${'ms'.padStart(7)} ${'size/+st'.padStart(7)} ${'ms/+st'.padStart(7)} ok  services`,
   );
   for (const row of rows) console.log(row);
-  console.log(`  ${'(trivial handler)'.padEnd(30)} ${kib(trivial.bytes).padStart(9)} ${trivial.medianMs.toFixed(1).padStart(8)}`);
-  console.log(`  ${met} of ${functions.length} functions within 1.25x of their floor in both size and import time`);
+  console.log(`  ${'(trivial handler)'.padEnd(30)} ${kib(trivialBytes).padStart(9)} ${trivialMs.toFixed(1).padStart(7)}`);
+  console.log(
+    `  ${metSdk} of ${functions.length} functions within 1.25x of their SDK floor in both size and import time; ${metStack} of ${functions.length} within 1.25x of the SDK floor with the handler stack`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

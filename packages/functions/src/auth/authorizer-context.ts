@@ -23,35 +23,49 @@ export function encodeTenantContext(context: TenantContext): AuthorizerContext {
   };
 }
 
-const json = z.transform((value: string, ctx): unknown => {
-  try {
-    return JSON.parse(value);
-  } catch {
-    ctx.issues.push({ code: 'custom', message: 'not JSON', input: value });
-    return z.NEVER;
-  }
-});
+/**
+ * The decoders' schemas, built on first use: an authorizer, which only encodes, never carries them
+ * (or zod) in its bundle.
+ */
+function buildShapes() {
+  const json = z.transform((value: string, ctx): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.issues.push({ code: 'custom', message: 'not JSON', input: value });
+      return z.NEVER;
+    }
+  });
 
-const Roles = z.pipe(
-  z.string(),
-  z.transform((roles) => (roles ? roles.split(',') : [])),
-);
+  const Roles = z.pipe(
+    z.string(),
+    z.transform((roles) => (roles ? roles.split(',') : [])),
+  );
 
-const NonEmpty = z.string().check(z.minLength(1));
+  const NonEmpty = z.string().check(z.minLength(1));
 
-const TenantContextShape = z.object({
-  tenantId: z.string().check(z.refine(Keys.isTenantId, 'malformed tenant id')),
-  tier: z.enum(TIER_NAMES),
-  cellId: NonEmpty,
-  userId: NonEmpty,
-  username: NonEmpty,
-  roles: Roles,
-  overrides: z.pipe(z.pipe(z.string(), json), EntitlementOverrides),
-});
+  const tenant = z.object({
+    tenantId: z.string().check(z.refine(Keys.isTenantId, 'malformed tenant id')),
+    tier: z.enum(TIER_NAMES),
+    cellId: NonEmpty,
+    userId: NonEmpty,
+    username: NonEmpty,
+    roles: Roles,
+    overrides: z.pipe(z.pipe(z.string(), json), EntitlementOverrides),
+  });
+  const operator = z.object({ userId: NonEmpty, username: NonEmpty, roles: Roles });
+  return { tenant, operator };
+}
+
+let shapes: ReturnType<typeof buildShapes> | undefined;
+function contextShapes(): ReturnType<typeof buildShapes> {
+  shapes ??= buildShapes();
+  return shapes;
+}
 
 /** Throws (→ 500) if the authorizer context is missing or malformed: a deployment fault, not a client one. */
 export function decodeTenantContext(raw: unknown): TenantContext {
-  const parsed = TenantContextShape.safeParse(raw);
+  const parsed = contextShapes().tenant.safeParse(raw);
   if (!parsed.success) throw new Error(`authorizer context is not a tenant context: ${parsed.error.message}`);
   return parsed.data;
 }
@@ -66,14 +80,8 @@ export function encodeOperatorContext(context: OperatorContext): AuthorizerConte
   return { userId: context.userId, username: context.username, roles: context.roles.join(',') };
 }
 
-const OperatorContextShape = z.object({
-  userId: NonEmpty,
-  username: NonEmpty,
-  roles: Roles,
-});
-
 export function decodeOperatorContext(raw: unknown): OperatorContext {
-  const parsed = OperatorContextShape.safeParse(raw);
+  const parsed = contextShapes().operator.safeParse(raw);
   if (!parsed.success) throw new Error(`authorizer context is not an operator context: ${parsed.error.message}`);
   return parsed.data;
 }
