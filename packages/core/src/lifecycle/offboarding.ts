@@ -11,7 +11,10 @@ import { deterministicId } from '../shared/ids.js';
 import { normalizeTenantName, releaseAdminEmail } from './onboarding.js';
 import { tenantNameKey, tenantRecordKey, tenantUsersPartition } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
-import * as TenantData from '../tenant-data/tenant-data.js';
+import { ReadInput, readTenantItems } from '../tenant-data/export.js';
+import { type Fingerprint, exportLines, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
+import type { TenantDataSources, TenantItem } from '../tenant-data/walk.js';
+import { purgeTenantCellItems } from '../tenant-data/write.js';
 import * as Tenant from '../tenants/tenant.js';
 import { noMoveInProgressCondition, summary, type TenantRecord, type TenantSummary } from '../tenants/record.js';
 import * as Registry from '../tenants/repository.js';
@@ -46,7 +49,7 @@ interface OffboardingLog {
   from?: 'SUSPENDED' | 'PENDING';
   actor: string;
   reason?: string;
-  purged?: TenantData.Fingerprint & { cellId: string };
+  purged?: Fingerprint & { cellId: string };
 }
 
 type OffboardingTenant = TenantRecord & { offboarding?: OffboardingLog };
@@ -55,7 +58,7 @@ export const OffboardInput = z.strictObject({
   reason: z.optional(Reason),
 });
 
-export const ExportInput = TenantData.ReadInput;
+export const ExportInput = ReadInput;
 
 function readTenant(tenantId: string): Promise<OffboardingTenant | undefined> {
   return Registry.readTenant<OffboardingTenant>(tenantId, { consistent: true });
@@ -76,16 +79,16 @@ export async function exportPage(tenantId: string, input: unknown): Promise<Expo
   const record = await readTenant(tenantId);
   if (!record) throw new TenantNotFound();
   const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
-  const sources: TenantData.TenantDataSources = {
+  const sources: TenantDataSources = {
     registry: { doc: systemDocumentClient(), tableName: tenantsTable() },
     ...(cell ? { cell: tenantTableIn(cell, tenantId) } : {}),
   };
-  const page = await TenantData.readTenantItems(sources, tenantId, input ?? {});
-  return { lines: TenantData.exportLines(page.items.map(withoutSecrets)), count: page.items.length, nextCursor: page.nextCursor };
+  const page = await readTenantItems(sources, tenantId, input ?? {});
+  return { lines: exportLines(page.items.map(withoutSecrets)), count: page.items.length, nextCursor: page.nextCursor };
 }
 
 /** The API key's value is the gateway's usage identifier — a credential, not the tenant's data. */
-function withoutSecrets(entry: TenantData.TenantItem): TenantData.TenantItem {
+function withoutSecrets(entry: TenantItem): TenantItem {
   if (entry.table !== 'registry' || !('apiKeyValue' in entry.item)) return entry;
   const { apiKeyValue: _secret, ...item } = entry.item;
   return { table: entry.table, item };
@@ -241,8 +244,8 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
     let purged: OffboardingLog['purged'];
     if (cell) {
       const data = tenantTableIn(cell, tenantId);
-      const before = await TenantData.fingerprintTenantCellItems(data, tenantId);
-      const { remaining } = await TenantData.purgeTenantCellItems(data, tenantId);
+      const before = await fingerprintTenantCellItems(data, tenantId);
+      const { remaining } = await purgeTenantCellItems(data, tenantId);
       if (remaining !== 0) throw new Error(`offboarding ${tenantId}: ${remaining} items left in ${cell.cellId} after the purge`);
       // A resumed purge counts only what was left: keep the first attempt's figure if there is one.
       purged = log.purged ?? { cellId: cell.cellId, ...before };

@@ -10,7 +10,8 @@ import { deterministicId, newId } from '../shared/ids.js';
 import { isCellId, tenantMetaKey, tenantRecordKey } from '../keys/keys.js';
 import { backoffDelay, retry, sleep } from '../shared/retry.js';
 import * as Routing from '../cells/routing.js';
-import * as TenantData from '../tenant-data/tenant-data.js';
+import { type Fingerprint, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
+import { type CopyCheckpoint, copyTenantCellItemsResumable, purgeTenantCellItems } from '../tenant-data/write.js';
 import { isMoveInProgress, moveView, noMoveInProgressCondition, type MoveState, type TenantMoveRecord, type TenantRecord } from '../tenants/record.js';
 import * as Registry from '../tenants/repository.js';
 import { tenantsTable } from '../tenants/repository.js';
@@ -270,7 +271,7 @@ export interface MoverOptions {
   /** Fault injection for drills: called after each state is recorded; throwing is a crash there. */
   afterState?: (state: MoveState) => Promise<void> | void;
   /** Fault injection for drills: called after each copy checkpoint is recorded. */
-  afterCheckpoint?: (checkpoint: TenantData.CopyCheckpoint) => Promise<void> | void;
+  afterCheckpoint?: (checkpoint: CopyCheckpoint) => Promise<void> | void;
   /** The mover's clock (lease expiry); drills move it to take over a crashed mover's lease. */
   now?: () => number;
   /**
@@ -378,11 +379,11 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     await drain(source, tenantId);
     // The copy goes in parts: each records where it got (a crash repeats at most one part), and
     // one that reaches the run's deadline hands the rest to a fresh run.
-    let checkpoint: TenantData.CopyCheckpoint | undefined = move.copyCheckpoint && { cursor: move.copyCheckpoint.cursor, read: move.copyCheckpoint.read };
+    let checkpoint: CopyCheckpoint | undefined = move.copyCheckpoint && { cursor: move.copyCheckpoint.cursor, read: move.copyCheckpoint.read };
     for (;;) {
       await lease.confirm();
       const partEndsAt = Date.now() + COPY_CHECKPOINT_MS;
-      const progress = await TenantData.copyTenantCellItemsResumable(source, target, tenantId, {
+      const progress = await copyTenantCellItemsResumable(source, target, tenantId, {
         ...(checkpoint ? { from: checkpoint } : {}),
         pauseWhen: () => Date.now() >= Math.min(partEndsAt, handOverAt),
       });
@@ -406,8 +407,8 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   if (move.state === 'COPIED') {
     // The source has been frozen and drained since before the copy read it, so what the copy read
     // (`move.copied`) is the source; only the target needs reading.
-    const inSource = move.copied ?? (await TenantData.fingerprintTenantCellItems(source, tenantId));
-    const inTarget = await TenantData.fingerprintTenantCellItems(target, tenantId);
+    const inSource = move.copied ?? (await fingerprintTenantCellItems(source, tenantId));
+    const inTarget = await fingerprintTenantCellItems(target, tenantId);
     if (!sameItems(inSource, inTarget)) {
       const attempts = (move.verifyAttempts ?? 0) + 1;
       if (attempts > VERIFY_RETRIES) {
@@ -439,12 +440,12 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   if (move.state === 'SWITCHED') {
     // The source must still hold exactly what was copied: in AWS the listing index could have
     // shown a late case to the purge that it hid from the copy. Never delete what was not copied.
-    const inSource = await TenantData.fingerprintTenantCellItems(source, tenantId);
+    const inSource = await fingerprintTenantCellItems(source, tenantId);
     if (move.copied && inSource.count > 0 && !sameItems(inSource, move.copied)) {
       throw new Error(`move ${moveId} of tenant ${tenantId}: ${from.cellId} now holds ${describe(inSource)}, the copy had ${describe(move.copied)}; not purging`);
     }
     await lease.confirm();
-    const { remaining } = await TenantData.purgeTenantCellItems(source, tenantId);
+    const { remaining } = await purgeTenantCellItems(source, tenantId);
     if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
     progressed = true;
     move = await advance(tenantId, move, lease, 'DONE', { finishedAt: new Date().toISOString() });
@@ -473,11 +474,11 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   return { move };
 }
 
-function sameItems(a: TenantData.Fingerprint, b: TenantData.Fingerprint): boolean {
+function sameItems(a: Fingerprint, b: Fingerprint): boolean {
   return a.count === b.count && a.checksum === b.checksum;
 }
 
-function describe(print: TenantData.Fingerprint): string {
+function describe(print: Fingerprint): string {
   return `${print.count} items, checksum ${print.checksum.slice(0, 12)}`;
 }
 
@@ -565,7 +566,7 @@ async function abandon(record: TenantRecord, move: TenantMoveRecord, lease: Leas
   // The registry still points at the source (this is before the switch) and the lease keeps any
   // other mover out, so the target's copy is nobody's data.
   await lease.confirm();
-  await TenantData.purgeTenantCellItems(target, tenantId);
+  await purgeTenantCellItems(target, tenantId);
   await Cell.releaseSlot(move.toCellId, tenantId);
   const from = await Cell.get(move.fromCellId);
   if (from) {

@@ -24,21 +24,10 @@ import {
   tenantUserKey,
 } from '../keys/keys.js';
 import { tenantAccessPolicy } from '../access/tenant-access-policy.js';
-import {
-  copyTenantCellItems,
-  copyTenantCellItemsResumable,
-  type CopyCheckpoint,
-  exportLines,
-  fingerprint,
-  fingerprintTenantCellItems,
-  iterateTenantItems,
-  purgeTenantCellItems,
-  readTenantItems,
-  type StoredItem,
-  type TableRef,
-  type TenantDataSources,
-  type TenantItem,
-} from './tenant-data.js';
+import { readTenantItems } from './export.js';
+import { exportLines, fingerprint, fingerprintTenantCellItems } from './fingerprint.js';
+import { iterateTenantItems, type StoredItem, type TableRef, type TenantDataSources, type TenantItem } from './walk.js';
+import { copyTenantCellItems, copyTenantCellItemsResumable, type CopyCheckpoint, purgeTenantCellItems } from './write.js';
 
 const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-tenant-access';
 /** Small Query pages, so every partition and the GSI1 listing take several requests. */
