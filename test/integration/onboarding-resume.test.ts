@@ -1,7 +1,7 @@
 import { APIGatewayClient, GetApiKeysCommand, GetUsagePlanKeysCommand } from '@aws-sdk/client-api-gateway';
 import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import * as Cell from '@cellbook/core/cells/cell';
-import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
+import * as OnboardingReaper from '@cellbook/core/lifecycle/onboarding-reaper';
 import * as Onboarding from '@cellbook/core/lifecycle/onboarding';
 import * as Tenant from '@cellbook/core/tenants/tenant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,10 +266,10 @@ describe('The reaper of abandoned onboardings', () => {
     const runningId = await paused;
 
     // Both made progress moments ago: an hour has not passed, nothing is touched.
-    expect(await Offboarding.reapAbandonedOnboardings()).toEqual({ cancelled: [], skipped: [] });
+    expect(await OnboardingReaper.reapAbandonedOnboardings()).toEqual({ cancelled: [], skipped: [] });
 
     // Counting every PENDING tenant as old enough: the dead one goes, the one still running stays.
-    const reaped = await Offboarding.reapAbandonedOnboardings({ olderThanMs: 0 });
+    const reaped = await OnboardingReaper.reapAbandonedOnboardings({ olderThanMs: 0 });
     expect(reaped.cancelled).toEqual([abandoned]);
     expect(reaped.skipped).toEqual([{ tenantId: runningId, code: 'ONBOARDING_IN_PROGRESS' }]);
     expect(await apiKeysOf(abandoned)).toEqual({ count: 0, plans: [] });
@@ -285,6 +285,6 @@ describe('The reaper of abandoned onboardings', () => {
     resume();
     expect(await running).toMatchObject({ tenantId: runningId, status: 'ACTIVE' });
     // Nothing is left for the next run.
-    expect(await Offboarding.reapAbandonedOnboardings({ olderThanMs: 0 })).toEqual({ cancelled: [], skipped: [] });
+    expect(await OnboardingReaper.reapAbandonedOnboardings({ olderThanMs: 0 })).toEqual({ cancelled: [], skipped: [] });
   });
 });

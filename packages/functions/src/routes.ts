@@ -98,6 +98,6 @@ export interface ScheduledJobDefinition {
 }
 
 export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
-  // Cancels onboardings that made no progress for an hour (Offboarding.reapAbandonedOnboardings).
+  // Cancels onboardings that made no progress for an hour (OnboardingReaper.reapAbandonedOnboardings).
   { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },
 ];

@@ -1,5 +1,5 @@
 import type { ScheduledEvent } from 'aws-lambda';
-import * as Offboarding from '@cellbook/core/lifecycle/offboarding';
+import * as OnboardingReaper from '@cellbook/core/lifecycle/onboarding-reaper';
 import { logger } from '../observability.js';
 
 /**
@@ -7,10 +7,10 @@ import { logger } from '../observability.js';
  * an hour (its client never retried a crashed request) — so they stop holding names, API keys and
  * cell slots. Each cancellation is audited in the tenant's trail with actor `system`.
  */
-export async function handler(_event: ScheduledEvent): Promise<Offboarding.ReapResult> {
+export async function handler(_event: ScheduledEvent): Promise<OnboardingReaper.ReapResult> {
   logger.resetKeys();
   logger.appendKeys({ scope: 'system' });
-  const result = await Offboarding.reapAbandonedOnboardings();
+  const result = await OnboardingReaper.reapAbandonedOnboardings();
   for (const tenantId of result.cancelled) logger.info('abandoned onboarding cancelled', { tenant_id: tenantId });
   for (const { tenantId, code } of result.skipped) logger.info('pending tenant left alone', { tenant_id: tenantId, code });
   logger.info('abandoned onboardings reaped', { cancelled: result.cancelled.length, skipped: result.skipped.length });
