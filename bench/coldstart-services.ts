@@ -5,15 +5,9 @@
  * broker's invoke policy. A service is the prefix of an allowed action (`dynamodb:GetItem`).
  */
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
-import {
-  CONTROL_IDENTITIES,
-  TENANT_ACCESS_IDENTITIES,
-  cellApiStatements,
-  cellAuthorizerStatements,
-  cellControlGrants,
-  controlIdentityStatements,
-  type ControlIdentity,
-} from '@cellbook/core/access/function-permissions';
+import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
+import { CONTROL_IDENTITIES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { tenantAccessPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 

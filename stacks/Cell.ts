@@ -6,14 +6,8 @@ import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function as SstFunction, Table, use, type ApiGatewayV1ApiFunctionRouteProps, type StackContext } from 'sst/constructs';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
-import {
-  CONTROL_IDENTITY_NAMES,
-  TENANT_ACCESS_IDENTITIES,
-  cellApiStatements,
-  cellAuthorizerStatements,
-  cellControlGrants,
-  type ControlIdentity,
-} from '@cellbook/core/access/function-permissions';
+import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
+import { CONTROL_IDENTITY_NAMES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
 import type { CellDefinition, CellRegistration } from '@cellbook/core/cells/cell';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';

@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { partitionItems as partitionItemsStatement } from '@cellbook/core/access/function-permissions';
+import { partitionItems as partitionItemsStatement } from '@cellbook/core/access/iam';
 
 /**
  * DynamoDB item `actions` on `tableArn`, fenced to partitions matching `partitions` (patterns): every key the

@@ -4,7 +4,8 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityStatements, type ControlIdentity } from '@cellbook/core/access/function-permissions';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { functionRole } from '../constructs/functions.js';
 import { routerUrlParameterArn, routerUrlParameterName } from '../constructs/router-url.js';
 
@@ -48,7 +49,7 @@ export interface ControlIdentities {
 }
 
 /**
- * One role per control identity, holding exactly the statements core's function-permissions gives
+ * One role per control identity, holding exactly the statements core's access/ modules give
  * it (the local platform renders the same ones); the Cell stacks add what each may do in one cell
  * (usage plans, authorizer cache, tenant access), again from core. Also the environment each
  * identity's functions run with.

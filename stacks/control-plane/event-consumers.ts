@@ -1,7 +1,7 @@
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Stack } from 'sst/constructs';
-import { controlIdentityOf } from '@cellbook/core/access/function-permissions';
+import { controlIdentityOf } from '@cellbook/core/access/control-identities';
 import { CONTROL_EVENT_CONSUMERS } from '@cellbook/functions/routes';
 import { addEventConsumer, cdkPattern } from '../constructs/event-consumer.js';
 import { handlerProps } from '../constructs/functions.js';

@@ -2,7 +2,7 @@ import * as apig from 'aws-cdk-lib/aws-apigateway';
 import { NagSuppressions } from 'cdk-nag';
 import { ApiGatewayV1Api, Function as SstFunction, type ApiGatewayV1ApiFunctionRouteProps, type App, type Stack } from 'sst/constructs';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '@cellbook/core/tenancy/tiers';
-import { controlIdentityOf } from '@cellbook/core/access/function-permissions';
+import { controlIdentityOf } from '@cellbook/core/access/control-identities';
 import { CONTROL_ROUTES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { functionRole, handlerProps } from '../constructs/functions.js';
 import { addGatewayResponses } from '../constructs/gateway-responses.js';

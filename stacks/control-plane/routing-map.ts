@@ -4,7 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { App, Stack } from 'sst/constructs';
 import * as Keys from '@cellbook/core/keys/keys';
-import { anyPartition } from '@cellbook/core/access/function-permissions';
+import { anyPartition } from '@cellbook/core/access/iam';
 import { addRoutingMapWriter } from '../constructs/routing-map-writer.js';
 
 export interface RoutingMapProps {

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Stack } from 'sst/constructs';
-import { controlIdentityOf } from '@cellbook/core/access/function-permissions';
+import { controlIdentityOf } from '@cellbook/core/access/control-identities';
 import { CONTROL_SCHEDULES } from '@cellbook/functions/routes';
 import { addScheduledJob } from '../constructs/event-consumer.js';
 import { handlerProps } from '../constructs/functions.js';

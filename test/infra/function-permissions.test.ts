@@ -5,15 +5,10 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Table } from 'sst/constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  CONTROL_IDENTITY_NAMES,
-  cellApiStatements,
-  cellAuthorizerStatements,
-  cellControlGrants,
-  controlIdentityStatements,
-  type ControlIdentity,
-  type IamStatement,
-} from '@cellbook/core/access/function-permissions';
+import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
+import { CONTROL_IDENTITY_NAMES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
+import type { IamStatement } from '@cellbook/core/access/iam';
 import { TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_ROLES } from '../../stacks/control-plane/control-identities.js';
 import { routerUrlParameterArn } from '../../stacks/constructs/router-url.js';
@@ -22,7 +17,7 @@ import type { RoleUnderTest } from './support/iam.js';
 
 /**
  * Issue 12, item 7: the local platform's IAM and the stacks' come from one definition (core's
- * function-permissions), so they cannot drift. Here, each function role of the synthesized app —
+ * access/ modules), so they cannot drift. Here, each function role of the synthesized app —
  * every policy attached to it, from the ControlPlane stack and from every Cell stack — holds exactly
  * the statements core's builders return for that role, resolved to the deployment's ARNs: not one
  * more (a grant added in a stack only), not one fewer (a grant dropped from a stack only). The

@@ -1,6 +1,6 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { CONTROL_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/function-permissions';
+import { CONTROL_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { TENANT_TAG_KEY } from '@cellbook/core/access/tenant-access-policy';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
 import { controlRoleArn } from '@cellbook/local/roles';

@@ -9,7 +9,7 @@ import { rulePattern } from '@cellbook/core/events/catalog';
 import * as Events from '@cellbook/core/events/events';
 import * as Keys from '@cellbook/core/keys/keys';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/function-permissions';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';

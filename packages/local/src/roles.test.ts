@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONTROL_IDENTITY_NAMES,
-  TENANT_ACCESS_IDENTITIES,
-  cellApiStatements,
-  cellAuthorizerStatements,
-  cellControlGrants,
-  controlIdentityStatements,
-} from '@cellbook/core/access/function-permissions';
+import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
+import { CONTROL_IDENTITY_NAMES, TENANT_ACCESS_IDENTITIES } from '@cellbook/core/access/control-identities';
+import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { TENANT_TAG_KEY, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { LocalIam } from './aws/local-iam.js';
 import { cellControlPolicies, cellRoles, controlRoleArn, controlRoles, tableArn } from './roles.js';
@@ -74,7 +69,7 @@ describe('the local tenant access role', () => {
 
 /**
  * The local roles hold exactly what core defines for each function role — the statements the
- * stacks render too (test/infra/function-permissions.test.ts) — and not one grant of their own.
+ * stacks render too (test/infra/function-permissions.test.ts, core's access/ modules) — and not one grant of their own.
  */
 describe('the local function roles', () => {
   const input = {

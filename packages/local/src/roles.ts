@@ -1,22 +1,15 @@
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
-import {
-  CONTROL_IDENTITY_NAMES,
-  TENANT_ACCESS_IDENTITIES,
-  cellApiStatements,
-  cellAuthorizerStatements,
-  cellControlGrants,
-  controlIdentityStatements,
-  policyDocument,
-  type ControlIdentity,
-  type IamStatement,
-} from '@cellbook/core/access/function-permissions';
+import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
+import { CONTROL_IDENTITY_NAMES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
+import { policyDocument, type IamStatement } from '@cellbook/core/access/iam';
 import { tenantAccessPolicy, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
 import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type PolicyDocument, type RoleDefinition } from './aws/types.js';
 
 /**
  * The local account's IAM roles — what the stacks create in AWS, rendered from the same
- * definitions (core's function-permissions and tenant-access-policy) with local ARNs, so the two
+ * definitions (core's access/ modules: the control identities, their grants and the tenant access policy) with local ARNs, so the two
  * cannot drift (issue 12, item 7). Nothing here writes a grant of its own, except the deployer's
  * stand-in and the drill role, which has no counterpart in AWS and which no function runs under.
  */

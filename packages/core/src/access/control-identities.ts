@@ -1,0 +1,74 @@
+/** The control plane's identities: one role per duty, and which handler runs as which. */
+/**
+ * What each control-plane handler may touch — the operator API's routes and the functions the
+ * event bus and the schedules invoke. Each identity is one role, in the stack and locally.
+ */
+export type ControlIdentity =
+  | 'onboarding'
+  | 'registry-read'
+  | 'tenant-status'
+  | 'tenant-plan'
+  | 'cell-admin'
+  | 'sign-in'
+  | 'move-request'
+  | 'tenant-mover'
+  | 'tenant-offboarding'
+  | 'tenant-export'
+  | 'identity-broker';
+
+export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
+  'onboarding',
+  'registry-read',
+  'tenant-status',
+  'tenant-plan',
+  'cell-admin',
+  'sign-in',
+  'move-request',
+  'tenant-mover',
+  'tenant-offboarding',
+  'tenant-export',
+  'identity-broker',
+];
+
+/**
+ * The identity of every control handler. A handler missing here fails the synth and the local
+ * boot, so a new route or consumer cannot ship with a borrowed (and therefore too broad) role.
+ */
+export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
+  'control/auth-token': 'sign-in',
+  'control/tenants-create': 'onboarding',
+  'control/tenants-list': 'registry-read',
+  'control/tenants-get': 'registry-read',
+  'control/tenants-update': 'tenant-plan',
+  'control/tenants-suspend': 'tenant-status',
+  'control/tenants-reactivate': 'tenant-status',
+  'control/tenants-audit': 'registry-read',
+  'control/tenants-move': 'move-request',
+  'control/tenants-export': 'tenant-export',
+  'control/tenants-offboard': 'tenant-offboarding',
+  'control/cells-list': 'registry-read',
+  'control/cells-update': 'cell-admin',
+  'control/cells-drain': 'move-request',
+  'control/cells-audit': 'registry-read',
+  'control/tenant-mover': 'tenant-mover',
+  // Cancelling an abandoned onboarding is offboarding it.
+  'control/onboarding-reaper': 'tenant-offboarding',
+  // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
+  'control/broker-users-create': 'identity-broker',
+  'control/broker-users-delete': 'identity-broker',
+};
+
+/** The identities whose handlers check a tenant's route through the router (core routing.ts). */
+export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['onboarding', 'tenant-mover']);
+
+/**
+ * The control identities that work on one tenant's cell data at a time: each cell's tenant access
+ * role trusts them (tenant sessions only), and each cell grants them assuming it.
+ */
+export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export'];
+
+export function controlIdentityOf(handler: string): ControlIdentity {
+  const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;
+  if (!identity) throw new Error(`no identity declared for control handler "${handler}"`);
+  return identity;
+}

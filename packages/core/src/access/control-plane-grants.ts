@@ -1,0 +1,194 @@
+/** What each control-plane identity may do in the control plane's own resources (registry, catalog, directories, bus). */
+import { adminEmailKey, cellPartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
+import { ROUTER_PROBING_IDENTITIES, type ControlIdentity } from './control-identities.js';
+import { allow, anyPartition, partitionItems, type IamStatement } from './iam.js';
+
+export interface ControlPlaneResources {
+  /** `aws` (a token in the stack). */
+  partition: string;
+  region: string;
+  tenantsTableArn: string;
+  cellsTableArn: string;
+  /** The tenant directory. The operator directory appears in no function's grants (DESIGN §13). */
+  userPoolArn: string;
+  eventBusArn: string;
+  /** The SSM parameter where the router's URL is published (read by the router-probing identities). */
+  routerUrlParameterArn: string;
+  /**
+   * How a new user's temporary password reaches them (core identity.ts). `response` — local mode
+   * only, there is no mail — sets it with AdminSetUserPassword on a resumed onboarding; `email`,
+   * the stacks' setting, has Cognito re-send the invitation and needs no such grant.
+   */
+  invitationDelivery: 'email' | 'response';
+}
+
+/**
+ * Each control identity's statements: what its handlers call in core. The Cell stacks (and local
+ * cells) add what each may do in one cell: `cellControlGrants`.
+ */
+export function controlIdentityStatements(r: ControlPlaneResources): Record<ControlIdentity, IamStatement[]> {
+  const apikeys = `arn:${r.partition}:apigateway:${r.region}::/apikeys`;
+  const usagePlans = `arn:${r.partition}:apigateway:${r.region}::/usageplans`;
+  const registryItems = (sid: string, actions: readonly string[]) =>
+    allow(
+      sid,
+      actions.map((action) => `dynamodb:${action}`),
+      [r.tenantsTableArn],
+    );
+  const catalogItems = (sid: string, actions: readonly string[]) =>
+    allow(
+      sid,
+      actions.map((action) => `dynamodb:${action}`),
+      [r.cellsTableArn],
+    );
+  // Placement (Cell.placeTenant): list the small catalog, take a slot with a conditional update (or
+  // give it back), and — no dedicated cell being free — promise a catalogued cell that is not
+  // deployed yet to the tenant (a `provisioning` record). Onboarding and move requests place.
+  const cellPlacement = () => catalogItems('CellPlacement', ['Scan', 'GetItem', 'UpdateItem', 'PutItem']);
+  // Lifecycle events (TenantActivated, TenantMoveRequested, TenantRoutingChanged, CellRequested, …)
+  // go on the deployment's bus.
+  const publishEvents = () => allow('PublishLifecycleEvents', ['events:PutEvents'], [r.eventBusArn]);
+  // A repeated change asks which plans hold the key (GetUsagePlans by key id).
+  const findKeyUsagePlans = () => allow('FindKeyUsagePlans', ['apigateway:GET'], [usagePlans]);
+
+  const statements: Record<ControlIdentity, IamStatement[]> = {
+    // Onboarding (Onboarding.onboard, resumable): idempotency claim, name lease, registry record and
+    // audit entry; a slot in a cell; the tenant's API key (found again by name on a retry); the admin
+    // user (a fresh invitation on a retry); the routing change, checked through the router.
+    onboarding: [
+      registryItems('TenantRegistryWrites', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
+      cellPlacement(),
+      allow(
+        'TenantAdminUser',
+        // A resumed onboarding re-sends the invitation with AdminCreateUser (MessageAction RESEND).
+        // AdminSetUserPassword only where core calls it: with INVITATION_DELIVERY=response, which is
+        // local mode's; the stacks set `email`.
+        [
+          'cognito-idp:AdminGetUser',
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminAddUserToGroup',
+          ...(r.invitationDelivery === 'response' ? ['cognito-idp:AdminSetUserPassword'] : []),
+        ],
+        [r.userPoolArn],
+      ),
+      // CreateApiKey. Each cell grants attaching keys to its plans.
+      allow('TenantApiKey', ['apigateway:POST'], [apikeys]),
+      // A resumed onboarding finds the key an earlier attempt created (GetApiKeys by name) and
+      // checks which plans hold it (GetUsagePlans by key id) instead of minting a second key.
+      allow('FindTenantApiKey', ['apigateway:GET'], [apikeys, usagePlans]),
+      publishEvents(),
+    ],
+
+    // Operator reads: tenant list (GSI1), one tenant, its audit trail (its registry partition), cells.
+    // The catalog, and one cell's entry: a cell's audit trail lists a change whose record is still on it.
+    'registry-read': [
+      allow('TenantRegistryReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.tenantsTableArn, `${r.tenantsTableArn}/index/GSI1`]),
+      catalogItems('CellCatalogReads', ['Scan', 'GetItem']),
+    ],
+
+    // Suspend/reactivate: read and update the record, audit the change, find the tenant's cell. Each
+    // cell grants flushing its own authorizer cache.
+    'tenant-status': [registryItems('TenantStatusAndAudit', ['GetItem', 'UpdateItem', 'PutItem']), catalogItems('TenantCellLookup', ['GetItem']), publishEvents()],
+
+    // Tier and override changes: read and update the record, audit it, find the tenant's cell. Each
+    // cell grants moving keys between its own usage plans and flushing its authorizer cache.
+    // A change to or from enterprise changes the kind of cell: it requests a move (placement in a
+    // cell of the other kind), which the mover carries out.
+    'tenant-plan': [registryItems('TenantPlanAndAudit', ['GetItem', 'UpdateItem', 'PutItem']), cellPlacement(), findKeyUsagePlans(), publishEvents()],
+
+    // Cell settings (capacity, wave, draining): conditional updates of existing catalog entries only.
+    // Each change carries its audit record on the entry until it is written to the cell's trail, in
+    // the cell's partition of the registry (CELL#…) and nowhere else.
+    'cell-admin': [
+      catalogItems('CellSettings', ['GetItem', 'UpdateItem']),
+      partitionItems(
+        'CellAuditTrail',
+        ['PutItem'],
+        r.tenantsTableArn,
+        anyPartition((cellId) => cellPartition(cellId), 'cell-sample'),
+      ),
+    ],
+
+    // Sign-in calls Cognito's public InitiateAuth, which needs no IAM permission.
+    'sign-in': [],
+
+    // Move requests (TenantMove.request; drainCell requests one per tenant of a draining cell):
+    // validate, take a slot in the target cell, record the move on the tenant and audit it, mark a
+    // drained cell draining, and publish TenantMoveRequested. No tenant data, no API Gateway.
+    'move-request': [registryItems('MoveRecordAndAudit', ['GetItem', 'UpdateItem', 'PutItem']), cellPlacement(), publishEvents()],
+
+    // The mover (TenantMove.run, on TenantMoveRequested): freezes, copies, verifies and purges the
+    // tenant's items through each cell's tenant access role tagged with the tenant (granted by each
+    // cell, with attaching the key to its plans and flushing its authorizer cache), switches the
+    // registry record, gives back the source slot, and checks the new route through the router.
+    // Joining the target's plan answers ConflictException when the key is already there: GetUsagePlans tells.
+    'tenant-mover': [
+      registryItems('MoveStateAndAudit', ['GetItem', 'UpdateItem', 'PutItem']),
+      catalogItems('MoveCells', ['GetItem', 'UpdateItem']),
+      findKeyUsagePlans(),
+      publishEvents(),
+    ],
+
+    // Offboarding (Offboarding.offboard, resumable; also cancels abandoned onboardings): the registry
+    // record's steps and tombstone, the audit entry, and the release of the tenant's name and its
+    // admin e-mail (their TENANTNAME# and ADMINEMAIL# items, nothing else); the tenant's API key; its users; its slot. Its cell items are
+    // purged through the cell's tenant access role (granted by each cell, with flushing its
+    // authorizer cache).
+    'tenant-offboarding': [
+      registryItems('OffboardingStepsAndAudit', ['GetItem', 'UpdateItem', 'PutItem']),
+      partitionItems(
+        'ReleaseTenantName',
+        ['DeleteItem'],
+        r.tenantsTableArn,
+        anyPartition((name) => tenantNameKey(name).PK),
+      ),
+      // The admin e-mail's reservation (its ADMINEMAIL# item, a conditional delete: only if this
+      // tenant holds it) goes too, so a new tenant may use the address again.
+      partitionItems(
+        'ReleaseAdminEmail',
+        ['DeleteItem'],
+        r.tenantsTableArn,
+        anyPartition((email) => adminEmailKey(email).PK, 'sample@example.com'),
+      ),
+      // Scan: a cancelled onboarding may hold a slot its record never learned of (Cell.findSlot).
+      catalogItems('OffboardingCells', ['GetItem', 'UpdateItem', 'Scan']),
+      // The reaper finds abandoned onboardings in the tenant listing (GSI1, filtered to PENDING).
+      allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]),
+      // A cancelled onboarding may have created its key without recording it: GetApiKeys by name.
+      allow('FindTenantApiKey', ['apigateway:GET'], [apikeys]),
+      allow('RemoveTenantUsers', ['cognito-idp:AdminGetUser', 'cognito-idp:AdminUserGlobalSignOut', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
+      // DeleteApiKey (which also takes the key off every usage plan).
+      allow('RevokeTenantApiKey', ['apigateway:DELETE'], [`${apikeys}/*`]),
+      publishEvents(),
+    ],
+
+    // Export (Offboarding.exportPage): read only — the tenant's registry partition (record, audit
+    // trail, workflow logs; not name reservations or idempotency records), its cell's catalog entry,
+    // and its cell items through the cell's tenant access role (granted by each cell).
+    'tenant-export': [
+      partitionItems(
+        'ReadTenantRegistryPartition',
+        ['GetItem', 'Query'],
+        r.tenantsTableArn,
+        anyPartition((tenantId) => tenantRegistryPartition(tenantId)),
+      ),
+      catalogItems('TenantCellLookup', ['GetItem']),
+    ],
+
+    // The identity broker: the one role through which the cells reach their tenants' users — in the
+    // tenant pool only. It reads the registry and the catalog to check that the calling cell's
+    // tenant session names a tenant that is ACTIVE and placed in that very cell.
+    'identity-broker': [
+      registryItems('TenantPlacementCheck', ['GetItem']),
+      catalogItems('CallingCellLookup', ['Scan']),
+      allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
+    ],
+  };
+
+  // The router's URL, for the handlers that check a tenant's route through it: the Router stack
+  // publishes it under this name once deployed (it is created after the control plane).
+  for (const identity of ROUTER_PROBING_IDENTITIES) {
+    statements[identity].push(allow('ReadRouterUrl', ['ssm:GetParameter'], [r.routerUrlParameterArn]));
+  }
+  return statements;
+}
