@@ -33,6 +33,15 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       throw new Error(UNAUTHORIZED);
     }
     const cellId = requireEnv('CELL_ID');
+    const context = encodeTenantContext({
+      tenantId: tenant.tenantId,
+      tier: tenant.tier,
+      cellId,
+      userId: token.sub,
+      username: token.username,
+      roles: token.roles,
+      overrides: tenant.overrides ?? {},
+    });
     // A tenant that has just moved away: its requests still arriving here (a route not yet updated)
     // are let through to be answered `TENANT_MOVED` with Retry-After, which a client can act on.
     const movedAway = tenant.status === 'ACTIVE' && tenant.cellId !== cellId && tenant.previousCellId === cellId;
@@ -41,18 +50,7 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       return {
         principalId: token.sub,
         policyDocument: stagePolicy(event.methodArn, 'Allow'),
-        context: {
-          ...encodeTenantContext({
-            tenantId: tenant.tenantId,
-            tier: tenant.tier,
-            cellId,
-            userId: token.sub,
-            username: token.username,
-            roles: token.roles,
-            overrides: tenant.overrides ?? {},
-          }),
-          movedTo: tenant.cellId ?? '',
-        },
+        context: { ...context, movedTo: tenant.cellId ?? '' },
         usageIdentifierKey: tenant.apiKeyValue,
       };
     }
@@ -61,18 +59,5 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       return { principalId: token.sub, policyDocument: stagePolicy(event.methodArn, 'Deny') };
     }
     logger.appendKeys({ tier: tenant.tier, cell_id: cellId });
-    return {
-      principalId: token.sub,
-      policyDocument: stagePolicy(event.methodArn, 'Allow'),
-      context: encodeTenantContext({
-        tenantId: tenant.tenantId,
-        tier: tenant.tier,
-        cellId,
-        userId: token.sub,
-        username: token.username,
-        roles: token.roles,
-        overrides: tenant.overrides ?? {},
-      }),
-      usageIdentifierKey: tenant.apiKeyValue,
-    };
+    return { principalId: token.sub, policyDocument: stagePolicy(event.methodArn, 'Allow'), context, usageIdentifierKey: tenant.apiKeyValue };
   });

@@ -15,26 +15,27 @@ export type CounterName = 'activeCases' | 'users';
 const LABEL: Record<CounterName, string> = { activeCases: 'active cases', users: 'users' };
 
 export async function reserve(counter: CounterName, limit: number | null): Promise<void> {
-  const { doc, tableName } = tenantTable();
   const { tenantId } = useTenant();
-  try {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: tenantMetaKey(tenantId),
-        UpdateExpression: 'ADD #n :one SET tenantId = :tenantId',
-        ...(limit === null ? {} : { ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit' }),
-        ExpressionAttributeNames: { '#n': counter },
-        ExpressionAttributeValues: { ':one': 1, ':tenantId': tenantId, ...(limit === null ? {} : { ':limit': limit }) },
-      }),
-    );
-  } catch (error) {
-    if (isConditionalCheckFailed(error)) throw limitReached(LABEL[counter], limit ?? 0, { cause: error });
-    throw error;
-  }
+  const applied = await updateCounter(counter, 'ADD #n :one SET tenantId = :tenantId', limit === null ? undefined : 'attribute_not_exists(#n) OR #n < :limit', {
+    ':one': 1,
+    ':tenantId': tenantId,
+    ...(limit === null ? {} : { ':limit': limit }),
+  });
+  if (!applied.ok) throw limitReached(LABEL[counter], limit ?? 0, { cause: applied.error });
 }
 
 export async function release(counter: CounterName): Promise<void> {
+  // Already at zero: nothing to release (a refused update). Anything else is a real failure.
+  await updateCounter(counter, 'ADD #n :minusOne', '#n > :zero', { ':minusOne': -1, ':zero': 0 });
+}
+
+/** One update of a counter on the current tenant's counters item; a refused condition is reported, not thrown. */
+async function updateCounter(
+  counter: CounterName,
+  update: string,
+  condition: string | undefined,
+  values: Record<string, unknown>,
+): Promise<{ ok: true } | { ok: false; error: unknown }> {
   const { doc, tableName } = tenantTable();
   const { tenantId } = useTenant();
   try {
@@ -42,15 +43,16 @@ export async function release(counter: CounterName): Promise<void> {
       new UpdateCommand({
         TableName: tableName,
         Key: tenantMetaKey(tenantId),
-        UpdateExpression: 'ADD #n :minusOne',
-        ConditionExpression: '#n > :zero',
+        UpdateExpression: update,
+        ...(condition === undefined ? {} : { ConditionExpression: condition }),
         ExpressionAttributeNames: { '#n': counter },
-        ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        ExpressionAttributeValues: values,
       }),
     );
+    return { ok: true };
   } catch (error) {
-    // Already at zero: nothing to release. Anything else is a real failure.
-    if (!isConditionalCheckFailed(error)) throw error;
+    if (isConditionalCheckFailed(error)) return { ok: false, error };
+    throw error;
   }
 }
 
