@@ -3,6 +3,7 @@ import { AdminGetUserCommand, CognitoIdentityProviderClient } from '@aws-sdk/cli
 import * as Cell from '@cellbook/core/cells/cell';
 import * as OnboardingReaper from '@cellbook/core/lifecycle/onboarding-reaper';
 import * as Onboarding from '@cellbook/core/lifecycle/onboarding';
+import type { TenantSummary } from '@cellbook/core/tenants/record';
 import * as Tenant from '@cellbook/core/tenants/tenant';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
@@ -96,7 +97,7 @@ async function adminUser(email: string) {
 }
 
 async function tenantsNamed(name: string) {
-  const all: Tenant.TenantSummary[] = [];
+  const all: TenantSummary[] = [];
   let cursor: string | undefined;
   do {
     const page = await Tenant.list({ limit: 100, ...(cursor ? { cursor } : {}) });

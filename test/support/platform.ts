@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import * as Events from '@cellbook/core/events/events';
+import { CONTROL_PLANE_SOURCE } from '@cellbook/core/events/catalog';
 import * as Keys from '@cellbook/core/keys/keys';
 import type * as Cell from '@cellbook/core/cells/cell';
 import type { TierName } from '@cellbook/core/tenancy/tiers';
@@ -131,7 +131,7 @@ export function captureControlEvents(env: TestPlatform): { events: ControlEvent[
   service.putRule({
     name: rule,
     eventBusName: name,
-    eventPattern: { source: [Events.CONTROL_PLANE_SOURCE] },
+    eventPattern: { source: [CONTROL_PLANE_SOURCE] },
     targets: [{ id: 'capture', deliver: async (event) => void events.push(event as ControlEvent) }],
   });
   return { events, stop: () => service.removeRule(rule, name) };

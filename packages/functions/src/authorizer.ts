@@ -1,3 +1,8 @@
+/**
+ * The cell's REQUEST authorizer. Identity comes only from the verified token; the tenant must be
+ * ACTIVE and placed in this cell. On success API Gateway gets the tenant context for the handlers
+ * and the tenant's own API key as `usageIdentifierKey`, which selects its usage plan.
+ */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
@@ -8,11 +13,6 @@ import { stagePolicy } from './auth/policy.js';
 import { verifyAccessToken } from './auth/verify-token.js';
 import { logger } from './observability.js';
 
-/**
- * The cell's REQUEST authorizer. Identity comes only from the verified token; the tenant must be
- * ACTIVE and placed in this cell. On success API Gateway gets the tenant context for the handlers
- * and the tenant's own API key as `usageIdentifierKey`, which selects its usage plan.
- */
 // No tenant cache here: API Gateway already caches each decision per token, and the control plane
 // flushes that cache when a tenant's status changes. A second cache would outlive the flush.
 /** API Gateway turns exactly this error message into its 401 response. */

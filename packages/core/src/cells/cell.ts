@@ -1,3 +1,8 @@
+/**
+ * The cell catalog: which cells exist, how tenants may be placed in them and in which deploy wave
+ * they receive a release. The SST app instantiates one Cell stack per entry; the local platform
+ * boots one local cell per entry.
+ */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as Events from '../events/events.js';
 import { requireEnv } from '../shared/config.js';
@@ -10,11 +15,6 @@ import { Reason, parse } from '../shared/validation.js';
 import * as z from 'zod/mini';
 import type { Placement, TierName } from '../tenancy/tiers.js';
 
-/**
- * The cell catalog: which cells exist, how tenants may be placed in them and in which deploy wave
- * they receive a release. The SST app instantiates one Cell stack per entry; the local platform
- * boots one local cell per entry.
- */
 export interface CellDefinition {
   cellId: string;
   placement: Placement;

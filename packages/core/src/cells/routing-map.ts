@@ -1,3 +1,13 @@
+/**
+ * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
+ * the router's CloudFront Function and written only here, by the control plane. The store's ARN
+ * comes from `ROUTING_MAP_ARN`; what it should say comes from the tenant registry (`TENANTS_TABLE`).
+ *
+ * Every write names the store version it expects (`IfMatch`, the ETag from
+ * DescribeKeyValueStore); a concurrent writer makes that version stale, and the write is retried a
+ * bounded number of times on a fresh ETag. Both verbs are idempotent, so a redelivered event is
+ * harmless.
+ */
 // The KeyValueStore API is signed with SigV4a only (its endpoint is global). This registers the
 // SDK's pure-JavaScript signer, which bundles into a Lambda as-is (the CRT signer is a native addon).
 import '@aws-sdk/signature-v4a';
@@ -11,16 +21,6 @@ import { retry } from '../shared/retry.js';
 import { EVENT_CATALOG } from '../events/catalog.js';
 import { tenantsTable } from '../tenants/repository.js';
 
-/**
- * The routing map in AWS (DESIGN §1): a CloudFront KeyValueStore of tenant id → cell id, read by
- * the router's CloudFront Function and written only here, by the control plane. The store's ARN
- * comes from `ROUTING_MAP_ARN`; what it should say comes from the tenant registry (`TENANTS_TABLE`).
- *
- * Every write names the store version it expects (`IfMatch`, the ETag from
- * DescribeKeyValueStore); a concurrent writer makes that version stale, and the write is retried a
- * bounded number of times on a fresh ETag. Both verbs are idempotent, so a redelivered event is
- * harmless.
- */
 let client: CloudFrontKeyValueStoreClient | undefined;
 function kvs(): CloudFrontKeyValueStoreClient {
   client ??= new CloudFrontKeyValueStoreClient({});

@@ -1,10 +1,3 @@
-import * as Events from '../events/events.js';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { optionalEnv, requireEnv } from '../shared/config.js';
-import { RoutingNotReady } from '../shared/errors.js';
-import { retry } from '../shared/retry.js';
-import type { TierName } from '../tenancy/tiers.js';
-
 /**
  * The routing map (tenant → cell) as the control plane sees it. The registry record's `cellId` is
  * the source of truth; `TenantRoutingChanged` tells the router's side to follow it — in AWS a
@@ -12,6 +5,12 @@ import type { TierName } from '../tenancy/tiers.js';
  * route. The control plane then checks, through the router itself, that the tenant reaches the
  * intended cell before it relies on the change.
  */
+import * as Events from '../events/events.js';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { optionalEnv, requireEnv } from '../shared/config.js';
+import { RoutingNotReady } from '../shared/errors.js';
+import { retry } from '../shared/retry.js';
+import type { TierName } from '../tenancy/tiers.js';
 
 export interface RouteChange {
   tenantId: string;

@@ -1,12 +1,3 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod/mini';
-import { tenantsTable } from '../tenants/repository.js';
-import { decodeCursor, encodeCursor } from '../shared/cursor.js';
-import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
-import { newId } from '../shared/ids.js';
-import { AUDIT_SORT_PREFIX, auditKey, isUlidSortKey, cellAuditKey, cellPartition, tenantPartitionPrefix } from '../keys/keys.js';
-import { PageLimit, parse } from '../shared/validation.js';
-
 /**
  * The control plane's audit trail: who did what to which tenant, why, and what changed. Records
  * live in the tenant's own partition of the registry, so they are listed, exported and kept with
@@ -16,6 +7,15 @@ import { PageLimit, parse } from '../shared/validation.js';
  * cell's partition of the registry; each of those records names the tenants the cell held, and
  * what the action did to a tenant (a move) is also in that tenant's trail.
  */
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod/mini';
+import { tenantsTable } from '../tenants/repository.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo.js';
+import { newId } from '../shared/ids.js';
+import { AUDIT_SORT_PREFIX, auditKey, isUlidSortKey, cellAuditKey, cellPartition, tenantPartitionPrefix } from '../keys/keys.js';
+import { PageLimit, parse } from '../shared/validation.js';
+
 export interface AuditEntry {
   tenantId: string;
   /** The operator (or `system` for automated steps). */

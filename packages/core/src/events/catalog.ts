@@ -1,15 +1,14 @@
-import * as z from 'zod/mini';
-import { isCellId, isTenantId } from '../keys/keys.js';
-import { EntitlementOverrides } from '../tenancy/entitlements.js';
-import { PLACEMENTS, TIER_NAMES } from '../tenancy/tiers.js';
-import { TENANT_STATUSES } from '../tenants/record.js';
-
 /**
  * Every event Cellbook publishes (DESIGN §6), declared once: its name (the `detail-type`), the
  * source that emits it, and the schema of its `data`. Publishers are typed by it and checked
  * against it before an event leaves; consumers parse what they receive with it; the rules that
  * deliver events (in the stacks and locally) are built from it (`rulePattern`).
  */
+import * as z from 'zod/mini';
+import { isCellId, isTenantId } from '../keys/keys.js';
+import { EntitlementOverrides } from '../tenancy/entitlements.js';
+import { PLACEMENTS, TIER_NAMES } from '../tenancy/tiers.js';
+import { TENANT_STATUSES } from '../tenants/record.js';
 
 /** The control plane's source; a cell's would be `cellbook.cell.<cellId>`. */
 export const CONTROL_PLANE_SOURCE = 'cellbook.control';

@@ -9,8 +9,6 @@ import { requireEnv } from '../shared/config.js';
 import type { TierName } from '../tenancy/tiers.js';
 import { EVENT_CATALOG, detailSchema, type EventData, type EventName, type TenantEventDetail } from './catalog.js';
 
-export { CONTROL_PLANE_SOURCE } from './catalog.js';
-
 /** Every Cellbook event, whichever plane emitted it. */
 export const CELLBOOK_EVENTS_PATTERN = { source: [{ prefix: 'cellbook.' }] } as const;
 

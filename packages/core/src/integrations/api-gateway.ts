@@ -1,3 +1,11 @@
+/**
+ * Per-tenant API keys (DESIGN §2): every tenant has its own key on its tier's usage plan, so
+ * throttling and quotas are per tenant, not per tier. Clients never see the key — the authorizer
+ * returns it as `usageIdentifierKey`.
+ *
+ * Every call here may be repeated: onboarding and tier changes resume after a crash by re-running
+ * the unfinished step, so each verb converges on its end state instead of failing on a second run.
+ */
 import {
   APIGatewayClient,
   CreateApiKeyCommand,
@@ -9,14 +17,6 @@ import {
   GetUsagePlansCommand,
 } from '@aws-sdk/client-api-gateway';
 
-/**
- * Per-tenant API keys (DESIGN §2): every tenant has its own key on its tier's usage plan, so
- * throttling and quotas are per tenant, not per tier. Clients never see the key — the authorizer
- * returns it as `usageIdentifierKey`.
- *
- * Every call here may be repeated: onboarding and tier changes resume after a crash by re-running
- * the unfinished step, so each verb converges on its end state instead of failing on a second run.
- */
 let client: APIGatewayClient | undefined;
 function apiGateway(): APIGatewayClient {
   client ??= new APIGatewayClient({});

@@ -1,3 +1,7 @@
+/**
+ * The user directory (Cognito). Tenant users carry `custom:tenant_id`; roles are groups, which
+ * the user pool's pre-token-generation trigger copies into the access token's `roles` claim.
+ */
 import { randomInt } from 'node:crypto';
 import {
   AdminAddUserToGroupCommand,
@@ -15,10 +19,6 @@ import { optionalEnv, requireEnv } from '../shared/config.js';
 import { TENANT_ATTRIBUTE } from '../tenancy/tenant-attribute.js';
 import { InvalidCredentials, NewPasswordRequired, TooManyFailedAttempts, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
 
-/**
- * The user directory (Cognito). Tenant users carry `custom:tenant_id`; roles are groups, which
- * the user pool's pre-token-generation trigger copies into the access token's `roles` claim.
- */
 export const ROLES = ['admin', 'user'] as const;
 export type TenantRole = (typeof ROLES)[number];
 /** The operator directory's one group; no tenant user can be in it (it is another pool). */

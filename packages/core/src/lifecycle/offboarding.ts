@@ -1,3 +1,21 @@
+/**
+ * Export and offboarding. The export (`GET /admin/tenants/{id}/export`) is every item of the tenant
+ * in every table — its registry partition (record, audit trail, workflow logs) and everything in its
+ * cell — as JSON Lines, page by page. Cell items are read through the cell's tenant access role
+ * tagged with the tenant, so the data layer itself guarantees no other tenant's item can appear.
+ *
+ * Offboarding (`DELETE /admin/tenants/{id}`) takes a SUSPENDED tenant — suspended so that nothing
+ * changes between the operator's export and the deletion — and, step by recorded step (a retry
+ * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
+ * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
+ * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
+ *
+ * The same workflow cancels an **abandoned onboarding**: a PENDING tenant whose onboarding attempt
+ * died and was never retried (its lease on the name has run out). Cancelling takes the name from
+ * the onboarding first, so a retry arriving meanwhile is refused rather than racing the cleanup,
+ * and it finds what a crashed attempt may have created without recording it (the API key by name,
+ * the cell slot by tenant).
+ */
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
@@ -21,24 +39,6 @@ import { tenantsTable } from '../tenants/repository.js';
 import { tenantTableIn } from '../tenancy/tenant-table.js';
 import { Reason, parse } from '../shared/validation.js';
 
-/**
- * Export and offboarding. The export (`GET /admin/tenants/{id}/export`) is every item of the tenant
- * in every table — its registry partition (record, audit trail, workflow logs) and everything in its
- * cell — as JSON Lines, page by page. Cell items are read through the cell's tenant access role
- * tagged with the tenant, so the data layer itself guarantees no other tenant's item can appear.
- *
- * Offboarding (`DELETE /admin/tenants/{id}`) takes a SUSPENDED tenant — suspended so that nothing
- * changes between the operator's export and the deletion — and, step by recorded step (a retry
- * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
- * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
- * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
- *
- * The same workflow cancels an **abandoned onboarding**: a PENDING tenant whose onboarding attempt
- * died and was never retried (its lease on the name has run out). Cancelling takes the name from
- * the onboarding first, so a retry arriving meanwhile is refused rather than racing the cleanup,
- * and it finds what a crashed attempt may have created without recording it (the API key by name,
- * the cell slot by tenant).
- */
 export const OFFBOARDING_STEPS = ['started', 'keyRevoked', 'usersRemoved', 'dataPurged', 'slotReleased', 'tombstoned', 'unrouted', 'announced'] as const;
 export type OffboardingStep = (typeof OFFBOARDING_STEPS)[number];
 

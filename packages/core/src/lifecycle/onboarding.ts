@@ -1,3 +1,11 @@
+/**
+ * Onboarding (`POST /admin/tenants`) as a resumable workflow. Each step is recorded in the tenant's
+ * registry record once done, and each is safe to run again, so a request that dies after any step
+ * — the function crashed, timed out, lost its connection — is finished by the next attempt with
+ * the same request, which skips what is recorded and redoes the rest. However often it is retried,
+ * the tenant ends with one record, one cell slot, one API key and one admin user, ACTIVE. Until
+ * the last step the tenant is PENDING, and the authorizer serves no traffic to a PENDING tenant.
+ */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
@@ -17,14 +25,6 @@ import { TenantName, tenantNameSkeleton } from '../tenants/tenant-name.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
 import { parse } from '../shared/validation.js';
 
-/**
- * Onboarding (`POST /admin/tenants`) as a resumable workflow. Each step is recorded in the tenant's
- * registry record once done, and each is safe to run again, so a request that dies after any step
- * — the function crashed, timed out, lost its connection — is finished by the next attempt with
- * the same request, which skips what is recorded and redoes the rest. However often it is retried,
- * the tenant ends with one record, one cell slot, one API key and one admin user, ACTIVE. Until
- * the last step the tenant is PENDING, and the authorizer serves no traffic to a PENDING tenant.
- */
 export const OnboardInput = z.strictObject({
   name: TenantName,
   tier: z.enum(TIER_NAMES),

@@ -1,3 +1,21 @@
+/**
+ * Moving a tenant between cells (`POST /admin/tenants/{id}/move`): copy → verify → switch → purge,
+ * without losing a write. The request only validates, takes a slot in the target cell and records
+ * the move; the work runs in the mover, started by the `TenantMoveRequested` event. The mover
+ * resumes from the recorded state, so a crash (or EventBridge's redelivery) at any point finishes
+ * the same move:
+ *
+ * 1. REQUESTED → freeze the tenant in the source cell (the write fence: writes answer 503
+ *    `TENANT_MOVING` with Retry-After; reads go on) and wait until no write is in flight;
+ * 2. FROZEN → copy every item to the target cell and record count + checksum;
+ * 3. COPIED → verify the target holds exactly the source's items (count and checksum);
+ * 4. VERIFIED → switch: API key onto the target's usage plan, target unfrozen, registry points at
+ *    the target, routes updated and checked through the router;
+ * 5. SWITCHED → purge the source and verify nothing of the tenant is left there → DONE.
+ *
+ * All tenant data is read and written through each cell's tenant access role tagged with the
+ * tenant, so the data layer keeps a move inside its one tenant.
+ */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import * as ApiGateway from '../integrations/api-gateway.js';
@@ -18,26 +36,6 @@ import { tenantsTable } from '../tenants/repository.js';
 import { tenantTableIn, type TenantTable } from '../tenancy/tenant-table.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
 import { Reason, parse } from '../shared/validation.js';
-
-/**
- * Moving a tenant between cells (`POST /admin/tenants/{id}/move`): copy → verify → switch → purge,
- * without losing a write. The request only validates, takes a slot in the target cell and records
- * the move; the work runs in the mover, started by the `TenantMoveRequested` event. The mover
- * resumes from the recorded state, so a crash (or EventBridge's redelivery) at any point finishes
- * the same move:
- *
- * 1. REQUESTED → freeze the tenant in the source cell (the write fence: writes answer 503
- *    `TENANT_MOVING` with Retry-After; reads go on) and wait until no write is in flight;
- * 2. FROZEN → copy every item to the target cell and record count + checksum;
- * 3. COPIED → verify the target holds exactly the source's items (count and checksum);
- * 4. VERIFIED → switch: API key onto the target's usage plan, target unfrozen, registry points at
- *    the target, routes updated and checked through the router;
- * 5. SWITCHED → purge the source and verify nothing of the tenant is left there → DONE.
- *
- * All tenant data is read and written through each cell's tenant access role tagged with the
- * tenant, so the data layer keeps a move inside its one tenant.
- */
-export type { MoveState, TenantMoveRecord } from '../tenants/record.js';
 
 /** Re-copies before a move whose target does not match its source is given up. */
 const VERIFY_RETRIES = 2;

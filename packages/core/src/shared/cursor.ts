@@ -1,5 +1,3 @@
-import { InvalidCursor } from './errors.js';
-
 /**
  * Opaque pagination cursors: base64url JSON of DynamoDB's LastEvaluatedKey. Decoding is strict —
  * the caller says which attributes a key of this listing has and checks the key is exactly one the
@@ -7,6 +5,8 @@ import { InvalidCursor } from './errors.js';
  * tenant's page or a 500. A value is never empty (DynamoDB refuses an empty key attribute) unless
  * the listing names it in `mayBeEmpty`.
  */
+import { InvalidCursor } from './errors.js';
+
 const MAX_CURSOR_LENGTH = 2048;
 
 export type PageKey = Record<string, string>;

@@ -1,3 +1,8 @@
+/**
+ * Per-tenant counters behind the entitlement limits, one item per tenant. Reservations are single
+ * conditional updates (no transactions): reserve before creating, release if creation fails, so a
+ * crash in between can only over-count — never let a tenant exceed its plan.
+ */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../shared/dynamo.js';
 import { limitReached } from './entitlements.js';
@@ -5,11 +10,6 @@ import { tenantMetaKey } from '../keys/keys.js';
 import { useTenant } from './tenant-context.js';
 import { tenantTable } from './tenant-table.js';
 
-/**
- * Per-tenant counters behind the entitlement limits, one item per tenant. Reservations are single
- * conditional updates (no transactions): reserve before creating, release if creation fails, so a
- * crash in between can only over-count — never let a tenant exceed its plan.
- */
 export type CounterName = 'activeCases' | 'users';
 
 const LABEL: Record<CounterName, string> = { activeCases: 'active cases', users: 'users' };

@@ -1,10 +1,3 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from '../shared/dynamo.js';
-import { TenantMoved, TenantMoving } from '../shared/errors.js';
-import { tenantMetaKey } from '../keys/keys.js';
-import { useTenant } from './tenant-context.js';
-import { tenantTable } from './tenant-table.js';
-
 /**
  * The write fence that makes moving a tenant between cells lose nothing. Every tenant write in a
  * cell first registers itself on the tenant's counters item (`writesInFlight + 1`, conditional on
@@ -16,6 +9,13 @@ import { tenantTable } from './tenant-table.js';
  * The fence lives in the data, not in a cache: it holds whichever cell a stale route or a cached
  * authorizer decision sends the request to.
  */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from '../shared/dynamo.js';
+import { TenantMoved, TenantMoving } from '../shared/errors.js';
+import { tenantMetaKey } from '../keys/keys.js';
+import { useTenant } from './tenant-context.js';
+import { tenantTable } from './tenant-table.js';
+
 export async function fencedWrite<T>(write: () => Promise<T>): Promise<T> {
   const { doc, tableName } = tenantTable();
   const key = tenantMetaKey(useTenant().tenantId);

@@ -1,12 +1,11 @@
-import type { EntitlementOverrides } from '../tenancy/entitlements.js';
-import { TENANT_LISTING_PARTITION } from '../keys/keys.js';
-import type { TierName } from '../tenancy/tiers.js';
-
 /**
  * The tenant record: its shape, its statuses and the states of a move, and the rules that read
  * them. The one place that says what "a move is in progress" means, in code and as a condition
  * the registry checks on write.
  */
+import type { EntitlementOverrides } from '../tenancy/entitlements.js';
+import { TENANT_LISTING_PARTITION } from '../keys/keys.js';
+import type { TierName } from '../tenancy/tiers.js';
 
 /**
  * A tenant as the registry stores it. PENDING while onboarding runs; only ACTIVE tenants are

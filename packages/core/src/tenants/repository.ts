@@ -1,14 +1,14 @@
+/**
+ * The tenant registry's table and its one read of a tenant record. The registry is the control
+ * plane's: it has no tenant fence, so only control-plane identities (and the cell authorizers,
+ * read-only) reach it.
+ */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { tenantRecordKey, isTenantId } from '../keys/keys.js';
 import { requireEnv } from '../shared/config.js';
 import { systemDocumentClient } from '../shared/dynamo.js';
 import type { TenantRecord } from './record.js';
 
-/**
- * The tenant registry's table and its one read of a tenant record. The registry is the control
- * plane's: it has no tenant fence, so only control-plane identities (and the cell authorizers,
- * read-only) reach it.
- */
 export function tenantsTable(): string {
   return requireEnv('TENANTS_TABLE');
 }

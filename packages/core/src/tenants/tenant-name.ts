@@ -1,5 +1,3 @@
-import * as z from 'zod/mini';
-
 /**
  * Tenant names as people read them. A name is stored in Unicode NFKC with its white space collapsed,
  * and one that holds a character nobody sees — a control, format or other default-ignorable
@@ -13,6 +11,7 @@ import * as z from 'zod/mini';
  * "GIobal" with a capital I, "Firrn" with "rn" for "m" and "Acme̲" with an underline are all taken
  * once "Acme", "Global" and "Firm" are.
  */
+import * as z from 'zod/mini';
 
 /**
  * Characters that render as nothing, or change how neighbours render, and never belong in a name;

@@ -1,3 +1,7 @@
+/**
+ * The tenant registry (control plane). Every function here takes the tenant id explicitly: the
+ * control plane acts on tenants from outside any tenant's context.
+ */
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
@@ -15,13 +19,6 @@ import { readTenant, tenantsTable } from './repository.js';
 import * as TenantMove from '../lifecycle/tenant-move.js';
 import { TIERS, TIER_NAMES } from '../tenancy/tiers.js';
 import { PageLimit, Reason, parse } from '../shared/validation.js';
-
-/**
- * The tenant registry (control plane). Every function here takes the tenant id explicitly: the
- * control plane acts on tenants from outside any tenant's context.
- */
-export { onboard, OnboardInput, type OnboardResult } from '../lifecycle/onboarding.js';
-export { isMoveInProgress, type TenantRecord, type TenantStatus, type TenantSummary } from './record.js';
 
 /** The full registry record, including the usage identifier key (authorizer and router use). */
 export function getRecord(tenantId: string): Promise<TenantRecord | undefined> {

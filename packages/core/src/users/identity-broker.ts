@@ -1,3 +1,15 @@
+/**
+ * The identity broker (DESIGN §13): the only way a cell manages its tenants' users. No cell role
+ * holds a user-directory permission; a cell calls these control-plane routes signed with the
+ * tenant's own session (the cell's tenant access role, tagged `TenantId=<id>`), and
+ *   1. IAM lets that session invoke only the paths that name its own tenant
+ *      (`identityBrokerInvokePolicy`, fenced by `${aws:PrincipalTag/TenantId}`), and
+ *   2. the broker checks again, from the caller's verified identity (never the body): the session
+ *      is a cell's tenant access role, named after the tenant in the path; the tenant is ACTIVE and
+ *      placed in that very cell; and a user it touches carries that tenant's `custom:tenant_id`.
+ * Only the broker's role holds directory admin rights, and only on the tenant pool: operators live
+ * in a pool of their own that no function can administer.
+ */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import * as z from 'zod/mini';
@@ -12,18 +24,6 @@ import { tenantCredentials } from '../tenancy/tenant-table.js';
 import { getRecord } from '../tenants/tenant.js';
 import { parse } from '../shared/validation.js';
 
-/**
- * The identity broker (DESIGN §13): the only way a cell manages its tenants' users. No cell role
- * holds a user-directory permission; a cell calls these control-plane routes signed with the
- * tenant's own session (the cell's tenant access role, tagged `TenantId=<id>`), and
- *   1. IAM lets that session invoke only the paths that name its own tenant
- *      (`identityBrokerInvokePolicy`, fenced by `${aws:PrincipalTag/TenantId}`), and
- *   2. the broker checks again, from the caller's verified identity (never the body): the session
- *      is a cell's tenant access role, named after the tenant in the path; the tenant is ACTIVE and
- *      placed in that very cell; and a user it touches carries that tenant's `custom:tenant_id`.
- * Only the broker's role holds directory admin rights, and only on the tenant pool: operators live
- * in a pool of their own that no function can administer.
- */
 export const BROKER_USERS_PATH = '/broker/tenants/{tenantId}/users';
 export const BROKER_USER_PATH = '/broker/tenants/{tenantId}/users/{username}';
 

@@ -1,14 +1,14 @@
+/**
+ * The contract between the authorizers and the handlers. API Gateway only passes flat
+ * string/number/boolean context values, so lists and objects are encoded here and decoded in the
+ * handlers' middleware — one module owns both directions.
+ */
 import * as Keys from '@cellbook/core/keys/keys';
 import { EntitlementOverrides } from '@cellbook/core/tenancy/entitlements';
 import { TIER_NAMES } from '@cellbook/core/tenancy/tiers';
 import type { TenantContext } from '@cellbook/core/tenancy/tenant-context';
 import * as z from 'zod/mini';
 
-/**
- * The contract between the authorizers and the handlers. API Gateway only passes flat
- * string/number/boolean context values, so lists and objects are encoded here and decoded in the
- * handlers' middleware — one module owns both directions.
- */
 export type AuthorizerContext = Record<string, string>;
 
 export function encodeTenantContext(context: TenantContext): AuthorizerContext {

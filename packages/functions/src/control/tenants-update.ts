@@ -1,3 +1,4 @@
+import { isMoveInProgress } from '@cellbook/core/tenants/record';
 import * as Tenant from '@cellbook/core/tenants/tenant';
 import { operatorApi } from '../http/api-handler.js';
 import { requireBody } from '../http/request.js';
@@ -7,6 +8,6 @@ import { accepted, ok } from '../http/responses.js';
 export const handler = operatorApi(async (request, operator) => {
   const tenantId = request.path.tenantId ?? '';
   const tenant = await Tenant.update(tenantId, requireBody(request), { actor: operator.username });
-  const moving = tenant.move?.toTier !== undefined && Tenant.isMoveInProgress(tenant.move);
+  const moving = tenant.move?.toTier !== undefined && isMoveInProgress(tenant.move);
   return moving ? accepted(tenant, `/admin/tenants/${tenantId}`) : ok(tenant);
 });

@@ -1,7 +1,3 @@
-import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
-import * as Cell from '@cellbook/core/cells/cell';
-import { logger } from '../observability.js';
-
 /**
  * The `onEvent` handler behind the custom resource every Cell stack carries, run by CDK's provider
  * framework (`Provider`, aws-cdk-lib/custom-resources): it records the deployed cell in the control
@@ -10,6 +6,9 @@ import { logger } from '../observability.js';
  * forgetting a cell that may still hold tenants. The framework answers CloudFormation: what this
  * returns is a success, what it throws (or a timeout) a failure with the error's message.
  */
+import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
+import * as Cell from '@cellbook/core/cells/cell';
+import { logger } from '../observability.js';
 
 /** The stack passes the record as one JSON property: CloudFormation would turn numbers into strings. */
 export interface RegistrationProperties {
