@@ -17,12 +17,13 @@ import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo
 import { IdempotencyKeyReused, NoCellCapacity, RequestInProgress, TenantNameTaken, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
 import * as Identity from '../integrations/identity.js';
 import { deterministicId, newTenantId } from '../shared/ids.js';
-import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey, tenantUserKey } from '../keys/keys.js';
+import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
 import type { TenantRecord } from '../tenants/record.js';
 import { readTenant, tenantsTable } from '../tenants/repository.js';
 import { TenantName, tenantNameSkeleton } from '../tenants/tenant-name.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
+import { userItem } from '../users/user.js';
 import { parse } from '../shared/validation.js';
 
 export const OnboardInput = z.strictObject({
@@ -517,15 +518,7 @@ async function seedAdminListing(cellTable: string, tenantId: string, adminUserna
     .send(
       new PutCommand({
         TableName: cellTable,
-        Item: {
-          ...tenantUserKey(tenantId, adminUsername),
-          type: 'user',
-          tenantId,
-          username: adminUsername,
-          email: adminUsername,
-          role: 'admin',
-          createdAt: new Date().toISOString(),
-        },
+        Item: userItem(tenantId, { username: adminUsername, email: adminUsername, role: 'admin', createdAt: new Date().toISOString() }),
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     )

@@ -18,6 +18,11 @@ export interface UserView {
   createdAt: string;
 }
 
+/** The one shape of a user item in a cell's table, whoever writes it (an invitation, onboarding's admin). */
+export function userItem(tenantId: string, user: UserView): Record<string, unknown> {
+  return { ...tenantUserKey(tenantId, user.username), type: 'user', tenantId, ...user };
+}
+
 export const CreateInput = z.strictObject({
   email: z.email('email must be an email address').check(z.maxLength(254), z.toLowerCase()),
   role: z.enum(Identity.ROLES),
@@ -80,7 +85,7 @@ async function invite(email: string, role: Identity.TenantRole): Promise<UserVie
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...tenantUserKey(tenantId, user.username), type: 'user', tenantId, ...user },
+        Item: userItem(tenantId, user),
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
