@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { CONTROL_PLANE_SOURCE, EVENT_CATALOG, EVENT_NAMES, parseTenantEvent, rulePattern } from './catalog.js';
+import { CONTROL_PLANE_SOURCE, EVENT_CATALOG, parseTenantEvent, rulePattern, type EventName } from './catalog.js';
 import { publishTenantEvent } from './events.js';
 
 const moveRequested = {
@@ -22,9 +22,8 @@ describe('the event catalog', () => {
     expect(rulePattern('TenantMoved', 'TenantOffboarded')).toEqual({ source: ['cellbook.control'], 'detail-type': ['TenantMoved', 'TenantOffboarded'] });
   });
 
-  it('names every event once, each with a source', () => {
-    expect(new Set(EVENT_NAMES).size).toBe(EVENT_NAMES.length);
-    for (const name of EVENT_NAMES) expect(EVENT_CATALOG[name].source).toMatch(/^cellbook\./);
+  it('gives every event a Cellbook source', () => {
+    for (const name of Object.keys(EVENT_CATALOG) as EventName[]) expect(EVENT_CATALOG[name].source).toMatch(/^cellbook\./);
   });
 });
 

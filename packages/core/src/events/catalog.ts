@@ -53,7 +53,6 @@ export const EVENT_CATALOG = {
 } as const;
 
 export type EventName = keyof typeof EVENT_CATALOG;
-export const EVENT_NAMES = Object.keys(EVENT_CATALOG) as EventName[];
 
 /** The `data` of event `N` as its publisher gives it and its consumer reads it. */
 export type EventData<N extends EventName> = z.output<(typeof EVENT_CATALOG)[N]['data']>;

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-api-gateway';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTenantApiKey, deleteApiKey, ensureTenantApiKey, findTenantApiKey, moveApiKey } from './api-gateway.js';
+import { deleteApiKey, ensureTenantApiKey, findTenantApiKey, moveApiKey } from './api-gateway.js';
 
 const api = mockClient(APIGatewayClient);
 
@@ -119,15 +119,6 @@ describe('ApiGateway.ensureTenantApiKey', () => {
     api.on(GetApiKeysCommand).rejects(throttled);
     await expect(ensureTenantApiKey({ tenantId: 'acme', usagePlanId: 'plan-basic' })).rejects.toBe(throttled);
     expect(api.commandCalls(CreateApiKeyCommand)).toEqual([]);
-  });
-});
-
-describe('ApiGateway.createTenantApiKey', () => {
-  it('always creates a new key and puts it on the plan (callers that may retry use ensureTenantApiKey)', async () => {
-    api.on(CreateApiKeyCommand).resolves(KEY);
-    api.on(CreateUsagePlanKeyCommand).resolves({ id: KEY.id });
-    await expect(createTenantApiKey({ tenantId: 'acme', usagePlanId: 'plan-basic' })).resolves.toEqual({ apiKeyId: KEY.id, value: KEY.value });
-    expect(sent().map(([name]) => name)).toEqual(['CreateApiKeyCommand', 'CreateUsagePlanKeyCommand']);
   });
 });
 

@@ -89,16 +89,6 @@ async function leaveUsagePlan(apiKeyId: string, usagePlanId: string): Promise<vo
 }
 
 /**
- * Creates the tenant's key and puts it on `usagePlanId`. Not idempotent: a second call mints a
- * second key — resumable callers use {@link ensureTenantApiKey}.
- */
-export async function createTenantApiKey(input: { tenantId: string; usagePlanId: string }): Promise<TenantApiKey> {
-  const key = await createKey(input.tenantId);
-  await joinUsagePlan(key.apiKeyId, input.usagePlanId);
-  return key;
-}
-
-/**
  * The tenant's API key, found by its exact name (`tenant-<id>`), value included; `undefined` when
  * the tenant has none. API Gateway's name query is a prefix match (`tenant-t-1` also finds
  * `tenant-t-10`), so every page is read and only an exact name counts.

@@ -253,10 +253,6 @@ export async function getUser(username: string): Promise<DirectoryUser | undefin
   }
 }
 
-export async function userExists(username: string): Promise<boolean> {
-  return (await getUser(username)) !== undefined;
-}
-
 /** Deletes a user; a user already gone is done. */
 export async function deleteUser(username: string): Promise<void> {
   try {
