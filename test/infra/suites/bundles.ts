@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
@@ -97,6 +97,21 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       const sizes = Object.fromEntries(ours().map((fn) => [moduleOf(fn), `${Math.round(fn.bytes / 1024)} KB`]));
       console.info('function bundle sizes (minified ESM, before zip):', sizes);
       for (const fn of ours()) expect(fn.bytes, moduleOf(fn)).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
+    });
+
+    it("carries in a cell's bundles no client of a service the cell never calls: the data plane reaches DynamoDB, STS and the broker only", () => {
+      // esbuild keeps class names (keepNames, as SST builds): a bundled SDK client leaves its name in the text.
+      const CONTROL_PLANE_CLIENTS = ['SSMClient', 'APIGatewayClient', 'CognitoIdentityProviderClient', 'EventBridgeClient', 'CloudFrontKeyValueStoreClient'];
+      const cellHandlers = new Set<string>([...CELL_ROUTES.map((route) => route.handler), CELL_AUTHORIZER]);
+      const cellBundles = ours().filter((fn) => cellHandlers.has(moduleOf(fn)));
+      expect(new Set(cellBundles.map(moduleOf))).toEqual(cellHandlers);
+      for (const fn of cellBundles) {
+        const text = readFileSync(fn.file, 'utf8');
+        for (const client of CONTROL_PLANE_CLIENTS) expect(text.includes(`"${client}"`), `${moduleOf(fn)} carries ${client}`).toBe(false);
+      }
+      // The marker does find a client where one is bundled: onboarding calls all of them but the KeyValueStore.
+      const onboarding = readFileSync(ours().find((fn) => moduleOf(fn) === 'control/tenants-create')!.file, 'utf8');
+      for (const client of CONTROL_PLANE_CLIENTS.slice(0, 4)) expect(onboarding.includes(`"${client}"`), client).toBe(true);
     });
 
     it('wires each cell route, and each control route, to the module the route table names', () => {
