@@ -24,7 +24,9 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type PolicyDoc
 import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import { cellControlPolicies, cellRoles, controlDrillRole, controlRoleArn, controlRoles, operatorAuthorizerRole, platformAdminRole, tenantAccessTrust } from './roles.js';
+import { cellControlPolicies, cellRoles, tenantAccessTrust } from './roles/cell-roles.js';
+import { controlDrillRole, controlRoleArn, controlRoles, operatorAuthorizerRole } from './roles/control-roles.js';
+import { platformAdminRole } from './roles/role-definition.js';
 import { answerUnparseableRequest, createRouter } from './router.js';
 
 export interface PlatformOptions {

@@ -9,7 +9,9 @@ import {
 } from '@cellbook/core/access/function-permissions';
 import { TENANT_TAG_KEY, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { LocalIam } from './aws/local-iam.js';
-import { cellControlPolicies, cellRoles, controlRoleArn, controlRoles, tableArn } from './roles.js';
+import { cellControlPolicies, cellRoles } from './roles/cell-roles.js';
+import { controlRoleArn, controlRoles } from './roles/control-roles.js';
+import { tableArn } from './roles/role-definition.js';
 
 /**
  * The local tenant access role must trust exactly what the stack's does (issue 12 item 7): the
