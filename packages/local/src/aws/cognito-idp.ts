@@ -9,11 +9,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from './types.js';
-import { JSON_11, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, sendJsonError, type JsonObject } from './json-protocol.js';
+import { LOCAL_REGION, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener } from './types.js';
+import { JSON_11, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
 import { DEFAULT_PASSWORD_POLICY, generateTemporaryPassword, hashPassword, passwordMatches, passwordPolicyFailure, type PasswordPolicy } from './cognito/passwords.js';
+import { createPoolListener, poolArn, type PoolOperation } from './cognito/pool-listener.js';
 import { createTokenSigner } from './cognito/token-signer.js';
-import { CognitoError, attributePairs, epochSeconds, optionalInteger, optionalString, requiredString, serializationError, stringList, stringMap } from './cognito/protocol.js';
+import { CognitoError, attributePairs, epochSeconds, optionalInteger, optionalString, requiredString, stringList, stringMap } from './cognito/protocol.js';
 import { STANDARD_ATTRIBUTES, UserTable, attributeList, decodePaginationToken, encodePaginationToken, parseFilter, type UserRecord } from './cognito/user-records.js';
 
 export interface LocalCognitoOptions {
@@ -122,7 +123,6 @@ interface FailedSignIns {
   lockedUntil: number;
 }
 
-const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
 const DAY_MS = 86_400_000;
 /** AuthSessionValidity default: a NEW_PASSWORD_REQUIRED session lives three minutes. */
 const CHALLENGE_SESSION_TTL_MS = 3 * 60_000;
@@ -171,8 +171,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   }
   const refreshGrants = new Map<string, RefreshGrant>();
   const challengeSessions = new Map<string, ChallengeSession>();
-
-  // ── users ────────────────────────────────────────────────────────────────────────────────────
 
   function findUser(username: string): UserRecord {
     const user = users.get(username);
@@ -256,8 +254,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       },
     };
   }
-
-  // ── operations ───────────────────────────────────────────────────────────────────────────────
 
   function checkClient(input: JsonObject): void {
     const requested = requiredString(input, 'ClientId');
@@ -507,8 +503,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     };
   }
 
-  type Operation = { signed: boolean; handle: (input: JsonObject) => JsonObject | Promise<JsonObject> };
-  const operations = new Map<string, Operation>([
+  const operations = new Map<string, PoolOperation>([
     ['InitiateAuth', { signed: false, handle: initiateAuth }],
     ['RespondToAuthChallenge', { signed: false, handle: respondToAuthChallenge }],
     ['AdminCreateUser', { signed: true, handle: adminCreateUser }],
@@ -523,69 +518,17 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     ['ListUsers', { signed: true, handle: listUsers }],
   ]);
 
-  // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────
-
-  async function authorizeAdminCall(req: IncomingMessage, body: Buffer, operation: string, input: JsonObject) {
-    const caller = await authenticate({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body, service: 'cognito-idp' });
-    if (isAwsError(caller)) throw new CognitoError(caller.code, caller.message, caller.status);
-    // IAM evaluates the pool named in the request, so a caller learns nothing about pools it may not touch.
-    const requestedPoolId = requiredString(input, 'UserPoolId');
-    const resource = poolArn(options.region ?? LOCAL_REGION, requestedPoolId);
-    await requireAllowed(authorize, caller, `cognito-idp:${operation}`, resource);
-    if (requestedPoolId !== userPoolId) {
-      throw new CognitoError('ResourceNotFoundException', `User pool ${requestedPoolId} does not exist.`);
-    }
-  }
-
-  async function handleApiCall(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
-    const body = alreadyRead ?? (await readBody(req));
-    const target = headerValue(req, 'x-amz-target');
-    const operationName = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    const operation = operationName === undefined ? undefined : operations.get(operationName);
-    if (!operation || operationName === undefined) {
-      throw new CognitoError('UnknownOperationException', `Unknown operation ${target ?? '(missing X-Amz-Target)'}`);
-    }
-    const input = parseJsonObject(body, serializationError);
-    if (operation.signed) await authorizeAdminCall(req, body, operationName, input);
-    sendJson(res, 200, await operation.handle(input));
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/jwks.json`) {
-      return sendJson(res, 200, jwks, 'application/json');
-    }
-    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/openid-configuration`) {
-      return sendJson(
-        res,
-        200,
-        {
-          issuer,
-          jwks_uri: jwksUrl,
-          subject_types_supported: ['public'],
-          id_token_signing_alg_values_supported: ['RS256'],
-        },
-        'application/json',
-      );
-    }
-    if (req.method === 'POST' && path === '/') return handleApiCall(req, res, alreadyRead);
-    req.resume();
-    sendJson(res, 404, { message: 'Not Found' }, 'application/json');
-  }
-
-  const serve = (req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): void => {
-    handle(req, res, alreadyRead).catch((error: unknown) => {
-      if (error instanceof CognitoError) {
-        sendJsonError(res, error);
-        return;
-      }
-      // Anything unexpected is our bug; the caller gets Cognito's generic answer, never the detail.
-      sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
-    });
-  };
+  const serve = createPoolListener({
+    userPoolId,
+    region: options.region ?? LOCAL_REGION,
+    issuer,
+    jwksUrl,
+    jwks,
+    operations,
+    authenticate,
+    authorize,
+  });
   const listener: RequestListener = (req, res) => serve(req, res);
-
-  // ── programmatic seeding ─────────────────────────────────────────────────────────────────────
 
   async function createUser(seed: SeedUser): Promise<{ username: string; sub: string }> {
     if (users.has(seed.username)) throw new Error(`User ${seed.username} already exists in ${userPoolId}`);
@@ -655,18 +598,4 @@ export function createCognitoService(pools: readonly LocalCognito[]): RequestLis
         if (!res.headersSent) sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
       });
   };
-}
-
-function poolArn(region: string, userPoolId: string): string {
-  return `arn:aws:cognito-idp:${region}:${LOCAL_ACCOUNT_ID}:userpool/${userPoolId}`;
-}
-
-async function requireAllowed(authorize: Authorize, caller: RoleSession, action: string, resource: string): Promise<void> {
-  const decision = await authorize(caller, { action, resource });
-  if (!decision.allowed) {
-    throw new CognitoError(
-      'AccessDeniedException',
-      `User: ${caller.assumedRoleArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
-    );
-  }
 }
