@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
 import { rulePattern } from '@cellbook/core/events/catalog';
-import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/function-permissions';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
@@ -12,15 +12,15 @@ import type { LocalCognito } from './aws/cognito-idp.js';
 import type { DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import type { LocalEventBridge } from './aws/eventbridge.js';
 import type { LocalIam } from './aws/local-iam.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type PolicyDocument, type RequestListener, type RoleSession } from './aws/types.js';
-import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleSession } from './aws/types.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import { cellControlPolicies, cellRoles, tenantAccessTrust } from './roles/cell-roles.js';
-import { controlDrillRole, controlRoleArn, controlRoles } from './roles/control-roles.js';
+import { tenantAccessTrust } from './roles/cell-roles.js';
+import { controlDrillRole, controlRoles } from './roles/control-roles.js';
 import { platformAdminRole } from './roles/role-definition.js';
 import { answerUnparseableRequest } from './router.js';
 import { startAwsServices, type DynamoDbEngine } from './platform/aws-services.js';
+import { deployCell, type CellGrants } from './platform/cell-deployment.js';
 import { startControlPlane } from './platform/control-plane.js';
 import { close, listen } from './platform/listen.js';
 import { PREFIX, STAGE } from './platform/naming.js';
@@ -216,7 +216,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const control = controlRoles({ prefix: PREFIX, stage: STAGE, tenantsTable, cellsTable, userPoolArn: cognito.userPoolArn, eventBusArn: eventBus.arn });
     for (const identity of CONTROL_IDENTITY_NAMES) iam.createRole(control[identity]);
     /** Each booted cell's grants to the control identities, and its tenant access role (for the drill role, once asked for). */
-    const cellGrants: { cellId: string; tenantAccessArn: string; policies: { identity: ControlIdentity; policyName: string; document: PolicyDocument }[] }[] = [];
+    const cellGrants: CellGrants[] = [];
     let drillRoleArn: string | undefined;
     /** The drill role gets one cell's grants, and that cell's tenant access role trusts it as it trusts the control identities. */
     const grantDrills = (drills: string, cell: (typeof cellGrants)[number]) => {
@@ -232,7 +232,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       let boot = booting.get(definition.cellId);
       if (!boot) {
         // A failed boot is forgotten, so the next request for the cell tries again.
-        boot = deployCell(definition).catch((error: unknown) => {
+        boot = deployCellFromCatalog(definition).catch((error: unknown) => {
           booting.delete(definition.cellId);
           throw error;
         });
@@ -240,91 +240,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       }
       return boot;
     };
-    const deployCell = async (definition: Cell.CellDefinition): Promise<LocalCellHandle> => {
-      const tableName = cellTable(definition.cellId);
-      await createTable(tableName, true);
-      const roles = cellRoles({
-        prefix: PREFIX,
-        cellId: definition.cellId,
-        tableName,
+    const deployCellFromCatalog = (definition: Cell.CellDefinition): Promise<LocalCellHandle> =>
+      deployCell(definition, {
+        options,
+        iam,
+        host,
+        apiGateway,
+        adminDocs,
+        createTable,
+        cellTable,
         tenantsTable,
+        cellsTable,
         controlApiStageArn,
-      });
-      for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
-      const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
-      const api = host(
-        `${PREFIX}-${definition.cellId}-api`,
-        roles.api.arn,
-        CELL_ROUTES.map((r) => r.handler),
-        {
-          ...cellEnv,
-          TENANT_ROLE_ARN: roles.tenantAccess.arn,
-          IDENTITY_BROKER_URL: controlGateway.url,
+        controlPlaneUrl: controlGateway.url,
+        gatewayClock,
+        onLog,
+        cleanups,
+        onGrants: (grants) => {
+          cellGrants.push(grants);
+          if (drillRoleArn) grantDrills(drillRoleArn, grants);
         },
-      );
-      const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
-
-      const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
-      const usagePlans = {} as Record<TierName, string>;
-      for (const tier of TIER_NAMES) {
-        const { throttle, quota } = TIERS[tier];
-        usagePlans[tier] = apiGateway.createUsagePlan({
-          name: `${PREFIX}-${definition.cellId}-${tier}`,
-          apiStages: [{ apiId: restApi.id, stage: STAGE }],
-          throttle,
-          ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
-        }).id;
-      }
-      // What the control identities may do in this cell, and nothing more (the Cell stack's policies).
-      const policies = cellControlPolicies({
-        prefix: PREFIX,
-        cellId: definition.cellId,
-        tableName,
-        tenantAccessRoleArn: roles.tenantAccess.arn,
-        restApiId: restApi.id,
-        stage: STAGE,
-        usagePlans,
+        cellServers,
+        cells,
       });
-      for (const policy of policies) iam.putRolePolicy(controlRoleArn(PREFIX, policy.identity), policy.policyName, policy.document);
-      const grants = { cellId: definition.cellId, tenantAccessArn: roles.tenantAccess.arn, policies };
-      cellGrants.push(grants);
-      if (drillRoleArn) grantDrills(drillRoleArn, grants);
-      const routes: GatewayRoute[] = CELL_ROUTES.map((route) => ({
-        method: route.method,
-        path: route.path,
-        function: route.handler,
-        ...(route.auth === 'none' ? { apiKeyRequired: false } : { authorizer: CELL_AUTHORIZER, apiKeyRequired: true }),
-      }));
-      const cellGateway = createRestGateway({
-        apiId: restApi.id,
-        stage: STAGE,
-        routes,
-        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-        invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
-        meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
-        now: gatewayClock,
-        onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
-      });
-      apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
-      const gateway = await listen(cellGateway.listener);
-      cleanups.push(() => close(gateway.server));
-      cellServers.set(definition.cellId, gateway.url);
-      await Cell.register(
-        { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
-        { db: adminDocs, tableName: cellsTable },
-      );
-      const handle: LocalCellHandle = {
-        cellId: definition.cellId,
-        url: gateway.url,
-        tableName,
-        apiId: restApi.id,
-        roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
-        usagePlans,
-        functions: { api, authorizer },
-      };
-      cells.push(handle);
-      return handle;
-    };
     for (const definition of cellsToBoot) await bootCell(definition);
     // Dedicated cells are created when placement asks for one (`CellRequested`), as a deploy
     // pipeline would create their stacks in AWS.
