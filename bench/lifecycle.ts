@@ -88,7 +88,7 @@ try {
     return response.body;
   };
 
-  // ── 1. onboarding latency, sequential ──
+  // 1. onboarding latency, sequential
   await mustOnboard('basic');
   progress(`onboarding ${ONBOARD_SAMPLES} tenants sequentially`);
   const latencies: number[] = [];
@@ -104,7 +104,7 @@ try {
     `p50 ${percentile(latencies, 50).toFixed(0)} ms  p90 ${percentile(latencies, 90).toFixed(0)} ms  p99 ${percentile(latencies, 99).toFixed(0)} ms  mean ${mean.toFixed(0)} ms`,
   ]);
 
-  // ── 2. onboarding many tenants at a fixed concurrency ──
+  // 2. onboarding many tenants at a fixed concurrency
   progress(`onboarding ${TENANTS} tenants, concurrency ${ONBOARD_CONCURRENCY}`);
   const failures = new Map<string, number>();
   let succeeded = 0;
@@ -125,7 +125,7 @@ try {
   ]);
   rows.push(['  failures', failures.size === 0 ? 'none' : [...failures].map(([outcome, count]) => `${count} × ${outcome}`).join(', ')]);
 
-  // ── 3. moving a tenant with many cases ──
+  // 3. moving a tenant with many cases
   const mover = await mustOnboard('premium');
   const { tenantId } = mover;
   const fromCellId = mover.cellId;

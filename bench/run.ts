@@ -80,7 +80,7 @@ try {
     await load(1, Math.min(REQUESTS, 1000));
     await load(CONCURRENCY, REQUESTS);
 
-    // ── IAM-enforcing endpoint cost: the same GetItem with the tenant's own session, alternating rounds ──
+    // IAM-enforcing endpoint cost: the same GetItem with the tenant's own session, alternating rounds
     const tenantSession = platform.iam.issueRoleSession(cell.roles.tenantAccess, 'bench', { TenantId: tenantId });
     const key = Keys.caseKey(tenantId, newId());
     const item = { PK: { S: key.PK }, SK: { S: key.SK } };

@@ -3,7 +3,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CONTROL_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { TENANT_TAG_KEY } from '@cellbook/core/access/tenant-access-policy';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
-import { controlRoleArn } from '@cellbook/local/roles';
+import { controlRoleArn } from '@cellbook/local/roles/control-roles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
 

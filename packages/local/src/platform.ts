@@ -1,31 +1,30 @@
-import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
 import { rulePattern } from '@cellbook/core/events/catalog';
-import * as Events from '@cellbook/core/events/events';
-import * as Keys from '@cellbook/core/keys/keys';
-import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import type { TierName } from '@cellbook/core/tenancy/tiers';
+import { CONTROL_IDENTITY_NAMES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
-import { createLocalApiGateway, type LocalApiGateway } from './aws/api-gateway.js';
+import type { LocalApiGateway } from './aws/api-gateway.js';
 import { cellbookTable } from './aws/cellbook-table.js';
-import { createCognitoService, createLocalCognito, type LocalCognito } from './aws/cognito-idp.js';
-import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from './aws/dynamodb-endpoint.js';
-import { startDynamoDbLocal } from './aws/dynamodb-local.js';
-import { createLocalEventBridge, type LocalEventBridge } from './aws/eventbridge.js';
-import { LocalIam } from './aws/local-iam.js';
-import { createStsEndpoint } from './aws/sts-endpoint.js';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type PolicyDocument, type RequestListener, type RoleSession } from './aws/types.js';
-import { createRestGateway, type GatewayRoute } from './gateway/rest-gateway.js';
+import type { LocalCognito } from './aws/cognito-idp.js';
+import type { DynamoDbCall } from './aws/dynamodb-endpoint.js';
+import type { LocalEventBridge } from './aws/eventbridge.js';
+import type { LocalIam } from './aws/local-iam.js';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleSession } from './aws/types.js';
 import { bundleFunctions } from './lambda/bundle.js';
 import { FunctionHost, type LogSink } from './lambda/function-host.js';
-import { cellControlPolicies, cellRoles, controlDrillRole, controlRoleArn, controlRoles, operatorAuthorizerRole, platformAdminRole, tenantAccessTrust } from './roles.js';
-import { answerUnparseableRequest, createRouter } from './router.js';
+import { tenantAccessTrust } from './roles/cell-roles.js';
+import { controlDrillRole, controlRoles } from './roles/control-roles.js';
+import { platformAdminRole } from './roles/role-definition.js';
+import { answerUnparseableRequest } from './router.js';
+import { startAwsServices, type DynamoDbEngine } from './platform/aws-services.js';
+import { deployCell, type CellGrants } from './platform/cell-deployment.js';
+import { startControlPlane } from './platform/control-plane.js';
+import { close, listen } from './platform/listen.js';
+import { PREFIX, STAGE } from './platform/naming.js';
+import { localRouting } from './platform/routing.js';
 
 export interface PlatformOptions {
   /** The router's port (DESIGN: 3000); 0 picks a free one. */
@@ -50,15 +49,6 @@ export interface PlatformOptions {
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
 const WARM_CONTROL_IDENTITIES: ReadonlySet<ControlIdentity> = new Set(['sign-in', 'onboarding', 'registry-read']);
-
-export type DynamoDbEngine = 'dynalite' | 'dynamodb-local';
-
-/** The storage engine `CELLBOOK_DYNAMODB` names (dynalite when unset). */
-export function dynamoDbEngineFromEnv(value = process.env.CELLBOOK_DYNAMODB): DynamoDbEngine {
-  if (value === undefined || value === '' || value === 'dynalite') return 'dynalite';
-  if (value === 'dynamodb-local') return 'dynamodb-local';
-  throw new Error(`CELLBOOK_DYNAMODB must be "dynalite" or "dynamodb-local", not "${value}"`);
-}
 
 export interface LocalCellHandle {
   cellId: string;
@@ -120,32 +110,7 @@ export interface DeadLetteredEvent {
   event: unknown;
 }
 
-export const STAGE = 'local';
-const PREFIX = `cellbook-${STAGE}`;
-const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
-const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
-const OPERATOR_POOL_ID = `${LOCAL_REGION}_CellbookOperators`;
-const OPERATOR_POOL_CLIENT_ID = 'cellbookoperatorclient0000';
 const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
-
-async function listen(listener: RequestListener, port = 0): Promise<{ server: Server; url: string }> {
-  const server = createServer(listener);
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: Server): Promise<void> {
-  server.closeIdleConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
-}
 
 function credentialEnv(session: RoleSession): Record<string, string> {
   return {
@@ -183,88 +148,26 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     ]);
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
 
-    // ── AWS service stand-ins ──
-    // A signature for any region the catalog names is accepted, as that region's endpoint would.
-    const iam = new LocalIam({ regions: catalog.map((cell) => cell.region) });
-    const dynamodbEngine = options.dynamodb ?? dynamoDbEngineFromEnv();
-    const storage = dynamodbEngine === 'dynamodb-local' ? await startDynamoDbLocal() : await startLocalDynamo();
-    cleanups.push(() => storage.close());
-    const interceptors = new Set<(call: DynamoDbCall) => void | Promise<void>>();
-    const beforeStorage = async (call: DynamoDbCall) => {
-      for (const interceptor of [...interceptors]) await interceptor(call);
-    };
-    const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage }));
-    cleanups.push(() => close(dynamodb.server));
-    const sts = await listen(createStsEndpoint(iam));
-    cleanups.push(() => close(sts.server));
-    let cognitoListener: RequestListener = (_req, res) => res.writeHead(503).end();
-    const cognitoServer = await listen((req, res) => cognitoListener(req, res));
-    cleanups.push(() => close(cognitoServer.server));
-    const cognito = await createLocalCognito({
-      userPoolId: USER_POOL_ID,
-      clientId: USER_POOL_CLIENT_ID,
-      issuerBaseUrl: cognitoServer.url,
-      authenticate: iam.authenticate,
-      authorize: iam.authorize,
-      groups: ['admin', 'user'],
-      customAttributes: ['tenant_id'],
-      ...(options.identityClock ? { now: options.identityClock } : {}),
-    });
-    // Operators in a directory of their own: no tenant attribute, one group, its own keys and issuer.
-    const operatorCognito = await createLocalCognito({
-      userPoolId: OPERATOR_POOL_ID,
-      clientId: OPERATOR_POOL_CLIENT_ID,
-      issuerBaseUrl: cognitoServer.url,
-      authenticate: iam.authenticate,
-      authorize: iam.authorize,
-      groups: ['operator'],
-      customAttributes: [],
-      immutableAttributes: [],
-      ...(options.identityClock ? { now: options.identityClock } : {}),
-    });
-    cognitoListener = createCognitoService([cognito, operatorCognito]);
-    const apiGateway = createLocalApiGateway({ authenticate: iam.authenticate, authorize: iam.authorize, now: gatewayClock });
-    const apiGatewayServer = await listen(apiGateway.listener);
-    cleanups.push(() => close(apiGatewayServer.server));
+    const {
+      iam,
+      dynamodbEngine,
+      storage,
+      interceptors,
+      dynamodb,
+      sts,
+      cognitoServer,
+      cognito,
+      operatorCognito,
+      apiGateway,
+      apiGatewayServer,
+      deadLetterQueue,
+      eventBridge,
+      eventBridgeServer,
+      eventBus,
+      serviceEnv,
+    } = await startAwsServices({ catalog, options, gatewayClock, cleanups });
 
-    const deadLetterQueue: DeadLetteredEvent[] = [];
-    const eventBridge = createLocalEventBridge({
-      authenticate: iam.authenticate,
-      authorize: iam.authorize,
-      onDeadLetter: (entry) => void deadLetterQueue.push({ reason: 'delivery-failed', event: entry.event }),
-    });
-    const eventBridgeServer = await listen(eventBridge.listener);
-    cleanups.push(() => close(eventBridgeServer.server));
-    cleanups.push(() => eventBridge.drain().catch(() => undefined));
-    const eventBus = eventBridge.createEventBus(PREFIX);
-    eventBridge.putRule({
-      name: `${PREFIX}-tenantless-events`,
-      eventBusName: eventBus.name,
-      eventPattern: Events.TENANTLESS_EVENTS_PATTERN,
-      targets: [{ id: 'dead-letter-queue', deliver: async (event) => void deadLetterQueue.push({ reason: 'no-tenant', event }) }],
-    });
-
-    const serviceEnv: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
-      AWS_ENDPOINT_URL_STS: sts.url,
-      AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognitoServer.url,
-      AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayServer.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeServer.url,
-      EVENT_BUS_NAME: eventBus.name,
-      POWERTOOLS_SERVICE_NAME: 'cellbook',
-      POWERTOOLS_METRICS_NAMESPACE: 'Cellbook',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      USER_POOL_ID,
-      USER_POOL_CLIENT_ID,
-      JWT_ISSUER: cognito.issuer,
-      NODE_ENV: 'production',
-      // Lambda runs Node 22; the SDK's Node 20 deprecation notice (README) would repeat per worker.
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
-
-    // ── "deploy": roles, tables, usage plans, cell catalog ──
+    // "Deploy": roles, tables, usage plans, the cell catalog.
     const tenantsTable = `${PREFIX}-tenants`;
     const cellsTable = `${PREFIX}-cells`;
     const cellTable = (cellId: string) => `${PREFIX}-${cellId}`;
@@ -313,7 +216,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const control = controlRoles({ prefix: PREFIX, stage: STAGE, tenantsTable, cellsTable, userPoolArn: cognito.userPoolArn, eventBusArn: eventBus.arn });
     for (const identity of CONTROL_IDENTITY_NAMES) iam.createRole(control[identity]);
     /** Each booted cell's grants to the control identities, and its tenant access role (for the drill role, once asked for). */
-    const cellGrants: { cellId: string; tenantAccessArn: string; policies: { identity: ControlIdentity; policyName: string; document: PolicyDocument }[] }[] = [];
+    const cellGrants: CellGrants[] = [];
     let drillRoleArn: string | undefined;
     /** The drill role gets one cell's grants, and that cell's tenant access role trusts it as it trusts the control identities. */
     const grantDrills = (drills: string, cell: (typeof cellGrants)[number]) => {
@@ -329,7 +232,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       let boot = booting.get(definition.cellId);
       if (!boot) {
         // A failed boot is forgotten, so the next request for the cell tries again.
-        boot = deployCell(definition).catch((error: unknown) => {
+        boot = deployCellFromCatalog(definition).catch((error: unknown) => {
           booting.delete(definition.cellId);
           throw error;
         });
@@ -337,91 +240,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       }
       return boot;
     };
-    const deployCell = async (definition: Cell.CellDefinition): Promise<LocalCellHandle> => {
-      const tableName = cellTable(definition.cellId);
-      await createTable(tableName, true);
-      const roles = cellRoles({
-        prefix: PREFIX,
-        cellId: definition.cellId,
-        tableName,
+    const deployCellFromCatalog = (definition: Cell.CellDefinition): Promise<LocalCellHandle> =>
+      deployCell(definition, {
+        options,
+        iam,
+        host,
+        apiGateway,
+        adminDocs,
+        createTable,
+        cellTable,
         tenantsTable,
+        cellsTable,
         controlApiStageArn,
-      });
-      for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
-      const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
-      const api = host(
-        `${PREFIX}-${definition.cellId}-api`,
-        roles.api.arn,
-        CELL_ROUTES.map((r) => r.handler),
-        {
-          ...cellEnv,
-          TENANT_ROLE_ARN: roles.tenantAccess.arn,
-          IDENTITY_BROKER_URL: controlGateway.url,
+        controlPlaneUrl: controlGateway.url,
+        gatewayClock,
+        onLog,
+        cleanups,
+        onGrants: (grants) => {
+          cellGrants.push(grants);
+          if (drillRoleArn) grantDrills(drillRoleArn, grants);
         },
-      );
-      const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
-
-      const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
-      const usagePlans = {} as Record<TierName, string>;
-      for (const tier of TIER_NAMES) {
-        const { throttle, quota } = TIERS[tier];
-        usagePlans[tier] = apiGateway.createUsagePlan({
-          name: `${PREFIX}-${definition.cellId}-${tier}`,
-          apiStages: [{ apiId: restApi.id, stage: STAGE }],
-          throttle,
-          ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
-        }).id;
-      }
-      // What the control identities may do in this cell, and nothing more (the Cell stack's policies).
-      const policies = cellControlPolicies({
-        prefix: PREFIX,
-        cellId: definition.cellId,
-        tableName,
-        tenantAccessRoleArn: roles.tenantAccess.arn,
-        restApiId: restApi.id,
-        stage: STAGE,
-        usagePlans,
+        cellServers,
+        cells,
       });
-      for (const policy of policies) iam.putRolePolicy(controlRoleArn(PREFIX, policy.identity), policy.policyName, policy.document);
-      const grants = { cellId: definition.cellId, tenantAccessArn: roles.tenantAccess.arn, policies };
-      cellGrants.push(grants);
-      if (drillRoleArn) grantDrills(drillRoleArn, grants);
-      const routes: GatewayRoute[] = CELL_ROUTES.map((route) => ({
-        method: route.method,
-        path: route.path,
-        function: route.handler,
-        ...(route.auth === 'none' ? { apiKeyRequired: false } : { authorizer: CELL_AUTHORIZER, apiKeyRequired: true }),
-      }));
-      const cellGateway = createRestGateway({
-        apiId: restApi.id,
-        stage: STAGE,
-        routes,
-        authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-        invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
-        meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
-        now: gatewayClock,
-        onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
-      });
-      apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
-      const gateway = await listen(cellGateway.listener);
-      cleanups.push(() => close(gateway.server));
-      cellServers.set(definition.cellId, gateway.url);
-      await Cell.register(
-        { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
-        { db: adminDocs, tableName: cellsTable },
-      );
-      const handle: LocalCellHandle = {
-        cellId: definition.cellId,
-        url: gateway.url,
-        tableName,
-        apiId: restApi.id,
-        roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
-        usagePlans,
-        functions: { api, authorizer },
-      };
-      cells.push(handle);
-      return handle;
-    };
     for (const definition of cellsToBoot) await bootCell(definition);
     // Dedicated cells are created when placement asks for one (`CellRequested`), as a deploy
     // pipeline would create their stacks in AWS.
@@ -449,83 +290,28 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     router.server.on('clientError', answerUnparseableRequest);
     cleanups.push(() => close(router.server));
 
-    // ── control plane ──
-    // Each handler runs under its identity's role, as in the ControlPlane stack: one function group
-    // per identity (core's CONTROL_IDENTITIES), and the operator authorizer with no AWS access.
-    const controlEnv: Record<string, string> = {
-      TENANTS_TABLE: tenantsTable,
-      CELLS_TABLE: cellsTable,
-      INVITATION_DELIVERY: 'response',
-      OPERATOR_POOL_ID,
-      OPERATOR_POOL_CLIENT_ID,
-      OPERATOR_JWT_ISSUER: operatorCognito.issuer,
-    };
-    const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
-    const controlHosts = {} as Record<ControlIdentity, FunctionHost>;
-    for (const identity of CONTROL_IDENTITY_NAMES) {
-      const handlers = controlHandlers.filter((handler) => controlIdentityOf(handler) === identity);
-      // Only the identities that check a tenant's route through the router are told where it is (the
-      // stack gives them, and only them, the router URL parameter).
-      const env = ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnv, ROUTER_URL: router.url } : controlEnv;
-      controlHosts[identity] = host(`${PREFIX}-control-${identity}`, control[identity].arn, handlers, env);
-    }
-    const operatorAuthorizer = iam.createRole(operatorAuthorizerRole(PREFIX));
-    const operatorAuthorizerHost = host(`${PREFIX}-operator-authorizer`, operatorAuthorizer.arn, [OPERATOR_AUTHORIZER], {
-      OPERATOR_POOL_ID,
-      OPERATOR_POOL_CLIENT_ID,
-      OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+    const {
+      controlEnv,
+      controlHosts,
+      listener: controlPlaneListener,
+    } = startControlPlane({
+      options,
+      iam,
+      host,
+      control,
+      tenantsTable,
+      cellsTable,
+      operatorCognito,
+      routerUrl: router.url,
+      eventBridge,
+      eventBusName: eventBus.name,
+      apiGateway,
+      controlApiId: controlApi.id,
+      gatewayClock,
+      onLog,
+      cleanups,
     });
-    const invokeControl = (name: string, event: unknown, timeoutMs: number) =>
-      (name === OPERATOR_AUTHORIZER ? operatorAuthorizerHost : controlHosts[controlIdentityOf(name)]).invoke(name, event, timeoutMs);
-    // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
-    for (const consumer of CONTROL_EVENT_CONSUMERS) {
-      eventBridge.putRule({
-        name: `${PREFIX}-${consumer.handler.replace(/\//g, '-')}`,
-        eventBusName: eventBus.name,
-        eventPattern: consumer.eventPattern,
-        targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await invokeControl(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
-      });
-    }
-    // The control plane's scheduled jobs, as the stack's schedule rules run them (the reaper of
-    // abandoned onboardings, …). A run that fails is logged; the next one tries again.
-    for (const job of CONTROL_SCHEDULES) {
-      const timer = setInterval(() => {
-        const event = {
-          version: '0',
-          id: randomUUID(),
-          'detail-type': 'Scheduled Event',
-          source: 'aws.events',
-          account: '000000000000',
-          time: new Date().toISOString(),
-          region: LOCAL_REGION,
-          resources: [],
-          detail: {},
-        };
-        invokeControl(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
-      }, job.everyMinutes * 60_000);
-      timer.unref();
-      cleanups.push(async () => clearInterval(timer));
-    }
-    const controlRestGateway = createRestGateway({
-      apiId: controlApi.id,
-      stage: STAGE,
-      routes: CONTROL_ROUTES.map((route) => ({
-        method: route.method,
-        path: route.path,
-        function: route.handler,
-        ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
-        ...(route.auth === 'iam' ? { authorization: 'iam' as const } : {}),
-        apiKeyRequired: false,
-      })),
-      iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
-      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-      invoke: invokeControl,
-      meter: () => 'allowed',
-      now: gatewayClock,
-      onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
-    });
-    apiGateway.onAuthorizerCacheFlush(controlApi.id, STAGE, controlRestGateway.flushAuthorizerCache);
-    controlListener = controlRestGateway.listener;
+    controlListener = controlPlaneListener;
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
     await operatorCognito.createUser({
       username: 'operator',
@@ -534,33 +320,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       skipPasswordPolicy: true,
     });
 
-    // ── router ──
-    const routingCache = new Map<string, { cellId: string; expiresAt: number }>();
-    const resolveCell = async (tenantId: string): Promise<string | undefined> => {
-      const cached = routingCache.get(tenantId);
-      if (cached && cached.expiresAt > Date.now()) return cached.cellId;
-      if (!Keys.isTenantId(tenantId)) return undefined;
-      const { Item } = await adminDocs.send(new GetCommand({ TableName: tenantsTable, Key: Keys.tenantRecordKey(tenantId) }));
-      const cellId = typeof Item?.cellId === 'string' ? Item.cellId : undefined;
-      if (cellId) routingCache.set(tenantId, { cellId, expiresAt: Date.now() + 5_000 });
-      return cellId;
-    };
-    // The routing map's local consumer: a route change drops the cached entry at once.
-    eventBridge.putRule({
-      name: `${PREFIX}-router-routing-changes`,
+    routerListener = localRouting({
+      adminDocs,
+      tenantsTable,
+      eventBridge,
       eventBusName: eventBus.name,
-      eventPattern: rulePattern('TenantRoutingChanged'),
-      targets: [
-        {
-          id: 'router-cache',
-          deliver: async (event) => {
-            const tenantId = (event as { detail?: { tenantId?: unknown } }).detail?.tenantId;
-            if (typeof tenantId === 'string') routingCache.delete(tenantId);
-          },
-        },
-      ],
+      controlPlaneUrl: controlGateway.url,
+      cellUrls: cellServers,
+      defaultCellId: cells[0]!.cellId,
     });
-    routerListener = createRouter({ controlPlaneUrl: controlGateway.url, cellUrls: cellServers, defaultCellId: cells[0]!.cellId, resolveCell });
 
     if (options.warm) {
       // The request path warm (cells, sign-in, the operator authorizer, onboarding, operator reads);
@@ -571,7 +339,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       await Promise.all(hosts.filter((functionHost) => !coldUntilUsed.has(functionHost)).map((functionHost) => functionHost.warm()));
     }
 
-    // The drill role (roles.ts), made on first use: every identity's grants, every booted cell's
+    // The drill role (roles/control-roles.ts), made on first use: every identity's grants, every booted cell's
     // grants, and the tenant access roles' trust, as the control identities have them.
     let drillEnv: Readonly<Record<string, string>> | undefined;
     const createDrillEnv = (): Readonly<Record<string, string>> => {

@@ -4,7 +4,9 @@ import { CONTROL_IDENTITY_NAMES, TENANT_ACCESS_IDENTITIES } from '@cellbook/core
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { TENANT_TAG_KEY, tenantAccessTrustPolicy } from '@cellbook/core/access/tenant-access-policy';
 import { LocalIam } from './aws/local-iam.js';
-import { cellControlPolicies, cellRoles, controlRoleArn, controlRoles, tableArn } from './roles.js';
+import { cellControlPolicies, cellRoles } from './roles/cell-roles.js';
+import { controlRoleArn, controlRoles } from './roles/control-roles.js';
+import { tableArn } from './roles/role-definition.js';
 
 /**
  * The local tenant access role must trust exactly what the stack's does (issue 12 item 7): the

@@ -169,7 +169,7 @@ function sortedKeys(items: StoredItem[]): string[] {
   return items.map(keyText).sort();
 }
 
-// ── seed data, shaped like the items case.ts, note.ts, user.ts, counters.ts and audit.ts write ──
+// Seed data, shaped like the items case.ts, note.ts, user.ts, counters.ts and audit.ts write.
 
 interface TenantShape {
   cases: number;

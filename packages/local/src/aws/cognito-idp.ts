@@ -7,29 +7,15 @@
  * enabled. Access tokens carry the claims the pool's pre-token-generation (V2) trigger adds:
  * `tenant_id` and `roles`.
  */
-import { randomBytes, randomInt, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from './types.js';
-import { JSON_11, JsonProtocolError, headerValue, parseJsonObject, parseJsonText, readBody, sendJson, sendJsonError, type JsonObject } from './json-protocol.js';
-
-export interface PasswordPolicy {
-  minimumLength: number;
-  requireLowercase: boolean;
-  requireUppercase: boolean;
-  requireNumbers: boolean;
-  requireSymbols: boolean;
-}
-
-export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
-  minimumLength: 8,
-  requireLowercase: true,
-  requireUppercase: true,
-  requireNumbers: true,
-  requireSymbols: false,
-};
+import { LOCAL_REGION, systemClock, type Authenticate, type Authorize, type Clock, type RequestListener } from './types.js';
+import { JSON_11, parseJsonText, readBody, sendJson, type JsonObject } from './json-protocol.js';
+import { DEFAULT_PASSWORD_POLICY, generateTemporaryPassword, hashPassword, passwordMatches, passwordPolicyFailure, type PasswordPolicy } from './cognito/passwords.js';
+import { createPoolListener, poolArn, type PoolOperation } from './cognito/pool-listener.js';
+import { createTokenSigner } from './cognito/token-signer.js';
+import { CognitoError, attributePairs, epochSeconds, optionalInteger, optionalString, requiredString, stringList, stringMap } from './cognito/protocol.js';
+import { STANDARD_ATTRIBUTES, UserTable, attributeList, decodePaginationToken, encodePaginationToken, parseFilter, type UserRecord } from './cognito/user-records.js';
 
 export interface LocalCognitoOptions {
   /** e.g. `us-east-1_Cellbook1` */
@@ -101,28 +87,6 @@ export interface LocalCognito {
   mintToken(claims: Record<string, unknown>, options?: { issuer?: string; issuedAt?: number; expiresAt?: number }): Promise<string>;
 }
 
-type UserStatus = 'FORCE_CHANGE_PASSWORD' | 'CONFIRMED';
-
-interface PasswordHash {
-  salt: Buffer;
-  hash: Buffer;
-}
-
-interface UserRecord {
-  username: string;
-  sub: string;
-  /** Every attribute except `sub`, which is immutable and kept apart. */
-  attributes: Map<string, string>;
-  groups: Set<string>;
-  password: PasswordHash;
-  status: UserStatus;
-  enabled: boolean;
-  createdAt: number;
-  lastModifiedAt: number;
-  /** Set while the password is temporary; it expires after temporaryPasswordValidityDays. */
-  temporaryPasswordSetAt: number | undefined;
-}
-
 interface RefreshGrant {
   username: string;
   /** Tells a grant of a deleted user apart from one of a new user with the same name. */
@@ -159,88 +123,13 @@ interface FailedSignIns {
   lockedUntil: number;
 }
 
-/** Users by username; case-insensitive pools look names up by their lower-case form. */
-class UserTable {
-  private readonly byKey = new Map<string, UserRecord>();
-  constructor(private readonly caseSensitive: boolean) {}
-  key(username: string): string {
-    return this.caseSensitive ? username : username.toLowerCase();
-  }
-  get(username: string): UserRecord | undefined {
-    return this.byKey.get(this.key(username));
-  }
-  has(username: string): boolean {
-    return this.byKey.has(this.key(username));
-  }
-  add(user: UserRecord): void {
-    this.byKey.set(this.key(user.username), user);
-  }
-  delete(username: string): void {
-    this.byKey.delete(this.key(username));
-  }
-  values(): IterableIterator<UserRecord> {
-    return this.byKey.values();
-  }
-}
-
-class CognitoError extends JsonProtocolError {}
-
-const TARGET_PREFIX = 'AWSCognitoIdentityProviderService.';
 const DAY_MS = 86_400_000;
 /** AuthSessionValidity default: a NEW_PASSWORD_REQUIRED session lives three minutes. */
 const CHALLENGE_SESSION_TTL_MS = 3 * 60_000;
 const LIST_USERS_MAX_LIMIT = 60;
 const INCORRECT_CREDENTIALS = 'Incorrect username or password.';
-const SYMBOLS = `^$*.[]{}()?"!@#%&/\\,><':;|_~\`=+-`;
-
-const STANDARD_ATTRIBUTES = new Set([
-  'address',
-  'birthdate',
-  'email',
-  'email_verified',
-  'family_name',
-  'gender',
-  'given_name',
-  'locale',
-  'middle_name',
-  'name',
-  'nickname',
-  'phone_number',
-  'phone_number_verified',
-  'picture',
-  'preferred_username',
-  'profile',
-  'updated_at',
-  'website',
-  'zoneinfo',
-]);
-
-/** ListUsers can filter on these attributes only (Cognito does not index custom attributes). */
-const FILTERABLE_ATTRIBUTES = new Set([
-  'username',
-  'email',
-  'phone_number',
-  'name',
-  'given_name',
-  'family_name',
-  'preferred_username',
-  'cognito:user_status',
-  'status',
-  'sub',
-]);
 
 const AUTH_FLOWS = ['USER_SRP_AUTH', 'REFRESH_TOKEN_AUTH', 'REFRESH_TOKEN', 'CUSTOM_AUTH', 'ADMIN_NO_SRP_AUTH', 'USER_PASSWORD_AUTH', 'ADMIN_USER_PASSWORD_AUTH', 'USER_AUTH'];
-
-const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
-
-async function hashPassword(password: string): Promise<PasswordHash> {
-  const salt = randomBytes(16);
-  return { salt, hash: await scryptAsync(password, salt, 32) };
-}
-
-async function passwordMatches(password: string, stored: PasswordHash): Promise<boolean> {
-  return timingSafeEqual(await scryptAsync(password, stored.salt, 32), stored.hash);
-}
 
 export async function createLocalCognito(options: LocalCognitoOptions): Promise<LocalCognito> {
   const {
@@ -259,10 +148,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   const jwksUrl = `${issuer}/.well-known/jwks.json`;
   const userPoolArn = poolArn(options.region ?? LOCAL_REGION, userPoolId);
 
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const publicJwk: JWK = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
-  const jwks = { keys: [{ ...publicJwk, alg: 'RS256', kid, use: 'sig' }] };
+  const { jwks, issueTokens, mintToken } = await createTokenSigner({ issuer, clientId, accessTokenTtlSeconds, now });
   // Unknown usernames still pay for one scrypt, so response time does not reveal which users exist.
   const decoyHash = await hashPassword(randomBytes(16).toString('hex'));
 
@@ -285,8 +171,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   }
   const refreshGrants = new Map<string, RefreshGrant>();
   const challengeSessions = new Map<string, ChallengeSession>();
-
-  // ── users ────────────────────────────────────────────────────────────────────────────────────
 
   function findUser(username: string): UserRecord {
     const user = users.get(username);
@@ -330,59 +214,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     }
   }
 
-  // ── tokens ───────────────────────────────────────────────────────────────────────────────────
-
-  async function signToken(claims: JsonObject, issuedAt: number): Promise<string> {
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid })
-      .setIssuer(issuer)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + accessTokenTtlSeconds)
-      .setJti(randomUUID())
-      .sign(privateKey);
-  }
-
-  async function issueTokens(user: UserRecord, grant: { originJti: string; authTime: number }) {
-    const issuedAt = Math.floor(now() / 1000);
-    const eventId = randomUUID();
-    const groupNames = [...user.groups];
-    const tenantId = user.attributes.get(TENANT_ATTRIBUTE);
-    const accessToken = await signToken(
-      {
-        sub: user.sub,
-        ...(groupNames.length > 0 ? { 'cognito:groups': groupNames } : {}),
-        version: 2,
-        client_id: clientId,
-        origin_jti: grant.originJti,
-        event_id: eventId,
-        token_use: 'access',
-        scope: 'aws.cognito.signin.user.admin',
-        auth_time: grant.authTime,
-        username: user.username,
-        // Added by the pool's pre-token-generation (V2) trigger, which is what puts tenant context in
-        // the access token; without the trigger Cognito would only put custom attributes in the ID token.
-        ...(tenantId !== undefined ? { tenant_id: tenantId } : {}),
-        roles: groupNames,
-      },
-      issuedAt,
-    );
-    const idToken = await signToken(
-      {
-        sub: user.sub,
-        ...(groupNames.length > 0 ? { 'cognito:groups': groupNames } : {}),
-        ...idTokenAttributes(user),
-        'cognito:username': user.username,
-        origin_jti: grant.originJti,
-        aud: clientId,
-        event_id: eventId,
-        token_use: 'id',
-        auth_time: grant.authTime,
-      },
-      issuedAt,
-    );
-    return { AccessToken: accessToken, IdToken: idToken, ExpiresIn: accessTokenTtlSeconds, TokenType: 'Bearer' };
-  }
-
   /** A fresh sign-in: new refresh token (opaque, server-side grant) plus access and ID tokens. */
   async function signIn(user: UserRecord) {
     const authTime = Math.floor(now() / 1000);
@@ -423,8 +254,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       },
     };
   }
-
-  // ── operations ───────────────────────────────────────────────────────────────────────────────
 
   function checkClient(input: JsonObject): void {
     const requested = requiredString(input, 'ClientId');
@@ -674,8 +503,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     };
   }
 
-  type Operation = { signed: boolean; handle: (input: JsonObject) => JsonObject | Promise<JsonObject> };
-  const operations = new Map<string, Operation>([
+  const operations = new Map<string, PoolOperation>([
     ['InitiateAuth', { signed: false, handle: initiateAuth }],
     ['RespondToAuthChallenge', { signed: false, handle: respondToAuthChallenge }],
     ['AdminCreateUser', { signed: true, handle: adminCreateUser }],
@@ -690,69 +518,17 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     ['ListUsers', { signed: true, handle: listUsers }],
   ]);
 
-  // ── HTTP ─────────────────────────────────────────────────────────────────────────────────────
-
-  async function authorizeAdminCall(req: IncomingMessage, body: Buffer, operation: string, input: JsonObject) {
-    const caller = await authenticate({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body, service: 'cognito-idp' });
-    if (isAwsError(caller)) throw new CognitoError(caller.code, caller.message, caller.status);
-    // IAM evaluates the pool named in the request, so a caller learns nothing about pools it may not touch.
-    const requestedPoolId = requiredString(input, 'UserPoolId');
-    const resource = poolArn(options.region ?? LOCAL_REGION, requestedPoolId);
-    await requireAllowed(authorize, caller, `cognito-idp:${operation}`, resource);
-    if (requestedPoolId !== userPoolId) {
-      throw new CognitoError('ResourceNotFoundException', `User pool ${requestedPoolId} does not exist.`);
-    }
-  }
-
-  async function handleApiCall(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
-    const body = alreadyRead ?? (await readBody(req));
-    const target = headerValue(req, 'x-amz-target');
-    const operationName = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
-    const operation = operationName === undefined ? undefined : operations.get(operationName);
-    if (!operation || operationName === undefined) {
-      throw new CognitoError('UnknownOperationException', `Unknown operation ${target ?? '(missing X-Amz-Target)'}`);
-    }
-    const input = parseJsonObject(body, serializationError);
-    if (operation.signed) await authorizeAdminCall(req, body, operationName, input);
-    sendJson(res, 200, await operation.handle(input));
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/jwks.json`) {
-      return sendJson(res, 200, jwks, 'application/json');
-    }
-    if (req.method === 'GET' && path === `/${userPoolId}/.well-known/openid-configuration`) {
-      return sendJson(
-        res,
-        200,
-        {
-          issuer,
-          jwks_uri: jwksUrl,
-          subject_types_supported: ['public'],
-          id_token_signing_alg_values_supported: ['RS256'],
-        },
-        'application/json',
-      );
-    }
-    if (req.method === 'POST' && path === '/') return handleApiCall(req, res, alreadyRead);
-    req.resume();
-    sendJson(res, 404, { message: 'Not Found' }, 'application/json');
-  }
-
-  const serve = (req: IncomingMessage, res: ServerResponse, alreadyRead?: Buffer): void => {
-    handle(req, res, alreadyRead).catch((error: unknown) => {
-      if (error instanceof CognitoError) {
-        sendJsonError(res, error);
-        return;
-      }
-      // Anything unexpected is our bug; the caller gets Cognito's generic answer, never the detail.
-      sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
-    });
-  };
+  const serve = createPoolListener({
+    userPoolId,
+    region: options.region ?? LOCAL_REGION,
+    issuer,
+    jwksUrl,
+    jwks,
+    operations,
+    authenticate,
+    authorize,
+  });
   const listener: RequestListener = (req, res) => serve(req, res);
-
-  // ── programmatic seeding ─────────────────────────────────────────────────────────────────────
 
   async function createUser(seed: SeedUser): Promise<{ username: string; sub: string }> {
     if (users.has(seed.username)) throw new Error(`User ${seed.username} already exists in ${userPoolId}`);
@@ -782,17 +558,6 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
 
   function createGroup(name: string): void {
     groups.add(name);
-  }
-
-  async function mintToken(claims: Record<string, unknown>, options: { issuer?: string; issuedAt?: number; expiresAt?: number } = {}): Promise<string> {
-    const issuedAt = options.issuedAt ?? Math.floor(now() / 1000);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid })
-      .setIssuer(options.issuer ?? issuer)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(options.expiresAt ?? issuedAt + accessTokenTtlSeconds)
-      .setJti(randomUUID())
-      .sign(privateKey);
   }
 
   return { listener, serve, userPoolId, clientId, issuer, jwksUrl, userPoolArn, createUser, createGroup, mintToken };
@@ -833,166 +598,4 @@ export function createCognitoService(pools: readonly LocalCognito[]): RequestLis
         if (!res.headersSent) sendJson(res, 500, { __type: 'InternalErrorException', message: 'Internal server error.' }, JSON_11, 'InternalErrorException');
       });
   };
-}
-
-// ── helpers (pure) ─────────────────────────────────────────────────────────────────────────────
-
-function poolArn(region: string, userPoolId: string): string {
-  return `arn:aws:cognito-idp:${region}:${LOCAL_ACCOUNT_ID}:userpool/${userPoolId}`;
-}
-
-async function requireAllowed(authorize: Authorize, caller: RoleSession, action: string, resource: string): Promise<void> {
-  const decision = await authorize(caller, { action, resource });
-  if (!decision.allowed) {
-    throw new CognitoError(
-      'AccessDeniedException',
-      `User: ${caller.assumedRoleArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
-    );
-  }
-}
-
-function passwordPolicyFailure(password: string, policy: PasswordPolicy): string | undefined {
-  if (password.length < policy.minimumLength) return 'Password not long enough';
-  if (policy.requireLowercase && !/[a-z]/.test(password)) return 'Password must have lowercase characters';
-  if (policy.requireUppercase && !/[A-Z]/.test(password)) return 'Password must have uppercase characters';
-  if (policy.requireNumbers && !/[0-9]/.test(password)) return 'Password must have numeric characters';
-  if (policy.requireSymbols && ![...password].some((char) => SYMBOLS.includes(char))) {
-    return 'Password must have symbol characters';
-  }
-  return undefined;
-}
-
-/** What Cognito does when AdminCreateUser omits TemporaryPassword: one that satisfies the policy. */
-function generateTemporaryPassword(policy: PasswordPolicy): string {
-  const classes = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!@#%&*?'];
-  const pick = (alphabet: string) => alphabet.charAt(randomInt(alphabet.length));
-  const chars = classes.map(pick);
-  const all = classes.join('');
-  while (chars.length < Math.max(12, policy.minimumLength)) chars.push(pick(all));
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
-  }
-  return chars.join('');
-}
-
-function attributeList(user: UserRecord, only?: Set<string>) {
-  return [['sub', user.sub] as const, ...user.attributes].filter(([name]) => only === undefined || only.has(name)).map(([Name, Value]) => ({ Name, Value }));
-}
-
-/** ID tokens carry the user's attributes; the *_verified flags are booleans there. */
-function idTokenAttributes(user: UserRecord): JsonObject {
-  const claims: JsonObject = {};
-  for (const [name, value] of user.attributes) {
-    claims[name] = name.endsWith('_verified') ? value === 'true' : value;
-  }
-  return claims;
-}
-
-function parseFilter(filter: string | undefined): (user: UserRecord) => boolean {
-  if (filter === undefined || filter.trim() === '') return () => true;
-  const match = /^\s*([A-Za-z_:]+)\s*(\^?=)\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(filter);
-  const [, attribute, operator, rawValue] = match ?? [];
-  if (attribute === undefined || rawValue === undefined || !FILTERABLE_ATTRIBUTES.has(attribute)) {
-    throw new CognitoError('InvalidParameterException', 'Error while parsing filter.');
-  }
-  const value = rawValue.replace(/\\(.)/g, '$1');
-  const read = (user: UserRecord): string | undefined => {
-    switch (attribute) {
-      case 'username':
-        return user.username;
-      case 'sub':
-        return user.sub;
-      case 'cognito:user_status':
-        return user.status;
-      case 'status':
-        return user.enabled ? 'Enabled' : 'Disabled';
-      default:
-        return user.attributes.get(attribute);
-    }
-  };
-  return (user) => {
-    const actual = read(user);
-    if (actual === undefined) return false;
-    return operator === '=' ? actual === value : actual.startsWith(value);
-  };
-}
-
-function encodePaginationToken(afterUsername: string): string {
-  return Buffer.from(JSON.stringify({ after: afterUsername })).toString('base64url');
-}
-
-function decodePaginationToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined;
-  const parsed: unknown = parseJsonText(Buffer.from(token, 'base64url').toString('utf8'));
-  const after = typeof parsed === 'object' && parsed !== null ? (parsed as { after?: unknown }).after : undefined;
-  if (typeof after !== 'string') throw new CognitoError('InvalidParameterException', 'Invalid pagination token.');
-  return after;
-}
-
-function epochSeconds(ms: number): number {
-  return ms / 1000;
-}
-
-function lowerFirst(name: string): string {
-  return name.charAt(0).toLowerCase() + name.slice(1);
-}
-
-function missing(member: string): CognitoError {
-  return new CognitoError(
-    'InvalidParameterException',
-    `1 validation error detected: Value null at '${lowerFirst(member)}' failed to satisfy constraint: Member must not be null`,
-  );
-}
-
-function serializationError(): CognitoError {
-  return new CognitoError('SerializationException', 'Start of structure or map found where not expected.');
-}
-
-function requiredString(input: JsonObject, member: string): string {
-  const value = optionalString(input, member);
-  if (value === undefined) throw missing(member);
-  return value;
-}
-
-function optionalString(input: JsonObject, member: string): string | undefined {
-  const value = input[member];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw serializationError();
-  return value;
-}
-
-function optionalInteger(input: JsonObject, member: string): number | undefined {
-  const value = input[member];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw serializationError();
-  return value;
-}
-
-/** Prototype-free: a member named `__proto__` or `constructor` is just another (unknown) name. */
-function stringMap(value: unknown): Record<string, string> {
-  const result: Record<string, string> = Object.create(null);
-  if (value === undefined || value === null) return result;
-  if (typeof value !== 'object' || Array.isArray(value)) throw serializationError();
-  for (const [key, entry] of Object.entries(value)) {
-    if (typeof entry !== 'string') throw serializationError();
-    result[key] = entry;
-  }
-  return result;
-}
-
-function stringList(value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) throw serializationError();
-  return value as string[];
-}
-
-function attributePairs(value: unknown, member: string): [string, string][] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw serializationError();
-  return value.map((entry: unknown): [string, string] => {
-    const { Name, Value } = (typeof entry === 'object' && entry !== null ? entry : {}) as { Name?: unknown; Value?: unknown };
-    if (typeof Name !== 'string') throw missing(`${member}.member.name`);
-    if (typeof Value !== 'string') throw serializationError();
-    return [Name, Value];
-  });
 }

@@ -77,8 +77,7 @@ export function matchesPattern(pattern: unknown, event: unknown): boolean {
   return compilePattern(pattern)(event);
 }
 
-// ── compiled form ───────────────────────────────────────────────────────────────────────────────
-
+// The compiled form: the pattern, validated once, as one predicate per field.
 type Leaf = string | number | boolean | null;
 
 /** A condition on the leaf values found at one field; an empty list means the field is absent. */
@@ -325,8 +324,6 @@ function singleEntry(expression: Record<string, unknown>, path: string[], emptyM
   if (entries.length > 1) throw new InvalidEventPatternError('Only one key allowed in match expression', path);
   return first;
 }
-
-// ── matching ────────────────────────────────────────────────────────────────────────────────────
 
 /**
  * An object pattern against an event value. An array stands for its elements, each tried on its own

@@ -4,7 +4,8 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidEventPatternError, UnsupportedEventPatternError } from './eventbridge-pattern.js';
 import { LocalIam, sdkCredentials } from './local-iam.js';
-import { createLocalEventBridge, eventBusArn, type DeadLetter, type EventBridgeEvent, type LocalEventBridge } from './eventbridge.js';
+import { createLocalEventBridge, type DeadLetter, type EventBridgeEvent, type LocalEventBridge } from './eventbridge.js';
+import { eventBusArn } from './eventbridge/bus-arns.js';
 import type { AuthorizationRequest, Authorize, RoleSession } from './types.js';
 import { fakeAuthenticate, fakeRoleSession } from './test-credentials.js';
 

@@ -1,0 +1,154 @@
+/**
+ * "Deploys" one cell as its Cell stack would: its table, roles, function groups, REST API with one
+ * usage plan per tier, the policies it grants the control identities, its gateway, and its entry in
+ * the cell catalog.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as Cell from '@cellbook/core/cells/cell';
+import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
+import type { ControlIdentity } from '@cellbook/core/access/control-identities';
+import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
+import type { LocalApiGateway } from '../aws/api-gateway.js';
+import type { LocalIam } from '../aws/local-iam.js';
+import type { Clock, PolicyDocument } from '../aws/types.js';
+import { createRestGateway, type GatewayRoute } from '../gateway/rest-gateway.js';
+import type { LogSink } from '../lambda/function-host.js';
+import type { LocalCellHandle, PlatformOptions } from '../platform.js';
+import { cellControlPolicies, cellRoles } from '../roles/cell-roles.js';
+import { controlRoleArn } from '../roles/control-roles.js';
+import type { HostFunctions } from './control-plane.js';
+import { close, listen } from './listen.js';
+import { PREFIX, STAGE } from './naming.js';
+
+/** What a booted cell grants the control identities, and its tenant access role (for the drill role). */
+export interface CellGrants {
+  cellId: string;
+  tenantAccessArn: string;
+  policies: { identity: ControlIdentity; policyName: string; document: PolicyDocument }[];
+}
+
+export interface CellDeploymentInput {
+  options: PlatformOptions;
+  iam: LocalIam;
+  host: HostFunctions;
+  apiGateway: LocalApiGateway;
+  adminDocs: DynamoDBDocumentClient;
+  createTable: (tableName: string, listingIndex: boolean) => Promise<unknown>;
+  cellTable: (cellId: string) => string;
+  tenantsTable: string;
+  cellsTable: string;
+  controlApiStageArn: string;
+  /** Where the cell's API functions reach the identity broker. */
+  controlPlaneUrl: string;
+  gatewayClock: Clock;
+  onLog: LogSink;
+  cleanups: (() => Promise<void>)[];
+  /** Called with what the cell granted, once its policies are on the control roles. */
+  onGrants: (grants: CellGrants) => void;
+  /** cell id → gateway URL, which the router reads. */
+  cellServers: Map<string, string>;
+  cells: LocalCellHandle[];
+}
+
+export async function deployCell(definition: Cell.CellDefinition, input: CellDeploymentInput): Promise<LocalCellHandle> {
+  const {
+    options,
+    iam,
+    host,
+    apiGateway,
+    adminDocs,
+    createTable,
+    cellTable,
+    tenantsTable,
+    cellsTable,
+    controlApiStageArn,
+    controlPlaneUrl,
+    gatewayClock,
+    onLog,
+    cleanups,
+    onGrants,
+    cellServers,
+    cells,
+  } = input;
+  const tableName = cellTable(definition.cellId);
+  await createTable(tableName, true);
+  const roles = cellRoles({
+    prefix: PREFIX,
+    cellId: definition.cellId,
+    tableName,
+    tenantsTable,
+    controlApiStageArn,
+  });
+  for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
+  const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
+  const api = host(
+    `${PREFIX}-${definition.cellId}-api`,
+    roles.api.arn,
+    CELL_ROUTES.map((r) => r.handler),
+    {
+      ...cellEnv,
+      TENANT_ROLE_ARN: roles.tenantAccess.arn,
+      IDENTITY_BROKER_URL: controlPlaneUrl,
+    },
+  );
+  const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
+
+  const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
+  const usagePlans = {} as Record<TierName, string>;
+  for (const tier of TIER_NAMES) {
+    const { throttle, quota } = TIERS[tier];
+    usagePlans[tier] = apiGateway.createUsagePlan({
+      name: `${PREFIX}-${definition.cellId}-${tier}`,
+      apiStages: [{ apiId: restApi.id, stage: STAGE }],
+      throttle,
+      ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
+    }).id;
+  }
+  // What the control identities may do in this cell, and nothing more (the Cell stack's policies).
+  const policies = cellControlPolicies({
+    prefix: PREFIX,
+    cellId: definition.cellId,
+    tableName,
+    tenantAccessRoleArn: roles.tenantAccess.arn,
+    restApiId: restApi.id,
+    stage: STAGE,
+    usagePlans,
+  });
+  for (const policy of policies) iam.putRolePolicy(controlRoleArn(PREFIX, policy.identity), policy.policyName, policy.document);
+  onGrants({ cellId: definition.cellId, tenantAccessArn: roles.tenantAccess.arn, policies });
+  const routes: GatewayRoute[] = CELL_ROUTES.map((route) => ({
+    method: route.method,
+    path: route.path,
+    function: route.handler,
+    ...(route.auth === 'none' ? { apiKeyRequired: false } : { authorizer: CELL_AUTHORIZER, apiKeyRequired: true }),
+  }));
+  const cellGateway = createRestGateway({
+    apiId: restApi.id,
+    stage: STAGE,
+    routes,
+    authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+    invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
+    meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
+    now: gatewayClock,
+    onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
+  });
+  apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
+  const gateway = await listen(cellGateway.listener);
+  cleanups.push(() => close(gateway.server));
+  cellServers.set(definition.cellId, gateway.url);
+  await Cell.register(
+    { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
+    { db: adminDocs, tableName: cellsTable },
+  );
+  const handle: LocalCellHandle = {
+    cellId: definition.cellId,
+    url: gateway.url,
+    tableName,
+    apiId: restApi.id,
+    roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
+    usagePlans,
+    functions: { api, authorizer },
+  };
+  cells.push(handle);
+  return handle;
+}

@@ -1,0 +1,139 @@
+/**
+ * The local control plane, as the ControlPlane stack deploys it: each handler under its identity's
+ * role, one function group per identity (core's CONTROL_IDENTITIES) and the operator authorizer with
+ * no AWS access; the event consumers behind their rules, the scheduled jobs on timers, and the
+ * control plane's REST API in front.
+ */
+import { randomUUID } from 'node:crypto';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '@cellbook/core/tenancy/tiers';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import type { LocalApiGateway } from '../aws/api-gateway.js';
+import type { LocalCognito } from '../aws/cognito-idp.js';
+import type { LocalEventBridge } from '../aws/eventbridge.js';
+import type { LocalIam } from '../aws/local-iam.js';
+import { LOCAL_REGION, type Clock, type RoleDefinition } from '../aws/types.js';
+import { createRestGateway } from '../gateway/rest-gateway.js';
+import type { FunctionHost, LogSink } from '../lambda/function-host.js';
+import type { PlatformOptions } from '../platform.js';
+import { operatorAuthorizerRole } from '../roles/control-roles.js';
+import { OPERATOR_POOL_CLIENT_ID, OPERATOR_POOL_ID } from './aws-services.js';
+import { PREFIX, STAGE } from './naming.js';
+
+/** Starts a function group under the (existing) role `roleArn`, as the platform's `host` does. */
+export type HostFunctions = (group: string, roleArn: string, handlers: string[], env: Record<string, string>) => FunctionHost;
+
+export interface ControlPlaneInput {
+  options: PlatformOptions;
+  iam: LocalIam;
+  host: HostFunctions;
+  /** The control identities' roles, already created. */
+  control: Readonly<Record<ControlIdentity, RoleDefinition>>;
+  tenantsTable: string;
+  cellsTable: string;
+  operatorCognito: LocalCognito;
+  routerUrl: string;
+  eventBridge: LocalEventBridge;
+  eventBusName: string;
+  apiGateway: LocalApiGateway;
+  controlApiId: string;
+  gatewayClock: Clock;
+  onLog: LogSink;
+  cleanups: (() => Promise<void>)[];
+}
+
+export function startControlPlane(input: ControlPlaneInput) {
+  const {
+    options,
+    iam,
+    host,
+    control,
+    tenantsTable,
+    cellsTable,
+    operatorCognito,
+    routerUrl,
+    eventBridge,
+    eventBusName,
+    apiGateway,
+    controlApiId,
+    gatewayClock,
+    onLog,
+    cleanups,
+  } = input;
+  // Each handler runs under its identity's role, as in the ControlPlane stack: one function group
+  // per identity (core's CONTROL_IDENTITIES), and the operator authorizer with no AWS access.
+  const controlEnv: Record<string, string> = {
+    TENANTS_TABLE: tenantsTable,
+    CELLS_TABLE: cellsTable,
+    INVITATION_DELIVERY: 'response',
+    OPERATOR_POOL_ID,
+    OPERATOR_POOL_CLIENT_ID,
+    OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+  };
+  const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
+  const controlHosts = {} as Record<ControlIdentity, FunctionHost>;
+  for (const identity of CONTROL_IDENTITY_NAMES) {
+    const handlers = controlHandlers.filter((handler) => controlIdentityOf(handler) === identity);
+    // Only the identities that check a tenant's route through the router are told where it is (the
+    // stack gives them, and only them, the router URL parameter).
+    const env = ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnv, ROUTER_URL: routerUrl } : controlEnv;
+    controlHosts[identity] = host(`${PREFIX}-control-${identity}`, control[identity].arn, handlers, env);
+  }
+  const operatorAuthorizer = iam.createRole(operatorAuthorizerRole(PREFIX));
+  const operatorAuthorizerHost = host(`${PREFIX}-operator-authorizer`, operatorAuthorizer.arn, [OPERATOR_AUTHORIZER], {
+    OPERATOR_POOL_ID,
+    OPERATOR_POOL_CLIENT_ID,
+    OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+  });
+  const invokeControl = (name: string, event: unknown, timeoutMs: number) =>
+    (name === OPERATOR_AUTHORIZER ? operatorAuthorizerHost : controlHosts[controlIdentityOf(name)]).invoke(name, event, timeoutMs);
+  // The control plane's event consumers, as the stack's rules invoke them (the mover, …).
+  for (const consumer of CONTROL_EVENT_CONSUMERS) {
+    eventBridge.putRule({
+      name: `${PREFIX}-${consumer.handler.replace(/\//g, '-')}`,
+      eventBusName,
+      eventPattern: consumer.eventPattern,
+      targets: [{ id: consumer.handler.replace(/\//g, '-'), deliver: async (event) => void (await invokeControl(consumer.handler, event, consumer.timeoutSeconds * 1000)) }],
+    });
+  }
+  // The control plane's scheduled jobs, as the stack's schedule rules run them (the reaper of
+  // abandoned onboardings, …). A run that fails is logged; the next one tries again.
+  for (const job of CONTROL_SCHEDULES) {
+    const timer = setInterval(() => {
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '000000000000',
+        time: new Date().toISOString(),
+        region: LOCAL_REGION,
+        resources: [],
+        detail: {},
+      };
+      invokeControl(job.handler, event, job.timeoutSeconds * 1000).catch(() => undefined);
+    }, job.everyMinutes * 60_000);
+    timer.unref();
+    cleanups.push(async () => clearInterval(timer));
+  }
+  const controlRestGateway = createRestGateway({
+    apiId: controlApiId,
+    stage: STAGE,
+    routes: CONTROL_ROUTES.map((route) => ({
+      method: route.method,
+      path: route.path,
+      function: route.handler,
+      ...(route.auth === 'operator' ? { authorizer: OPERATOR_AUTHORIZER } : {}),
+      ...(route.auth === 'iam' ? { authorization: 'iam' as const } : {}),
+      apiKeyRequired: false,
+    })),
+    iam: { authenticate: iam.authenticate, authorize: iam.authorize, userId: (session) => iam.userId(session) },
+    authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
+    invoke: invokeControl,
+    meter: () => 'allowed',
+    now: gatewayClock,
+    onAccessLog: (entry) => onLog(`${PREFIX}-control-gateway`, JSON.stringify(entry)),
+  });
+  apiGateway.onAuthorizerCacheFlush(controlApiId, STAGE, controlRestGateway.flushAuthorizerCache);
+  return { controlEnv, controlHosts, listener: controlRestGateway.listener };
+}
