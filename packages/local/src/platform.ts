@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
-import { rulePattern } from '@cellbook/core/events/catalog';
+import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
 import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { documentClient } from '@cellbook/core/shared/dynamo';
@@ -274,7 +274,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         {
           id: 'local-cell-provisioner',
           deliver: async (event) => {
-            const cellId = (event as { detail?: { data?: { cellId?: unknown } } }).detail?.data?.cellId;
+            const { cellId } = parseTenantEvent('CellRequested', event).data;
             const definition = catalog.find((candidate) => candidate.cellId === cellId);
             if (!definition) throw new Error(`CellRequested for ${String(cellId)}, which is not in the catalog`);
             const cell = await bootCell(definition);

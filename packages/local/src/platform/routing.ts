@@ -5,7 +5,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { rulePattern } from '@cellbook/core/events/catalog';
+import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
 import * as Keys from '@cellbook/core/keys/keys';
 import type { LocalEventBridge } from '../aws/eventbridge.js';
 import type { RequestListener } from '../aws/types.js';
@@ -42,8 +42,7 @@ export function localRouting({ adminDocs, tenantsTable, eventBridge, eventBusNam
       {
         id: 'router-cache',
         deliver: async (event) => {
-          const tenantId = (event as { detail?: { tenantId?: unknown } }).detail?.tenantId;
-          if (typeof tenantId === 'string') routingCache.delete(tenantId);
+          routingCache.delete(parseTenantEvent('TenantRoutingChanged', event).tenantId);
         },
       },
     ],
