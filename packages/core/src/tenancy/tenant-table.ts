@@ -1,7 +1,7 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LRUCache } from 'lru-cache';
+import { LRU } from 'tiny-lru';
 import { requireEnv } from '../shared/config.js';
 import { documentClient, releaseDocumentClient } from '../shared/dynamo.js';
 import { TENANT_TAG_KEY } from '../access/tenant-access-policy.js';
@@ -32,12 +32,12 @@ interface CachedCredentials {
 /**
  * Vends tenant-scoped clients: STS AssumeRole on the tenant access role with session tag
  * `TenantId=<id>`. Credentials are cached per tenant until shortly before expiry, concurrent
- * requests for one tenant share a single AssumeRole call, and the cache is bounded (`lru-cache`).
+ * requests for one tenant share a single AssumeRole call, and the cache is bounded (`tiny-lru`).
  */
 export class TenantTableProvider {
   private readonly sts: STSClient;
   /** Each tenant's client, least recently used evicted first (its connections and credentials go with it). */
-  private readonly clients: LRUCache<string, DynamoDBDocumentClient>;
+  private readonly clients: LRU<DynamoDBDocumentClient>;
   private readonly credentials = new Map<string, CachedCredentials>();
   private readonly inflight = new Map<string, Promise<AwsCredentialIdentity>>();
   private readonly refreshMarginMs: number;
@@ -51,12 +51,9 @@ export class TenantTableProvider {
     this.refreshMarginMs = options.refreshMarginMs ?? 60_000;
     this.durationSeconds = options.sessionDurationSeconds ?? 900;
     this.now = options.now ?? Date.now;
-    this.clients = new LRUCache({
-      max: options.maxTenants ?? 500,
-      dispose: (evicted, tenantId) => {
-        releaseDocumentClient(evicted);
-        this.credentials.delete(tenantId);
-      },
+    this.clients = new LRU<DynamoDBDocumentClient>(options.maxTenants ?? 500).onEvict(({ key, value }) => {
+      releaseDocumentClient(value);
+      this.credentials.delete(key as string);
     });
   }
 
