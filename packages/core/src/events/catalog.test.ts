@@ -39,6 +39,12 @@ describe('parseTenantEvent', () => {
     expect(() => parseTenantEvent('TenantMoveRequested', delivered(moveRequested, 'TenantMoveRequested', 'cellbook.cell.cell-1'))).toThrow(/expected TenantMoveRequested/);
   });
 
+  it('says what is wrong in words a reader of the log can act on', () => {
+    expect(() => parseTenantEvent('TenantMoveRequested', delivered({ ...moveRequested, data: { moveId: 'm', fromCellId: 'cell-1' } }))).toThrow(
+      'data.toCellId: Invalid input: expected string, received undefined',
+    );
+  });
+
   it.each([
     ['no tenant', { ...moveRequested, tenantId: undefined }, 'tenantId'],
     ['a malformed tenant id', { ...moveRequested, tenantId: 'ACME#7' }, 'tenantId'],

@@ -9,6 +9,7 @@ import { isCellId, isTenantId } from '../keys/keys.js';
 import { EntitlementOverrides } from '../tenancy/entitlements.js';
 import { PLACEMENTS, TIER_NAMES } from '../tenancy/tiers.js';
 import { TENANT_STATUSES } from '../tenants/record.js';
+import '../shared/zod-locale.js';
 
 /** The control plane's source; a cell's would be `cellbook.cell.<cellId>`. */
 export const CONTROL_PLANE_SOURCE = 'cellbook.control';

@@ -1,13 +1,6 @@
-import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { ValidationFailed } from './errors.js';
-
-/**
- * Parses input against a verb's schema. Failures become `ValidationFailed` with one detail per
- * problem (path + message) — precise enough to fix the request, with no internal detail.
- */
-// zod/mini speaks no language until told: its messages reach clients, so in English.
-z.config(en());
+import './zod-locale.js';
 
 /** Why an operator changed something, as the audit trail records it. */
 export const Reason = z.string().check(z.trim(), z.minLength(1), z.maxLength(500));
@@ -17,6 +10,10 @@ export function PageLimit(max: number, fallback: number, message?: string) {
   return z._default(z.coerce.number().check(z.int(message), z.minimum(1), z.maximum(max)), fallback);
 }
 
+/**
+ * Parses input against a verb's schema. Failures become `ValidationFailed` with one detail per
+ * problem (path + message) — precise enough to fix the request, with no internal detail.
+ */
 export function parse<S extends z.ZodMiniType>(schema: S, input: unknown, at = '(body)'): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;

@@ -253,6 +253,10 @@ describe('TenantTableProvider credentials', () => {
 });
 
 describe('TenantTableProvider cache bound', () => {
+  it("refuses a bound below one tenant: the cache of tenants' clients is always bounded", () => {
+    for (const maxTenants of [0, -1, 1.5]) expect(() => provider({ maxTenants }), String(maxTenants)).toThrow(/maxTenants must be a whole number of at least 1/);
+  });
+
   it('evicts the least recently used tenant beyond maxTenants', async () => {
     const tables = provider({ maxTenants: 2 });
     const a = tables.forTenant('t-a').doc;

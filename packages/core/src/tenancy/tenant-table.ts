@@ -51,7 +51,10 @@ export class TenantTableProvider {
     this.refreshMarginMs = options.refreshMarginMs ?? 60_000;
     this.durationSeconds = options.sessionDurationSeconds ?? 900;
     this.now = options.now ?? Date.now;
-    this.clients = new LRU<DynamoDBDocumentClient>(options.maxTenants ?? 500).onEvict(({ key, value }) => {
+    const maxTenants = options.maxTenants ?? 500;
+    // tiny-lru reads 0 as "no bound": a cache of tenants' clients is always bounded.
+    if (!Number.isInteger(maxTenants) || maxTenants < 1) throw new Error(`maxTenants must be a whole number of at least 1, not ${maxTenants}`);
+    this.clients = new LRU<DynamoDBDocumentClient>(maxTenants).onEvict(({ key, value }) => {
       releaseDocumentClient(value);
       this.credentials.delete(key as string);
     });

@@ -37,22 +37,23 @@ export interface TenantRecord {
 export const MOVE_STATES = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED', 'DONE', 'FAILED'] as const;
 export type MoveState = (typeof MOVE_STATES)[number];
 
-/** The states of a move under way; DONE and FAILED end it. */
-const MOVE_IN_PROGRESS_STATES: readonly MoveState[] = ['REQUESTED', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED'];
+/** The states that end a move; any other state (or a record whose state cannot be read) is a move under way. */
+const MOVE_END_STATES: readonly MoveState[] = ['DONE', 'FAILED'];
 
 /** Whether the tenant has a move under way (one that a tier change, another move or offboarding must wait for). */
 export function isMoveInProgress(move: Pick<TenantMoveRecord, 'state'> | undefined): boolean {
-  return move !== undefined && MOVE_IN_PROGRESS_STATES.includes(move.state);
+  return move !== undefined && !MOVE_END_STATES.includes(move.state);
 }
 
 /**
- * `isMoveInProgress` as a condition on a write to the tenant record: true when no move is under
+ * `isMoveInProgress` as a condition on a write to the tenant record: true when the tenant has no
+ * move, or its move has ended. It fails closed: a move in a state it does not know counts as under
  * way. Its names and values are prefixed so that it joins any other condition.
  */
 export function noMoveInProgressCondition(): { expression: string; names: Record<string, string>; values: Record<string, MoveState> } {
-  const values = Object.fromEntries(MOVE_IN_PROGRESS_STATES.map((state) => [`:moveState${state}`, state]));
+  const values = Object.fromEntries(MOVE_END_STATES.map((state) => [`:moveState${state}`, state]));
   return {
-    expression: `(attribute_not_exists(#move) OR NOT #move.#moveState IN (${Object.keys(values).join(', ')}))`,
+    expression: `(attribute_not_exists(#move) OR #move.#moveState IN (${Object.keys(values).join(', ')}))`,
     names: { '#move': 'move', '#moveState': 'state' },
     values,
   };
