@@ -85,8 +85,53 @@ function alignDynaliteWithDynamoDb(require: NodeJS.Require): void {
   };
 }
 
+/** A dynalite action (`dynalite/actions/<name>`, CommonJS): `(store, request, callback)`. */
+type DynaliteAction = (store: DynaliteStore, data: { TableName: string }, callback: (error: unknown, result?: unknown) => void) => void;
+
+interface DynaliteStore {
+  tableDb: { get(name: string, callback: (error: unknown, table?: { TableStatus?: string }) => void): void };
+}
+
+/** How long an answer waits at most for its table to settle (it settles within a millisecond or two). */
+const SETTLE_LIMIT_MS = 5_000;
+
+/**
+ * dynalite answers CreateTable, UpdateTable and DeleteTable at once and settles the table's state
+ * on a timer (0 ms here), so a request right behind the answer could still find the table CREATING
+ * or DELETING — and dynalite refuses an item request on a CREATING table as not found. DynamoDB
+ * answers as early, but its callers wait for ACTIVE; the tests and `npm start` do not poll, so here
+ * the answer is held until the table has settled. Patched in the module cache before `dynalite`
+ * loads, because its index picks its actions up once, when it loads.
+ */
+function settleTableChangesBeforeAnswering(require: NodeJS.Require): void {
+  const settled: Record<string, (table: { TableStatus?: string } | undefined) => boolean> = {
+    createTable: (table) => table?.TableStatus === 'ACTIVE',
+    updateTable: (table) => table?.TableStatus === 'ACTIVE',
+    deleteTable: (table) => table === undefined,
+  };
+  for (const [action, isSettled] of Object.entries(settled)) {
+    const path = require.resolve(`dynalite/actions/${action}`);
+    const original = require(path) as DynaliteAction;
+    const cached = require.cache[path];
+    if (typeof original !== 'function' || !cached) throw new Error(`dynalite/actions/${action} is not the action it was: review settleTableChangesBeforeAnswering`);
+    const answerWhenSettled: DynaliteAction = (store, request, callback) =>
+      original(store, request, (error, result) => {
+        if (error) return callback(error);
+        const giveUpAt = Date.now() + SETTLE_LIMIT_MS;
+        const check = (): void =>
+          store.tableDb.get(request.TableName, (getError, table) => {
+            if (isSettled(getError ? undefined : table) || Date.now() > giveUpAt) callback(null, result);
+            else setTimeout(check, 1);
+          });
+        check();
+      });
+    cached.exports = answerWhenSettled;
+  }
+}
+
 async function serve(port: NonNullable<typeof parentPort>, data: ThreadData): Promise<void> {
   const require = createRequire(data.requireFrom);
+  settleTableChangesBeforeAnswering(require);
   // dynalite is CommonJS without type declarations; this is its documented factory signature.
   const dynalite = require('dynalite') as (options: DynaliteOptions) => Server & { keepAliveTimeout: number; closeIdleConnections(): void };
   alignDynaliteWithDynamoDb(require);

@@ -1,4 +1,13 @@
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cellbookTable } from './cellbook-table.js';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb-endpoint.js';
@@ -65,5 +74,31 @@ describe.each(engines)('the local storage engine (%s), like DynamoDB', (_name, s
   it('accepts an empty string outside table and index keys', async () => {
     await db.send(new PutItemCommand({ TableName, Item: item('plain', { note: { S: '' } }) }));
     expect((await stored('plain'))?.note).toEqual({ S: '' });
+  });
+});
+
+describe('the local storage engine (dynalite) settles table changes before it answers', () => {
+  let storage: LocalDynamo;
+  let db: DynamoDBClient;
+  beforeAll(async () => {
+    storage = await startLocalDynamo();
+    db = new DynamoDBClient({ endpoint: storage.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  });
+  afterAll(async () => {
+    db?.destroy();
+    await storage?.close();
+  });
+
+  // Nothing local polls for ACTIVE (DynamoDB's callers do): a request right behind CreateTable must
+  // find the table ready, and one right behind DeleteTable must find it gone, every time.
+  it('answers CreateTable once the table is ACTIVE, and DeleteTable once it is gone', async () => {
+    for (let i = 0; i < 50; i++) {
+      const TableName = `settle-${i}`;
+      await db.send(new CreateTableCommand(cellbookTable(TableName)));
+      expect((await db.send(new DescribeTableCommand({ TableName }))).Table?.TableStatus, TableName).toBe('ACTIVE');
+      await db.send(new PutItemCommand({ TableName, Item: { PK: { S: 'TENANT#t' }, SK: { S: 'META' } } }));
+      await db.send(new DeleteTableCommand({ TableName }));
+      await expect(db.send(new DescribeTableCommand({ TableName })), TableName).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    }
   });
 });
