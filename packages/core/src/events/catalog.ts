@@ -82,8 +82,20 @@ export interface TenantEventDetail<T = unknown> {
 }
 
 /** The full `detail` of event `name`: the tenant envelope with the event's data. */
-export function detailSchema<N extends EventName>(name: N) {
+function buildDetailSchema<N extends EventName>(name: N) {
   return z.object({ ...TenantEnvelope, data: EVENT_CATALOG[name].data as (typeof EVENT_CATALOG)[N]['data'] });
+}
+
+/** Built once per event, on first use: every publish and every delivery checks against it. */
+const detailSchemas = new Map<EventName, ReturnType<typeof buildDetailSchema>>();
+
+export function detailSchema<N extends EventName>(name: N): ReturnType<typeof buildDetailSchema<N>> {
+  let schema = detailSchemas.get(name);
+  if (!schema) {
+    schema = buildDetailSchema(name);
+    detailSchemas.set(name, schema);
+  }
+  return schema as ReturnType<typeof buildDetailSchema<N>>;
 }
 
 /** An EventBridge rule's pattern that matches exactly the named events, from their declared sources. */
