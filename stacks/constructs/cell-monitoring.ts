@@ -4,21 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-
-/**
- * What makes a cell unhealthy. These are operating thresholds, not business rules: the deploy gate
- * of DESIGN §9 reads each cell's alarms (and its composite `health` alarm) to stop a bad wave.
- */
-export const CELL_ALARM_THRESHOLDS = {
-  /** Share of requests answered with a 5xx, per minute. */
-  serverErrorRate: 0.05,
-  /** p99 of API Gateway's end-to-end latency, per minute. */
-  p99LatencyMs: 3_000,
-  /** Lambda throttles across the cell's functions, per minute (concurrency exhausted). */
-  functionThrottles: 1,
-  /** Invocations that failed (uncaught error, timeout, crash) across the cell's functions, per minute. */
-  functionErrors: 5,
-} as const;
+import { CELL_ALARM_NAMES, CELL_ALARM_THRESHOLDS, CELL_HEALTH_ALARM } from '@cellbook/core/cells/alarms';
 
 const PERIOD = Duration.minutes(1);
 /** Three bad minutes out of five: fast enough for a bake window, deaf to a single blip. */
@@ -82,12 +68,12 @@ export function cellMonitoring(scope: Construct, props: CellMonitoringProps): Ce
   const suffix = (index: number, total: number) => (total > 1 ? `-${index + 1}` : '');
 
   const alarms = [
-    alarm('ServerErrorRateAlarm', '5xx-rate', 'Share of API requests answered 5xx', serverErrorRate, CELL_ALARM_THRESHOLDS.serverErrorRate),
-    alarm('LatencyP99Alarm', 'latency-p99', 'API p99 latency (ms)', p99Latency, CELL_ALARM_THRESHOLDS.p99LatencyMs),
+    alarm('ServerErrorRateAlarm', CELL_ALARM_NAMES.serverErrorRate, 'Share of API requests answered 5xx', serverErrorRate, CELL_ALARM_THRESHOLDS.serverErrorRate),
+    alarm('LatencyP99Alarm', CELL_ALARM_NAMES.p99LatencyMs, 'API p99 latency (ms)', p99Latency, CELL_ALARM_THRESHOLDS.p99LatencyMs),
     ...throttles.map((metric, i) =>
       alarm(
         `ThrottlesAlarm${suffix(i, throttles.length)}`,
-        `throttles${suffix(i, throttles.length)}`,
+        `${CELL_ALARM_NAMES.functionThrottles}${suffix(i, throttles.length)}`,
         'Lambda throttles in the cell',
         metric,
         CELL_ALARM_THRESHOLDS.functionThrottles,
@@ -96,7 +82,7 @@ export function cellMonitoring(scope: Construct, props: CellMonitoringProps): Ce
     ...errors.map((metric, i) =>
       alarm(
         `FunctionErrorsAlarm${suffix(i, errors.length)}`,
-        `function-errors${suffix(i, errors.length)}`,
+        `${CELL_ALARM_NAMES.functionErrors}${suffix(i, errors.length)}`,
         'Failed Lambda invocations in the cell',
         metric,
         CELL_ALARM_THRESHOLDS.functionErrors,
@@ -105,7 +91,7 @@ export function cellMonitoring(scope: Construct, props: CellMonitoringProps): Ce
   ];
 
   const health = new cloudwatch.CompositeAlarm(scope, 'HealthAlarm', {
-    compositeAlarmName: `${namePrefix}-health`,
+    compositeAlarmName: `${namePrefix}-${CELL_HEALTH_ALARM}`,
     alarmDescription: 'Any of the cell alarms: the signal a deploy wave is gated on',
     alarmRule: cloudwatch.AlarmRule.anyOf(...alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
   });

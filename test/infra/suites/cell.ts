@@ -4,7 +4,8 @@ import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES } from '@cellbook/core/
 import { cellbookTable } from '@cellbook/local/aws/cellbook-table';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
 import { CELL_ROUTES } from '@cellbook/functions/routes';
-import { CELL_ALARM_THRESHOLDS, MAX_METRICS_PER_ALARM } from '../../../stacks/constructs/cell-monitoring.js';
+import { CELL_ALARM_THRESHOLDS } from '@cellbook/core/cells/alarms';
+import { MAX_METRICS_PER_ALARM } from '../../../stacks/constructs/cell-monitoring.js';
 import { LOG_RETENTION } from '../../../stacks/constructs/functions.js';
 import type { InfraFixture } from '../support/app.js';
 import { restApiMethods } from '../support/rest-api.js';
