@@ -55,6 +55,14 @@ export interface CellRecord extends CellDefinition {
   tenantRoleArn: string;
   /** Usage plan id per tier on this cell's API. */
   usagePlans: Record<TierName, string>;
+  /** The release the cell runs, and the one it ran before (DESIGN §9); absent until a release is recorded. */
+  release?: CellRelease;
+}
+
+export interface CellRelease {
+  releaseId: string;
+  previousReleaseId: string | null;
+  since: string;
 }
 
 function table(): string {
@@ -99,6 +107,28 @@ export async function register(
     // Draining: keep that, refresh the rest of the wiring.
     await write(false);
   }
+}
+
+/**
+ * Records the release a cell now runs (a deploy or a rollback finished), keeping the one it ran
+ * before. The deploy step of the platform and the release orchestrator call it; it never creates a
+ * cell entry.
+ */
+export async function recordRelease(
+  cellId: string,
+  release: CellRelease,
+  target: { db: DynamoDBDocumentClient; tableName: string } = { db: systemDocumentClient(), tableName: table() },
+): Promise<void> {
+  await target.db.send(
+    new UpdateCommand({
+      TableName: target.tableName,
+      Key: cellRecordKey(cellId),
+      UpdateExpression: 'SET #release = :release',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#release': 'release' },
+      ExpressionAttributeValues: { ':release': release },
+    }),
+  );
 }
 
 function toRecord(item: Record<string, unknown>): CellRecord {

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { isCellId, isTenantId } from '../keys/keys.js';
+import { isReleaseId } from '../releases/manifest.js';
 import { EntitlementOverrides } from '../tenancy/entitlements.js';
 import { PLACEMENTS, TIER_NAMES } from '../tenancy/tiers.js';
 import { TENANT_STATUSES } from '../tenants/record.js';
@@ -55,6 +56,58 @@ export const EVENT_CATALOG = {
 
 export type EventName = keyof typeof EVENT_CATALOG;
 
+const ReleaseId = z.string().check(z.refine(isReleaseId, 'not a release id'));
+const Release = { releaseId: ReleaseId, commit: z.string().check(z.minLength(1)) };
+const Wave = { ...Release, wave: Count, kind: z.enum(['canary', 'pooled', 'dedicated']), cellIds: z.array(CellId) };
+
+/**
+ * The events that concern no tenant (DESIGN §6: they say so with `scope: "system"`): the releases'
+ * (DESIGN §9). A wave's events are published once per cell of the wave, with that cell in the
+ * envelope, so a cell's consumers and its audit trail see every release that touched it.
+ */
+export const SYSTEM_EVENT_CATALOG = {
+  ReleaseStarted: event(CONTROL_PLANE_SOURCE, z.object({ ...Release, waves: z.array(z.array(CellId)) })),
+  WaveDeployed: event(CONTROL_PLANE_SOURCE, z.object(Wave)),
+  WavePromoted: event(CONTROL_PLANE_SOURCE, z.object({ ...Wave, requests: Count })),
+  WaveRolledBack: event(CONTROL_PLANE_SOURCE, z.object({ ...Wave, reason: z.string(), previousReleaseId: z.nullable(ReleaseId) })),
+  ReleaseFinished: event(CONTROL_PLANE_SOURCE, z.object({ ...Release, outcome: z.enum(['finished', 'halted', 'aborted', 'rolled-back']), reason: z.optional(z.string()) })),
+} as const;
+
+export type SystemEventName = keyof typeof SYSTEM_EVENT_CATALOG;
+
+export type SystemEventData<N extends SystemEventName> = z.output<(typeof SYSTEM_EVENT_CATALOG)[N]['data']>;
+
+const SystemEnvelope = {
+  scope: z.literal('system'),
+  cellId: CellIdOrNull,
+  eventId: z.string().check(z.minLength(1)),
+  idempotencyKey: z.string().check(z.minLength(1)),
+  occurredAt: z.iso.datetime(),
+  actor: z.string(),
+};
+
+export interface SystemEventDetail<T = unknown> {
+  scope: 'system';
+  cellId: string | null;
+  eventId: string;
+  idempotencyKey: string;
+  occurredAt: string;
+  actor: string;
+  data: T;
+}
+
+const systemDetailSchemas = new Map<SystemEventName, z.ZodMiniType>();
+
+/** The full `detail` of system event `name`, built once on first use. */
+export function systemDetailSchema(name: SystemEventName): z.ZodMiniType<SystemEventDetail> {
+  let schema = systemDetailSchemas.get(name);
+  if (!schema) {
+    schema = z.object({ ...SystemEnvelope, data: SYSTEM_EVENT_CATALOG[name].data });
+    systemDetailSchemas.set(name, schema);
+  }
+  return schema as z.ZodMiniType<SystemEventDetail>;
+}
+
 /** The `data` of event `N` as its publisher gives it and its consumer reads it. */
 export type EventData<N extends EventName> = z.output<(typeof EVENT_CATALOG)[N]['data']>;
 
@@ -99,8 +152,10 @@ export function detailSchema<N extends EventName>(name: N): ReturnType<typeof bu
 }
 
 /** An EventBridge rule's pattern that matches exactly the named events, from their declared sources. */
-export function rulePattern(...names: readonly EventName[]): { source: string[]; 'detail-type': string[] } {
-  return { source: [...new Set(names.map((name) => EVENT_CATALOG[name].source))], 'detail-type': [...names] };
+export function rulePattern(...names: readonly (EventName | SystemEventName)[]): { source: string[]; 'detail-type': string[] } {
+  const sourceOf = (name: EventName | SystemEventName) =>
+    (Object.hasOwn(EVENT_CATALOG, name) ? EVENT_CATALOG[name as EventName] : SYSTEM_EVENT_CATALOG[name as SystemEventName]).source;
+  return { source: [...new Set(names.map(sourceOf))], 'detail-type': [...names] };
 }
 
 /** What a consumer receives from the bus (the fields of an EventBridge event it reads). */

@@ -7,7 +7,18 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { randomUUID } from 'node:crypto';
 import { requireEnv } from '../shared/config.js';
 import type { TierName } from '../tenancy/tiers.js';
-import { EVENT_CATALOG, detailSchema, type EventData, type EventName, type TenantEventDetail } from './catalog.js';
+import {
+  EVENT_CATALOG,
+  SYSTEM_EVENT_CATALOG,
+  detailSchema,
+  systemDetailSchema,
+  type EventData,
+  type EventName,
+  type SystemEventData,
+  type SystemEventDetail,
+  type SystemEventName,
+  type TenantEventDetail,
+} from './catalog.js';
 
 /** Every Cellbook event, whichever plane emitted it. */
 export const CELLBOOK_EVENTS_PATTERN = { source: [{ prefix: 'cellbook.' }] } as const;
@@ -63,18 +74,41 @@ export async function publishTenantEvent<N extends EventName>(name: N, input: Te
   };
   const checked = detailSchema(name).safeParse(detail);
   if (!checked.success) throw new Error(`${name} does not match the event catalog: ${checked.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+  await put(name, EVENT_CATALOG[name].source, detail);
+  return detail;
+}
+
+async function put(name: string, source: string, detail: object): Promise<void> {
   const { FailedEntryCount, Entries } = await eventBridge().send(
     new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: requireEnv('EVENT_BUS_NAME'),
-          Source: EVENT_CATALOG[name].source,
-          DetailType: name,
-          Detail: JSON.stringify(detail),
-        },
-      ],
+      Entries: [{ EventBusName: requireEnv('EVENT_BUS_NAME'), Source: source, DetailType: name, Detail: JSON.stringify(detail) }],
     }),
   );
   if (FailedEntryCount) throw new Error(`event bus rejected ${name}: ${Entries?.[0]?.ErrorCode ?? 'unknown error'}`);
+}
+
+export interface SystemEventInput<N extends SystemEventName> {
+  cellId: string | null;
+  actor: string;
+  data: SystemEventData<N>;
+  /** Consumers deduplicate on it: a step retried after a crash publishes the same fact under the same key. */
+  idempotencyKey: string;
+}
+
+/** Publishes one system-scoped event of the catalog (`scope: "system"`, no tenant); throws like `publishTenantEvent`. */
+export async function publishSystemEvent<N extends SystemEventName>(name: N, input: SystemEventInput<N>): Promise<SystemEventDetail<SystemEventData<N>>> {
+  const eventId = randomUUID();
+  const detail: SystemEventDetail<SystemEventData<N>> = {
+    scope: 'system',
+    cellId: input.cellId,
+    eventId,
+    idempotencyKey: input.idempotencyKey,
+    occurredAt: new Date().toISOString(),
+    actor: input.actor,
+    data: input.data,
+  };
+  const checked = systemDetailSchema(name).safeParse(detail);
+  if (!checked.success) throw new Error(`${name} does not match the event catalog: ${checked.error.issues.map((issue) => issue.path.join('.')).join(', ')}`);
+  await put(name, SYSTEM_EVENT_CATALOG[name].source, detail);
   return detail;
 }

@@ -246,3 +246,23 @@ export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
   const caseId = caseIdOfPartition(tenantId, key.PK);
   return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;
 }
+
+// Releases (DESIGN §9): in the registry, outside every tenant's and cell's partition.
+
+/** The registry's GSI1 partition that lists every release rollout, oldest first. */
+export const RELEASE_LISTING_PARTITION = 'RELEASES';
+
+/** A release's manifest (immutable, written once) and its rollout (the orchestrator's state). */
+export function releaseKey(releaseId: string, part: 'MANIFEST' | 'ROLLOUT'): ItemKey {
+  if (!/^r-[0-9a-f]{16}$/.test(releaseId)) throw new Error(`refusing to build a key for malformed release id ${JSON.stringify(releaseId)}`);
+  return { PK: `RELEASE#${releaseId}`, SK: part };
+}
+
+export function releaseListingKey(releaseId: string, startedAt: string): { GSI1PK: string; GSI1SK: string } {
+  return { GSI1PK: RELEASE_LISTING_PARTITION, GSI1SK: `${startedAt}#${releaseId}` };
+}
+
+/** The one-release-at-a-time lease: names the release rolling out (or back), absent when none is. */
+export function activeReleaseKey(): ItemKey {
+  return { PK: 'RELEASE#ACTIVE', SK: 'LEASE' };
+}

@@ -320,3 +320,40 @@ export class TenantUserNotFound extends DomainError {
     super('No user of this tenant has this name.', options);
   }
 }
+
+// Releases (DESIGN §9).
+
+export class ReleaseNotFound extends DomainError {
+  readonly code = 'RELEASE_NOT_FOUND';
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No release has this id.', options);
+  }
+}
+
+/** One release at a time: another one is rolling out (or back). */
+export class ReleaseInProgress extends DomainError {
+  readonly code = 'RELEASE_IN_PROGRESS';
+  readonly status = 409;
+}
+
+/** A release is rolled out once; build another (a new commit or setting gives a new id). */
+export class ReleaseAlreadyStarted extends DomainError {
+  readonly code = 'RELEASE_ALREADY_STARTED';
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('This release has already been rolled out; build a new release to roll out again.', options);
+  }
+}
+
+/** Abort or roll back a release in a state that does not allow it (finished, halted, already rolling back). */
+export class ReleaseNotActive extends DomainError {
+  readonly code = 'RELEASE_NOT_ACTIVE';
+  readonly status = 409;
+}
+
+/** A plan the catalog does not allow (unknown or undeployed cell, a cell twice, a canary that is not one pooled cell…). */
+export class InvalidReleasePlan extends DomainError {
+  readonly code = 'INVALID_RELEASE_PLAN';
+  readonly status = 422;
+}
