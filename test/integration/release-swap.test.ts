@@ -110,9 +110,16 @@ describe('a cell deploying releases under load', () => {
 
       await cell1.deploy(slow);
       await vi.waitFor(() => expect(cell1.functions.api.busy).toBe(true), { timeout: 10_000, interval: 5 });
-      // Two deploys asked at once run one after the other; the last asked wins.
+      // Two deploys asked at once run one after the other: the second starts once the first has
+      // switched and drained (here: waited for the slow requests), and the last asked wins.
       const bootRelease = await env.platform.releases.load(bootReleaseId);
-      await Promise.all([cell1.deploy(good), cell1.deploy(bootRelease)]);
+      let whenFirstDone: string | undefined;
+      const first = cell1.deploy(good).then(() => {
+        whenFirstDone = cell1.releaseId;
+      });
+      const second = cell1.deploy(bootRelease);
+      await Promise.all([first, second]);
+      expect(whenFirstDone).toBe(good.releaseId);
       expect(cell1.releaseId).toBe(bootReleaseId);
       // The release it runs: nothing to do, the same execution environments keep serving.
       const current = cell1.functions.api;

@@ -12,7 +12,7 @@ import type { LocalApiGateway } from '../aws/api-gateway.js';
 import type { LocalIam } from '../aws/local-iam.js';
 import type { Clock, PolicyDocument } from '../aws/types.js';
 import { createRestGateway, type GatewayRoute } from '../gateway/rest-gateway.js';
-import type { FunctionHost, LogSink } from '../lambda/function-host.js';
+import type { FunctionHost, InvocationRecord, LogSink } from '../lambda/function-host.js';
 import type { LocalCellHandle, PlatformOptions } from '../platform.js';
 import type { LocalRelease } from '../release/build.js';
 import type { LocalCellTelemetry } from '../release/telemetry.js';
@@ -96,7 +96,8 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
   });
   for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
   const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
-  const hostOptions = { code: release, onInvocation: telemetry.recordInvocation.bind(telemetry, cellId) };
+  // Both groups run from the release and report every invocation to the cell's telemetry.
+  const hostOptions = { code: release, onInvocation: (record: InvocationRecord) => telemetry.recordInvocation(cellId, record) };
   const api = host(
     `${PREFIX}-${definition.cellId}-api`,
     roles.api.arn,
