@@ -98,6 +98,7 @@ export function parseFault(text: string): FaultInjection {
 function faultEntry(fault: FaultInjection): EntrySource {
   const description = JSON.stringify(describeFault(fault));
   if (fault.kind === 'error') {
+    // The real module is still bundled and loaded (its cold start, its clients), as a bug inside it would be.
     return {
       contents: `import { handler as real } from 'cellbook:handler';
 void real;
