@@ -1,11 +1,14 @@
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
 import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
 import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { documentClient } from '@cellbook/core/shared/dynamo';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import type { CellDeployer, CellTelemetry } from '@cellbook/core/releases/ports';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import type { LocalApiGateway } from './aws/api-gateway.js';
 import { cellbookTable } from './aws/cellbook-table.js';
 import type { LocalCognito } from './aws/cognito-idp.js';
@@ -13,8 +16,10 @@ import type { DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import type { LocalEventBridge } from './aws/eventbridge.js';
 import type { LocalIam } from './aws/local-iam.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleSession } from './aws/types.js';
-import { bundleFunctions } from './lambda/bundle.js';
-import { FunctionHost, type LogSink } from './lambda/function-host.js';
+import { bundleFunctions, type FunctionCode } from './lambda/bundle.js';
+import { FunctionHost, type InvocationRecord, type LogSink } from './lambda/function-host.js';
+import { buildRelease, loadRelease, workingTreeCommit, type BuildReleaseOptions, type LocalRelease } from './release/build.js';
+import { LocalCellTelemetry, localDeployer } from './release/telemetry.js';
 import { tenantAccessTrust } from './roles/cell-roles.js';
 import { controlDrillRole, controlRoles } from './roles/control-roles.js';
 import { platformAdminRole } from './roles/role-definition.js';
@@ -45,6 +50,12 @@ export interface PlatformOptions {
    * the default) or AWS's `dynamodb-local` (a JVM). Defaults to `CELLBOOK_DYNAMODB`.
    */
   dynamodb?: DynamoDbEngine;
+  /**
+   * Where the cells' releases are stored (`npm start` keeps them in the repository's `.cellbook/`);
+   * a temporary directory, removed on stop, by default. The cells boot from a release of the
+   * working tree built there at start.
+   */
+  releases?: { outRoot: string };
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
@@ -57,8 +68,26 @@ export interface LocalCellHandle {
   apiId: string;
   roles: { api: string; authorizer: string; tenantAccess: string };
   usagePlans: Record<TierName, string>;
-  /** The cell's function workers (data-plane functions, authorizer), for fault drills. */
-  functions: { api: FunctionHost; authorizer: FunctionHost };
+  /** The cell's current function workers (data-plane functions, authorizer), for fault drills. */
+  readonly functions: { api: FunctionHost; authorizer: FunctionHost };
+  /** The release the cell runs. */
+  readonly releaseId: string;
+  /**
+   * Swaps the cell's function bundles to `release` without failing a request (DESIGN §9): new
+   * execution environments from its bundles, warmed, then the gateway switches to them and the
+   * previous ones finish what they had accepted. Resolves once the previous ones have stopped.
+   * A release the cell already runs is a no-op; deploys to one cell run one after the other.
+   */
+  deploy(release: LocalRelease): Promise<void>;
+}
+
+/** The local release store: builds of the cell functions, by content-addressed id. */
+export interface LocalReleases {
+  outRoot: string;
+  /** Builds a release of the working tree (its commit by default; see `workingTreeCommit`). */
+  build(options?: Partial<Omit<BuildReleaseOptions, 'outRoot'>>): Promise<LocalRelease>;
+  /** A stored release, verified against its manifest. */
+  load(releaseId: string): Promise<LocalRelease>;
 }
 
 export interface LocalPlatform {
@@ -102,6 +131,10 @@ export interface LocalPlatform {
    * returning a promise. Returns the function that removes it.
    */
   interceptDynamoDb(interceptor: (call: DynamoDbCall) => void | Promise<void>): () => void;
+  /** The cells' releases: the one they booted from and any built since. */
+  releases: LocalReleases;
+  /** The release orchestrator's ports over this platform: deploy to a cell, and each cell's own figures and alarms. */
+  releaseAdapters: { deployer: CellDeployer; telemetry: CellTelemetry };
   stop(): Promise<void>;
 }
 
@@ -138,15 +171,24 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
   };
 
   try {
-    const bundle = await bundleFunctions([
-      ...CELL_ROUTES.map((r) => r.handler),
-      CELL_AUTHORIZER,
-      ...CONTROL_ROUTES.map((r) => r.handler),
-      OPERATOR_AUTHORIZER,
-      ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
-      ...CONTROL_SCHEDULES.map((job) => job.handler),
+    // The cells run a release (content-addressed, verifiable, swappable); the control plane its own bundle.
+    const releasesRoot = options.releases?.outRoot ?? (await mkdtemp(join(tmpdir(), 'cellbook-releases-')));
+    if (!options.releases) cleanups.push(() => rm(releasesRoot, { recursive: true, force: true }));
+    const [bootRelease, bundle] = await Promise.all([
+      workingTreeCommit().then((commit) => buildRelease({ outRoot: releasesRoot, commit })),
+      bundleFunctions([
+        ...CONTROL_ROUTES.map((r) => r.handler),
+        OPERATOR_AUTHORIZER,
+        ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+        ...CONTROL_SCHEDULES.map((job) => job.handler),
+      ]),
     ]);
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
+    const releases: LocalReleases = {
+      outRoot: releasesRoot,
+      build: async (buildOptions = {}) => buildRelease({ ...buildOptions, outRoot: releasesRoot, commit: buildOptions.commit ?? (await workingTreeCommit()) }),
+      load: (releaseId) => loadRelease(releasesRoot, releaseId),
+    };
 
     const {
       iam,
@@ -200,13 +242,31 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     });
     const functionEnvs = new Map<string, Readonly<Record<string, string>>>();
     /** A function group running under the (existing) role `roleArn`: Lambda hands each its execution role's session. */
-    const host = (group: string, roleArn: string, handlers: string[], env: Record<string, string>) => {
+    const host = (
+      group: string,
+      roleArn: string,
+      handlers: string[],
+      env: Record<string, string>,
+      hostOptions: { code?: FunctionCode; onInvocation?: (record: InvocationRecord) => void } = {},
+    ) => {
       const session = iam.issueRoleSession(roleArn, group, {}, FUNCTION_SESSION_SECONDS);
+      const code = hostOptions.code ?? bundle;
       const functions: Record<string, string> = {};
-      for (const name of handlers) functions[name] = bundle.functions[name]!;
+      for (const name of handlers) {
+        const path = code.functions[name];
+        if (!path) throw new Error(`${group}: no function ${name} in its build`);
+        functions[name] = path;
+      }
       const functionEnv = { ...serviceEnv, ...env, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: group };
       functionEnvs.set(group, functionEnv);
-      const functionHost = new FunctionHost({ group, workerHost: bundle.workerHost, functions, env: functionEnv, onLog });
+      const functionHost = new FunctionHost({
+        group,
+        workerHost: code.workerHost,
+        functions,
+        env: functionEnv,
+        onLog,
+        ...(hostOptions.onInvocation ? { onInvocation: hostOptions.onInvocation } : {}),
+      });
       hosts.push(functionHost);
       return functionHost;
     };
@@ -225,6 +285,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     };
 
     const cells: LocalCellHandle[] = [];
+    const telemetry = new LocalCellTelemetry({ isCell: (cellId) => cells.some((cell) => cell.cellId === cellId) });
     const cellServers = new Map<string, string>();
     const booting = new Map<string, Promise<LocalCellHandle>>();
     /** "Deploys" one cell: its table, roles, functions, API with usage plans, and its registration. */
@@ -262,6 +323,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         },
         cellServers,
         cells,
+        release: bootRelease,
+        telemetry,
       });
     for (const definition of cellsToBoot) await bootCell(definition);
     // Dedicated cells are created when placement asks for one (`CellRequested`), as a deploy
@@ -379,6 +442,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         interceptors.add(interceptor);
         return () => void interceptors.delete(interceptor);
       },
+      releases,
+      releaseAdapters: { deployer: localDeployer(() => cells, releases.load), telemetry },
       stop,
     };
   } catch (error) {

@@ -15,6 +15,8 @@ const operatorPassword = process.env.LOCAL_OPERATOR_PASSWORD || 'operator';
 const logDir = resolve(process.env.CELLBOOK_LOG_DIR ?? '.cellbook/logs');
 mkdirSync(logDir, { recursive: true });
 const logFile = resolve(logDir, 'functions.jsonl');
+// The cells' releases outlive a run: a release built once is found again by its id.
+const releasesDir = resolve(process.env.CELLBOOK_RELEASES_DIR ?? '.cellbook/releases');
 const log = createWriteStream(logFile, { flags: 'a' });
 
 const started = Date.now();
@@ -22,6 +24,7 @@ const platform = await startPlatform({
   port,
   operatorPassword,
   warm: true,
+  releases: { outRoot: releasesDir },
   onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
 });
 const tenants = await seedDemoTenants(platform.url, operatorPassword);
@@ -44,6 +47,7 @@ for (const tenant of tenants) {
   console.log(`    ${tenant.username} / ${tenant.password}  → ${tenant.tier}, ${tenant.cellId} (${tenant.tenantId})`);
 }
 console.log(`\n  function and gateway logs: ${logFile}`);
+console.log(`  cells run release ${platform.cells[0]!.releaseId} (releases: ${releasesDir})`);
 console.log(`\n  try: curl -s -X POST ${platform.url}/auth/token -H 'content-type: application/json' \\
          -d '{"username":"operator","password":"${operatorPassword === 'operator' ? 'operator' : '…'}"}'\n`);
 

@@ -40,6 +40,11 @@ export interface RestGatewayOptions {
   integrationTimeoutMs?: number;
   authorizerTimeoutMs?: number;
   onAccessLog?: (entry: Record<string, unknown>) => void;
+  /**
+   * Told of every answered request: its status and its latency in real milliseconds (whatever
+   * `now` says), as CloudWatch's Count, 5XXError and Latency metrics see the stage.
+   */
+  onAnswer?: (answer: { status: number; latencyMs: number }) => void;
   /** The account's IAM, for routes with `authorization: 'iam'` (required if any route has it). */
   iam?: { authenticate: Authenticate; authorize: Authorize; userId: (session: RoleSession) => string };
 }
@@ -175,6 +180,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
 
   const listener: RequestListener = (req: IncomingMessage, res: ServerResponse) => {
     const started = options.now();
+    const startedAt = performance.now();
+    const answered = (status: number) => options.onAnswer?.({ status, latencyMs: performance.now() - startedAt });
     const requestId = randomUUID();
     let tenantId: string | undefined;
     const send = (status: number, headers: Record<string, string>, body: string | Buffer) => {
@@ -196,6 +203,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         tenant_id: tenantId ?? null,
         latencyMs: options.now() - started,
       });
+      answered(status);
     };
     const gatewayResponse = (type: GatewayResponseType, extra: Record<string, string> = {}) => {
       const { statusCode, body } = GATEWAY_RESPONSES[type];
@@ -350,6 +358,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal server error' }));
+        answered(500);
       } else if (!res.writableEnded) res.destroy();
       options.onAccessLog?.({ requestId, gatewayError: error instanceof Error ? error.message : String(error) });
     });

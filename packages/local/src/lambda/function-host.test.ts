@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bundleFunctions } from './bundle.js';
-import { FunctionError, FunctionHost, FunctionTimeout, type FunctionHostOptions } from './function-host.js';
+import { FunctionError, FunctionHost, FunctionTimeout, type FunctionHostOptions, type InvocationRecord } from './function-host.js';
 
 /**
  * Tiny handler modules, written at test time. Synchronisation goes through SharedArrayBuffers in
@@ -301,5 +301,84 @@ describe('FunctionHost', () => {
 
   it('rejects a maxConcurrency that is not a positive integer', () => {
     expect(() => host({ maxConcurrency: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('FunctionHost during a release swap', () => {
+  it('drain() lets the running and the queued invocations finish, then stops', async () => {
+    const target = host({ maxConcurrency: 1 });
+    const gate = new Gate();
+    const running = gate.invoke(target, 0);
+    await gate.until(1);
+    const queued = gate.invoke(target, 1);
+
+    let drained = false;
+    const draining = target.drain().then(() => {
+      drained = true;
+    });
+    gate.release(0);
+    await expect(running).resolves.toMatchObject({ id: 0 });
+    // The queued one still had to run: drain() waits for it too.
+    await gate.until(2);
+    expect(drained).toBe(false);
+    gate.release(1);
+    await expect(queued).resolves.toMatchObject({ id: 1 });
+    await draining;
+
+    expect(target.busy).toBe(false);
+    await expect(target.invoke('echo', {}, LONG)).rejects.toThrow('test is stopped');
+  });
+
+  it('drain() of an idle host stops it at once', async () => {
+    const target = host();
+    await target.invoke('echo', {}, LONG);
+    await target.drain();
+    await expect(target.invoke('echo', {}, LONG)).rejects.toThrow('test is stopped');
+  });
+
+  it('a successor runs the same functions from another build, with the same group, environment and hooks', async () => {
+    const records: InvocationRecord[] = [];
+    const first = host({ functions: { greet: functions.echo! }, env: { MARK: 'same-env' }, onInvocation: (record) => records.push(record) });
+    await expect(first.invoke('greet', { n: 1 }, LONG)).resolves.toMatchObject({ event: { n: 1 } });
+
+    const next = first.successor({ workerHost, functions: { greet: functions.throws!, unrelated: functions.echo! } });
+    hosts.push(next);
+    await expect(next.invoke('greet', {}, LONG)).rejects.toMatchObject({ errorName: 'TypeError', message: 'boom' });
+    // Only the functions the host ran: a build's other functions are not added.
+    await expect(next.invoke('unrelated', {}, LONG)).rejects.toMatchObject({ message: expect.stringContaining('not deployed') });
+    expect(records.map((record) => [record.functionName, record.ok])).toEqual([
+      ['greet', true],
+      ['greet', false],
+      ['unrelated', false],
+    ]);
+    expect(() => first.successor({ workerHost, functions: {} })).toThrow('the new build has no function greet');
+  });
+
+  it('reports each invocation: ok or its error, a timeout in the queue as a throttle, and its duration', async () => {
+    const records: InvocationRecord[] = [];
+    const target = host({ maxConcurrency: 1, onInvocation: (record) => records.push(record) });
+    await target.warm();
+    await target.invoke('echo', {}, LONG);
+    await target.invoke('throws', {}, LONG).catch(() => undefined);
+
+    const gate = new Gate();
+    const held = gate.invoke(target, 0);
+    await gate.until(1);
+    // Waits for the one environment, and times out waiting: Lambda would have throttled it.
+    await expect(target.invoke('echo', {}, 50)).rejects.toBeInstanceOf(FunctionTimeout);
+    gate.release(0);
+    await held;
+    // Timed out while running: an error, not a throttle.
+    await expect(target.invoke('loop', {}, 100)).rejects.toBeInstanceOf(FunctionTimeout);
+
+    expect(records.map(({ functionName, ok, errorName, throttled }) => ({ functionName, ok, errorName, throttled }))).toEqual([
+      { functionName: 'echo', ok: true, errorName: undefined, throttled: false },
+      { functionName: 'throws', ok: false, errorName: 'TypeError', throttled: false },
+      { functionName: 'echo', ok: false, errorName: 'FunctionTimeout', throttled: true },
+      { functionName: 'gate', ok: true, errorName: undefined, throttled: false },
+      { functionName: 'loop', ok: false, errorName: 'FunctionTimeout', throttled: false },
+    ]);
+    // Timers may fire a millisecond early by the wall clock: the duration is the timeout, give or take.
+    expect(records.at(-1)!.durationMs).toBeGreaterThanOrEqual(90);
   });
 });

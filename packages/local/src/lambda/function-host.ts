@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
+import type { FunctionCode } from './bundle.js';
 import type { HostMessage, ResultMessage, WorkerData } from './protocol.js';
 
 /**
@@ -26,6 +27,18 @@ export class FunctionTimeout extends Error {
   }
 }
 
+/** One invocation as Lambda's metrics see it (Invocations, Errors, Throttles, Duration). */
+export interface InvocationRecord {
+  functionName: string;
+  ok: boolean;
+  /** The error's name when it failed (`TypeError`, `Runtime.ExitError`, `FunctionTimeout`…). */
+  errorName?: string;
+  /** It timed out waiting in the queue for an execution environment: Lambda would have throttled it. */
+  throttled: boolean;
+  /** From the call to its answer, queueing included. */
+  durationMs: number;
+}
+
 export interface FunctionHostOptions {
   /** Logical name, e.g. `cell-1-api`; also the log source. */
   group: string;
@@ -40,6 +53,8 @@ export interface FunctionHostOptions {
    * Invocations beyond it wait, first come first served, and the wait counts toward their timeout.
    */
   maxConcurrency?: number;
+  /** Told of every invocation once it is answered (not of warm-ups). */
+  onInvocation?: (record: InvocationRecord) => void;
 }
 
 export const DEFAULT_MAX_CONCURRENCY = 4;
@@ -57,6 +72,7 @@ interface Job {
   readonly message: HostMessage;
   readonly label: string;
   readonly timeoutMs: number;
+  readonly submittedAt: number;
   timer: NodeJS.Timeout | undefined;
   env: Environment | undefined;
   settled: boolean;
@@ -84,6 +100,8 @@ export class FunctionHost {
   private readonly maxConcurrency: number;
   private nextId = 1;
   private stopped = false;
+  /** Resolved by `drain()`'s waiters once nothing runs or waits. */
+  private drainWaiters: (() => void)[] = [];
   /** How many workers were started in total (cold starts, including replacements after crashes). */
   starts = 0;
 
@@ -119,6 +137,35 @@ export class FunctionHost {
     await Promise.all(environments.map((env) => this.discard(env, `${this.options.group}: execution environment crashed`)));
   }
 
+  /**
+   * The same functions under the same group, environment (role session), limits and hooks, run from
+   * another build of them: what a cell swaps to when it deploys a release. `code.functions` must
+   * hold every function this host runs.
+   */
+  successor(code: FunctionCode): FunctionHost {
+    const functions: Record<string, string> = {};
+    for (const name of Object.keys(this.options.functions)) {
+      const path = code.functions[name];
+      if (!path) throw new Error(`${this.options.group}: the new build has no function ${name}`);
+      functions[name] = path;
+    }
+    return new FunctionHost({ ...this.options, workerHost: code.workerHost, functions });
+  }
+
+  /** Whether an invocation (or warm-up) is running or waiting. */
+  get busy(): boolean {
+    return this.queue.length > 0 || [...this.environments].some((env) => env.job !== undefined);
+  }
+
+  /**
+   * Lets every invocation already running or queued finish (each within its own timeout), then
+   * stops. The caller routes no new work here first (a cell switches its gateway to the new hosts).
+   */
+  async drain(): Promise<void> {
+    if (this.busy) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    await this.stop();
+  }
+
   /** Terminates every worker; in-flight and queued invocations fail, later ones are refused. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -130,7 +177,7 @@ export class FunctionHost {
   private submit(message: HostMessage, label: string, timeoutMs: number): Promise<unknown> {
     if (this.stopped) return Promise.reject(new Error(`${this.options.group} is stopped`));
     return new Promise((resolve, reject) => {
-      const job: Job = { message, label, timeoutMs, timer: undefined, env: undefined, settled: false, resolve, reject };
+      const job: Job = { message, label, timeoutMs, submittedAt: Date.now(), timer: undefined, env: undefined, settled: false, resolve, reject };
       job.timer = setTimeout(() => this.timeOut(job), timeoutMs);
       job.timer.unref();
       this.queue.push(job);
@@ -221,7 +268,24 @@ export class FunctionHost {
     if (job.settled) return;
     job.settled = true;
     clearTimeout(job.timer);
+    if (job.message.type === 'invoke') {
+      this.options.onInvocation?.({
+        functionName: job.message.functionName,
+        ok: !error,
+        ...(error ? { errorName: error instanceof FunctionError ? error.errorName : error.name } : {}),
+        // Timed out before any environment took it: the pool was exhausted.
+        throttled: error instanceof FunctionTimeout && job.env === undefined,
+        durationMs: Date.now() - job.submittedAt,
+      });
+    }
     if (error) job.reject(error);
     else job.resolve(value);
+    // Checked once the caller (complete, timeOut, discard) has finished updating the pool.
+    if (this.drainWaiters.length > 0) queueMicrotask(() => this.releaseDrainers());
+  }
+
+  private releaseDrainers(): void {
+    if (this.busy) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }

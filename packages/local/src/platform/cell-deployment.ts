@@ -12,8 +12,10 @@ import type { LocalApiGateway } from '../aws/api-gateway.js';
 import type { LocalIam } from '../aws/local-iam.js';
 import type { Clock, PolicyDocument } from '../aws/types.js';
 import { createRestGateway, type GatewayRoute } from '../gateway/rest-gateway.js';
-import type { LogSink } from '../lambda/function-host.js';
+import type { FunctionHost, InvocationRecord, LogSink } from '../lambda/function-host.js';
 import type { LocalCellHandle, PlatformOptions } from '../platform.js';
+import type { LocalRelease } from '../release/build.js';
+import type { LocalCellTelemetry } from '../release/telemetry.js';
 import { cellControlPolicies, cellRoles } from '../roles/cell-roles.js';
 import { controlRoleArn } from '../roles/control-roles.js';
 import type { HostFunctions } from './control-plane.js';
@@ -48,6 +50,16 @@ export interface CellDeploymentInput {
   /** cell id → gateway URL, which the router reads. */
   cellServers: Map<string, string>;
   cells: LocalCellHandle[];
+  /** The release the cell boots with. */
+  release: LocalRelease;
+  /** Where the cell's gateway and functions report what they served. */
+  telemetry: LocalCellTelemetry;
+}
+
+/** A cell's two function groups. */
+interface CellFunctions {
+  api: FunctionHost;
+  authorizer: FunctionHost;
 }
 
 export async function deployCell(definition: Cell.CellDefinition, input: CellDeploymentInput): Promise<LocalCellHandle> {
@@ -69,7 +81,10 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     onGrants,
     cellServers,
     cells,
+    release,
+    telemetry,
   } = input;
+  const cellId = definition.cellId;
   const tableName = cellTable(definition.cellId);
   await createTable(tableName, true);
   const roles = cellRoles({
@@ -81,6 +96,8 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
   });
   for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
   const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
+  // Both groups run from the release and report every invocation to the cell's telemetry.
+  const hostOptions = { code: release, onInvocation: (record: InvocationRecord) => telemetry.recordInvocation(cellId, record) };
   const api = host(
     `${PREFIX}-${definition.cellId}-api`,
     roles.api.arn,
@@ -90,8 +107,54 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
       TENANT_ROLE_ARN: roles.tenantAccess.arn,
       IDENTITY_BROKER_URL: controlPlaneUrl,
     },
+    hostOptions,
   );
-  const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv);
+  const authorizer = host(`${PREFIX}-${definition.cellId}-authorizer`, roles.authorizer.arn, [CELL_AUTHORIZER], cellEnv, hostOptions);
+
+  // The functions the gateway invokes: swapped, never mutated, by a deploy.
+  let current: CellFunctions = { api, authorizer };
+  let releaseId = release.releaseId;
+  /** Every host of the cell not stopped yet: the current ones, and the previous ones while they drain. */
+  const live = new Set<FunctionHost>([api, authorizer]);
+  cleanups.push(async () => {
+    await Promise.all([...live].map((functionHost) => functionHost.stop()));
+  });
+  /**
+   * Brings the cell to `next` without failing a request: new execution environments from the new
+   * bundles (same roles' sessions, same environment), warmed; then the gateway's target switches
+   * in one assignment; then the previous hosts finish everything they had accepted and stop.
+   */
+  const swapTo = async (next: LocalRelease): Promise<void> => {
+    if (next.releaseId === releaseId) return;
+    const successors: CellFunctions = { api: current.api.successor(next), authorizer: current.authorizer.successor(next) };
+    live.add(successors.api);
+    live.add(successors.authorizer);
+    try {
+      await Promise.all([successors.api.warm(), successors.authorizer.warm()]);
+    } catch (error) {
+      for (const functionHost of [successors.api, successors.authorizer]) {
+        live.delete(functionHost);
+        await functionHost.stop();
+      }
+      throw error;
+    }
+    const previous = current;
+    current = successors;
+    releaseId = next.releaseId;
+    await Promise.all(
+      [previous.api, previous.authorizer].map(async (functionHost) => {
+        await functionHost.drain();
+        live.delete(functionHost);
+      }),
+    );
+  };
+  /** Deploys queue behind each other: two never overlap on one cell. */
+  let deploying: Promise<void> = Promise.resolve();
+  const deploy = (next: LocalRelease): Promise<void> => {
+    const run = deploying.then(() => swapTo(next));
+    deploying = run.catch(() => undefined);
+    return run;
+  };
 
   const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
   const usagePlans = {} as Record<TierName, string>;
@@ -127,10 +190,11 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     stage: STAGE,
     routes,
     authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
-    invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? authorizer : api).invoke(name, event, timeoutMs),
+    invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? current.authorizer : current.api).invoke(name, event, timeoutMs),
     meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
     now: gatewayClock,
     onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
+    onAnswer: (answer) => telemetry.recordRequest(cellId, answer),
   });
   apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
   const gateway = await listen(cellGateway.listener);
@@ -147,7 +211,13 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     apiId: restApi.id,
     roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
     usagePlans,
-    functions: { api, authorizer },
+    get functions() {
+      return current;
+    },
+    get releaseId() {
+      return releaseId;
+    },
+    deploy,
   };
   cells.push(handle);
   return handle;

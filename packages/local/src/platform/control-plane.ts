@@ -14,14 +14,25 @@ import type { LocalEventBridge } from '../aws/eventbridge.js';
 import type { LocalIam } from '../aws/local-iam.js';
 import { LOCAL_REGION, type Clock, type RoleDefinition } from '../aws/types.js';
 import { createRestGateway } from '../gateway/rest-gateway.js';
-import type { FunctionHost, LogSink } from '../lambda/function-host.js';
+import type { FunctionCode } from '../lambda/bundle.js';
+import type { FunctionHost, InvocationRecord, LogSink } from '../lambda/function-host.js';
 import type { PlatformOptions } from '../platform.js';
 import { operatorAuthorizerRole } from '../roles/control-roles.js';
 import { OPERATOR_POOL_CLIENT_ID, OPERATOR_POOL_ID } from './aws-services.js';
 import { PREFIX, STAGE } from './naming.js';
 
 /** Starts a function group under the (existing) role `roleArn`, as the platform's `host` does. */
-export type HostFunctions = (group: string, roleArn: string, handlers: string[], env: Record<string, string>) => FunctionHost;
+/**
+ * A function group running under the (existing) role `roleArn`, from the platform's control bundle
+ * unless `options.code` names another build (a cell's release).
+ */
+export type HostFunctions = (
+  group: string,
+  roleArn: string,
+  handlers: string[],
+  env: Record<string, string>,
+  options?: { code?: FunctionCode; onInvocation?: (record: InvocationRecord) => void },
+) => FunctionHost;
 
 export interface ControlPlaneInput {
   options: PlatformOptions;
