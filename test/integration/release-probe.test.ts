@@ -126,6 +126,12 @@ describe('ensureProbeTenant', () => {
     expect([...((await Cell.get('cell-d1'))?.tenants ?? [])]).toEqual([enterprise.tenantId]);
   });
 
+  it('never gives a cell a second probe: the pin of another tenant is refused, the first probe stays', async () => {
+    const { tenantId } = await Probe.ensureProbeTenant('cell-1');
+    await expect(Cell.pinProbeTenant('cell-1', 'tenant-impostor')).rejects.toThrow(/already has probe tenant/);
+    expect((await Cell.get('cell-1'))?.probeTenantId).toBe(tenantId);
+  });
+
   it('refuses a cell that is not deployed, and creates nothing', async () => {
     await expect(Probe.ensureProbeTenant('cell-d2')).rejects.toMatchObject({ code: 'CELL_NOT_FOUND' });
     expect(await Cell.get('cell-d2')).toBeUndefined();
@@ -194,6 +200,24 @@ describe('routerProbe', () => {
       stop();
     }
     expect((await probe.run('cell-1')).ok).toBe(true);
+  });
+
+  it('fails on a step that answers an error even when the steps before it passed', async () => {
+    const probe = Probe.routerProbe({ routerUrl: env.url });
+    const cell1 = env.platform.cells.find((cell) => cell.cellId === 'cell-1')!;
+    // Only cell-1's listing fails: creating still works.
+    const stop = env.platform.interceptDynamoDb(({ operation, body }) => {
+      if (operation === 'Query' && body.TableName === cell1.tableName) throw new Error('cell-1 listing is down (drill)');
+    });
+    try {
+      const failed = await probe.run('cell-1');
+      expect(failed.ok).toBe(false);
+      expect(failed.steps.map((step) => step.step)).toEqual(['sign-in', 'create', 'list']);
+      expect(failed.steps.at(-1)!.status).toBeGreaterThanOrEqual(500);
+      expect(failed.error).toMatch(/^list: answered 5\d\d/);
+    } finally {
+      stop();
+    }
   });
 
   it('reports a network failure as a failed step, without throwing', async () => {
