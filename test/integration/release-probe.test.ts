@@ -132,6 +132,15 @@ describe('ensureProbeTenant', () => {
     expect((await Cell.get('cell-1'))?.probeTenantId).toBe(tenantId);
   });
 
+  it('keeps the probe in its cell: an operator cannot move it', async () => {
+    const { tenantId } = await Probe.ensureProbeTenant('cell-1');
+    const moved = await env.call('POST', `/admin/tenants/${tenantId}/move`, { token: env.operatorToken, body: { cellId: 'cell-2' } });
+    expect(moved.status).toBe(422);
+    expect(moved.body.error.code).toBe('INVALID_MOVE');
+    expect(await Tenant.getRecord(tenantId)).toMatchObject({ cellId: 'cell-1' });
+    expect((await Cell.get('cell-2'))?.tenants?.has(tenantId) ?? false).toBe(false);
+  });
+
   it('refuses a cell that is not deployed, and creates nothing', async () => {
     await expect(Probe.ensureProbeTenant('cell-d2')).rejects.toMatchObject({ code: 'CELL_NOT_FOUND' });
     expect(await Cell.get('cell-d2')).toBeUndefined();
