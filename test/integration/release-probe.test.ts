@@ -262,3 +262,25 @@ describe('routerProbe', () => {
     expect(probeList.body.items.map((item: { caseId: string }) => item.caseId)).not.toContain(theirs.body.caseId);
   });
 });
+
+describe('a probe tenant offboarded by an operator', () => {
+  it('is followed by a new probe of the same cell, which the running probe signs in as after one failed round', async () => {
+    const probe = Probe.routerProbe({ routerUrl: env.url });
+    expect((await probe.run('cell-2')).ok).toBe(true);
+    const retired = await Probe.ensureProbeTenant('cell-2');
+    expect((await env.call('POST', `/admin/tenants/${retired.tenantId}/suspend`, { token: env.operatorToken, body: {} })).status).toBe(200);
+    expect((await env.call('DELETE', `/admin/tenants/${retired.tenantId}`, { token: env.operatorToken, body: {} })).status).toBe(200);
+
+    // Its token is still cached: the round fails on the first tenant request.
+    const refused = await probe.run('cell-2');
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused.steps.at(-1)).toMatchObject({ step: 'create', status: 403 });
+
+    const next = await probe.run('cell-2');
+    expect(next).toMatchObject({ ok: true });
+    const successor = await Probe.ensureProbeTenant('cell-2');
+    expect(successor.tenantId).not.toBe(retired.tenantId);
+    expect(await Tenant.getRecord(successor.tenantId)).toMatchObject({ status: 'ACTIVE', cellId: 'cell-2', synthetic: true });
+    expect(await Cell.get('cell-2')).toMatchObject({ probeTenantId: successor.tenantId, probeGeneration: 1 });
+  });
+});

@@ -50,6 +50,8 @@ export interface CellRecord extends CellDefinition {
   tenants?: ReadonlySet<string>;
   /** The cell's synthetic probe tenant (releases/probe.ts), once it has one: pinned here, holding no slot. */
   probeTenantId?: string;
+  /** How many probe tenants of this cell were retired (offboarded): names the next one's onboarding. */
+  probeGeneration?: number;
   tableName: string;
   apiId: string;
   stage: string;
@@ -255,6 +257,28 @@ export async function pinProbeTenant(cellId: string, tenantId: string): Promise<
     if (!cell) throw new CellNotFound({ cause: error });
     if (cell.status === 'provisioning') throw new CellNotDeployed({ cause: error });
     throw new Error(`cell ${cellId} already has probe tenant ${cell.probeTenantId}, not ${tenantId}`, { cause: error });
+  }
+}
+
+/**
+ * Retires the cell's probe of `generation` (it was offboarded): the cell forgets it and counts the
+ * next generation. Conditional on the generation, so of several callers that found the same retired
+ * probe exactly one moves the cell on; the others change nothing.
+ */
+export async function retireProbeTenant(cellId: string, generation: number): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: cellRecordKey(cellId),
+        UpdateExpression: 'SET #probeGeneration = :next REMOVE #probeTenantId',
+        ConditionExpression: generation === 0 ? 'attribute_exists(PK) AND attribute_not_exists(#probeGeneration)' : '#probeGeneration = :generation',
+        ExpressionAttributeNames: { '#probeGeneration': 'probeGeneration', '#probeTenantId': 'probeTenantId' },
+        ExpressionAttributeValues: { ':next': generation + 1, ...(generation === 0 ? {} : { ':generation': generation }) },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
   }
 }
 

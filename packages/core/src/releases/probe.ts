@@ -8,7 +8,9 @@
  * The probe tenant (`ensureProbeTenant`) is onboarded by the ordinary resumable onboarding with
  * `probeOf`: it is pinned to its cell (the cell record's `probeTenantId`, one conditional write)
  * instead of taking one of the cell's slots, so capacity counts and placement never see it; its
- * record is `synthetic: true`; its admin receives no invitation. Its password is a fresh random
+ * record is `synthetic: true`; its admin receives no invitation; moves refuse it. Offboarding it
+ * is allowed (it is a tenant like any other): the next ensure retires it on the cell record
+ * (`probeGeneration`) and onboards a new one. Its password is a fresh random
  * one that the probe sets itself and keeps in memory only: a new probe sets another.
  *
  * Each round leaves nothing open: the round's case goes on to CLOSED, and any case an interrupted
@@ -16,7 +18,7 @@
  * active-case limit. Closed cases stay (there is no route that deletes a case): about 1 KB per round.
  *
  * What it calls, for the release driver's grants (the onboarding identity's, plus one):
- * - cells table: `GetItem` (the cell), `UpdateItem` (`probeTenantId`, conditional);
+ * - cells table: `GetItem` (the cell), `UpdateItem` (`probeTenantId`, `probeGeneration`, conditional);
  * - tenants table: `GetItem`, `PutItem`, `UpdateItem`, `DeleteItem` (the idempotency claim
  *   `IDEMPOTENCY#release-probe`, the name lease, the admin e-mail reservation, the registry record,
  *   its audit entry), as onboarding;
@@ -33,7 +35,8 @@
 import * as Cell from '../cells/cell.js';
 import * as Identity from '../integrations/identity.js';
 import * as Onboarding from '../lifecycle/onboarding.js';
-import { CellNotDeployed, CellNotFound } from '../shared/errors.js';
+import { CellNotDeployed, CellNotFound, IdempotencyKeyReused } from '../shared/errors.js';
+import { readTenant } from '../tenants/repository.js';
 import type { Placement, TierName } from '../tenancy/tiers.js';
 import type { CellProbe, ProbeResult, ProbeStep } from './ports.js';
 
@@ -74,19 +77,39 @@ export function probeAdminEmail(cellId: string): string {
  * finishes the same tenant. Throws `CellNotFound` for a cell that is not deployed.
  */
 export async function ensureProbeTenant(cellId: string, options: EnsureProbeTenantOptions = {}): Promise<ProbeTenant> {
+  return ensureGeneration(cellId, options, true);
+}
+
+async function ensureGeneration(cellId: string, options: EnsureProbeTenantOptions, mayRetire: boolean): Promise<ProbeTenant> {
   const cell = await Cell.get(cellId);
   if (!cell) throw new CellNotFound();
   if (cell.status === 'provisioning') throw new CellNotDeployed();
+  const generation = cell.probeGeneration ?? 0;
   const request = { name: probeTenantName(cellId), tier: PROBE_TIERS[cell.placement], adminEmail: probeAdminEmail(cellId) };
-  const onboarded = await Onboarding.onboard(request, {
-    actor: PROBE_ACTOR,
-    idempotencyKey: `probe-${cellId}`,
-    probeOf: cellId,
-    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  let onboarded: Onboarding.OnboardResult;
+  try {
+    onboarded = await Onboarding.onboard(request, {
+      actor: PROBE_ACTOR,
+      // One key per generation: a crashed attempt is finished by the next, and a probe that was
+      // offboarded (by an operator, or by the reaper of abandoned onboardings) is followed by a new one.
+      idempotencyKey: generation === 0 ? `probe-${cellId}` : `probe-${cellId}#${generation}`,
+      probeOf: cellId,
+      ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof IdempotencyKeyReused) || !mayRetire || !(await isRetired(cell.probeTenantId))) throw error;
+    await Cell.retireProbeTenant(cellId, generation);
+    return ensureGeneration(cellId, options, false);
+  }
   if (onboarded.cellId !== cellId) throw new Error(`the probe tenant of ${cellId} (${onboarded.tenantId}) is in ${onboarded.cellId}`);
   return { tenantId: onboarded.tenantId, cellId, name: request.name, tier: request.tier, username: onboarded.admin.username };
+}
+
+/** Whether the cell's pinned probe (if it got as far as being pinned) has been offboarded. */
+async function isRetired(probeTenantId: string | undefined): Promise<boolean> {
+  if (probeTenantId === undefined) return true;
+  return (await readTenant(probeTenantId, { consistent: true }))?.status === 'OFFBOARDED';
 }
 
 export interface RouterProbeOptions {
@@ -161,6 +184,9 @@ export function routerProbe(options: RouterProbeOptions): CellProbe {
     const steps: ProbeResult['steps'] = [];
     const failed = (step: ProbeStep, answer: Answer, why?: string): ProbeResult => {
       steps.push({ step, status: answer.status, ms: answer.ms });
+      // Refused credentials (a password another probe has reset since, a probe tenant offboarded
+      // since): the next round ensures the tenant again and signs in afresh.
+      if (answer.status === 401 || answer.status === 403) sessions.delete(cellId);
       const reason = why ?? answer.error ?? `answered ${answer.status}${errorCodeOf(answer.body)}`;
       return { ok: false, steps, error: `${step}: ${reason}` };
     };
@@ -178,11 +204,7 @@ export function routerProbe(options: RouterProbeOptions): CellProbe {
     } else {
       session.token = undefined;
       const signIn = await request('POST', '/auth/token', { username: session.tenant.username, password: session.password });
-      if (!isSuccess(signIn.status)) {
-        // Another probe may have set the password since: the next round sets a fresh one.
-        if (signIn.status === 401) sessions.delete(cellId);
-        return failed('sign-in', signIn);
-      }
+      if (!isSuccess(signIn.status)) return failed('sign-in', signIn);
       const token = field(signIn.body, 'access_token');
       const expiresIn = field(signIn.body, 'expires_in');
       if (typeof token !== 'string') return failed('sign-in', signIn, `answered ${signIn.status} without an access token`);
