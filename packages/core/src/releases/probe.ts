@@ -151,7 +151,8 @@ interface Answer {
 export function routerProbe(options: RouterProbeOptions): CellProbe {
   const send = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const sessions = new Map<string, Session>();
+  // One session per cell, shared by concurrent rounds: two would each set a password, and one lose.
+  const sessions = new Map<string, Promise<Session>>();
 
   async function request(method: string, path: string, body?: unknown, token?: string): Promise<Answer> {
     const started = performance.now();
@@ -170,14 +171,22 @@ export function routerProbe(options: RouterProbeOptions): CellProbe {
     }
   }
 
-  async function sessionOf(cellId: string): Promise<Session> {
+  function sessionOf(cellId: string): Promise<Session> {
     let session = sessions.get(cellId);
     if (!session) {
-      const tenant = await ensureProbeTenant(cellId);
-      session = { tenant, password: await Identity.setRandomPassword(tenant.username) };
+      session = (async () => {
+        const tenant = await ensureProbeTenant(cellId);
+        return { tenant, password: await Identity.setRandomPassword(tenant.username) };
+      })();
       sessions.set(cellId, session);
+      // A session that could not be set up is not kept: the next round tries again.
+      session.catch(() => forget(cellId, session));
     }
     return session;
+  }
+
+  function forget(cellId: string, session: Promise<Session> | undefined): void {
+    if (session !== undefined && sessions.get(cellId) === session) sessions.delete(cellId);
   }
 
   async function run(cellId: string): Promise<ProbeResult> {
@@ -186,14 +195,15 @@ export function routerProbe(options: RouterProbeOptions): CellProbe {
       steps.push({ step, status: answer.status, ms: answer.ms });
       // Refused credentials (a password another probe has reset since, a probe tenant offboarded
       // since): the next round ensures the tenant again and signs in afresh.
-      if (answer.status === 401 || answer.status === 403) sessions.delete(cellId);
+      if (answer.status === 401 || answer.status === 403) forget(cellId, current);
       const reason = why ?? answer.error ?? `answered ${answer.status}${errorCodeOf(answer.body)}`;
       return { ok: false, steps, error: `${step}: ${reason}` };
     };
 
     let session: Session;
+    const current = sessionOf(cellId);
     try {
-      session = await sessionOf(cellId);
+      session = await current;
     } catch (error) {
       return failed('sign-in', { status: 0, ms: 0, body: null }, `no probe tenant in ${cellId}: ${error instanceof Error ? error.message : String(error)}`);
     }
