@@ -10,8 +10,8 @@
  * instead of taking one of the cell's slots, so capacity counts and placement never see it; its
  * record is `synthetic: true`; its admin receives no invitation; moves refuse it. Offboarding it
  * is allowed (it is a tenant like any other): the next ensure retires it on the cell record
- * (`probeGeneration`) and onboards a new one. Its password is a fresh random
- * one that the probe sets itself and keeps in memory only: a new probe sets another.
+ * (`probeGeneration`) and onboards a new one. Its password is a fresh random one that the probe
+ * sets itself and keeps in memory only: a new probe sets another.
  *
  * Each round leaves nothing open: the round's case goes on to CLOSED, and any case an interrupted
  * round left open (seen in the round's listing) is closed too, so the probe never nears the tier's
@@ -20,7 +20,7 @@
  * What it calls, for the release driver's grants (the onboarding identity's, plus one):
  * - cells table: `GetItem` (the cell), `UpdateItem` (`probeTenantId`, `probeGeneration`, conditional);
  * - tenants table: `GetItem`, `PutItem`, `UpdateItem`, `DeleteItem` (the idempotency claim
- *   `IDEMPOTENCY#release-probe`, the name lease, the admin e-mail reservation, the registry record,
+ *   `IDEMPOTENCY#release-probe#probe-<cellId>[#<generation>]`, the name lease, the admin e-mail reservation, the registry record,
  *   its audit entry), as onboarding;
  * - each cell's table: `PutItem` on the seeded partitions (counters, user listing), as onboarding;
  * - API Gateway: `POST /apikeys`, `GET /apikeys`, `GET /usageplans`, `POST /usageplans/{id}/keys`
