@@ -48,6 +48,10 @@ export interface CellRecord extends CellDefinition {
   requestedFor?: string;
   /** The tenants holding a slot here (a DynamoDB string set; absent while the cell is empty). */
   tenants?: ReadonlySet<string>;
+  /** The cell's synthetic probe tenant (releases/probe.ts), once it has one: pinned here, holding no slot. */
+  probeTenantId?: string;
+  /** How many probe tenants of this cell were retired (offboarded): names the next one's onboarding. */
+  probeGeneration?: number;
   tableName: string;
   apiId: string;
   stage: string;
@@ -254,6 +258,58 @@ async function requestDedicatedCell(cells: readonly CellRecord[], tenantId: stri
     idempotencyKey: `CellRequested#${requested.cellId}#${tenantId}`,
   });
   throw new CellProvisioning(`Dedicated cell ${requested.cellId} is being created for this tenant; retry shortly.`);
+}
+
+/**
+ * Pins a cell's synthetic probe tenant to it: the cell records it as `probeTenantId`, and neither
+ * its count nor its slots change, so the probe takes no customer's place (a dedicated cell's one
+ * slot stays its enterprise tenant's). One conditional write: a deployed cell (active or
+ * draining: a draining cell still receives releases), with no probe or this one, so repeating it
+ * is harmless and no cell ever has two probes.
+ */
+export async function pinProbeTenant(cellId: string, tenantId: string): Promise<CellRecord> {
+  try {
+    const { Attributes } = await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: cellRecordKey(cellId),
+        UpdateExpression: 'SET #probeTenantId = :tenantId',
+        ConditionExpression: 'attribute_exists(PK) AND #status <> :provisioning AND (attribute_not_exists(#probeTenantId) OR #probeTenantId = :tenantId)',
+        ExpressionAttributeNames: { '#probeTenantId': 'probeTenantId', '#status': 'status' },
+        ExpressionAttributeValues: { ':tenantId': tenantId, ':provisioning': 'provisioning' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toRecord(Attributes ?? {});
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const cell = await get(cellId);
+    if (!cell) throw new CellNotFound({ cause: error });
+    if (cell.status === 'provisioning') throw new CellNotDeployed({ cause: error });
+    throw new Error(`cell ${cellId} already has probe tenant ${cell.probeTenantId}, not ${tenantId}`, { cause: error });
+  }
+}
+
+/**
+ * Retires the cell's probe of `generation` (it was offboarded): the cell forgets it and counts the
+ * next generation. Conditional on the generation, so of several callers that found the same retired
+ * probe exactly one moves the cell on; the others change nothing.
+ */
+export async function retireProbeTenant(cellId: string, generation: number): Promise<void> {
+  try {
+    await systemDocumentClient().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: cellRecordKey(cellId),
+        UpdateExpression: 'SET #probeGeneration = :next REMOVE #probeTenantId',
+        ConditionExpression: generation === 0 ? 'attribute_exists(PK) AND attribute_not_exists(#probeGeneration)' : '#probeGeneration = :generation',
+        ExpressionAttributeNames: { '#probeGeneration': 'probeGeneration', '#probeTenantId': 'probeTenantId' },
+        ExpressionAttributeValues: { ':next': generation + 1, ...(generation === 0 ? {} : { ':generation': generation }) },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+  }
 }
 
 /**

@@ -131,6 +131,14 @@ export interface NewUser {
   temporaryPassword?: string;
 }
 
+/**
+ * How a new user hears of their account: the stage's delivery (`INVITATION_DELIVERY`), or `none`
+ * for a user nobody reads mail for (a cell's synthetic probe tenant, whose address is
+ * `.invalid`): Cognito sends nothing, and no password is returned (its owner sets one with
+ * `setRandomPassword`).
+ */
+export type Invitation = 'delivery' | 'none';
+
 /** Creates a user bound to `tenantId` (explicit: the control plane calls this outside a tenant). */
 export async function createTenantUser(input: { tenantId: string; email: string; role: TenantRole }): Promise<NewUser> {
   const username = input.email.toLowerCase();
@@ -145,20 +153,24 @@ export async function createTenantUser(input: { tenantId: string; email: string;
  * fresh temporary password — the first one was never delivered — and its group membership is
  * ensured again. A user of another tenant, or one who has signed in already, is `UserAlreadyExists`.
  */
-export async function ensureTenantUser(input: { tenantId: string; email: string; role: TenantRole }): Promise<NewUser> {
+export async function ensureTenantUser(input: { tenantId: string; email: string; role: TenantRole; invitation?: Invitation }): Promise<NewUser> {
   const username = input.email.toLowerCase();
+  const invitation = input.invitation ?? 'delivery';
   let user: NewUser;
   try {
-    user = await createUser(input.tenantId, username);
+    user = await createUser(input.tenantId, username, invitation);
   } catch (error) {
     if (!isCognitoError(error, 'UsernameExistsException')) throw error;
     const existing = await getUser(username);
     if (existing === undefined) {
       // Deleted between our create and our read (an undo racing the retry): this create decides.
-      user = await createNewUser(input.tenantId, username);
+      user = await createNewUser(input.tenantId, username, invitation);
     } else {
-      if (existing.tenantId !== input.tenantId || existing.status !== 'FORCE_CHANGE_PASSWORD') throw new UserAlreadyExists({ cause: error });
-      user = await reissueTemporaryPassword(username);
+      if (existing.tenantId !== input.tenantId) throw new UserAlreadyExists({ cause: error });
+      // Nobody waits for an invitation: the user is this tenant's, whatever its password.
+      if (invitation === 'none') user = { username };
+      else if (existing.status !== 'FORCE_CHANGE_PASSWORD') throw new UserAlreadyExists({ cause: error });
+      else user = await reissueTemporaryPassword(username);
     }
   }
   await addToGroup(username, input.role);
@@ -166,17 +178,17 @@ export async function ensureTenantUser(input: { tenantId: string; email: string;
 }
 
 /** Creates the user; a username already taken is the domain's `UserAlreadyExists`. */
-async function createNewUser(tenantId: string, username: string): Promise<NewUser> {
+async function createNewUser(tenantId: string, username: string, invitation: Invitation = 'delivery'): Promise<NewUser> {
   try {
-    return await createUser(tenantId, username);
+    return await createUser(tenantId, username, invitation);
   } catch (error) {
     if (isCognitoError(error, 'UsernameExistsException')) throw new UserAlreadyExists({ cause: error });
     throw error;
   }
 }
 
-async function createUser(tenantId: string, username: string): Promise<NewUser> {
-  const password = invitationDelivery() === 'response' ? generatePassword() : undefined;
+async function createUser(tenantId: string, username: string, invitation: Invitation): Promise<NewUser> {
+  const password = invitation === 'none' || invitationDelivery() === 'response' ? generatePassword() : undefined;
   await cognito().send(
     new AdminCreateUserCommand({
       UserPoolId: requireEnv('USER_POOL_ID'),
@@ -189,7 +201,18 @@ async function createUser(tenantId: string, username: string): Promise<NewUser> 
       ...(password ? { TemporaryPassword: password, MessageAction: 'SUPPRESS' } : { DesiredDeliveryMediums: ['EMAIL'] }),
     }),
   );
-  return password ? { username, temporaryPassword: password } : { username };
+  return password && invitation === 'delivery' ? { username, temporaryPassword: password } : { username };
+}
+
+/**
+ * Gives a user a fresh random password, permanent (no challenge at the next sign-in), and returns
+ * it. For the synthetic probe's admin, whose password lives only in the memory of the probe that
+ * set it: whoever runs the probe next sets another.
+ */
+export async function setRandomPassword(username: string): Promise<string> {
+  const password = generatePassword();
+  await cognito().send(new AdminSetUserPasswordCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase(), Password: password, Permanent: true }));
+  return password;
 }
 
 /**

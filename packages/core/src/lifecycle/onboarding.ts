@@ -73,6 +73,13 @@ export interface OnboardOptions {
   afterStep?: (step: OnboardingStep, tenantId: string) => Promise<void> | void;
   /** The workflow's clock (lease expiry); tests move it to retry without waiting out a lease. */
   now?: () => number;
+  /**
+   * Core only (releases/probe.ts), never from a request: onboards the synthetic probe tenant of
+   * this cell. It is pinned there (the cell's `probeTenantId`) instead of taking one of the cell's
+   * slots, so it counts against no capacity; its record is marked `synthetic`; its admin gets no
+   * invitation (the probe sets the password itself).
+   */
+  probeOf?: string;
 }
 
 /**
@@ -340,6 +347,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
       adminUsername: request.adminEmail,
       createdAt: now,
       updatedAt: now,
+      ...(options.probeOf !== undefined ? { synthetic: true as const } : {}),
       onboarding: { steps: { registered: now }, attempts: 1, actor: options.actor },
     };
     try {
@@ -374,6 +382,10 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     const placed = await Cell.get(record.cellId);
     if (!placed) throw new Error(`tenant ${tenantId} is placed in unknown cell ${record.cellId}`);
     cell = placed;
+  } else if (options.probeOf !== undefined) {
+    cell = await Cell.pinProbeTenant(options.probeOf, tenantId);
+    await recordStep(tenantId, 'placed', { cellId: cell.cellId });
+    await after('placed');
   } else {
     try {
       cell = await Cell.placeTenant(TIERS[request.tier].placement, tenantId);
@@ -408,7 +420,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
   let adminCreatedNow = false;
   if (!steps().adminCreated) {
     adminCreatedNow = true;
-    admin = await Identity.ensureTenantUser({ tenantId, email: request.adminEmail, role: 'admin' });
+    admin = await Identity.ensureTenantUser({ tenantId, email: request.adminEmail, role: 'admin', invitation: invitationOf(options) });
     await seedAdminListing(cell.tableName, tenantId, admin.username);
     await recordStep(tenantId, 'adminCreated');
     await after('adminCreated');
@@ -475,7 +487,7 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     await after('announced');
   }
 
-  if (!adminCreatedNow) {
+  if (!adminCreatedNow && invitationOf(options) === 'delivery') {
     // An earlier attempt created the admin, and the one-time password it got may have died with
     // that attempt. Until the admin has signed in, this attempt issues a fresh one (returned, or
     // e-mailed again).
@@ -495,6 +507,10 @@ async function runSteps(request: OnboardInput, options: OnboardOptions, tenantId
     }),
   );
   return result;
+}
+
+function invitationOf(options: OnboardOptions): Identity.Invitation {
+  return options.probeOf === undefined ? 'delivery' : 'none';
 }
 
 /** The tenant's defaults in its cell: its counters (users: the admin). */

@@ -95,6 +95,8 @@ async function requestMove(
   const record = await readTenant(tenantId);
   if (!record) throw new TenantNotFound();
   if ((record.status !== 'ACTIVE' && record.status !== 'SUSPENDED') || !record.cellId || 'offboarding' in record) throw new TenantNotActivated();
+  // A cell's probe tenant exists to test that cell (releases/probe.ts); it holds no slot anywhere.
+  if (record.synthetic) throw new InvalidMove(`This is the synthetic probe tenant of ${record.cellId}; it stays in its cell.`);
   if (record.move && isMoveInProgress(record.move)) {
     if (cellId !== undefined && cellId !== record.move.toCellId) throw new MoveInProgress();
     await publishRequested(record, record.move);

@@ -31,6 +31,11 @@ export interface TenantRecord {
   apiKeyValue?: string;
   /** The tenant's latest move between cells, once it has had one. */
   move?: TenantMoveRecord;
+  /**
+   * A cell's synthetic probe tenant (releases/probe.ts): pinned to its cell outside the cell's
+   * capacity, never moved; metering and analytics leave it out.
+   */
+  synthetic?: true;
 }
 
 /** A move between cells, recorded on the tenant (see lifecycle/tenant-move.ts for what each state does). */
@@ -91,8 +96,20 @@ export type TenantSummary = Omit<TenantRecord, 'apiKeyId' | 'apiKeyValue'>;
 export const LISTING_PARTITION = TENANT_LISTING_PARTITION;
 
 export function summary(record: TenantRecord): TenantSummary {
-  const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move } = record;
-  return { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, ...(move ? { move: moveView(move) } : {}) };
+  const { tenantId, name, tier, status, cellId, overrides, adminUsername, createdAt, updatedAt, move, synthetic } = record;
+  return {
+    tenantId,
+    name,
+    tier,
+    status,
+    cellId,
+    overrides,
+    adminUsername,
+    createdAt,
+    updatedAt,
+    ...(move ? { move: moveView(move) } : {}),
+    ...(synthetic ? { synthetic } : {}),
+  };
 }
 
 /** A move as operators see it: a copy in progress shows how many items it has copied, not its resume position. */
