@@ -26,6 +26,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'tenant-offboarding': { id: 'TenantOffboardingRole', description: 'Offboards suspended tenants: key, users, cell data, slot, tombstone' },
   'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's items: reads only" },
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
+  'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
+  'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },
 };
 
 /** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */

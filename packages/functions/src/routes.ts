@@ -62,6 +62,11 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
   { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
   { method: 'GET', path: '/admin/cells/{cellId}/audit', handler: 'control/cells-audit', auth: 'operator' },
+  { method: 'POST', path: '/admin/releases', handler: 'control/releases-create', auth: 'operator' },
+  { method: 'GET', path: '/admin/releases', handler: 'control/releases-list', auth: 'operator' },
+  { method: 'GET', path: '/admin/releases/{releaseId}', handler: 'control/releases-get', auth: 'operator' },
+  { method: 'POST', path: '/admin/releases/{releaseId}/abort', handler: 'control/releases-abort', auth: 'operator' },
+  { method: 'POST', path: '/admin/releases/{releaseId}/rollback', handler: 'control/releases-rollback', auth: 'operator' },
   // The identity broker (DESIGN §13): cells manage their tenants' users only through these.
   { method: 'POST', path: '/broker/tenants/{tenantId}/users', handler: 'control/broker-users-create', auth: 'iam' },
   { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GateSettings } from '@cellbook/core/releases/release';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
 import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
@@ -20,6 +22,9 @@ import { bundleFunctions, type FunctionCode } from './lambda/bundle.js';
 import { FunctionHost, type InvocationRecord, type LogSink } from './lambda/function-host.js';
 import { buildRelease, loadRelease, workingTreeCommit, type BuildReleaseOptions, type LocalRelease } from './release/build.js';
 import { LocalCellTelemetry, localDeployer } from './release/telemetry.js';
+import { startReleaseDriver } from './release/driver.js';
+
+const RELEASE_DRIVER_WORKER = fileURLToPath(new URL('./release/driver-worker.ts', import.meta.url));
 import { tenantAccessTrust } from './roles/cell-roles.js';
 import { controlDrillRole, controlRoles } from './roles/control-roles.js';
 import { platformAdminRole } from './roles/role-definition.js';
@@ -56,6 +61,13 @@ export interface PlatformOptions {
    * working tree built there at start.
    */
   releases?: { outRoot: string };
+  /** A release's gate settings unless its request says otherwise (LOCAL_RELEASE_GATE by default). */
+  releaseGate?: Partial<GateSettings>;
+  /**
+   * Run the release driver (DESIGN §9), which rolls out what `POST /admin/releases` starts, looking for
+   * one every `pollMs`. `npm start` runs it; a test platform runs it only when it asks.
+   */
+  releaseDriver?: { pollMs?: number };
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
@@ -176,12 +188,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     if (!options.releases) cleanups.push(() => rm(releasesRoot, { recursive: true, force: true }));
     const [bootRelease, bundle] = await Promise.all([
       workingTreeCommit().then((commit) => buildRelease({ outRoot: releasesRoot, commit })),
-      bundleFunctions([
-        ...CONTROL_ROUTES.map((r) => r.handler),
-        OPERATOR_AUTHORIZER,
-        ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
-        ...CONTROL_SCHEDULES.map((job) => job.handler),
-      ]),
+      bundleFunctions(
+        [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)],
+        { extraEntries: { '__release-driver': RELEASE_DRIVER_WORKER } },
+      ),
     ]);
     cleanups.push(() => rm(bundle.dir, { recursive: true, force: true }));
     const releases: LocalReleases = {
@@ -393,6 +403,21 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       defaultCellId: cells[0]!.cellId,
     });
 
+    const deployer = localDeployer(() => cells, releases.load);
+    if (options.releaseDriver) {
+      const session = iam.issueRoleSession(control['release-driver'].arn, 'release-driver', {}, FUNCTION_SESSION_SECONDS);
+      const driver = startReleaseDriver({
+        script: join(bundle.dir, '__release-driver.mjs'),
+        env: { ...serviceEnv, ...controlEnv, ROUTER_URL: router.url, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: `${PREFIX}-control-release-driver` },
+        data: { pollMs: options.releaseDriver.pollMs ?? 1_000, routerUrl: router.url },
+        deployer,
+        telemetry,
+        onLog,
+        group: `${PREFIX}-control-release-driver`,
+      });
+      cleanups.push(() => driver.stop());
+    }
+
     if (options.warm) {
       // The request path warm (cells, sign-in, the operator authorizer, onboarding, operator reads);
       // the other control identities serve rare, asynchronous or operator-paced work and start cold
@@ -443,7 +468,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         return () => void interceptors.delete(interceptor);
       },
       releases,
-      releaseAdapters: { deployer: localDeployer(() => cells, releases.load), telemetry },
+      releaseAdapters: { deployer, telemetry },
       stop,
     };
   } catch (error) {

@@ -67,6 +67,9 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     'tenant-offboarding': [assumeTenantAccess(), flushAuthorizerCache()],
     'tenant-export': [assumeTenantAccess()],
     'identity-broker': [],
+    'release-admin': [],
+    // The probe tenant's onboarding in this cell, as onboarding's: its key on the cell's plans, its seeded defaults.
+    'release-driver': [attachKeyToPlans(), partitionItems('SeedProbeTenantDefaults', ['PutItem'], r.cellTableArn, SEEDED_PARTITIONS)],
   };
   return grants;
 }

@@ -14,7 +14,9 @@ export type ControlIdentity =
   | 'tenant-mover'
   | 'tenant-offboarding'
   | 'tenant-export'
-  | 'identity-broker';
+  | 'identity-broker'
+  | 'release-admin'
+  | 'release-driver';
 
 export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'onboarding',
@@ -28,6 +30,8 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'tenant-offboarding',
   'tenant-export',
   'identity-broker',
+  'release-admin',
+  'release-driver',
 ];
 
 /**
@@ -56,10 +60,16 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
   'control/broker-users-create': 'identity-broker',
   'control/broker-users-delete': 'identity-broker',
+  // Releases (DESIGN §9): operators start, abort and roll back; the driver deploys and judges.
+  'control/releases-create': 'release-admin',
+  'control/releases-abort': 'release-admin',
+  'control/releases-rollback': 'release-admin',
+  'control/releases-list': 'registry-read',
+  'control/releases-get': 'registry-read',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
-export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['onboarding', 'tenant-mover']);
+export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['onboarding', 'tenant-mover', 'release-driver']);
 
 /**
  * The control identities that work on one tenant's cell data at a time: each cell's tenant access

@@ -1,5 +1,5 @@
 /** What each control-plane identity may do in the control plane's own resources (registry, catalog, directories, bus). */
-import { adminEmailKey, cellPartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
+import { adminEmailKey, cellPartition, releasePartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
 import { ROUTER_PROBING_IDENTITIES, type ControlIdentity } from './control-identities.js';
 import { allow, anyPartition, partitionItems, type IamStatement } from './iam.js';
 
@@ -48,6 +48,14 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
   // Lifecycle events (TenantActivated, TenantMoveRequested, TenantRoutingChanged, CellRequested, …)
   // go on the deployment's bus.
   const publishEvents = () => allow('PublishLifecycleEvents', ['events:PutEvents'], [r.eventBusArn]);
+  // The releases' manifests, rollouts and lease: the registry's RELEASE# partitions only.
+  const releaseRecords = (actions: readonly string[]) =>
+    partitionItems(
+      'ReleaseRecords',
+      actions,
+      r.tenantsTableArn,
+      anyPartition((releaseId) => releasePartition(releaseId), 'r-0000000000000000'),
+    );
   // A repeated change asks which plans hold the key (GetUsagePlans by key id).
   const findKeyUsagePlans = () => allow('FindKeyUsagePlans', ['apigateway:GET'], [usagePlans]);
 
@@ -182,6 +190,36 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       registryItems('TenantPlacementCheck', ['GetItem']),
       catalogItems('CallingCellLookup', ['Scan']),
       allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
+    ],
+
+    // Releases (DESIGN §9). Starting one: plan from the catalog, record the manifest and the rollout
+    // and take the one-release lease (RELEASE# partitions of the registry, nothing else); abort and
+    // rollback update the rollout. The driver does the deploying.
+    'release-admin': [releaseRecords(['GetItem', 'PutItem', 'DeleteItem']), catalogItems('ReleasePlanCells', ['Scan'])],
+
+    // The release driver (Orchestrator.advanceActiveRelease): the rollout and the lease; each cell's
+    // recorded release (a conditional update of existing catalog entries) and its audit trail; the
+    // release events. Its probe (releases/probe.ts) onboards one synthetic tenant per cell, pinned
+    // there without taking a slot (onboarding's registry writes, key and admin user), sets that
+    // user's password itself and signs in through the router.
+    'release-driver': [
+      releaseRecords(['GetItem', 'PutItem', 'DeleteItem']),
+      catalogItems('ReleaseCells', ['Scan', 'GetItem', 'UpdateItem']),
+      partitionItems(
+        'CellReleaseAuditTrail',
+        ['PutItem'],
+        r.tenantsTableArn,
+        anyPartition((cellId) => cellPartition(cellId), 'cell-sample'),
+      ),
+      registryItems('ProbeTenantOnboarding', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
+      allow(
+        'ProbeTenantUser',
+        ['cognito-idp:AdminGetUser', 'cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword'],
+        [r.userPoolArn],
+      ),
+      allow('ProbeTenantApiKey', ['apigateway:POST'], [apikeys]),
+      allow('FindProbeTenantApiKey', ['apigateway:GET'], [apikeys, usagePlans]),
+      publishEvents(),
     ],
   };
 

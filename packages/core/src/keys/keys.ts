@@ -252,10 +252,15 @@ export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
 /** The registry's GSI1 partition that lists every release rollout, oldest first. */
 export const RELEASE_LISTING_PARTITION = 'RELEASES';
 
+/** A release's partition in the registry (the lease has one of its own: `RELEASE#ACTIVE`). */
+export function releasePartition(releaseId: string): string {
+  return `RELEASE#${releaseId}`;
+}
+
 /** A release's manifest (immutable, written once) and its rollout (the orchestrator's state). */
 export function releaseKey(releaseId: string, part: 'MANIFEST' | 'ROLLOUT'): ItemKey {
   if (!/^r-[0-9a-f]{16}$/.test(releaseId)) throw new Error(`refusing to build a key for malformed release id ${JSON.stringify(releaseId)}`);
-  return { PK: `RELEASE#${releaseId}`, SK: part };
+  return { PK: releasePartition(releaseId), SK: part };
 }
 
 export function releaseListingKey(releaseId: string, startedAt: string): { GSI1PK: string; GSI1SK: string } {
@@ -264,5 +269,5 @@ export function releaseListingKey(releaseId: string, startedAt: string): { GSI1P
 
 /** The one-release-at-a-time lease: names the release rolling out (or back), absent when none is. */
 export function activeReleaseKey(): ItemKey {
-  return { PK: 'RELEASE#ACTIVE', SK: 'LEASE' };
+  return { PK: releasePartition('ACTIVE'), SK: 'LEASE' };
 }

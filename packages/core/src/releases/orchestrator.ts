@@ -23,7 +23,8 @@ import * as Events from '../events/events.js';
 import { isCellId } from '../keys/keys.js';
 import { ConcurrentModification, InvalidReleasePlan, ReleaseAlreadyStarted, ReleaseInProgress, ReleaseNotActive, ReleaseNotFound } from '../shared/errors.js';
 import { deterministicId } from '../shared/ids.js';
-import { Reason, parse } from '../shared/validation.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import { PageLimit, Reason, parse } from '../shared/validation.js';
 import { ReleaseManifest, isReleaseId, releaseIdOf } from './manifest.js';
 import { planWaves, type ReleaseWave, type WaveKind } from './plan.js';
 import { DeployFailed, type CellDeployer, type CellProbe, type CellTelemetry, type ReleaseRef } from './ports.js';
@@ -33,6 +34,7 @@ import {
   activeLease,
   createRollout,
   getRollout,
+  listRollouts,
   registerManifest,
   releaseLease,
   requireManifest,
@@ -507,4 +509,31 @@ export async function advanceActiveRelease(deps: ReleaseDeps, options: { deadlin
   return driveRelease(lease.releaseId, deps, { deadlineMs: options.deadlineMs });
 }
 
-export { getRollout as getRelease } from './release.js';
+/** What operators see of a rollout: everything but the driver's bookkeeping (outbox, lease, version). */
+export type ReleaseView = Omit<Rollout, 'outbox' | 'driver' | 'version'>;
+
+export function releaseView({ outbox: _outbox, driver: _driver, version: _version, ...view }: Rollout): ReleaseView {
+  return view;
+}
+
+/** `GET /admin/releases/{id}`. */
+export async function getRelease(releaseId: string): Promise<ReleaseView> {
+  return releaseView(await requireRollout(releaseId));
+}
+
+export const ListInput = z.strictObject({ limit: PageLimit(50, 20), cursor: z.optional(z.string()) });
+
+/** `GET /admin/releases`: newest first, a page at a time. */
+export async function listReleases(input: unknown): Promise<{ items: ReleaseView[]; nextCursor: string | null }> {
+  const { limit, cursor } = parse(ListInput, input, '(query)');
+  const after = decodeCursor(cursor, {
+    attributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK'],
+    accept: (key) =>
+      key.GSI1PK === 'RELEASES' &&
+      key.SK === 'ROLLOUT' &&
+      isReleaseId(key.PK?.slice('RELEASE#'.length)) &&
+      key.GSI1SK?.endsWith(`#${key.PK?.slice('RELEASE#'.length)}`) === true,
+  });
+  const page = await listRollouts({ limit, ...(after ? { after } : {}) });
+  return { items: page.items.map(releaseView), nextCursor: encodeCursor(page.lastKey as Record<string, string> | undefined) };
+}

@@ -32,6 +32,20 @@ export interface GateSettings {
  */
 export const PRODUCTION_GATE: GateSettings = { bakeSeconds: 3600, minRequests: 100, probeIntervalSeconds: 30, maxGateSeconds: 3 * 3600 };
 
+/** The gate defaults of a deployment: production's unless its environment says otherwise (local mode: seconds). */
+export function gateDefaultsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): GateSettings {
+  const read = (name: string, fallback: number) => {
+    const value = Number(env[name]);
+    return env[name] && Number.isFinite(value) && value >= 0 ? value : fallback;
+  };
+  return {
+    bakeSeconds: read('RELEASE_BAKE_SECONDS', PRODUCTION_GATE.bakeSeconds),
+    minRequests: read('RELEASE_MIN_REQUESTS', PRODUCTION_GATE.minRequests),
+    probeIntervalSeconds: read('RELEASE_PROBE_INTERVAL_SECONDS', PRODUCTION_GATE.probeIntervalSeconds),
+    maxGateSeconds: read('RELEASE_MAX_GATE_SECONDS', PRODUCTION_GATE.maxGateSeconds),
+  };
+}
+
 export type RolloutStatus =
   /** Waves are being deployed and judged, in order. */
   | 'rolling-out'

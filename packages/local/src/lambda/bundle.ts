@@ -41,6 +41,8 @@ export interface BundleOptions {
    * wrapper around the real handler (a release's injected fault). Handlers not named are bundled as they are.
    */
   entrySources?: Readonly<Record<string, EntrySource>>;
+  /** Other modules bundled beside the handlers (sharing their chunks): output name → absolute source path. */
+  extraEntries?: Readonly<Record<string, string>>;
 }
 
 const WRAPPED_NAMESPACE = 'cellbook-wrapped-entry';
@@ -73,7 +75,7 @@ export async function bundleFunctions(handlers: readonly string[], options: Bund
   for (const name of Object.keys(entrySources)) {
     if (!handlers.includes(name)) throw new Error(`cannot wrap ${name}: it is not one of the handlers bundled`);
   }
-  const entryPoints: Record<string, string> = { '__worker-host': WORKER_HOST };
+  const entryPoints: Record<string, string> = { '__worker-host': WORKER_HOST, ...options.extraEntries };
   for (const name of handlers) entryPoints[name] = name in entrySources ? `cellbook-wrapped:${name}` : join(FUNCTIONS_SRC, `${name}.ts`);
   const result = await esbuild.build({
     entryPoints,

@@ -5,6 +5,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
+import * as Releases from '@cellbook/core/releases/release';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import type { ControlIdentity } from '@cellbook/core/access/control-identities';
 import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
@@ -204,6 +205,9 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
     { db: adminDocs, tableName: cellsTable },
   );
+  // The release it runs, recorded as a deploy records it: its manifest in the registry, its id on the cell.
+  await Releases.registerManifest(release.manifest, { db: adminDocs, tableName: tenantsTable });
+  await Cell.recordRelease(cellId, { releaseId: release.releaseId, previousReleaseId: null, since: new Date().toISOString() }, { db: adminDocs, tableName: cellsTable });
   const handle: LocalCellHandle = {
     cellId: definition.cellId,
     url: gateway.url,

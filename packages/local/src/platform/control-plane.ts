@@ -5,6 +5,7 @@
  * control plane's REST API in front.
  */
 import { randomUUID } from 'node:crypto';
+import type { GateSettings } from '@cellbook/core/releases/release';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
@@ -33,6 +34,9 @@ export type HostFunctions = (
   env: Record<string, string>,
   options?: { code?: FunctionCode; onInvocation?: (record: InvocationRecord) => void },
 ) => FunctionHost;
+
+/** A local release's gate by default: a few seconds and a few probe rounds per wave, so a release is watched end to end in a minute. */
+export const LOCAL_RELEASE_GATE: GateSettings = { bakeSeconds: 5, minRequests: 20, probeIntervalSeconds: 0.5, maxGateSeconds: 60 };
 
 export interface ControlPlaneInput {
   options: PlatformOptions;
@@ -71,6 +75,7 @@ export function startControlPlane(input: ControlPlaneInput) {
     onLog,
     cleanups,
   } = input;
+  const releaseGate = { ...LOCAL_RELEASE_GATE, ...options.releaseGate };
   // Each handler runs under its identity's role, as in the ControlPlane stack: one function group
   // per identity (core's CONTROL_IDENTITIES), and the operator authorizer with no AWS access.
   const controlEnv: Record<string, string> = {
@@ -80,6 +85,11 @@ export function startControlPlane(input: ControlPlaneInput) {
     OPERATOR_POOL_ID,
     OPERATOR_POOL_CLIENT_ID,
     OPERATOR_JWT_ISSUER: operatorCognito.issuer,
+    // A release's gate, unless its request says otherwise: seconds locally (production's are an hour and 100 requests).
+    RELEASE_BAKE_SECONDS: String(releaseGate.bakeSeconds),
+    RELEASE_MIN_REQUESTS: String(releaseGate.minRequests),
+    RELEASE_PROBE_INTERVAL_SECONDS: String(releaseGate.probeIntervalSeconds),
+    RELEASE_MAX_GATE_SECONDS: String(releaseGate.maxGateSeconds),
   };
   const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
   const controlHosts = {} as Record<ControlIdentity, FunctionHost>;
