@@ -31,6 +31,7 @@ const STACK = 'prod-cellbook-pool-2';
 const STACK_ID = `arn:aws:cloudformation:eu-west-1:123456789012:stack/${STACK}/0f00`;
 const release: ReleaseRef = { releaseId: 'r-00000000000000aa', manifest: { commit: 'abc', artefacts: { 'pool-2.template.json': 'a'.repeat(64) }, config: {} } };
 const previous = 'r-00000000000000ff';
+const EXEC_ROLE = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1';
 
 function deployer() {
   return cloudformationDeployer({ namePrefix: 'prod-cellbook', bucket: 'releases-bucket', client: new CloudFormationClient({ region: 'eu-west-1' }), now: () => 1700 });
@@ -42,6 +43,7 @@ function stack(status: string, releaseId: string, extra: Partial<Stack> = {}): S
     StackId: STACK_ID,
     StackStatus: status as Stack['StackStatus'],
     CreationTime: new Date(0),
+    RoleARN: EXEC_ROLE,
     Tags: [
       { Key: 'cell', Value: 'pool-2' },
       { Key: 'ReleaseId', Value: releaseId },
@@ -81,6 +83,7 @@ describe('cloudformationDeployer.deploy', () => {
     const input = call?.args[0].input;
     expect(input?.StackName).toBe(STACK);
     expect(input?.TemplateURL).toBe(`https://releases-bucket.s3.eu-west-1.amazonaws.com/releases/${release.releaseId}/pool-2.template.json`);
+    expect(input?.RoleARN).toBe(EXEC_ROLE);
     expect(input?.Capabilities).toEqual(expect.arrayContaining(['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND']));
     expect(input?.Tags).toEqual([
       { Key: 'cell', Value: 'pool-2' },

@@ -118,6 +118,9 @@ export function cloudformationDeployer(config: CloudFormationDeployerConfig): Ce
             StackName: stackName,
             TemplateURL: `https://${config.bucket}.s3.${region}.${urlSuffix(partition)}/${releaseTemplateKey(release.releaseId, cellId)}`,
             Capabilities: [...CAPABILITIES],
+            // The role the stack was deployed with (SST passes the CDK bootstrap's CloudFormation
+            // execution role): the resources change under it, so the caller needs PassRole of it only.
+            ...(stack.RoleARN ? { RoleARN: stack.RoleARN } : {}),
             // Stack tags are replaced as a whole: keep the others, record the release.
             Tags: [...tags.filter((tag) => tag.Key !== RELEASE_ID_TAG), { Key: RELEASE_ID_TAG, Value: release.releaseId }],
             // The second line of defence: CloudFormation itself undoes the update if the cell turns unhealthy.
