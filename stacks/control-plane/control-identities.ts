@@ -26,6 +26,7 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'tenant-offboarding': { id: 'TenantOffboardingRole', description: 'Offboards suspended tenants: key, users, cell data, slot, tombstone' },
   'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's items: reads only" },
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
+  'release-driver': { id: 'ReleaseDriverRole', description: 'Releases cell by cell: updates the cell stacks only, reads their alarms and metrics' },
 };
 
 /** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */

@@ -67,6 +67,8 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     'tenant-offboarding': [assumeTenantAccess(), flushAuthorizerCache()],
     'tenant-export': [assumeTenantAccess()],
     'identity-broker': [],
+    // It updates the cell's stack through CloudFormation (release-driver-grants.ts), never the cell's data or API.
+    'release-driver': [],
   };
   return grants;
 }

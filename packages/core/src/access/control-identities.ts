@@ -14,7 +14,8 @@ export type ControlIdentity =
   | 'tenant-mover'
   | 'tenant-offboarding'
   | 'tenant-export'
-  | 'identity-broker';
+  | 'identity-broker'
+  | 'release-driver';
 
 export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'onboarding',
@@ -28,6 +29,7 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'tenant-offboarding',
   'tenant-export',
   'identity-broker',
+  'release-driver',
 ];
 
 /**
@@ -56,6 +58,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
   'control/broker-users-create': 'identity-broker',
   'control/broker-users-delete': 'identity-broker',
+  // AWS only: steps the active release every minute (DESIGN §9).
+  'control/release-driver': 'release-driver',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */

@@ -183,6 +183,13 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       catalogItems('CallingCellLookup', ['Scan']),
       allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
     ],
+
+    // The release driver (control/release-driver, AWS only): deploys cell stacks and reads their
+    // alarms and metrics with the statements of `releaseDriverAwsStatements` (release-driver-grants.ts),
+    // which the stack adds.
+    'release-driver': [
+      // ORCHESTRATOR STATE: the orchestrator's own reads and writes (release records, lease, audit, events) go here.
+    ],
   };
 
   // The router's URL, for the handlers that check a tenant's route through it: the Router stack
