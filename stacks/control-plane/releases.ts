@@ -60,12 +60,19 @@ export function releases(stack: Stack, app: App, props: ReleasesProps) {
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          "The driver updates each cell stack by name; CloudFormation adds a generated id to a stack's ARN (stack/<name>/<id>), so each grant names one cell stack and ends in /*. It reads the release bucket's releases/* only. CloudWatch DescribeAlarms and GetMetricData take no resource-level restriction.",
-        appliesTo: [
-          { regex: '/^Resource::arn:<AWS::Partition>:cloudformation:.*:stack\\/.*\\/\\*$/g' },
-          { regex: '/^Resource::<ReleaseBucket[0-9A-F]+\\.Arn>\\/releases\\/\\*$/g' },
-          'Resource::*',
-        ],
+          "The release driver updates each cell stack by name, and no other stack: CloudFormation adds a generated id to a stack's ARN (stack/<name>/<id>), so each grant names one cell stack and ends in /*.",
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:cloudformation:.*:stack\\/.*\\/\\*$/g' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: "The release driver reads release objects only (GetObject, no write or list), under the release bucket's releases/ prefix, whose keys are release ids.",
+        appliesTo: [{ regex: '/^Resource::<ReleaseBucket[0-9A-F]+\\.Arn>\\/releases\\/\\*$/g' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "CloudWatch DescribeAlarms and GetMetricData take no resource-level restriction; the driver reads one cell's alarms (by name prefix) and metrics at a time and changes none.",
+        appliesTo: ['Resource::*'],
       },
     ],
     true,

@@ -157,7 +157,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           .resources(control(), 'AWS::Lambda::Function')
           .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {})
           .filter((variables) => 'CELLS_TABLE' in variables);
-        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length);
+        // …and the release driver (AWS only, not in CONTROL_SCHEDULES).
+        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
         for (const variables of handlers) {
           expect(variables).toMatchObject({
             TENANTS_TABLE: `${infra.stage}-cellbook-tenants`,
