@@ -88,11 +88,32 @@ describe('cloudformationDeployer.deploy', () => {
     expect(input?.Tags).toEqual([
       { Key: 'cell', Value: 'pool-2' },
       { Key: 'ReleaseId', Value: release.releaseId },
+      { Key: 'PreviousReleaseId', Value: previous },
     ]);
     expect(input?.RollbackConfiguration?.RollbackTriggers).toEqual([
       { Arn: `arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${STACK}-health`, Type: 'AWS::CloudWatch::CompositeAlarm' },
     ]);
     expect(input?.ClientRequestToken).toBe(`cellbook-${release.releaseId}-pool-2-1700`);
+  });
+
+  it('rolls back to the previous release without the health alarm as trigger: the alarm that called for the rollback must not undo it', async () => {
+    const rolledForward = stack('UPDATE_COMPLETE', release.releaseId, {
+      Tags: [
+        { Key: 'cell', Value: 'pool-2' },
+        { Key: 'ReleaseId', Value: release.releaseId },
+        { Key: 'PreviousReleaseId', Value: previous },
+      ],
+    });
+    cloudformation.on(DescribeStacksCommand).resolves({ Stacks: [rolledForward] });
+    cloudformation.on(UpdateStackCommand).resolves({ StackId: STACK_ID });
+
+    expect(await deployer().deploy('pool-2', { ...release, releaseId: previous })).toBe('in-progress');
+
+    const input = cloudformation.commandCalls(UpdateStackCommand)[0]?.args[0].input;
+    expect(input?.TemplateURL).toContain(`/releases/${previous}/pool-2.template.json`);
+    expect(input?.RollbackConfiguration).toEqual({ RollbackTriggers: [], MonitoringTimeInMinutes: 0 });
+    expect(input?.Tags).toContainEqual({ Key: 'ReleaseId', Value: previous });
+    expect(input?.Tags).toContainEqual({ Key: 'PreviousReleaseId', Value: release.releaseId });
   });
 
   it('answers deployed when CloudFormation says there is nothing to update', async () => {

@@ -30,6 +30,8 @@ export interface CloudFormationDeployerConfig {
 
 /** The stack tag that records which release a cell stack runs. */
 export const RELEASE_ID_TAG = 'ReleaseId';
+/** The release the stack ran before its current one: redeploying it is a rollback. */
+export const PREVIOUS_RELEASE_ID_TAG = 'PreviousReleaseId';
 
 const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'] as const;
 const SETTLED = /_COMPLETE$/;
@@ -112,6 +114,12 @@ export function cloudformationDeployer(config: CloudFormationDeployerConfig): Ce
       }
 
       const { partition, region, account } = stackLocation(stack);
+      // A rollback (back to the release the stack ran before) must not be undone by the health alarm
+      // that called for it, which stays in ALARM for minutes: it goes without the trigger. And the
+      // triggers are always given, empty or not, since an update without them keeps the last ones.
+      const rollingBack = release.releaseId === tags.find((tag) => tag.Key === PREVIOUS_RELEASE_ID_TAG)?.Value;
+      const healthAlarmArn = `arn:${partition}:cloudwatch:${region}:${account}:alarm:${stackName}-${CELL_HEALTH_ALARM}`;
+      const keptTags = tags.filter((tag) => tag.Key !== RELEASE_ID_TAG && tag.Key !== PREVIOUS_RELEASE_ID_TAG);
       try {
         await client.send(
           new UpdateStackCommand({
@@ -121,13 +129,16 @@ export function cloudformationDeployer(config: CloudFormationDeployerConfig): Ce
             // The role the stack was deployed with (SST passes the CDK bootstrap's CloudFormation
             // execution role): the resources change under it, so the caller needs PassRole of it only.
             ...(stack.RoleARN ? { RoleARN: stack.RoleARN } : {}),
-            // Stack tags are replaced as a whole: keep the others, record the release.
-            Tags: [...tags.filter((tag) => tag.Key !== RELEASE_ID_TAG), { Key: RELEASE_ID_TAG, Value: release.releaseId }],
+            // Stack tags are replaced as a whole: keep the others, record the release and the one it replaces.
+            Tags: [
+              ...keptTags,
+              { Key: RELEASE_ID_TAG, Value: release.releaseId },
+              ...(runs && runs !== release.releaseId ? [{ Key: PREVIOUS_RELEASE_ID_TAG, Value: runs }] : []),
+            ],
             // The second line of defence: CloudFormation itself undoes the update if the cell turns unhealthy.
-            RollbackConfiguration: {
-              RollbackTriggers: [{ Arn: `arn:${partition}:cloudwatch:${region}:${account}:alarm:${stackName}-${CELL_HEALTH_ALARM}`, Type: 'AWS::CloudWatch::CompositeAlarm' }],
-              MonitoringTimeInMinutes: config.monitoringMinutes ?? 10,
-            },
+            RollbackConfiguration: rollingBack
+              ? { RollbackTriggers: [], MonitoringTimeInMinutes: 0 }
+              : { RollbackTriggers: [{ Arn: healthAlarmArn, Type: 'AWS::CloudWatch::CompositeAlarm' }], MonitoringTimeInMinutes: config.monitoringMinutes ?? 10 },
             ClientRequestToken: `${tokenPrefix(release.releaseId, cellId)}${now()}`,
           }),
         );
