@@ -22,7 +22,7 @@ import { cloudformationDeployer } from './cloudformation-deployer.js';
  * @aws-sdk/client-cloudformation is a declared, current dependency.
  */
 interface CloudFormationStub {
-  on(command: unknown): { resolves(output: object): unknown; rejects(error: Error): unknown };
+  on(command: unknown, input?: object): { resolves(output: object): unknown; rejects(error: Error): unknown };
   commandCalls<I>(command: new (...args: never[]) => { input: I }): { args: [{ input: I }] }[];
   reset(): void;
 }
@@ -154,7 +154,9 @@ describe('cloudformationDeployer.deploy', () => {
         Timestamp: new Date(1),
       },
     ];
-    cloudformation.on(DescribeStackEventsCommand).resolves({ StackEvents: events });
+    // A big stack's update spans pages of events: the update that started it is on the second.
+    cloudformation.on(DescribeStackEventsCommand).resolves({ StackEvents: events.slice(0, 2), NextToken: 'page-2' });
+    cloudformation.on(DescribeStackEventsCommand, { StackName: STACK, NextToken: 'page-2' }).resolves({ StackEvents: events.slice(2) });
 
     const outcome = deployer().deploy('pool-2', release);
     await expect(outcome).rejects.toBeInstanceOf(DeployFailed);

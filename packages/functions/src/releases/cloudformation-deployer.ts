@@ -83,11 +83,19 @@ export function cloudformationDeployer(config: CloudFormationDeployerConfig): Ce
     throw new DeployFailed(cellId, `stack ${stackName} does not exist: a release updates deployed cells only`);
   }
 
-  /** The events of the last update of the stack itself, newest first, up to its UPDATE_IN_PROGRESS. */
+  /** The events of the last update of the stack itself, newest first, up to its UPDATE_IN_PROGRESS (paging back as far as needed). */
   async function lastUpdate(stackName: string): Promise<StackEvent[]> {
-    const { StackEvents = [] } = await client.send(new DescribeStackEventsCommand({ StackName: stackName }));
-    const start = StackEvents.findIndex((event) => event.LogicalResourceId === stackName && event.ResourceStatus === 'UPDATE_IN_PROGRESS');
-    return start === -1 ? [] : StackEvents.slice(0, start + 1);
+    const events: StackEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(new DescribeStackEventsCommand({ StackName: stackName, NextToken: nextToken }));
+      for (const event of page.StackEvents ?? []) {
+        events.push(event);
+        if (event.LogicalResourceId === stackName && event.ResourceStatus === 'UPDATE_IN_PROGRESS') return events;
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return [];
   }
 
   function failure(cellId: string, stack: Stack, events: StackEvent[]): DeployFailed {
