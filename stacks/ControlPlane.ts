@@ -8,6 +8,7 @@ import { eventBus } from './control-plane/event-bus.js';
 import { controlEventConsumers } from './control-plane/event-consumers.js';
 import { operatorApi } from './control-plane/operator-api.js';
 import { registryTables } from './control-plane/registry-tables.js';
+import { releases } from './control-plane/releases.js';
 import { addRoutingMap } from './control-plane/routing-map.js';
 import { controlScheduledJobs } from './control-plane/scheduled-jobs.js';
 import { userDirectories } from './control-plane/user-directories.js';
@@ -37,6 +38,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
   const consumers = controlEventConsumers(stack, { bus, deadLetters, identities });
   const scheduledJobs = controlScheduledJobs(stack, { deadLetters, identities });
+  const { bucket: releaseBucket } = releases(stack, app, { deadLetters, identities });
   const { api, restApi } = operatorApi(stack, app, { identities, operatorIdentityEnvironment: directories.operatorIdentityEnvironment });
   apiGatewayAccount(stack, restApi);
   // Every duty's functions exist by now, each traced: its role holds X-Ray's wildcard grant.
@@ -52,6 +54,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     CellsTable: cellsTable.tableName,
     EventBusName: bus.eventBusName,
     RoutingMapArn: routingMap.keyValueStoreArn,
+    ReleaseBucketName: releaseBucket.bucketName,
   });
 
   return {
@@ -68,5 +71,6 @@ export function ControlPlane({ app, stack }: StackContext) {
     api,
     consumers,
     scheduledJobs,
+    releaseBucket,
   };
 }

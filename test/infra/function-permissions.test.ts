@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
 import { CONTROL_IDENTITY_NAMES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
+import { releaseDriverAwsStatements } from '@cellbook/core/access/release-driver-grants';
+import { CELL_CATALOG } from '@cellbook/core/cells/cell';
 import type { IamStatement } from '@cellbook/core/access/iam';
 import { TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_ROLES } from '../../stacks/control-plane/control-identities.js';
@@ -101,6 +103,21 @@ function controlResources() {
   });
 }
 
+/** What the release driver may do in AWS (its control-plane statements are in controlResources). */
+function releaseDriverGrants(): IamStatement[] {
+  const stack = infra.controlPlane;
+  const [partition, region, account] = [stack.partition, stack.region, stack.account].map((token) => resolved(stack, token)) as [string, string, string];
+  return releaseDriverAwsStatements({
+    partition,
+    region,
+    account,
+    cellStackNames: CELL_CATALOG.map((cell) => `${infra.stage}-cellbook-${cell.cellId}`),
+    releaseBucketArn: infra.arn(stack, 'ReleaseBucket'),
+    cloudFormationExecutionRoleArn: `arn:${partition}:iam::${account}:role/cdk-hnb659fds-cfn-exec-role-${account}-${region}`,
+    bootstrapVersionParameterArn: `arn:${partition}:ssm:${region}:${account}:parameter/cdk-bootstrap/hnb659fds/version`,
+  });
+}
+
 function cellGrants(cellId: string) {
   const stack = infra.cells.get(cellId)!;
   const restApi = (infra.construct(stack, `Api-${cellId}`) as unknown as { cdk: { restApi: apig.RestApi } }).cdk.restApi;
@@ -121,7 +138,11 @@ function cellGrants(cellId: string) {
 describe("each control identity's role is exactly core's definition, in the ControlPlane stack and every Cell stack", () => {
   it.each(CONTROL_IDENTITY_NAMES.map((identity) => [identity]))('%s', (identity: ControlIdentity) => {
     const role = infra.role(infra.controlPlane, CONTROL_ROLES[identity].id);
-    const fromCore = [...controlResources()[identity], ...[...infra.cells.keys()].flatMap((cellId) => cellGrants(cellId)[identity])];
+    const fromCore = [
+      ...controlResources()[identity],
+      ...[...infra.cells.keys()].flatMap((cellId) => cellGrants(cellId)[identity]),
+      ...(identity === 'release-driver' ? releaseDriverGrants() : []),
+    ];
     expect(grantedTo(role)).toEqual(expected(fromCore));
   });
 });

@@ -102,6 +102,13 @@ export interface ScheduledJobDefinition {
   timeoutSeconds: number;
 }
 
+/**
+ * AWS only: steps the active release every minute (core's advanceActiveRelease with the CloudFormation
+ * and CloudWatch adapters). Not in CONTROL_SCHEDULES: locally `npm run release` drives releases itself.
+ * Each run stops a little before its timeout; the next one resumes the durable state.
+ */
+export const RELEASE_DRIVER_SCHEDULE: ScheduledJobDefinition = { handler: 'control/release-driver', everyMinutes: 1, timeoutSeconds: 60 };
+
 export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
   // Cancels onboardings that made no progress for an hour (OnboardingReaper.reapAbandonedOnboardings).
   { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },

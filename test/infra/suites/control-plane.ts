@@ -157,7 +157,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           .resources(control(), 'AWS::Lambda::Function')
           .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {})
           .filter((variables) => 'CELLS_TABLE' in variables);
-        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length);
+        // …and the release driver (AWS only, not in CONTROL_SCHEDULES).
+        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
         for (const variables of handlers) {
           expect(variables).toMatchObject({
             TENANTS_TABLE: `${infra.stage}-cellbook-tenants`,
@@ -340,7 +341,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     it('tells the handlers that check routes through the router — onboarding and the mover — where its URL is published, and no other', () => {
       const probing = new Set(['control/tenants-create', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
-      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
+      // The operator authorizer, and the release driver (AWS only, not in CONTROL_SCHEDULES), besides the tables' handlers.
+      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 2);
       for (const fn of functions) {
         const module = String(fn.properties.Handler)
           .replace(/^packages\/functions\/src\//, '')

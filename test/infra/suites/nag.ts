@@ -104,8 +104,9 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         'AwsSolutions-COG3', // threat protection needs the Plus plan
         'AwsSolutions-COG4', // Lambda REQUEST authorizer (usage identifier key); the two public routes; the IAM-authorized identity broker
         'AwsSolutions-IAM4', // SST's deploy-time handler; API Gateway's account logging role
-        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys) and its broker user path; revoking an offboarded tenant's API key; detaching a key from a cell's plans
+        'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys) and its broker user path; revoking an offboarded tenant's API key; detaching a key from a cell's plans; the release driver's cell stacks, release objects and CloudWatch reads
         'AwsSolutions-L1', // nodejs22.x pinned by the design
+        'AwsSolutions-S1', // the release artefact bucket: versioned, written by CI only; no access-log bucket
         'AwsSolutions-SQS3', // the dead-letter queue itself
       ]);
     });
@@ -160,6 +161,9 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         /^\[Resource::arn:<AWS::Partition>:execute-api:[\w-]+:\d+:<\w+>\/<\w+>\/DELETE\/broker\/tenants\/<aws:PrincipalTag\/TenantId>\/users\/\*\] Removing a tenant's user/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey revokes the offboarded tenant's own key/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
+        /^\[Resource::arn:<AWS::Partition>:cloudformation:[\w-]+:\d+:stack\/[\w-]+\/\*\] The release driver updates each cell stack by name/,
+        /^\[Resource::<ReleaseBucket\w+\.Arn>\/releases\/\*\] The release driver reads release objects/,
+        /^\[Resource::\*\] CloudWatch DescribeAlarms and GetMetricData take no resource-level restriction/,
       ];
       for (const row of iam5)
         expect(
@@ -167,6 +171,11 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
           `${row.resource}: ${row.reason}`,
         ).toBe(true);
       expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(2 * app.cells.size);
+      // The release driver's grants: one per cell stack, its release objects, CloudWatch reads — on its role alone.
+      expect(new Set(iam5.filter((row) => /The release driver|CloudWatch DescribeAlarms/.test(row.reason)).map((row) => row.resource))).toEqual(
+        new Set([`${app.controlPlane.stackName}/ReleaseDriverRole/DefaultPolicy/Resource`]),
+      );
+      expect(iam5.filter((row) => row.reason.includes('The release driver updates each cell stack'))).toHaveLength(app.cells.size);
       expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
         `${app.controlPlane.stackName}/TenantOffboardingRole/DefaultPolicy/Resource`,
       ]);

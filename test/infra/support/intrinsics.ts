@@ -165,6 +165,8 @@ export class IntrinsicResolver {
         return this.resolveString(stack, this.resource(stack, logicalId).Properties?.StageName);
       case 'AWS::CloudFront::Distribution':
         return `E${this.id(stack, logicalId, 13).toUpperCase()}`;
+      case 'AWS::S3::Bucket':
+        return this.physicalName(stack, logicalId, 'BucketName', 63).toLowerCase();
       default:
         throw new Error(`no Ref resolution for ${type} (${stack}/${logicalId})`);
     }
@@ -195,6 +197,8 @@ export class IntrinsicResolver {
         const busName = bus === undefined ? 'default' : this.resolveString(stack, bus);
         return `arn:aws:events:${region}:${account}:rule/${busName}/${name()}`;
       }
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:aws:s3:::${name()}`;
       case 'AWS::SQS::Queue.Arn':
         return `arn:aws:sqs:${region}:${account}:${this.physicalName(stack, logicalId, 'QueueName')}`;
       case 'AWS::SQS::Queue.QueueName':

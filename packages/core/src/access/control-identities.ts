@@ -66,6 +66,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/releases-rollback': 'release-admin',
   'control/releases-list': 'registry-read',
   'control/releases-get': 'registry-read',
+  // AWS only: steps the active release every minute (locally the platform's driver worker does; DESIGN §9).
+  'control/release-driver': 'release-driver',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
