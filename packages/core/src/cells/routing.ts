@@ -48,7 +48,7 @@ let routerUrl: Promise<string> | undefined;
  * the router (CloudFront) is created after the control plane, which therefore cannot be given its
  * address at deploy time; the Router stack publishes it in that parameter.
  */
-function routerBaseUrl(): Promise<string> {
+export function routerBaseUrl(): Promise<string> {
   routerUrl ??= (async () => {
     const direct = optionalEnv('ROUTER_URL');
     if (direct) return direct;

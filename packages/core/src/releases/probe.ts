@@ -33,6 +33,7 @@
  *   `GET /cases/{id}`, `PATCH /cases/{id}`.
  */
 import * as Cell from '../cells/cell.js';
+import { routerBaseUrl } from '../cells/routing.js';
 import * as Identity from '../integrations/identity.js';
 import * as Onboarding from '../lifecycle/onboarding.js';
 import { CellNotDeployed, CellNotFound, IdempotencyKeyReused } from '../shared/errors.js';
@@ -113,8 +114,8 @@ async function isRetired(probeTenantId: string | undefined): Promise<boolean> {
 }
 
 export interface RouterProbeOptions {
-  /** The router's base URL: the one every client uses. */
-  routerUrl: string;
+  /** The router's base URL: the one every client uses (by default `ROUTER_URL`, or the SSM parameter `ROUTER_URL_PARAMETER` names, as in AWS). */
+  routerUrl?: string;
   fetch?: typeof fetch;
   /** Longest wait for one answer before the step counts as failed (default 10 s). */
   timeoutMs?: number;
@@ -158,7 +159,7 @@ export function routerProbe(options: RouterProbeOptions): CellProbe {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const response = await send(new URL(path, options.routerUrl), {
+      const response = await send(new URL(path, options.routerUrl ?? (await routerBaseUrl())), {
         method,
         headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
