@@ -121,15 +121,20 @@ async function main(): Promise<void> {
   const bucket = required(outputs, 'ReleaseBucketName');
 
   if (command === 'start') {
-    const run = await Orchestrator.startRelease({ manifest: await manifestOf(bucket, releaseId) }, { actor: `ci:${process.env.GITHUB_ACTOR ?? userInfo().username}` });
+    const run = await Orchestrator.startRelease(
+      { manifest: await manifestOf(bucket, releaseId), holdBefore: 'dedicated' },
+      { actor: `ci:${process.env.GITHUB_ACTOR ?? userInfo().username}` },
+    );
     log(`release ${run.releaseId} started: ${run.status}`);
     return;
   }
   const owner = process.env.GITHUB_RUN_ID ? `ci:${process.env.GITHUB_RUN_ID}` : `cli:${userInfo().username}:${process.pid}`;
+  // Driving to the end is what the approval allows: the release is held before its dedicated waves until then.
+  if (!stopBefore) await Orchestrator.releaseHold(releaseId, { actor: `ci:${process.env.GITHUB_ACTOR ?? userInfo().username}` });
   const run = await Orchestrator.driveRelease(releaseId, awsReleaseDeps({ namePrefix, bucket, owner }), stopBefore ? { stopBefore: 'dedicated' } : {});
   log(`release ${run.releaseId}: ${run.status}`);
   // A release that was rolled back, halted or aborted fails the CI job.
-  if (/roll|halt|abort|fail/i.test(run.status)) process.exitCode = 1;
+  if (run.status === 'halted' || run.status === 'aborted' || run.status === 'rolled-back') process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -15,7 +15,7 @@ import * as Audit from '../events/audit.js';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { systemDocumentClient } from '../shared/dynamo.js';
 import { releaseIdOf, type ReleaseManifest } from './manifest.js';
-import { advanceRelease, driveRelease, startRelease, stopRelease, type ReleaseDeps } from './orchestrator.js';
+import { advanceRelease, driveRelease, releaseHold, startRelease, stopRelease, type ReleaseDeps } from './orchestrator.js';
 import { DeployFailed, type CellObservation, type ProbeResult } from './ports.js';
 import { activeLease, getRollout, registerManifest } from './release.js';
 
@@ -173,6 +173,20 @@ describe('a good release', () => {
     expect(done.waves[0]!.verdict).toMatch(/cell-1 served fewer than 20 requests in 60 s/);
     expect(w.running.get('cell-1')).toBe(BOOT_ID);
     expect(w.deploys.filter((deploy) => deploy.cellId !== 'cell-1')).toEqual([]);
+  });
+});
+
+describe('a release held for an approval', () => {
+  it('waits before its dedicated wave, whoever drives it, until the hold is released', async () => {
+    const w = world();
+    const { releaseId } = await startRelease({ manifest: manifest('held'), gate: GATE, holdBefore: 'dedicated' }, { actor: 'ci' });
+    const held = await driveRelease(releaseId, w.deps, { deadlineMs: w.deps.now!() + 600_000 });
+    expect(held.status).toBe('rolling-out');
+    expect(held.waves.map((wave) => wave.state)).toEqual(['promoted', 'promoted', 'promoted', 'pending']);
+    expect(w.running.get('cell-d1')).toBe(BOOT_ID);
+    await releaseHold(releaseId, { actor: 'approver' });
+    expect((await driveRelease(releaseId, w.deps)).status).toBe('finished');
+    expect(w.running.get('cell-d1')).toBe(releaseId);
   });
 });
 

@@ -63,6 +63,8 @@ export interface ReleaseDeps {
 }
 
 const DEFAULT_LEASE_MS = 60_000;
+/** How often a driver looks again at a release held for an approval. */
+const HOLD_POLL_MS = 15_000;
 /** How often a driver asks again about a deployment still in progress. */
 const DEPLOY_POLL_MS = 1_000;
 
@@ -80,6 +82,8 @@ export const StartReleaseInput = z.strictObject({
   /** An explicit plan (cell ids per wave); the catalog's plan when absent. */
   waves: z.optional(z.array(z.array(CellIdInput).check(z.minLength(1, 'a wave needs at least one cell'))).check(z.minLength(1), z.maxLength(50))),
   gate: z.optional(GateInput),
+  /** Hold the release before its first dedicated wave until `releaseHold` (CI: an approval) lets it go on. */
+  holdBefore: z.optional(z.literal('dedicated')),
 });
 
 export const StopInput = z.strictObject({ reason: Reason });
@@ -116,6 +120,7 @@ export async function startRelease(input: unknown, options: { actor: string; def
       gate: { ...PRODUCTION_GATE, ...options.defaults, ...stripUndefined(request.gate ?? {}) },
       waves: waves.map((wave) => ({ index: wave.index, kind: wave.kind, state: 'pending', cells: wave.cellIds.map((cellId) => ({ cellId, previousReleaseId: null })) })),
       actor: options.actor,
+      ...(request.holdBefore ? { hold: request.holdBefore } : {}),
       startedAt,
       updatedAt: startedAt,
       outbox: [event('ReleaseStarted', releaseId, null, null, { releaseId, commit: request.manifest.commit, waves: waves.map((wave) => wave.cellIds) })],
@@ -219,6 +224,20 @@ async function staleCells(rollout: Rollout): Promise<string[]> {
     .map((cell) => cell.cellId);
 }
 
+/** Lets a held release go on (its approval was given); a release not held is left as it is. */
+export async function releaseHold(releaseId: string, options: { actor: string; now?: () => number }): Promise<Rollout> {
+  for (;;) {
+    const rollout = await requireRollout(releaseId);
+    if (!rollout.hold) return rollout;
+    const { hold: _hold, ...rest } = rollout;
+    try {
+      return await saveRollout({ ...rest, reason: `hold released by ${options.actor}`, updatedAt: new Date((options.now ?? Date.now)()).toISOString() }, rollout.version);
+    } catch (error) {
+      if (!(error instanceof ConcurrentModification)) throw error;
+    }
+  }
+}
+
 export interface StepResult {
   rollout: Rollout;
   /** How long to wait before the next step; null once the rollout is over (and its outbox sent). */
@@ -283,6 +302,8 @@ async function step(r: Rollout, deps: ReleaseDeps, at: number): Promise<number> 
   if (!wave) return finish(r, 'finished', iso);
   switch (wave.state) {
     case 'pending': {
+      // Held for an approval: every driver (the scheduled one too) waits here until it is given.
+      if (r.hold === wave.kind) return HOLD_POLL_MS;
       const cells = await Cell.list();
       for (const cell of wave.cells) cell.previousReleaseId = cells.find((record) => record.cellId === cell.cellId)?.release?.releaseId ?? null;
       wave.state = 'deploying';

@@ -118,6 +118,8 @@ export interface Rollout {
   finishedAt?: string;
   /** Why it ended as it did, or why it is rolling back. */
   reason?: string;
+  /** Held before the first wave of this kind until an approval releases it (CI's enterprise approval). */
+  hold?: 'dedicated';
   /** Set by an operator's abort or rollback; the driver acts on it at its next step. */
   stopRequested?: { mode: 'abort' | 'rollback'; actor: string; reason: string; at: string };
   /** Events and cell audit records of the last steps, not yet sent (sent, then cleared, by the next step). */

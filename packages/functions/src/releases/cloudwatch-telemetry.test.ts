@@ -8,14 +8,35 @@ const cloudwatch = mockClient(CloudWatchClient);
 const PREFIX = 'prod-cellbook';
 const WINDOW = { fromMs: Date.parse('2026-12-03T10:00:00Z'), toMs: Date.parse('2026-12-03T10:05:00Z') };
 
-const apiMetric = (cellId: string) => ({ Namespace: 'AWS/ApiGateway', Dimensions: [{ Name: 'ApiName', Value: `${PREFIX}-${cellId}` }, { Name: 'Stage', Value: 'prod' }] });
-const fn = (name: string, metric: string) => ({ Id: name, MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: name }] }, Period: 60, Stat: 'Sum' } });
+const apiMetric = (cellId: string) => ({
+  Namespace: 'AWS/ApiGateway',
+  Dimensions: [
+    { Name: 'ApiName', Value: `${PREFIX}-${cellId}` },
+    { Name: 'Stage', Value: 'prod' },
+  ],
+});
+const fn = (name: string, metric: string) => ({
+  Id: name,
+  MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: metric, Dimensions: [{ Name: 'FunctionName', Value: name }] }, Period: 60, Stat: 'Sum' },
+});
 
 function alarmsOf(cellId: string, state: 'OK' | 'ALARM'): MetricAlarm[] {
   return [
-    { AlarmName: `${PREFIX}-${cellId}-5xx-rate`, StateValue: state, StateReason: 'Threshold Crossed: 3 datapoints', ...apiMetric(cellId), MetricName: '5XXError', Statistic: 'Average', Period: 60 },
+    {
+      AlarmName: `${PREFIX}-${cellId}-5xx-rate`,
+      StateValue: state,
+      StateReason: 'Threshold Crossed: 3 datapoints',
+      ...apiMetric(cellId),
+      MetricName: '5XXError',
+      Statistic: 'Average',
+      Period: 60,
+    },
     { AlarmName: `${PREFIX}-${cellId}-latency-p99`, StateValue: 'OK', ...apiMetric(cellId), MetricName: 'Latency', ExtendedStatistic: 'p99', Period: 60 },
-    { AlarmName: `${PREFIX}-${cellId}-function-errors`, StateValue: 'OK', Metrics: [fn(`${cellId}-a`, 'Errors'), fn(`${cellId}-b`, 'Errors'), { Id: 'e', Expression: 'SUM(METRICS())' }] },
+    {
+      AlarmName: `${PREFIX}-${cellId}-function-errors`,
+      StateValue: 'OK',
+      Metrics: [fn(`${cellId}-a`, 'Errors'), fn(`${cellId}-b`, 'Errors'), { Id: 'e', Expression: 'SUM(METRICS())' }],
+    },
     { AlarmName: `${PREFIX}-${cellId}-throttles`, StateValue: 'OK', Metrics: [fn(`${cellId}-a`, 'Throttles'), { Id: 'e', Expression: 'SUM(METRICS())' }] },
   ];
 }
@@ -25,7 +46,10 @@ beforeEach(() => {
   // CloudWatch matches a prefix: `prod-cellbook-cell-1` also names cell-10's alarms. Both cells answer.
   cloudwatch.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [...alarmsOf('cell-1', 'OK'), ...alarmsOf('cell-10', 'ALARM')],
-    CompositeAlarms: [{ AlarmName: `${PREFIX}-cell-1-health`, StateValue: 'OK' }, { AlarmName: `${PREFIX}-cell-10-health`, StateValue: 'ALARM' }],
+    CompositeAlarms: [
+      { AlarmName: `${PREFIX}-cell-1-health`, StateValue: 'OK' },
+      { AlarmName: `${PREFIX}-cell-10-health`, StateValue: 'ALARM' },
+    ],
   });
   cloudwatch.on(GetMetricDataCommand).callsFake((input: { MetricDataQueries: { Id: string }[] }) => ({
     MetricDataResults: input.MetricDataQueries.map((query) => ({

@@ -49,7 +49,13 @@ function stateOf(value: string | undefined): AlarmStateValue {
 /** The metric an alarm watches, as one MetricStat (a single-metric alarm) or one per metric of its math. */
 function watched(alarm: MetricAlarm): MetricStat[] {
   if (alarm.MetricName && alarm.Namespace) {
-    return [{ Metric: { Namespace: alarm.Namespace, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions ?? [] }, Period: alarm.Period ?? 60, Stat: alarm.Statistic ?? alarm.ExtendedStatistic ?? 'Sum' }];
+    return [
+      {
+        Metric: { Namespace: alarm.Namespace, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions ?? [] },
+        Period: alarm.Period ?? 60,
+        Stat: alarm.Statistic ?? alarm.ExtendedStatistic ?? 'Sum',
+      },
+    ];
   }
   return (alarm.Metrics ?? []).flatMap((query) => (query.MetricStat ? [query.MetricStat] : []));
 }
@@ -71,7 +77,11 @@ export function cloudwatchTelemetry(config: CloudWatchTelemetryConfig): CellTele
       const queries: MetricDataQuery[] = [];
       const add = (id: string, stat: MetricStat | undefined, overrides: { metricName?: string; stat: string }) => {
         if (!stat?.Metric) return;
-        queries.push({ Id: id, MetricStat: { Metric: { ...stat.Metric, ...(overrides.metricName ? { MetricName: overrides.metricName } : {}) }, Period: period, Stat: overrides.stat }, ReturnData: true });
+        queries.push({
+          Id: id,
+          MetricStat: { Metric: { ...stat.Metric, ...(overrides.metricName ? { MetricName: overrides.metricName } : {}) }, Period: period, Stat: overrides.stat },
+          ReturnData: true,
+        });
       };
       const api = watched(named(CELL_ALARM_NAMES.serverErrorRate)[0] ?? {})[0];
       add('requests', api, { metricName: 'Count', stat: 'Sum' });
