@@ -65,3 +65,37 @@ describe('README lifecycle walk-through', () => {
     );
   });
 });
+
+describe('README release walk-through', () => {
+  let releases: TestPlatform;
+  beforeAll(async () => {
+    releases = await bootTestPlatform({ releaseDriver: { pollMs: 100 }, releaseGate: { probeIntervalSeconds: 0.25 } });
+  }, 120_000);
+  afterAll(() => releases?.stop());
+
+  it('plans, stops a faulty release in the canary, rolls a good one out wave by wave, verbatim', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = /<!-- release-session:start -->\s*```bash\n([\s\S]*?)```\s*<!-- release-session:end -->/.exec(readme);
+    if (!section) throw new Error('README.md has no release-session block');
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', section[1]!], {
+      env: { ...process.env, CELLBOOK: releases.url, CELLBOOK_RELEASES_DIR: releases.platform.releases.outRoot },
+      timeout: 120_000,
+    });
+    expect(stdout).toMatch(/wave 0 \(canary\): cell-1\n\s+wave 1 \(pooled\): cell-2\nplan only: nothing deployed/);
+    // Contained: the faulty release's story never mentions the second wave.
+    const [plan, faulty, good] = stdout.split(/^built release /m).slice(1);
+    expect(plan).toMatch(/plan only/);
+    expect(good).toBeDefined();
+    expect(faulty).toMatch(/release stopped \(exit 1\)/);
+    expect(faulty).toMatch(/wave 0 \(canary\) cell-1: rolling-back[\s\S]*why: .*cell-1 (alarm|probe failed)/);
+    expect(faulty).toMatch(/wave 0 \(canary\) cell-1: rolled-back/);
+    expect(faulty).not.toMatch(/wave 1/);
+    expect(faulty).toMatch(/: halted \(wave 0 \(canary\) failed its gate/);
+    expect(good).toMatch(/wave 0 \(canary\) cell-1: promoted — cell-1: \d+ requests, 0\.0% 5xx, p99 \d+ ms, probes \d+ ok\/0 failed/);
+    expect(good).toMatch(/wave 1 \(pooled\) cell-2: promoted/);
+    const goodId = /release (r-[0-9a-f]{16}): finished/.exec(good!)?.[1];
+    expect(goodId).toBeDefined();
+    expect(good).toMatch(new RegExp(`cell-1 runs ${goodId} \\(before: r-[0-9a-f]{16}\\)`));
+    expect(good).toMatch(new RegExp(`cell-2 runs ${goodId} \\(before: r-[0-9a-f]{16}\\)`));
+  }, 180_000);
+});

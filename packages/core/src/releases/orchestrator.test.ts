@@ -268,9 +268,24 @@ describe('a driver that crashes', () => {
     return {
       ...deps,
       calls: () => calls,
-      deployer: { deploy: async (cellId, release) => (tick(), deps.deployer.deploy(cellId, release)) },
-      telemetry: { observe: async (cellId, window) => (tick(), deps.telemetry.observe(cellId, window)) },
-      probe: { run: async (cellId) => (tick(), deps.probe.run(cellId)) },
+      deployer: {
+        deploy: async (cellId, release) => {
+          tick();
+          return deps.deployer.deploy(cellId, release);
+        },
+      },
+      telemetry: {
+        observe: async (cellId, window) => {
+          tick();
+          return deps.telemetry.observe(cellId, window);
+        },
+      },
+      probe: {
+        run: async (cellId) => {
+          tick();
+          return deps.probe.run(cellId);
+        },
+      },
     };
   }
 

@@ -21,7 +21,15 @@ import * as Cell from '../cells/cell.js';
 import * as Audit from '../events/audit.js';
 import * as Events from '../events/events.js';
 import { isCellId } from '../keys/keys.js';
-import { ConcurrentModification, InvalidReleasePlan, ReleaseAlreadyStarted, ReleaseInProgress, ReleaseNotActive, ReleaseNotFound } from '../shared/errors.js';
+import {
+  ConcurrentModification,
+  InvalidReleasePlan,
+  ReleaseAlreadyRunning,
+  ReleaseAlreadyStarted,
+  ReleaseInProgress,
+  ReleaseNotActive,
+  ReleaseNotFound,
+} from '../shared/errors.js';
 import { deterministicId } from '../shared/ids.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { PageLimit, Reason, parse } from '../shared/validation.js';
@@ -106,6 +114,10 @@ export async function startRelease(input: unknown, options: { actor: string; def
   }
   const releaseId = releaseIdOf(request.manifest);
   if (await getRollout(releaseId)) throw new ReleaseAlreadyStarted();
+  const planned = waves.flatMap((wave) => wave.cellIds);
+  if (planned.every((cellId) => cells.find((cell) => cell.cellId === cellId)?.release?.releaseId === releaseId)) {
+    throw new ReleaseAlreadyRunning(`Every cell of the plan already runs ${releaseId}: change something (code, a setting, a label) to make a new release.`);
+  }
   const startedAt = new Date(now()).toISOString();
   if (!(await takeLease(releaseId, startedAt))) {
     const active = await activeLease();
@@ -166,7 +178,7 @@ function checkPlan(plan: readonly (readonly string[])[], cells: readonly Cell.Ce
   const canaryCell = cells.find((cell) => cell.cellId === canary[0]);
   if (canary.length !== 1 || canaryCell?.placement !== 'pooled') problems.push({ path: 'waves.0', message: 'the first wave (the canary) is exactly one pooled cell' });
   if (problems.length > 0) throw new InvalidReleasePlan('The release plan is not valid.', { details: problems });
-  return plan.map((cellIds, index) => ({ index, kind: kinds[index]!, cellIds: [...cellIds] }));
+  return plan.map((cellIds, index) => ({ index, kind: kinds[index] ?? 'pooled', cellIds: [...cellIds] }));
 }
 
 /**
@@ -356,7 +368,8 @@ async function judgeWave(r: Rollout, wave: WaveRollout, deps: ReleaseDeps, at: n
   const failures: string[] = [];
   for (const cell of wave.cells) {
     const probe = await deps.probe.run(cell.cellId);
-    const observation = await deps.telemetry.observe(cell.cellId, { fromMs: Date.parse(cell.deployedAt ?? iso), toMs: at });
+    // Up to now, after the probe: its own requests count among the cell's.
+    const observation = await deps.telemetry.observe(cell.cellId, { fromMs: Date.parse(cell.deployedAt ?? iso), toMs: (deps.now ?? Date.now)() });
     const probes = cell.gate?.probes ?? { passed: 0, failed: 0 };
     const figures: GateFigures = {
       observedAt: iso,

@@ -357,3 +357,9 @@ export class InvalidReleasePlan extends DomainError {
   readonly code = 'INVALID_RELEASE_PLAN';
   readonly status = 422;
 }
+
+/** Every cell of the plan already runs this release: there is nothing to roll out. */
+export class ReleaseAlreadyRunning extends DomainError {
+  readonly code = 'RELEASE_ALREADY_RUNNING';
+  readonly status = 409;
+}

@@ -87,12 +87,8 @@ export function cloudwatchTelemetry(config: CloudWatchTelemetryConfig): CellTele
       add('requests', api, { metricName: 'Count', stat: 'Sum' });
       add('server_errors', api, { metricName: '5XXError', stat: 'Sum' });
       add('p99', watched(named(CELL_ALARM_NAMES.p99LatencyMs)[0] ?? {})[0], { stat: 'p99' });
-      named(CELL_ALARM_NAMES.functionErrors)
-        .flatMap(watched)
-        .forEach((stat, index) => add(`errors_${index}`, stat, { stat: 'Sum' }));
-      named(CELL_ALARM_NAMES.functionThrottles)
-        .flatMap(watched)
-        .forEach((stat, index) => add(`throttles_${index}`, stat, { stat: 'Sum' }));
+      for (const [index, stat] of named(CELL_ALARM_NAMES.functionErrors).flatMap(watched).entries()) add(`errors_${index}`, stat, { stat: 'Sum' });
+      for (const [index, stat] of named(CELL_ALARM_NAMES.functionThrottles).flatMap(watched).entries()) add(`throttles_${index}`, stat, { stat: 'Sum' });
 
       const values = new Map<string, number[]>();
       for (let start = 0; start < queries.length; start += MAX_QUERIES) {
