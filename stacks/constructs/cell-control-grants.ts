@@ -17,6 +17,7 @@ const CELL_GRANT_POLICIES: Readonly<Partial<Record<ControlIdentity, string>>> = 
   'tenant-mover': 'TenantMoverAccess',
   'tenant-offboarding': 'TenantOffboardingAccess',
   'tenant-export': 'TenantExportAccess',
+  'release-driver': 'ReleaseProbeAccess',
 };
 
 export interface CellControlGrantsProps {

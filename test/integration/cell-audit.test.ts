@@ -31,7 +31,7 @@ describe('the audit trail of a cell', () => {
     const changed = await setCell({ cellId: tenant.cellId, capacity: 7, wave: 3, reason: 'smaller canary' });
     expect(changed.status).toBe(200);
     // The operator's view of the cell shows the change, not its bookkeeping.
-    expect(Object.keys(changed.body).sort()).toEqual(['capacity', 'cellId', 'placement', 'region', 'status', 'tenantCount', 'wave']);
+    expect(Object.keys(changed.body).sort()).toEqual(['capacity', 'cellId', 'placement', 'region', 'release', 'status', 'tenantCount', 'wave']);
 
     const { items } = await trailOf(tenant.cellId);
     expect(items.at(-1)).toEqual({

@@ -25,6 +25,8 @@ const platform = await startPlatform({
   operatorPassword,
   warm: true,
   releases: { outRoot: releasesDir },
+  // Rolls out what `npm run release` (or POST /admin/releases) starts, wave by wave.
+  releaseDriver: {},
   onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
 });
 const tenants = await seedDemoTenants(platform.url, operatorPassword);
@@ -48,6 +50,7 @@ for (const tenant of tenants) {
 }
 console.log(`\n  function and gateway logs: ${logFile}`);
 console.log(`  cells run release ${platform.cells[0]!.releaseId} (releases: ${releasesDir})`);
+console.log(`  release canary by cell: npm run release   (a faulty one: npm run release -- --fault "GET /cases:error")`);
 console.log(`\n  try: curl -s -X POST ${platform.url}/auth/token -H 'content-type: application/json' \\
          -d '{"username":"operator","password":"${operatorPassword === 'operator' ? 'operator' : '…'}"}'\n`);
 
