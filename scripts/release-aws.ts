@@ -4,6 +4,9 @@
  *   npm run release:aws -- build --stage S [--assembly .sst/dist]   after `sst build --stage S`: prints the release id
  *   npm run release:aws -- start --stage S --release ID            records the release in the control plane
  *   npm run release:aws -- drive --stage S --release ID [--stop-before dedicated]
+ *   npm run release:aws -- adopt --stage S --release ID            once, on a stage deployed with `sst deploy`:
+ *       records a release built from the commit the cells run as the release each cell runs, so the
+ *       first release has something to roll back to (a cell with no recorded release is refused)
  *
  * `build` reads the cloud assembly, computes the release (scripts/release/cloud-assembly.ts),
  * publishes the function bundles the cell templates reference to the CDK bootstrap bucket with
@@ -30,7 +33,7 @@ const APP_NAME = 'cellbook';
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 function usage(problem: string): never {
-  log(`${problem}\nusage: release-aws build --stage S [--assembly DIR] | start --stage S --release ID | drive --stage S --release ID [--stop-before dedicated]`);
+  log(`${problem}\nusage: release-aws build --stage S [--assembly DIR] | start|adopt --stage S --release ID | drive --stage S --release ID [--stop-before dedicated]`);
   process.exit(2);
 }
 
@@ -53,8 +56,8 @@ function useControlPlane(outputs: Record<string, string>): void {
   process.env.EVENT_BUS_NAME = required(outputs, 'EventBusName');
 }
 
+/** The commit checked out (in CI, the run's head_sha; GITHUB_SHA would be the default branch's tip under workflow_run). */
 function commitOf(): string {
-  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
   const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
   return dirty ? `${head}+dirty` : head;
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
     options: { stage: { type: 'string' }, release: { type: 'string' }, assembly: { type: 'string', default: '.sst/dist' }, 'stop-before': { type: 'string' } },
   });
   const [command] = positionals;
-  if (command !== 'build' && command !== 'start' && command !== 'drive') usage(`unknown command ${JSON.stringify(command)}`);
+  if (command !== 'build' && command !== 'start' && command !== 'drive' && command !== 'adopt') usage(`unknown command ${JSON.stringify(command)}`);
   const stage = values.stage ?? usage('--stage is required');
   if (command === 'build') return build(stage, values.assembly);
 
@@ -120,6 +123,17 @@ async function main(): Promise<void> {
   const Orchestrator = await import('@cellbook/core/releases/orchestrator');
   const bucket = required(outputs, 'ReleaseBucketName');
 
+  if (command === 'adopt') {
+    const { registerManifest } = await import('@cellbook/core/releases/release');
+    const Cell = await import('@cellbook/core/cells/cell');
+    await registerManifest(await manifestOf(bucket, releaseId));
+    for (const cell of await Cell.list()) {
+      if (cell.status === 'provisioning' || cell.release) continue;
+      await Cell.recordRelease(cell.cellId, { releaseId, previousReleaseId: null, since: new Date().toISOString() });
+      log(`${cell.cellId} runs ${releaseId}`);
+    }
+    return;
+  }
   if (command === 'start') {
     const run = await Orchestrator.startRelease(
       { manifest: await manifestOf(bucket, releaseId), holdBefore: 'dedicated' },

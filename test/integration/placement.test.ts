@@ -73,7 +73,16 @@ describe('placement', () => {
       const setCell = (body: unknown) => fresh.call('POST', '/admin/cells', { token: fresh.operatorToken, body });
       const drained = await setCell({ cellId: 'cell-1', status: 'draining' });
       expect(drained.status).toBe(200);
-      expect(drained.body).toEqual({ cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10, status: 'draining', tenantCount: 0, release: expect.objectContaining({ releaseId: expect.stringMatching(/^r-/) }) });
+      expect(drained.body).toEqual({
+        cellId: 'cell-1',
+        placement: 'pooled',
+        wave: 0,
+        region: 'us-east-1',
+        capacity: 10,
+        status: 'draining',
+        tenantCount: 0,
+        release: expect.objectContaining({ releaseId: expect.stringMatching(/^r-/) }),
+      });
       const placed: string[] = [];
       for (let i = 0; i < 3; i++) placed.push((await fresh.onboard('basic')).cellId);
       expect(placed).toEqual(['cell-2', 'cell-2', 'cell-2']);

@@ -1,4 +1,8 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '@cellbook/core/shared/dynamo';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { LocalRelease } from '@cellbook/local/release/build';
+import { controlRoleArn } from '@cellbook/local/roles/control-roles';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -183,5 +187,33 @@ describe('releases on a running platform', () => {
     expect(await cellReleases()).toEqual(before);
     // Tenants never reach the operator API.
     expect((await inCell1.call('GET', '/admin/releases')).status).toBe(401);
+  });
+});
+
+describe("the release driver's role", () => {
+  it("writes the releases' and the probes' registry partitions, and not a customer tenant's record", async () => {
+    const db = documentClient({
+      region: env.platform.region,
+      endpoint: env.platform.endpoints.dynamodb,
+      credentials: sdkCredentials(env.platform.sessionFor(controlRoleArn('cellbook-local', 'release-driver'))),
+    });
+    const TableName = 'cellbook-local-tenants';
+    const denied = (promise: Promise<unknown>) => expect(promise).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await denied(db.send(new GetCommand({ TableName, Key: { PK: `TENANT#${inCell1.tenantId}`, SK: 'TENANT' } })));
+    await denied(db.send(new UpdateCommand({ TableName, Key: { PK: `TENANT#${inCell1.tenantId}`, SK: 'TENANT' }, UpdateExpression: 'SET cellId = :c', ExpressionAttributeValues: { ':c': 'cell-2' } })));
+    await denied(db.send(new PutCommand({ TableName, Item: { PK: 'IDEMPOTENCY#operator#x', SK: 'IDEMPOTENCY' } })));
+    // Its own: the releases' partitions, and a probe's.
+    await expect(db.send(new GetCommand({ TableName, Key: { PK: 'RELEASE#ACTIVE', SK: 'LEASE' } }))).resolves.toBeDefined();
+    await expect(db.send(new GetCommand({ TableName, Key: { PK: 'TENANT#probe-cell-1-abc123', SK: 'TENANT' } }))).resolves.toBeDefined();
+  });
+
+  it('no customer may take a probe-like name, so no customer record is ever in its reach', async () => {
+    const { status, body } = await env.call('POST', '/admin/tenants', {
+      token: env.operatorToken,
+      headers: { 'Idempotency-Key': 'probe-squat' },
+      body: { name: 'Probe cell-1', tier: 'basic', adminEmail: 'squat@example.com' },
+    });
+    expect(status).toBe(422);
+    expect(JSON.stringify(body.error.details)).toContain('reserved for the release probes');
   });
 });

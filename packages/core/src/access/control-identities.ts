@@ -64,6 +64,7 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/releases-create': 'release-admin',
   'control/releases-abort': 'release-admin',
   'control/releases-rollback': 'release-admin',
+  'control/releases-approve': 'release-admin',
   'control/releases-list': 'registry-read',
   'control/releases-get': 'registry-read',
   // AWS only: steps the active release every minute (locally the platform's driver worker does; DESIGN §9).

@@ -1,5 +1,7 @@
 /** What each control-plane identity may do in the control plane's own resources (registry, catalog, directories, bus). */
-import { adminEmailKey, cellPartition, releasePartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
+import { adminEmailKey, cellPartition, idempotencyKey, releasePartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
+import { PROBE_ACTOR, PROBE_NAME_PREFIX } from '../releases/probe-identity.js';
+import { tenantNameSkeleton } from '../tenants/tenant-name.js';
 import { ROUTER_PROBING_IDENTITIES, type ControlIdentity } from './control-identities.js';
 import { allow, anyPartition, partitionItems, type IamStatement } from './iam.js';
 
@@ -211,7 +213,14 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
         r.tenantsTableArn,
         anyPartition((cellId) => cellPartition(cellId), 'cell-sample'),
       ),
-      registryItems('ProbeTenantOnboarding', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']),
+      // The probe tenants' registry partitions only (onboarding refuses customers a `probe-` id):
+      // their records and audit, name leases, admin e-mails and the probe's idempotency records.
+      partitionItems('ProbeTenantOnboarding', ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], r.tenantsTableArn, [
+        `${anyPartition((tenantId) => tenantRegistryPartition(tenantId)).slice(0, -1)}${PROBE_NAME_PREFIX}*`,
+        `${tenantNameKey(tenantNameSkeleton(PROBE_NAME_PREFIX)).PK}*`,
+        `${adminEmailKey('probe+').PK}*`,
+        `${idempotencyKey(PROBE_ACTOR, '').PK}*`,
+      ]),
       allow(
         'ProbeTenantUser',
         ['cognito-idp:AdminGetUser', 'cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminSetUserPassword'],

@@ -70,7 +70,10 @@ export const SYSTEM_EVENT_CATALOG = {
   WaveDeployed: event(CONTROL_PLANE_SOURCE, z.object(Wave)),
   WavePromoted: event(CONTROL_PLANE_SOURCE, z.object({ ...Wave, requests: Count })),
   WaveRolledBack: event(CONTROL_PLANE_SOURCE, z.object({ ...Wave, reason: z.string(), previousReleaseId: z.nullable(ReleaseId) })),
-  ReleaseFinished: event(CONTROL_PLANE_SOURCE, z.object({ ...Release, outcome: z.enum(['finished', 'halted', 'aborted', 'rolled-back']), reason: z.optional(z.string()) })),
+  ReleaseFinished: event(
+    CONTROL_PLANE_SOURCE,
+    z.object({ ...Release, outcome: z.enum(['finished', 'halted', 'aborted', 'rolled-back', 'rollback-failed']), reason: z.optional(z.string()) }),
+  ),
 } as const;
 
 export type SystemEventName = keyof typeof SYSTEM_EVENT_CATALOG;

@@ -17,6 +17,7 @@ import { isConditionalCheckFailed, systemDocumentClient } from '../shared/dynamo
 import { IdempotencyKeyReused, NoCellCapacity, RequestInProgress, TenantNameTaken, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
 import * as Identity from '../integrations/identity.js';
 import { deterministicId, newTenantId } from '../shared/ids.js';
+import { PROBE_NAME_PREFIX } from '../releases/probe-identity.js';
 import { adminEmailKey, idempotencyKey, tenantListingKey, tenantMetaKey, tenantNameKey, tenantRecordKey } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
 import type { TenantRecord } from '../tenants/record.js';
@@ -290,6 +291,11 @@ async function recordStep(tenantId: string, step: OnboardingStep, fields: Record
  */
 export async function onboard(input: unknown, options: OnboardOptions): Promise<OnboardResult> {
   const request = parse(OnboardInput, input);
+  // Tenant ids starting `probe-` are the release probes' (releases/probe.ts): the release driver's
+  // role may write those registry partitions and no other tenant's, so no customer may have one.
+  if (options.probeOf === undefined && newTenantId(request.name).startsWith(PROBE_NAME_PREFIX)) {
+    throw new ValidationFailed('The request is not valid.', { details: [{ path: 'name', message: 'names starting with "probe" are reserved for the release probes' }] });
+  }
   const clock = options.now ?? Date.now;
   const claimed = await claim(request, options, clock());
   if (claimed.completed) {

@@ -81,7 +81,19 @@ beforeEach(async () => {
 });
 
 /** A world the orchestrator deploys into: cells that run releases, a clock, alarms and probes a test scripts. */
-function world(options: { owner?: string; failingCells?: Set<string>; deployFailsIn?: Set<string>; requestsPerObservation?: number; quietCells?: Set<string> } = {}) {
+function world(
+  options: {
+    owner?: string;
+    failingCells?: Set<string>;
+    deployFailsIn?: Set<string>;
+    rollbackFailsIn?: Set<string>;
+    /** Cells whose deploys take a few polls to land, as CloudFormation's do. */
+    slowCells?: Set<string>;
+    requestsPerObservation?: number;
+    quietCells?: Set<string>;
+  } = {},
+) {
+  const inFlight = new Map<string, { releaseId: string; remaining: number }>();
   let clock = Date.parse('2026-12-03T10:00:00Z');
   const running = new Map<string, string>(CELL_IDS.map((cellId) => [cellId, BOOT_ID]));
   const deploys: { cellId: string; releaseId: string }[] = [];
@@ -97,8 +109,22 @@ function world(options: { owner?: string; failingCells?: Set<string>; deployFail
     leaseMs: 5_000,
     deployer: {
       async deploy(cellId, release) {
+        // A deploy on its way lands first (or keeps the cell busy): the next one waits for it.
+        const flying = inFlight.get(cellId);
+        if (flying) {
+          flying.remaining -= 1;
+          if (flying.remaining > 0) return 'in-progress';
+          inFlight.delete(cellId);
+          running.set(cellId, flying.releaseId);
+        }
         if (options.deployFailsIn?.has(cellId) && release.releaseId === failingRelease.id) throw new DeployFailed(cellId, 'UPDATE_ROLLBACK_COMPLETE');
-        if (running.get(cellId) !== release.releaseId) deploys.push({ cellId, releaseId: release.releaseId });
+        if (options.rollbackFailsIn?.has(cellId) && release.releaseId === BOOT_ID) throw new DeployFailed(cellId, 'UPDATE_FAILED: template gone');
+        if (running.get(cellId) === release.releaseId) return 'deployed';
+        deploys.push({ cellId, releaseId: release.releaseId });
+        if (options.slowCells?.has(cellId)) {
+          inFlight.set(cellId, { releaseId: release.releaseId, remaining: 3 });
+          return 'in-progress';
+        }
         running.set(cellId, release.releaseId);
         return 'deployed';
       },
@@ -118,7 +144,12 @@ function world(options: { owner?: string; failingCells?: Set<string>; deployFail
       },
     },
   };
-  return { deps, running, deploys, failingRelease, advance: (ms: number) => (clock += ms) };
+  /** Lets every deploy still on its way land, as it would after the driver stopped asking. */
+  const settle = () => {
+    for (const [cellId, flying] of inFlight) running.set(cellId, flying.releaseId);
+    inFlight.clear();
+  };
+  return { deps, running, deploys, failingRelease, settle, advance: (ms: number) => (clock += ms) };
 }
 
 async function publishedEvents(): Promise<{ name: string; cellId: string | null; key: string }[]> {
@@ -231,7 +262,63 @@ describe('a faulty release', () => {
   });
 });
 
+describe('deploys that take time, fail, or cannot be undone', () => {
+  it('an abort while the canary is still deploying takes the canary back once its deploy lands', async () => {
+    const w = world({ slowCells: new Set(['cell-1']) });
+    const { releaseId } = await startRelease({ manifest: manifest('abort-in-flight'), gate: GATE }, { actor: 'ops' });
+    let step = await advanceRelease(releaseId, w.deps);
+    while (step.rollout.waves[0]!.state !== 'deploying' || !w.deploys.length) step = await advanceRelease(releaseId, w.deps);
+    await stopRelease(releaseId, 'abort', { reason: 'changed our mind' }, { actor: 'ops' });
+    const done = await driveRelease(releaseId, w.deps);
+    expect(done.status).toBe('aborted');
+    w.settle();
+    expect(w.running.get('cell-1')).toBe(BOOT_ID);
+    expect((await Cell.get('cell-1'))?.release?.releaseId).toBe(BOOT_ID);
+  });
+
+  it('a deploy that fails in a wave takes back the sibling whose deploy was still on its way', async () => {
+    const w = world({ slowCells: new Set(['cell-2']), deployFailsIn: new Set(['cell-3']) });
+    const release = manifest('sibling');
+    w.failingRelease.id = releaseIdOf(release);
+    const { releaseId } = await startRelease({ manifest: release, gate: GATE, waves: [['cell-1'], ['cell-2', 'cell-3']] }, { actor: 'ops' });
+    const done = await driveRelease(releaseId, w.deps);
+    expect(done.status).toBe('halted');
+    w.settle();
+    expect(w.running.get('cell-2')).toBe(BOOT_ID);
+    expect(w.running.get('cell-1')).toBe(releaseId);
+  });
+
+  it('a rollback that cannot be done ends the release as rollback-failed, says which cell needs an operator, and frees the lease', async () => {
+    const w = world({ failingCells: new Set(['cell-1']), rollbackFailsIn: new Set(['cell-1']) });
+    const release = manifest('stuck');
+    w.failingRelease.id = releaseIdOf(release);
+    const { releaseId } = await startRelease({ manifest: release, gate: GATE }, { actor: 'ops' });
+    const done = await driveRelease(releaseId, w.deps);
+    expect(done.status).toBe('rollback-failed');
+    expect(done.reason).toMatch(/cell-1 could not be taken back to r-[0-9a-f]{16} \(UPDATE_FAILED: template gone\): it needs an operator/);
+    expect(await activeLease()).toBeUndefined();
+  });
+
+  it('a halted release can be rolled back: its promoted waves go back too', async () => {
+    const w = world({ deployFailsIn: new Set(['cell-3']) });
+    const release = manifest('halted-rollback');
+    w.failingRelease.id = releaseIdOf(release);
+    const { releaseId } = await startRelease({ manifest: release, gate: GATE }, { actor: 'ops' });
+    expect((await driveRelease(releaseId, w.deps)).status).toBe('halted');
+    await stopRelease(releaseId, 'rollback', { reason: 'take it all back' }, { actor: 'ops' });
+    expect((await driveRelease(releaseId, w.deps)).status).toBe('rolled-back');
+    expect([...w.running.values()].every((running) => running === BOOT_ID)).toBe(true);
+  });
+});
+
 describe('one release at a time', () => {
+  it('two starts of the same release at once: one wins, and the loser leaves the winner its lease', async () => {
+    const results = await Promise.allSettled([0, 1].map(() => startRelease({ manifest: manifest('twice'), gate: GATE }, { actor: 'ops' })));
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect((await activeLease())?.releaseId).toBe(releaseIdOf(manifest('twice')));
+    await expect(startRelease({ manifest: manifest('other'), gate: GATE }, { actor: 'ops' })).rejects.toMatchObject({ code: 'RELEASE_IN_PROGRESS' });
+  });
+
   it('refuses a second release while one is rolling (409), and the same release twice', async () => {
     const w = world();
     const first = await startRelease({ manifest: manifest('one'), gate: GATE }, { actor: 'ops' });

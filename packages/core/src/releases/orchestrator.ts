@@ -16,6 +16,7 @@
  * Events and cell audit records of a step go in the rollout's outbox with the step itself and are
  * sent by the next step (at least once, each under a stable idempotency key or audit id).
  */
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import * as Cell from '../cells/cell.js';
 import * as Audit from '../events/audit.js';
@@ -24,6 +25,7 @@ import { isCellId } from '../keys/keys.js';
 import {
   ConcurrentModification,
   InvalidReleasePlan,
+  ValidationFailed,
   ReleaseAlreadyRunning,
   ReleaseAlreadyStarted,
   ReleaseInProgress,
@@ -105,7 +107,16 @@ export async function startRelease(input: unknown, options: { actor: string; def
   const request = parse(StartReleaseInput, input);
   const now = options.now ?? Date.now;
   const cells = await Cell.list();
+  if (!cells.some((cell) => cell.placement === 'pooled' && cell.status !== 'provisioning')) {
+    throw new InvalidReleasePlan('A release starts in a pooled cell (its canary), and no pooled cell is deployed.');
+  }
   const waves = request.waves ? checkPlan(request.waves, cells) : planWaves(cells);
+  const gate: GateSettings = { ...PRODUCTION_GATE, ...options.defaults, ...stripUndefined(request.gate ?? {}) };
+  if (gate.maxGateSeconds < gate.bakeSeconds || gate.probeIntervalSeconds < 0.05) {
+    throw new ValidationFailed('The request is not valid.', {
+      details: [{ path: 'gate', message: 'maxGateSeconds must be at least bakeSeconds, and probeIntervalSeconds at least 0.05' }],
+    });
+  }
   const unrecorded = waves.flatMap((wave) => wave.cellIds).filter((cellId) => !cells.find((cell) => cell.cellId === cellId)?.release);
   if (unrecorded.length > 0) {
     throw new InvalidReleasePlan(`No release is recorded for ${unrecorded.join(', ')}: there would be nothing to roll back to.`, {
@@ -119,7 +130,8 @@ export async function startRelease(input: unknown, options: { actor: string; def
     throw new ReleaseAlreadyRunning(`Every cell of the plan already runs ${releaseId}: change something (code, a setting, a label) to make a new release.`);
   }
   const startedAt = new Date(now()).toISOString();
-  if (!(await takeLease(releaseId, startedAt))) {
+  const token = randomUUID();
+  if (!(await takeLease(releaseId, startedAt, token))) {
     const active = await activeLease();
     throw new ReleaseInProgress(`Release ${active?.releaseId ?? 'another release'} is rolling; one release at a time. Wait for it, or abort it.`);
   }
@@ -129,7 +141,7 @@ export async function startRelease(input: unknown, options: { actor: string; def
       releaseId,
       commit: request.manifest.commit,
       status: 'rolling-out',
-      gate: { ...PRODUCTION_GATE, ...options.defaults, ...stripUndefined(request.gate ?? {}) },
+      gate,
       waves: waves.map((wave) => ({ index: wave.index, kind: wave.kind, state: 'pending', cells: wave.cellIds.map((cellId) => ({ cellId, previousReleaseId: null })) })),
       actor: options.actor,
       ...(request.holdBefore ? { hold: request.holdBefore } : {}),
@@ -141,7 +153,8 @@ export async function startRelease(input: unknown, options: { actor: string; def
     if (!(await createRollout(rollout))) throw new ReleaseAlreadyStarted();
     return rollout;
   } catch (error) {
-    await releaseLease(releaseId);
+    // Only the lease this call took: a concurrent start of the same release may hold its own.
+    await releaseLease(releaseId, { token });
     throw error;
   }
 }
@@ -197,16 +210,19 @@ export async function stopRelease(releaseId: string, mode: 'abort' | 'rollback',
       );
     }
     if (mode === 'abort' && rollout.stopRequested) return rollout;
+    let token: string | undefined;
     if (mode === 'rollback') {
-      if (rollout.status !== 'finished')
+      if (rollout.status !== 'finished' && rollout.status !== 'halted') {
         throw new ReleaseNotActive(
-          `This release is ${rollout.status}; only a finished release can be rolled back${rollout.status === 'rolling-out' ? ' (abort it instead)' : ''}.`,
+          `This release is ${rollout.status}; only a finished or halted release can be rolled back${rollout.status === 'rolling-out' ? ' (abort it instead)' : ''}.`,
         );
+      }
       // Rolling back takes the lease like a release: it deploys too.
-      if (!(await takeLease(releaseId, new Date(now()).toISOString()))) throw new ReleaseInProgress('Another release is rolling; roll this one back once it is done.');
+      token = randomUUID();
+      if (!(await takeLease(releaseId, new Date(now()).toISOString(), token))) throw new ReleaseInProgress('A release is rolling; roll this one back once it is done.');
       const stale = await staleCells(rollout);
       if (stale.length > 0) {
-        await releaseLease(releaseId);
+        await releaseLease(releaseId, { token });
         throw new ReleaseNotActive(`${stale.join(', ')} no longer run${stale.length === 1 ? 's' : ''} this release; roll back the release they run instead.`);
       }
     }
@@ -222,15 +238,17 @@ export async function stopRelease(releaseId: string, mode: 'abort' | 'rollback',
         rollout.version,
       );
     } catch (error) {
+      if (token) await releaseLease(releaseId, { token });
       if (!(error instanceof ConcurrentModification)) throw error;
     }
   }
 }
 
-/** Cells of a finished rollout that now run another release (a later one reached them). */
+/** Cells of a rollout's promoted waves that now run another release (a later one reached them). */
 async function staleCells(rollout: Rollout): Promise<string[]> {
   const cells = await Cell.list();
   return rollout.waves
+    .filter((wave) => wave.state === 'promoted')
     .flatMap((wave) => wave.cells)
     .filter((cell) => cells.find((record) => record.cellId === cell.cellId)?.release?.releaseId !== rollout.releaseId)
     .map((cell) => cell.cellId);
@@ -240,6 +258,7 @@ async function staleCells(rollout: Rollout): Promise<string[]> {
 export async function releaseHold(releaseId: string, options: { actor: string; now?: () => number }): Promise<Rollout> {
   for (;;) {
     const rollout = await requireRollout(releaseId);
+    if (rollout.status !== 'rolling-out') throw new ReleaseNotActive(`This release is ${rollout.status}; there is no hold to release.`);
     if (!rollout.hold) return rollout;
     const { hold: _hold, ...rest } = rollout;
     try {
@@ -353,8 +372,10 @@ async function deployWave(r: Rollout, wave: WaveRollout, deps: ReleaseDeps, iso:
       wave.verdict = `deploy to ${cell.cellId} failed: ${error.message}`;
       return 0;
     }
-    await Cell.recordRelease(cell.cellId, { releaseId: r.releaseId, previousReleaseId: cell.previousReleaseId, since: iso });
-    cell.deployedAt = iso;
+    // Its gate window starts once it serves the release, not when the wave began.
+    const deployedAt = new Date((deps.now ?? Date.now)()).toISOString();
+    await Cell.recordRelease(cell.cellId, { releaseId: r.releaseId, previousReleaseId: cell.previousReleaseId, since: deployedAt });
+    cell.deployedAt = deployedAt;
     r.outbox.push(audit(r, cell.cellId, 'release.deployed', iso, `wave ${wave.index}`), event('WaveDeployed', r.releaseId, cell.cellId, wave.index, waveData(r, wave)));
   }
   if (pending) return DEPLOY_POLL_MS;
@@ -416,13 +437,24 @@ async function judgeWave(r: Rollout, wave: WaveRollout, deps: ReleaseDeps, at: n
 async function rollBackWave(r: Rollout, wave: WaveRollout, deps: ReleaseDeps, iso: string, halts: boolean): Promise<number> {
   let pending = false;
   for (const cell of wave.cells) {
-    if (cell.rolledBackAt || !cell.deployedAt || !cell.previousReleaseId) {
-      // Never reached (or nothing recorded to go back to: a plan refuses such cells): nothing to undo.
+    if (cell.rolledBackAt || !cell.previousReleaseId) {
+      // Nothing recorded to go back to (a plan refuses such cells): nothing to undo.
       cell.rolledBackAt ??= iso;
       continue;
     }
+    // Every cell of the wave, reached or not: a deploy still on its way (or one whose record was
+    // lost to a concurrent abort) may yet land, and going back to the release a cell runs is a no-op.
     const previous = await releaseRef(cell.previousReleaseId);
-    if ((await deps.deployer.deploy(cell.cellId, previous)) === 'in-progress') {
+    let progress: Awaited<ReturnType<CellDeployer['deploy']>>;
+    try {
+      progress = await deps.deployer.deploy(cell.cellId, previous);
+    } catch (error) {
+      if (!(error instanceof DeployFailed)) throw error;
+      wave.verdict = `${wave.verdict ? `${wave.verdict}; ` : ''}rolling ${cell.cellId} back to ${previous.releaseId} failed: ${error.message}`;
+      r.reason = `${cell.cellId} could not be taken back to ${previous.releaseId} (${error.message}): it needs an operator`;
+      return finish(r, 'rollback-failed', iso);
+    }
+    if (progress === 'in-progress') {
       pending = true;
       continue;
     }
@@ -444,7 +476,7 @@ async function rollBackWave(r: Rollout, wave: WaveRollout, deps: ReleaseDeps, is
   return 0;
 }
 
-function finish(r: Rollout, status: 'finished' | 'halted' | 'aborted' | 'rolled-back', iso: string): number {
+function finish(r: Rollout, status: 'finished' | 'halted' | 'aborted' | 'rolled-back' | 'rollback-failed', iso: string): number {
   r.status = status;
   r.finishedAt = iso;
   r.outbox.push(event('ReleaseFinished', r.releaseId, null, null, { releaseId: r.releaseId, commit: r.commit, outcome: status, ...(r.reason ? { reason: r.reason } : {}) }));

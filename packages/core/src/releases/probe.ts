@@ -34,6 +34,7 @@
  */
 import * as Cell from '../cells/cell.js';
 import { routerBaseUrl } from '../cells/routing.js';
+import { PROBE_ACTOR, probeAdminEmail, probeTenantName } from './probe-identity.js';
 import * as Identity from '../integrations/identity.js';
 import * as Onboarding from '../lifecycle/onboarding.js';
 import { CellNotDeployed, CellNotFound, IdempotencyKeyReused } from '../shared/errors.js';
@@ -42,7 +43,7 @@ import type { Placement, TierName } from '../tenancy/tiers.js';
 import type { CellProbe, ProbeResult, ProbeStep } from './ports.js';
 
 /** Who onboards probe tenants: the actor in their audit trail, and the scope of their idempotency keys. */
-export const PROBE_ACTOR = 'release-probe';
+export { PROBE_ACTOR, probeAdminEmail, probeTenantName } from './probe-identity.js';
 
 /** The tier of a cell's probe: one whose usage plan that cell has. */
 const PROBE_TIERS: Readonly<Record<Placement, TierName>> = { pooled: 'basic', dedicated: 'enterprise' };
@@ -61,15 +62,6 @@ export interface EnsureProbeTenantOptions {
   afterStep?: Onboarding.OnboardOptions['afterStep'];
   /** Onboarding's clock (its lease), as onboarding's own. */
   now?: () => number;
-}
-
-export function probeTenantName(cellId: string): string {
-  return `probe-${cellId}`;
-}
-
-/** `.invalid` (RFC 2606): an address that can never receive mail, and is never sent any. */
-export function probeAdminEmail(cellId: string): string {
-  return `probe+${cellId}@cellbook.invalid`;
 }
 
 /**

@@ -57,10 +57,12 @@ export type RolloutStatus =
   | 'halted'
   /** An operator aborted it: every wave that had it was rolled back. */
   | 'aborted'
-  /** An operator rolled a finished release back, wave by wave in reverse. */
-  | 'rolled-back';
+  /** An operator rolled a finished (or halted) release back, wave by wave in reverse. */
+  | 'rolled-back'
+  /** Taking a cell back to its previous release failed: the cell needs an operator (the reason says which). */
+  | 'rollback-failed';
 
-export const FINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set(['finished', 'halted', 'aborted', 'rolled-back']);
+export const FINAL_STATUSES: ReadonlySet<RolloutStatus> = new Set(['finished', 'halted', 'aborted', 'rolled-back', 'rollback-failed']);
 
 export type WaveState = 'pending' | 'deploying' | 'baking' | 'promoted' | 'rolling-back' | 'rolled-back';
 
@@ -252,15 +254,17 @@ export async function activeLease(store: ReleaseStore = defaultStore()): Promise
   return Item ? { releaseId: Item.releaseId as string, since: Item.since as string } : undefined;
 }
 
-/** Takes the lease for `releaseId`; false if another release holds it (holding it already is fine). */
-export async function takeLease(releaseId: string, since: string, store: ReleaseStore = defaultStore()): Promise<boolean> {
+/**
+ * Takes the lease for `releaseId` under a token of the caller's; false if any release holds it
+ * (this one included: each holder gives back only the lease it took, by its token).
+ */
+export async function takeLease(releaseId: string, since: string, token: string, store: ReleaseStore = defaultStore()): Promise<boolean> {
   try {
     await store.db.send(
       new PutCommand({
         TableName: store.tableName,
-        Item: { ...activeReleaseKey(), type: 'release-lease', releaseId, since },
-        ConditionExpression: 'attribute_not_exists(PK) OR releaseId = :releaseId',
-        ExpressionAttributeValues: { ':releaseId': releaseId },
+        Item: { ...activeReleaseKey(), type: 'release-lease', releaseId, since, token },
+        ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
     return true;
@@ -270,15 +274,17 @@ export async function takeLease(releaseId: string, since: string, store: Release
   }
 }
 
-/** Gives the lease back, if `releaseId` holds it. */
-export async function releaseLease(releaseId: string, store: ReleaseStore = defaultStore()): Promise<void> {
+/** Gives the lease back, if `releaseId` holds it (and, given a token, only the lease taken under it). */
+export async function releaseLease(releaseId: string, options: { token?: string; store?: ReleaseStore } = {}): Promise<void> {
+  const store = options.store ?? defaultStore();
   try {
     await store.db.send(
       new DeleteCommand({
         TableName: store.tableName,
         Key: activeReleaseKey(),
-        ConditionExpression: 'releaseId = :releaseId',
-        ExpressionAttributeValues: { ':releaseId': releaseId },
+        ConditionExpression: options.token ? 'releaseId = :releaseId AND #token = :token' : 'releaseId = :releaseId',
+        ...(options.token ? { ExpressionAttributeNames: { '#token': 'token' } } : {}),
+        ExpressionAttributeValues: { ':releaseId': releaseId, ...(options.token ? { ':token': options.token } : {}) },
       }),
     );
   } catch (error) {
