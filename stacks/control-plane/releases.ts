@@ -50,6 +50,7 @@ export function releases(stack: Stack, app: App, props: ReleasesProps) {
     account: stack.account,
     cellStackNames: CELL_CATALOG.map((cell) => resourceName(app, cell.cellId)),
     releaseBucketArn: bucket.bucketArn,
+    releaseBucketName: bucket.bucketName,
     cloudFormationExecutionRoleArn: `arn:${stack.partition}:iam::${stack.account}:role/cdk-${qualifier}-cfn-exec-role-${stack.account}-${stack.region}`,
     bootstrapVersionParameterArn: `arn:${stack.partition}:ssm:${stack.region}:${stack.account}:parameter/cdk-bootstrap/${qualifier}/version`,
   });

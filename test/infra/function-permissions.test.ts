@@ -113,6 +113,7 @@ function releaseDriverGrants(): IamStatement[] {
     account,
     cellStackNames: CELL_CATALOG.map((cell) => `${infra.stage}-cellbook-${cell.cellId}`),
     releaseBucketArn: infra.arn(stack, 'ReleaseBucket'),
+    releaseBucketName: infra.ref(stack, 'ReleaseBucket'),
     cloudFormationExecutionRoleArn: `arn:${partition}:iam::${account}:role/cdk-hnb659fds-cfn-exec-role-${account}-${region}`,
     bootstrapVersionParameterArn: `arn:${partition}:ssm:${region}:${account}:parameter/cdk-bootstrap/hnb659fds/version`,
   });

@@ -71,15 +71,43 @@ describe('the release driver', () => {
     expect(rules.map((rule) => rule.properties.ScheduleExpression)).toEqual(['rate(1 minute)']);
   });
 
-  it.each(['cloudformation:UpdateStack', 'cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents'])('may call %s on every cell stack', async (action) => {
+  /** An update as the deployer makes it: a release's template from the release bucket, under the cell stacks' execution role. */
+  const releaseUpdate = (templateUrl?: string, roleArn: string | null = execRoleArn()) => ({
+    ...(templateUrl ? { 'cloudformation:TemplateUrl': templateUrl } : {}),
+    ...(roleArn ? { 'cloudformation:RoleArn': roleArn } : {}),
+  });
+  const releaseTemplate = () => `https://${infra.ref(infra.controlPlane, 'ReleaseBucket')}.s3.${region}.amazonaws.com/releases/r-0123456789abcdef/cell-1.template.json`;
+
+  it.each(['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents'])('may call %s on every cell stack', async (action) => {
     expect(cellStacks().length).toBeGreaterThan(0);
     for (const name of cellStacks()) expect(await decide(infra.resolver, driver, { action, resource: stackArn(name) }), name).toBe('Allowed');
+  });
+
+  it('may update every cell stack from a release template of the release bucket, under the execution role', async () => {
+    for (const name of cellStacks()) {
+      expect(await decide(infra.resolver, driver, { action: 'cloudformation:UpdateStack', resource: stackArn(name), context: releaseUpdate(releaseTemplate()) }), name).toBe(
+        'Allowed',
+      );
+    }
+  });
+
+  it('may not update a cell stack with a template in the request, from another bucket or prefix, or under another role', async () => {
+    const cell = stackArn(cellStacks()[0]!);
+    const update = (context: Record<string, string>) => decide(infra.resolver, driver, { action: 'cloudformation:UpdateStack', resource: cell, context });
+    expect(await update(releaseUpdate(undefined))).toBe('ImplicitlyDenied');
+    expect(await update(releaseUpdate('https://attacker-bucket.s3.us-east-1.amazonaws.com/releases/x.json'))).toBe('ImplicitlyDenied');
+    expect(await update(releaseUpdate(releaseTemplate().replace('/releases/', '/uploads/')))).toBe('ImplicitlyDenied');
+    expect(await update(releaseUpdate(releaseTemplate(), `arn:aws:iam::${account}:role/admin`))).toBe('ImplicitlyDenied');
+    // Without a role, CloudFormation would update under the caller's own credentials.
+    expect(await update(releaseUpdate(releaseTemplate(), null))).toBe('ImplicitlyDenied');
   });
 
   it('may not update any other stack: the control plane, the router, another stage’s cell, a stack named like a cell', async () => {
     const others = [infra.controlPlane.stackName, infra.router.stackName, cellStacks()[0]!.replace(`${infra.stage}-`, 'prod-'), `${cellStacks()[0]}-extra`, 'CDKToolkit'];
     for (const name of others) {
-      expect(await decide(infra.resolver, driver, { action: 'cloudformation:UpdateStack', resource: stackArn(name) }), name).toBe('ImplicitlyDenied');
+      expect(await decide(infra.resolver, driver, { action: 'cloudformation:UpdateStack', resource: stackArn(name), context: releaseUpdate(releaseTemplate()) }), name).toBe(
+        'ImplicitlyDenied',
+      );
     }
     expect(await decide(infra.resolver, driver, { action: 'cloudformation:DeleteStack', resource: stackArn(cellStacks()[0]!) })).toBe('ImplicitlyDenied');
     expect(await decide(infra.resolver, driver, { action: 'cloudformation:CreateStack', resource: stackArn(`${infra.stage}-cellbook-new-cell`) })).toBe('ImplicitlyDenied');

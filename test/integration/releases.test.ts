@@ -200,7 +200,16 @@ describe("the release driver's role", () => {
     const TableName = 'cellbook-local-tenants';
     const denied = (promise: Promise<unknown>) => expect(promise).rejects.toMatchObject({ name: 'AccessDeniedException' });
     await denied(db.send(new GetCommand({ TableName, Key: { PK: `TENANT#${inCell1.tenantId}`, SK: 'TENANT' } })));
-    await denied(db.send(new UpdateCommand({ TableName, Key: { PK: `TENANT#${inCell1.tenantId}`, SK: 'TENANT' }, UpdateExpression: 'SET cellId = :c', ExpressionAttributeValues: { ':c': 'cell-2' } })));
+    await denied(
+      db.send(
+        new UpdateCommand({
+          TableName,
+          Key: { PK: `TENANT#${inCell1.tenantId}`, SK: 'TENANT' },
+          UpdateExpression: 'SET cellId = :c',
+          ExpressionAttributeValues: { ':c': 'cell-2' },
+        }),
+      ),
+    );
     await denied(db.send(new PutCommand({ TableName, Item: { PK: 'IDEMPOTENCY#operator#x', SK: 'IDEMPOTENCY' } })));
     // Its own: the releases' partitions, and a probe's.
     await expect(db.send(new GetCommand({ TableName, Key: { PK: 'RELEASE#ACTIVE', SK: 'LEASE' } }))).resolves.toBeDefined();

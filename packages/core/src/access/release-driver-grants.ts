@@ -14,6 +14,8 @@ export interface ReleaseDriverResources {
   cellStackNames: readonly string[];
   /** The release artefact bucket: CloudFormation reads a TemplateURL with the caller's credentials. */
   releaseBucketArn: string;
+  /** Its name: an update's template must come from its `releases/` (never a template in the request). */
+  releaseBucketName: string;
   /** The role the cell stacks are deployed with (the CDK bootstrap's CloudFormation execution role). */
   cloudFormationExecutionRoleArn: string;
   /** The CDK bootstrap's version parameter, which every synthesized template checks. */
@@ -23,7 +25,18 @@ export interface ReleaseDriverResources {
 export function releaseDriverAwsStatements(r: ReleaseDriverResources): IamStatement[] {
   const cellStacks = r.cellStackNames.map((name) => `arn:${r.partition}:cloudformation:${r.region}:${r.account}:stack/${name}/*`);
   return [
-    allow('DeployCellStacksOnly', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents', 'cloudformation:UpdateStack'], cellStacks),
+    allow('ReadCellStacksOnly', ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackEvents'], cellStacks),
+    // An update only from a release's template in the release bucket (no TemplateBody, no other
+    // bucket) and only under the execution role the cell stacks are deployed with: whoever holds
+    // these credentials cannot make a cell stack create anything a release did not contain.
+    {
+      ...allow('DeployCellStacksFromReleasesOnly', ['cloudformation:UpdateStack'], cellStacks),
+      Condition: {
+        StringLike: { 'cloudformation:TemplateUrl': [`https://${r.releaseBucketName}.s3.*/releases/*`] },
+        StringEquals: { 'cloudformation:RoleArn': [r.cloudFormationExecutionRoleArn] },
+        Null: { 'cloudformation:TemplateUrl': 'false', 'cloudformation:RoleArn': 'false' },
+      },
+    },
     {
       ...allow('PassCloudFormationExecutionRole', ['iam:PassRole'], [r.cloudFormationExecutionRoleArn]),
       Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
