@@ -338,8 +338,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
     });
 
-    it('tells the handlers that check routes through the router — onboarding and the mover — where its URL is published, and no other', () => {
-      const probing = new Set(['control/tenants-create', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
+    it('tells the handlers that go through the router — onboarding, the mover and the release driver (its probe) — where its URL is published, and no other', () => {
+      const probing = new Set(['control/tenants-create', 'control/release-driver', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       // The operator authorizer, and the release driver (AWS only, not in CONTROL_SCHEDULES), besides the tables' handlers.
       expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 2);
@@ -802,7 +802,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       ).toEqual([]);
     });
 
-    it("no control-plane role touches a cell table directly but onboarding's seeding puts: tenant data goes through the tenant access roles", async () => {
+    it("no control-plane role touches a cell table directly but onboarding's seeding puts (and the release driver's, for probe tenants only): tenant data goes through the tenant access roles", async () => {
       const direct: string[] = [];
       const keys = [...seeded('t-1'), Keys.caseKey('t-1', '01HZY3J7Q8X2M4N6P8R0S2T4V6').PK, Keys.caseListingPartition('t-1')];
       for (const role of infra.roles.filter((candidate) => candidate.stack === control().stackName)) {
@@ -824,14 +824,14 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       );
     });
 
-    it('only onboarding and the mover may read the router URL parameter', async () => {
+    it('only onboarding, the mover and the release driver may read the router URL parameter', async () => {
       const readers: string[] = [];
       for (const role of infra.roles) {
         if ((await decide(infra.resolver, role, { action: 'ssm:GetParameter', resource: routerUrlParameter() })) === 'Allowed')
           readers.push(`${role.stack}/${role.logicalId}`);
       }
       expect(readers.sort()).toEqual(
-        ['OnboardingWorkerRole', 'TenantMoverRole'].map((path) => `${control().stackName}/${infra.logicalId(infra.construct(control(), path))}`).sort(),
+        ['OnboardingWorkerRole', 'TenantMoverRole', 'ReleaseDriverRole'].map((path) => `${control().stackName}/${infra.logicalId(infra.construct(control(), path))}`).sort(),
       );
     });
 

@@ -277,12 +277,12 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       for (const role of infra.roles) expect(await mismatches(role, requests, 'Denied'), `${role.stack}/${role.logicalId}`).toEqual([]);
     });
 
-    it('lets only the identity broker and onboarding create tenant users, and only in the tenant pool', async () => {
+    it("lets only the identity broker, onboarding and the release driver (its probe tenants' admins) create tenant users, and only in the tenant pool", async () => {
       const [tenantPool] = directories();
       const create = [{ action: 'cognito-idp:AdminCreateUser', resource: tenantPool! }];
       const allowed: string[] = [];
       for (const role of infra.roles) if ((await mismatches(role, create, 'Denied')).length > 0) allowed.push(role.logicalId);
-      const expected = ['IdentityBrokerRole', 'OnboardingWorkerRole'].map((path) => infra.role(infra.controlPlane, path).logicalId);
+      const expected = ['IdentityBrokerRole', 'OnboardingWorkerRole', 'ReleaseDriverRole'].map((path) => infra.role(infra.controlPlane, path).logicalId);
       expect(allowed.sort()).toEqual(expected.sort());
     });
 

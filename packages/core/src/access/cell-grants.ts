@@ -1,3 +1,4 @@
+import { PROBE_NAME_PREFIX } from '../releases/probe-identity.js';
 import { TIER_NAMES, type TierName } from '../tenancy/tiers.js';
 import type { ControlIdentity } from './control-identities.js';
 import { SEEDED_PARTITIONS, allow, partitionItems, type IamStatement } from './iam.js';
@@ -69,7 +70,16 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     'identity-broker': [],
     'release-admin': [],
     // The probe tenant's onboarding in this cell, as onboarding's: its key on the cell's plans, its seeded defaults.
-    'release-driver': [attachKeyToPlans(), partitionItems('SeedProbeTenantDefaults', ['PutItem'], r.cellTableArn, SEEDED_PARTITIONS)],
+    'release-driver': [
+      attachKeyToPlans(),
+      // Probe tenants' ids start `probe-` (onboarding refuses it to customers): their seeded partitions only.
+      partitionItems(
+        'SeedProbeTenantDefaults',
+        ['PutItem'],
+        r.cellTableArn,
+        SEEDED_PARTITIONS.map((partition) => partition.replace('*', `${PROBE_NAME_PREFIX}*`)),
+      ),
+    ],
   };
   return grants;
 }
