@@ -13,13 +13,21 @@ const ArtefactPath = z
   .check(z.regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a relative path of letters, digits, "_", "-" and "."'), z.maxLength(200))
   .check(z.refine((path) => !path.split('/').some((part) => part === '..' || part === '.'), 'must not contain "." or ".." segments'));
 
+const MAX_ARTEFACTS = 1000;
+const MAX_SETTINGS = 50;
+
 export const ReleaseManifest = z.strictObject({
   /** What the release was built from: a commit (with `+dirty` when the working tree had changes). */
   commit: z.string().check(z.minLength(1), z.maxLength(80), z.regex(/^[\w.+-]+$/, 'must be a commit id (letters, digits, ".", "+", "-", "_")')),
   /** Every file the cell runs (bundles, templates), by path within the release → its sha256. */
-  artefacts: z.record(ArtefactPath, Sha256).check(z.refine((artefacts) => Object.keys(artefacts).length > 0, 'must list at least one artefact')),
+  // At most 1,000 artefacts and 50 settings: a manifest is one registry item, which DynamoDB caps at 400 KB.
+  artefacts: z
+    .record(ArtefactPath, Sha256)
+    .check(z.refine((artefacts) => Object.keys(artefacts).length > 0 && Object.keys(artefacts).length <= MAX_ARTEFACTS, `must list between 1 and ${MAX_ARTEFACTS} artefacts`)),
   /** The cell configuration that is part of the release (settings, an injected fault…). */
-  config: z.record(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a setting name')), z.string().check(z.maxLength(500))),
+  config: z
+    .record(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a setting name')), z.string().check(z.maxLength(500)))
+    .check(z.refine((config) => Object.keys(config).length <= MAX_SETTINGS, 'must hold at most 50 settings')),
 });
 export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
 

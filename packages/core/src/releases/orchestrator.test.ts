@@ -476,6 +476,11 @@ describe('bad input changes nothing', () => {
     ['a bad digest', { manifest: { commit: 'x', artefacts: { 'a.mjs': 'nope' }, config: {} } }],
     ['a path escaping the release', { manifest: { commit: 'x', artefacts: { '../a.mjs': 'a'.repeat(64) }, config: {} } }],
     ['an unknown field', { manifest: manifest('x'), extra: true }],
+    [
+      'more artefacts than one registry item holds',
+      { manifest: { commit: 'x', artefacts: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`chunk-${i}.mjs`, 'a'.repeat(64)])), config: {} } },
+    ],
+    ['too many settings', { manifest: { ...manifest('x'), config: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`s${i}`, 'v'])) } }],
     ['a negative bake', { manifest: manifest('x'), gate: { bakeSeconds: -1 } }],
   ])('a request with %s → 422 VALIDATION_FAILED, nothing written', async (_name, input) => {
     await expect(startRelease(input, { actor: 'ops' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 422 });
