@@ -154,6 +154,11 @@ export interface LocalPlatform {
    * retries: see `logDeliveryFailures`). Tests wait on it instead of sleeping.
    */
   usageDelivered(): Promise<void>;
+  /**
+   * Test control: invokes a control handler's function as its trigger would (a log subscription
+   * delivering a batch again, …), under its identity, and answers what it returned.
+   */
+  invokeControl(handler: string, event: unknown, timeoutMs?: number): Promise<unknown>;
   /** Log subscription batches that failed every delivery attempt (CloudWatch would keep them in the log; Lambda on its failure destination). */
   readonly logDeliveryFailures: readonly DeadLetteredLogBatch[];
   stop(): Promise<void>;
@@ -511,6 +516,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         await logSubscriptions.delivered();
       },
       logDeliveryFailures: logSubscriptions.deadLetters,
+      invokeControl: (handler, event, timeoutMs = 30_000) => controlHosts[controlIdentityOf(handler)].invoke(handler, event, timeoutMs),
       stop,
     };
   } catch (error) {
