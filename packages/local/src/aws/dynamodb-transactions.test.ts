@@ -104,7 +104,9 @@ describe('TransactWriteItems on dynalite (emulated by the endpoint)', () => {
   it('lets no single write slip between a transaction’s operations', async () => {
     await doc.send(new PutCommand({ TableName: TABLE, Item: { PK: 'race', SK: 'X', n: 0 } }));
     const adds = (n: number) =>
-      Array.from({ length: n }, () => doc.send(new UpdateCommand({ TableName: TABLE, Key: { PK: 'race', SK: 'X' }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } })));
+      Array.from({ length: n }, () =>
+        doc.send(new UpdateCommand({ TableName: TABLE, Key: { PK: 'race', SK: 'X' }, UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } })),
+      );
     const failing = rejection(
       doc.send(
         new TransactWriteCommand({
