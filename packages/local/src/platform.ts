@@ -69,6 +69,11 @@ export interface PlatformOptions {
    * one every `pollMs`. `npm start` runs it; a test platform runs it only when it asks.
    */
   releaseDriver?: { pollMs?: number };
+  /**
+   * The log subscriptions' batching (aws/log-subscriptions.ts): a few lines, a few milliseconds by
+   * default. A spec may make the linger long to show that `usageDelivered()` sends what waits.
+   */
+  logDelivery?: { batchSize?: number; lingerMs?: number };
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
@@ -195,6 +200,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
   // CloudWatch Logs' subscription filters: each cell's usage lines and access log to the metering
   // intake (cells subscribe as they boot; deliveries go to the control plane once it runs).
   const logSubscriptions = new LocalLogSubscriptions({
+    ...options.logDelivery,
     onDeadLetter: (batch) => sink(`${PREFIX}-log-subscriptions`, JSON.stringify({ level: 'ERROR', message: 'log delivery failed every attempt', ...batch })),
   });
   cleanups.push(() => logSubscriptions.stop());

@@ -1,11 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { type LedgerTable, ingestUsage } from '@cellbook/core/metering/ledger';
+import { ingestUsage, ledgerTable } from '@cellbook/core/metering/ledger';
 import { admitUsage, cellOfUsageSubscription, readUsageLine, registryPlacement } from '@cellbook/core/metering/usage-intake';
 import type { UsageEvent } from '@cellbook/core/metering/usage-event';
-import { requireEnv } from '@cellbook/core/shared/config';
-import { systemDocumentClient } from '@cellbook/core/shared/dynamo';
 import { logger } from '../observability.js';
 
 /** A CloudWatch Logs subscription's payload, once decoded (`awslogs.data`: base64 of gzip of this JSON). */
@@ -25,10 +23,6 @@ export interface UsageIngestSummary {
   refused: number;
   /** Access log records without a tenant, and synthetic probe tenants' usage. */
   ignored: number;
-}
-
-function ledger(): LedgerTable {
-  return { doc: systemDocumentClient(), tableName: requireEnv('USAGE_TABLE') };
 }
 
 /**
@@ -70,7 +64,7 @@ export async function handler(event: CloudWatchLogsEvent): Promise<UsageIngestSu
     logger.warn('usage event refused', { reason: refusal.reason, tenant_id: refusal.tenantId, idempotency_key: refusal.idempotencyKey });
   }
   if (admission.admitted.length > 0) {
-    const result = await ingestUsage(ledger(), admission.admitted);
+    const result = await ingestUsage(ledgerTable(), admission.admitted);
     summary.counted = result.counted;
     summary.duplicates = result.duplicates;
     summary.refused += result.refused.length;
