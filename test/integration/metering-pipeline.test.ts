@@ -23,11 +23,12 @@ let ledger: LedgerTable;
 let startedAt: number;
 
 beforeAll(async () => {
-  // One slot per cell: the two tenants land in different cells. Batches linger far longer than the
-  // spec runs: only usageDelivered() sends them.
-  env = await bootTestPlatform({ cells: twoPooledCells(1), logDelivery: { lingerMs: 600_000, batchSize: 1_000 } });
+  // One slot per cell: the two tenants land in different cells; the second cell runs unmetered
+  // (METERING=off). Batches linger far longer than the spec runs: only usageDelivered() sends them.
+  env = await bootTestPlatform({ cells: twoPooledCells(1), logDelivery: { lingerMs: 600_000, batchSize: 1_000 }, meteringOffCells: ['cell-2'] });
   tenantA = await env.onboard('standard');
   tenantB = await env.onboard('standard');
+  if (tenantA.cellId !== 'cell-1') [tenantA, tenantB] = [tenantB, tenantA];
   // Operator reads of the ledger, under the identity the usage APIs run as.
   const session = env.platform.sessionFor(controlRoleArn('cellbook-local', 'usage-read'));
   ledger = {
@@ -148,5 +149,18 @@ describe('metering pipeline', () => {
       }),
     );
     expect(own).toMatchObject({ counted: 1, refused: 0 });
+  });
+
+  it('writes no usage line in a cell running with METERING=off, while its gateway still logs every request', async () => {
+    expect(tenantB.cellId).toBe('cell-2');
+    await env.platform.usageDelivered();
+    const before = await rowsOf(tenantB.tenantId);
+    const linesBefore = usageLinesOf(tenantB.tenantId).length;
+    for (let i = 0; i < 3; i += 1) expect((await tenantB.call('GET', '/cases')).status).toBe(200);
+    await env.platform.usageDelivered();
+    const rows = await rowsOf(tenantB.tenantId);
+    expect(usageLinesOf(tenantB.tenantId)).toHaveLength(linesBefore);
+    expect(total(rows, (row) => row.quantities.apiRequests)).toBe(total(before, (row) => row.quantities.apiRequests));
+    expect(total(rows, (row) => row.gateway.integration)).toBe(total(before, (row) => row.gateway.integration) + 3);
   });
 });

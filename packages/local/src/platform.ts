@@ -74,6 +74,11 @@ export interface PlatformOptions {
    * default. A spec may make the linger long to show that `usageDelivered()` sends what waits.
    */
   logDelivery?: { batchSize?: number; lingerMs?: number };
+  /**
+   * Cells whose functions run with `METERING=off` (no usage lines): `bench:metering` compares a
+   * metered cell with an unmetered one in one run. Every cell is metered by default, as in AWS.
+   */
+  meteringOffCells?: readonly string[];
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */

@@ -100,7 +100,12 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     controlApiStageArn,
   });
   for (const role of [roles.api, roles.authorizer, roles.tenantAccess]) iam.createRole(role);
-  const cellEnv = { CELL_ID: definition.cellId, TABLE_NAME: tableName, TENANTS_TABLE: tenantsTable };
+  const cellEnv = {
+    CELL_ID: definition.cellId,
+    TABLE_NAME: tableName,
+    TENANTS_TABLE: tenantsTable,
+    ...(options.meteringOffCells?.includes(definition.cellId) ? { METERING: 'off' } : {}),
+  };
   // Both groups run from the release and report every invocation to the cell's telemetry.
   const hostOptions = { code: release, onInvocation: (record: InvocationRecord) => telemetry.recordInvocation(cellId, record) };
   const api = host(
