@@ -5,7 +5,7 @@ import { LOG_RETENTION_SST } from './functions.js';
  * One JSON line per request. Tenant, cell, tier and API key id come from the authorizer, so every
  * throttled or failed request can be traced to the tenant it belongs to (DESIGN §3).
  */
-const ACCESS_LOG_FIELDS: Record<string, string> = {
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
   requestId: '"$context.requestId"',
   requestTime: '"$context.requestTime"',
   // Milliseconds (requestTime has whole seconds): the moment core's metering counts the request in.

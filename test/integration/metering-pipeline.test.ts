@@ -7,6 +7,7 @@ import { awslogsEvent } from '@cellbook/local/aws/log-subscriptions';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { controlRoleArn } from '@cellbook/local/roles/control-roles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FIELDS } from '../../stacks/constructs/rest-api.js';
 import { bootTestPlatform, ManualClock, twoPooledCells, type TestPlatform, type TestTenant } from '../support/platform.js';
 
 /**
@@ -87,6 +88,14 @@ describe('metering pipeline', () => {
     expect(total(rows, (row) => row.gateway.integration)).toBe(requests);
     expect(total(rows, (row) => row.gateway.requests)).toBe(requests);
     expect(env.platform.logDeliveryFailures).toEqual([]);
+  });
+
+  it("writes the cell's access log with the Cell stack's field names, so one reader reads both worlds' records", () => {
+    const records = env.logs.filter(({ source }) => source === `cellbook-local-${tenantA.cellId}-gateway`).map(({ line }) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.length).toBeGreaterThan(0);
+    // The local record names its API too (AWS's log group is the API's own).
+    for (const record of records) expect(Object.keys(record).sort()).toEqual([...Object.keys(ACCESS_LOG_FIELDS), 'apiId'].sort());
+    expect(records.filter((record) => record.tenantId === tenantA.tenantId)[0]).toMatchObject({ cellId: tenantA.cellId, tier: 'basic', errorType: '-' });
   });
 
   it('counts a usage line delivered again once', async () => {
