@@ -635,6 +635,49 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       ).toEqual([]);
     });
 
+    it('metering may count usage in the ledger and read registry records — and touch nothing else', async () => {
+      const role = infra.role(control(), 'MeteringRole');
+      const usage = infra.arn(control(), 'usage/Table');
+      expect(
+        await allowed(role, [
+          ...dynamo(usage, ['PutItem', 'UpdateItem', 'ConditionCheckItem', 'GetItem', 'BatchGetItem', 'Query'], tenantKey),
+          { action: 'dynamodb:GetItem', resource: tenants(), context: tenantKey },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...dynamo(usage, ['DeleteItem', 'BatchWriteItem', 'Scan', 'DeleteTable', 'UpdateTable']),
+          ...dynamo(tenants(), ['PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan']),
+          ...dynamo(cells(), ['GetItem', 'Scan', 'UpdateItem']),
+          ...cellTables().map((resource) => ({ action: 'dynamodb:GetItem', resource, context: tenantKey })),
+          ...each('sts:AssumeRole', tenantRoles()),
+          { action: 'events:PutEvents', resource: bus() },
+        ]),
+      ).toEqual([]);
+    });
+
+    it('usage reads may read the ledger, registry and catalog, and change nothing', async () => {
+      const role = infra.role(control(), 'UsageReaderRole');
+      const usage = infra.arn(control(), 'usage/Table');
+      expect(
+        await allowed(role, [
+          ...dynamo(usage, ['GetItem', 'Query'], tenantKey),
+          { action: 'dynamodb:Query', resource: `${usage}/index/GSI1` },
+          { action: 'dynamodb:GetItem', resource: tenants() },
+          { action: 'dynamodb:Query', resource: `${tenants()}/index/GSI1` },
+          { action: 'dynamodb:Scan', resource: cells() },
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...['PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem'].flatMap((action) =>
+            [usage, tenants(), cells()].map((resource) => ({ action: `dynamodb:${action}`, resource })),
+          ),
+          ...cellTables().map((resource) => ({ action: 'dynamodb:GetItem', resource, context: tenantKey })),
+        ]),
+      ).toEqual([]);
+    });
+
     it("suspend/reactivate may update and audit a registry record and flush the tenant's cell authorizer cache, nothing more", async () => {
       const role = infra.role(control(), 'TenantStatusRole');
       expect(
