@@ -116,9 +116,12 @@ export async function admitUsage(cellId: string, events: readonly UsageEvent[], 
   return admission;
 }
 
-/** A tenant's placement as the tenant registry records it (the function's `TENANTS_TABLE`). */
+/**
+ * A tenant's placement as the tenant registry records it (the function's `TENANTS_TABLE`), read
+ * strongly consistent: usage refused on a stale read just after a move's switch would be lost.
+ */
 export async function registryPlacement(tenantId: string): Promise<TenantPlacement | undefined> {
-  const record = await readTenant(tenantId);
+  const record = await readTenant(tenantId, { consistent: true });
   if (!record) return undefined;
   return {
     cellId: record.cellId,
