@@ -50,8 +50,24 @@ describe('nearestRank', () => {
     const hundredAndOne = histogramOf(Array.from({ length: 101 }, (_, i) => i + 1));
     expect(percentiles(hundredAndOne)).toEqual({ p50: 51, p95: 96, p99: 100 });
     // One slow request in twenty is the p95 … only when it is more than 5 %.
-    expect(nearestRank(new Map([[10, 19], [900, 1]]), 95)).toBe(10);
-    expect(nearestRank(new Map([[10, 18], [900, 2]]), 95)).toBe(900);
+    expect(
+      nearestRank(
+        new Map([
+          [10, 19],
+          [900, 1],
+        ]),
+        95,
+      ),
+    ).toBe(10);
+    expect(
+      nearestRank(
+        new Map([
+          [10, 18],
+          [900, 2],
+        ]),
+        95,
+      ),
+    ).toBe(900);
   });
 
   it('has no percentile without requests, and refuses a percentile outside 1..100', () => {

@@ -1,0 +1,326 @@
+/**
+ * Tenant SLOs (DESIGN §10), computed from the ledger's 5-minute gateway buckets — tenant-tagged
+ * access log records, the tenant id being data, never a metric dimension.
+ *
+ * Two SLIs per tenant, and per cell and tier:
+ * - availability: a valid request is good unless answered 5xx. Throttled requests (429: the tenant's
+ *   own rate, burst or quota) are not valid events — they are neither good nor bad, and are reported
+ *   beside the SLIs as throttles — so a tenant cannot burn the budget of its cell by exceeding its plan.
+ * - latency: a request is good when it completed within its tier's `p99LatencyMs`, so the latency SLI
+ *   meets its 99 % objective exactly when the nearest-rank p99 is within the target.
+ * Burn rate = bad fraction / (1 − objective). Alerts follow the Google SRE workbook's multiwindow,
+ * multi-burn-rate policy: `fast` when the burn rate is ≥ 14.4 over 1 h AND over 5 min (2 % of a
+ * 30-day budget in an hour), `slow` when ≥ 6 over 6 h AND over 30 min (5 % in six hours). The short
+ * window makes an alert stop soon after the trouble does. Every window ends at a given `now`,
+ * aligned down to a bucket boundary, and covers whole buckets.
+ */
+import * as z from 'zod/mini';
+import { LATENCY_SLO_PERCENT, TIERS, type SloTargets, type TierName } from '../tenancy/tiers.js';
+import { ValidationFailed } from '../shared/errors.js';
+import { parse } from '../shared/validation.js';
+import { isTenantId } from '../keys/keys.js';
+import { histogramCount, countAbove, mergeHistograms, percentiles, type Percentiles } from './latency-histogram.js';
+import { LEDGER_RETENTION_DAYS, latencyBuckets, type LatencyBucket, type LedgerTable, type Range } from './ledger.js';
+
+/** The ledger's gateway buckets are this long; windows are whole buckets. */
+export const BUCKET_MINUTES = 5;
+
+/** The alerting windows, in minutes. */
+export const SLO_WINDOWS = { '5m': 5, '30m': 30, '1h': 60, '6h': 360 } as const;
+export type SloWindow = keyof typeof SLO_WINDOWS;
+const WINDOW_NAMES = Object.keys(SLO_WINDOWS) as SloWindow[];
+
+/** Multiwindow burn-rate alerts (Google SRE workbook, chapter 5): both windows must burn this fast. */
+export const BURN_RATE_ALERTS = {
+  fast: { burnRate: 14.4, long: '1h', short: '5m' },
+  slow: { burnRate: 6, long: '6h', short: '30m' },
+} as const satisfies Record<string, { burnRate: number; long: SloWindow; short: SloWindow }>;
+export type BurnRateAlert = keyof typeof BURN_RATE_ALERTS;
+
+/** The error budget's rolling period. The ledger keeps SLO buckets LEDGER_RETENTION_DAYS.slo days. */
+export const SLO_BUDGET_DAYS = 7;
+
+/** The window of the noisy-neighbour view and of the traffic figures in the report. */
+export const TRAFFIC_WINDOW: SloWindow = '1h';
+
+export type SliName = 'availability' | 'latency';
+
+/** Valid events and the bad ones among them. */
+export interface SliCounts {
+  valid: number;
+  bad: number;
+}
+
+/** A tenant's (or a cell's) traffic in one window. */
+export interface TrafficStats extends Percentiles {
+  /** Every request the gateway logged, throttled ones included. */
+  requests: number;
+  serverErrors: number;
+  throttled: number;
+  /** 5xx among valid (not throttled) requests; 0 without any. */
+  errorRate: number;
+  /** Throttled among all requests; 0 without any. */
+  throttleRate: number;
+}
+
+export interface SliStatus {
+  objectivePercent: number;
+  /** Burn rate in each alerting window (0 without valid events). */
+  burnRates: Record<SloWindow, number>;
+  alerts: BurnRateAlert[];
+  /** Share of the SLO_BUDGET_DAYS budget left: 1 untouched, 0 spent, negative overspent. */
+  budgetRemaining: number;
+}
+
+export interface SloStatus {
+  availability: SliStatus;
+  latency: SliStatus;
+}
+
+export interface TenantSlo extends SloStatus {
+  tenantId: string;
+  /** Its tier in the latest bucket (a tier change takes effect from there). */
+  tier: TierName;
+  /** The cells it was served by in the budget period, the latest last (a moved tenant has two). */
+  cellIds: string[];
+  objectives: SloTargets;
+  traffic: TrafficStats;
+}
+
+export interface CellSlo extends SloStatus {
+  cellId: string;
+  tier: TierName;
+  tenants: number;
+  objectives: SloTargets;
+  traffic: TrafficStats;
+}
+
+export interface SloReport {
+  /** Where every window ends (`now` aligned down to a bucket boundary). */
+  at: string;
+  budgetDays: number;
+  /** Tenants with an alert firing or their budget spent, the fastest burner first. */
+  tenants: TenantSlo[];
+  /** Cells (per tier) with an alert firing or their budget spent, the fastest burner first. */
+  cells: CellSlo[];
+}
+
+export interface NeighbourTraffic extends TrafficStats {
+  tenantId: string;
+  tier: TierName;
+}
+
+export interface NoisyNeighbourView {
+  tenantId: string;
+  window: { from: string; to: string };
+  /** One entry per cell that served the tenant in the window. */
+  cells: { cellId: string; tenant: NeighbourTraffic; neighbours: NeighbourTraffic[] }[];
+}
+
+const BUCKET_MS = BUCKET_MINUTES * 60_000;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+/** `now` aligned down to the start of its bucket: where every window ends. */
+export function windowEnd(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / BUCKET_MS) * BUCKET_MS);
+}
+
+/** The `minutes` before `now`'s bucket boundary: whole buckets, the one still filling excluded. */
+export function windowRange(now: Date, minutes: number): Range {
+  const to = windowEnd(now);
+  return { from: new Date(to.getTime() - minutes * MINUTE_MS), to };
+}
+
+function inRange(bucket: LatencyBucket, range: Range): boolean {
+  const start = Date.parse(bucket.start);
+  return start >= range.from.getTime() && start < range.to.getTime();
+}
+
+/** Availability and latency events of some buckets; each bucket is judged by its own tier's latency target. */
+export function sliCounts(buckets: readonly LatencyBucket[]): Record<SliName, SliCounts> {
+  let valid = 0;
+  let serverErrors = 0;
+  let timed = 0;
+  let slow = 0;
+  for (const bucket of buckets) {
+    valid += bucket.requests - bucket.throttled;
+    serverErrors += bucket.serverErrors;
+    timed += histogramCount(bucket.latencies);
+    slow += countAbove(bucket.latencies, TIERS[bucket.tier].slo.p99LatencyMs);
+  }
+  return { availability: { valid, bad: serverErrors }, latency: { valid: timed, bad: slow } };
+}
+
+/** bad fraction / (1 − objective): 1 spends the budget exactly over the period; 0 without valid events. */
+export function burnRate(counts: SliCounts, objectivePercent: number): number {
+  if (counts.valid === 0) return 0;
+  return (counts.bad * 100) / (counts.valid * (100 - objectivePercent));
+}
+
+/** The alerts whose long AND short windows both burn at least their rate. */
+export function firingAlerts(burnRates: Record<SloWindow, number>): BurnRateAlert[] {
+  return (Object.keys(BURN_RATE_ALERTS) as BurnRateAlert[]).filter((name) => {
+    const { burnRate: threshold, long, short } = BURN_RATE_ALERTS[name];
+    return burnRates[long] >= threshold && burnRates[short] >= threshold;
+  });
+}
+
+/** Requests, 5xx, throttles and percentiles of some buckets. */
+export function trafficStats(buckets: readonly LatencyBucket[]): TrafficStats {
+  let requests = 0;
+  let serverErrors = 0;
+  let throttled = 0;
+  for (const bucket of buckets) {
+    requests += bucket.requests;
+    serverErrors += bucket.serverErrors;
+    throttled += bucket.throttled;
+  }
+  const valid = requests - throttled;
+  return {
+    requests,
+    serverErrors,
+    throttled,
+    errorRate: valid > 0 ? serverErrors / valid : 0,
+    throttleRate: requests > 0 ? throttled / requests : 0,
+    ...percentiles(mergeHistograms(buckets.map((bucket) => bucket.latencies))),
+  };
+}
+
+/**
+ * Both SLIs of some buckets (one tenant's, or one cell's in one tier) at `now`: burn rate in each
+ * window, firing alerts, and the budget left over the SLO_BUDGET_DAYS before `now`.
+ */
+export function sloStatus(buckets: readonly LatencyBucket[], objectives: SloTargets, now: Date): SloStatus {
+  const perWindow = Object.fromEntries(
+    WINDOW_NAMES.map((name) => [name, sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[name]))))]),
+  ) as Record<SloWindow, Record<SliName, SliCounts>>;
+  const budget = sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_BUDGET_DAYS * 24 * 60))));
+  const status = (sli: SliName, objectivePercent: number): SliStatus => {
+    const burnRates = Object.fromEntries(WINDOW_NAMES.map((name) => [name, burnRate(perWindow[name][sli], objectivePercent)])) as Record<SloWindow, number>;
+    return { objectivePercent, burnRates, alerts: firingAlerts(burnRates), budgetRemaining: 1 - burnRate(budget[sli], objectivePercent) };
+  };
+  return { availability: status('availability', objectives.availabilityPercent), latency: status('latency', LATENCY_SLO_PERCENT) };
+}
+
+function groupBy<K>(buckets: readonly LatencyBucket[], key: (bucket: LatencyBucket) => K): Map<K, LatencyBucket[]> {
+  const groups = new Map<K, LatencyBucket[]>();
+  for (const bucket of buckets) {
+    const k = key(bucket);
+    const group = groups.get(k);
+    if (group) group.push(bucket);
+    else groups.set(k, [bucket]);
+  }
+  return groups;
+}
+
+function byStart(a: LatencyBucket, b: LatencyBucket): number {
+  return Date.parse(a.start) - Date.parse(b.start);
+}
+
+function isBurning(status: SloStatus): boolean {
+  return [status.availability, status.latency].some((sli) => sli.alerts.length > 0 || sli.budgetRemaining <= 0);
+}
+
+function fastestBurn(status: SloStatus): number {
+  return Math.max(...[status.availability, status.latency].flatMap((sli) => Object.values(sli.burnRates)));
+}
+
+/**
+ * The tenants and cells burning their budget at `now`, from the buckets of the budget period before
+ * it. A cell is judged per tier, against that tier's objectives (as its alarms in AWS are).
+ */
+export function sloReport(buckets: readonly LatencyBucket[], now: Date): SloReport {
+  const traffic = (group: readonly LatencyBucket[]) => trafficStats(group.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[TRAFFIC_WINDOW]))));
+  const tenants: TenantSlo[] = [];
+  for (const [tenantId, group] of groupBy(buckets, (bucket) => bucket.tenantId)) {
+    const sorted = [...group].sort(byStart);
+    // biome-ignore lint/style/noNonNullAssertion: a group holds at least one bucket.
+    const tier = sorted.at(-1)!.tier;
+    const objectives = TIERS[tier].slo;
+    const cellIds = [...new Set(sorted.map((bucket) => bucket.cellId).reverse())].reverse();
+    tenants.push({ tenantId, tier, cellIds, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now) });
+  }
+  const cells: CellSlo[] = [];
+  for (const group of groupBy(buckets, (bucket) => `${bucket.cellId}\u0000${bucket.tier}`).values()) {
+    // biome-ignore lint/style/noNonNullAssertion: a group holds at least one bucket.
+    const { cellId, tier } = group[0]!;
+    const objectives = TIERS[tier].slo;
+    cells.push({ cellId, tier, tenants: new Set(group.map((bucket) => bucket.tenantId)).size, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now) });
+  }
+  const burning = <T extends SloStatus>(items: T[]) => items.filter(isBurning).sort((a, b) => fastestBurn(b) - fastestBurn(a));
+  return { at: windowEnd(now).toISOString(), budgetDays: SLO_BUDGET_DAYS, tenants: burning(tenants), cells: burning(cells) };
+}
+
+/**
+ * A tenant's traffic next to every other tenant of each cell that served it, in the TRAFFIC_WINDOW
+ * before `now`: who else was slow or failing when it was.
+ */
+export function noisyNeighbours(buckets: readonly LatencyBucket[], tenantId: string, now: Date): NoisyNeighbourView {
+  const range = windowRange(now, SLO_WINDOWS[TRAFFIC_WINDOW]);
+  const inWindow = buckets.filter((bucket) => inRange(bucket, range));
+  const tenantTraffic = (group: LatencyBucket[]): NeighbourTraffic => {
+    const sorted = [...group].sort(byStart);
+    // biome-ignore lint/style/noNonNullAssertion: a group holds at least one bucket.
+    const last = sorted.at(-1)!;
+    return { tenantId: last.tenantId, tier: last.tier, ...trafficStats(group) };
+  };
+  const cellIds = [
+    ...new Set(
+      inWindow
+        .filter((bucket) => bucket.tenantId === tenantId)
+        .sort(byStart)
+        .map((bucket) => bucket.cellId),
+    ),
+  ];
+  const cells = cellIds.map((cellId) => {
+    const byTenant = groupBy(
+      inWindow.filter((bucket) => bucket.cellId === cellId),
+      (bucket) => bucket.tenantId,
+    );
+    // biome-ignore lint/style/noNonNullAssertion: the cell was chosen for serving this tenant.
+    const tenant = tenantTraffic(byTenant.get(tenantId)!);
+    const neighbours = [...byTenant.entries()]
+      .filter(([id]) => id !== tenantId)
+      .map(([, group]) => tenantTraffic(group))
+      .sort((a, b) => b.requests - a.requests || a.tenantId.localeCompare(b.tenantId));
+    return { cellId, tenant, neighbours };
+  });
+  return { tenantId, window: { from: range.from.toISOString(), to: range.to.toISOString() }, cells };
+}
+
+/** `GET /admin/slo`'s query: `at` (the windows' end, default now), `tenantId` (adds the noisy-neighbour view). */
+export const SloQuery = z.strictObject({
+  at: z.optional(z.iso.datetime({ offset: true })),
+  tenantId: z.optional(z.string().check(z.refine(isTenantId, 'Not a tenant id.'))),
+});
+
+export interface SloAnswer extends SloReport {
+  neighbours?: NoisyNeighbourView;
+}
+
+/**
+ * The operator's SLO view at `at` (default `now`): tenants and cells burning their budget, and with
+ * `tenantId` that tenant's noisy-neighbour view. `at` may not be in the future, nor so old that its
+ * budget period reaches past what the ledger keeps.
+ */
+export async function sloOverview(ledger: LedgerTable, query: unknown, now = new Date()): Promise<SloAnswer> {
+  const { at, tenantId } = parse(SloQuery, query, '(query)');
+  const end = at === undefined ? now : new Date(at);
+  const oldest = now.getTime() - (LEDGER_RETENTION_DAYS.slo - SLO_BUDGET_DAYS) * DAY_MS;
+  const problems = [
+    ...(end.getTime() > now.getTime() ? [{ path: 'at', message: 'Must not be in the future.' }] : []),
+    ...(end.getTime() < oldest
+      ? [
+          {
+            path: 'at',
+            message: `Must be within the last ${LEDGER_RETENTION_DAYS.slo - SLO_BUDGET_DAYS} day(s): the SLO budget looks back ${SLO_BUDGET_DAYS} days and the ledger keeps ${LEDGER_RETENTION_DAYS.slo}.`,
+          },
+        ]
+      : []),
+  ];
+  if (problems.length > 0) throw new ValidationFailed('The request is not valid.', { details: problems });
+  const buckets = await latencyBuckets(ledger, windowRange(end, SLO_BUDGET_DAYS * 24 * 60));
+  const report = sloReport(buckets, end);
+  return tenantId === undefined ? report : { ...report, neighbours: noisyNeighbours(buckets, tenantId, end) };
+}
