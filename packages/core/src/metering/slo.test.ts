@@ -4,7 +4,9 @@ import { ValidationFailed } from '../shared/errors.js';
 import { TIERS, type TierName } from '../tenancy/tiers.js';
 import { nearestRank } from './latency-histogram.js';
 import type { LatencyBucket, LedgerTable } from './ledger.js';
-import { BURN_RATE_ALERTS, burnRate, firingAlerts, noisyNeighbours, sliCounts, sloOverview, sloReport, sloStatus, trafficStats, windowRange, type SloWindow } from './slo.js';
+import { noisyNeighbours, sliCounts, sloReport, sloStatus, trafficStats, windowRange } from './slo.js';
+import { sloOverview } from './slo-overview.js';
+import { BURN_RATE_ALERTS, burnRate, firingAlerts, type SloWindow } from './slo-policy.js';
 
 const NOW = new Date('2026-12-03T14:00:00.000Z');
 const MINUTE = 60_000;

@@ -8,48 +8,25 @@
  *   beside the SLIs as throttles — so a tenant cannot burn the budget of its cell by exceeding its plan.
  * - latency: a request is good when it completed within its tier's `p99LatencyMs`, so the latency SLI
  *   meets its 99 % objective exactly when the nearest-rank p99 is within the target.
- * Burn rate = bad fraction / (1 − objective). Alerts follow the Google SRE workbook's multiwindow,
- * multi-burn-rate policy: `fast` when the burn rate is ≥ 14.4 over 1 h AND over 5 min (2 % of a
- * 30-day budget in an hour), `slow` when ≥ 6 over 6 h AND over 30 min (5 % in six hours). The short
- * window makes an alert stop soon after the trouble does. Every window ends at a given `now`,
- * aligned down to a bucket boundary, and covers whole buckets.
+ * Burn rates and alerts follow slo-policy.ts. Every window ends at a given `now`, aligned down to a
+ * bucket boundary, and covers whole buckets.
  */
-import * as z from 'zod/mini';
 import { LATENCY_SLO_PERCENT, TIERS, type SloTargets, type TierName } from '../tenancy/tiers.js';
-import { ValidationFailed } from '../shared/errors.js';
-import { parse } from '../shared/validation.js';
-import { isTenantId } from '../keys/keys.js';
-import { histogramCount, countAbove, mergeHistograms, percentiles, type Percentiles } from './latency-histogram.js';
-import { LEDGER_RETENTION_DAYS, latencyBuckets, type LatencyBucket, type LedgerTable, type Range } from './ledger.js';
-
-/** The ledger's gateway buckets are this long; windows are whole buckets. */
-export const BUCKET_MINUTES = 5;
-
-/** The alerting windows, in minutes. */
-export const SLO_WINDOWS = { '5m': 5, '30m': 30, '1h': 60, '6h': 360 } as const;
-export type SloWindow = keyof typeof SLO_WINDOWS;
-const WINDOW_NAMES = Object.keys(SLO_WINDOWS) as SloWindow[];
-
-/** Multiwindow burn-rate alerts (Google SRE workbook, chapter 5): both windows must burn this fast. */
-export const BURN_RATE_ALERTS = {
-  fast: { burnRate: 14.4, long: '1h', short: '5m' },
-  slow: { burnRate: 6, long: '6h', short: '30m' },
-} as const satisfies Record<string, { burnRate: number; long: SloWindow; short: SloWindow }>;
-export type BurnRateAlert = keyof typeof BURN_RATE_ALERTS;
-
-/** The error budget's rolling period. The ledger keeps SLO buckets LEDGER_RETENTION_DAYS.slo days. */
-export const SLO_BUDGET_DAYS = 7;
-
-/** The window of the noisy-neighbour view and of the traffic figures in the report. */
-export const TRAFFIC_WINDOW: SloWindow = '1h';
-
-export type SliName = 'availability' | 'latency';
-
-/** Valid events and the bad ones among them. */
-export interface SliCounts {
-  valid: number;
-  bad: number;
-}
+import { countAbove, histogramCount, mergeHistograms, percentiles, type Percentiles } from './latency-histogram.js';
+import type { LatencyBucket, Range } from './ledger.js';
+import {
+  BUCKET_MINUTES,
+  burnRate,
+  firingAlerts,
+  SLO_BUDGET_DAYS,
+  SLO_WINDOW_NAMES,
+  SLO_WINDOWS,
+  TRAFFIC_WINDOW,
+  type BurnRateAlert,
+  type SliCounts,
+  type SliName,
+  type SloWindow,
+} from './slo-policy.js';
 
 /** A tenant's (or a cell's) traffic in one window. */
 export interface TrafficStats extends Percentiles {
@@ -119,7 +96,6 @@ export interface NoisyNeighbourView {
 
 const BUCKET_MS = BUCKET_MINUTES * 60_000;
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 
 /** `now` aligned down to the start of its bucket: where every window ends. */
 export function windowEnd(now: Date): Date {
@@ -152,20 +128,6 @@ export function sliCounts(buckets: readonly LatencyBucket[]): Record<SliName, Sl
   return { availability: { valid, bad: serverErrors }, latency: { valid: timed, bad: slow } };
 }
 
-/** bad fraction / (1 − objective): 1 spends the budget exactly over the period; 0 without valid events. */
-export function burnRate(counts: SliCounts, objectivePercent: number): number {
-  if (counts.valid === 0) return 0;
-  return (counts.bad * 100) / (counts.valid * (100 - objectivePercent));
-}
-
-/** The alerts whose long AND short windows both burn at least their rate. */
-export function firingAlerts(burnRates: Record<SloWindow, number>): BurnRateAlert[] {
-  return (Object.keys(BURN_RATE_ALERTS) as BurnRateAlert[]).filter((name) => {
-    const { burnRate: threshold, long, short } = BURN_RATE_ALERTS[name];
-    return burnRates[long] >= threshold && burnRates[short] >= threshold;
-  });
-}
-
 /** Requests, 5xx, throttles and percentiles of some buckets. */
 export function trafficStats(buckets: readonly LatencyBucket[]): TrafficStats {
   let requests = 0;
@@ -193,11 +155,11 @@ export function trafficStats(buckets: readonly LatencyBucket[]): TrafficStats {
  */
 export function sloStatus(buckets: readonly LatencyBucket[], objectives: SloTargets, now: Date): SloStatus {
   const perWindow = Object.fromEntries(
-    WINDOW_NAMES.map((name) => [name, sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[name]))))]),
+    SLO_WINDOW_NAMES.map((name) => [name, sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[name]))))]),
   ) as Record<SloWindow, Record<SliName, SliCounts>>;
   const budget = sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_BUDGET_DAYS * 24 * 60))));
   const status = (sli: SliName, objectivePercent: number): SliStatus => {
-    const burnRates = Object.fromEntries(WINDOW_NAMES.map((name) => [name, burnRate(perWindow[name][sli], objectivePercent)])) as Record<SloWindow, number>;
+    const burnRates = Object.fromEntries(SLO_WINDOW_NAMES.map((name) => [name, burnRate(perWindow[name][sli], objectivePercent)])) as Record<SloWindow, number>;
     return { objectivePercent, burnRates, alerts: firingAlerts(burnRates), budgetRemaining: 1 - burnRate(budget[sli], objectivePercent) };
   };
   return { availability: status('availability', objectives.availabilityPercent), latency: status('latency', LATENCY_SLO_PERCENT) };
@@ -287,40 +249,4 @@ export function noisyNeighbours(buckets: readonly LatencyBucket[], tenantId: str
     return { cellId, tenant, neighbours };
   });
   return { tenantId, window: { from: range.from.toISOString(), to: range.to.toISOString() }, cells };
-}
-
-/** `GET /admin/slo`'s query: `at` (the windows' end, default now), `tenantId` (adds the noisy-neighbour view). */
-export const SloQuery = z.strictObject({
-  at: z.optional(z.iso.datetime({ offset: true })),
-  tenantId: z.optional(z.string().check(z.refine(isTenantId, 'Not a tenant id.'))),
-});
-
-export interface SloAnswer extends SloReport {
-  neighbours?: NoisyNeighbourView;
-}
-
-/**
- * The operator's SLO view at `at` (default `now`): tenants and cells burning their budget, and with
- * `tenantId` that tenant's noisy-neighbour view. `at` may not be in the future, nor so old that its
- * budget period reaches past what the ledger keeps.
- */
-export async function sloOverview(ledger: LedgerTable, query: unknown, now = new Date()): Promise<SloAnswer> {
-  const { at, tenantId } = parse(SloQuery, query, '(query)');
-  const end = at === undefined ? now : new Date(at);
-  const oldest = now.getTime() - (LEDGER_RETENTION_DAYS.slo - SLO_BUDGET_DAYS) * DAY_MS;
-  const problems = [
-    ...(end.getTime() > now.getTime() ? [{ path: 'at', message: 'Must not be in the future.' }] : []),
-    ...(end.getTime() < oldest
-      ? [
-          {
-            path: 'at',
-            message: `Must be within the last ${LEDGER_RETENTION_DAYS.slo - SLO_BUDGET_DAYS} day(s): the SLO budget looks back ${SLO_BUDGET_DAYS} days and the ledger keeps ${LEDGER_RETENTION_DAYS.slo}.`,
-          },
-        ]
-      : []),
-  ];
-  if (problems.length > 0) throw new ValidationFailed('The request is not valid.', { details: problems });
-  const buckets = await latencyBuckets(ledger, windowRange(end, SLO_BUDGET_DAYS * 24 * 60));
-  const report = sloReport(buckets, end);
-  return tenantId === undefined ? report : { ...report, neighbours: noisyNeighbours(buckets, tenantId, end) };
 }
