@@ -4,7 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, USAGE_LEDGER_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { functionRole } from '../constructs/functions.js';
 import { routerUrlParameterArn, routerUrlParameterName } from '../constructs/router-url.js';
@@ -28,6 +28,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
   'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
   'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },
+  metering: { id: 'MeteringRole', description: "Counts the cells' usage events in the usage ledger, once per idempotency key" },
+  'usage-read': { id: 'UsageReaderRole', description: 'Operator reads of usage, cost and tenant SLOs: the usage ledger, registry and catalog' },
 };
 
 /** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */
@@ -36,6 +38,8 @@ const INVITATION_DELIVERY = 'email';
 export interface ControlIdentitiesProps {
   tenantsTable: dynamodb.ITable;
   cellsTable: dynamodb.ITable;
+  /** The usage ledger (DESIGN §10). */
+  usageTable: dynamodb.ITable;
   /** The tenant directory (the operator directory is no role's to touch). */
   userPool: cognito.IUserPool;
   bus: events.IEventBus;
@@ -62,6 +66,7 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     region: stack.region,
     tenantsTableArn: props.tenantsTable.tableArn,
     cellsTableArn: props.cellsTable.tableArn,
+    usageTableArn: props.usageTable.tableArn,
     userPoolArn: props.userPool.userPoolArn,
     eventBusArn: props.bus.eventBusArn,
     routerUrlParameterArn: routerUrlParameterArn(stack, app),
@@ -94,7 +99,10 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     EVENT_BUS_NAME: props.bus.eventBusName,
     INVITATION_DELIVERY,
   };
-  const environmentOf = (identity: ControlIdentity): Record<string, string> =>
-    ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnvironment, ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : controlEnvironment;
+  const environmentOf = (identity: ControlIdentity): Record<string, string> => ({
+    ...controlEnvironment,
+    ...(ROUTER_PROBING_IDENTITIES.has(identity) ? { ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : {}),
+    ...(USAGE_LEDGER_IDENTITIES.has(identity) ? { USAGE_TABLE: props.usageTable.tableName } : {}),
+  });
   return { roles, environmentOf };
 }

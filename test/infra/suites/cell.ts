@@ -158,8 +158,21 @@ export function cellSuite(fixture: () => InfraFixture): void {
           ThrottlingBurstLimit: 100,
         })),
       ]);
-      const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0')) as Record<string, string>;
+      const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency|requestTimeEpoch)/g, '0')) as Record<
+        string,
+        string
+      >;
       expect(format).toMatchObject({ tenantId: '$context.authorizer.tenantId', apiKeyId: '$context.identity.apiKeyId', requestId: '$context.requestId' });
+      // What metering reads of each record (core's metering/access-log.ts), under the names the local gateway writes too.
+      expect(format).toMatchObject({
+        requestTime: '$context.requestTime',
+        httpMethod: '$context.httpMethod',
+        resourcePath: '$context.resourcePath',
+        tier: '$context.authorizer.tier',
+        principalId: '$context.authorizer.principalId',
+        errorType: '$context.error.responseType',
+      });
+      expect((stage.AccessLogSetting as { Format: string }).Format).toContain('"requestTimeEpoch":$context.requestTimeEpoch,');
     });
 
     it("gives the API functions the local platform's environment, pointing at this cell only", () => {

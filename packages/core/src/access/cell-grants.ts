@@ -80,6 +80,9 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
         SEEDED_PARTITIONS.map((partition) => partition.replace('*', `${PROBE_NAME_PREFIX}*`)),
       ),
     ],
+    // Metering and usage reads work on the control plane's ledger only; cells deliver their logs to it.
+    metering: [],
+    'usage-read': [],
   };
   return grants;
 }

@@ -16,7 +16,9 @@ export type ControlIdentity =
   | 'tenant-export'
   | 'identity-broker'
   | 'release-admin'
-  | 'release-driver';
+  | 'release-driver'
+  | 'metering'
+  | 'usage-read';
 
 export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'onboarding',
@@ -32,6 +34,8 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'identity-broker',
   'release-admin',
   'release-driver',
+  'metering',
+  'usage-read',
 ];
 
 /**
@@ -69,6 +73,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/releases-get': 'registry-read',
   // AWS only: steps the active release every minute (locally the platform's driver worker does; DESIGN §9).
   'control/release-driver': 'release-driver',
+  // Metering (DESIGN §10): the cells' usage log lines and access logs, delivered by log subscription, into the ledger.
+  'control/usage-ingest': 'metering',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
@@ -79,6 +85,9 @@ export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<C
  * role trusts them (tenant sessions only), and each cell grants them assuming it.
  */
 export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export'];
+
+/** The control identities that work on the usage ledger: their functions are told its table (`USAGE_TABLE`). */
+export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read']);
 
 export function controlIdentityOf(handler: string): ControlIdentity {
   const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;

@@ -11,6 +11,8 @@ export interface ControlPlaneResources {
   region: string;
   tenantsTableArn: string;
   cellsTableArn: string;
+  /** The usage ledger (DESIGN §10): PK/SK, GSI1 by period. */
+  usageTableArn: string;
   /** The tenant directory. The operator directory appears in no function's grants (DESIGN §13). */
   userPoolArn: string;
   eventBusArn: string;
@@ -229,6 +231,28 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       allow('ProbeTenantApiKey', ['apigateway:POST'], [apikeys]),
       allow('FindProbeTenantApiKey', ['apigateway:GET'], [apikeys, usagePlans]),
       publishEvents(),
+    ],
+
+    // Metering (control/usage-ingest, DESIGN §10): counts the cells' usage events in the ledger exactly
+    // once per idempotency key (a conditional dedupe item and the aggregates it adds to, in one
+    // transaction), and reads a tenant's registry record to check that the cell reporting its usage is
+    // the one it is placed in (or moved from). Nothing else: no catalog, no cell, no bus.
+    metering: [
+      allow(
+        'UsageLedgerWrites',
+        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
+        [r.usageTableArn],
+      ),
+      registryItems('TenantPlacementCheck', ['GetItem']),
+    ],
+
+    // Operator reads of usage, cost and SLOs: the ledger (a tenant's rows, every tenant's rows of a
+    // period by GSI1), the registry (tenants' records and listing) and the catalog (cells' fixed costs
+    // and capacity). Reads only.
+    'usage-read': [
+      allow('UsageLedgerReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.usageTableArn, `${r.usageTableArn}/index/GSI1`]),
+      allow('TenantRegistryReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.tenantsTableArn, `${r.tenantsTableArn}/index/GSI1`]),
+      catalogItems('CellCatalogReads', ['Scan', 'GetItem']),
     ],
   };
 

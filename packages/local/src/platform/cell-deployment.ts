@@ -193,6 +193,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
     invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? current.authorizer : current.api).invoke(name, event, timeoutMs),
     meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
+    apiKeyIdOf: apiGateway.apiKeyIdOf,
     now: gatewayClock,
     onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
     onAnswer: (answer) => telemetry.recordRequest(cellId, answer),
