@@ -12,6 +12,7 @@ import { cellMonitoring } from './constructs/cell-monitoring.js';
 import { cellSlo } from './constructs/cell-slo.js';
 import { addCellRegistration } from './constructs/cell-registration.js';
 import { cellTable } from './constructs/cell-table.js';
+import { cellUsageDelivery } from './constructs/cell-usage-delivery.js';
 import { cellUsagePlans } from './constructs/cell-usage-plans.js';
 import { suppressSstInternals } from './constructs/nag.js';
 import { resourceName } from './constructs/stage.js';
@@ -84,6 +85,15 @@ export function Cell(definition: CellDefinition) {
       // biome-ignore lint/style/noNonNullAssertion: the API is built with an access log (restApiSettings).
       accessLogGroup: api.cdk.accessLogGroup!,
       dashboard: monitoring.dashboard,
+    });
+
+    cellUsageDelivery(stack, {
+      cellId,
+      // biome-ignore lint/style/noNonNullAssertion: the API above was built with a function for every CELL_ROUTES route.
+      tenantFunctions: CELL_ROUTES.filter((route) => route.auth !== 'none').map((route) => api.getFunction(`${route.method} ${route.path}`)!),
+      // biome-ignore lint/style/noNonNullAssertion: the API above is built with an access log (restApiSettings).
+      accessLog: api.cdk.accessLogGroup!,
+      subscribers: control.logSubscribers,
     });
 
     stack.addOutputs({

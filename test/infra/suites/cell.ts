@@ -1,3 +1,4 @@
+import type { ApiGatewayV1Api } from 'sst/constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES } from '@cellbook/core/tenancy/tiers';
@@ -238,6 +239,25 @@ export function cellSuite(fixture: () => InfraFixture): void {
         seen.add(ref);
       }
       expect(seen.size).toBe(functions.length);
+    });
+
+    it("delivers its usage to the control plane's intake: usage lines of each tenant function's log, and every access log record, under a subscription named after the cell", () => {
+      const api = infra.construct(stack(), `Api-${cellId}`) as unknown as ApiGatewayV1Api;
+      const template = infra.json(stack());
+      const logGroupOf = (logicalId: string) => (template.Resources[logicalId]!.Properties!.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const expected = [
+        ...tenantRoutes.map((route) => ({
+          LogGroupName: infra.resolver.ref(stack().stackName, logGroupOf(infra.logicalId(api.getFunction(`${route.method} ${route.path}`)!))),
+          FilterPattern: '{ $.type = "cellbook.usage" }',
+        })),
+        { LogGroupName: infra.resolver.ref(stack().stackName, infra.logicalId(api.cdk.accessLogGroup!)), FilterPattern: '' },
+      ];
+      const filters = infra.resources(stack(), 'AWS::Logs::SubscriptionFilter').map((filter) => filter.properties);
+      expect(filters.map(({ LogGroupName, FilterPattern }) => ({ LogGroupName, FilterPattern }))).toEqual(expect.arrayContaining(expected));
+      expect(filters).toHaveLength(expected.length);
+      for (const filter of filters) {
+        expect(filter).toMatchObject({ FilterName: `cellbook-usage-${cellId}`, DestinationArn: infra.arn(infra.controlPlane, 'LogSubscriber-usage-ingest') });
+      }
     });
 
     it('raises alarms a deploy gate can read: 5xx rate, p99 latency, throttles, function errors, and a composite health alarm', () => {
