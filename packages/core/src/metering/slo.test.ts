@@ -15,13 +15,14 @@ interface Traffic {
   requests: number;
   serverErrors?: number;
   throttled?: number;
-  /** Default: every request the histogram holds took 100 ms. */
+  /** The answered requests' latencies. Default: every request not throttled took 100 ms. */
   latencies?: ReadonlyMap<number, number>;
 }
 
 /** The bucket `minutesAgo` minutes before NOW starts at (5 → the last whole bucket). */
 function bucket(tenantId: string, minutesAgo: number, traffic: Traffic, where: { cellId?: string; tier?: TierName } = {}): LatencyBucket {
   const { requests, serverErrors = 0, throttled = 0 } = traffic;
+  const latencies = traffic.latencies ?? new Map([[100, requests - throttled]]);
   return {
     tenantId,
     cellId: where.cellId ?? 'cell-1',
@@ -30,7 +31,8 @@ function bucket(tenantId: string, minutesAgo: number, traffic: Traffic, where: {
     requests,
     serverErrors,
     throttled,
-    latencies: traffic.latencies ?? new Map([[100, requests]]),
+    answered: [...latencies.values()].reduce((sum, count) => sum + count, 0),
+    latencies,
   };
 }
 
@@ -83,7 +85,7 @@ describe('windowRange', () => {
 describe('sliCounts', () => {
   it('counts throttled requests in neither availability outcome: they are the tenant’s own limit', () => {
     // 1,000 requests, 900 throttled (429), 2 answered 5xx: 100 valid, 2 bad.
-    const counts = sliCounts([bucket('t-a', 5, { requests: 1_000, throttled: 900, serverErrors: 2, latencies: new Map([[100, 1_000]]) })]);
+    const counts = sliCounts([bucket('t-a', 5, { requests: 1_000, throttled: 900, serverErrors: 2 })]);
     expect(counts.availability).toEqual({ valid: 100, bad: 2 });
   });
 
@@ -180,7 +182,7 @@ describe('sloStatus', () => {
 describe('trafficStats', () => {
   it('reports requests, 5xx share of valid requests, throttles and percentiles', () => {
     const stats = trafficStats([
-      bucket('t-a', 5, { requests: 60, serverErrors: 5, throttled: 10, latencies: new Map([[40, 60]]) }),
+      bucket('t-a', 5, { requests: 60, serverErrors: 5, throttled: 10, latencies: new Map([[40, 50]]) }),
       bucket('t-a', 10, { requests: 40, latencies: new Map([[900, 40]]) }),
     ]);
     expect(stats).toEqual({ requests: 100, serverErrors: 5, throttled: 10, errorRate: 5 / 90, throttleRate: 0.1, p50: 40, p95: 900, p99: 900 });
