@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestUsage, ledgerTable } from '@cellbook/core/metering/ledger';
-import { windowEnd, type CellSlo, type NoisyNeighbourView, type TenantSlo } from '@cellbook/core/metering/slo';
+import type { CellSlo, NoisyNeighbourView, TenantSlo } from '@cellbook/core/metering/slo';
 import type { UsageEvent } from '@cellbook/core/metering/usage-event';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -15,7 +15,7 @@ let env: TestPlatform;
 let noisy: TestTenant;
 let victim: TestTenant;
 let calm: TestTenant;
-/** The end of the windows asked about: the last 5-minute boundary. */
+/** The end of the windows asked about: the last 5-minute boundary before the spec ran. */
 let at: Date;
 const raw = new Map<string, number[]>();
 
@@ -59,7 +59,7 @@ const slo = (query = '', token = env.operatorToken) => env.call('GET', `/admin/s
 beforeAll(async () => {
   env = await bootTestPlatform({ cells: [{ cellId: 'cell-1', placement: 'pooled', wave: 0, region: 'us-east-1', capacity: 10 }] });
   [noisy, victim, calm] = [await env.onboard('basic'), await env.onboard('basic'), await env.onboard('basic')];
-  at = windowEnd(new Date());
+  at = new Date(Math.floor(Date.now() / (5 * MINUTE)) * 5 * MINUTE);
 
   // The last hour, bucket by bucket (basic: 99.5 % available, p99 within 2,000 ms):
   // - noisy: 20 requests, 4 answered 503 (20 % bad: 40× its budget), all slower than 2,000 ms;
@@ -158,6 +158,38 @@ describe('GET /admin/slo', () => {
       error: { code: 'VALIDATION_FAILED', message: expect.any(String), details: [expect.objectContaining({ path })] },
       requestId: expect.any(String),
     });
+  });
+
+  it("shows live traffic from the gateway's access log: percentiles equal the raw log's, the bucket in progress included", async () => {
+    const live = await env.onboard('basic');
+    const created = await live.call('POST', '/cases', { body: { title: 'Live', priority: 'low' } });
+    expect(created.status).toBe(201);
+    for (let i = 0; i < 20; i++) expect((await live.call('GET', `/cases/${created.body.caseId}`)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await live.call('GET', '/cases/01J00000000000000000000000')).status).toBe(404);
+    await env.platform.usageDelivered();
+
+    // The raw log: every access log record of the tenant, and the latencies of those a function answered.
+    const records = env.logs
+      .filter(({ source }) => source.endsWith(`-${live.cellId}-gateway`))
+      .map(({ line }) => JSON.parse(line) as { tenantId: string; status: number; responseLatency: number; errorType: string })
+      .filter((record) => record.tenantId === live.tenantId);
+    expect(records.length).toBeGreaterThanOrEqual(26);
+    const answered = records.filter((record) => record.errorType === '-').map((record) => record.responseLatency);
+
+    const response = await slo(`?tenantId=${live.tenantId}`);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    const view = response.body.neighbours as NoisyNeighbourView;
+    expect(view.cells.map((cell) => cell.cellId)).toEqual([live.cellId]);
+    expect(view.cells[0]!.tenant).toMatchObject({
+      tenantId: live.tenantId,
+      tier: 'basic',
+      requests: records.length,
+      serverErrors: records.filter((record) => record.status >= 500).length,
+      p50: rawPercentile(answered, 50),
+      p95: rawPercentile(answered, 95),
+      p99: rawPercentile(answered, 99),
+    });
+    expect(view.cells[0]!.neighbours.map((neighbour) => neighbour.tenantId)).toContain(victim.tenantId);
   });
 
   it("is the operator's: a tenant's token is refused", async () => {

@@ -76,9 +76,10 @@ describe('firingAlerts', () => {
 });
 
 describe('windowRange', () => {
-  it('ends at the bucket boundary at or before now, so the bucket still filling is left out', () => {
-    expect(windowRange(new Date('2026-12-03T14:03:20.000Z'), 60)).toEqual({ from: new Date('2026-12-03T13:00:00.000Z'), to: NOW });
+  it('ends with the bucket now falls in, so the bucket still filling counts; a boundary ends there', () => {
+    expect(windowRange(new Date('2026-12-03T13:58:20.000Z'), 60)).toEqual({ from: new Date('2026-12-03T13:00:00.000Z'), to: NOW });
     expect(windowRange(NOW, 5)).toEqual({ from: new Date('2026-12-03T13:55:00.000Z'), to: NOW });
+    expect(windowRange(new Date(NOW.getTime() + 1), 5)).toEqual({ from: NOW, to: new Date('2026-12-03T14:05:00.000Z') });
   });
 });
 
@@ -198,7 +199,7 @@ describe('sloReport', () => {
       ...steady('t-slow-burn', 360, { requests: 100, serverErrors: 1 }),
       ...steady('t-on-fire', 60, { requests: 100, serverErrors: 50 }, { cellId: 'cell-2', tier: 'premium' }),
     ];
-    const report = sloReport(buckets, new Date('2026-12-03T14:04:59.000Z'));
+    const report = sloReport(buckets, new Date('2026-12-03T13:55:00.001Z'));
     expect(report.at).toBe(NOW.toISOString());
     expect(report.budgetDays).toBe(7);
     expect(report.tenants.map((tenant) => [tenant.tenantId, tenant.availability.alerts])).toEqual([

@@ -8,8 +8,8 @@
  *   beside the SLIs as throttles — so a tenant cannot burn the budget of its cell by exceeding its plan.
  * - latency: a request is good when it completed within its tier's `p99LatencyMs`, so the latency SLI
  *   meets its 99 % objective exactly when the nearest-rank p99 is within the target.
- * Burn rates and alerts follow slo-policy.ts. Every window ends at a given `now`, aligned down to a
- * bucket boundary, and covers whole buckets.
+ * Burn rates and alerts follow slo-policy.ts. Every window ends at a given `now` (rounded up to the
+ * end of its bucket: the bucket in progress counts) and covers whole buckets.
  */
 import { LATENCY_SLO_PERCENT, TIERS, type SloTargets, type TierName } from '../tenancy/tiers.js';
 import { countAbove, histogramCount, mergeHistograms, percentiles, type Percentiles } from './latency-histogram.js';
@@ -73,7 +73,7 @@ export interface CellSlo extends SloStatus {
 }
 
 export interface SloReport {
-  /** Where every window ends (`now` aligned down to a bucket boundary). */
+  /** Where every window ends (the end of the bucket `now` falls in). */
   at: string;
   budgetDays: number;
   /** Tenants with an alert firing or their budget spent, the fastest burner first. */
@@ -97,12 +97,16 @@ export interface NoisyNeighbourView {
 const BUCKET_MS = BUCKET_MINUTES * 60_000;
 const MINUTE_MS = 60_000;
 
-/** `now` aligned down to the start of its bucket: where every window ends. */
+/**
+ * Where every window ends: the end of the bucket `now` falls in, so the bucket still filling counts
+ * (an operator sees a failure as it happens). A `now` on a boundary ends there: nothing of the next
+ * bucket has happened yet.
+ */
 export function windowEnd(now: Date): Date {
-  return new Date(Math.floor(now.getTime() / BUCKET_MS) * BUCKET_MS);
+  return new Date(Math.ceil(now.getTime() / BUCKET_MS) * BUCKET_MS);
 }
 
-/** The `minutes` before `now`'s bucket boundary: whole buckets, the one still filling excluded. */
+/** The `minutes` before the window end of `now`: whole buckets. */
 export function windowRange(now: Date, minutes: number): Range {
   const to = windowEnd(now);
   return { from: new Date(to.getTime() - minutes * MINUTE_MS), to };
