@@ -3,11 +3,14 @@
  * access log records, the tenant id being data, never a metric dimension.
  *
  * Two SLIs per tenant, and per cell and tier:
- * - availability: a valid request is good unless answered 5xx. Throttled requests (429: the tenant's
- *   own rate, burst or quota) are not valid events — they are neither good nor bad, and are reported
- *   beside the SLIs as throttles — so a tenant cannot burn the budget of its cell by exceeding its plan.
- * - latency: a request is good when it completed within its tier's `p99LatencyMs`, so the latency SLI
- *   meets its 99 % objective exactly when the nearest-rank p99 is within the target.
+ * - availability: a valid request is good unless answered 5xx (by a function or by the gateway).
+ *   Throttled requests (429 at the tenant's own rate or burst) are not valid events — neither good nor
+ *   bad, reported beside the SLIs as throttles — so a tenant cannot burn its cell's budget by
+ *   exceeding its plan. Other gateway refusals (over the quota, unauthorized…) are valid and good:
+ *   they are not 5xx, and the buckets do not tell quota refusals apart.
+ * - latency: over the requests a function answered (the buckets' histograms), a request is good when
+ *   it completed within its tier's `p99LatencyMs`, so the latency SLI meets its 99 % objective exactly
+ *   when the nearest-rank p99 is within the target.
  * Burn rates and alerts follow slo-policy.ts. Every window ends at a given `now` (rounded up to the
  * end of its bucket: the bucket in progress counts) and covers whole buckets.
  */
