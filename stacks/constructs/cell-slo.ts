@@ -11,11 +11,12 @@ import { TIERS, TIER_NAMES, type Placement, type TierName } from '@cellbook/core
  * and CloudWatch disables a metric filter at 1,000 dimension values):
  * - Contributor Insights rules rank the top tenants by requests, by 5xx and by latency (the sum of
  *   `responseLatency`): the tenant is the rule's contributor key.
- * - Metric filters count, per tier (the only dimension), requests, throttles, 5xx and requests slower
- *   than the tier's p99 target; burn-rate alarms per tier follow core's multiwindow policy, each alert
- *   a composite alarm of its long AND short window.
- * The SLIs are core's (metering/slo.ts): throttled requests (429, the tenant's own limit) are not
- * valid events; a request within the target is good.
+ * - Metric filters count, per tier (the only dimension), requests, throttles, 5xx, requests a
+ *   function answered and those slower than the tier's p99 target; burn-rate alarms per tier follow
+ *   core's multiwindow policy, each alert a composite alarm of its long AND short window.
+ * The SLIs are core's (metering/slo.ts): throttled requests (the tenant's own rate or burst) are not
+ * valid events for availability; latency is judged over the requests a function answered, a request
+ * within the target being good.
  */
 
 /** Namespace of the SLO metrics: the cell's, so cells never blend; tier is the one dimension. */
@@ -27,6 +28,7 @@ export const SLO_METRICS = {
   requests: 'Requests',
   throttled: 'Throttled',
   serverErrors: 'ServerErrors',
+  answered: 'Answered',
   slowRequests: 'SlowRequests',
   latency: 'Latency',
 } as const;
@@ -40,25 +42,31 @@ export function tiersOf(placement: Placement): TierName[] {
   return TIER_NAMES.filter((tier) => TIERS[tier].placement === placement);
 }
 
-/** The access log's filter patterns, per tier (JSON filter patterns on ACCESS_LOG_FORMAT's fields). */
+/**
+ * The access log's filter patterns, per tier (JSON filter patterns on ACCESS_LOG_FORMAT's fields),
+ * telling the gateway's answers apart as core's access-log.ts does: `errorType` THROTTLED is the
+ * tenant's rate or burst; no error type (`-`) means a function answered.
+ */
 export function sloFilterPatterns(tier: TierName): Record<keyof typeof SLO_METRICS, string> {
   const ofTier = `$.tier = "${tier}"`;
+  const answered = `${ofTier} && $.errorType = "-"`;
   return {
     requests: `{ ${ofTier} }`,
-    throttled: `{ ${ofTier} && $.status = 429 }`,
+    throttled: `{ ${ofTier} && $.errorType = "THROTTLED" }`,
     serverErrors: `{ ${ofTier} && $.status >= 500 }`,
-    slowRequests: `{ ${ofTier} && $.status != 429 && $.responseLatency > ${TIERS[tier].slo.p99LatencyMs} }`,
-    latency: `{ ${ofTier} && $.status != 429 }`,
+    answered: `{ ${answered} }`,
+    slowRequests: `{ ${answered} && $.responseLatency > ${TIERS[tier].slo.p99LatencyMs} }`,
+    latency: `{ ${answered} }`,
   };
 }
 
 /**
- * The burn rate of an SLI over one window as metric math: bad / valid / (1 − objective), valid being
- * requests minus throttles; 0 when the window had no valid request (silence is not an outage). `ids`
- * name the three metrics in the expression.
+ * The burn rate of an SLI over one window as metric math, core's burnRate: bad / valid / (1 − objective);
+ * 0 when the window had no valid request (silence is not an outage). Availability: 5xx among requests
+ * not throttled; latency: slow among the requests a function answered. `ids` name the metrics.
  */
-export function burnRateExpression(tier: TierName, sli: SliName, ids = { requests: 'requests', throttled: 'throttled', bad: 'bad' }): string {
-  const valid = `FILL(${ids.requests}, 0) - FILL(${ids.throttled}, 0)`;
+export function burnRateExpression(tier: TierName, sli: SliName, ids: { requests: string; throttled: string; answered: string; bad: string }): string {
+  const valid = sli === 'availability' ? `FILL(${ids.requests}, 0) - FILL(${ids.throttled}, 0)` : `FILL(${ids.answered}, 0)`;
   return `IF(${valid} > 0, 100 * FILL(${ids.bad}, 0) / (${valid}) / (100 - ${objectivePercent(tier, sli)}), 0)`;
 }
 
@@ -157,14 +165,14 @@ export function cellSlo(scope: Construct, props: CellSloProps): CellSlo {
   const burnRate = (tier: TierName, sli: SliName, window: SloWindow) => {
     const period = Duration.minutes(SLO_WINDOWS[window]);
     const suffix = `${tier}_${sli}_w${window}`;
-    const ids = { requests: `requests_${suffix}`, throttled: `throttled_${suffix}`, bad: `bad_${suffix}` };
+    const ids = { requests: `requests_${suffix}`, throttled: `throttled_${suffix}`, answered: `answered_${suffix}`, bad: `bad_${suffix}` };
+    const valid =
+      sli === 'availability'
+        ? { [ids.requests]: metric(tier, 'requests', period), [ids.throttled]: metric(tier, 'throttled', period) }
+        : { [ids.answered]: metric(tier, 'answered', period) };
     return new cloudwatch.MathExpression({
       expression: burnRateExpression(tier, sli, ids),
-      usingMetrics: {
-        [ids.requests]: metric(tier, 'requests', period),
-        [ids.throttled]: metric(tier, 'throttled', period),
-        [ids.bad]: metric(tier, sli === 'availability' ? 'serverErrors' : 'slowRequests', period),
-      },
+      usingMetrics: { ...valid, [ids.bad]: metric(tier, sli === 'availability' ? 'serverErrors' : 'slowRequests', period) },
       label: `${tier} ${sli} burn rate (${window})`,
       period,
     });

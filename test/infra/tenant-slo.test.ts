@@ -63,7 +63,7 @@ describe.each(cellIds)('tenant SLOs of cell stack %s', (cellId) => {
 
   it("counts requests, throttles, 5xx and requests slower than the tier's p99 target with metric filters whose only dimension is the tier", () => {
     const filters = infra.resources(stack(), 'AWS::Logs::MetricFilter').map((filter) => filter.properties);
-    expect(filters).toHaveLength(tiers.length * 5);
+    expect(filters).toHaveLength(tiers.length * 6);
     for (const filter of filters) {
       expect(filter.LogGroupName).toBe(accessLogGroup());
       const [transformation] = filter.MetricTransformations as { MetricNamespace: string; Dimensions: { Key: string; Value: string }[]; DefaultValue?: number }[];
@@ -77,12 +77,16 @@ describe.each(cellIds)('tenant SLOs of cell stack %s', (cellId) => {
           .map((filter) => [(filter.MetricTransformations as { MetricName: string; MetricValue: string }[])[0]!, filter.FilterPattern as string] as const)
           .map(([transformation, pattern]) => [transformation.MetricName, { pattern, value: transformation.MetricValue }]),
       );
+      // As core's access-log.ts reads a record: error type THROTTLED is the tenant's rate or burst,
+      // none (`-`) means a function answered.
+      const answered = `$.tier = "${tier}" && $.errorType = "-"`;
       expect(Object.fromEntries(byMetric)).toEqual({
         Requests: { pattern: `{ $.tier = "${tier}" }`, value: '1' },
-        Throttled: { pattern: `{ $.tier = "${tier}" && $.status = 429 }`, value: '1' },
+        Throttled: { pattern: `{ $.tier = "${tier}" && $.errorType = "THROTTLED" }`, value: '1' },
         ServerErrors: { pattern: `{ $.tier = "${tier}" && $.status >= 500 }`, value: '1' },
-        SlowRequests: { pattern: `{ $.tier = "${tier}" && $.status != 429 && $.responseLatency > ${TIERS[tier].slo.p99LatencyMs} }`, value: '1' },
-        Latency: { pattern: `{ $.tier = "${tier}" && $.status != 429 }`, value: '$.responseLatency' },
+        Answered: { pattern: `{ ${answered} }`, value: '1' },
+        SlowRequests: { pattern: `{ ${answered} && $.responseLatency > ${TIERS[tier].slo.p99LatencyMs} }`, value: '1' },
+        Latency: { pattern: `{ ${answered} }`, value: '$.responseLatency' },
       });
     }
   });
@@ -118,34 +122,27 @@ describe.each(cellIds)('tenant SLOs of cell stack %s', (cellId) => {
             const stats = queries.filter((query) => query.MetricStat);
             // Each metric summed over the whole window, from the cell's SLO namespace, by tier only.
             const metricOf = Object.fromEntries(stats.map((query) => [query.MetricStat!.Metric.MetricName, query.Id]));
-            expect(Object.keys(metricOf).sort()).toEqual(['Requests', sli === 'availability' ? 'ServerErrors' : 'SlowRequests', 'Throttled'].sort());
+            expect(Object.keys(metricOf).sort()).toEqual(sli === 'availability' ? ['Requests', 'ServerErrors', 'Throttled'] : ['Answered', 'SlowRequests']);
             for (const query of stats) {
               expect(query.MetricStat).toMatchObject({ Period: SLO_WINDOWS[window] * 60, Stat: 'Sum' });
               expect(query.MetricStat!.Metric).toMatchObject({ Namespace: `Cellbook/Slo/${cellId}`, Dimensions: [{ Name: 'tier', Value: tier }] });
             }
-            // The expression is core's burn rate: bad / (requests − throttled) / (1 − objective).
-            const values = (requests: number, throttled: number, bad: number) => ({
-              [metricOf.Requests!]: requests,
-              [metricOf.Throttled!]: throttled,
-              [metricOf[sli === 'availability' ? 'ServerErrors' : 'SlowRequests']!]: bad,
-            });
-            for (const [requests, throttled, bad] of [
-              [1_000, 0, 2],
-              [10_000, 9_000, 15],
-              [500, 100, 400],
+            // The expression is core's burn rate on core's SLI: availability = 5xx among requests not
+            // throttled, latency = slow among answered requests; no valid request burns nothing.
+            const figures = (valid: number, bad: number, throttled = 0): Record<string, number | undefined> =>
+              sli === 'availability'
+                ? { [metricOf.Requests!]: valid + throttled, [metricOf.Throttled!]: throttled, [metricOf.ServerErrors!]: bad }
+                : { [metricOf.Answered!]: valid, [metricOf.SlowRequests!]: bad };
+            for (const [valid, bad, throttled] of [
+              [1_000, 2, 0],
+              [1_000, 15, 9_000],
+              [400, 400, 100],
               [37, 0, 0],
             ] as const) {
-              expect(evaluate(expression.Expression!, values(requests, throttled, bad))).toBeCloseTo(burnRate({ valid: requests - throttled, bad }, objective), 9);
+              expect(evaluate(expression.Expression!, figures(valid, bad, throttled))).toBeCloseTo(burnRate({ valid, bad }, objective), 9);
             }
-            // No valid request (none at all, or all throttled) burns nothing.
-            expect(
-              evaluate(expression.Expression!, {
-                [metricOf.Requests!]: undefined,
-                [metricOf.Throttled!]: undefined,
-                [stats.find((q) => !['Requests', 'Throttled'].includes(q.MetricStat!.Metric.MetricName))!.Id]: undefined,
-              }),
-            ).toBe(0);
-            expect(evaluate(expression.Expression!, values(50, 50, 0))).toBe(0);
+            expect(evaluate(expression.Expression!, Object.fromEntries(stats.map((query) => [query.Id, undefined])))).toBe(0);
+            expect(evaluate(expression.Expression!, figures(0, 0, 50))).toBe(0);
           }
           const composite = composites.get(`${prefix()}-slo-${tier}-${sli}-${alert}`)!;
           expect(composite.AlarmRule).toMatch(
