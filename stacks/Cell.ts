@@ -9,6 +9,7 @@ import { cellControlGrants } from './constructs/cell-control-grants.js';
 import { suppressCellFindings } from './constructs/cell-findings.js';
 import { cellIdentities } from './constructs/cell-identities.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
+import { cellSlo } from './constructs/cell-slo.js';
 import { addCellRegistration } from './constructs/cell-registration.js';
 import { cellTable } from './constructs/cell-table.js';
 import { cellUsageDelivery } from './constructs/cell-usage-delivery.js';
@@ -77,6 +78,14 @@ export function Cell(definition: CellDefinition) {
       functions: [authorizer, ...CELL_ROUTES.map((route) => api.getFunction(`${route.method} ${route.path}`)!)],
       table,
     });
+    const slo = cellSlo(stack, {
+      namePrefix: resourceName(app, cellId),
+      cellId,
+      placement: definition.placement,
+      // biome-ignore lint/style/noNonNullAssertion: the API is built with an access log (restApiSettings).
+      accessLogGroup: api.cdk.accessLogGroup!,
+      dashboard: monitoring.dashboard,
+    });
 
     cellUsageDelivery(stack, {
       cellId,
@@ -106,7 +115,7 @@ export function Cell(definition: CellDefinition) {
       grantPolicies,
     });
 
-    return { definition, api, restApi, table, tenantAccessRole, usagePlans, monitoring };
+    return { definition, api, restApi, table, tenantAccessRole, usagePlans, monitoring, slo };
   }
 
   return CellStack;

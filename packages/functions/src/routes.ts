@@ -69,6 +69,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/releases/{releaseId}/abort', handler: 'control/releases-abort', auth: 'operator' },
   { method: 'POST', path: '/admin/releases/{releaseId}/rollback', handler: 'control/releases-rollback', auth: 'operator' },
   { method: 'POST', path: '/admin/releases/{releaseId}/approve', handler: 'control/releases-approve', auth: 'operator' },
+  { method: 'GET', path: '/admin/slo', handler: 'control/slo', auth: 'operator' },
   // The identity broker (DESIGN §13): cells manage their tenants' users only through these.
   { method: 'POST', path: '/broker/tenants/{tenantId}/users', handler: 'control/broker-users-create', auth: 'iam' },
   { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },

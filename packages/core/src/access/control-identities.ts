@@ -75,6 +75,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/release-driver': 'release-driver',
   // Metering (DESIGN §10): the cells' usage log lines and access logs, delivered by log subscription, into the ledger.
   'control/usage-ingest': 'metering',
+  // Tenant SLOs (DESIGN §10): reads the ledger's gateway buckets.
+  'control/slo': 'usage-read',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FEATURES, isTierName, TIER_NAMES, TIERS, type Placement, type TierName } from './tiers.js';
+import { FEATURES, isTierName, LATENCY_SLO_PERCENT, TIER_NAMES, TIERS, type Placement, type TierName } from './tiers.js';
 
 // DESIGN §2, transcribed row by row. The stacks' usage plans and the local gateway both read TIERS,
 // so a drift here changes what every tenant is billed and throttled at.
@@ -27,6 +27,26 @@ describe('TIERS', () => {
     expect(tier.throttle).toEqual({ rateLimit: row.rate, burstLimit: row.burst });
     expect(tier.quota).toEqual(row.quotaPerDay === null ? null : { limit: row.quotaPerDay, period: 'DAY' });
     expect(tier.limits).toEqual({ maxActiveCases: row.maxActiveCases, maxUsers: row.maxUsers });
+  });
+
+  // DESIGN §10: each tier promises more than the one below, in availability and in latency.
+  it.each([
+    ['basic', 99.5, 2_000],
+    ['standard', 99.9, 1_000],
+    ['premium', 99.95, 800],
+    ['enterprise', 99.99, 500],
+  ] as const)('%s promises %s %% availability and a p99 under %s ms', (name, availabilityPercent, p99LatencyMs) => {
+    expect(TIERS[name].slo).toEqual({ availabilityPercent, p99LatencyMs });
+  });
+
+  it('promises stricter objectives tier by tier, and judges latency at the 99th percentile', () => {
+    const slos = TIER_NAMES.map((name) => TIERS[name].slo);
+    for (let i = 1; i < slos.length; i++) {
+      expect(slos[i]!.availabilityPercent).toBeGreaterThan(slos[i - 1]!.availabilityPercent);
+      expect(slos[i]!.p99LatencyMs).toBeLessThan(slos[i - 1]!.p99LatencyMs);
+    }
+    for (const slo of slos) expect(slo.availabilityPercent).toBeLessThan(100);
+    expect(LATENCY_SLO_PERCENT).toBe(99);
   });
 
   it('places only enterprise tenants in a dedicated cell', () => {

@@ -29,6 +29,21 @@ export interface TierLimits {
   maxUsers: number | null;
 }
 
+/**
+ * A tier's service level objectives (DESIGN §10), per tenant and per cell: the share of requests
+ * not answered 5xx, and the latency 99 % of requests must stay under. Both are judged over the
+ * rolling budget period in core's metering/slo.ts; the Cell stacks' burn-rate alarms read them too.
+ */
+export interface SloTargets {
+  /** Percent of valid requests (throttled ones excluded) answered without a 5xx: 99.9 means 99.9 %. */
+  availabilityPercent: number;
+  /** Milliseconds (gateway response latency) under which LATENCY_SLO_PERCENT of requests must complete. */
+  p99LatencyMs: number;
+}
+
+/** The latency objective is a p99: 99 % of requests under the tier's `p99LatencyMs`. */
+export const LATENCY_SLO_PERCENT = 99;
+
 export interface Tier {
   name: TierName;
   placement: Placement;
@@ -37,6 +52,7 @@ export interface Tier {
   quota: Quota | null;
   limits: TierLimits;
   features: readonly Feature[];
+  slo: SloTargets;
 }
 
 const BASIC_FEATURES = ['cases', 'notes'] as const satisfies readonly Feature[];
@@ -51,6 +67,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     quota: { limit: 10_000, period: 'DAY' },
     limits: { maxActiveCases: 1_000, maxUsers: 5 },
     features: BASIC_FEATURES,
+    slo: { availabilityPercent: 99.5, p99LatencyMs: 2_000 },
   },
   standard: {
     name: 'standard',
@@ -59,6 +76,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     quota: { limit: 100_000, period: 'DAY' },
     limits: { maxActiveCases: 25_000, maxUsers: 50 },
     features: STANDARD_FEATURES,
+    slo: { availabilityPercent: 99.9, p99LatencyMs: 1_000 },
   },
   premium: {
     name: 'premium',
@@ -67,6 +85,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     quota: { limit: 1_000_000, period: 'DAY' },
     limits: { maxActiveCases: 250_000, maxUsers: 500 },
     features: PREMIUM_FEATURES,
+    slo: { availabilityPercent: 99.95, p99LatencyMs: 800 },
   },
   enterprise: {
     name: 'enterprise',
@@ -75,6 +94,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     quota: null,
     limits: { maxActiveCases: null, maxUsers: null },
     features: FEATURES,
+    slo: { availabilityPercent: 99.99, p99LatencyMs: 500 },
   },
 };
 
