@@ -28,6 +28,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
   'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
   'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },
+  'usage-read': { id: 'UsageReaderRole', description: 'Usage, cost and margin reports and the usage broker: reads the usage ledger' },
+  'usage-snapshot': { id: 'UsageSnapshotRole', description: "Hourly snapshot of each active tenant's gauges into the usage ledger, through the cells' tenant access roles" },
 };
 
 /** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */
@@ -36,6 +38,8 @@ const INVITATION_DELIVERY = 'email';
 export interface ControlIdentitiesProps {
   tenantsTable: dynamodb.ITable;
   cellsTable: dynamodb.ITable;
+  /** The usage ledger (DESIGN §10). */
+  usageTable: dynamodb.ITable;
   /** The tenant directory (the operator directory is no role's to touch). */
   userPool: cognito.IUserPool;
   bus: events.IEventBus;
@@ -62,6 +66,7 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     region: stack.region,
     tenantsTableArn: props.tenantsTable.tableArn,
     cellsTableArn: props.cellsTable.tableArn,
+    usageTableArn: props.usageTable.tableArn,
     userPoolArn: props.userPool.userPoolArn,
     eventBusArn: props.bus.eventBusArn,
     routerUrlParameterArn: routerUrlParameterArn(stack, app),
@@ -91,6 +96,7 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     ...props.identityEnvironment,
     TENANTS_TABLE: props.tenantsTable.tableName,
     CELLS_TABLE: props.cellsTable.tableName,
+    USAGE_TABLE: props.usageTable.tableName,
     EVENT_BUS_NAME: props.bus.eventBusName,
     INVITATION_DELIVERY,
   };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import * as Keys from '@cellbook/core/keys/keys';
 import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
 import type { InfraFixture } from '../support/app.js';
@@ -107,6 +108,9 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       expect(Object.fromEntries(tenantRole.policies.map((policy) => [policy.name, policy.policy]))).toEqual({
         'tenant-items-only': tenantAccessPolicy({ tableArn: table }),
         'own-tenant-users-through-broker': IdentityBroker.identityBrokerInvokePolicy({
+          apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
+        }),
+        'own-tenant-usage-through-broker': UsageBroker.usageBrokerInvokePolicy({
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),
       });
@@ -293,7 +297,11 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       });
 
       it('may invite and remove users of its own tenant through the broker (the control for the denials below)', async () => {
-        const own = [invoke('POST', '/broker/tenants/t-1/users'), invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com')];
+        const own = [
+          invoke('POST', '/broker/tenants/t-1/users'),
+          invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com'),
+          invoke('GET', '/broker/tenants/t-1/usage'),
+        ];
         expect(await mismatches(tenantRole, own, 'Allowed', tagged('t-1'))).toEqual([]);
       });
 
@@ -304,6 +312,11 @@ export function isolationSuite(fixture: () => InfraFixture): void {
           invoke('POST', '/broker/tenants/t-10/users'),
           invoke('DELETE', '/broker/tenants/t-10/users/x'),
           invoke('POST', '/broker/tenants/t-1/users/extra'),
+          invoke('GET', '/broker/tenants/t-2/usage'),
+          invoke('GET', '/broker/tenants/t-10/usage'),
+          invoke('POST', '/broker/tenants/t-1/usage'),
+          invoke('GET', '/admin/tenants/t-1/usage'),
+          invoke('GET', '/admin/usage'),
           invoke('POST', '/admin/tenants'),
           invoke('POST', '/admin/tenants/t-1/suspend'),
           invoke('GET', '/admin/tenants'),

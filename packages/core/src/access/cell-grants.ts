@@ -80,6 +80,9 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
         SEEDED_PARTITIONS.map((partition) => partition.replace('*', `${PROBE_NAME_PREFIX}*`)),
       ),
     ],
+    'usage-read': [],
+    // The hourly snapshot reads each tenant's items (counters, users, cases) as that tenant.
+    'usage-snapshot': [assumeTenantAccess()],
   };
   return grants;
 }

@@ -16,7 +16,9 @@ export type ControlIdentity =
   | 'tenant-export'
   | 'identity-broker'
   | 'release-admin'
-  | 'release-driver';
+  | 'release-driver'
+  | 'usage-read'
+  | 'usage-snapshot';
 
 export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'onboarding',
@@ -32,6 +34,8 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'identity-broker',
   'release-admin',
   'release-driver',
+  'usage-read',
+  'usage-snapshot',
 ];
 
 /**
@@ -69,6 +73,12 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/releases-get': 'registry-read',
   // AWS only: steps the active release every minute (locally the platform's driver worker does; DESIGN §9).
   'control/release-driver': 'release-driver',
+  // Usage, cost and margin (DESIGN §10): operators' reports and the cells' usage broker read the ledger.
+  'control/tenants-usage': 'usage-read',
+  'control/usage-report': 'usage-read',
+  'control/broker-usage': 'usage-read',
+  // Hourly: each active tenant's gauges, read through its cell's tenant access role, into the ledger.
+  'control/usage-snapshot': 'usage-snapshot',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
@@ -78,7 +88,7 @@ export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<C
  * The control identities that work on one tenant's cell data at a time: each cell's tenant access
  * role trusts them (tenant sessions only), and each cell grants them assuming it.
  */
-export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export'];
+export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export', 'usage-snapshot'];
 
 export function controlIdentityOf(handler: string): ControlIdentity {
   const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;

@@ -14,6 +14,8 @@ export interface ControlPlaneResources {
   /** The tenant directory. The operator directory appears in no function's grants (DESIGN §13). */
   userPoolArn: string;
   eventBusArn: string;
+  /** The usage ledger (DESIGN §10): aggregates per tenant and period, its by-period index GSI1. */
+  usageTableArn: string;
   /** The SSM parameter where the router's URL is published (read by the router-probing identities). */
   routerUrlParameterArn: string;
   /**
@@ -229,6 +231,24 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       allow('ProbeTenantApiKey', ['apigateway:POST'], [apikeys]),
       allow('FindProbeTenantApiKey', ['apigateway:GET'], [apikeys, usagePlans]),
       publishEvents(),
+    ],
+
+    // Usage reports and the usage broker (DESIGN §10): read the ledger (a tenant's rows, every tenant's
+    // rows of a period through GSI1), the tenant's registry record (unknown tenant; the broker's
+    // caller check) and the catalog (cells' placements for their fixed costs; the broker's calling cell).
+    'usage-read': [
+      allow('ReadUsageLedger', ['dynamodb:Query'], [r.usageTableArn, `${r.usageTableArn}/index/GSI1`]),
+      registryItems('TenantRecordLookup', ['GetItem']),
+      catalogItems('CellCatalogScan', ['Scan']),
+    ],
+
+    // The hourly snapshot (UsageSnapshot.snapshotActiveTenants): list active tenants (GSI1), find each
+    // one's cell, and count its snapshot in the ledger. Its cell items are read through each cell's
+    // tenant access role (granted by each cell), tagged with the tenant.
+    'usage-snapshot': [
+      allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]),
+      catalogItems('TenantCellLookup', ['GetItem']),
+      allow('CountUsageInLedger', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'], [r.usageTableArn]),
     ],
   };
 
