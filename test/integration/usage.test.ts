@@ -59,8 +59,10 @@ beforeAll(async () => {
   ({ alice, bob, carol } = await onboardNeighbours(env, 'basic'));
   dave = await env.onboard('standard');
   for (const title of ['One', 'Two']) expect((await alice.call('POST', '/cases', { body: { title, priority: 'low' } })).status).toBe(201);
-  // The ledger's writers and the snapshot run here with the control plane's drill role (every control identity's grants).
-  Object.assign(process.env, env.platform.controlPlaneEnv);
+  // The hourly job's code runs here as its function would: with the usage-snapshot identity's role
+  // and environment — its grants must suffice to list tenants, read their cells as each tenant and
+  // write the ledger (the events below go in with the same grants, as the pipeline's would).
+  Object.assign(process.env, env.platform.controlFunctionEnv('control/usage-snapshot'));
   const ingested = await ingestUsage(usageLedger(), [...requests(alice, 40), ...requests(carol, 5), ...requests(dave, 10)]);
   expect(ingested.counted).toBe(55);
   const snapshot = await snapshotActiveTenants({ now: new Date(HOUR.getTime() + 30 * 60_000) });
