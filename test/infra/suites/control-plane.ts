@@ -315,7 +315,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     describe.each(CONTROL_SCHEDULES.map((job) => [job.handler, job] as const))('scheduled job %s', (handler, job) => {
       /** The identity each job runs as (the stack's CONTROL_IDENTITIES, by role). */
-      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole' };
+      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole', 'control/usage-snapshot': 'UsageSnapshotRole' };
       const path = `Schedule-${handler.replace(/^control\//, '')}`;
 
       it('is one function with the timeout the schedule table sets, on its own identity', () => {

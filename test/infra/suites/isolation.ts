@@ -37,7 +37,7 @@ const DATA_ACTIONS = [
 const tagged = (tenantId: string) => ({ [TENANT_TAG_KEY]: tenantId });
 
 /** The control-plane roles that work on one tenant's cell items, through each cell's tenant access role. */
-const TENANT_DATA_IDENTITIES = ['TenantMoverRole', 'TenantOffboardingRole', 'TenantExportRole'];
+const TENANT_DATA_IDENTITIES = ['TenantMoverRole', 'TenantOffboardingRole', 'TenantExportRole', 'UsageSnapshotRole'];
 const leading = (keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
 
 let infra: InfraFixture;
@@ -220,7 +220,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       }
     });
 
-    it("lets only this cell's API functions and the control plane's mover, offboarding and export assume the tenant role, and only tagged with one tenant", async () => {
+    it("lets only this cell's API functions and the control plane's mover, offboarding, export and usage snapshot assume the tenant role, and only tagged with one tenant", async () => {
       const stack = infra.cells.get(cellId)!;
       const { account } = infra.resolver.env;
       const intended = [infra.role(stack, 'ApiFunctionRole'), ...TENANT_DATA_IDENTITIES.map((path) => infra.role(infra.controlPlane, path))];

@@ -19,7 +19,7 @@ export const BROKER_USAGE_PATH = '/broker/tenants/{tenantId}/usage';
 
 export interface UsageBrokerPolicyDocument {
   Version: '2012-10-17';
-  Statement: [{ Sid: 'OwnTenantUsageThroughBroker'; Effect: 'Allow'; Action: 'execute-api:Invoke'; Resource: string[] }];
+  Statement: [{ Sid: 'OwnTenantUsageThroughBroker'; Effect: 'Allow'; Action: 'execute-api:Invoke'; Resource: string }];
 }
 
 /**
@@ -30,7 +30,8 @@ export function usageBrokerInvokePolicy({ apiStageArn }: { apiStageArn: string }
   const usage = BROKER_USAGE_PATH.replace('{tenantId}', `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`);
   return {
     Version: '2012-10-17',
-    Statement: [{ Sid: 'OwnTenantUsageThroughBroker', Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [`${apiStageArn}/GET${usage}`] }],
+    // One action and one resource as strings: CloudFormation keeps them so, and the stack proof compares verbatim.
+    Statement: [{ Sid: 'OwnTenantUsageThroughBroker', Effect: 'Allow', Action: 'execute-api:Invoke', Resource: `${apiStageArn}/GET${usage}` }],
   };
 }
 
