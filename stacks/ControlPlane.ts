@@ -24,14 +24,13 @@ export function ControlPlane({ app, stack }: StackContext) {
   Tags.of(stack).add('plane', 'control');
   suppressSstInternals(stack);
 
-  const { tenantsTable, cellsTable, usageTable } = registryTables(stack, app);
+  const { tenantsTable, cellsTable } = registryTables(stack, app);
   const directories = userDirectories(stack, app);
   const { bus, deadLetters } = eventBus(stack, app);
   const routingMap = addRoutingMap(stack, app, { bus, deadLetters, tenantsTable });
   const identities = controlIdentities(stack, app, {
     tenantsTable,
     cellsTable,
-    usageTable,
     userPool: directories.userPool,
     bus,
     // Sign-in (POST /auth/token) tries the operator directory after the tenant one.

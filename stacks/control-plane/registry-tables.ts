@@ -25,13 +25,5 @@ export function registryTables(stack: Stack, app: App) {
     primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
     cdk: { table: tableSettings },
   });
-  // The usage ledger (DESIGN §10): aggregates per tenant and period, GSI1 by period, kept by TTL.
-  const usage = new Table(stack, 'usage', {
-    fields: { PK: 'string', SK: 'string', GSI1PK: 'string', GSI1SK: 'string' },
-    primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
-    globalIndexes: { GSI1: { partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'all' } },
-    timeToLiveAttribute: 'expiresAt',
-    cdk: { table: tableSettings },
-  });
-  return { tenantsTable: tenants.cdk.table, cellsTable: cells.cdk.table, usageTable: usage.cdk.table };
+  return { tenantsTable: tenants.cdk.table, cellsTable: cells.cdk.table };
 }

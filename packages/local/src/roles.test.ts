@@ -79,7 +79,6 @@ describe('the local function roles', () => {
     stage: 'local',
     tenantsTable: `${PREFIX}-tenants`,
     cellsTable: `${PREFIX}-cells`,
-    usageTable: `${PREFIX}-usage`,
     userPoolArn: 'arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_CellbookLocal',
     eventBusArn: 'arn:aws:events:us-east-1:000000000000:event-bus/cellbook-local',
   };
@@ -91,7 +90,6 @@ describe('the local function roles', () => {
       region: 'us-east-1',
       tenantsTableArn: tableArn(input.tenantsTable),
       cellsTableArn: tableArn(input.cellsTable),
-      usageTableArn: tableArn(input.usageTable),
       userPoolArn: input.userPoolArn,
       eventBusArn: input.eventBusArn,
       routerUrlParameterArn: 'arn:aws:ssm:us-east-1:000000000000:parameter/cellbook/local/router-url',

@@ -46,7 +46,6 @@ export interface ControlPlaneInput {
   control: Readonly<Record<ControlIdentity, RoleDefinition>>;
   tenantsTable: string;
   cellsTable: string;
-  usageTable: string;
   operatorCognito: LocalCognito;
   routerUrl: string;
   eventBridge: LocalEventBridge;
@@ -66,7 +65,6 @@ export function startControlPlane(input: ControlPlaneInput) {
     control,
     tenantsTable,
     cellsTable,
-    usageTable,
     operatorCognito,
     routerUrl,
     eventBridge,
@@ -83,7 +81,6 @@ export function startControlPlane(input: ControlPlaneInput) {
   const controlEnv: Record<string, string> = {
     TENANTS_TABLE: tenantsTable,
     CELLS_TABLE: cellsTable,
-    USAGE_TABLE: usageTable,
     INVITATION_DELIVERY: 'response',
     OPERATOR_POOL_ID,
     OPERATOR_POOL_CLIENT_ID,
