@@ -25,6 +25,7 @@ const CONTROL = controlIdentityStatements({
   region: 'us-east-1',
   tenantsTableArn: ARN('dynamodb', 'table/tenants'),
   cellsTableArn: ARN('dynamodb', 'table/cells'),
+  usageTableArn: ARN('dynamodb', 'table/usage'),
   userPoolArn: ARN('cognito-idp', 'userpool/us-east-1_x'),
   eventBusArn: ARN('events', 'event-bus/bus'),
   routerUrlParameterArn: ARN('ssm', 'parameter/router-url'),

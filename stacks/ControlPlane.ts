@@ -24,13 +24,14 @@ export function ControlPlane({ app, stack }: StackContext) {
   Tags.of(stack).add('plane', 'control');
   suppressSstInternals(stack);
 
-  const { tenantsTable, cellsTable } = registryTables(stack, app);
+  const { tenantsTable, cellsTable, usageTable } = registryTables(stack, app);
   const directories = userDirectories(stack, app);
   const { bus, deadLetters } = eventBus(stack, app);
   const routingMap = addRoutingMap(stack, app, { bus, deadLetters, tenantsTable });
   const identities = controlIdentities(stack, app, {
     tenantsTable,
     cellsTable,
+    usageTable,
     userPool: directories.userPool,
     bus,
     // Sign-in (POST /auth/token) tries the operator directory after the tenant one.
@@ -52,6 +53,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     OperatorPoolClientId: directories.operatorPoolClient.userPoolClientId,
     TenantsTable: tenantsTable.tableName,
     CellsTable: cellsTable.tableName,
+    UsageTable: usageTable.tableName,
     EventBusName: bus.eventBusName,
     RoutingMapArn: routingMap.keyValueStoreArn,
     ReleaseBucketName: releaseBucket.bucketName,
@@ -60,6 +62,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   return {
     tenantsTable,
     cellsTable,
+    usageTable,
     userPool: directories.userPool,
     userPoolClient: directories.userPoolClient,
     operatorPool: directories.operatorPool,

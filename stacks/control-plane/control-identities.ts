@@ -4,7 +4,7 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, USAGE_LEDGER_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { functionRole } from '../constructs/functions.js';
 import { routerUrlParameterArn, routerUrlParameterName } from '../constructs/router-url.js';
@@ -28,7 +28,8 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
   'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
   'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },
-  'usage-read': { id: 'UsageReaderRole', description: 'Usage, cost and margin reports and the usage broker: reads the usage ledger' },
+  metering: { id: 'MeteringRole', description: "Counts the cells' usage events in the usage ledger, once per idempotency key" },
+  'usage-read': { id: 'UsageReaderRole', description: 'Operator reads of usage, cost and tenant SLOs: the usage ledger, registry and catalog' },
   'usage-snapshot': { id: 'UsageSnapshotRole', description: "Hourly snapshot of each active tenant's gauges into the usage ledger, through the cells' tenant access roles" },
 };
 
@@ -100,7 +101,10 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     EVENT_BUS_NAME: props.bus.eventBusName,
     INVITATION_DELIVERY,
   };
-  const environmentOf = (identity: ControlIdentity): Record<string, string> =>
-    ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnvironment, ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : controlEnvironment;
+  const environmentOf = (identity: ControlIdentity): Record<string, string> => ({
+    ...controlEnvironment,
+    ...(ROUTER_PROBING_IDENTITIES.has(identity) ? { ROUTER_URL_PARAMETER: routerUrlParameterName(app) } : {}),
+    ...(USAGE_LEDGER_IDENTITIES.has(identity) ? { USAGE_TABLE: props.usageTable.tableName } : {}),
+  });
   return { roles, environmentOf };
 }

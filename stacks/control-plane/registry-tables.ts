@@ -4,8 +4,9 @@ import { Table, type App, type Stack } from 'sst/constructs';
 import { isDevStage } from '../constructs/stage.js';
 
 /**
- * The control plane's two tables: the tenant registry (records, audit trails, the GSI1 listing) and
- * the cell catalog. Encrypted, and protected and retained outside throwaway stages.
+ * The control plane's tables: the tenant registry (records, audit trails, the GSI1 listing), the
+ * cell catalog, and the usage ledger (DESIGN §10: aggregates per tenant, GSI1 by period, deduplication
+ * items that expire by TTL). Encrypted, and protected and retained outside throwaway stages.
  */
 export function registryTables(stack: Stack, app: App) {
   const dev = isDevStage(app);
@@ -25,5 +26,12 @@ export function registryTables(stack: Stack, app: App) {
     primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
     cdk: { table: tableSettings },
   });
-  return { tenantsTable: tenants.cdk.table, cellsTable: cells.cdk.table };
+  const usage = new Table(stack, 'usage', {
+    fields: { PK: 'string', SK: 'string', GSI1PK: 'string', GSI1SK: 'string' },
+    primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
+    globalIndexes: { GSI1: { partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'all' } },
+    timeToLiveAttribute: 'expiresAt',
+    cdk: { table: tableSettings },
+  });
+  return { tenantsTable: tenants.cdk.table, cellsTable: cells.cdk.table, usageTable: usage.cdk.table };
 }

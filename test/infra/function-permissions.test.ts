@@ -96,6 +96,7 @@ function controlResources() {
     region: resolved(stack, stack.region),
     tenantsTableArn: resolved(stack, (infra.construct(stack, 'tenants') as Table).cdk.table.tableArn),
     cellsTableArn: resolved(stack, (infra.construct(stack, 'cells') as Table).cdk.table.tableArn),
+    usageTableArn: resolved(stack, (infra.construct(stack, 'usage') as Table).cdk.table.tableArn),
     userPoolArn: resolved(stack, (infra.construct(stack, 'UserPool') as cognito.UserPool).userPoolArn),
     eventBusArn: resolved(stack, (infra.construct(stack, 'Bus') as events.EventBus).eventBusArn),
     routerUrlParameterArn: resolved(stack, routerUrlParameterArn(stack, infra.app)),

@@ -222,6 +222,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     // "Deploy": roles, tables, usage plans, the cell catalog.
     const tenantsTable = `${PREFIX}-tenants`;
     const cellsTable = `${PREFIX}-cells`;
+    const usageTable = `${PREFIX}-usage`;
     const cellTable = (cellId: string) => `${PREFIX}-${cellId}`;
     const admin = iam.createRole(platformAdminRole(PREFIX));
     const adminSession = iam.issueRoleSession(admin.arn, 'deployer', {}, FUNCTION_SESSION_SECONDS);
@@ -237,6 +238,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const createTable = (TableName: string, listingIndex: boolean) => adminDynamo.send(new CreateTableCommand(cellbookTable(TableName, { listingIndex })));
     await createTable(tenantsTable, true);
     await createTable(cellsTable, false);
+    // The usage ledger (DESIGN §10): keyed PK/SK, every tenant's rows of a period by GSI1.
+    await createTable(usageTable, true);
 
     // The control plane's API exists before the cells: their tenant sessions may invoke its identity
     // broker (the tenant access role's policy names the API), and their functions call it.
@@ -283,7 +286,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
 
     // The control identities' roles exist before the cells: each cell grants them what they may do
     // in it, and its tenant access role trusts some of them (as each Cell stack does in AWS).
-    const control = controlRoles({ prefix: PREFIX, stage: STAGE, tenantsTable, cellsTable, userPoolArn: cognito.userPoolArn, eventBusArn: eventBus.arn });
+    const control = controlRoles({ prefix: PREFIX, stage: STAGE, tenantsTable, cellsTable, usageTable, userPoolArn: cognito.userPoolArn, eventBusArn: eventBus.arn });
     for (const identity of CONTROL_IDENTITY_NAMES) iam.createRole(control[identity]);
     /** Each booted cell's grants to the control identities, and its tenant access role (for the drill role, once asked for). */
     const cellGrants: CellGrants[] = [];
@@ -374,6 +377,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       control,
       tenantsTable,
       cellsTable,
+      usageTable,
       operatorCognito,
       routerUrl: router.url,
       eventBridge,

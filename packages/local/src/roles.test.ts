@@ -79,6 +79,7 @@ describe('the local function roles', () => {
     stage: 'local',
     tenantsTable: `${PREFIX}-tenants`,
     cellsTable: `${PREFIX}-cells`,
+    usageTable: `${PREFIX}-usage`,
     userPoolArn: 'arn:aws:cognito-idp:us-east-1:000000000000:userpool/us-east-1_CellbookLocal',
     eventBusArn: 'arn:aws:events:us-east-1:000000000000:event-bus/cellbook-local',
   };
@@ -90,6 +91,7 @@ describe('the local function roles', () => {
       region: 'us-east-1',
       tenantsTableArn: tableArn(input.tenantsTable),
       cellsTableArn: tableArn(input.cellsTable),
+      usageTableArn: tableArn(input.usageTable),
       userPoolArn: input.userPoolArn,
       eventBusArn: input.eventBusArn,
       routerUrlParameterArn: 'arn:aws:ssm:us-east-1:000000000000:parameter/cellbook/local/router-url',
@@ -141,6 +143,59 @@ describe('the local function roles', () => {
     expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tenants, context })).allowed).toBe(true);
     for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Scan']) {
       expect((await iam.authorize(session, { action, resource: tenants, context })).allowed, action).toBe(false);
+    }
+  });
+
+  it('lets metering write the usage ledger and only read the registry, proven against the local IAM', async () => {
+    const iam = new LocalIam();
+    const metering = controlRoles(input).metering;
+    iam.createRole(metering);
+    const session = iam.issueRoleSession(metering.arn, 'function');
+    const usage = tableArn(input.usageTable);
+    const tenants = tableArn(input.tenantsTable);
+    const context = { 'dynamodb:LeadingKeys': ['TENANT#t-1'] };
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query']) {
+      expect((await iam.authorize(session, { action, resource: usage, context })).allowed, action).toBe(true);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tenants, context })).allowed).toBe(true);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan']) {
+      expect((await iam.authorize(session, { action, resource: tenants, context })).allowed, action).toBe(false);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:DeleteItem', resource: usage, context })).allowed).toBe(false);
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(false);
+  });
+
+  it('lets the usage snapshot count in the ledger, list tenants and find cells, and touch nothing else of the control plane, proven against the local IAM', async () => {
+    const iam = new LocalIam();
+    const snapshot = controlRoles(input)['usage-snapshot'];
+    iam.createRole(snapshot);
+    const session = iam.issueRoleSession(snapshot.arn, 'function');
+    const usage = tableArn(input.usageTable);
+    const tenants = tableArn(input.tenantsTable);
+    const context = { 'dynamodb:LeadingKeys': ['TENANT#t-1'] };
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem']) {
+      expect((await iam.authorize(session, { action, resource: usage, context })).allowed, action).toBe(true);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:Query', resource: `${tenants}/index/GSI1`, context })).allowed).toBe(true);
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(true);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+      expect((await iam.authorize(session, { action, resource: tenants, context })).allowed, action).toBe(false);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:DeleteItem', resource: usage, context })).allowed).toBe(false);
+    expect((await iam.authorize(session, { action: 'dynamodb:UpdateItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(false);
+  });
+
+  it('lets a usage reader read the ledger and never write it, proven against the local IAM', async () => {
+    const iam = new LocalIam();
+    const reader = controlRoles(input)['usage-read'];
+    iam.createRole(reader);
+    const session = iam.issueRoleSession(reader.arn, 'function');
+    const usage = tableArn(input.usageTable);
+    const context = { 'dynamodb:LeadingKeys': ['TENANT#t-1'] };
+    expect((await iam.authorize(session, { action: 'dynamodb:Query', resource: `${usage}/index/GSI1`, context })).allowed).toBe(true);
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: usage, context })).allowed).toBe(true);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan']) {
+      expect((await iam.authorize(session, { action, resource: usage, context })).allowed, action).toBe(false);
     }
   });
 });

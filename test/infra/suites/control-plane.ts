@@ -74,6 +74,32 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       expect(tables.get(`${infra.stage}-cellbook-cells`)).not.toHaveProperty('GlobalSecondaryIndexes');
     });
 
+    it('keeps the usage ledger (GSI1 by period, deduplication items expiring by TTL) in a protected, encrypted, recoverable table', () => {
+      const tables = new Map(infra.resources(control(), 'AWS::DynamoDB::Table').map((table) => [table.properties.TableName, table.properties]));
+      expect(tables.get(`${infra.stage}-cellbook-usage`)).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [{ IndexName: 'GSI1', KeySchema: [{ AttributeName: 'GSI1PK' }, { AttributeName: 'GSI1SK' }], Projection: { ProjectionType: 'ALL' } }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      });
+    });
+
+    it('tells the usage ledger table to the functions that work on it — metering, usage reads and the usage snapshot — and to no other', () => {
+      const ledgerRoles = new Set([infra.arn(control(), 'MeteringRole'), infra.arn(control(), 'UsageReaderRole'), infra.arn(control(), 'UsageSnapshotRole')]);
+      const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
+      for (const fn of functions) {
+        const variables = (fn.properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        if (ledgerRoles.has(fn.properties.Role as string)) expect(variables.USAGE_TABLE, String(fn.properties.Handler)).toEqual(infra.ref(control(), 'usage/Table'));
+        else expect(variables, String(fn.properties.Handler)).not.toHaveProperty('USAGE_TABLE');
+      }
+    });
+
     describe('user directory', () => {
       it('admits no self sign-up and binds users to a tenant through an immutable attribute', () => {
         const pool = at('AWS::Cognito::UserPool', 'UserPool');

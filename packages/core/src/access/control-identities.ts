@@ -17,6 +17,7 @@ export type ControlIdentity =
   | 'identity-broker'
   | 'release-admin'
   | 'release-driver'
+  | 'metering'
   | 'usage-read'
   | 'usage-snapshot';
 
@@ -34,6 +35,7 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'identity-broker',
   'release-admin',
   'release-driver',
+  'metering',
   'usage-read',
   'usage-snapshot',
 ];
@@ -73,6 +75,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/releases-get': 'registry-read',
   // AWS only: steps the active release every minute (locally the platform's driver worker does; DESIGN §9).
   'control/release-driver': 'release-driver',
+  // Metering (DESIGN §10): the cells' usage log lines and access logs, delivered by log subscription, into the ledger.
+  'control/usage-ingest': 'metering',
   // Usage, cost and margin (DESIGN §10): operators' reports and the cells' usage broker read the ledger.
   'control/tenants-usage': 'usage-read',
   'control/usage-report': 'usage-read',
@@ -89,6 +93,9 @@ export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<C
  * role trusts them (tenant sessions only), and each cell grants them assuming it.
  */
 export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export', 'usage-snapshot'];
+
+/** The control identities that work on the usage ledger: their functions are told its table (`USAGE_TABLE`). */
+export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read', 'usage-snapshot']);
 
 export function controlIdentityOf(handler: string): ControlIdentity {
   const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;

@@ -11,11 +11,11 @@ export interface ControlPlaneResources {
   region: string;
   tenantsTableArn: string;
   cellsTableArn: string;
+  /** The usage ledger (DESIGN §10): PK/SK, GSI1 by period. */
+  usageTableArn: string;
   /** The tenant directory. The operator directory appears in no function's grants (DESIGN §13). */
   userPoolArn: string;
   eventBusArn: string;
-  /** The usage ledger (DESIGN §10): aggregates per tenant and period, its by-period index GSI1. */
-  usageTableArn: string;
   /** The SSM parameter where the router's URL is published (read by the router-probing identities). */
   routerUrlParameterArn: string;
   /**
@@ -233,22 +233,40 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       publishEvents(),
     ],
 
-    // Usage reports and the usage broker (DESIGN §10): read the ledger (a tenant's rows, every tenant's
-    // rows of a period through GSI1), the tenant's registry record (unknown tenant; the broker's
-    // caller check) and the catalog (cells' placements for their fixed costs; the broker's calling cell).
+    // Metering (control/usage-ingest, DESIGN §10): counts the cells' usage events in the ledger exactly
+    // once per idempotency key (a conditional dedupe item and the aggregates it adds to, in one
+    // transaction), and reads a tenant's registry record to check that the cell reporting its usage is
+    // the one it is placed in (or moved from). Nothing else: no catalog, no cell, no bus.
+    metering: [
+      allow(
+        'UsageLedgerWrites',
+        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
+        [r.usageTableArn],
+      ),
+      registryItems('TenantPlacementCheck', ['GetItem']),
+    ],
+
+    // Operator reads of usage, cost and SLOs: the ledger (a tenant's rows, every tenant's rows of a
+    // period by GSI1), the registry (tenants' records and listing) and the catalog (cells' fixed costs
+    // and capacity). Reads only.
     'usage-read': [
-      allow('ReadUsageLedger', ['dynamodb:Query'], [r.usageTableArn, `${r.usageTableArn}/index/GSI1`]),
-      registryItems('TenantRecordLookup', ['GetItem']),
-      catalogItems('CellCatalogScan', ['Scan']),
+      allow('UsageLedgerReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.usageTableArn, `${r.usageTableArn}/index/GSI1`]),
+      allow('TenantRegistryReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.tenantsTableArn, `${r.tenantsTableArn}/index/GSI1`]),
+      catalogItems('CellCatalogReads', ['Scan', 'GetItem']),
     ],
 
     // The hourly snapshot (UsageSnapshot.snapshotActiveTenants): list active tenants (GSI1), find each
-    // one's cell, and count its snapshot in the ledger. Its cell items are read through each cell's
-    // tenant access role (granted by each cell), tagged with the tenant.
+    // one's cell, and count its snapshot in the ledger as metering counts events (core's ingestUsage:
+    // the same ledger writes). Its cell items are read through each cell's tenant access role
+    // (granted by each cell), tagged with the tenant.
     'usage-snapshot': [
       allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]),
       catalogItems('TenantCellLookup', ['GetItem']),
-      allow('CountUsageInLedger', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'], [r.usageTableArn]),
+      allow(
+        'UsageLedgerWrites',
+        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
+        [r.usageTableArn],
+      ),
     ],
   };
 

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor, type PageKey } from '../shared/cursor.js';
 import { isConditionalCheckFailed } from '../shared/dynamo.js';
 import { currentEntitlements, requireFeature } from '../tenancy/entitlements.js';
 import { AssigneeNotFound, CaseNotFound, ConcurrentModification, InvalidStatusTransition } from '../shared/errors.js';
+import { meter } from '../metering/meter.js';
 import { newId } from '../shared/ids.js';
 import { ownCaseListingEntries } from '../keys/index-guard.js';
 import { caseKey, caseListingKey, caseListingPartition, caseListingStatusPrefix, isUlid, caseOfListingPageKey, tenantUserKey } from '../keys/keys.js';
@@ -91,6 +92,7 @@ export async function create(input: unknown): Promise<CaseView> {
       throw error;
     }
   });
+  meter('casesCreated', 1);
   return view(item);
 }
 

@@ -1,6 +1,7 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { CaseId, assertExists } from './case.js';
+import { meter } from '../metering/meter.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { requireFeature } from '../tenancy/entitlements.js';
 import { newId } from '../shared/ids.js';
@@ -41,6 +42,7 @@ export async function add(caseId: unknown, input: unknown): Promise<NoteView> {
       }),
     ),
   );
+  meter('notesCreated', 1);
   return note;
 }
 

@@ -2,6 +2,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LRU } from 'tiny-lru';
+import { meterConsumedCapacity } from '../metering/consumed-capacity.js';
 import { requireEnv } from '../shared/config.js';
 import { documentClient, releaseDocumentClient } from '../shared/dynamo.js';
 import { TENANT_TAG_KEY } from '../access/tenant-access-policy.js';
@@ -64,7 +65,8 @@ export class TenantTableProvider {
     // `get` marks the tenant most recently used; a new client may evict the least recent one.
     let doc = this.clients.get(tenantId);
     if (!doc) {
-      doc = documentClient({ credentials: () => this.credentialsFor(tenantId) });
+      // Every call a metered request makes through it reports the capacity it consumed (metering/consumed-capacity.ts).
+      doc = meterConsumedCapacity(documentClient({ credentials: () => this.credentialsFor(tenantId) }));
       this.clients.set(tenantId, doc);
     }
     return { doc, tableName: this.options.tableName };

@@ -3,25 +3,29 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { TenantMoved } from '@cellbook/core/shared/errors';
+import { withRequestUsage } from '@cellbook/core/metering/meter';
 import { withTenant, type TenantContext } from '@cellbook/core/tenancy/tenant-context';
 import { decodeOperatorContext, decodeTenantContext, type OperatorContext } from '../auth/authorizer-context.js';
 import { logger, metrics } from '../observability.js';
 import { errorResponse } from './error-response.js';
 import { readRequest, type ApiRequest } from './request.js';
 import { toProxyResult, type ApiResponse } from './responses.js';
+import { usageLine, type MeteredContext } from './usage-line.js';
 
 export type TenantRoute = (request: ApiRequest) => Promise<ApiResponse>;
 export type OperatorRoute = (request: ApiRequest, operator: OperatorContext) => Promise<ApiResponse>;
 
 type ApiHandler = middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
-interface TenantLambdaContext extends Context {
+interface TenantLambdaContext extends MeteredContext {
   tenant: TenantContext;
 }
 
-function baseStack<C extends Context>() {
+/** The shared stack; `outer` middlewares sit outside `errorResponse`, so they see the answer a failed request got. */
+function baseStack<C extends Context>(...outer: MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, C>[]) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, C>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(outer)
     .use(errorResponse());
 }
 
@@ -47,13 +51,17 @@ function tenantContext(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
   };
 }
 
-/** A data-plane route: runs inside the caller's tenant context. */
+/**
+ * A data-plane route: runs inside the caller's tenant context, metered (one usage line per request,
+ * failed ones included; see usage-line.ts).
+ */
 export function tenantApi(route: TenantRoute): ApiHandler {
-  return baseStack<TenantLambdaContext>()
+  return baseStack<TenantLambdaContext>(usageLine() as MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, TenantLambdaContext>)
     .use(tenantContext())
     .handler(async (event, context) => {
       const request = readRequest(event);
-      const response = await withTenant(context.tenant, () => route(request));
+      const { usage } = context;
+      const response = await withTenant(context.tenant, () => (usage ? withRequestUsage(usage, () => route(request)) : route(request)));
       metrics.addMetric('ApiRequest', 'Count', 1);
       return toProxyResult(response);
     }) as unknown as ApiHandler;

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GateSettings } from '@cellbook/core/releases/release';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '@cellbook/core/tenancy/tiers';
-import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
+import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, USAGE_LEDGER_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import type { LocalApiGateway } from '../aws/api-gateway.js';
 import type { LocalCognito } from '../aws/cognito-idp.js';
@@ -46,6 +46,8 @@ export interface ControlPlaneInput {
   control: Readonly<Record<ControlIdentity, RoleDefinition>>;
   tenantsTable: string;
   cellsTable: string;
+  /** The usage ledger's table: told to the identities that work on it (core's USAGE_LEDGER_IDENTITIES). */
+  usageTable: string;
   operatorCognito: LocalCognito;
   routerUrl: string;
   eventBridge: LocalEventBridge;
@@ -65,6 +67,7 @@ export function startControlPlane(input: ControlPlaneInput) {
     control,
     tenantsTable,
     cellsTable,
+    usageTable,
     operatorCognito,
     routerUrl,
     eventBridge,
@@ -97,7 +100,11 @@ export function startControlPlane(input: ControlPlaneInput) {
     const handlers = controlHandlers.filter((handler) => controlIdentityOf(handler) === identity);
     // Only the identities that check a tenant's route through the router are told where it is (the
     // stack gives them, and only them, the router URL parameter).
-    const env = ROUTER_PROBING_IDENTITIES.has(identity) ? { ...controlEnv, ROUTER_URL: routerUrl } : controlEnv;
+    const env = {
+      ...controlEnv,
+      ...(ROUTER_PROBING_IDENTITIES.has(identity) ? { ROUTER_URL: routerUrl } : {}),
+      ...(USAGE_LEDGER_IDENTITIES.has(identity) ? { USAGE_TABLE: usageTable } : {}),
+    };
     controlHosts[identity] = host(`${PREFIX}-control-${identity}`, control[identity].arn, handlers, env);
   }
   const operatorAuthorizer = iam.createRole(operatorAuthorizerRole(PREFIX));

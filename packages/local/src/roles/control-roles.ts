@@ -15,6 +15,7 @@ export interface ControlRolesInput {
   stage: string;
   tenantsTable: string;
   cellsTable: string;
+  usageTable: string;
   userPoolArn: string;
   eventBusArn: string;
 }
@@ -32,6 +33,7 @@ export function controlRoles(input: ControlRolesInput): Record<ControlIdentity, 
     region: LOCAL_REGION,
     tenantsTableArn: tableArn(input.tenantsTable),
     cellsTableArn: tableArn(input.cellsTable),
+    usageTableArn: tableArn(input.usageTable),
     userPoolArn: input.userPoolArn,
     eventBusArn: input.eventBusArn,
     routerUrlParameterArn: `arn:${PARTITION}:ssm:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:parameter/cellbook/${input.stage}/router-url`,
