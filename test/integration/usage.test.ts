@@ -110,9 +110,9 @@ describe('GET /admin/tenants/{tenantId}/usage', () => {
     expect(economics.variableCost.total.micros).toBe(0);
     expect(economics.fixedCostShare.micros).toBe(0);
     expect(economics.cost.micros).toBe(0);
-    // Alice carries the whole of their cell's fixed hour: $16.30 / 730 = 22,329 µ$.
+    // Alice carries the whole of their cell's fixed hour: $29.80 / 730 = 40,822 µ$.
     const busy = await admin(`/admin/tenants/${alice.tenantId}/usage?from=${FROM}&to=${TO}&granularity=hour`);
-    expect(busy.body.economics.fixedCostShare.micros).toBe(22_329);
+    expect(busy.body.economics.fixedCostShare.micros).toBe(40_822);
   });
 
   it('answers 404 with the error body for a tenant that does not exist', async () => {

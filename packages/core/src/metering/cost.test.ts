@@ -35,17 +35,18 @@ function sliceOf(slices: CostSlice[], tenantId: string): CostSlice {
 }
 
 describe('the price table', () => {
-  it("prices a pooled cell's fixed month at $16.30 and a dedicated one at $12.90, item by item", () => {
+  it("prices a pooled cell's fixed month at $29.80 and a dedicated one at $17.40, item by item", () => {
     // Pooled: alarms 2 + 24 metrics × $0.10 = $2.60; composite $0.50; dashboard $3.00; custom metrics
-    // (3 tiers + 12 functions) × $0.30 = $4.50; burn-rate alarms 12 × $0.10 = $1.20 and composites
-    // 6 × $0.50 = $3.00; Contributor Insights 3 × $0.50 = $1.50. Total $16.30.
-    expect(cellFixedMonthlyMicros('pooled')).toBe(16_300_000);
-    // Dedicated (one tier): $2.60 + $0.50 + $3.00 + 13 × $0.30 + 4 × $0.10 + 2 × $0.50 + $1.50 = $12.90.
-    expect(cellFixedMonthlyMicros('dedicated')).toBe(12_900_000);
+    // (3 tiers + 12 functions) × $0.30 = $4.50; SLO metrics 5 × 3 tiers × $0.30 = $4.50; burn-rate
+    // window alarms 8 × 3 metrics × 3 tiers = 72 × $0.10 = $7.20; their composites 4 × 3 × $0.50 =
+    // $6.00; Contributor Insights 3 × $0.50 = $1.50. Total $29.80.
+    expect(cellFixedMonthlyMicros('pooled')).toBe(29_800_000);
+    // Dedicated (one tier): $2.60 + $0.50 + $3.00 + 13 × $0.30 + 5 × $0.30 + 24 × $0.10 + 4 × $0.50 + $1.50 = $17.40.
+    expect(cellFixedMonthlyMicros('dedicated')).toBe(17_400_000);
   });
 
   it('shows money to the cent, rounding half away from zero', () => {
-    expect(formatUsd(32_126_977)).toBe('32.13');
+    expect(formatUsd(44_770_044)).toBe('44.77');
     expect(formatUsd(5_000)).toBe('0.01');
     expect(formatUsd(4_999)).toBe('0.00');
     expect(formatUsd(-1_005_000)).toBe('-1.01');
@@ -54,7 +55,7 @@ describe('the price table', () => {
 
   it('splits a cost by weight into parts that add up to it exactly', () => {
     expect(splitByWeight(10, [1, 1, 1])).toEqual([4, 3, 3]);
-    expect(splitByWeight(16_076_712, [16_861_645, 896_227])).toEqual([15_265_332, 811_380]);
+    expect(splitByWeight(29_391_781, [16_861_645, 896_227])).toEqual([27_908_399, 1_483_382]);
     expect(splitByWeight(7, [0, 0])).toEqual([4, 3]);
   });
 });
@@ -78,8 +79,8 @@ describe('costModel', () => {
   const { slices, cellFixed } = costModel({ range: NOVEMBER, granularity: 'day', rows, placementOf: () => 'pooled' });
 
   it('matches the hand-computed cost, revenue and margin of a month, to the cent', () => {
-    // Each cell's fixed cost for 720 of a month's 730 hours: $16.30 × 720 / 730 = $16.076712 → 16,076,712 µ$.
-    expect(cellFixed.get('cell-1')).toBe(16_076_712);
+    // Each cell's fixed cost for 720 of a month's 730 hours: $29.80 × 720 / 730 = $29.3917808 → 29,391,781 µ$.
+    expect(cellFixed.get('cell-1')).toBe(29_391_781);
 
     // A: 2,000,000 requests, 250,000,000 GB-ms, 6 M RRU, 1 M WRU, 2 GiB exported, 5 GiB stored all month.
     //   API Gateway   2 M × $3.50/M                                  = $7.000000
@@ -112,25 +113,25 @@ describe('costModel', () => {
     const b = sliceOf(slices, TENANT_B);
     expect(b.variable.total).toBe(896_227);
 
-    // cell-1's fixed cost by variable cost: A 16.861645 / 17.757872 × 16.076712 = 15.2653319,
-    // B = 0.8113801; largest remainder gives the leftover micro to A. C consumed nothing: 0.
-    expect([a.fixedShare, b.fixedShare, sliceOf(slices, TENANT_C).fixedShare]).toEqual([15_265_332, 811_380, 0]);
+    // cell-1's fixed cost by variable cost: A 16.861645 / 17.757872 × 29.391781 = 27.9083990 (27.908398998),
+    // B = 1.4833820 (1.483382002); largest remainder gives the leftover micro to A. C consumed nothing: 0.
+    expect([a.fixedShare, b.fixedShare, sliceOf(slices, TENANT_C).fixedShare]).toEqual([27_908_399, 1_483_382, 0]);
 
     // Revenue for 720 h: standard $199 × 720/730 = $196.273973; basic $49 × 720/730 = $48.328767.
-    // A: cost 16.861645 + 15.265332 = $32.126977 → $32.13, margin 196.273973 − 32.126977 = $164.15
-    //    (83.63 %); per 1,000 calls 32.126977 / 2,000 = $0.016063 → $0.02; per active case
-    //    32.126977 / 800 = $0.040159 → $0.04.
+    // A: cost 16.861645 + 27.908399 = $44.770044 → $44.77, margin 196.273973 − 44.770044 = $151.503929
+    //    → $151.50 (77.19 %); per 1,000 calls 44.770044 / 2,000 = $0.022385 → $0.02; per active case
+    //    44.770044 / 800 = $0.055963 → $0.06.
     const economicsA = summarize([a]).economics;
-    expect(formatUsd(economicsA.cost)).toBe('32.13');
+    expect(formatUsd(economicsA.cost)).toBe('44.77');
     expect(formatUsd(economicsA.revenue)).toBe('196.27');
-    expect(formatUsd(economicsA.margin)).toBe('164.15');
-    expect(economicsA.marginPercent).toBe(83.63);
+    expect(formatUsd(economicsA.margin)).toBe('151.50');
+    expect(economicsA.marginPercent).toBe(77.19);
     expect(formatUsd(economicsA.costPer1000Calls ?? Number.NaN)).toBe('0.02');
-    expect(economicsA.costPer1000Calls).toBe(16_063);
-    expect(formatUsd(economicsA.costPerActiveCase ?? Number.NaN)).toBe('0.04');
-    // B: cost 0.896227 + 0.811380 = $1.707607 → $1.71, margin 48.328767 − 1.707607 = $46.62.
+    expect(economicsA.costPer1000Calls).toBe(22_385);
+    expect(formatUsd(economicsA.costPerActiveCase ?? Number.NaN)).toBe('0.06');
+    // B: cost 0.896227 + 1.483382 = $2.379609 → $2.38, margin 48.328767 − 2.379609 = $45.949158 → $45.95.
     const economicsB = summarize([b]).economics;
-    expect([formatUsd(economicsB.cost), formatUsd(economicsB.revenue), formatUsd(economicsB.margin)]).toEqual(['1.71', '48.33', '46.62']);
+    expect([formatUsd(economicsB.cost), formatUsd(economicsB.revenue), formatUsd(economicsB.margin)]).toEqual(['2.38', '48.33', '45.95']);
     expect(economicsB.costPerActiveCase).toBeNull();
   });
 
@@ -139,13 +140,15 @@ describe('costModel', () => {
     expect(c.variable.total).toBe(0);
     expect(c.cost).toBe(c.fixedShare);
     expect(c.cost).toBe(0);
-    // cell-2: nobody consumed; D and E share its $16.076712 equally: 8,038,356 µ$ each ($8.04).
+    // cell-2: nobody consumed; D and E share its $29.391781 equally: 14,695,890.5 µ$ each, the odd
+    // micro to the first by largest remainder ($14.70 each).
     const d = summarize([sliceOf(slices, TENANT_D)]).economics;
     const e = summarize([sliceOf(slices, TENANT_E)]).economics;
     expect(d.variable.total).toBe(0);
-    expect([d.cost, e.cost]).toEqual([8_038_356, 8_038_356]);
+    expect([d.cost, e.cost]).toEqual([14_695_891, 14_695_890]);
     expect(d.cost).toBe(d.fixedShare);
-    expect(formatUsd(d.margin)).toBe('40.29');
+    // Margin 48.328767 − 14.695891 = $33.632876 → $33.63.
+    expect(formatUsd(d.margin)).toBe('33.63');
   });
 
   it("attributes every cell's fixed cost to its tenants, exactly", () => {
@@ -157,7 +160,7 @@ describe('costModel', () => {
   it("sums a tier's tenants: basic is B, C, D and E", () => {
     const basic = summarize(slices.filter((slice) => slice.tier === 'basic'));
     expect(basic.tenants).toBe(4);
-    expect(basic.economics.cost).toBe(1_707_607 + 0 + 2 * 8_038_356);
+    expect(basic.economics.cost).toBe(2_379_609 + 0 + 29_391_781);
     expect(basic.economics.revenue).toBe(4 * 48_328_767);
   });
 });

@@ -96,9 +96,12 @@ const CELL_FUNCTIONS = CELL_FUNCTION_COUNT;
  * What one cell stack costs a month with no traffic at all. On-demand DynamoDB, API Gateway, Lambda
  * and an AWS-managed encryption key cost nothing idle; CloudWatch's alarms, dashboard, custom
  * metrics and Contributor Insights rules do. A pooled cell serves three tiers, a dedicated one one.
- * The burn-rate alarms and Contributor Insights rules are the tenant SLOs' (DESIGN §10): two windows
- * of two alarms each and a composite per window, per tier; three rules (requests, errors, latency).
- * Log storage and the release probe's traffic are variable and not counted here.
+ * The SLO lines follow the Cell stack's tenant SLOs (stacks/constructs/cell-slo.ts, DESIGN §10):
+ * per tier five metric filters on the access log (requests, throttles, 5xx, slow requests,
+ * latency), and per tier, SLI (availability, latency) and alert (fast, slow) two window alarms —
+ * metric math over three metrics each, billed per metric — and their composite; three Contributor
+ * Insights rules (requests, 5xx, latency). Log storage, Contributor Insights' matched events and the
+ * release probe's traffic are variable and not counted here.
  */
 export function cellFixedCosts(placement: Placement): FixedCostItem[] {
   const tiers = placement === 'pooled' ? 3 : 1;
@@ -108,8 +111,9 @@ export function cellFixedCosts(placement: Placement): FixedCostItem[] {
     { item: 'Cell health composite alarm (the release gate)', quantity: 1, unitMicros: COMPOSITE_ALARM },
     { item: 'Cell dashboard', quantity: 1, unitMicros: DASHBOARD },
     { item: 'Custom metrics: ApiRequest by tier and cell, ColdStart per function', quantity: tiers + CELL_FUNCTIONS, unitMicros: CUSTOM_METRIC },
-    { item: 'SLO burn-rate alarms: 1 h + 5 min and 6 h + 30 min windows per tier', quantity: 4 * tiers, unitMicros: ALARM_METRIC },
-    { item: 'SLO burn-rate composite alarms: fast and slow per tier', quantity: 2 * tiers, unitMicros: COMPOSITE_ALARM },
+    { item: 'SLO metrics from the access log: requests, throttles, 5xx, slow requests, latency per tier', quantity: 5 * tiers, unitMicros: CUSTOM_METRIC },
+    { item: 'SLO burn-rate window alarms: 2 SLIs × 2 alerts × 2 windows per tier, 3 metrics each', quantity: 2 * 2 * 2 * 3 * tiers, unitMicros: ALARM_METRIC },
+    { item: 'SLO burn-rate alerts (composite): 2 SLIs × 2 alerts per tier', quantity: 2 * 2 * tiers, unitMicros: COMPOSITE_ALARM },
     { item: 'Contributor Insights rules: top tenants by requests, errors, latency', quantity: 3, unitMicros: CONTRIBUTOR_INSIGHTS_RULE },
   ];
 }
