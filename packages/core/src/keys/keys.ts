@@ -271,3 +271,61 @@ export function releaseListingKey(releaseId: string, startedAt: string): { GSI1P
 export function activeReleaseKey(): ItemKey {
   return { PK: releasePartition('ACTIVE'), SK: 'LEASE' };
 }
+
+// Usage (DESIGN §10): the control plane's usage ledger, a table of its own, one partition per tenant.
+
+/** The grains the ledger aggregates at: hours and days (usage), and 5-minute buckets (tenant SLOs). */
+export type UsageGrain = 'HOUR' | 'DAY' | 'SLO';
+
+/** How many GSI1 partitions one period's aggregates are spread over (no hot index partition per hour). */
+export const USAGE_INDEX_SHARDS = 4;
+
+/** A tenant's partition in the usage ledger: its entries and its aggregates, whichever cell it was in. */
+export function usagePartition(tenantId: string): string {
+  assertTenantId(tenantId);
+  return `USAGE#${tenantId}`;
+}
+
+/** The ledger entry of one usage event: written once, its key the event's idempotency key. */
+export function usageEntryKey(tenantId: string, idempotencyKey: string): ItemKey {
+  return { PK: usagePartition(tenantId), SK: `ENTRY#${idempotencyKey}` };
+}
+
+/** The sort-key prefix of a grain's aggregates in a tenant's partition (`HOUR#`…), followed by the period. */
+export function usageAggregatePrefix(grain: UsageGrain): string {
+  return `${grain}#`;
+}
+
+/**
+ * One aggregate: a tenant's usage in one period (`2026-12-03T14`, `2026-12-03`, `2026-12-03T14:05`) in
+ * one cell and tier, listed under GSI1 by the period's index bucket (the day of an hour, the month of
+ * a day, the hour of a 5-minute bucket) and a shard of the tenant, so every tenant's usage in a range
+ * is a few Queries, never a Scan.
+ */
+export function usageAggregateKey(
+  tenantId: string,
+  grain: UsageGrain,
+  period: string,
+  indexBucket: string,
+  cellId: string,
+  tier: string,
+): ItemKey & { GSI1PK: string; GSI1SK: string } {
+  if (!isCellId(cellId)) throw new Error(`refusing to build a key for malformed cell id ${JSON.stringify(cellId)}`);
+  return {
+    PK: usagePartition(tenantId),
+    SK: `${usageAggregatePrefix(grain)}${period}#${cellId}#${tier}`,
+    GSI1PK: usageIndexPartition(grain, indexBucket, usageShardOf(tenantId)),
+    GSI1SK: `${period}#${tenantId}#${cellId}#${tier}`,
+  };
+}
+
+export function usageIndexPartition(grain: UsageGrain, indexBucket: string, shard: number): string {
+  return `USAGE-${grain}#${indexBucket}#${shard}`;
+}
+
+/** A tenant's index shard: a stable hash (FNV-1a) of its id. */
+export function usageShardOf(tenantId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < tenantId.length; i += 1) hash = Math.imul(hash ^ tenantId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash % USAGE_INDEX_SHARDS;
+}

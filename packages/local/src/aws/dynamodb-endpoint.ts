@@ -16,6 +16,7 @@ import { crc32 } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { ownRecord, parseJsonOwn } from '@cellbook/core/shared/own-record';
+import { createTransactionEmulator, WriteLock } from './dynamodb-transactions.js';
 import { planDynamoDbAccess, type TableKeys } from './dynamodb-access-checks.js';
 import type { LocalIam } from './local-iam.js';
 import { readSignedRequest } from './sigv4-verifier.js';
@@ -31,6 +32,11 @@ export interface DynamoDbEndpointOptions {
    * returned promise). Lets a drill pause one tenant's write "in flight" deterministically.
    */
   beforeStorage?: (call: DynamoDbCall) => void | Promise<void>;
+  /**
+   * The engine has no TransactWriteItems (dynalite): the endpoint runs transactions itself, all or
+   * nothing (dynamodb-transactions.ts). DynamoDB Local has them and leaves this unset.
+   */
+  emulateTransactions?: boolean;
 }
 
 /** A DynamoDB call the endpoint has authorized, as `beforeStorage` sees it. */
@@ -46,6 +52,7 @@ export interface DynamoDbCall {
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 /** DynamoDB's own request size ceiling (and dynalite's). */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const WRITE_OPERATIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 const HOP_BY_HOP_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): RequestListener {
@@ -54,6 +61,8 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
   // them, so a request is not sent on a connection the engine is closing at that moment.
   const agent = new Agent({ keepAlive: true, timeout: 30_000 });
   const tableKeys = createTableKeysCache(upstream);
+  const writeLock = new WriteLock();
+  const transactWriteItems = options.emulateTransactions ? createTransactionEmulator(engineClient(upstream, 1), writeLock) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const signed = await readSignedRequest(req, 'dynamodb', MAX_BODY_BYTES);
@@ -111,6 +120,11 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
     if (options.beforeStorage) {
       await options.beforeStorage({ operation, body: body as Record<string, unknown>, caller: caller.assumedRoleArn });
     }
+    if (transactWriteItems && operation === 'TransactWriteItems') {
+      const answer = await transactWriteItems(body as Record<string, unknown>);
+      return sendJson(res, answer.status, answer.document);
+    }
+    if (transactWriteItems && WRITE_OPERATIONS.has(operation)) return writeLock.withShared(() => forward(req, signed.body, res, upstream, agent));
     await forward(req, signed.body, res, upstream, agent);
   };
 
@@ -124,13 +138,18 @@ export function createDynamoDbEndpoint(options: DynamoDbEndpointOptions): Reques
 }
 
 /** Partition-key names per table, read once with DescribeTable from the storage engine itself. */
-function createTableKeysCache(upstream: URL): { get: (table: string) => Promise<TableKeys | undefined>; forget: (table: string) => void } {
-  // The storage engine does not check signatures; any static credentials do.
-  const client = new DynamoDBClient({
+/** A client of the storage engine itself, which checks no signature: any static credentials do. */
+function engineClient(upstream: URL, maxAttempts?: number): DynamoDBClient {
+  return new DynamoDBClient({
     endpoint: upstream.origin,
     region: LOCAL_REGION,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...(maxAttempts === undefined ? {} : { maxAttempts }),
   });
+}
+
+function createTableKeysCache(upstream: URL): { get: (table: string) => Promise<TableKeys | undefined>; forget: (table: string) => void } {
+  const client = engineClient(upstream);
   const cache = new Map<string, Promise<TableKeys | undefined>>();
 
   const describe = async (table: string): Promise<TableKeys | undefined> => {
@@ -237,7 +256,7 @@ function withoutHopByHop(headers: IncomingHttpHeaders): Record<string, string | 
   return kept;
 }
 
-function sendJson(res: ServerResponse, status: number, document: Record<string, string>): void {
+function sendJson(res: ServerResponse, status: number, document: Readonly<Record<string, unknown>>): void {
   const body = JSON.stringify(document);
   res.writeHead(status, {
     'content-type': 'application/x-amz-json-1.0',

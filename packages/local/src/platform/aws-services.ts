@@ -49,7 +49,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
   const beforeStorage = async (call: DynamoDbCall) => {
     for (const interceptor of [...interceptors]) await interceptor(call);
   };
-  const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage }));
+  const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage, emulateTransactions: dynamodbEngine === 'dynalite' }));
   cleanups.push(() => close(dynamodb.server));
   const sts = await listen(createStsEndpoint(iam));
   cleanups.push(() => close(sts.server));
