@@ -3,10 +3,10 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { STSClient } from '@aws-sdk/client-sts';
 import * as Cell from '@cellbook/core/cells/cell';
-import { ingestUsage } from '@cellbook/core/metering/ledger';
+import { ingestUsage, ledgerTable } from '@cellbook/core/metering/ledger';
 import { BYTES_PER_GB } from '@cellbook/core/metering/prices';
 import type { UsageEvent } from '@cellbook/core/metering/usage-event';
-import { CSV_COLUMNS, usageLedger } from '@cellbook/core/metering/usage-report';
+import { CSV_COLUMNS } from '@cellbook/core/metering/usage-report';
 import { measureTenant, snapshotActiveTenants } from '@cellbook/core/metering/usage-snapshot';
 import { TenantTableProvider } from '@cellbook/core/tenancy/tenant-table';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
@@ -63,7 +63,7 @@ beforeAll(async () => {
   // and environment — its grants must suffice to list tenants, read their cells as each tenant and
   // write the ledger (the events below go in with the same grants, as the pipeline's would).
   Object.assign(process.env, env.platform.controlFunctionEnv('control/usage-snapshot'));
-  const ingested = await ingestUsage(usageLedger(), [...requests(alice, 40), ...requests(carol, 5), ...requests(dave, 10)]);
+  const ingested = await ingestUsage(ledgerTable(), [...requests(alice, 40), ...requests(carol, 5), ...requests(dave, 10)]);
   expect(ingested.counted).toBe(55);
   const snapshot = await snapshotActiveTenants({ now: new Date(HOUR.getTime() + 30 * 60_000) });
   expect(snapshot.counted).toBe(4);

@@ -12,8 +12,7 @@
 import { TENANT_TAG_KEY } from '../access/tenant-access-policy.js';
 import { useTenant } from '../tenancy/tenant-context.js';
 import { type BrokerCaller, authorizeCaller, brokerRequest, errorCode } from '../users/identity-broker.js';
-import { type LedgerTable, tenantUsage } from './ledger.js';
-import { usageLedger } from './usage-report.js';
+import { type LedgerTable, ledgerTable, tenantUsage } from './ledger.js';
 
 export const BROKER_USAGE_PATH = '/broker/tenants/{tenantId}/usage';
 
@@ -54,7 +53,7 @@ const DAY_MS = 24 * HOUR_MS;
 /** GET /broker/tenants/{tenantId}/usage: the calling cell's own tenant only. */
 export async function brokerUsage(caller: BrokerCaller, pathTenantId: string, options: { now?: Date; ledger?: LedgerTable } = {}): Promise<TenantDayUsage> {
   const { tenantId } = await authorizeCaller(caller, pathTenantId);
-  return tenantDayUsage(options.ledger ?? usageLedger(), tenantId, options.now ?? new Date());
+  return tenantDayUsage(options.ledger ?? ledgerTable(), tenantId, options.now ?? new Date());
 }
 
 export async function tenantDayUsage(ledger: LedgerTable, tenantId: string, now: Date): Promise<TenantDayUsage> {

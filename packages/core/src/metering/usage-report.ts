@@ -7,14 +7,12 @@
  */
 import * as z from 'zod/mini';
 import * as Cell from '../cells/cell.js';
-import { requireEnv } from '../shared/config.js';
-import { systemDocumentClient } from '../shared/dynamo.js';
 import { TenantNotFound, ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
 import type { Placement, TierName } from '../tenancy/tiers.js';
 import { getRecord } from '../tenants/tenant.js';
 import { type CostSlice, type Economics, type SeriesPoint, type Summary, costModel, dimensionValue, summarize, tenantSeries } from './cost.js';
-import { type Granularity, LEDGER_RETENTION_DAYS, type LedgerTable, type Range, type UsageRow, tenantUsage, usageInRange } from './ledger.js';
+import { type Granularity, LEDGER_RETENTION_DAYS, type LedgerTable, type Range, type UsageRow, ledgerTable, tenantUsage, usageInRange } from './ledger.js';
 import { PRICES_AS_OF, PRICES_REGION, type Micros, formatUsd } from './prices.js';
 import { COUNTER_DIMENSIONS, DIMENSIONS, GAUGE_DIMENSIONS, type CounterDimension, type Dimension, type GaugeDimension } from './usage-event.js';
 
@@ -23,11 +21,6 @@ export type GroupBy = (typeof GROUP_BYS)[number];
 export const SORTS = [...DIMENSIONS, 'cost', 'margin'] as const;
 export type Sort = Dimension | 'cost' | 'margin';
 export const MAX_TOP = 100;
-
-/** The control plane's usage ledger (its table named by `USAGE_TABLE`). */
-export function usageLedger(): LedgerTable {
-  return { doc: systemDocumentClient(), tableName: requireEnv('USAGE_TABLE') };
-}
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -165,7 +158,7 @@ export async function tenantReport(tenantId: string, input: unknown, options: { 
   const range = reportRange(parse(TenantUsageInput, input ?? {}, '(query)'), now);
   const record = await getRecord(tenantId);
   if (!record) throw new TenantNotFound();
-  const ledger = options.ledger ?? usageLedger();
+  const ledger = options.ledger ?? ledgerTable();
   const [own, all, placementOf] = await Promise.all([
     tenantUsage(ledger, record.tenantId, range, range.granularity),
     usageInRange(ledger, range, range.granularity),
@@ -247,7 +240,7 @@ export async function usageReport(input: unknown, options: { now?: Date; ledger?
   const now = options.now ?? new Date();
   const query = parse(UsageReportInput, input ?? {}, '(query)');
   const range = reportRange(query, now);
-  const ledger = options.ledger ?? usageLedger();
+  const ledger = options.ledger ?? ledgerTable();
   const [rows, placementOf] = await Promise.all([usageInRange(ledger, range, range.granularity), placements()]);
   return { ...report(rows, range, query, placementOf), format: query.format };
 }

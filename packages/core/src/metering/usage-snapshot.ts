@@ -13,9 +13,8 @@ import { iterateTenantItems } from '../tenant-data/walk.js';
 import * as Tenant from '../tenants/tenant.js';
 import type { TenantSummary } from '../tenants/record.js';
 import { storedItemBytes } from './item-size.js';
-import { type IngestResult, type LedgerTable, ingestUsage } from './ledger.js';
+import { type IngestResult, type LedgerTable, ingestUsage, ledgerTable } from './ledger.js';
 import type { UsageEvent } from './usage-event.js';
-import { usageLedger } from './usage-report.js';
 
 export const SNAPSHOT_ACTOR = 'system:usage-snapshot';
 
@@ -84,7 +83,7 @@ const CONCURRENCY = 4;
  */
 export async function snapshotActiveTenants(options: { now?: Date; ledger?: LedgerTable } = {}): Promise<SnapshotResult> {
   const now = options.now ?? new Date();
-  const ledger = options.ledger ?? usageLedger();
+  const ledger = options.ledger ?? ledgerTable();
   const cells = new Map<string, Promise<Cell.CellRecord | undefined>>();
   const cellOf = (cellId: string) => {
     const known = cells.get(cellId);
