@@ -53,6 +53,8 @@ function requests(tenant: TestTenant, count: number): UsageEvent[] {
 }
 
 let storageOf: Map<string, number>;
+/** When the hourly job ran, in the hour the ledger is filled in. */
+const SNAPSHOT_AT = new Date(HOUR.getTime() + 30 * 60_000);
 
 beforeAll(async () => {
   env = await bootTestPlatform({ cells: twoPooledCells(10) });
@@ -65,7 +67,7 @@ beforeAll(async () => {
   Object.assign(process.env, env.platform.controlFunctionEnv('control/usage-snapshot'));
   const ingested = await ingestUsage(ledgerTable(), [...requests(alice, 40), ...requests(carol, 5), ...requests(dave, 10)]);
   expect(ingested.counted).toBe(55);
-  const snapshot = await snapshotActiveTenants({ now: new Date(HOUR.getTime() + 30 * 60_000) });
+  const snapshot = await snapshotActiveTenants({ now: SNAPSHOT_AT });
   expect(snapshot.counted).toBe(4);
   storageOf = new Map();
   for (const tenant of [alice, bob, carol, dave]) {
@@ -119,6 +121,13 @@ describe('GET /admin/tenants/{tenantId}/usage', () => {
     const response = await admin('/admin/tenants/t-0000000000000000/usage');
     expect(response.status).toBe(404);
     expect(response.body.error).toMatchObject({ code: 'TENANT_NOT_FOUND', message: expect.any(String) });
+  });
+});
+
+describe('the hourly snapshot', () => {
+  it("counts each tenant's snapshot once per hour, however often the job runs in it", async () => {
+    const again = await snapshotActiveTenants({ now: new Date(SNAPSHOT_AT.getTime() + 10 * 60_000) });
+    expect([again.tenants, again.counted, again.duplicates]).toEqual([4, 0, 4]);
   });
 });
 
