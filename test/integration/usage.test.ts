@@ -143,6 +143,8 @@ describe('GET /admin/usage', () => {
     ]);
     expect(response.body.groups).toBe(4);
     expect(response.body.totals.quantities.apiRequests).toBe(55);
+    // Both cells had tenants: no fixed cost is left without one.
+    expect(response.body.idleCells).toEqual([]);
   });
 
   it('lists the lowest margins first', async () => {

@@ -113,6 +113,16 @@ describe('report', () => {
     expect(byStorage.totals.quantities.apiRequests).toBe(3_201_000);
   });
 
+  it('names the deployed cells nobody used, with the fixed cost no tenant carries', () => {
+    const cells = [
+      { cellId: 'cell-1', placement: 'pooled' as const },
+      { cellId: 'cell-2', placement: 'pooled' as const },
+      { cellId: 'cell-d1', placement: 'dedicated' as const },
+    ];
+    // cell-d1's day: $17.40 × 24 / 730 = $0.572055 → 572,055 µ$.
+    expect(report(rows, range, { groupBy: 'cell', sort: 'cost', top: 10 }, cells).idleCells).toEqual([{ cellId: 'cell-d1', fixedCost: { usd: '0.57', micros: 572_055 } }]);
+  });
+
   it('groups by tier and by cell', () => {
     expect(report(rows, range, { groupBy: 'cell', sort: 'apiRequests', top: 10 }).items.map((item) => [item.key, item.tenants, item.quantities.apiRequests])).toEqual([
       ['cell-1', 2, 3_001_000],

@@ -11,7 +11,7 @@ import { TenantNotFound, ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
 import type { Placement, TierName } from '../tenancy/tiers.js';
 import { getRecord } from '../tenants/tenant.js';
-import { type CostSlice, type Economics, type SeriesPoint, type Summary, costModel, dimensionValue, summarize, tenantSeries } from './cost.js';
+import { type CostSlice, type Economics, type SeriesPoint, type Summary, costModel, dimensionValue, fixedCostOver, summarize, tenantSeries } from './cost.js';
 import { type Granularity, LEDGER_RETENTION_DAYS, type LedgerTable, type Range, type UsageRow, ledgerTable, tenantUsage, usageInRange } from './ledger.js';
 import { PRICES_AS_OF, PRICES_REGION, type Micros, formatUsd } from './prices.js';
 import { COUNTER_DIMENSIONS, DIMENSIONS, GAUGE_DIMENSIONS, type CounterDimension, type Dimension, type GaugeDimension } from './usage-event.js';
@@ -129,8 +129,17 @@ function rangeView(range: ReportRange) {
 
 const PRICES_VIEW = { region: PRICES_REGION, asOf: PRICES_AS_OF };
 
-async function placements(): Promise<(cellId: string) => Placement | undefined> {
-  const cells = await Cell.list();
+/** A deployed cell (one still being provisioned costs nothing yet). */
+export interface DeployedCell {
+  cellId: string;
+  placement: Placement;
+}
+
+async function deployedCells(): Promise<DeployedCell[]> {
+  return (await Cell.list()).filter((cell) => cell.status !== 'provisioning').map(({ cellId, placement }) => ({ cellId, placement }));
+}
+
+function placementIn(cells: readonly DeployedCell[]): (cellId: string) => Placement | undefined {
   const byId = new Map(cells.map((cell) => [cell.cellId, cell.placement]));
   return (cellId) => byId.get(cellId);
 }
@@ -162,7 +171,7 @@ export async function tenantReport(tenantId: string, input: unknown, options: { 
   const [own, all, placementOf] = await Promise.all([
     tenantUsage(ledger, record.tenantId, range, range.granularity),
     usageInRange(ledger, range, range.granularity),
-    placements(),
+    deployedCells().then(placementIn),
   ]);
   // The neighbours that share the tenant's cells' fixed costs; the tenant's own rows from its own query.
   const cells = new Set(own.map((row) => row.cellId));
@@ -200,6 +209,8 @@ export interface UsageReport {
   items: UsageGroup[];
   /** Every tenant of the range: the whole bill, not just the top. */
   totals: Omit<UsageGroup, 'key'>;
+  /** Deployed cells no tenant used in the range: their fixed cost is nobody's, so it is in no margin. */
+  idleCells: { cellId: string; fixedCost: Money }[];
   prices: typeof PRICES_VIEW;
 }
 
@@ -241,18 +252,14 @@ export async function usageReport(input: unknown, options: { now?: Date; ledger?
   const query = parse(UsageReportInput, input ?? {}, '(query)');
   const range = reportRange(query, now);
   const ledger = options.ledger ?? ledgerTable();
-  const [rows, placementOf] = await Promise.all([usageInRange(ledger, range, range.granularity), placements()]);
-  return { ...report(rows, range, query, placementOf), format: query.format };
+  const [rows, cells] = await Promise.all([usageInRange(ledger, range, range.granularity), deployedCells()]);
+  return { ...report(rows, range, query, cells), format: query.format };
 }
 
 /** The report of rows already read (pure: what `usageReport` answers). */
-export function report(
-  rows: readonly UsageRow[],
-  range: ReportRange,
-  query: { groupBy: GroupBy; sort: Sort; top: number },
-  placementOf?: (cellId: string) => Placement | undefined,
-): UsageReport {
-  const { slices } = costModel({ range, granularity: range.granularity, rows, ...(placementOf ? { placementOf } : {}) });
+export function report(rows: readonly UsageRow[], range: ReportRange, query: { groupBy: GroupBy; sort: Sort; top: number }, cells: readonly DeployedCell[] = []): UsageReport {
+  const { slices, cellFixed } = costModel({ range, granularity: range.granularity, rows, placementOf: placementIn(cells) });
+  const hours = (range.to.getTime() - range.from.getTime()) / HOUR_MS;
   const { groups, items } = rankGroups(slices, query.groupBy, query.sort, query.top);
   const all = summarize(slices);
   return {
@@ -263,6 +270,7 @@ export function report(
     groups,
     items,
     totals: { tenants: all.tenants, quantities: all.quantities, gauges: roundGauges(all.gauges), economics: economicsView(all.economics) },
+    idleCells: cells.filter((cell) => !cellFixed.has(cell.cellId)).map((cell) => ({ cellId: cell.cellId, fixedCost: money(fixedCostOver(cell.placement, hours)) })),
     prices: PRICES_VIEW,
   };
 }
