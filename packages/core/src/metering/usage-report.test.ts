@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
@@ -39,6 +40,35 @@ describe('reportRange', () => {
     expect(reportRange({ from: '2026-09-04T14:00:00Z', granularity: 'hour' }, NOW).from).toEqual(new Date('2026-09-04T14:00:00Z'));
     expect(refusal(() => reportRange({ from: '2025-10-01', granularity: 'day' }, NOW))[0]?.path).toBe('from');
     expect(reportRange({ from: '2025-11-01', granularity: 'day' }, NOW).from).toEqual(new Date('2025-11-01T00:00:00Z'));
+  });
+});
+
+describe('a query from a client, whatever it holds', () => {
+  const parameter = fc.oneof(
+    fc.string(),
+    fc.constantFrom('2026-12-01', '2026-12-03T14:00:00Z', '2020-01-01', '2026-12-03T14:30:00+02:00', '', '0', 'hour', 'day', 'tenant', 'margin', 'csv', '-1', '1e3'),
+  );
+  const query = fc.dictionary(fc.constantFrom('from', 'to', 'granularity', 'groupBy', 'sort', 'top', 'format', 'other', '__proto__', 'constructor'), parameter);
+
+  it('is answered with a range of whole periods inside the retention, from before to, or refused with ValidationFailed — never anything else', () => {
+    fc.assert(
+      fc.property(query, (input) => {
+        try {
+          const parsed = parse(UsageReportInput, input, '(query)');
+          const range = reportRange(parsed, NOW);
+          expect(range.from.getTime()).toBeLessThan(range.to.getTime());
+          const step = range.granularity === 'hour' ? 3_600_000 : 86_400_000;
+          expect(range.from.getTime() % step).toBe(0);
+          expect(range.to.getTime() % step).toBe(0);
+          expect(NOW.getTime() - range.from.getTime()).toBeLessThanOrEqual((range.granularity === 'hour' ? 90 : 400) * 86_400_000 + step);
+          expect(parsed.top).toBeGreaterThanOrEqual(1);
+          expect(parsed.top).toBeLessThanOrEqual(100);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ValidationFailed);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
