@@ -6,7 +6,7 @@
  * How: under an exclusive lock on the engine's writes (every other write holds it shared, so none
  * interleaves), each operation runs as the single-item call it is — Put, Update or Delete with its
  * condition, a ConditionCheck as a conditional rewrite of the item's current image — returning the
- * item's old image; if any is refused, the ones applied are undone from those images, last first.
+ * item's old image; if any is refused, the ones applied are undone from those images.
  * The items of one transaction are distinct (as DynamoDB requires), so each condition is evaluated
  * against the item as it was before the transaction, as in DynamoDB. Reads are not held: a read
  * racing a transaction may see part of it (DynamoDB's reads would not).
@@ -115,50 +115,50 @@ export function createTransactionEmulator(engine: DynamoDBClient, lock: WriteLoc
 
     return lock.withExclusive(async () => {
       const undo: (() => Promise<unknown>)[] = [];
-      const reasons: { Code: string; Message?: string }[] = [];
       let failure: unknown;
-      for (const [i, { kind, op }] of operations.entries()) {
-        const key = keys[i]!;
-        const conditional = {
-          TableName: op.TableName,
-          ConditionExpression: op.ConditionExpression,
-          ExpressionAttributeNames: op.ExpressionAttributeNames,
-          ExpressionAttributeValues: op.ExpressionAttributeValues,
-        };
-        try {
-          let before: Item | undefined;
-          if (kind === 'Put') {
-            ({ Attributes: before } = await engine.send(new PutItemCommand({ ...conditional, Item: op.Item, ReturnValues: 'ALL_OLD' })));
-          } else if (kind === 'Update') {
-            ({ Attributes: before } = await engine.send(new UpdateItemCommand({ ...conditional, Key: key, UpdateExpression: op.UpdateExpression, ReturnValues: 'ALL_OLD' })));
-          } else if (kind === 'Delete') {
-            ({ Attributes: before } = await engine.send(new DeleteItemCommand({ ...conditional, Key: key, ReturnValues: 'ALL_OLD' })));
-          } else {
-            const { Item: current } = await engine.send(new GetItemCommand({ TableName: op.TableName, Key: key, ConsistentRead: true }));
-            await engine.send(new PutItemCommand({ ...conditional, Item: current ?? key }));
-            // A check leaves the item as it found it: absent stays absent.
-            if (!current) await engine.send(new DeleteItemCommand({ TableName: op.TableName, Key: key }));
-            reasons.push({ Code: 'None' });
-            continue;
-          }
-          const table = op.TableName;
-          undo.push(() => (before ? engine.send(new PutItemCommand({ TableName: table, Item: before })) : engine.send(new DeleteItemCommand({ TableName: table, Key: key }))));
-          reasons.push({ Code: 'None' });
-        } catch (error) {
-          if (error instanceof Error && error.name === 'ConditionalCheckFailedException') {
-            reasons.push({ Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' });
-          } else {
+      // The items are distinct: their operations run side by side, each against its own item.
+      const reasons = await Promise.all(
+        operations.map(async ({ kind, op }, i): Promise<{ Code: string; Message?: string }> => {
+          const key = keys[i]!;
+          const conditional = {
+            TableName: op.TableName,
+            ConditionExpression: op.ConditionExpression,
+            ExpressionAttributeNames: op.ExpressionAttributeNames,
+            ExpressionAttributeValues: op.ExpressionAttributeValues,
+          };
+          try {
+            let before: Item | undefined;
+            if (kind === 'Put') {
+              ({ Attributes: before } = await engine.send(new PutItemCommand({ ...conditional, Item: op.Item, ReturnValues: 'ALL_OLD' })));
+            } else if (kind === 'Update') {
+              ({ Attributes: before } = await engine.send(
+                new UpdateItemCommand({ ...conditional, Key: key, UpdateExpression: op.UpdateExpression, ReturnValues: 'ALL_OLD' }),
+              ));
+            } else if (kind === 'Delete') {
+              ({ Attributes: before } = await engine.send(new DeleteItemCommand({ ...conditional, Key: key, ReturnValues: 'ALL_OLD' })));
+            } else {
+              const { Item: current } = await engine.send(new GetItemCommand({ TableName: op.TableName, Key: key, ConsistentRead: true }));
+              await engine.send(new PutItemCommand({ ...conditional, Item: current ?? key }));
+              // A check leaves the item as it found it: absent stays absent.
+              if (!current) await engine.send(new DeleteItemCommand({ TableName: op.TableName, Key: key }));
+              return { Code: 'None' };
+            }
+            const table = op.TableName;
+            undo.push(() =>
+              before ? engine.send(new PutItemCommand({ TableName: table, Item: before })) : engine.send(new DeleteItemCommand({ TableName: table, Key: key })),
+            );
+            return { Code: 'None' };
+          } catch (error) {
+            if (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+              return { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' };
             failure ??= error;
-            reasons.push({
-              Code: error instanceof Error ? error.name.replace(/Exception$/, '') : 'InternalError',
-              Message: error instanceof Error ? error.message : String(error),
-            });
+            return { Code: error instanceof Error ? error.name.replace(/Exception$/, '') : 'InternalError', Message: error instanceof Error ? error.message : String(error) };
           }
-        }
-      }
+        }),
+      );
       const cancelled = reasons.some((reason) => reason.Code !== 'None');
       if (!cancelled) return { status: 200, document: {} };
-      for (const step of undo.reverse()) await step();
+      await Promise.all(undo.map((step) => step()));
       if (failure) return fromEngine(failure);
       return {
         status: 400,
