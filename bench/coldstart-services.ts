@@ -10,7 +10,7 @@ import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '
 import { CONTROL_IDENTITIES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
 import { tenantAccessPolicy } from '@cellbook/core/access/tenant-access-policy';
-import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CELL_AUTHORIZER, CELL_ROUTES, CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 
 export interface FunctionServices {
   handler: string;
@@ -62,7 +62,12 @@ const UNSIGNED_SERVICES: Readonly<Record<string, readonly string[]>> = { 'contro
 
 export function functionServices(): FunctionServices[] {
   const tenantRequest = servicesOf([...cellApiStatements({ tenantAccessRoleArn: 'arn:aws:iam::123456789012:role/cell-tenant-access' }), ...TENANT_SESSION]);
-  const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
+  const controlHandlers = [
+    ...CONTROL_ROUTES.map((r) => r.handler),
+    ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+    ...CONTROL_SCHEDULES.map((job) => job.handler),
+    ...LOG_SUBSCRIBERS.map((subscriber) => subscriber.handler),
+  ];
   return [
     // The stack gives the public health check a role with no AWS access.
     ...CELL_ROUTES.map((route) => ({ handler: route.handler, services: route.handler === 'health' ? [] : tenantRequest })),

@@ -11,6 +11,7 @@ import { cellIdentities } from './constructs/cell-identities.js';
 import { cellMonitoring } from './constructs/cell-monitoring.js';
 import { addCellRegistration } from './constructs/cell-registration.js';
 import { cellTable } from './constructs/cell-table.js';
+import { cellUsageDelivery } from './constructs/cell-usage-delivery.js';
 import { cellUsagePlans } from './constructs/cell-usage-plans.js';
 import { suppressSstInternals } from './constructs/nag.js';
 import { resourceName } from './constructs/stage.js';
@@ -75,6 +76,15 @@ export function Cell(definition: CellDefinition) {
       // biome-ignore lint/style/noNonNullAssertion: the API above was built with a function for every CELL_ROUTES route.
       functions: [authorizer, ...CELL_ROUTES.map((route) => api.getFunction(`${route.method} ${route.path}`)!)],
       table,
+    });
+
+    cellUsageDelivery(stack, {
+      cellId,
+      // biome-ignore lint/style/noNonNullAssertion: the API above was built with a function for every CELL_ROUTES route.
+      tenantFunctions: CELL_ROUTES.filter((route) => route.auth !== 'none').map((route) => api.getFunction(`${route.method} ${route.path}`)!),
+      // biome-ignore lint/style/noNonNullAssertion: the API above is built with an access log (restApiSettings).
+      accessLog: api.cdk.accessLogGroup!,
+      subscribers: control.logSubscribers,
     });
 
     stack.addOutputs({

@@ -11,6 +11,7 @@ import { registryTables } from './control-plane/registry-tables.js';
 import { releases } from './control-plane/releases.js';
 import { addRoutingMap } from './control-plane/routing-map.js';
 import { controlScheduledJobs } from './control-plane/scheduled-jobs.js';
+import { logSubscribers } from './control-plane/usage-ingest.js';
 import { userDirectories } from './control-plane/user-directories.js';
 
 /**
@@ -39,6 +40,7 @@ export function ControlPlane({ app, stack }: StackContext) {
   });
   const consumers = controlEventConsumers(stack, { bus, deadLetters, identities });
   const scheduledJobs = controlScheduledJobs(stack, { deadLetters, identities });
+  const subscribers = logSubscribers(stack, { deadLetters, identities });
   const { bucket: releaseBucket } = releases(stack, app, { deadLetters, identities });
   const { api, restApi } = operatorApi(stack, app, { identities, operatorIdentityEnvironment: directories.operatorIdentityEnvironment });
   apiGatewayAccount(stack, restApi);
@@ -75,5 +77,7 @@ export function ControlPlane({ app, stack }: StackContext) {
     consumers,
     scheduledJobs,
     releaseBucket,
+    /** The functions each Cell stack delivers its usage logs to, by handler (LOG_SUBSCRIBERS). */
+    logSubscribers: subscribers,
   };
 }

@@ -8,6 +8,8 @@ import { LOG_RETENTION_SST } from './functions.js';
 const ACCESS_LOG_FIELDS: Record<string, string> = {
   requestId: '"$context.requestId"',
   requestTime: '"$context.requestTime"',
+  // Milliseconds (requestTime has whole seconds): the moment core's metering counts the request in.
+  requestTimeEpoch: '$context.requestTimeEpoch',
   httpMethod: '"$context.httpMethod"',
   resourcePath: '"$context.resourcePath"',
   path: '"$context.path"',

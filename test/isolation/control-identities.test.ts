@@ -2,7 +2,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItem
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CONTROL_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { TENANT_TAG_KEY } from '@cellbook/core/access/tenant-access-policy';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS } from '@cellbook/functions/routes';
 import { controlRoleArn } from '@cellbook/local/roles/control-roles';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform } from '../support/platform.js';
@@ -22,7 +22,12 @@ beforeAll(async () => {
 });
 afterAll(() => env?.stop());
 
-const HANDLERS = [...CONTROL_ROUTES.map((route) => route.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
+const HANDLERS = [
+  ...CONTROL_ROUTES.map((route) => route.handler),
+  ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+  ...CONTROL_SCHEDULES.map((job) => job.handler),
+  ...LOG_SUBSCRIBERS.map((subscriber) => subscriber.handler),
+];
 
 /** The credentials a control handler's function runs with. */
 function credentialsOf(handler: string) {

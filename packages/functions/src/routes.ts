@@ -4,6 +4,7 @@
  * neither. `handler` names a module under packages/functions/src that exports `handler`.
  */
 import { rulePattern } from '@cellbook/core/events/catalog';
+import { ACCESS_LOG_FILTER_PATTERN, USAGE_LINE_FILTER_PATTERN } from '@cellbook/core/metering/usage-intake';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -121,4 +122,23 @@ export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
   { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },
   // Snapshots every active tenant's gauges (active cases, users, storage) into the usage ledger (UsageSnapshot.snapshotActiveTenants).
   { handler: 'control/usage-snapshot', everyMinutes: 60, timeoutSeconds: 900 },
+];
+
+/**
+ * A control-plane function each cell's logs are delivered to by a log subscription (a CloudWatch Logs
+ * subscription filter named by core's `usageSubscriptionName(cellId)` in AWS; the platform's log sink
+ * locally), in batches of CloudWatch Logs' `awslogs` event.
+ */
+export interface LogSubscriberDefinition {
+  handler: string;
+  /** The filter pattern on each of the cell's function log groups. */
+  functionLogPattern: string;
+  /** The filter pattern on the cell API's access log group. */
+  accessLogPattern: string;
+  timeoutSeconds: number;
+}
+
+export const LOG_SUBSCRIBERS: readonly LogSubscriberDefinition[] = [
+  // Metering (DESIGN §10): usage lines and access log records into the usage ledger, once per idempotency key.
+  { handler: 'control/usage-ingest', functionLogPattern: USAGE_LINE_FILTER_PATTERN, accessLogPattern: ACCESS_LOG_FILTER_PATTERN, timeoutSeconds: 60 },
 ];

@@ -10,13 +10,14 @@ import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { documentClient } from '@cellbook/core/shared/dynamo';
 import type { CellDeployer, CellTelemetry } from '@cellbook/core/releases/ports';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import type { LocalApiGateway } from './aws/api-gateway.js';
 import { cellbookTable } from './aws/cellbook-table.js';
 import type { LocalCognito } from './aws/cognito-idp.js';
 import type { DynamoDbCall } from './aws/dynamodb-endpoint.js';
 import type { LocalEventBridge } from './aws/eventbridge.js';
 import type { LocalIam } from './aws/local-iam.js';
+import { LocalLogSubscriptions, type DeadLetteredLogBatch } from './aws/log-subscriptions.js';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, systemClock, type Clock, type RequestListener, type RoleSession } from './aws/types.js';
 import { bundleFunctions, type FunctionCode } from './lambda/bundle.js';
 import { FunctionHost, type InvocationRecord, type LogSink } from './lambda/function-host.js';
@@ -68,6 +69,11 @@ export interface PlatformOptions {
    * one every `pollMs`. `npm start` runs it; a test platform runs it only when it asks.
    */
   releaseDriver?: { pollMs?: number };
+  /**
+   * The log subscriptions' batching (aws/log-subscriptions.ts): a few lines, a few milliseconds by
+   * default. A spec may make the linger long to show that `usageDelivered()` sends what waits.
+   */
+  logDelivery?: { batchSize?: number; lingerMs?: number };
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
@@ -147,6 +153,19 @@ export interface LocalPlatform {
   releases: LocalReleases;
   /** The release orchestrator's ports over this platform: deploy to a cell, and each cell's own figures and alarms. */
   releaseAdapters: { deployer: CellDeployer; telemetry: CellTelemetry };
+  /**
+   * Resolves once every usage line and access log record logged so far has been delivered to the
+   * control plane's metering intake by the cells' log subscriptions (or given up on after its
+   * retries: see `logDeliveryFailures`). Tests wait on it instead of sleeping.
+   */
+  usageDelivered(): Promise<void>;
+  /**
+   * Test control: invokes a control handler's function as its trigger would (a log subscription
+   * delivering a batch again, …), under its identity, and answers what it returned.
+   */
+  invokeControl(handler: string, event: unknown, timeoutMs?: number): Promise<unknown>;
+  /** Log subscription batches that failed every delivery attempt (CloudWatch would keep them in the log; Lambda on its failure destination). */
+  readonly logDeliveryFailures: readonly DeadLetteredLogBatch[];
   stop(): Promise<void>;
 }
 
@@ -176,8 +195,24 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
   const catalog = options.cells ?? Cell.CELL_CATALOG;
   const cellsToBoot = catalog.filter((cell) => cell.placement === 'pooled');
   const gatewayClock = options.gatewayClock ?? systemClock;
-  const onLog: LogSink = options.onLog ?? (() => undefined);
+  const sink: LogSink = options.onLog ?? (() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
+  // CloudWatch Logs' subscription filters: each cell's usage lines and access log to the metering
+  // intake (cells subscribe as they boot; deliveries go to the control plane once it runs).
+  const logSubscriptions = new LocalLogSubscriptions({
+    ...options.logDelivery,
+    onDeadLetter: (batch) => sink(`${PREFIX}-log-subscriptions`, JSON.stringify({ level: 'ERROR', message: 'log delivery failed every attempt', ...batch })),
+  });
+  cleanups.push(() => logSubscriptions.stop());
+  const onLog: LogSink = (source, line, stream) => {
+    sink(source, line, stream);
+    logSubscriptions.onLog(source, line, stream);
+  };
+  let controlInvoke: ((handler: string, event: unknown, timeoutMs: number) => Promise<unknown>) | undefined;
+  const logSubscriber = (handler: string, timeoutSeconds: number) => async (event: unknown) => {
+    if (!controlInvoke) throw new Error(`${handler} is not deployed yet`);
+    return controlInvoke(handler, event, timeoutSeconds * 1000);
+  };
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
@@ -189,7 +224,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const [bootRelease, bundle] = await Promise.all([
       workingTreeCommit().then((commit) => buildRelease({ outRoot: releasesRoot, commit })),
       bundleFunctions(
-        [...CONTROL_ROUTES.map((r) => r.handler), OPERATOR_AUTHORIZER, ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)],
+        [
+          ...CONTROL_ROUTES.map((r) => r.handler),
+          OPERATOR_AUTHORIZER,
+          ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+          ...CONTROL_SCHEDULES.map((job) => job.handler),
+          ...LOG_SUBSCRIBERS.map((subscriber) => subscriber.handler),
+        ],
         { extraEntries: { '__release-driver': RELEASE_DRIVER_WORKER } },
       ),
     ]);
@@ -329,6 +370,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         controlPlaneUrl: controlGateway.url,
         gatewayClock,
         onLog,
+        subscribeLogs: (subscription) => logSubscriptions.subscribe({ ...subscription, deliver: logSubscriber(subscription.handler, subscription.timeoutSeconds) }),
         cleanups,
         onGrants: (grants) => {
           cellGrants.push(grants);
@@ -389,6 +431,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       cleanups,
     });
     controlListener = controlPlaneListener;
+    controlInvoke = (handler, event, timeoutMs) => controlHosts[controlIdentityOf(handler)].invoke(handler, event, timeoutMs);
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
     await operatorCognito.createUser({
       username: 'operator',
@@ -473,6 +516,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       },
       releases,
       releaseAdapters: { deployer, telemetry },
+      async usageDelivered() {
+        // Worker output and invocation results travel apart: first every line written so far is read.
+        await Promise.all(hosts.map((functionHost) => functionHost.flushLogs()));
+        await logSubscriptions.delivered();
+      },
+      logDeliveryFailures: logSubscriptions.deadLetters,
+      invokeControl: (handler, event, timeoutMs = 30_000) => controlHosts[controlIdentityOf(handler)].invoke(handler, event, timeoutMs),
       stop,
     };
   } catch (error) {

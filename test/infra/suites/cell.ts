@@ -1,3 +1,4 @@
+import type { ApiGatewayV1Api } from 'sst/constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES } from '@cellbook/core/tenancy/tiers';
@@ -158,8 +159,21 @@ export function cellSuite(fixture: () => InfraFixture): void {
           ThrottlingBurstLimit: 100,
         })),
       ]);
-      const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency)/g, '0')) as Record<string, string>;
+      const format = JSON.parse((stage.AccessLogSetting as { Format: string }).Format.replace(/\$context\.(status|responseLatency|requestTimeEpoch)/g, '0')) as Record<
+        string,
+        string
+      >;
       expect(format).toMatchObject({ tenantId: '$context.authorizer.tenantId', apiKeyId: '$context.identity.apiKeyId', requestId: '$context.requestId' });
+      // What metering reads of each record (core's metering/access-log.ts), under the names the local gateway writes too.
+      expect(format).toMatchObject({
+        requestTime: '$context.requestTime',
+        httpMethod: '$context.httpMethod',
+        resourcePath: '$context.resourcePath',
+        tier: '$context.authorizer.tier',
+        principalId: '$context.authorizer.principalId',
+        errorType: '$context.error.responseType',
+      });
+      expect((stage.AccessLogSetting as { Format: string }).Format).toContain('"requestTimeEpoch":$context.requestTimeEpoch,');
     });
 
     it("gives the API functions the local platform's environment, pointing at this cell only", () => {
@@ -225,6 +239,25 @@ export function cellSuite(fixture: () => InfraFixture): void {
         seen.add(ref);
       }
       expect(seen.size).toBe(functions.length);
+    });
+
+    it("delivers its usage to the control plane's intake: usage lines of each tenant function's log, and every access log record, under a subscription named after the cell", () => {
+      const api = infra.construct(stack(), `Api-${cellId}`) as unknown as ApiGatewayV1Api;
+      const template = infra.json(stack());
+      const logGroupOf = (logicalId: string) => (template.Resources[logicalId]!.Properties!.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const expected = [
+        ...tenantRoutes.map((route) => ({
+          LogGroupName: infra.resolver.ref(stack().stackName, logGroupOf(infra.logicalId(api.getFunction(`${route.method} ${route.path}`)!))),
+          FilterPattern: '{ $.type = "cellbook.usage" }',
+        })),
+        { LogGroupName: infra.resolver.ref(stack().stackName, infra.logicalId(api.cdk.accessLogGroup!)), FilterPattern: '' },
+      ];
+      const filters = infra.resources(stack(), 'AWS::Logs::SubscriptionFilter').map((filter) => filter.properties);
+      expect(filters.map(({ LogGroupName, FilterPattern }) => ({ LogGroupName, FilterPattern }))).toEqual(expect.arrayContaining(expected));
+      expect(filters).toHaveLength(expected.length);
+      for (const filter of filters) {
+        expect(filter).toMatchObject({ FilterName: `cellbook-usage-${cellId}`, DestinationArn: infra.arn(infra.controlPlane, 'LogSubscriber-usage-ingest') });
+      }
     });
 
     it('raises alarms a deploy gate can read: 5xx rate, p99 latency, throttles, function errors, and a composite health alarm', () => {

@@ -7,8 +7,9 @@ import { CONTROL_PLANE_SOURCE } from '@cellbook/core/events/catalog';
 import { cellSource } from '@cellbook/core/events/events';
 import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import { GATEWAY_RESPONSES } from '@cellbook/functions/gateway-responses';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS } from '@cellbook/functions/routes';
 import type { InfraFixture } from '../support/app.js';
+import { ACCOUNT } from '../support/synth.js';
 import { decide, type AccessRequest, type RoleUnderTest } from '../support/iam.js';
 import { restApiMethods } from '../support/rest-api.js';
 import { matchesPattern } from '@cellbook/local/aws/eventbridge-pattern';
@@ -184,7 +185,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           .map((fn) => (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {})
           .filter((variables) => 'CELLS_TABLE' in variables);
         // …and the release driver (AWS only, not in CONTROL_SCHEDULES).
-        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 1);
+        expect(handlers).toHaveLength(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + LOG_SUBSCRIBERS.length + 1);
         for (const variables of handlers) {
           expect(variables).toMatchObject({
             TENANTS_TABLE: `${infra.stage}-cellbook-tenants`,
@@ -364,11 +365,46 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
     });
 
+    describe.each(LOG_SUBSCRIBERS.map((subscriber) => [subscriber.handler, subscriber] as const))('log subscriber %s', (handler, subscriber) => {
+      const ROLE_OF: Record<string, string> = { 'control/usage-ingest': 'MeteringRole' };
+      const path = `LogSubscriber-${handler.replace(/^control\//, '')}`;
+
+      it('is one function with the timeout the table sets, on its own identity, told the usage table', () => {
+        const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Handler === `packages/functions/src/${handler}.handler`);
+        expect(functions).toHaveLength(1);
+        expect(ROLE_OF[handler], `no role expected for ${handler} in this test`).toBeDefined();
+        expect(functions[0]!.properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Timeout: subscriber.timeoutSeconds,
+          Role: infra.arn(control(), ROLE_OF[handler]!),
+          Environment: { Variables: expect.objectContaining({ USAGE_TABLE: infra.ref(control(), 'usage/Table') }) },
+        });
+      });
+
+      it("may be invoked by CloudWatch Logs of this account only, and keeps a batch it failed on the dead-letter queue after Lambda's retries", () => {
+        const fnArn = infra.arn(control(), path);
+        const permissions = infra.resources(control(), 'AWS::Lambda::Permission').filter((permission) => permission.properties.FunctionName === fnArn);
+        expect(permissions.map((permission) => permission.properties)).toEqual([
+          {
+            Action: 'lambda:InvokeFunction',
+            FunctionName: fnArn,
+            Principal: 'logs.amazonaws.com',
+            SourceAccount: ACCOUNT,
+            SourceArn: `arn:aws:logs:${infra.region}:${ACCOUNT}:log-group:*`,
+          },
+        ]);
+        const configs = infra.resources(control(), 'AWS::Lambda::EventInvokeConfig').filter((config) => config.properties.FunctionName === infra.ref(control(), path));
+        expect(configs.map((config) => config.properties)).toMatchObject([
+          { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: infra.arn(control(), 'DeadLetterQueue') } } },
+        ]);
+      });
+    });
+
     it('tells the handlers that go through the router — onboarding, the mover and the release driver (its probe) — where its URL is published, and no other', () => {
       const probing = new Set(['control/tenants-create', 'control/release-driver', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       // The operator authorizer, and the release driver (AWS only, not in CONTROL_SCHEDULES), besides the tables' handlers.
-      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + 2);
+      expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + LOG_SUBSCRIBERS.length + 2);
       for (const fn of functions) {
         const module = String(fn.properties.Handler)
           .replace(/^packages\/functions\/src\//, '')

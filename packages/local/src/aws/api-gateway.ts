@@ -82,6 +82,8 @@ export interface LocalApiGateway {
   createUsagePlan(input: CreateUsagePlanInput): { id: string };
   updateUsagePlan(id: string, patch: UsagePlanPatch): void;
   meter(request: MeterRequest): MeterOutcome;
+  /** The id of the key with this value, as API Gateway's access log names it (`$context.identity.apiKeyId`). */
+  apiKeyIdOf(apiKeyValue: string): string | undefined;
   /**
    * Usage of a key in the current window of its usage plan; `undefined` when the key is in no plan.
    * A key in several plans (for different API stages) needs `usagePlanId` to say which.
@@ -147,5 +149,6 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     plan.quota = quota && { ...quota, offset: 0 };
   }
 
-  return { listener, createRestApi, createUsagePlan, updateUsagePlan, meter, usage, onAuthorizerCacheFlush };
+  const apiKeyIdOf = (apiKeyValue: string) => state.keyIdsByValue.get(apiKeyValue);
+  return { listener, createRestApi, createUsagePlan, updateUsagePlan, meter, apiKeyIdOf, usage, onAuthorizerCacheFlush };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { ownRecord, ownValue } from '@cellbook/core/shared/own-record';
+import { ownRecord } from '@cellbook/core/shared/own-record';
 import { GATEWAY_RESPONSES, type GatewayResponseType } from '@cellbook/functions/gateway-responses';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, isAwsError, type Authenticate, type Authorize, type Clock, type RequestListener, type RoleSession } from '../aws/types.js';
 import { FunctionTimeout } from '../lambda/function-host.js';
@@ -39,7 +39,10 @@ export interface RestGatewayOptions {
   /** API Gateway's integration timeout (29 s). */
   integrationTimeoutMs?: number;
   authorizerTimeoutMs?: number;
+  /** One record per request, with the field names of the stacks' access log format (ACCESS_LOG_FIELDS). */
   onAccessLog?: (entry: Record<string, unknown>) => void;
+  /** The id of the API key with this value (API Gateway logs the key's id, never its value). */
+  apiKeyIdOf?: (apiKeyValue: string) => string | undefined;
   /**
    * Told of every answered request: its status and its latency in real milliseconds (whatever
    * `now` says), as CloudWatch's Count, 5XXError and Latency metrics see the stage.
@@ -90,6 +93,53 @@ function requestTime(epochMs: number): string {
   const date = new Date(epochMs);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+/** A value of the authorizer's context as the access log writes it: `-` when absent. */
+function logged(value: unknown): string {
+  return typeof value === 'string' && value !== '' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '-';
+}
+
+/**
+ * One access log record with the field names (and `-` for a value never learnt) of the stacks'
+ * format, stacks/constructs/rest-api.ts ACCESS_LOG_FIELDS — so one reader (core's metering/access-log.ts)
+ * reads both worlds' logs.
+ */
+function accessLogRecord(input: {
+  requestId: string;
+  started: number;
+  latencyMs: number;
+  status: number;
+  req: IncomingMessage;
+  stage: string;
+  apiId: string;
+  seen: { resourcePath?: string; authorizer?: Record<string, unknown>; apiKeyId?: string; integrationLatency?: number; errorType?: string };
+}): Record<string, unknown> {
+  const { seen, req } = input;
+  const path = (req.url ?? '/').split('?')[0];
+  return {
+    requestId: input.requestId,
+    requestTime: requestTime(input.started),
+    requestTimeEpoch: input.started,
+    httpMethod: (req.method ?? 'GET').toUpperCase(),
+    resourcePath: seen.resourcePath ?? '-',
+    path: `/${input.stage}${path}`,
+    status: input.status,
+    responseLatency: Math.round(input.latencyMs),
+    integrationLatency: seen.integrationLatency === undefined ? '-' : String(Math.round(seen.integrationLatency)),
+    tenantId: logged(seen.authorizer?.tenantId),
+    cellId: logged(seen.authorizer?.cellId),
+    tier: logged(seen.authorizer?.tier),
+    principalId: logged(seen.authorizer?.principalId),
+    apiKeyId: seen.apiKeyId ?? '-',
+    errorType: seen.errorType ?? '-',
+    authorizerError: '-',
+    integrationError: '-',
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    userAgent: logged(req.headers['user-agent']),
+    xrayTraceId: '-',
+    apiId: input.apiId,
+  };
 }
 
 /**
@@ -183,7 +233,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     const startedAt = performance.now();
     const answered = (status: number) => options.onAnswer?.({ status, latencyMs: performance.now() - startedAt });
     const requestId = randomUUID();
-    let tenantId: string | undefined;
+    // What the access log says of the request, learnt as it goes (API Gateway writes `-` for what it never learnt).
+    const seen: { resourcePath?: string; authorizer?: Record<string, unknown>; apiKeyId?: string; integrationLatency?: number; errorType?: string } = {};
     const send = (status: number, headers: Record<string, string>, body: string | Buffer) => {
       if (req.complete) {
         res.writeHead(status, { 'x-amzn-RequestId': requestId, ...headers });
@@ -194,19 +245,12 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         // ever meets a reset.
         answerBeforeBody(req, res, status, { 'x-amzn-RequestId': requestId, ...headers }, body);
       }
-      options.onAccessLog?.({
-        requestId,
-        apiId: options.apiId,
-        method: req.method,
-        path: req.url,
-        status,
-        tenant_id: tenantId ?? null,
-        latencyMs: options.now() - started,
-      });
+      options.onAccessLog?.(accessLogRecord({ requestId, started, latencyMs: performance.now() - startedAt, status, req, stage: options.stage, apiId: options.apiId, seen }));
       answered(status);
     };
     const gatewayResponse = (type: GatewayResponseType, extra: Record<string, string> = {}) => {
       const { statusCode, body } = GATEWAY_RESPONSES[type];
+      seen.errorType = type;
       send(statusCode, { 'content-type': 'application/json', 'x-amzn-ErrorType': type, ...extra }, JSON.stringify(body));
     };
 
@@ -226,6 +270,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       const match = matchRoute(options.routes, method, url.pathname);
       if (!match) return gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
       const { route, pathParameters } = match;
+      seen.resourcePath = route.path;
 
       // Names are the client's (`constructor`, `__proto__`…): every map of them has no prototype.
       const headers = ownRecord<string>();
@@ -315,9 +360,9 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         }
         if (!isAllowed(result.policyDocument, methodArn)) return gatewayResponse('ACCESS_DENIED');
         authorizerContext = ownRecord([...Object.entries(result.context ?? {}), ['principalId', result.principalId]]);
-        const contextTenant = ownValue(result.context, 'tenantId');
-        tenantId = typeof contextTenant === 'string' ? contextTenant : undefined;
+        seen.authorizer = authorizerContext;
         apiKeyValue = result.usageIdentifierKey;
+        if (apiKeyValue !== undefined) seen.apiKeyId = options.apiKeyIdOf?.(apiKeyValue);
       }
 
       if (route.apiKeyRequired) {
@@ -343,10 +388,13 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       };
 
       let result: unknown;
+      const integrationStartedAt = performance.now();
       try {
         result = await options.invoke(route.function, event, integrationTimeoutMs);
       } catch (error) {
         return gatewayResponse(error instanceof FunctionTimeout ? 'INTEGRATION_TIMEOUT' : 'INTEGRATION_FAILURE');
+      } finally {
+        seen.integrationLatency = performance.now() - integrationStartedAt;
       }
       if (!isProxyResult(result)) return gatewayResponse('INTEGRATION_FAILURE');
       const responseHeaders = ownRecord<string>();

@@ -35,6 +35,12 @@ const HANDLERS: Record<string, string> = {
       while (Atomics.load(gate, 9 + id) === 0) await Atomics.waitAsync(gate, 9 + id, 0).value;
       return { id, threadId };
     };`,
+  // Writes \`lines\` numbered lines to its standard output (its log), then answers.
+  chatty: `
+    export const handler = async ({ lines }) => {
+      for (let n = 0; n < lines; n += 1) process.stdout.write(JSON.stringify({ n, pad: 'x'.repeat(200) }) + '\\n');
+      return lines;
+    };`,
   echo: `
     import { threadId } from 'node:worker_threads';
     export const handler = async (event, context) => ({ event, threadId, requestId: context.awsRequestId });`,
@@ -301,6 +307,23 @@ describe('FunctionHost', () => {
 
   it('rejects a maxConcurrency that is not a positive integer', () => {
     expect(() => host({ maxConcurrency: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('FunctionHost.flushLogs', () => {
+  it('resolves once every line an environment wrote before it was asked has reached the log sink, and keeps its markers out of the log', async () => {
+    const logged: string[] = [];
+    const target = host({ onLog: (_source, line) => logged.push(line) });
+    const lines = 5_000;
+    await target.invoke('chatty', { lines }, LONG);
+    await target.flushLogs();
+    expect(logged.map((line) => (JSON.parse(line) as { n: number }).n)).toEqual(Array.from({ length: lines }, (_, n) => n));
+  });
+
+  it('does not wait on an environment that is gone', async () => {
+    const target = host();
+    await expect(target.invoke('exits', {}, LONG)).rejects.toEqual(exitError());
+    await target.flushLogs();
   });
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import type { FunctionCode } from './bundle.js';
-import type { HostMessage, ResultMessage, WorkerData } from './protocol.js';
+import type { FlushLogsMessage, HostMessage, ResultMessage, WorkerData } from './protocol.js';
 
 /**
  * Where function output goes: `source` is the function group, `stream` the execution environment
@@ -66,6 +66,8 @@ interface Environment {
   job: Job | undefined;
   /** Discarded (timed out, crashed, stopped): never handed another job. */
   discarded: boolean;
+  /** `flushLogs` markers written to it and not read back yet, each with its waiter. */
+  readonly flushes: Map<string, () => void>;
 }
 
 interface Job {
@@ -152,6 +154,24 @@ export class FunctionHost {
     return new FunctionHost({ ...this.options, workerHost: code.workerHost, functions });
   }
 
+  /**
+   * Resolves once every line each current execution environment has written to its standard output
+   * — up to the end of what it is running now — has reached the log sink. Worker output and results
+   * travel apart, so a caller that has an invocation's answer may not have its log lines yet.
+   */
+  async flushLogs(): Promise<void> {
+    await Promise.all(
+      [...this.environments].map(
+        (env) =>
+          new Promise<void>((resolve) => {
+            const marker = `cellbook-log-flush:${randomUUID()}`;
+            env.flushes.set(marker, resolve);
+            env.worker.postMessage({ type: 'flush-logs', marker } satisfies FlushLogsMessage);
+          }),
+      ),
+    );
+  }
+
   /** Whether an invocation (or warm-up) is running or waiting. */
   get busy(): boolean {
     return this.queue.length > 0 || [...this.environments].some((env) => env.job !== undefined);
@@ -206,14 +226,19 @@ export class FunctionHost {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxOldGenerationSizeMb ?? 512 },
     });
-    const env: Environment = { worker, job: undefined, discarded: false };
+    const env: Environment = { worker, job: undefined, discarded: false, flushes: new Map() };
     this.environments.add(env);
     this.starts += 1;
     // The worker host names its log stream after its thread id (see lambdaContext in worker-host.ts).
     const logStream = `local/${this.options.group}/${worker.threadId}`;
-    for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.options.onLog(this.options.group, line, logStream));
-    }
+    createInterface({ input: worker.stdout }).on('line', (line) => {
+      const flushed = env.flushes.get(line);
+      if (flushed) {
+        env.flushes.delete(line);
+        flushed();
+      } else this.options.onLog(this.options.group, line, logStream);
+    });
+    createInterface({ input: worker.stderr }).on('line', (line) => this.options.onLog(this.options.group, line, logStream));
     worker.on('message', (message: ResultMessage) => this.complete(env, message));
     worker.on('error', (error: Error) => void this.discard(env, error.message));
     worker.on('exit', (code) => void this.discard(env, `worker exited with code ${code}`));
@@ -258,6 +283,9 @@ export class FunctionHost {
       const job = env.job;
       env.job = undefined;
       if (job) this.settle(job, new FunctionError('Runtime.ExitError', reason));
+      // A worker that is gone writes no more: nothing to wait for.
+      for (const flushed of env.flushes.values()) flushed();
+      env.flushes.clear();
       // The freed slot may serve a queued invocation with a fresh environment.
       this.pump();
     }

@@ -20,6 +20,16 @@ export interface WarmMessage {
 
 export type HostMessage = InvokeMessage | WarmMessage;
 
+/**
+ * Asks the worker to write `marker` as a line of its standard output once what it is running has
+ * finished: when the platform reads it, every line the worker wrote before has been read too.
+ * Not answered with a result.
+ */
+export interface FlushLogsMessage {
+  type: 'flush-logs';
+  marker: string;
+}
+
 export type ResultMessage = { type: 'result'; id: number; ok: true; value: unknown } | { type: 'result'; id: number; ok: false; error: { name: string; message: string } };
 
 export interface WorkerData {

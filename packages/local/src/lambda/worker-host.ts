@@ -9,7 +9,7 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { Context } from 'aws-lambda';
-import type { HostMessage, InvokeMessage, ResultMessage, WorkerData } from './protocol.js';
+import type { FlushLogsMessage, HostMessage, InvokeMessage, ResultMessage, WorkerData } from './protocol.js';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -72,7 +72,11 @@ function failure(id: number, error: unknown): ResultMessage {
 }
 
 let turn: Promise<void> = Promise.resolve();
-parentPort?.on('message', (message: HostMessage) => {
+parentPort?.on('message', (message: HostMessage | FlushLogsMessage) => {
+  if (message.type === 'flush-logs') {
+    turn = turn.then(() => new Promise<void>((resolve) => void process.stdout.write(`${message.marker}\n`, () => resolve())));
+    return;
+  }
   turn = turn.then(async () => {
     const reply = await handle(message);
     try {

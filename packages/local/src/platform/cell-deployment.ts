@@ -8,7 +8,8 @@ import * as Cell from '@cellbook/core/cells/cell';
 import * as Releases from '@cellbook/core/releases/release';
 import { AUTHORIZER_CACHE_TTL_SECONDS, TIERS, TIER_NAMES, type TierName } from '@cellbook/core/tenancy/tiers';
 import type { ControlIdentity } from '@cellbook/core/access/control-identities';
-import { CELL_AUTHORIZER, CELL_ROUTES } from '@cellbook/functions/routes';
+import { usageSubscriptionName } from '@cellbook/core/metering/usage-intake';
+import { CELL_AUTHORIZER, CELL_ROUTES, LOG_SUBSCRIBERS } from '@cellbook/functions/routes';
 import type { LocalApiGateway } from '../aws/api-gateway.js';
 import type { LocalIam } from '../aws/local-iam.js';
 import type { Clock, PolicyDocument } from '../aws/types.js';
@@ -45,6 +46,8 @@ export interface CellDeploymentInput {
   controlPlaneUrl: string;
   gatewayClock: Clock;
   onLog: LogSink;
+  /** Adds a log subscription filter of the cell's (the Cell stack's cellUsageDelivery), delivering to a control-plane handler. */
+  subscribeLogs: (subscription: { filterName: string; logGroup: string; filterPattern: string; handler: string; timeoutSeconds: number }) => void;
   cleanups: (() => Promise<void>)[];
   /** Called with what the cell granted, once its policies are on the control roles. */
   onGrants: (grants: CellGrants) => void;
@@ -78,6 +81,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     controlPlaneUrl,
     gatewayClock,
     onLog,
+    subscribeLogs,
     cleanups,
     onGrants,
     cellServers,
@@ -193,11 +197,19 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds ?? AUTHORIZER_CACHE_TTL_SECONDS,
     invoke: (name, event, timeoutMs) => (name === CELL_AUTHORIZER ? current.authorizer : current.api).invoke(name, event, timeoutMs),
     meter: (apiKeyValue) => apiGateway.meter({ apiId: restApi.id, stage: STAGE, apiKeyValue }).outcome,
+    apiKeyIdOf: apiGateway.apiKeyIdOf,
     now: gatewayClock,
     onAccessLog: (entry) => onLog(`${PREFIX}-${definition.cellId}-gateway`, JSON.stringify(entry)),
     onAnswer: (answer) => telemetry.recordRequest(cellId, answer),
   });
   apiGateway.onAuthorizerCacheFlush(restApi.id, STAGE, cellGateway.flushAuthorizerCache);
+  // The cell's usage goes to the control plane as the Cell stack sends it: its functions' usage lines
+  // and its access log, under a subscription named after the cell.
+  for (const subscriber of LOG_SUBSCRIBERS) {
+    const subscription = { filterName: usageSubscriptionName(cellId), handler: subscriber.handler, timeoutSeconds: subscriber.timeoutSeconds };
+    subscribeLogs({ ...subscription, logGroup: `${PREFIX}-${cellId}-api`, filterPattern: subscriber.functionLogPattern });
+    subscribeLogs({ ...subscription, logGroup: `${PREFIX}-${cellId}-gateway`, filterPattern: subscriber.accessLogPattern });
+  }
   const gateway = await listen(cellGateway.listener);
   cleanups.push(() => close(gateway.server));
   cellServers.set(definition.cellId, gateway.url);

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { GateSettings } from '@cellbook/core/releases/release';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '@cellbook/core/tenancy/tiers';
 import { CONTROL_IDENTITY_NAMES, ROUTER_PROBING_IDENTITIES, USAGE_LEDGER_IDENTITIES, controlIdentityOf, type ControlIdentity } from '@cellbook/core/access/control-identities';
-import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
+import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS, OPERATOR_AUTHORIZER } from '@cellbook/functions/routes';
 import type { LocalApiGateway } from '../aws/api-gateway.js';
 import type { LocalCognito } from '../aws/cognito-idp.js';
 import type { LocalEventBridge } from '../aws/eventbridge.js';
@@ -94,7 +94,13 @@ export function startControlPlane(input: ControlPlaneInput) {
     RELEASE_PROBE_INTERVAL_SECONDS: String(releaseGate.probeIntervalSeconds),
     RELEASE_MAX_GATE_SECONDS: String(releaseGate.maxGateSeconds),
   };
-  const controlHandlers = [...CONTROL_ROUTES.map((r) => r.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)];
+  const controlHandlers = [
+    ...CONTROL_ROUTES.map((r) => r.handler),
+    ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler),
+    ...CONTROL_SCHEDULES.map((job) => job.handler),
+    // The cells' log subscriptions deliver to these (platform.ts, as CloudWatch Logs would).
+    ...LOG_SUBSCRIBERS.map((subscriber) => subscriber.handler),
+  ];
   const controlHosts = {} as Record<ControlIdentity, FunctionHost>;
   for (const identity of CONTROL_IDENTITY_NAMES) {
     const handlers = controlHandlers.filter((handler) => controlIdentityOf(handler) === identity);
