@@ -275,3 +275,22 @@ describe('the usage broker, attacked as a compromised cell would', () => {
     expect(await usageOf(apiFunctionCredentials(alice), alice.tenantId)).toEqual(REFUSED_BY_IAM);
   });
 });
+
+describe('a tenant with usage in two cells in one hour (a move)', () => {
+  it('has one continuous series, each period its cells summed, and pays for the hour once', async () => {
+    const otherCell = dave.cellId === 'cell-1' ? 'cell-2' : 'cell-1';
+    // Three requests served by the cell dave left, in the same hour, after its ten.
+    const before = requests(dave, 13)
+      .slice(10)
+      .map((event) => ({ ...event, cellId: otherCell }));
+    expect((await ingestUsage(ledgerTable(), before)).counted).toBe(3);
+    const response = await admin(`/admin/tenants/${dave.tenantId}/usage?from=${FROM}&to=${TO}&granularity=hour`);
+    expect(response.status).toBe(200);
+    expect(response.body.series.map((point: { period: string; quantities: { apiRequests: number } }) => [point.period, point.quantities.apiRequests])).toEqual([[PERIOD, 13]]);
+    expect(response.body.cells.map((cell: { cellId: string }) => cell.cellId).sort()).toEqual(['cell-1', 'cell-2']);
+    // One hour of standard, $199 / 730 = $0.272603, split between the two cells' rows (each half rounded to the micro).
+    const revenues = response.body.cells.map((cell: { economics: { revenue: { micros: number } } }) => cell.economics.revenue.micros);
+    expect(response.body.economics.revenue.micros).toBe(revenues[0] + revenues[1]);
+    expect(Math.abs(response.body.economics.revenue.micros - 272_603)).toBeLessThanOrEqual(1);
+  });
+});
