@@ -5,6 +5,7 @@
  * broker's invoke policy. A service is the prefix of an allowed action (`dynamodb:GetItem`).
  */
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
 import { CONTROL_IDENTITIES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
 import { controlIdentityStatements } from '@cellbook/core/access/control-plane-grants';
@@ -43,6 +44,7 @@ const CELL_GRANTS = cellControlGrants({
 const TENANT_SESSION = [
   ...tenantAccessPolicy({ tableArn: ARN('dynamodb', 'table/cell') }).Statement,
   ...IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: ARN('execute-api', 'api/prod') }).Statement,
+  ...UsageBroker.usageBrokerInvokePolicy({ apiStageArn: ARN('execute-api', 'api/prod') }).Statement,
 ];
 
 function servicesOf(statements: readonly { Action: string | readonly string[] }[]): string[] {

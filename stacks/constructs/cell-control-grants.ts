@@ -18,6 +18,7 @@ const CELL_GRANT_POLICIES: Readonly<Partial<Record<ControlIdentity, string>>> = 
   'tenant-offboarding': 'TenantOffboardingAccess',
   'tenant-export': 'TenantExportAccess',
   'release-driver': 'ReleaseProbeAccess',
+  'usage-snapshot': 'UsageSnapshotAccess',
 };
 
 export interface CellControlGrantsProps {

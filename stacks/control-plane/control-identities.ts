@@ -30,6 +30,7 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },
   metering: { id: 'MeteringRole', description: "Counts the cells' usage events in the usage ledger, once per idempotency key" },
   'usage-read': { id: 'UsageReaderRole', description: 'Operator reads of usage, cost and tenant SLOs: the usage ledger, registry and catalog' },
+  'usage-snapshot': { id: 'UsageSnapshotRole', description: "Hourly snapshot of each active tenant's gauges into the usage ledger, through the cells' tenant access roles" },
 };
 
 /** In AWS, Cognito mails a new user's temporary password (local mode hands it back instead). */
@@ -96,6 +97,7 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     ...props.identityEnvironment,
     TENANTS_TABLE: props.tenantsTable.tableName,
     CELLS_TABLE: props.cellsTable.tableName,
+    USAGE_TABLE: props.usageTable.tableName,
     EVENT_BUS_NAME: props.bus.eventBusName,
     INVITATION_DELIVERY,
   };

@@ -111,12 +111,13 @@ describe('each local control handler runs under its own identity', () => {
     db.destroy();
   });
 
-  it('only the mover, offboarding and export open a tenant session in a cell; the registry readers, onboarding and the broker cannot', async () => {
+  it('only the mover, offboarding, export and the usage snapshot open a tenant session in a cell; the registry readers, onboarding, the broker and the usage reports cannot', async () => {
     const RoleArn = env.platform.cells[0]!.roles.tenantAccess;
     const open = (handler: string) =>
       refused(sts(handler).send(new AssumeRoleCommand({ RoleArn, RoleSessionName: 'proof', Tags: [{ Key: TENANT_TAG_KEY, Value: 't-proof' }] })));
-    for (const identity of ['tenant-mover', 'tenant-offboarding', 'tenant-export'] as const) expect(await open(handlerOf(identity)), identity).toBe('allowed');
-    for (const identity of ['registry-read', 'onboarding', 'identity-broker', 'tenant-status', 'move-request'] as const) {
+    for (const identity of ['tenant-mover', 'tenant-offboarding', 'tenant-export', 'usage-snapshot'] as const)
+      expect(await open(handlerOf(identity)), identity).toBe('allowed');
+    for (const identity of ['registry-read', 'onboarding', 'identity-broker', 'tenant-status', 'move-request', 'usage-read'] as const) {
       expect(await open(handlerOf(identity)), identity).toBe('AccessDenied');
     }
   });

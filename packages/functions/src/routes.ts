@@ -35,6 +35,7 @@ export interface ControlRouteDefinition extends RouteDefinition {
 export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'GET', path: '/health', handler: 'health', auth: 'none' },
   { method: 'GET', path: '/me', handler: 'me' },
+  { method: 'GET', path: '/me/usage', handler: 'me-usage' },
   { method: 'POST', path: '/cases', handler: 'cases/create' },
   { method: 'GET', path: '/cases', handler: 'cases/list' },
   { method: 'GET', path: '/cases/{caseId}', handler: 'cases/get' },
@@ -59,6 +60,9 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'POST', path: '/admin/tenants/{tenantId}/move', handler: 'control/tenants-move', auth: 'operator' },
   { method: 'GET', path: '/admin/tenants/{tenantId}/export', handler: 'control/tenants-export', auth: 'operator' },
   { method: 'DELETE', path: '/admin/tenants/{tenantId}', handler: 'control/tenants-offboard', auth: 'operator' },
+  // Usage, cost and margin (DESIGN §10), from the usage ledger.
+  { method: 'GET', path: '/admin/tenants/{tenantId}/usage', handler: 'control/tenants-usage', auth: 'operator' },
+  { method: 'GET', path: '/admin/usage', handler: 'control/usage-report', auth: 'operator' },
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
   { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
@@ -73,6 +77,8 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   // The identity broker (DESIGN §13): cells manage their tenants' users only through these.
   { method: 'POST', path: '/broker/tenants/{tenantId}/users', handler: 'control/broker-users-create', auth: 'iam' },
   { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },
+  // The usage broker (DESIGN §10): a cell reads its tenant's ledger figures (GET /me/usage) only through this.
+  { method: 'GET', path: '/broker/tenants/{tenantId}/usage', handler: 'control/broker-usage', auth: 'iam' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';
@@ -115,6 +121,8 @@ export const RELEASE_DRIVER_SCHEDULE: ScheduledJobDefinition = { handler: 'contr
 export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
   // Cancels onboardings that made no progress for an hour (OnboardingReaper.reapAbandonedOnboardings).
   { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },
+  // Snapshots every active tenant's gauges (active cases, users, storage) into the usage ledger (UsageSnapshot.snapshotActiveTenants).
+  { handler: 'control/usage-snapshot', everyMinutes: 60, timeoutSeconds: 900 },
 ];
 
 /**

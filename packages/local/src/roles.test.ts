@@ -165,6 +165,26 @@ describe('the local function roles', () => {
     expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(false);
   });
 
+  it('lets the usage snapshot count in the ledger, list tenants and find cells, and touch nothing else of the control plane, proven against the local IAM', async () => {
+    const iam = new LocalIam();
+    const snapshot = controlRoles(input)['usage-snapshot'];
+    iam.createRole(snapshot);
+    const session = iam.issueRoleSession(snapshot.arn, 'function');
+    const usage = tableArn(input.usageTable);
+    const tenants = tableArn(input.tenantsTable);
+    const context = { 'dynamodb:LeadingKeys': ['TENANT#t-1'] };
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem']) {
+      expect((await iam.authorize(session, { action, resource: usage, context })).allowed, action).toBe(true);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:Query', resource: `${tenants}/index/GSI1`, context })).allowed).toBe(true);
+    expect((await iam.authorize(session, { action: 'dynamodb:GetItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(true);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+      expect((await iam.authorize(session, { action, resource: tenants, context })).allowed, action).toBe(false);
+    }
+    expect((await iam.authorize(session, { action: 'dynamodb:DeleteItem', resource: usage, context })).allowed).toBe(false);
+    expect((await iam.authorize(session, { action: 'dynamodb:UpdateItem', resource: tableArn(input.cellsTable), context })).allowed).toBe(false);
+  });
+
   it('lets a usage reader read the ledger and never write it, proven against the local IAM', async () => {
     const iam = new LocalIam();
     const reader = controlRoles(input)['usage-read'];

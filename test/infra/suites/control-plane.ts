@@ -91,8 +91,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
     });
 
-    it('tells the usage ledger table to the functions that work on it — metering and usage reads — and to no other', () => {
-      const ledgerRoles = new Set([infra.arn(control(), 'MeteringRole'), infra.arn(control(), 'UsageReaderRole')]);
+    it('tells the usage ledger table to the functions that work on it — metering, usage reads and the usage snapshot — and to no other', () => {
+      const ledgerRoles = new Set([infra.arn(control(), 'MeteringRole'), infra.arn(control(), 'UsageReaderRole'), infra.arn(control(), 'UsageSnapshotRole')]);
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       for (const fn of functions) {
         const variables = (fn.properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -342,7 +342,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     describe.each(CONTROL_SCHEDULES.map((job) => [job.handler, job] as const))('scheduled job %s', (handler, job) => {
       /** The identity each job runs as (the stack's CONTROL_IDENTITIES, by role). */
-      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole' };
+      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole', 'control/usage-snapshot': 'UsageSnapshotRole' };
       const path = `Schedule-${handler.replace(/^control\//, '')}`;
 
       it('is one function with the timeout the schedule table sets, on its own identity', () => {

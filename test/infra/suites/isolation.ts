@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import * as Keys from '@cellbook/core/keys/keys';
 import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
 import type { InfraFixture } from '../support/app.js';
@@ -36,7 +37,7 @@ const DATA_ACTIONS = [
 const tagged = (tenantId: string) => ({ [TENANT_TAG_KEY]: tenantId });
 
 /** The control-plane roles that work on one tenant's cell items, through each cell's tenant access role. */
-const TENANT_DATA_IDENTITIES = ['TenantMoverRole', 'TenantOffboardingRole', 'TenantExportRole'];
+const TENANT_DATA_IDENTITIES = ['TenantMoverRole', 'TenantOffboardingRole', 'TenantExportRole', 'UsageSnapshotRole'];
 const leading = (keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
 
 let infra: InfraFixture;
@@ -107,6 +108,9 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       expect(Object.fromEntries(tenantRole.policies.map((policy) => [policy.name, policy.policy]))).toEqual({
         'tenant-items-only': tenantAccessPolicy({ tableArn: table }),
         'own-tenant-users-through-broker': IdentityBroker.identityBrokerInvokePolicy({
+          apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
+        }),
+        'own-tenant-usage-through-broker': UsageBroker.usageBrokerInvokePolicy({
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),
       });
@@ -216,7 +220,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       }
     });
 
-    it("lets only this cell's API functions and the control plane's mover, offboarding and export assume the tenant role, and only tagged with one tenant", async () => {
+    it("lets only this cell's API functions and the control plane's mover, offboarding, export and usage snapshot assume the tenant role, and only tagged with one tenant", async () => {
       const stack = infra.cells.get(cellId)!;
       const { account } = infra.resolver.env;
       const intended = [infra.role(stack, 'ApiFunctionRole'), ...TENANT_DATA_IDENTITIES.map((path) => infra.role(infra.controlPlane, path))];
@@ -293,7 +297,11 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       });
 
       it('may invite and remove users of its own tenant through the broker (the control for the denials below)', async () => {
-        const own = [invoke('POST', '/broker/tenants/t-1/users'), invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com')];
+        const own = [
+          invoke('POST', '/broker/tenants/t-1/users'),
+          invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com'),
+          invoke('GET', '/broker/tenants/t-1/usage'),
+        ];
         expect(await mismatches(tenantRole, own, 'Allowed', tagged('t-1'))).toEqual([]);
       });
 
@@ -304,6 +312,11 @@ export function isolationSuite(fixture: () => InfraFixture): void {
           invoke('POST', '/broker/tenants/t-10/users'),
           invoke('DELETE', '/broker/tenants/t-10/users/x'),
           invoke('POST', '/broker/tenants/t-1/users/extra'),
+          invoke('GET', '/broker/tenants/t-2/usage'),
+          invoke('GET', '/broker/tenants/t-10/usage'),
+          invoke('POST', '/broker/tenants/t-1/usage'),
+          invoke('GET', '/admin/tenants/t-1/usage'),
+          invoke('GET', '/admin/usage'),
           invoke('POST', '/admin/tenants'),
           invoke('POST', '/admin/tenants/t-1/suspend'),
           invoke('GET', '/admin/tenants'),

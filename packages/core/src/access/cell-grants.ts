@@ -83,6 +83,8 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     // Metering and usage reads work on the control plane's ledger only; cells deliver their logs to it.
     metering: [],
     'usage-read': [],
+    // The hourly snapshot reads each tenant's items (counters, users, cases) as that tenant.
+    'usage-snapshot': [assumeTenantAccess()],
   };
   return grants;
 }

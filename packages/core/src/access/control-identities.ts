@@ -18,7 +18,8 @@ export type ControlIdentity =
   | 'release-admin'
   | 'release-driver'
   | 'metering'
-  | 'usage-read';
+  | 'usage-read'
+  | 'usage-snapshot';
 
 export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'onboarding',
@@ -36,6 +37,7 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'release-driver',
   'metering',
   'usage-read',
+  'usage-snapshot',
 ];
 
 /**
@@ -77,6 +79,12 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/usage-ingest': 'metering',
   // Tenant SLOs (DESIGN §10): reads the ledger's gateway buckets.
   'control/slo': 'usage-read',
+  // Usage, cost and margin (DESIGN §10): operators' reports and the cells' usage broker read the ledger.
+  'control/tenants-usage': 'usage-read',
+  'control/usage-report': 'usage-read',
+  'control/broker-usage': 'usage-read',
+  // Hourly: each active tenant's gauges, read through its cell's tenant access role, into the ledger.
+  'control/usage-snapshot': 'usage-snapshot',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */
@@ -86,10 +94,10 @@ export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<C
  * The control identities that work on one tenant's cell data at a time: each cell's tenant access
  * role trusts them (tenant sessions only), and each cell grants them assuming it.
  */
-export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export'];
+export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export', 'usage-snapshot'];
 
 /** The control identities that work on the usage ledger: their functions are told its table (`USAGE_TABLE`). */
-export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read']);
+export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read', 'usage-snapshot']);
 
 export function controlIdentityOf(handler: string): ControlIdentity {
   const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;

@@ -254,6 +254,20 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       allow('TenantRegistryReads', ['dynamodb:GetItem', 'dynamodb:Query'], [r.tenantsTableArn, `${r.tenantsTableArn}/index/GSI1`]),
       catalogItems('CellCatalogReads', ['Scan', 'GetItem']),
     ],
+
+    // The hourly snapshot (UsageSnapshot.snapshotActiveTenants): list active tenants (GSI1), find each
+    // one's cell, and count its snapshot in the ledger as metering counts events (core's ingestUsage:
+    // the same ledger writes). Its cell items are read through each cell's tenant access role
+    // (granted by each cell), tagged with the tenant.
+    'usage-snapshot': [
+      allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]),
+      catalogItems('TenantCellLookup', ['GetItem']),
+      allow(
+        'UsageLedgerWrites',
+        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
+        [r.usageTableArn],
+      ),
+    ],
   };
 
   // The router's URL, for the handlers that check a tenant's route through it: the Router stack

@@ -65,7 +65,8 @@ export function identityBrokerInvokePolicy({ apiStageArn }: IdentityBrokerPolicy
 
 // The cell's side: a client signed with the tenant's session.
 
-async function brokerRequest(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+/** A request to the control plane's broker routes, signed with the current tenant's session (also the usage broker's). */
+export async function brokerRequest(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const base = new URL(requireEnv('IDENTITY_BROKER_URL'));
   const url = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -97,7 +98,7 @@ async function brokerRequest(method: 'POST' | 'DELETE', path: string, body?: unk
   return { status: response.status, body: parsed };
 }
 
-function errorCode(body: unknown): string | undefined {
+export function errorCode(body: unknown): string | undefined {
   const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === 'string' ? code : undefined;
 }
