@@ -63,6 +63,7 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   // Usage, cost and margin (DESIGN §10), from the usage ledger.
   { method: 'GET', path: '/admin/tenants/{tenantId}/usage', handler: 'control/tenants-usage', auth: 'operator' },
   { method: 'GET', path: '/admin/usage', handler: 'control/usage-report', auth: 'operator' },
+  { method: 'GET', path: '/admin/usage/reconciliation', handler: 'control/usage-reconciliation', auth: 'operator' },
   { method: 'GET', path: '/admin/cells', handler: 'control/cells-list', auth: 'operator' },
   { method: 'POST', path: '/admin/cells', handler: 'control/cells-update', auth: 'operator' },
   { method: 'POST', path: '/admin/cells/{cellId}/drain', handler: 'control/cells-drain', auth: 'operator' },
@@ -123,6 +124,8 @@ export const CONTROL_SCHEDULES: readonly ScheduledJobDefinition[] = [
   { handler: 'control/onboarding-reaper', everyMinutes: 60, timeoutSeconds: 300 },
   // Snapshots every active tenant's gauges (active cases, users, storage) into the usage ledger (UsageSnapshot.snapshotActiveTenants).
   { handler: 'control/usage-snapshot', everyMinutes: 60, timeoutSeconds: 900 },
+  // Reconciles the last settled hours' metered requests with the gateway's and reports each difference (Reconciliation.reconcileUsage).
+  { handler: 'control/usage-reconciler', everyMinutes: 60, timeoutSeconds: 300 },
 ];
 
 /**

@@ -82,6 +82,9 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   // Usage, cost and margin (DESIGN §10): operators' reports and the cells' usage broker read the ledger.
   'control/tenants-usage': 'usage-read',
   'control/usage-report': 'usage-read',
+  // Reconciliation (DESIGN §10): on demand for operators, and hourly; both only read the ledger.
+  'control/usage-reconciliation': 'usage-read',
+  'control/usage-reconciler': 'usage-read',
   'control/broker-usage': 'usage-read',
   // Hourly: each active tenant's gauges, read through its cell's tenant access role, into the ledger.
   'control/usage-snapshot': 'usage-snapshot',

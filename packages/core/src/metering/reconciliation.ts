@@ -6,7 +6,9 @@
  * shows as a difference. Throttled, over-quota and refused requests never reached a function: they
  * are reported beside the comparison, never in it.
  */
-import { type LedgerTable, type Range, usageInRange } from './ledger.js';
+import { parse } from '../shared/validation.js';
+import { type LedgerTable, ledgerTable, type Range, usageInRange } from './ledger.js';
+import { HourRangeInput, reportRange } from './usage-report.js';
 
 export interface TenantHourReconciliation {
   tenantId: string;
@@ -61,4 +63,10 @@ export async function reconcileUsage(ledger: LedgerTable, range: Range): Promise
     notForwarded: sum((entry) => entry.notForwarded),
     differences: all.filter((entry) => entry.difference !== 0).sort((a, b) => a.hour.localeCompare(b.hour) || a.tenantId.localeCompare(b.tenantId)),
   };
+}
+
+/** `GET /admin/usage/reconciliation?from=&to=`: whole hours, the last 24 by default, within the hourly rows' retention. */
+export async function reconciliationReport(input: unknown, options: { now?: Date; ledger?: LedgerTable } = {}): Promise<ReconciliationReport> {
+  const range = reportRange({ ...parse(HourRangeInput, input ?? {}, '(query)'), granularity: 'hour' }, options.now ?? new Date());
+  return reconcileUsage(options.ledger ?? ledgerTable(), range);
 }

@@ -41,6 +41,9 @@ const RangeFields = {
 
 export const TenantUsageInput = z.strictObject(RangeFields);
 
+/** A range of whole hours (reconciliation compares hours). */
+export const HourRangeInput = z.strictObject({ from: RangeFields.from, to: RangeFields.to });
+
 export const UsageReportInput = z.strictObject({
   ...RangeFields,
   groupBy: z._default(z.enum(GROUP_BYS, `must be one of ${GROUP_BYS.join(', ')}`), 'tenant'),
