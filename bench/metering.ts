@@ -9,6 +9,9 @@
  * Progress goes to stderr; the figures to stdout.
  */
 import { startLedgerFixture } from '@cellbook/local/aws/usage-ledger.fixture';
+import { call, onboardTenant, signIn } from '@cellbook/local/client';
+import { startPlatform } from '@cellbook/local/platform';
+import { percentile } from './percentile.js';
 import { ingestUsage, type LedgerTable } from '@cellbook/core/metering/ledger';
 import { reconcileUsage } from '@cellbook/core/metering/reconciliation';
 import type { UsageEvent } from '@cellbook/core/metering/usage-event';
@@ -17,6 +20,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const INGEST_EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 20_000);
 const RECONCILE_TENANTS = Number(process.env.BENCH_RECONCILE_TENANTS ?? 1_000);
+const OVERHEAD_REQUESTS = Number(process.env.BENCH_OVERHEAD_REQUESTS ?? 1_000);
 const BATCH = 500;
 const DELIVERIES_AT_ONCE = 4;
 const progress = (message: string) => console.error(`[bench:metering] ${message}`);
@@ -110,5 +114,66 @@ async function ledgerFigures(): Promise<string[]> {
   }
 }
 
-const figures = [...(await ledgerFigures())];
+/**
+ * One platform, two pooled cells: cell-1 meters, cell-2 runs with METERING=off. A premium tenant in
+ * each (no throttling in the way) sends the same requests in turn, so both see the same machine load.
+ */
+async function overheadFigures(): Promise<string[]> {
+  progress('booting a platform with a metered and an unmetered cell');
+  const platform = await startPlatform({ port: 0, warm: true, meteringOffCells: ['cell-2'] });
+  try {
+    const operator = await signIn(platform.url, 'operator', 'operator');
+    const tenants = new Map<string, { token: string; caseId: string }>();
+    for (let n = 0; tenants.size < 2 && n < 6; n += 1) {
+      const tenant = await onboardTenant(
+        platform.url,
+        operator,
+        { name: `Meter ${n} ${Date.now()}`, tier: 'premium', adminEmail: `meter-${n}-${Date.now()}@example.com` },
+        `Meter-${n}-Pass-1a`,
+      );
+      if (tenants.has(tenant.cellId)) continue;
+      const created = await call<{ caseId: string }>(platform.url, 'POST', '/cases', { token: tenant.token, body: { title: 'bench', priority: 'low' } });
+      tenants.set(tenant.cellId, { token: tenant.token, caseId: created.body.caseId });
+    }
+    const metered = tenants.get('cell-1');
+    const unmetered = tenants.get('cell-2');
+    if (!metered || !unmetered) throw new Error('could not place a tenant in each pooled cell');
+    const timings = { on: [] as number[], off: [] as number[] };
+    const request = async (tenant: { token: string; caseId: string }, i: number) => {
+      const started = performance.now();
+      const answer =
+        i % 2 === 0
+          ? await call(platform.url, 'GET', `/cases/${tenant.caseId}`, { token: tenant.token })
+          : await call(platform.url, 'POST', `/cases/${tenant.caseId}/notes`, { token: tenant.token, body: { body: `note ${i}` } });
+      if (answer.status >= 300) throw new Error(`bench request answered ${answer.status}`);
+      return performance.now() - started;
+    };
+    progress(`warming up, then ${OVERHEAD_REQUESTS} requests per cell, interleaved`);
+    for (let i = 0; i < 50; i += 1) await Promise.all([request(metered, i), request(unmetered, i)]);
+    for (let i = 0; i < OVERHEAD_REQUESTS; i += 1) {
+      // Alternate which goes first, so neither always meets the other's tail.
+      if (i % 2 === 0) {
+        timings.on.push(await request(metered, i));
+        timings.off.push(await request(unmetered, i));
+      } else {
+        timings.off.push(await request(unmetered, i));
+        timings.on.push(await request(metered, i));
+      }
+    }
+    await platform.usageDelivered();
+    const on = [...timings.on].sort((a, b) => a - b);
+    const off = [...timings.off].sort((a, b) => a - b);
+    const row = (name: string, sorted: number[]) => `  ${name.padEnd(14)} p50 ${percentile(sorted, 50).toFixed(2).padStart(6)} ms   p99 ${percentile(sorted, 99).toFixed(2).padStart(6)} ms`;
+    return [
+      `metering overhead per request (GET a case / POST a note through the router, ${OVERHEAD_REQUESTS} each, same run):`,
+      row('metering on', on),
+      row('metering off', off),
+      `  added          p50 ${(percentile(on, 50) - percentile(off, 50)).toFixed(2).padStart(6)} ms   p99 ${(percentile(on, 99) - percentile(off, 99)).toFixed(2).padStart(6)} ms`,
+    ];
+  } finally {
+    await platform.stop();
+  }
+}
+
+const figures = [...(await overheadFigures()), ...(await ledgerFigures())];
 console.log(figures.join('\n'));

@@ -99,3 +99,27 @@ describe('README release walk-through', () => {
     expect(good).toMatch(new RegExp(`cell-2 runs ${goodId} \\(before: r-[0-9a-f]{16}\\)`));
   }, 180_000);
 });
+
+describe('README metering walk-through', () => {
+  it("shows a tenant's usage against its plan, its cost and margin, the top tenants as CSV, a balanced reconciliation and its SLO neighbours, verbatim", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = /<!-- usage-session:start -->\s*```bash\n([\s\S]*?)```\s*<!-- usage-session:end -->/.exec(readme);
+    if (!section) throw new Error('README.md has no usage-session block');
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', section[1]!], {
+      env: { ...process.env, CELLBOOK: env.url },
+      timeout: 60_000,
+    });
+    // The four requests, and the /me/usage calls that waited for them (metered too).
+    const requests = /"requests":\{"used":(\d+),"limit":100000,"remaining":(\d+)\}/.exec(stdout);
+    expect(Number(requests?.[1])).toBeGreaterThanOrEqual(4);
+    expect(Number(requests?.[1]) + Number(requests?.[2])).toBe(100_000);
+    expect(stdout).toMatch(/"activeCases":\{"used":3,"limit":25000,"remaining":24997\}/);
+    expect(stdout).toMatch(/"users":\{"used":1,"limit":50,"remaining":49\}/);
+    expect(stdout).toMatch(/\{"apiRequests":\d+,"casesCreated":3,"notesCreated":1,"readUnits":\d+,"writeUnits":\d+,"functionGbMs":\d+,"exportBytes":0\}/);
+    expect(stdout).toMatch(/"margin":\{"usd":"-?\d+\.\d\d","micros":-?\d+\}/);
+    expect(stdout).toMatch(/^group_by,key,tenants,apiRequests\r?$/m);
+    expect(stdout).toMatch(/^\[\]$/m);
+    expect(stdout).toMatch(/"tenant":\{[^}]*"p99":/);
+    expect(stdout).toMatch(/\{"error":\{"code":"VALIDATION_FAILED",.*\} → HTTP 422/);
+  });
+});
