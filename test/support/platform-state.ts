@@ -56,7 +56,11 @@ export function watchPlatformState(platform: LocalPlatform): StateWatcher {
       await platform.eventBus.service.drain();
       const { TableNames = [] } = await db.send(new ListTablesCommand({}));
       const tables: Record<string, string[]> = {};
-      for (const table of [...TableNames].sort()) tables[table] = await scanAll(table);
+      // The usage ledger records every request a function answered — a refused one too, as its
+      // tenant's API call — and does so after the answer (log delivery): it is state about the
+      // requests, not state they changed.
+      const ledger = platform.controlFunctionEnv('control/usage-ingest').USAGE_TABLE;
+      for (const table of [...TableNames].sort()) if (table !== ledger) tables[table] = await scanAll(table);
       return { tables, events };
     },
     close() {
