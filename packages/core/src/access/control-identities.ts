@@ -100,7 +100,7 @@ export const ROUTER_PROBING_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<C
 export const TENANT_ACCESS_IDENTITIES: readonly ControlIdentity[] = ['tenant-mover', 'tenant-offboarding', 'tenant-export', 'usage-snapshot'];
 
 /** The control identities that work on the usage ledger: their functions are told its table (`USAGE_TABLE`). */
-export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read', 'usage-snapshot']);
+export const USAGE_LEDGER_IDENTITIES: ReadonlySet<ControlIdentity> = new Set<ControlIdentity>(['metering', 'usage-read', 'usage-snapshot', 'tenant-export']);
 
 export function controlIdentityOf(handler: string): ControlIdentity {
   const identity = Object.hasOwn(CONTROL_IDENTITIES, handler) ? CONTROL_IDENTITIES[handler] : undefined;

@@ -176,7 +176,8 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
 
     // Export (Offboarding.exportPage): read only — the tenant's registry partition (record, audit
     // trail, workflow logs; not name reservations or idempotency records), its cell's catalog entry,
-    // and its cell items through the cell's tenant access role (granted by each cell).
+    // and its cell items through the cell's tenant access role (granted by each cell); and the bytes each
+    // page carries out, counted in the usage ledger as metering counts events (core's ingestUsage).
     'tenant-export': [
       partitionItems(
         'ReadTenantRegistryPartition',
@@ -185,6 +186,11 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
         anyPartition((tenantId) => tenantRegistryPartition(tenantId)),
       ),
       catalogItems('TenantCellLookup', ['GetItem']),
+      allow(
+        'ExportUsageLedgerWrites',
+        ['PutItem', 'UpdateItem', 'ConditionCheckItem'].map((action) => `dynamodb:${action}`),
+        [r.usageTableArn],
+      ),
     ],
 
     // The identity broker: the one role through which the cells reach their tenants' users — in the

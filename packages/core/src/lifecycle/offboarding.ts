@@ -29,6 +29,7 @@ import { deterministicId } from '../shared/ids.js';
 import { normalizeTenantName, releaseAdminEmail } from './onboarding.js';
 import { tenantNameKey, tenantRecordKey, tenantUsersPartition } from '../keys/keys.js';
 import * as Routing from '../cells/routing.js';
+import { meterConsumption } from '../metering/consumption.js';
 import { ReadInput, readTenantItems } from '../tenant-data/export.js';
 import { type Fingerprint, exportLines, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
 import type { TenantDataSources, TenantItem } from '../tenant-data/walk.js';
@@ -74,7 +75,12 @@ export interface ExportPage {
  * One page of a tenant's export. The registry part is read with the control plane's own access
  * (that table has no tenant fence); the cell part through the tenant-tagged role.
  */
-export async function exportPage(tenantId: string, input: unknown): Promise<ExportPage> {
+/**
+ * One page of a tenant's export. The bytes it carries out are the tenant's usage (`exportBytes`,
+ * DESIGN §10): counted in the ledger, keyed by the request, before the page is answered — a page
+ * whose usage could not be recorded is not sent (the operator asks again).
+ */
+export async function exportPage(tenantId: string, input: unknown, request: { requestId: string; actor: string }): Promise<ExportPage> {
   const record = await readTenant(tenantId);
   if (!record) throw new TenantNotFound();
   const cell = record.cellId ? await Cell.get(record.cellId) : undefined;
@@ -83,7 +89,13 @@ export async function exportPage(tenantId: string, input: unknown): Promise<Expo
     ...(cell ? { cell: tenantTableIn(cell, tenantId) } : {}),
   };
   const page = await readTenantItems(sources, tenantId, input ?? {});
-  return { lines: exportLines(page.items.map(withoutSecrets)), count: page.items.length, nextCursor: page.nextCursor };
+  const lines = exportLines(page.items.map(withoutSecrets));
+  if (record.cellId && !record.synthetic) {
+    await meterConsumption({ tenantId: record.tenantId, cellId: record.cellId, tier: record.tier }, `export:${request.requestId}`, request.actor, {
+      exportBytes: Buffer.byteLength(lines, 'utf8'),
+    });
+  }
+  return { lines, count: page.items.length, nextCursor: page.nextCursor };
 }
 
 /** The API key's value is the gateway's usage identifier — a credential, not the tenant's data. */
