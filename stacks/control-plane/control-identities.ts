@@ -97,7 +97,6 @@ export function controlIdentities(stack: Stack, app: App, props: ControlIdentiti
     ...props.identityEnvironment,
     TENANTS_TABLE: props.tenantsTable.tableName,
     CELLS_TABLE: props.cellsTable.tableName,
-    USAGE_TABLE: props.usageTable.tableName,
     EVENT_BUS_NAME: props.bus.eventBusName,
     INVITATION_DELIVERY,
   };

@@ -34,6 +34,15 @@ describe('reportRange', () => {
     expect(refusal(() => reportRange({ from: '2026-12-02', to: '2026-12-02' }, NOW))).toEqual([{ path: 'from', message: 'must be before to' }]);
   });
 
+  it('refuses a `to` after the current period, and a date the calendar does not have', () => {
+    expect(refusal(() => reportRange({ from: '2026-12-01', to: '2100-01-01' }, NOW))).toEqual([
+      { path: 'to', message: 'must not be after the end of the current day, 2026-12-04T00:00:00.000Z' },
+    ]);
+    expect(refusal(() => reportRange({ to: '2026-12-03T16:00:00Z', granularity: 'hour' }, NOW))[0]?.path).toBe('to');
+    expect(reportRange({ to: '2026-12-03T15:00:00Z', granularity: 'hour' }, NOW).to).toEqual(new Date('2026-12-03T15:00:00Z'));
+    expect(refusal(() => parse(UsageReportInput, { from: '2026-02-30' }, '(query)'))[0]?.path).toBe('from');
+  });
+
   it('refuses a range reaching further back than the ledger keeps rows: 90 days of hours, 400 of days', () => {
     const [hours] = refusal(() => reportRange({ from: '2026-09-01T00:00:00Z', granularity: 'hour' }, NOW));
     expect(hours).toEqual({ path: 'from', message: 'the ledger keeps hour rows 90 days: from must be on or after 2026-09-04T14:00:00.000Z' });
@@ -46,7 +55,24 @@ describe('reportRange', () => {
 describe('a query from a client, whatever it holds', () => {
   const parameter = fc.oneof(
     fc.string(),
-    fc.constantFrom('2026-12-01', '2026-12-03T14:00:00Z', '2020-01-01', '2026-12-03T14:30:00+02:00', '', '0', 'hour', 'day', 'tenant', 'margin', 'csv', '-1', '1e3'),
+    fc.constantFrom(
+      '2026-12-01',
+      '2026-12-03T14:00:00Z',
+      '2020-01-01',
+      '2026-12-03T14:30:00+02:00',
+      '2100-01-01',
+      '2027-06-01T00:00:00Z',
+      '2026-02-30',
+      '',
+      '0',
+      'hour',
+      'day',
+      'tenant',
+      'margin',
+      'csv',
+      '-1',
+      '1e3',
+    ),
   );
   const query = fc.dictionary(fc.constantFrom('from', 'to', 'granularity', 'groupBy', 'sort', 'top', 'format', 'other', '__proto__', 'constructor'), parameter);
 
@@ -61,6 +87,8 @@ describe('a query from a client, whatever it holds', () => {
           expect(range.from.getTime() % step).toBe(0);
           expect(range.to.getTime() % step).toBe(0);
           expect(NOW.getTime() - range.from.getTime()).toBeLessThanOrEqual((range.granularity === 'hour' ? 90 : 400) * 86_400_000 + step);
+          // Never past the current period: every answered range is one the ledger can walk.
+          expect(range.to.getTime()).toBeLessThanOrEqual(Math.ceil((NOW.getTime() + 1) / step) * step);
           expect(parsed.top).toBeGreaterThanOrEqual(1);
           expect(parsed.top).toBeLessThanOrEqual(100);
         } catch (error) {

@@ -28,10 +28,17 @@ const Instant = z
   .string()
   .check(
     z.refine(
-      (value) => (DATE.test(value) || DATE_TIME.test(value)) && !Number.isNaN(Date.parse(value)),
+      (value) => (DATE.test(value) || DATE_TIME.test(value)) && !Number.isNaN(Date.parse(value)) && isCalendarDate(value.slice(0, 10)),
       'must be a date (2026-12-03) or a UTC date-time (2026-12-03T14:00:00Z)',
     ),
   );
+
+/** `2026-02-30` parses (as 2 March): a date is one only if the calendar has it. */
+function isCalendarDate(date: string): boolean {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const at = new Date(Date.UTC(year, month - 1, day));
+  return at.getUTCFullYear() === year && at.getUTCMonth() === month - 1 && at.getUTCDate() === day;
+}
 
 const RangeFields = {
   from: z.optional(Instant),
@@ -71,8 +78,9 @@ export interface ReportRange extends Range {
 
 /**
  * The range asked for, widened to whole periods: `to` (exclusive) defaults to the end of the current
- * period, `from` to a day (hours) or 30 days (days) before it. Refused: `from` not before `to`, and
- * a range reaching further back than the ledger keeps rows of that granularity.
+ * period, `from` to a day (hours) or 30 days (days) before it. Refused: `from` not before `to`, a
+ * range reaching further back than the ledger keeps rows of that granularity, and a `to` after the
+ * current period (so no range is ever longer than the retention).
  */
 export function reportRange(input: { from?: string | undefined; to?: string | undefined; granularity?: Granularity | undefined }, now: Date): ReportRange {
   const granularity = input.granularity ?? 'day';
@@ -89,6 +97,9 @@ export function reportRange(input: { from?: string | undefined; to?: string | un
       message: `the ledger keeps ${granularity} rows ${retention} days: from must be on or after ${new Date(oldest).toISOString()}`,
     });
   }
+  // Nothing is metered ahead of the current period; a `to` beyond it asks for a range no query should walk.
+  const latest = ceilTo(now.getTime() + 1, granularity);
+  if (to > latest) details.push({ path: 'to', message: `must not be after the end of the current ${granularity}, ${new Date(latest).toISOString()}` });
   if (details.length > 0) throw new ValidationFailed('The request is not valid.', { details });
   return { from: new Date(from), to: new Date(to), granularity };
 }
