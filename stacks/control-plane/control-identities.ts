@@ -24,7 +24,7 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'move-request': { id: 'MoveRequestRole', description: 'Requests tenant moves and drains cells; the mover does the work' },
   'tenant-mover': { id: 'TenantMoverRole', description: "Moves one tenant's data between cells, through the cells' tenant access roles" },
   'tenant-offboarding': { id: 'TenantOffboardingRole', description: 'Offboards suspended tenants: key, users, cell data, slot, tombstone' },
-  'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's items: reads only" },
+  'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's items (reads only) and counts the bytes in the usage ledger" },
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
   'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
   'release-driver': { id: 'ReleaseDriverRole', description: "Drives a release cell by cell: deploys, probes, reads each cell's alarms, rolls back" },

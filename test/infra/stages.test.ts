@@ -22,8 +22,8 @@ describe('stages', () => {
   it('protects and retains every table and both user pools on a long-lived stage', async () => {
     const app = await synthesize({ stage: 'prod' });
     const resources = stateful(app);
-    // Registry, catalog, one table per cell, the tenant and the operator user pools (DESIGN §13).
-    expect(resources).toHaveLength(2 + app.cells.size + 2);
+    // Registry, catalog, usage ledger, one table per cell, the tenant and the operator user pools (DESIGN §13).
+    expect(resources).toHaveLength(3 + app.cells.size + 2);
     for (const resource of resources) {
       expect(resource, resource.id).toMatchObject({ deletionPolicy: 'Retain', protection: resource.type === 'AWS::DynamoDB::Table' ? true : 'ACTIVE' });
     }
@@ -33,7 +33,7 @@ describe('stages', () => {
   it('lets a dev stage be removed with its data', async () => {
     const app = await synthesize({ stage: 'dev-alice' });
     const resources = stateful(app);
-    expect(resources).toHaveLength(2 + app.cells.size + 2);
+    expect(resources).toHaveLength(3 + app.cells.size + 2);
     for (const resource of resources) {
       expect(resource, resource.id).toMatchObject({ deletionPolicy: 'Delete', protection: resource.type === 'AWS::DynamoDB::Table' ? false : 'INACTIVE' });
     }

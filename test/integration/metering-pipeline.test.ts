@@ -127,7 +127,7 @@ describe('metering pipeline', () => {
           route: 'GET /cases',
           status: 200,
           occurredAt: new Date(),
-          quantities: { apiRequests: 1000 },
+          quantities: { apiRequests: 1, readUnits: 9_000 },
         }),
       );
     const summary = await env.platform.invokeControl(

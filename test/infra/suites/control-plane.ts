@@ -91,8 +91,8 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       });
     });
 
-    it('tells the usage ledger table to the functions that work on it — metering, usage reads and the usage snapshot — and to no other', () => {
-      const ledgerRoles = new Set([infra.arn(control(), 'MeteringRole'), infra.arn(control(), 'UsageReaderRole'), infra.arn(control(), 'UsageSnapshotRole')]);
+    it('tells the usage ledger table to the functions that work on it — metering, usage reads, the usage snapshot and the export — and to no other', () => {
+      const ledgerRoles = new Set(['MeteringRole', 'UsageReaderRole', 'UsageSnapshotRole', 'TenantExportRole'].map((role) => infra.arn(control(), role)));
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       for (const fn of functions) {
         const variables = (fn.properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -342,7 +342,11 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     describe.each(CONTROL_SCHEDULES.map((job) => [job.handler, job] as const))('scheduled job %s', (handler, job) => {
       /** The identity each job runs as (the stack's CONTROL_IDENTITIES, by role). */
-      const ROLE_OF: Record<string, string> = { 'control/onboarding-reaper': 'TenantOffboardingRole', 'control/usage-snapshot': 'UsageSnapshotRole' };
+      const ROLE_OF: Record<string, string> = {
+        'control/onboarding-reaper': 'TenantOffboardingRole',
+        'control/usage-snapshot': 'UsageSnapshotRole',
+        'control/usage-reconciler': 'UsageReaderRole',
+      };
       const path = `Schedule-${handler.replace(/^control\//, '')}`;
 
       it('is one function with the timeout the schedule table sets, on its own identity', () => {
@@ -867,15 +871,23 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       ).toEqual([]);
     });
 
-    it("export may read the tenant's registry partition, its cell's catalog entry and its cell items through the tenant access role — and write nothing", async () => {
+    it("export may read the tenant's registry partition, its cell's catalog entry and its cell items through the tenant access role, count its bytes in the usage ledger — and write nothing else", async () => {
       const role = infra.role(control(), 'TenantExportRole');
       const partition = { 'dynamodb:LeadingKeys': [Keys.tenantRegistryPartition('t-1')] };
+      const usage = infra.arn(control(), 'usage/Table');
       expect(
         await allowed(role, [
           { action: 'dynamodb:GetItem', resource: tenants(), context: partition },
           { action: 'dynamodb:Query', resource: tenants(), context: partition },
           { action: 'dynamodb:GetItem', resource: cells() },
+          ...['PutItem', 'UpdateItem', 'ConditionCheckItem'].map((action) => ({ action: `dynamodb:${action}`, resource: usage })),
           ...assumeTenantRoles(),
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...['DeleteItem', 'Query', 'Scan', 'GetItem', 'BatchWriteItem'].map((action) => ({ action: `dynamodb:${action}`, resource: usage })),
+          { action: 'dynamodb:Query', resource: `${usage}/index/GSI1` },
         ]),
       ).toEqual([]);
       expect(

@@ -547,7 +547,8 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
     new UpdateCommand({
       TableName: tenantsTable(),
       Key: tenantRecordKey(tenantId),
-      UpdateExpression: 'SET cellId = :to, previousCellId = :from, tier = :tier, updatedAt = :now',
+      // previousCellUntil: the cell it left may report its usage of before the switch (metering/usage-intake.ts).
+      UpdateExpression: 'SET cellId = :to, previousCellId = :from, previousCellUntil = :now, tier = :tier, updatedAt = :now',
       ConditionExpression: '#move.moveId = :moveId',
       ExpressionAttributeNames: { '#move': 'move' },
       ExpressionAttributeValues: { ':to': to.cellId, ':from': from.cellId, ':tier': tier, ':moveId': move.moveId, ':now': new Date().toISOString() },

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { requestUsageEvent } from './meter.js';
 import { admitUsage, cellOfUsageSubscription, readUsageLine, usageSubscriptionName, type TenantPlacement } from './usage-intake.js';
-import { usageLogLine, type UsageEvent } from './usage-event.js';
+import { type Quantities, usageLogLine, type UsageEvent } from './usage-event.js';
 
-const requestEvent = (overrides: { tenantId?: string; cellId?: string; requestId?: string } = {}) =>
+const requestEvent = (overrides: { tenantId?: string; cellId?: string; requestId?: string; occurredAt?: string; quantities?: Quantities } = {}) =>
   requestUsageEvent({
     tenant: { tenantId: overrides.tenantId ?? 'acme-1a2b', cellId: overrides.cellId ?? 'cell-1', tier: 'basic', username: 'ann' },
     requestId: overrides.requestId ?? 'r-1',
     route: 'GET /cases',
     status: 200,
-    occurredAt: new Date('2026-12-03T13:00:00Z'),
-    quantities: { apiRequests: 1, readUnits: 1 },
+    occurredAt: new Date(overrides.occurredAt ?? '2026-12-03T13:00:00Z'),
+    quantities: overrides.quantities ?? { apiRequests: 1, readUnits: 1 },
   });
 
 const accessRecord = {
@@ -69,6 +69,24 @@ describe('readUsageLine', () => {
     for (const event of forged) expect(readUsageLine(usageLogLine(event), 'cell-1'), JSON.stringify(event.data)).toMatchObject({ outcome: 'refused' });
   });
 
+  it('refuses a line claiming more than one request can consume, or other than one API call, or consumption outside a request', () => {
+    for (const quantities of [
+      { apiRequests: 1, readUnits: 10_001 },
+      { apiRequests: 1, functionGbMs: 9e15 },
+      { apiRequests: 1, casesCreated: 2 },
+      { apiRequests: 1, exportBytes: 1 },
+      { apiRequests: 1_000 },
+      { readUnits: 1 },
+    ]) {
+      expect(readUsageLine(usageLogLine(requestEvent({ quantities })), 'cell-1'), JSON.stringify(quantities)).toMatchObject({ outcome: 'refused' });
+    }
+    const consumption = { ...requestEvent(), data: { kind: 'consumption' as const, quantities: { exportBytes: 10 } } };
+    expect(readUsageLine(usageLogLine(consumption), 'cell-1')).toMatchObject({ outcome: 'refused' });
+    expect(readUsageLine(usageLogLine(requestEvent({ quantities: { apiRequests: 1, readUnits: 10_000, functionGbMs: 300_000 } })), 'cell-1')).toMatchObject({
+      outcome: 'event',
+    });
+  });
+
   it('refuses what is not JSON, not an object, or not a usage event', () => {
     for (const message of ['plain text', '[1]', JSON.stringify({ type: 'cellbook.usage', usage: { tenantId: 'x' } })]) {
       expect(readUsageLine(message, 'cell-1'), message).toMatchObject({ outcome: 'refused' });
@@ -78,11 +96,11 @@ describe('readUsageLine', () => {
 
 describe('admitUsage', () => {
   const placements: Record<string, TenantPlacement> = {
-    'acme-1a2b': { cellId: 'cell-1' },
-    'moved-3c4d': { cellId: 'cell-2', previousCellId: 'cell-1' },
-    'moving-5e6f': { cellId: 'cell-1', move: { fromCellId: 'cell-1' } },
-    'other-7a8b': { cellId: 'cell-2' },
-    'probe-cell-1': { cellId: 'cell-1', synthetic: true },
+    'acme-1a2b': { cellId: 'cell-1', tier: 'basic' },
+    'moved-3c4d': { cellId: 'cell-2', tier: 'standard', previousCellId: 'cell-1', previousCellUntil: '2026-12-03T13:30:00Z' },
+    'left-long-ago': { cellId: 'cell-2', tier: 'basic', previousCellId: 'cell-1', previousCellUntil: '2026-11-01T00:00:00Z' },
+    'other-7a8b': { cellId: 'cell-2', tier: 'basic' },
+    'probe-cell-1': { cellId: 'cell-1', tier: 'basic', synthetic: true },
   };
   const lookups: string[] = [];
   const placementOf = async (tenantId: string) => {
@@ -90,14 +108,27 @@ describe('admitUsage', () => {
     return placements[tenantId];
   };
 
-  it("keeps the events of the cell's tenants — placed there now or before their last move — and refuses another cell's tenant's and an unknown tenant's", async () => {
-    const events = ['acme-1a2b', 'moved-3c4d', 'moving-5e6f', 'other-7a8b', 'ghost-9z9z'].map((tenantId) => requestEvent({ tenantId, requestId: tenantId }));
+  it("keeps the events of the cell's tenants — placed there now, or before they moved away — and refuses another cell's tenant's and an unknown tenant's", async () => {
+    const events = ['acme-1a2b', 'moved-3c4d', 'left-long-ago', 'other-7a8b', 'ghost-9z9z'].map((tenantId) => requestEvent({ tenantId, requestId: tenantId }));
     const admission = await admitUsage('cell-1', events, placementOf);
-    expect(admission.admitted.map((event) => event.tenantId)).toEqual(['acme-1a2b', 'moved-3c4d', 'moving-5e6f']);
+    expect(admission.admitted.map((event) => event.tenantId)).toEqual(['acme-1a2b', 'moved-3c4d']);
     expect(admission.refused).toEqual([
+      { tenantId: 'left-long-ago', idempotencyKey: 'request:left-long-ago', reason: 'tenant is not placed in cell cell-1' },
       { tenantId: 'other-7a8b', idempotencyKey: 'request:other-7a8b', reason: 'tenant is not placed in cell cell-1' },
       { tenantId: 'ghost-9z9z', idempotencyKey: 'request:ghost-9z9z', reason: 'no such tenant' },
     ]);
+  });
+
+  it('lets the cell a tenant left report only what happened before it left (and a grace of 5 minutes)', async () => {
+    const at = (occurredAt: string) => requestEvent({ tenantId: 'moved-3c4d', requestId: occurredAt, occurredAt });
+    const admission = await admitUsage('cell-1', [at('2026-12-03T13:29:59Z'), at('2026-12-03T13:35:00Z'), at('2026-12-03T13:35:01Z')], placementOf);
+    expect(admission.admitted.map((event) => event.occurredAt)).toEqual(['2026-12-03T13:29:59.000Z', '2026-12-03T13:35:00.000Z']);
+    expect(admission.refused.map((refusal) => refusal.idempotencyKey)).toEqual(['request:2026-12-03T13:35:01Z']);
+  });
+
+  it("counts admitted usage under the registry's tier, whatever tier the line claims", async () => {
+    const admission = await admitUsage('cell-1', [requestEvent({ tenantId: 'moved-3c4d' })], placementOf);
+    expect(admission.admitted[0]?.tier).toBe('standard');
   });
 
   it('leaves synthetic probe tenants out of the ledger', async () => {

@@ -3,13 +3,15 @@
  * `cellbook-usage-<cellId>` — set by the Cell stack, never by the cell's code — delivers the cell's
  * usage lines and its API's access log; each line becomes a usage event of that cell, or is refused.
  * A compromised cell can meter only its own tenants: an event naming another cell, or a tenant not
- * placed in this cell (now, or before its last move), is refused; a function's log may carry only
- * what a function measures (request and consumption usage), never the gateway's observations.
+ * placed in this cell (now, or before its last move, for what happened before it), is refused; a
+ * function's log may carry only what one request measures, within what one request can consume,
+ * never the gateway's observations; the tier is the registry's.
  */
 import { isCellId } from '../keys/keys.js';
 import { readTenant } from '../tenants/repository.js';
 import { gatewayUsageOf } from './access-log.js';
-import { parseUsageEvent, USAGE_LOG_TYPE, type UsageData, type UsageEvent } from './usage-event.js';
+import { type CounterDimension, COUNTER_DIMENSIONS, parseUsageEvent, USAGE_LOG_TYPE, type UsageData, type UsageEvent } from './usage-event.js';
+import type { TierName } from '../tenancy/tiers.js';
 
 const SUBSCRIPTION_PREFIX = 'cellbook-usage-';
 
@@ -34,7 +36,23 @@ export const USAGE_LINE_FILTER_PATTERN = `{ $.type = "${USAGE_LOG_TYPE}" }`;
 export const ACCESS_LOG_FILTER_PATTERN = '';
 
 /** The kinds a function's usage line may carry; the rest are the gateway's or the control plane's to say. */
-const FUNCTION_KINDS: ReadonlySet<UsageData['kind']> = new Set(['request', 'consumption']);
+const FUNCTION_KINDS: ReadonlySet<UsageData['kind']> = new Set(['request']);
+
+/**
+ * The most one request can consume, per dimension: one API call, at most one case or note, the
+ * units and GB-ms a request can use before API Gateway's 29 s integration timeout (10 GB of memory
+ * for 30 s; 10,000 read or write units is 40 MB read or 10 MB written). A line claiming more is
+ * refused whole: a compromised cell cannot bill its tenants at will.
+ */
+export const MAX_PER_REQUEST: Readonly<Record<CounterDimension, number>> = {
+  apiRequests: 1,
+  casesCreated: 1,
+  notesCreated: 1,
+  readUnits: 10_000,
+  writeUnits: 10_000,
+  functionGbMs: 300_000,
+  exportBytes: 0,
+};
 /** Idempotency keys of the gateway's observations (access-log.ts): a usage line may not take one, nor shadow one. */
 const GATEWAY_KEY_PREFIX = 'gateway:';
 
@@ -67,19 +85,33 @@ export function readUsageLine(message: string, cellId: string): IntakeLine {
   if (event.cellId !== cellId) return { outcome: 'refused', reason: `names cell ${event.cellId}, delivered by cell ${cellId}`, ...about };
   if (!FUNCTION_KINDS.has(event.data.kind)) return { outcome: 'refused', reason: `a function may not report ${event.data.kind} usage`, ...about };
   if (event.idempotencyKey.startsWith(GATEWAY_KEY_PREFIX)) return { outcome: 'refused', reason: "a function may not take a gateway record's key", ...about };
+  if (event.data.kind === 'request') {
+    const { quantities } = event.data;
+    const excess = COUNTER_DIMENSIONS.find((dimension) => (quantities[dimension] ?? 0) > MAX_PER_REQUEST[dimension]);
+    if (excess) return { outcome: 'refused', reason: `claims ${quantities[excess]} ${excess}, more than one request can use (${MAX_PER_REQUEST[excess]})`, ...about };
+    if (quantities.apiRequests !== 1) return { outcome: 'refused', reason: 'a request line counts exactly one API request', ...about };
+  }
   return { outcome: 'event', event };
 }
 
 /** Where the registry says a tenant is (tenants/record.ts), as much as placement checks need. */
 export interface TenantPlacement {
   cellId: string | null;
-  /** The cell it last moved away from: its requests in flight there are still metered. */
+  /** Its tier now: the ledger counts admitted usage under it, whatever tier a line claims. */
+  tier: TierName;
+  /** The cell it last moved away from, and when it left (the move's switch). */
   previousCellId?: string;
-  /** Its latest move: the cell it left serves its requests until the switch. */
-  move?: { fromCellId: string };
+  previousCellUntil?: string;
   /** A cell's synthetic probe tenant: metering leaves it out. */
   synthetic?: true;
 }
+
+/**
+ * How long after a move's switch the cell a tenant left may still report its usage: requests in
+ * flight there end within API Gateway's 29 s timeout, and their lines are delivered within minutes.
+ * Usage it reports as happening later is refused.
+ */
+export const PREVIOUS_CELL_GRACE_MS = 5 * 60_000;
 
 export interface Admission {
   admitted: UsageEvent[];
@@ -88,9 +120,14 @@ export interface Admission {
   synthetic: number;
 }
 
-/** Whether `cellId` may report usage of a tenant placed as `placement`. */
-export function mayMeter(placement: TenantPlacement, cellId: string): boolean {
-  return placement.cellId === cellId || placement.previousCellId === cellId || placement.move?.fromCellId === cellId;
+/**
+ * Whether `cellId` may report usage of a tenant placed as `placement`, that happened at `occurredAt`:
+ * the cell it is placed in, or the cell it left, for what happened before it left (and a grace).
+ */
+export function mayMeter(placement: TenantPlacement, cellId: string, occurredAt: string): boolean {
+  if (placement.cellId === cellId) return true;
+  if (placement.previousCellId !== cellId || placement.previousCellUntil === undefined) return false;
+  return Date.parse(occurredAt) <= Date.parse(placement.previousCellUntil) + PREVIOUS_CELL_GRACE_MS;
 }
 
 /**
@@ -109,9 +146,10 @@ export async function admitUsage(cellId: string, events: readonly UsageEvent[], 
     const placed = await placement;
     const about = { tenantId: event.tenantId, idempotencyKey: event.idempotencyKey };
     if (!placed) admission.refused.push({ ...about, reason: 'no such tenant' });
-    else if (!mayMeter(placed, cellId)) admission.refused.push({ ...about, reason: `tenant is not placed in cell ${cellId}` });
+    else if (!mayMeter(placed, cellId, event.occurredAt)) admission.refused.push({ ...about, reason: `tenant is not placed in cell ${cellId}` });
     else if (placed.synthetic) admission.synthetic += 1;
-    else admission.admitted.push(event);
+    // The tier is the registry's, never the line's: a cell cannot move its tenant's usage to a dearer plan.
+    else admission.admitted.push({ ...event, tier: placed.tier });
   }
   return admission;
 }
@@ -125,8 +163,9 @@ export async function registryPlacement(tenantId: string): Promise<TenantPlaceme
   if (!record) return undefined;
   return {
     cellId: record.cellId,
+    tier: record.tier,
     ...(record.previousCellId ? { previousCellId: record.previousCellId } : {}),
-    ...(record.move ? { move: { fromCellId: record.move.fromCellId } } : {}),
+    ...(record.previousCellUntil ? { previousCellUntil: record.previousCellUntil } : {}),
     ...(record.synthetic ? { synthetic: true as const } : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface TenantRecord {
   cellId: string | null;
   /** The cell the tenant last moved away from; its stale requests there are told to retry. */
   previousCellId?: string;
+  /** When it left `previousCellId` (the move's switch). */
+  previousCellUntil?: string;
   overrides: EntitlementOverrides;
   adminUsername: string;
   createdAt: string;
