@@ -25,6 +25,7 @@ function november(tenantId: string, cellId: string, tier: TierName, quantities: 
     quantities: day === 0 ? { ...ZERO, ...quantities } : { ...ZERO },
     gauges,
     gateway: NO_GATEWAY,
+    fingerprints: { metered: 0, answered: 0 },
   }));
 }
 
@@ -174,6 +175,7 @@ describe('a moved tenant', () => {
     quantities: { ...ZERO, apiRequests },
     gauges,
     gateway: { ...NO_GATEWAY, requests: apiRequests, integration: apiRequests },
+    fingerprints: { metered: 0, answered: 0 },
   });
   // Moved from cell-1 to cell-2 during 14:00; the 14:00 snapshot was taken in cell-1.
   const rows = [

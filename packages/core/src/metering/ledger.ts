@@ -46,6 +46,11 @@ export interface UsageRow {
   /** Hour rows: the hour's snapshot. Day rows: the mean of the day's hourly snapshots. */
   gauges: Gauges;
   gateway: GatewayCounts;
+  /**
+   * Hour rows: the sums of the fingerprints of the requests metered and of those the gateway saw a
+   * function answer (`requestFingerprint`); reconciliation compares them. Zero in day rows.
+   */
+  fingerprints: { metered: number; answered: number };
 }
 
 /** One tenant's gateway traffic in one 5-minute bucket of one cell, with its exact latency histogram. */
@@ -134,13 +139,20 @@ type Additions = { grain: UsageGrain; add: [string, number][]; set: [string, num
 function additionsOf(event: UsageEvent): Additions {
   const data = event.data;
   switch (data.kind) {
-    case 'request':
+    case 'request': {
+      const add = counterAdditions(data.quantities);
+      // Which requests were metered, not only how many: reconciliation compares the sums of both sides' fingerprints.
+      const hour: [string, number][] = event.idempotencyKey.startsWith(REQUEST_KEY_PREFIX)
+        ? [...add, ['x_metered', requestFingerprint(event.idempotencyKey.slice(REQUEST_KEY_PREFIX.length))]]
+        : add;
+      return [
+        { grain: 'HOUR', add: hour, set: [] },
+        { grain: 'DAY', add, set: [] },
+      ];
+    }
     case 'consumption':
     case 'correction': {
-      const add = COUNTER_DIMENSIONS.flatMap((dimension): [string, number][] => {
-        const quantity = data.quantities[dimension];
-        return quantity === undefined || quantity === 0 ? [] : [[`q_${dimension}`, quantity]];
-      });
+      const add = counterAdditions(data.quantities);
       return [
         { grain: 'HOUR', add, set: [] },
         { grain: 'DAY', add, set: [] },
@@ -175,8 +187,12 @@ function additionsOf(event: UsageEvent): Additions {
       if (serverError) bucket.push(['serverErrors', 1]);
       if (data.outcome === 'throttled') bucket.push(['throttled', 1]);
       if (data.outcome === 'integration') bucket.push(['answered', 1], [`l_${data.latencyMs}`, 1]);
+      const hour: [string, number][] =
+        data.outcome === 'integration' && event.idempotencyKey.startsWith(GATEWAY_KEY_PREFIX)
+          ? [...counts, ['x_answered', requestFingerprint(event.idempotencyKey.slice(GATEWAY_KEY_PREFIX.length))]]
+          : counts;
       return [
-        { grain: 'HOUR', add: counts, set: [] },
+        { grain: 'HOUR', add: hour, set: [] },
         { grain: 'DAY', add: counts, set: [] },
         { grain: 'SLO', add: bucket, set: [] },
       ];
@@ -184,6 +200,28 @@ function additionsOf(event: UsageEvent): Additions {
   }
 }
 type GaugeName = (typeof GAUGE_DIMENSIONS)[number];
+
+function counterAdditions(quantities: Partial<Record<CounterDimension, number>>): [string, number][] {
+  return COUNTER_DIMENSIONS.flatMap((dimension): [string, number][] => {
+    const quantity = quantities[dimension];
+    return quantity === undefined || quantity === 0 ? [] : [[`q_${dimension}`, quantity]];
+  });
+}
+
+/** The idempotency keys of a function's request line and of the gateway's record of the same request (meter.ts, access-log.ts). */
+const REQUEST_KEY_PREFIX = 'request:';
+const GATEWAY_KEY_PREFIX = 'gateway:';
+
+/**
+ * A request id's fingerprint: 24 bits of FNV-1a. An hour's sum of them stays an exact integer for up
+ * to 2^29 requests, and two sides that metered different requests disagree on it but for a 1 in 2^24
+ * chance — even when their counts agree (a lost line and a line metered twice cancel in a count).
+ */
+export function requestFingerprint(requestId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i += 1) hash = Math.imul(hash ^ requestId.charCodeAt(i), 0x01000193) >>> 0;
+  return hash & 0xffffff;
+}
 
 function aggregateChanges(event: UsageEvent): AggregateChange[] {
   const at = new Date(event.occurredAt);
@@ -478,6 +516,7 @@ function rowOf(item: Record<string, unknown>, grain: 'HOUR' | 'DAY'): UsageRow {
     period: String(item.period),
     quantities,
     gauges,
+    fingerprints: { metered: number(item.x_metered), answered: number(item.x_answered) },
     gateway: {
       requests: number(item.gw_requests),
       integration: number(item.gw_integration),

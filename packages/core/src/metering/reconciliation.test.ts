@@ -76,8 +76,21 @@ describe('usage reconciliation', () => {
 
     const report = await reconcileUsage(ledger, range);
     expect(report.differences).toEqual([
-      { tenantId: 't-1', hour: '2026-12-03T13', cells: ['cell-1'], metered: 1, answered: 2, difference: -1, notForwarded: 0 },
-      { tenantId: 't-2', hour: '2026-12-03T14', cells: ['cell-1'], metered: 2, answered: 1, difference: 1, notForwarded: 0 },
+      { tenantId: 't-1', hour: '2026-12-03T13', cells: ['cell-1'], metered: 1, answered: 2, difference: -1, sameRequests: false, notForwarded: 0 },
+      { tenantId: 't-2', hour: '2026-12-03T14', cells: ['cell-1'], metered: 2, answered: 1, difference: 1, sameRequests: false, notForwarded: 0 },
+    ]);
+  });
+
+  it('finds errors that cancel out in the count: one request never metered, another metered twice', async () => {
+    const ledger = { doc: fixture.doc, tableName: await fixture.table() };
+    const [lostGateway] = traffic('t-1', 'cell-1', 'lost', '2026-12-03T13:05:00.000Z', 'integration', false);
+    const twice = traffic('t-1', 'cell-1', 'twice', '2026-12-03T13:06:00.000Z', 'integration');
+    const forged = { ...twice[1]!, idempotencyKey: 'request:twice-again' };
+    await ingestUsage(ledger, [lostGateway!, ...twice, forged], NOW);
+
+    const report = await reconcileUsage(ledger, range);
+    expect(report.differences).toEqual([
+      { tenantId: 't-1', hour: '2026-12-03T13', cells: ['cell-1'], metered: 2, answered: 2, difference: 0, sameRequests: false, notForwarded: 0 },
     ]);
   });
 });

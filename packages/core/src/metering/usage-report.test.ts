@@ -140,6 +140,7 @@ function row(tenantId: string, cellId: string, tier: UsageRow['tier'], apiReques
     quantities: { ...ZERO, apiRequests },
     gauges: { storageBytes },
     gateway: { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0 },
+    fingerprints: { metered: 0, answered: 0 },
   };
 }
 
