@@ -178,3 +178,27 @@ describe('the usage ledger', () => {
     ]);
   });
 });
+
+describe('a batch with an event the table refuses', () => {
+  it('counts every other event of the batch and refuses that one alone', async () => {
+    const written: string[] = [];
+    // A table that cancels any transaction holding the entry of `request:poison`, as DynamoDB does
+    // for an item it cannot take (ValidationError), and commits the others.
+    const doc = {
+      send: async (command: { input: { TransactItems: { Put?: { Item: { SK: string } } }[] } }) => {
+        const items = command.input.TransactItems;
+        const reasons = items.map((item) => ({ Code: item.Put?.Item.SK === 'ENTRY#request:poison' ? 'ValidationError' : 'None' }));
+        if (reasons.some((reason) => reason.Code !== 'None')) {
+          throw Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: reasons });
+        }
+        for (const item of items) if (item.Put) written.push(item.Put.Item.SK);
+        return {};
+      },
+    } as unknown as LedgerTable['doc'];
+    const events = ['a', 'b', 'poison', 'c', 'd'].map((id) => request(`request:${id}`, '2026-12-03T15:00:00.000Z'));
+    const result = await ingestUsage({ doc, tableName: 'usage' }, events, NOW);
+    expect(result.counted).toBe(4);
+    expect(result.refused).toEqual([{ idempotencyKey: 'request:poison', reason: "the ledger's table refused it (ValidationError)" }]);
+    expect(written.sort()).toEqual(['ENTRY#request:a', 'ENTRY#request:b', 'ENTRY#request:c', 'ENTRY#request:d']);
+  });
+});

@@ -97,6 +97,8 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 /** One transaction's items at most (DynamoDB's limit). */
 const MAX_TRANSACTION_ITEMS = 100;
 const MAX_CONFLICT_RETRIES = 8;
+/** Cancellation reasons that say "not now" rather than "not this": the transaction is tried again as it is. */
+const RETRYABLE_CANCELLATIONS: ReadonlySet<string> = new Set(['None', 'ConditionalCheckFailed', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
 /** `2026-12-03T14`: the UTC hour an instant falls in. */
 export function hourOf(at: Date): string {
@@ -432,6 +434,24 @@ async function writeChunk(ledger: LedgerTable, chunk: readonly UsageEvent[], now
         if (reason.Code !== 'ConditionalCheckFailed' || !owner) continue;
         if (owner.role === 'entry') duplicates.add(owner.event);
         if (owner.role === 'check') uncorrectable.add(owner.event);
+      }
+      if (duplicates.size === 0 && uncorrectable.size === 0 && reasons.some((reason) => !RETRYABLE_CANCELLATIONS.has(reason.Code ?? 'None'))) {
+        // An event the table will not take (too large an item, …): halve the chunk until it is alone
+        // and refused, so one bad event never holds back its neighbours' usage.
+        if (remaining.length === 1) {
+          const [event] = remaining as [UsageEvent];
+          const code = reasons.find((reason) => !RETRYABLE_CANCELLATIONS.has(reason.Code ?? 'None'))?.Code;
+          result.refused.push({ idempotencyKey: event.idempotencyKey, reason: `the ledger's table refused it (${code})` });
+          return result;
+        }
+        const middle = Math.ceil(remaining.length / 2);
+        for (const half of [remaining.slice(0, middle), remaining.slice(middle)]) {
+          const outcome = await writeChunk(ledger, half, now);
+          result.counted += outcome.counted;
+          result.duplicates += outcome.duplicates;
+          result.refused.push(...outcome.refused);
+        }
+        return result;
       }
       if (duplicates.size === 0 && uncorrectable.size === 0) {
         // Another ingestion changing the same aggregate at the same moment: try again, a little later.

@@ -123,3 +123,21 @@ describe('TransactWriteItems on dynalite (emulated by the endpoint)', () => {
     expect(await get('race')).toEqual({ PK: 'race', SK: 'X', n: 40 });
   });
 });
+
+describe('TransactWriteItems with an item the table refuses', () => {
+  it('cancels the transaction with that item’s ValidationError and applies nothing', async () => {
+    const error = await rejection(
+      doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: TABLE, Item: { PK: 'big-ok', SK: 'X' } } },
+            { Put: { TableName: TABLE, Item: { PK: 'big', SK: 'X', blob: 'x'.repeat(410 * 1024) } } },
+          ],
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(TransactionCanceledException);
+    expect((error as TransactionCanceledException).CancellationReasons?.map((reason) => reason.Code)).toEqual(['None', 'ValidationError']);
+    expect(await get('big-ok')).toBeUndefined();
+  });
+});

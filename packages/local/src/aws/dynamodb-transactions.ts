@@ -151,6 +151,8 @@ export function createTransactionEmulator(engine: DynamoDBClient, lock: WriteLoc
           } catch (error) {
             if (error instanceof Error && error.name === 'ConditionalCheckFailedException')
               return { Code: 'ConditionalCheckFailed', Message: 'The conditional request failed' };
+            // An item the table refuses (too large, a bad update): DynamoDB cancels with this item's reason.
+            if (error instanceof Error && error.name === 'ValidationException') return { Code: 'ValidationError', Message: error.message };
             failure ??= error;
             return { Code: error instanceof Error ? error.name.replace(/Exception$/, '') : 'InternalError', Message: error instanceof Error ? error.message : String(error) };
           }
