@@ -644,13 +644,13 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
       const usage = infra.arn(control(), 'usage/Table');
       expect(
         await allowed(role, [
-          ...dynamo(usage, ['PutItem', 'UpdateItem', 'ConditionCheckItem', 'GetItem', 'BatchGetItem', 'Query'], tenantKey),
+          ...dynamo(usage, ['PutItem', 'UpdateItem', 'ConditionCheckItem'], tenantKey),
           { action: 'dynamodb:GetItem', resource: tenants(), context: tenantKey },
         ]),
       ).toEqual([]);
       expect(
         await denied(role, [
-          ...dynamo(usage, ['DeleteItem', 'BatchWriteItem', 'Scan', 'DeleteTable', 'UpdateTable']),
+          ...dynamo(usage, ['GetItem', 'BatchGetItem', 'Query', 'DeleteItem', 'BatchWriteItem', 'Scan', 'DeleteTable', 'UpdateTable']),
           ...dynamo(tenants(), ['PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'Scan']),
           ...dynamo(cells(), ['GetItem', 'Scan', 'UpdateItem']),
           ...cellTables().map((resource) => ({ action: 'dynamodb:GetItem', resource, context: tenantKey })),

@@ -60,6 +60,14 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       r.tenantsTableArn,
       anyPartition((releaseId) => releasePartition(releaseId), 'r-0000000000000000'),
     );
+  // Counting usage in the ledger (core's ingestUsage): one transaction of entries put only if absent,
+  // the aggregates they add to, and a check that a correction's entry exists. Nothing read, nothing deleted.
+  const ledgerWrites = () =>
+    allow(
+      'UsageLedgerWrites',
+      ['PutItem', 'UpdateItem', 'ConditionCheckItem'].map((action) => `dynamodb:${action}`),
+      [r.usageTableArn],
+    );
   // A repeated change asks which plans hold the key (GetUsagePlans by key id).
   const findKeyUsagePlans = () => allow('FindKeyUsagePlans', ['apigateway:GET'], [usagePlans]);
 
@@ -186,11 +194,7 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
         anyPartition((tenantId) => tenantRegistryPartition(tenantId)),
       ),
       catalogItems('TenantCellLookup', ['GetItem']),
-      allow(
-        'ExportUsageLedgerWrites',
-        ['PutItem', 'UpdateItem', 'ConditionCheckItem'].map((action) => `dynamodb:${action}`),
-        [r.usageTableArn],
-      ),
+      ledgerWrites(),
     ],
 
     // The identity broker: the one role through which the cells reach their tenants' users — in the
@@ -243,14 +247,7 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // once per idempotency key (a conditional dedupe item and the aggregates it adds to, in one
     // transaction), and reads a tenant's registry record to check that the cell reporting its usage is
     // the one it is placed in (or moved from). Nothing else: no catalog, no cell, no bus.
-    metering: [
-      allow(
-        'UsageLedgerWrites',
-        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
-        [r.usageTableArn],
-      ),
-      registryItems('TenantPlacementCheck', ['GetItem']),
-    ],
+    metering: [ledgerWrites(), registryItems('TenantPlacementCheck', ['GetItem'])],
 
     // Operator reads of usage, cost and SLOs: the ledger (a tenant's rows, every tenant's rows of a
     // period by GSI1), the registry (tenants' records and listing) and the catalog (cells' fixed costs
@@ -265,15 +262,7 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // one's cell, and count its snapshot in the ledger as metering counts events (core's ingestUsage:
     // the same ledger writes). Its cell items are read through each cell's tenant access role
     // (granted by each cell), tagged with the tenant.
-    'usage-snapshot': [
-      allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]),
-      catalogItems('TenantCellLookup', ['GetItem']),
-      allow(
-        'UsageLedgerWrites',
-        ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query'].map((action) => `dynamodb:${action}`),
-        [r.usageTableArn],
-      ),
-    ],
+    'usage-snapshot': [allow('ListTenants', ['dynamodb:Query'], [`${r.tenantsTableArn}/index/GSI1`]), catalogItems('TenantCellLookup', ['GetItem']), ledgerWrites()],
   };
 
   // The router's URL, for the handlers that check a tenant's route through it: the Router stack
