@@ -13,7 +13,7 @@ const TENANT_D = 't-dddddddddddddddd';
 const TENANT_E = 't-eeeeeeeeeeeeeeee';
 
 const ZERO: Record<CounterDimension, number> = { apiRequests: 0, casesCreated: 0, notesCreated: 0, readUnits: 0, writeUnits: 0, functionGbMs: 0, exportBytes: 0 };
-const NO_GATEWAY = { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0 };
+const NO_GATEWAY = { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0, slow: 0 };
 
 /** November's 30 day rows of one tenant: `quantities` on the 1st, the same gauges every day. */
 function november(tenantId: string, cellId: string, tier: TierName, quantities: Partial<Record<CounterDimension, number>>, gauges: Gauges): UsageRow[] {

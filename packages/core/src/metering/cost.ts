@@ -317,7 +317,7 @@ export function tenantSeries(rows: readonly UsageRow[]): SeriesPoint[] {
         period: row.period,
         quantities: emptyQuantities(),
         gauges: {},
-        gateway: { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0 },
+        gateway: { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0, slow: 0 },
       };
       points.set(row.period, point);
     }

@@ -133,7 +133,7 @@ describe('the usage ledger', () => {
       NOW,
     );
     const [hour] = await tenantUsage(ledger, 't-1', hours('2026-12-03T15:00:00Z', '2026-12-03T16:00:00Z'), 'hour');
-    expect(hour?.gateway).toEqual({ requests: 5, integration: 4, throttled: 1, quota: 0, refused: 0, serverErrors: 1 });
+    expect(hour?.gateway).toEqual({ requests: 5, integration: 4, throttled: 1, quota: 0, refused: 0, serverErrors: 1, slow: 0 });
     const buckets = await latencyBuckets(ledger, hours('2026-12-03T15:00:00Z', '2026-12-03T15:10:00Z'));
     expect(
       buckets.map((b) => ({
@@ -200,5 +200,25 @@ describe('a batch with an event the table refuses', () => {
     expect(result.counted).toBe(4);
     expect(result.refused).toEqual([{ idempotencyKey: 'request:poison', reason: "the ledger's table refused it (ValidationError)" }]);
     expect(written.sort()).toEqual(['ENTRY#request:a', 'ENTRY#request:b', 'ENTRY#request:c', 'ENTRY#request:d']);
+  });
+});
+
+describe("the ledger's count of slow requests", () => {
+  it("counts, per hour and day, the answered requests over their tier's p99 target (basic: 2,000 ms), and no throttled one", async () => {
+    const ledger = await freshLedger();
+    await ingestUsage(
+      ledger,
+      [
+        gateway('s1', '2026-12-03T15:01:00.000Z', 2_000),
+        gateway('s2', '2026-12-03T15:02:00.000Z', 2_001),
+        gateway('s3', '2026-12-03T15:03:00.000Z', 9_000, 'integration', 504),
+        gateway('s4', '2026-12-03T15:04:00.000Z', 9_000, 'throttled', 429),
+      ],
+      NOW,
+    );
+    const [hour] = await tenantUsage(ledger, 't-1', hours('2026-12-03T15:00:00Z', '2026-12-03T16:00:00Z'), 'hour');
+    const [day] = await tenantUsage(ledger, 't-1', hours('2026-12-03T00:00:00Z', '2026-12-04T00:00:00Z'), 'day');
+    expect(hour?.gateway.slow).toBe(2);
+    expect(day?.gateway.slow).toBe(2);
   });
 });

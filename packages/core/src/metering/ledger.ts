@@ -10,7 +10,7 @@ import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from 
 import { type UsageGrain, USAGE_INDEX_SHARDS, usageAggregateKey, usageAggregatePrefix, usageEntryKey, usageIndexPartition, usagePartition } from '../keys/keys.js';
 import { requireEnv } from '../shared/config.js';
 import { systemDocumentClient } from '../shared/dynamo.js';
-import type { TierName } from '../tenancy/tiers.js';
+import { TIERS, type TierName } from '../tenancy/tiers.js';
 import { COUNTER_DIMENSIONS, type CounterDimension, GAUGE_DIMENSIONS, type Gauges, USAGE_DEDUPLICATION_DAYS, type UsageEvent } from './usage-event.js';
 
 export interface LedgerTable {
@@ -34,6 +34,8 @@ export interface GatewayCounts {
   refused: number;
   /** Status 5xx, whoever answered. */
   serverErrors: number;
+  /** Answered by a function slower than its tier's p99 latency target (the latency SLI's bad events). */
+  slow: number;
 }
 
 /** One tenant's usage in one period (`2026-12-03T14` or `2026-12-03`), in one cell and tier. */
@@ -68,6 +70,11 @@ export interface LatencyBucket {
   throttled: number;
   /** Latency in whole milliseconds → how many answered requests took exactly that long. */
   latencies: ReadonlyMap<number, number>;
+  /**
+   * A coarse bucket (a day row, for an SLO budget): how many answered requests were over their tier's
+   * p99 target; its `latencies` are empty. Absent in a 5-minute bucket, whose histogram says it.
+   */
+  slow?: number;
 }
 
 export interface IngestResult {
@@ -185,6 +192,8 @@ function additionsOf(event: UsageEvent): Additions {
         [`gw_${data.outcome}`, 1],
       ];
       if (serverError) counts.push(['gw_serverErrors', 1]);
+      // Over its tier's p99 target: a bad event of the latency SLI, counted per hour and day for the budget.
+      if (data.outcome === 'integration' && data.latencyMs > TIERS[event.tier].slo.p99LatencyMs) counts.push(['gw_slow', 1]);
       const bucket: [string, number][] = [['requests', 1]];
       if (serverError) bucket.push(['serverErrors', 1]);
       if (data.outcome === 'throttled') bucket.push(['throttled', 1]);
@@ -544,6 +553,7 @@ function rowOf(item: Record<string, unknown>, grain: 'HOUR' | 'DAY'): UsageRow {
       quota: number(item.gw_quota),
       refused: number(item.gw_refused),
       serverErrors: number(item.gw_serverErrors),
+      slow: number(item.gw_slow),
     },
   };
 }

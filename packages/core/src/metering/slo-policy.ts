@@ -18,15 +18,22 @@ export const SLO_WINDOWS = { '5m': 5, '30m': 30, '1h': 60, '6h': 360 } as const;
 export type SloWindow = keyof typeof SLO_WINDOWS;
 export const SLO_WINDOW_NAMES = Object.keys(SLO_WINDOWS) as SloWindow[];
 
-/** Multiwindow burn-rate alerts (Google SRE workbook, chapter 5): both windows must burn this fast. */
+/**
+ * Multiwindow burn-rate alerts (Google SRE workbook, chapter 5): both windows must burn this fast.
+ * Against a 30-day budget (SLO_BUDGET_DAYS), fast pages when 2% of the budget goes in an hour, slow
+ * when 5% goes in six hours.
+ */
 export const BURN_RATE_ALERTS = {
   fast: { burnRate: 14.4, long: '1h', short: '5m' },
   slow: { burnRate: 6, long: '6h', short: '30m' },
 } as const satisfies Record<string, { burnRate: number; long: SloWindow; short: SloWindow }>;
 export type BurnRateAlert = keyof typeof BURN_RATE_ALERTS;
 
-/** The error budget's rolling period. The ledger keeps SLO buckets LEDGER_RETENTION_DAYS.slo days. */
-export const SLO_BUDGET_DAYS = 7;
+/**
+ * The error budget's rolling period, the one the burn-rate thresholds assume. It is read from the
+ * ledger's day rows (kept 400 days); the alerting windows from its 5-minute buckets (kept 8 days).
+ */
+export const SLO_BUDGET_DAYS = 30;
 
 /** The window of the noisy-neighbour view and of the traffic figures in the report. */
 export const TRAFFIC_WINDOW: SloWindow = '1h';

@@ -158,11 +158,11 @@ describe('sloStatus', () => {
     expect(availability.alerts).toEqual(['slow']);
   });
 
-  it('spends the budget over the last 7 days: half spent at half the allowed bad fraction', () => {
-    // 2,000 buckets of 5 requests (10,000) over the week, 5 errors: 0.05 % of a 0.1 % budget.
+  it('spends the budget over the last 30 days: half spent at half the allowed bad fraction', () => {
+    // 2,000 buckets of 5 requests (10,000) in the period, 5 errors: 0.05 % of a 0.1 % budget.
     const week = steady('t-a', 7 * 24 * 60, { requests: 5 }).slice(0, 2_000);
     week[1_000] = { ...week[1_000]!, serverErrors: 5 };
-    const older = bucket('t-a', 7 * 24 * 60 + 5, { requests: 5, serverErrors: 5 });
+    const older = bucket('t-a', 30 * 24 * 60 + 5, { requests: 5, serverErrors: 5 });
     const { availability, latency } = sloStatus([...week, older], standard, NOW);
     expect(availability.budgetRemaining).toBeCloseTo(0.5, 9);
     expect(latency.budgetRemaining).toBe(1);
@@ -201,7 +201,7 @@ describe('sloReport', () => {
     ];
     const report = sloReport(buckets, new Date('2026-12-03T13:55:00.001Z'));
     expect(report.at).toBe(NOW.toISOString());
-    expect(report.budgetDays).toBe(7);
+    expect(report.budgetDays).toBe(30);
     expect(report.tenants.map((tenant) => [tenant.tenantId, tenant.availability.alerts])).toEqual([
       ['t-on-fire', ['fast', 'slow']],
       ['t-slow-burn', ['slow']],
@@ -272,7 +272,7 @@ describe('sloOverview', () => {
 
   it.each([
     [{ at: '2026-12-03T14:05:00.000Z' }, 'at'],
-    [{ at: '2026-12-01T12:00:00.000Z' }, 'at'],
+    [{ at: '2026-11-20T12:00:00.000Z' }, 'at'],
     [{ at: 'yesterday' }, 'at'],
     [{ tenantId: 'T_1*' }, 'tenantId'],
     [{ window: '1h' }, '(query)'],
@@ -280,5 +280,33 @@ describe('sloOverview', () => {
     const refusal = sloOverview(untouchable, query, NOW);
     await expect(refusal).rejects.toBeInstanceOf(ValidationFailed);
     await expect(refusal).rejects.toMatchObject({ details: [expect.objectContaining({ path })] });
+  });
+});
+
+describe('the 30-day budget from coarse (day) rows', () => {
+  /** A day row of tenant t-d, `daysAgo` days before NOW's day, as GET /admin/slo reads it. */
+  const day = (daysAgo: number, traffic: { requests: number; serverErrors?: number; slow?: number }): LatencyBucket => ({
+    tenantId: 't-d',
+    cellId: 'cell-1',
+    tier: 'standard',
+    start: new Date(Date.parse('2026-12-03T00:00:00.000Z') - daysAgo * 24 * 60 * MINUTE).toISOString(),
+    requests: traffic.requests,
+    answered: traffic.requests,
+    serverErrors: traffic.serverErrors ?? 0,
+    throttled: 0,
+    latencies: new Map(),
+    slow: traffic.slow ?? 0,
+  });
+
+  it('spends the budget with what happened days ago, though nothing happened in the alerting windows', () => {
+    // 99.9 %: 10,000 requests allow 10 errors; 15 were answered 5xx twenty days ago. 1 % may be slow: 200 were.
+    const report = sloReport([], NOW, [day(20, { requests: 10_000, serverErrors: 15, slow: 200 }), day(40, { requests: 10, serverErrors: 10 })]);
+    expect(report.budgetDays).toBe(30);
+    expect(report.tenants.map((tenant) => tenant.tenantId)).toEqual(['t-d']);
+    const [tenant] = report.tenants;
+    expect(tenant!.availability.budgetRemaining).toBeCloseTo(-0.5, 9);
+    expect(tenant!.latency.budgetRemaining).toBeCloseTo(-1, 9);
+    expect(tenant!.availability.alerts).toEqual([]);
+    expect(tenant!.traffic.requests).toBe(0);
   });
 });

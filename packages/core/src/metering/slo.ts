@@ -115,6 +115,14 @@ export function windowRange(now: Date, minutes: number): Range {
   return { from: new Date(to.getTime() - minutes * MINUTE_MS), to };
 }
 
+/**
+ * The budget period before `now`: SLO_BUDGET_DAYS of buckets — or of whole UTC days when the budget
+ * is read from day rows, the first of which starts at or after the period's start.
+ */
+export function budgetRange(now: Date): Range {
+  return windowRange(now, SLO_BUDGET_DAYS * 24 * 60);
+}
+
 function inRange(bucket: LatencyBucket, range: Range): boolean {
   const start = Date.parse(bucket.start);
   return start >= range.from.getTime() && start < range.to.getTime();
@@ -129,8 +137,9 @@ export function sliCounts(buckets: readonly LatencyBucket[]): Record<SliName, Sl
   for (const bucket of buckets) {
     valid += bucket.requests - bucket.throttled;
     serverErrors += bucket.serverErrors;
-    timed += histogramCount(bucket.latencies);
-    slow += countAbove(bucket.latencies, TIERS[bucket.tier].slo.p99LatencyMs);
+    // A coarse (day) bucket says how many were slow; a 5-minute bucket's histogram says it exactly.
+    timed += bucket.slow === undefined ? histogramCount(bucket.latencies) : bucket.answered;
+    slow += bucket.slow ?? countAbove(bucket.latencies, TIERS[bucket.tier].slo.p99LatencyMs);
   }
   return { availability: { valid, bad: serverErrors }, latency: { valid: timed, bad: slow } };
 }
@@ -160,11 +169,11 @@ export function trafficStats(buckets: readonly LatencyBucket[]): TrafficStats {
  * Both SLIs of some buckets (one tenant's, or one cell's in one tier) at `now`: burn rate in each
  * window, firing alerts, and the budget left over the SLO_BUDGET_DAYS before `now`.
  */
-export function sloStatus(buckets: readonly LatencyBucket[], objectives: SloTargets, now: Date): SloStatus {
+export function sloStatus(buckets: readonly LatencyBucket[], objectives: SloTargets, now: Date, budgetBuckets: readonly LatencyBucket[] = buckets): SloStatus {
   const perWindow = Object.fromEntries(
     SLO_WINDOW_NAMES.map((name) => [name, sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[name]))))]),
   ) as Record<SloWindow, Record<SliName, SliCounts>>;
-  const budget = sliCounts(buckets.filter((bucket) => inRange(bucket, windowRange(now, SLO_BUDGET_DAYS * 24 * 60))));
+  const budget = sliCounts(budgetBuckets.filter((bucket) => inRange(bucket, budgetRange(now))));
   const status = (sli: SliName, objectivePercent: number): SliStatus => {
     const burnRates = Object.fromEntries(SLO_WINDOW_NAMES.map((name) => [name, burnRate(perWindow[name][sli], objectivePercent)])) as Record<SloWindow, number>;
     return { objectivePercent, burnRates, alerts: firingAlerts(burnRates), budgetRemaining: 1 - burnRate(budget[sli], objectivePercent) };
@@ -199,23 +208,35 @@ function fastestBurn(status: SloStatus): number {
  * The tenants and cells burning their budget at `now`, from the buckets of the budget period before
  * it. A cell is judged per tier, against that tier's objectives (as its alarms in AWS are).
  */
-export function sloReport(buckets: readonly LatencyBucket[], now: Date): SloReport {
+export function sloReport(buckets: readonly LatencyBucket[], now: Date, budgetBuckets?: readonly LatencyBucket[]): SloReport {
   const traffic = (group: readonly LatencyBucket[]) => trafficStats(group.filter((bucket) => inRange(bucket, windowRange(now, SLO_WINDOWS[TRAFFIC_WINDOW]))));
+  // Without separate budget buckets, the recent buckets are the budget's too.
+  const budgetOf = (group: readonly LatencyBucket[], budgetGroup: readonly LatencyBucket[] | undefined) => (budgetBuckets === undefined ? group : (budgetGroup ?? []));
+  const recentByTenant = groupBy(buckets, (bucket) => bucket.tenantId);
+  const budgetByTenant = groupBy(budgetBuckets ?? [], (bucket) => bucket.tenantId);
   const tenants: TenantSlo[] = [];
-  for (const [tenantId, group] of groupBy(buckets, (bucket) => bucket.tenantId)) {
-    const sorted = [...group].sort(byStart);
-    // biome-ignore lint/style/noNonNullAssertion: a group holds at least one bucket.
+  for (const tenantId of new Set([...recentByTenant.keys(), ...budgetByTenant.keys()])) {
+    const group = recentByTenant.get(tenantId) ?? [];
+    const budget = budgetOf(group, budgetByTenant.get(tenantId));
+    const sorted = [...budget, ...group].sort(byStart);
+    // biome-ignore lint/style/noNonNullAssertion: a tenant has at least one bucket, recent or in its budget.
     const tier = sorted.at(-1)!.tier;
     const objectives = TIERS[tier].slo;
     const cellIds = [...new Set(sorted.map((bucket) => bucket.cellId).reverse())].reverse();
-    tenants.push({ tenantId, tier, cellIds, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now) });
+    tenants.push({ tenantId, tier, cellIds, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now, budget) });
   }
+  const cellKey = (bucket: LatencyBucket) => `${bucket.cellId}\u0000${bucket.tier}`;
+  const recentByCell = groupBy(buckets, cellKey);
+  const budgetByCell = groupBy(budgetBuckets ?? [], cellKey);
   const cells: CellSlo[] = [];
-  for (const group of groupBy(buckets, (bucket) => `${bucket.cellId}\u0000${bucket.tier}`).values()) {
-    // biome-ignore lint/style/noNonNullAssertion: a group holds at least one bucket.
-    const { cellId, tier } = group[0]!;
+  for (const key of new Set([...recentByCell.keys(), ...budgetByCell.keys()])) {
+    const group = recentByCell.get(key) ?? [];
+    const budget = budgetOf(group, budgetByCell.get(key));
+    // biome-ignore lint/style/noNonNullAssertion: a cell has at least one bucket, recent or in its budget.
+    const { cellId, tier } = (group[0] ?? budget[0])!;
     const objectives = TIERS[tier].slo;
-    cells.push({ cellId, tier, tenants: new Set(group.map((bucket) => bucket.tenantId)).size, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now) });
+    const tenantCount = new Set([...group, ...budget].map((bucket) => bucket.tenantId)).size;
+    cells.push({ cellId, tier, tenants: tenantCount, objectives, traffic: traffic(group), ...sloStatus(group, objectives, now, budget) });
   }
   const burning = <T extends SloStatus>(items: T[]) => items.filter(isBurning).sort((a, b) => fastestBurn(b) - fastestBurn(a));
   return { at: windowEnd(now).toISOString(), budgetDays: SLO_BUDGET_DAYS, tenants: burning(tenants), cells: burning(cells) };
