@@ -163,7 +163,8 @@ async function overheadFigures(): Promise<string[]> {
     await platform.usageDelivered();
     const on = [...timings.on].sort((a, b) => a - b);
     const off = [...timings.off].sort((a, b) => a - b);
-    const row = (name: string, sorted: number[]) => `  ${name.padEnd(14)} p50 ${percentile(sorted, 50).toFixed(2).padStart(6)} ms   p99 ${percentile(sorted, 99).toFixed(2).padStart(6)} ms`;
+    const row = (name: string, sorted: number[]) =>
+      `  ${name.padEnd(14)} p50 ${percentile(sorted, 50).toFixed(2).padStart(6)} ms   p99 ${percentile(sorted, 99).toFixed(2).padStart(6)} ms`;
     return [
       `metering overhead per request (GET a case / POST a note through the router, ${OVERHEAD_REQUESTS} each, same run):`,
       row('metering on', on),

@@ -10,7 +10,7 @@ import { ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
 import { LEDGER_RETENTION_DAYS, type LatencyBucket, latencyBuckets, type LedgerTable, type UsageRow, usageInRange } from './ledger.js';
 import { budgetRange, noisyNeighbours, sloReport, windowRange, type NoisyNeighbourView, type SloReport } from './slo.js';
-import { SLO_BUDGET_DAYS, SLO_WINDOWS } from './slo-policy.js';
+import { SLO_WINDOWS } from './slo-policy.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
