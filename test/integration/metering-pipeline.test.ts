@@ -87,6 +87,8 @@ describe('metering pipeline', () => {
     expect(total(rows, (row) => row.quantities.functionGbMs)).toBeGreaterThanOrEqual(requests);
     expect(total(rows, (row) => row.gateway.integration)).toBe(requests);
     expect(total(rows, (row) => row.gateway.requests)).toBe(requests);
+    // API requests by route, as the cell's route table names them.
+    expect(rows[0]!.routes).toEqual({ 'POST /cases': 3, 'POST /cases/{caseId}/notes': 2, 'GET /cases': 1, 'GET /cases/{caseId}': 2 });
     expect(env.platform.logDeliveryFailures).toEqual([]);
   });
 

@@ -26,6 +26,7 @@ function november(tenantId: string, cellId: string, tier: TierName, quantities: 
     gauges,
     gateway: NO_GATEWAY,
     fingerprints: { metered: 0, answered: 0 },
+    routes: {},
   }));
 }
 
@@ -176,6 +177,7 @@ describe('a moved tenant', () => {
     gauges,
     gateway: { ...NO_GATEWAY, requests: apiRequests, integration: apiRequests },
     fingerprints: { metered: 0, answered: 0 },
+    routes: {},
   });
   // Moved from cell-1 to cell-2 during 14:00; the 14:00 snapshot was taken in cell-1.
   const rows = [

@@ -306,6 +306,8 @@ export interface SeriesPoint {
   quantities: Record<CounterDimension, number>;
   gauges: Gauges;
   gateway: UsageRow['gateway'];
+  /** Metered API requests by route. */
+  routes: Record<string, number>;
 }
 
 export function tenantSeries(rows: readonly UsageRow[]): SeriesPoint[] {
@@ -318,6 +320,7 @@ export function tenantSeries(rows: readonly UsageRow[]): SeriesPoint[] {
         quantities: emptyQuantities(),
         gauges: {},
         gateway: { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0, slow: 0 },
+        routes: {},
       };
       points.set(row.period, point);
     }
@@ -328,6 +331,7 @@ export function tenantSeries(rows: readonly UsageRow[]): SeriesPoint[] {
       if (value !== undefined) point.gauges[dimension] = Math.max(point.gauges[dimension] ?? 0, value);
     }
     for (const key of Object.keys(point.gateway) as (keyof UsageRow['gateway'])[]) point.gateway[key] += row.gateway[key] ?? 0;
+    for (const [route, count] of Object.entries(row.routes ?? {})) point.routes[route] = (point.routes[route] ?? 0) + count;
   }
   return [...points.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
 }

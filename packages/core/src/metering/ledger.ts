@@ -53,6 +53,8 @@ export interface UsageRow {
    * function answer (`requestFingerprint`); reconciliation compares them. Zero in day rows.
    */
   fingerprints: { metered: number; answered: number };
+  /** Metered API requests by route (`GET /cases/{caseId}` → count). */
+  routes: Record<string, number>;
 }
 
 /** One tenant's gateway traffic in one 5-minute bucket of one cell, with its exact latency histogram. */
@@ -149,7 +151,8 @@ function additionsOf(event: UsageEvent): Additions {
   const data = event.data;
   switch (data.kind) {
     case 'request': {
-      const add = counterAdditions(data.quantities);
+      // API requests by route (`GET /cases/{caseId}`): the routes a cell may report are its route table's (usage-intake.ts).
+      const add: [string, number][] = [...counterAdditions(data.quantities), [`${ROUTE_PREFIX}${data.route}`, 1]];
       // Which requests were metered, not only how many: reconciliation compares the sums of both sides' fingerprints.
       const hour: [string, number][] = event.idempotencyKey.startsWith(REQUEST_KEY_PREFIX)
         ? [...add, ['x_metered', requestFingerprint(event.idempotencyKey.slice(REQUEST_KEY_PREFIX.length))]]
@@ -221,6 +224,8 @@ function counterAdditions(quantities: Partial<Record<CounterDimension, number>>)
 
 /** The idempotency keys of a function's request line and of the gateway's record of the same request (meter.ts, access-log.ts). */
 const REQUEST_KEY_PREFIX = 'request:';
+/** The aggregate attributes counting a route's requests: `r_GET /cases`. */
+const ROUTE_PREFIX = 'r_';
 const GATEWAY_KEY_PREFIX = 'gateway:';
 
 /**
@@ -546,6 +551,11 @@ function rowOf(item: Record<string, unknown>, grain: 'HOUR' | 'DAY'): UsageRow {
     quantities,
     gauges,
     fingerprints: { metered: number(item.x_metered), answered: number(item.x_answered) },
+    routes: Object.fromEntries(
+      Object.entries(item)
+        .filter(([name, value]) => name.startsWith(ROUTE_PREFIX) && typeof value === 'number')
+        .map(([name, value]) => [name.slice(ROUTE_PREFIX.length), value as number]),
+    ),
     gateway: {
       requests: number(item.gw_requests),
       integration: number(item.gw_integration),

@@ -87,6 +87,13 @@ describe('readUsageLine', () => {
     });
   });
 
+  it("refuses a request line naming a route the cell's route table does not have", () => {
+    const routes = new Set(['GET /cases', 'POST /cases']);
+    expect(readUsageLine(usageLogLine(requestEvent()), 'cell-1', routes)).toMatchObject({ outcome: 'event' });
+    const invented = { ...requestEvent(), data: { ...requestEvent().data, route: 'GET /x'.padEnd(190, 'x') } };
+    expect(readUsageLine(usageLogLine(invented), 'cell-1', routes)).toMatchObject({ outcome: 'refused' });
+  });
+
   it('refuses what is not JSON, not an object, or not a usage event', () => {
     for (const message of ['plain text', '[1]', JSON.stringify({ type: 'cellbook.usage', usage: { tenantId: 'x' } })]) {
       expect(readUsageLine(message, 'cell-1'), message).toMatchObject({ outcome: 'refused' });

@@ -64,8 +64,12 @@ export type IntakeLine =
   /** Not acceptable from this cell: logged, never counted. */
   | { outcome: 'refused'; reason: string; tenantId?: string; idempotencyKey?: string };
 
-/** One delivered log line of cell `cellId`: a usage line (`{type: "cellbook.usage", usage}`) or an access log record. */
-export function readUsageLine(message: string, cellId: string): IntakeLine {
+/**
+ * One delivered log line of cell `cellId`: a usage line (`{type: "cellbook.usage", usage}`) or an
+ * access log record. `routes` — the cell's route table (`GET /cases/{caseId}`…) — bounds the routes a
+ * request line may name (the ledger counts requests by route: a cell cannot invent routes).
+ */
+export function readUsageLine(message: string, cellId: string, routes?: ReadonlySet<string>): IntakeLine {
   let value: unknown;
   try {
     value = JSON.parse(message);
@@ -87,6 +91,7 @@ export function readUsageLine(message: string, cellId: string): IntakeLine {
   if (event.idempotencyKey.startsWith(GATEWAY_KEY_PREFIX)) return { outcome: 'refused', reason: "a function may not take a gateway record's key", ...about };
   if (event.data.kind === 'request') {
     const { quantities } = event.data;
+    if (routes && !routes.has(event.data.route)) return { outcome: 'refused', reason: `names route ${event.data.route}, not one of the cell's`, ...about };
     const excess = COUNTER_DIMENSIONS.find((dimension) => (quantities[dimension] ?? 0) > MAX_PER_REQUEST[dimension]);
     if (excess) return { outcome: 'refused', reason: `claims ${quantities[excess]} ${excess}, more than one request can use (${MAX_PER_REQUEST[excess]})`, ...about };
     if (quantities.apiRequests !== 1) return { outcome: 'refused', reason: 'a request line counts exactly one API request', ...about };

@@ -141,6 +141,7 @@ function row(tenantId: string, cellId: string, tier: UsageRow['tier'], apiReques
     gauges: { storageBytes },
     gateway: { requests: 0, integration: 0, throttled: 0, quota: 0, refused: 0, serverErrors: 0, slow: 0 },
     fingerprints: { metered: 0, answered: 0 },
+    routes: {},
   };
 }
 

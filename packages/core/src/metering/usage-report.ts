@@ -158,6 +158,12 @@ function placementIn(cells: readonly DeployedCell[]): (cellId: string) => Placem
   return (cellId) => byId.get(cellId);
 }
 
+function requestsByRoute(rows: readonly UsageRow[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of rows) for (const [route, count] of Object.entries(row.routes)) counts.set(route, (counts.get(route) ?? 0) + count);
+  return Object.fromEntries([...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)));
+}
+
 function roundGauges(gauges: Record<GaugeDimension, number>): Record<GaugeDimension, number> {
   return Object.fromEntries(GAUGE_DIMENSIONS.map((dimension) => [dimension, Math.round(gauges[dimension])])) as Record<GaugeDimension, number>;
 }
@@ -168,7 +174,8 @@ export interface TenantUsageReport {
   range: ReturnType<typeof rangeView>;
   /** One point per period with usage, its cells summed. */
   series: SeriesPoint[];
-  totals: { quantities: Record<CounterDimension, number>; gauges: Record<GaugeDimension, number> };
+  /** `requestsByRoute`: its metered API requests by route, most first. */
+  totals: { quantities: Record<CounterDimension, number>; gauges: Record<GaugeDimension, number>; requestsByRoute: Record<string, number> };
   economics: EconomicsView;
   /** The tenant's usage by cell and tier (more than one after a move or a tier change). */
   cells: { cellId: string; tier: TierName; hours: number; economics: EconomicsView }[];
@@ -198,7 +205,7 @@ export async function tenantReport(tenantId: string, input: unknown, options: { 
     tier: record.tier,
     range: rangeView(range),
     series: tenantSeries(own),
-    totals: { quantities: summary.quantities, gauges: roundGauges(summary.gauges) },
+    totals: { quantities: summary.quantities, gauges: roundGauges(summary.gauges), requestsByRoute: requestsByRoute(own) },
     economics: economicsView(summary.economics),
     cells: mine.map((slice) => ({ cellId: slice.cellId, tier: slice.tier, hours: slice.hours, economics: economicsView(summarize([slice]).economics) })),
     prices: PRICES_VIEW,

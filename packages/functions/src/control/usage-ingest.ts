@@ -5,6 +5,10 @@ import { ingestUsage, ledgerTable } from '@cellbook/core/metering/ledger';
 import { admitUsage, cellOfUsageSubscription, readUsageLine, registryPlacement } from '@cellbook/core/metering/usage-intake';
 import type { UsageEvent } from '@cellbook/core/metering/usage-event';
 import { logger } from '../observability.js';
+import { CELL_ROUTES } from '../routes.js';
+
+/** The routes a cell's usage line may name: its route table's, as `METHOD /resource/{param}`. */
+const CELL_ROUTE_NAMES: ReadonlySet<string> = new Set(CELL_ROUTES.map((route) => `${route.method} ${route.path}`));
 
 /** A CloudWatch Logs subscription's payload, once decoded (`awslogs.data`: base64 of gzip of this JSON). */
 const LogsPayload = z.object({
@@ -49,7 +53,7 @@ export async function handler(event: CloudWatchLogsEvent): Promise<UsageIngestSu
 
   const events: UsageEvent[] = [];
   for (const logEvent of payload.logEvents) {
-    const line = readUsageLine(logEvent.message, cellId);
+    const line = readUsageLine(logEvent.message, cellId, CELL_ROUTE_NAMES);
     if (line.outcome === 'event') events.push(line.event);
     else if (line.outcome === 'ignored') summary.ignored += 1;
     else {
