@@ -238,15 +238,16 @@ describe('users', () => {
     expect(forbidden.body.error.code).toBe('FORBIDDEN');
   });
 
-  it('stops at the plan’s max users with 429 ENTITLEMENT_LIMIT_REACHED and creates nobody more', async () => {
+  it('stops at the plan’s max users with 403 ENTITLEMENT_LIMIT_REACHED — a status no client retries — and creates nobody more', async () => {
     const tenant = await env.onboard('basic');
     // basic allows 5 users; the admin is the first.
     for (let i = 0; i < 4; i++) {
       expect((await tenant.call('POST', '/users', { body: { email: `u${i}-${tenant.tenantId}@example.com`, role: 'user' } })).status).toBe(201);
     }
     const sixth = await tenant.call('POST', '/users', { body: { email: `u5-${tenant.tenantId}@example.com`, role: 'user' } });
-    expect(sixth.status).toBe(429);
+    expect(sixth.status).toBe(403);
     expect(sixth.body.error.code).toBe('ENTITLEMENT_LIMIT_REACHED');
+    expect(sixth.headers.get('retry-after')).toBeNull();
     expect((await tenant.call('GET', '/users')).body.items).toHaveLength(5);
     const signIn = await env.call('POST', '/auth/token', { body: { username: `u5-${tenant.tenantId}@example.com`, password: 'Whatever1' } });
     expect(signIn.status).toBe(401);

@@ -102,10 +102,14 @@ export class FeatureNotEntitled extends DomainError {
   readonly status = 403;
 }
 
-/** An entitlement capacity (max active cases, max users) is exhausted. */
+/**
+ * An entitlement capacity (max active cases, max users) is exhausted. 403, not 429: waiting changes
+ * nothing — closing cases, removing users or a bigger plan does — and clients retry a 429 (it is the
+ * gateway's throttle), so a limit answered 429 would be retried forever.
+ */
 export class EntitlementLimitReached extends DomainError {
   readonly code = 'ENTITLEMENT_LIMIT_REACHED';
-  readonly status = 429;
+  readonly status = 403;
 }
 
 export class RoleRequired extends DomainError {
