@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Stack } from 'sst/constructs';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as ExportBroker from '@cellbook/core/exports/export-broker';
 import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import { cellApiStatements, cellAuthorizerStatements } from '@cellbook/core/access/cell-grants';
 import { TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
@@ -48,6 +49,8 @@ export function cellIdentities(stack: Stack, { cellId, table, tenantsTable, cont
       'own-tenant-users-through-broker': iam.PolicyDocument.fromJson(IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
       // The tenant's own ledger figures (GET /me/usage), only through the usage broker and only on its own tenant's path.
       'own-tenant-usage-through-broker': iam.PolicyDocument.fromJson(UsageBroker.usageBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
+      // The tenant's self-service exports, only through the export broker and only on its own tenant's path.
+      'own-tenant-exports-through-broker': iam.PolicyDocument.fromJson(ExportBroker.exportBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
     },
   });
   // biome-ignore lint/style/noNonNullAssertion: a Role built with `assumedBy` always has its trust policy.

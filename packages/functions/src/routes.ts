@@ -44,6 +44,10 @@ export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'GET', path: '/cases/{caseId}/notes', handler: 'cases/notes-list' },
   { method: 'GET', path: '/users', handler: 'users/list' },
   { method: 'POST', path: '/users', handler: 'users/create' },
+  // Self-service export (standard and up, tenant admins): a job, then short-lived download links.
+  { method: 'POST', path: '/exports', handler: 'exports/create' },
+  { method: 'GET', path: '/exports', handler: 'exports/list' },
+  { method: 'GET', path: '/exports/{exportId}', handler: 'exports/get' },
 ];
 
 export const CELL_AUTHORIZER = 'authorizer';
@@ -80,6 +84,8 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },
   // The usage broker (DESIGN §10): a cell reads its tenant's ledger figures (GET /me/usage) only through this.
   { method: 'GET', path: '/broker/tenants/{tenantId}/usage', handler: 'control/broker-usage', auth: 'iam' },
+  // The export broker: a cell has its tenant's self-service export run by the control plane's exporter.
+  { method: 'POST', path: '/broker/tenants/{tenantId}/exports', handler: 'control/broker-exports-create', auth: 'iam' },
 ];
 
 export const OPERATOR_AUTHORIZER = 'control/operator-authorizer';
@@ -100,6 +106,12 @@ export const CONTROL_EVENT_CONSUMERS: readonly EventConsumerDefinition[] = [
   {
     handler: 'control/tenant-mover',
     eventPattern: rulePattern('TenantMoveRequested'),
+    timeoutSeconds: 900,
+  },
+  {
+    // Builds a tenant's self-service export (core exports/self-service.ts runExport) through its cell's tenant access role.
+    handler: 'control/tenant-exporter',
+    eventPattern: rulePattern('TenantExportRequested'),
     timeoutSeconds: 900,
   },
 ];

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as ExportBroker from '@cellbook/core/exports/export-broker';
 import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import * as Keys from '@cellbook/core/keys/keys';
 import { TENANT_TAG_KEY, tenantAccessPolicy, tenantSessionConditions } from '@cellbook/core/access/tenant-access-policy';
@@ -111,6 +112,9 @@ export function isolationSuite(fixture: () => InfraFixture): void {
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),
         'own-tenant-usage-through-broker': UsageBroker.usageBrokerInvokePolicy({
+          apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
+        }),
+        'own-tenant-exports-through-broker': ExportBroker.exportBrokerInvokePolicy({
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),
       });

@@ -68,6 +68,7 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     'tenant-offboarding': [assumeTenantAccess(), flushAuthorizerCache()],
     'tenant-export': [assumeTenantAccess()],
     'identity-broker': [],
+    'export-request': [],
     'release-admin': [],
     // The probe tenant's onboarding in this cell, as onboarding's: its key on the cell's plans, its seeded defaults.
     'release-driver': [

@@ -15,6 +15,7 @@ export type ControlIdentity =
   | 'tenant-offboarding'
   | 'tenant-export'
   | 'identity-broker'
+  | 'export-request'
   | 'release-admin'
   | 'release-driver'
   | 'metering'
@@ -33,6 +34,7 @@ export const CONTROL_IDENTITY_NAMES: readonly ControlIdentity[] = [
   'tenant-offboarding',
   'tenant-export',
   'identity-broker',
+  'export-request',
   'release-admin',
   'release-driver',
   'metering',
@@ -88,6 +90,8 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   'control/broker-usage': 'usage-read',
   // Hourly: each active tenant's gauges, read through its cell's tenant access role, into the ledger.
   'control/usage-snapshot': 'usage-snapshot',
+  'control/broker-exports-create': 'export-request',
+  'control/tenant-exporter': 'tenant-export',
 };
 
 /** The identities whose handlers check a tenant's route through the router (core routing.ts). */

@@ -206,6 +206,11 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
       allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
     ],
 
+    // The export broker: checks that the calling cell's tenant session names a tenant that is ACTIVE,
+    // placed in that very cell and on a plan with export (the registry and the catalog), then
+    // publishes TenantExportRequested. No tenant data: the exporter (tenant-export) does the work.
+    'export-request': [registryItems('TenantPlacementCheck', ['GetItem']), catalogItems('CallingCellLookup', ['Scan']), publishEvents()],
+
     // Releases (DESIGN §9). Starting one: plan from the catalog, record the manifest and the rollout
     // and take the one-release lease (RELEASE# partitions of the registry, nothing else); abort and
     // rollback update the rollout. The driver does the deploying.

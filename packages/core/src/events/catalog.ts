@@ -39,6 +39,8 @@ export const EVENT_CATALOG = {
   TenantMoveRequested: event(CONTROL_PLANE_SOURCE, z.object(Move)),
   TenantMoved: event(CONTROL_PLANE_SOURCE, z.object({ ...Move, items: Count })),
   TenantOffboarded: event(CONTROL_PLANE_SOURCE, z.object({ purgedItems: Count })),
+  /** A tenant admin asked for an export of the tenant's data (the export broker checked the cell and the plan): the exporter builds it. */
+  TenantExportRequested: event(CONTROL_PLANE_SOURCE, z.object({ exportId: z.string().check(z.minLength(1)) })),
   /** Where a tenant's requests go changed; `cellId: null` when the tenant leaves. */
   TenantRoutingChanged: event(CONTROL_PLANE_SOURCE, z.object({ cellId: CellIdOrNull, previousCellId: CellIdOrNull })),
   /** Placement promised a tenant a dedicated cell that is not deployed yet: create it. */

@@ -124,6 +124,21 @@ export function tenantMetaKey(tenantId: string): ItemKey {
   return { PK: `${tenantPartitionPrefix(tenantId)}#META`, SK: 'COUNTERS' };
 }
 
+/**
+ * A self-service export job (issue 10): in the tenant's META partition, so a move carries it and
+ * offboarding purges it with the counters. `EXPORT#<ulid>` sorts jobs oldest first.
+ */
+export const EXPORT_SORT_PREFIX = 'EXPORT#';
+
+export function exportJobKey(tenantId: string, exportId: string): ItemKey {
+  return { PK: tenantMetaKey(tenantId).PK, SK: `${EXPORT_SORT_PREFIX}${exportId}` };
+}
+
+/** The lease that keeps a tenant to one export at a time (outside the `EXPORT#` jobs' sort range). */
+export function exportLeaseKey(tenantId: string): ItemKey {
+  return { PK: tenantMetaKey(tenantId).PK, SK: 'EXPORT-LEASE' };
+}
+
 export const USER_SORT_PREFIX = 'USER#';
 
 export function tenantUsersPartition(tenantId: string): string {

@@ -367,3 +367,23 @@ export class ReleaseAlreadyRunning extends DomainError {
   readonly code = 'RELEASE_ALREADY_RUNNING';
   readonly status = 409;
 }
+
+/** A tenant has one export at a time: the one under way is named in the details. */
+export class ExportInProgress extends DomainError {
+  readonly code = 'EXPORT_IN_PROGRESS';
+  readonly status = 409;
+  constructor(exportId: string, options?: ErrorOptions) {
+    super('An export of this workspace is already being prepared; wait for it to finish.', {
+      ...options,
+      details: [{ path: 'exportId', message: exportId }],
+    });
+  }
+}
+
+export class ExportNotFound extends DomainError {
+  readonly code = 'EXPORT_NOT_FOUND';
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No export with this id exists.', options);
+  }
+}

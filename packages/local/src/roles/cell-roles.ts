@@ -1,5 +1,6 @@
 /** A cell's roles in the local account, and the policies it puts on the control roles, as the Cell stack does. */
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
+import * as ExportBroker from '@cellbook/core/exports/export-broker';
 import * as UsageBroker from '@cellbook/core/metering/usage-broker';
 import { cellApiStatements, cellAuthorizerStatements, cellControlGrants } from '@cellbook/core/access/cell-grants';
 import { CONTROL_IDENTITY_NAMES, TENANT_ACCESS_IDENTITIES, type ControlIdentity } from '@cellbook/core/access/control-identities';
@@ -63,6 +64,10 @@ export function cellRoles(input: CellRolesInput): CellRoles {
       {
         name: 'own-tenant-usage-through-broker',
         document: UsageBroker.usageBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,
+      },
+      {
+        name: 'own-tenant-exports-through-broker',
+        document: ExportBroker.exportBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,
       },
     ],
     trustPolicy: tenantAccessTrust(input),
