@@ -369,10 +369,14 @@ export function evidenceObjectKey(tenantId: string, caseId: string, evidenceId: 
   return `${caseObjectPrefix(tenantId, caseId)}evidence=${evidenceId}`;
 }
 
-/** `tenant=<tenantId>/export=<exportId>/cellbook-export.zip` — a self-service export's archive. */
-export function exportObjectKey(tenantId: string, exportId: string): string {
+/**
+ * `tenant=<tenantId>/export=<exportId>/cellbook-export.zip` — a self-service export's archive; an
+ * export split into volumes names the second and later `cellbook-export-<part>.zip`.
+ */
+export function exportObjectKey(tenantId: string, exportId: string, part = 1): string {
   assertUlid(exportId, 'export id');
-  return `${tenantObjectPrefix(tenantId)}export=${exportId}/cellbook-export.zip`;
+  if (!Number.isInteger(part) || part < 1) throw new Error(`export part must be a whole number from 1, not ${part}`);
+  return `${tenantObjectPrefix(tenantId)}export=${exportId}/${part === 1 ? 'cellbook-export.zip' : `cellbook-export-${part}.zip`}`;
 }
 
 /**
