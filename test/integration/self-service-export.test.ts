@@ -75,7 +75,9 @@ describe('self-service export', () => {
     const cases = jsonLines(files['cases.jsonl']);
     expect(cases.map((line) => (line.case as { title: string }).title).sort()).toEqual([...titles].sort());
     expect(cases.every((line) => (line.notes as unknown[]).length === 1)).toBe(true);
-    const text = Object.values(files).map((bytes) => strFromU8(bytes)).join('\n');
+    const text = Object.values(files)
+      .map((bytes) => strFromU8(bytes))
+      .join('\n');
     expect(text).not.toContain('Neighbour secret');
     expect(text).not.toContain(neighbour.tenantId);
     // No storage keys in what the tenant downloads: the API's fields only.
@@ -149,7 +151,7 @@ describe('self-service export', () => {
     expect(refused.body.error.code).toBe('FEATURE_NOT_ENTITLED');
 
     const tenant = await env.onboard('standard');
-    const invited = await tenant.call('POST', '/users', { body: { email: `member-${tenant.tenantId}@example.com`, role: 'member' } });
+    const invited = await tenant.call('POST', '/users', { body: { email: `member-${tenant.tenantId}@example.com`, role: 'user' } });
     expect(invited.status).toBe(201);
     const memberToken = await env.signIn(invited.body.username, invited.body.temporaryPassword, 'Member-Chosen-Pass1');
     const asMember = await env.call('POST', '/exports', { token: memberToken });

@@ -90,9 +90,7 @@ class Volume {
     if (!this.ended) throw new Error('the archive did not end');
     await this.drain(true);
     const { target } = this;
-    await target.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.uploaded } }),
-    );
+    await target.s3.send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: this.uploaded } }));
     return { part: this.part, key: this.key, bytes: this.written, sha256: this.hash.digest('hex') };
   }
 
@@ -123,9 +121,7 @@ class Volume {
   }
 
   private async create(): Promise<string> {
-    const { UploadId } = await this.target.s3.send(
-      new CreateMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.key, ContentType: 'application/zip' }),
-    );
+    const { UploadId } = await this.target.s3.send(new CreateMultipartUploadCommand({ Bucket: this.target.bucket, Key: this.key, ContentType: 'application/zip' }));
     if (!UploadId) throw new Error('S3 started a multipart upload without an id');
     return UploadId;
   }
