@@ -409,11 +409,14 @@ function evidenceFileOf(item: StoredItem): EvidenceFile | undefined {
   return { caseId, evidenceId, name: typeof name === 'string' ? name : evidenceId, size, sha256: typeof sha256 === 'string' ? sha256 : undefined };
 }
 
+/** Characters Windows, macOS or Linux refuse in a file name (or read as a path). */
+const RESERVED_IN_FILE_NAMES = new Set(['<', '>', ':', '"', '/', '\\', '|', '?', '*']);
+
 /** A name safe as a ZIP entry on every OS: no path, no control or reserved characters, bounded. */
 export function safeFileName(name: string): string {
-  const cleaned = name
-    .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]/g, '_')
+  const cleaned = [...name.normalize('NFC')]
+    .map((char) => (char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f || RESERVED_IN_FILE_NAMES.has(char) ? '_' : char))
+    .join('')
     .replace(/^\.+/, '_')
     .trim();
   return (cleaned || 'file').slice(0, 120);
