@@ -89,6 +89,20 @@ describe('POST /auth/token and refresh tokens', () => {
   });
 });
 
+describe('refresh tokens and the tenant’s suspension', () => {
+  it('issues a suspended tenant’s user a token the cell refuses (403) until the tenant is reactivated, as a password sign-in', async () => {
+    const tenant = await env.onboard('standard');
+    const agent = await member(tenant, 'user');
+    expect((await as(agent, 'GET', '/me')).status).toBe(200);
+    expect((await env.call('POST', `/admin/tenants/${tenant.tenantId}/suspend`, { token: env.operatorToken })).status).toBe(200);
+    const refreshed = await token({ grant_type: 'refresh_token', refresh_token: agent.refreshToken });
+    expect((await env.call('GET', '/me', { token: refreshed.body.access_token })).status).toBe(403);
+    expect((await as(agent, 'GET', '/me')).status).toBe(403);
+    expect((await env.call('POST', `/admin/tenants/${tenant.tenantId}/reactivate`, { token: env.operatorToken })).status).toBe(200);
+    expect((await env.call('GET', '/me', { token: refreshed.body.access_token })).status).toBe(200);
+  });
+});
+
 describe('DELETE /users/{username}', () => {
   it('removes the user: their access token fails on the very next request, their refresh token and password too', async () => {
     const agent = await member(acme, 'user');
