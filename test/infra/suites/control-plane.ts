@@ -596,7 +596,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           ...dynamo(tenants(), ['UpdateItem', 'PutItem', 'DeleteItem'], { 'dynamodb:LeadingKeys': [Keys.tenantRecordKey('t-1').PK] }),
           ...dynamo(tenants(), ['PutItem', 'DeleteItem'], standing),
           ...dynamo(tenants(), ['UpdateItem']),
-          ...cognito(['AdminDisableUser', 'AdminUpdateUserAttributes', 'AdminCreateUserPoolGroup', 'DeleteUserPool']),
+          ...cognito(['AdminDisableUser', 'AdminUpdateUserAttributes', 'CreateGroup', 'DeleteUserPool']),
           ...['AdminCreateUser', 'AdminAddUserToGroup', 'AdminDeleteUser', 'AdminSetUserPassword'].map((action) => ({
             action: `cognito-idp:${action}`,
             resource: infra.arn(control(), 'OperatorPool'),
