@@ -236,6 +236,16 @@ describe('POST /users/{username}/sign-out', () => {
   });
 });
 
+describe('an admin signing themself out everywhere', () => {
+  it('is allowed: the token they asked with fails on their next request, and they sign in again', async () => {
+    const deputy = await member(acme, 'admin');
+    expect((await as(deputy, 'POST', userPath(deputy.username, '/sign-out'))).status).toBe(204);
+    expect((await as(deputy, 'GET', '/me')).status).toBe(401);
+    const again = await token({ username: deputy.username, password: deputy.password });
+    expect((await env.call('GET', '/users', { token: again.body.access_token })).status).toBe(200);
+  });
+});
+
 describe('POST /users/{username}/reset-password', () => {
   it('re-sends the invitation of a user who never signed in: only the new temporary password works', async () => {
     const username = `late-${randomUUID().slice(0, 8)}@example.com`;
