@@ -19,6 +19,7 @@ const CELL_GRANT_POLICIES: Readonly<Partial<Record<ControlIdentity, string>>> = 
   'tenant-export': 'TenantExportAccess',
   'release-driver': 'ReleaseProbeAccess',
   'usage-snapshot': 'UsageSnapshotAccess',
+  'identity-broker': 'IdentityBrokerAccess',
 };
 
 export interface CellControlGrantsProps {

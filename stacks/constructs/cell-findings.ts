@@ -52,6 +52,12 @@ export function suppressCellFindings(stack: Stack, props: CellFindingsProps): vo
         "Removing a tenant's user names the user in the broker's path (DELETE …/broker/tenants/<own tenant>/users/<username>): the tenant segment is fixed to the session's TenantId tag, and the broker checks that the user belongs to that tenant.",
       appliesTo: [{ regex: '/^Resource::.*\\/DELETE\\/broker\\/tenants\\/.*\\/users\\/\\*$/' }],
     },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        "Managing a tenant's user (a role change, a sign-out, a password reset) names the user in the broker's path (PATCH …/users/<username>, POST …/users/<username>/sign-out, …/reset-password): the tenant segment is fixed to the session's TenantId tag, and the broker checks that the user belongs to that tenant.",
+      appliesTo: [{ regex: '/^Resource::.*\\/(PATCH|POST)\\/broker\\/tenants\\/.*\\/users\\/\\*(\\/sign-out|\\/reset-password)?$/' }],
+    },
   ]);
   const planKeyWildcards = TIER_NAMES.map((tier) => {
     const planLogicalId = stack.getLogicalId(usagePlans[tier].node.defaultChild as apig.CfnUsagePlan);

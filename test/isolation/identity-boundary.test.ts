@@ -222,6 +222,58 @@ describe('a compromised cell function, with its own credentials', () => {
   });
 });
 
+describe('the broker’s user management routes (remove, role, sign-out, reset), attacked the same way', () => {
+  const actions = (credentials: AwsCredentialIdentity, pathTenant: string, username: string) => {
+    const path = `/broker/tenants/${pathTenant}/users/${encodeURIComponent(username)}`;
+    return Promise.all([
+      signedCall(credentials, 'PATCH', path, { role: 'user' }),
+      signedCall(credentials, 'POST', `${path}/sign-out`),
+      signedCall(credentials, 'POST', `${path}/reset-password`),
+      signedCall(credentials, 'DELETE', path),
+    ]);
+  };
+
+  /** The victim is untouched: still signs in with their password, still an admin of their tenant. */
+  async function untouched(victim: TestTenant): Promise<void> {
+    const signedIn = await env.call('POST', '/auth/token', { body: { username: victim.username, password: victim.password } });
+    expect(signedIn.status).toBe(200);
+    const me = await env.call('GET', '/me', { token: victim.token });
+    expect(me.body).toMatchObject({ tenantId: victim.tenantId, roles: ['admin'] });
+  }
+
+  it('lets the function role itself call none of them', async () => {
+    for (const response of await actions(apiFunctionCredentials(alice), alice.tenantId, alice.username)) expect(response).toEqual(REFUSED_BY_IAM);
+    await untouched(alice);
+  });
+
+  it('lets a tenant session call none of them on another tenant’s path (IAM refuses before the broker runs)', async () => {
+    const aliceSession = await tenantSession(alice, alice.tenantId);
+    for (const response of await actions(aliceSession, bob.tenantId, bob.username)) expect(response).toEqual(REFUSED_BY_IAM);
+    await untouched(bob);
+  });
+
+  it('refuses a session a cell tagged with a tenant of another cell (403 FORBIDDEN from the broker)', async () => {
+    const forged = await tenantSession(alice, carol.tenantId);
+    for (const response of await actions(forged, carol.tenantId, carol.username)) {
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe('FORBIDDEN');
+    }
+    await untouched(carol);
+  });
+
+  it('answers 404 USER_NOT_FOUND for another tenant’s user named under the session’s own tenant', async () => {
+    const aliceSession = await tenantSession(alice, alice.tenantId);
+    for (const victim of [bob, carol]) {
+      const [role, signOut, reset] = await actions(aliceSession, alice.tenantId, victim.username);
+      for (const response of [role, signOut, reset]) {
+        expect(response?.status).toBe(404);
+        expect(response?.body.error.code).toBe('USER_NOT_FOUND');
+      }
+      await untouched(victim);
+    }
+  });
+});
+
 describe('two directories, two planes', () => {
   function claimsOf(token: string): Record<string, unknown> {
     const { iss: _iss, iat: _iat, exp: _exp, jti: _jti, ...claims } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;

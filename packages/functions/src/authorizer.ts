@@ -7,6 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import * as Tenant from '@cellbook/core/tenants/tenant';
+import * as UserStanding from '@cellbook/core/users/user-standing';
 import { requireEnv } from '@cellbook/core/shared/config';
 import { encodeTenantContext } from './auth/authorizer-context.js';
 import { stagePolicy } from './auth/policy.js';
@@ -27,9 +28,15 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       throw new Error(UNAUTHORIZED);
     }
     logger.appendKeys({ tenant_id: token.tenant_id, user_id: token.sub });
-    const tenant = await Tenant.getRecord(token.tenant_id);
+    // The user's standing, as the tenant's status, is read on every uncached request: the broker
+    // flushes this cell's cache when a user is removed, signed out or given another role.
+    const [tenant, standing] = await Promise.all([Tenant.getRecord(token.tenant_id), UserStanding.standingOf(token.tenant_id, token.sub, token.iat)]);
     if (!tenant) {
       logger.info('token names an unknown tenant');
+      throw new Error(UNAUTHORIZED);
+    }
+    if (!standing.valid) {
+      logger.info('token revoked (user removed or signed out)');
       throw new Error(UNAUTHORIZED);
     }
     const cellId = requireEnv('CELL_ID');
@@ -39,7 +46,7 @@ export const handler = middy<APIGatewayRequestAuthorizerEvent, APIGatewayAuthori
       cellId,
       userId: token.sub,
       username: token.username,
-      roles: token.roles,
+      roles: standing.roles ?? token.roles,
       overrides: tenant.overrides ?? {},
     });
     // A tenant that has just moved away: its requests still arriving here (a route not yet updated)

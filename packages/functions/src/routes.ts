@@ -44,6 +44,10 @@ export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'GET', path: '/cases/{caseId}/notes', handler: 'cases/notes-list' },
   { method: 'GET', path: '/users', handler: 'users/list' },
   { method: 'POST', path: '/users', handler: 'users/create' },
+  { method: 'DELETE', path: '/users/{username}', handler: 'users/remove' },
+  { method: 'PATCH', path: '/users/{username}', handler: 'users/change-role' },
+  { method: 'POST', path: '/users/{username}/reset-password', handler: 'users/reset-password' },
+  { method: 'POST', path: '/users/{username}/sign-out', handler: 'users/sign-out' },
   // Self-service export (standard and up, tenant admins): a job, then short-lived download links.
   { method: 'POST', path: '/exports', handler: 'exports/create' },
   { method: 'GET', path: '/exports', handler: 'exports/list' },
@@ -82,6 +86,9 @@ export const CONTROL_ROUTES: readonly ControlRouteDefinition[] = [
   // The identity broker (DESIGN §13): cells manage their tenants' users only through these.
   { method: 'POST', path: '/broker/tenants/{tenantId}/users', handler: 'control/broker-users-create', auth: 'iam' },
   { method: 'DELETE', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-delete', auth: 'iam' },
+  { method: 'PATCH', path: '/broker/tenants/{tenantId}/users/{username}', handler: 'control/broker-users-update', auth: 'iam' },
+  { method: 'POST', path: '/broker/tenants/{tenantId}/users/{username}/sign-out', handler: 'control/broker-users-sign-out', auth: 'iam' },
+  { method: 'POST', path: '/broker/tenants/{tenantId}/users/{username}/reset-password', handler: 'control/broker-users-reset-password', auth: 'iam' },
   // The usage broker (DESIGN §10): a cell reads its tenant's ledger figures (GET /me/usage) only through this.
   { method: 'GET', path: '/broker/tenants/{tenantId}/usage', handler: 'control/broker-usage', auth: 'iam' },
   // The export broker: a cell has its tenant's self-service export run by the control plane's exporter.

@@ -128,6 +128,13 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         }
       });
 
+      it('issues refresh tokens that a global sign-out revokes: 30 days for tenant users, 12 hours for operators; access tokens for an hour', () => {
+        const tenantClient = at('AWS::Cognito::UserPoolClient', 'UserPool/ApiClient');
+        expect(tenantClient).toMatchObject({ EnableTokenRevocation: true, RefreshTokenValidity: 43_200, AccessTokenValidity: 60 });
+        const operatorClient = at('AWS::Cognito::UserPoolClient', 'OperatorPool/OperatorClient');
+        expect(operatorClient).toMatchObject({ EnableTokenRevocation: true, RefreshTokenValidity: 720, AccessTokenValidity: 60 });
+      });
+
       it('keeps operators in a directory of their own: the tenant pool has only the tenant roles, the operator pool only the operator group and no tenant attribute', () => {
         const pools = infra.resources(control(), 'AWS::Cognito::UserPool');
         expect(pools).toHaveLength(2);
@@ -561,6 +568,44 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     const each = (action: string, resources: string[]): AccessRequest[] => resources.map((resource) => ({ action, resource }));
 
     const seeded = (tenantId: string) => [Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId)];
+
+    it("the identity broker manages the tenant pool's users, writes only users' standing in the registry, and flushes the cells' authorizer caches", async () => {
+      const role = infra.role(control(), 'IdentityBrokerRole');
+      const standing = { 'dynamodb:LeadingKeys': [Keys.tenantUserStandingKey('t-1', 'a1b2c3').PK] };
+      expect(
+        await allowed(role, [
+          { action: 'dynamodb:GetItem', resource: tenants() },
+          { action: 'dynamodb:Scan', resource: cells() },
+          ...dynamo(tenants(), ['UpdateItem'], standing),
+          ...cognito([
+            'AdminCreateUser',
+            'AdminAddUserToGroup',
+            'AdminGetUser',
+            'AdminDeleteUser',
+            'AdminRemoveUserFromGroup',
+            'AdminUserGlobalSignOut',
+            'AdminSetUserPassword',
+          ]),
+          ...each('apigateway:DELETE', stageCaches()),
+        ]),
+      ).toEqual([]);
+      expect(
+        await denied(role, [
+          ...directCellData(),
+          // Not the tenant's record (status, tier, key), its audit trail, or anything else of the registry.
+          ...dynamo(tenants(), ['UpdateItem', 'PutItem', 'DeleteItem'], { 'dynamodb:LeadingKeys': [Keys.tenantRecordKey('t-1').PK] }),
+          ...dynamo(tenants(), ['PutItem', 'DeleteItem'], standing),
+          ...dynamo(tenants(), ['UpdateItem']),
+          ...cognito(['AdminDisableUser', 'AdminUpdateUserAttributes', 'CreateGroup', 'DeleteUserPool']),
+          ...['AdminCreateUser', 'AdminAddUserToGroup', 'AdminDeleteUser', 'AdminSetUserPassword'].map((action) => ({
+            action: `cognito-idp:${action}`,
+            resource: infra.arn(control(), 'OperatorPool'),
+          })),
+          { action: 'apigateway:DELETE', resource: apigw('/restapis/someoneelse/stages/prod/cache/authorizers') },
+          { action: 'apigateway:DELETE', resource: apigw('/apikeys/k1a2b3c4d5') },
+        ]),
+      ).toEqual([]);
+    });
 
     it('the onboarding worker can register and place the tenant, issue its API key and admin user, seed its cell and announce it', async () => {
       const role = infra.role(control(), 'OnboardingWorkerRole');

@@ -304,6 +304,9 @@ export function isolationSuite(fixture: () => InfraFixture): void {
         const own = [
           invoke('POST', '/broker/tenants/t-1/users'),
           invoke('DELETE', '/broker/tenants/t-1/users/agent%40example.com'),
+          invoke('PATCH', '/broker/tenants/t-1/users/agent%40example.com'),
+          invoke('POST', '/broker/tenants/t-1/users/agent%40example.com/sign-out'),
+          invoke('POST', '/broker/tenants/t-1/users/agent%40example.com/reset-password'),
           invoke('GET', '/broker/tenants/t-1/usage'),
         ];
         expect(await mismatches(tenantRole, own, 'Allowed', tagged('t-1'))).toEqual([]);
@@ -316,6 +319,14 @@ export function isolationSuite(fixture: () => InfraFixture): void {
           invoke('POST', '/broker/tenants/t-10/users'),
           invoke('DELETE', '/broker/tenants/t-10/users/x'),
           invoke('POST', '/broker/tenants/t-1/users/extra'),
+          invoke('PATCH', '/broker/tenants/t-2/users/admin%40example.com'),
+          invoke('PATCH', '/broker/tenants/t-10/users/x'),
+          invoke('POST', '/broker/tenants/t-2/users/admin%40example.com/sign-out'),
+          invoke('POST', '/broker/tenants/t-10/users/x/sign-out'),
+          invoke('POST', '/broker/tenants/t-2/users/admin%40example.com/reset-password'),
+          invoke('POST', '/broker/tenants/t-10/users/x/reset-password'),
+          invoke('POST', '/broker/tenants/t-1/users/x/disable'),
+          invoke('PATCH', '/broker/tenants/t-1/users'),
           invoke('GET', '/broker/tenants/t-2/usage'),
           invoke('GET', '/broker/tenants/t-10/usage'),
           invoke('POST', '/broker/tenants/t-1/usage'),

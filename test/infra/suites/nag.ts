@@ -159,6 +159,7 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         /^\[Resource::\*\] Active tracing/,
         /^\[Resource::<\w+\.Arn>\/index\/\*\] The tenant access policy/,
         /^\[Resource::arn:<AWS::Partition>:execute-api:[\w-]+:\d+:<\w+>\/<\w+>\/DELETE\/broker\/tenants\/<aws:PrincipalTag\/TenantId>\/users\/\*\] Removing a tenant's user/,
+        /^\[Resource::arn:<AWS::Partition>:execute-api:[\w-]+:\d+:<\w+>\/<\w+>\/(PATCH|POST)\/broker\/tenants\/<aws:PrincipalTag\/TenantId>\/users\/\*(\/sign-out|\/reset-password)?\] Managing a tenant's user/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/apikeys\/\*\] DeleteApiKey revokes the offboarded tenant's own key/,
         /^\[Resource::arn:<AWS::Partition>:apigateway:[\w-]+::\/usageplans\/<\w+>\/keys\/\*\] DeleteUsagePlanKey takes/,
         /^\[Resource::arn:<AWS::Partition>:cloudformation:[\w-]+:\d+:stack\/[\w-]+\/\*\] The release driver updates each cell stack by name/,
@@ -170,7 +171,8 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
           accepted.some((pattern) => pattern.test(row.reason)),
           `${row.resource}: ${row.reason}`,
         ).toBe(true);
-      expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(2 * app.cells.size);
+      // Per cell: the index ARN, and the broker's user paths (DELETE, PATCH, sign-out, reset-password).
+      expect(iam5.filter((row) => row.resource.endsWith('/TenantAccessRole/Resource'))).toHaveLength(5 * app.cells.size);
       // The release driver's grants: one per cell stack, its release objects, CloudWatch reads — on its role alone.
       expect(new Set(iam5.filter((row) => /The release driver|CloudWatch DescribeAlarms/.test(row.reason)).map((row) => row.resource))).toEqual(
         new Set([`${app.controlPlane.stackName}/ReleaseDriverRole/DefaultPolicy/Resource`]),

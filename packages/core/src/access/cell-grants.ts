@@ -67,7 +67,8 @@ export function cellControlGrants(r: CellGrantResources): Record<ControlIdentity
     ],
     'tenant-offboarding': [assumeTenantAccess(), flushAuthorizerCache()],
     'tenant-export': [assumeTenantAccess()],
-    'identity-broker': [],
+    // A user's removal, sign-out, reset or role change applies on the user's next request.
+    'identity-broker': [flushAuthorizerCache()],
     'export-request': [],
     'release-admin': [],
     // The probe tenant's onboarding in this cell, as onboarding's: its key on the cell's plans, its seeded defaults.

@@ -68,6 +68,9 @@ export const CONTROL_IDENTITIES: Readonly<Record<string, ControlIdentity>> = {
   // The identity broker (DESIGN §13): the cells' only way to their tenants' users.
   'control/broker-users-create': 'identity-broker',
   'control/broker-users-delete': 'identity-broker',
+  'control/broker-users-update': 'identity-broker',
+  'control/broker-users-sign-out': 'identity-broker',
+  'control/broker-users-reset-password': 'identity-broker',
   // Releases (DESIGN §9): operators start, abort and roll back; the driver deploys and judges.
   'control/releases-create': 'release-admin',
   'control/releases-abort': 'release-admin',

@@ -1,5 +1,14 @@
 /** What each control-plane identity may do in the control plane's own resources (registry, catalog, directories, bus). */
-import { adminEmailKey, cellPartition, idempotencyKey, releasePartition, tenantNameKey, tenantRegistryPartition } from '../keys/keys.js';
+import {
+  adminEmailKey,
+  cellPartition,
+  idempotencyKey,
+  releasePartition,
+  tenantNameKey,
+  tenantPartitionPrefix,
+  tenantRegistryPartition,
+  tenantUserStandingPartition,
+} from '../keys/keys.js';
 import { PROBE_ACTOR, PROBE_NAME_PREFIX } from '../releases/probe-identity.js';
 import { tenantNameSkeleton } from '../tenants/tenant-name.js';
 import { ROUTER_PROBING_IDENTITIES, type ControlIdentity } from './control-identities.js';
@@ -30,6 +39,9 @@ export interface ControlPlaneResources {
  * Each control identity's statements: what its handlers call in core. The Cell stacks (and local
  * cells) add what each may do in one cell: `cellControlGrants`.
  */
+/** A tenant id that marks where `*` goes in a partition pattern (tenant ids never contain `*`). */
+const SAMPLE_TENANT = 'sample';
+
 export function controlIdentityStatements(r: ControlPlaneResources): Record<ControlIdentity, IamStatement[]> {
   const apikeys = `arn:${r.partition}:apigateway:${r.region}::/apikeys`;
   const usagePlans = `arn:${r.partition}:apigateway:${r.region}::/usageplans`;
@@ -200,10 +212,30 @@ export function controlIdentityStatements(r: ControlPlaneResources): Record<Cont
     // The identity broker: the one role through which the cells reach their tenants' users — in the
     // tenant pool only. It reads the registry and the catalog to check that the calling cell's
     // tenant session names a tenant that is ACTIVE and placed in that very cell.
+    // A user's removal, sign-out, password reset or role change is also written to the user's
+    // standing (TENANT#<id>#STANDING partitions of the registry, nothing else), which the cells'
+    // authorizers read; each cell grants flushing its own authorizer cache. A reset of a user who
+    // has signed in makes their password temporary again (AdminSetUserPassword) and re-sends the
+    // invitation (AdminCreateUser, MessageAction RESEND).
     'identity-broker': [
       registryItems('TenantPlacementCheck', ['GetItem']),
       catalogItems('CallingCellLookup', ['Scan']),
-      allow('TenantUsersOnly', ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminAddUserToGroup', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [r.userPoolArn]),
+      partitionItems('TenantUserStanding', ['UpdateItem'], r.tenantsTableArn, [
+        tenantUserStandingPartition(SAMPLE_TENANT).replace(tenantPartitionPrefix(SAMPLE_TENANT), tenantPartitionPrefix(SAMPLE_TENANT).replace(SAMPLE_TENANT, '*')),
+      ]),
+      allow(
+        'TenantUsersOnly',
+        [
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminAddUserToGroup',
+          'cognito-idp:AdminGetUser',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:AdminRemoveUserFromGroup',
+          'cognito-idp:AdminUserGlobalSignOut',
+          'cognito-idp:AdminSetUserPassword',
+        ],
+        [r.userPoolArn],
+      ),
     ],
 
     // The export broker: checks that the calling cell's tenant session names a tenant that is ACTIVE,

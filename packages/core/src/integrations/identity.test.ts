@@ -4,9 +4,12 @@ import {
   AdminCreateUserCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
+  AdminRemoveUserFromGroupCommand,
   AdminSetUserPasswordCommand,
   AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
+  InitiateAuthCommand,
+  NotAuthorizedException,
   UserNotFoundException,
   UsernameExistsException,
   type AdminGetUserCommandOutput,
@@ -14,25 +17,27 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { UserAlreadyExists } from '../shared/errors.js';
-import { createTenantUser, deleteUser, ensureTenantUser, getUser, signOutEverywhere } from './identity.js';
+import { InvalidGrant, UserAlreadyExists } from '../shared/errors.js';
+import { createTenantUser, deleteUser, ensureTenantUser, getUser, refresh, resetPassword, setRole, signOutEverywhere } from './identity.js';
 
 const cognito = mockClient(CognitoIdentityProviderClient);
 const POOL = 'us-east-1_Test';
-const saved = { USER_POOL_ID: process.env.USER_POOL_ID, INVITATION_DELIVERY: process.env.INVITATION_DELIVERY };
+const saved = {
+  USER_POOL_ID: process.env.USER_POOL_ID,
+  INVITATION_DELIVERY: process.env.INVITATION_DELIVERY,
+  USER_POOL_CLIENT_ID: process.env.USER_POOL_CLIENT_ID,
+  OPERATOR_POOL_CLIENT_ID: process.env.OPERATOR_POOL_CLIENT_ID,
+};
 
 const meta = { $metadata: {} };
+const SUB = '7d4f0c1e-0000-4000-8000-000000000001';
 const usernameExists = () => new UsernameExistsException({ message: 'User account already exists', ...meta });
 const userNotFound = () => new UserNotFoundException({ message: 'User does not exist.', ...meta });
 
 function stored(tenantId: string | undefined, status: UserStatusType, enabled = true): Partial<AdminGetUserCommandOutput> {
   return {
     Username: 'admin@acme.test',
-    UserAttributes: [
-      { Name: 'sub', Value: '7d4f0c1e-0000-4000-8000-000000000001' },
-      { Name: 'email', Value: 'admin@acme.test' },
-      ...(tenantId ? [{ Name: 'custom:tenant_id', Value: tenantId }] : []),
-    ],
+    UserAttributes: [{ Name: 'sub', Value: SUB }, { Name: 'email', Value: 'admin@acme.test' }, ...(tenantId ? [{ Name: 'custom:tenant_id', Value: tenantId }] : [])],
     UserStatus: status,
     Enabled: enabled,
   };
@@ -55,6 +60,8 @@ beforeEach(() => {
   cognito.reset();
   process.env.USER_POOL_ID = POOL;
   process.env.INVITATION_DELIVERY = 'response';
+  process.env.USER_POOL_CLIENT_ID = 'tenant-client';
+  process.env.OPERATOR_POOL_CLIENT_ID = 'operator-client';
 });
 
 afterAll(() => {
@@ -69,6 +76,7 @@ describe('Identity.getUser', () => {
     cognito.on(AdminGetUserCommand).resolves(stored('acme', 'FORCE_CHANGE_PASSWORD'));
     await expect(getUser('Admin@Acme.test')).resolves.toEqual({
       username: 'admin@acme.test',
+      sub: SUB,
       tenantId: 'acme',
       status: 'FORCE_CHANGE_PASSWORD',
       enabled: true,
@@ -79,7 +87,7 @@ describe('Identity.getUser', () => {
   it('leaves tenantId out for a user bound to no tenant (an operator)', async () => {
     cognito.on(AdminGetUserCommand).resolves(stored(undefined, 'CONFIRMED', false));
     const user = await getUser('operator');
-    expect(user).toEqual({ username: 'admin@acme.test', status: 'CONFIRMED', enabled: false });
+    expect(user).toEqual({ username: 'admin@acme.test', sub: SUB, status: 'CONFIRMED', enabled: false });
     expect(user).not.toHaveProperty('tenantId');
   });
 
@@ -229,5 +237,69 @@ describe('Identity.signOutEverywhere', () => {
   it('passes other failures through', async () => {
     cognito.on(AdminUserGlobalSignOutCommand).rejects(new Error('throttled'));
     await expect(signOutEverywhere('admin@acme.test')).rejects.toThrow('throttled');
+  });
+});
+
+describe('Identity.setRole', () => {
+  it('puts the user in the new role’s group, then out of the other role’s (each step a no-op when done)', async () => {
+    cognito.on(AdminAddUserToGroupCommand).resolves({});
+    cognito.on(AdminRemoveUserFromGroupCommand).resolves({});
+    await setRole('agent@acme.test', 'user');
+    expect(sent()).toEqual([
+      ['AdminAddUserToGroupCommand', { UserPoolId: POOL, Username: 'agent@acme.test', GroupName: 'user' }],
+      ['AdminRemoveUserFromGroupCommand', { UserPoolId: POOL, Username: 'agent@acme.test', GroupName: 'admin' }],
+    ]);
+  });
+});
+
+describe('Identity.resetPassword', () => {
+  const user = (status: string) => ({ username: 'agent@acme.test', sub: SUB, tenantId: 'acme', status, enabled: true });
+
+  it('re-sends the invitation of a user who never signed in (e-mail delivery: Cognito mails a new temporary password)', async () => {
+    process.env.INVITATION_DELIVERY = 'email';
+    cognito.on(AdminCreateUserCommand).resolves({});
+    await expect(resetPassword(user('FORCE_CHANGE_PASSWORD'))).resolves.toEqual({ username: 'agent@acme.test', kind: 'invitation-resent' });
+    expect(sent()).toEqual([['AdminCreateUserCommand', { UserPoolId: POOL, Username: 'agent@acme.test', MessageAction: 'RESEND', DesiredDeliveryMediums: ['EMAIL'] }]]);
+  });
+
+  it('makes the password of a user who signed in temporary again, then re-sends the invitation (e-mail delivery)', async () => {
+    process.env.INVITATION_DELIVERY = 'email';
+    cognito.on(AdminSetUserPasswordCommand).resolves({});
+    cognito.on(AdminCreateUserCommand).resolves({});
+    await expect(resetPassword(user('CONFIRMED'))).resolves.toEqual({ username: 'agent@acme.test', kind: 'password-reset' });
+    const [setPassword, resend] = sent();
+    expect(setPassword).toEqual([
+      'AdminSetUserPasswordCommand',
+      { UserPoolId: POOL, Username: 'agent@acme.test', Password: expect.stringMatching(POLICY_PASSWORD), Permanent: false },
+    ]);
+    expect(resend?.[1]).toMatchObject({ MessageAction: 'RESEND' });
+  });
+
+  it('returns the new temporary password with response delivery (local), and sends nothing', async () => {
+    cognito.on(AdminSetUserPasswordCommand).resolves({});
+    const reset = await resetPassword(user('CONFIRMED'));
+    expect(reset).toEqual({ username: 'agent@acme.test', kind: 'password-reset', temporaryPassword: expect.stringMatching(POLICY_PASSWORD) });
+    expect(sent().map(([name]) => name)).toEqual(['AdminSetUserPasswordCommand']);
+  });
+});
+
+describe('Identity.refresh', () => {
+  const invalid = () => new NotAuthorizedException({ message: 'Invalid Refresh Token', ...meta });
+
+  it('trades a tenant user’s refresh token with the tenant directory’s client (REFRESH_TOKEN_AUTH)', async () => {
+    cognito.on(InitiateAuthCommand).resolves({ AuthenticationResult: { AccessToken: 'new-access', ExpiresIn: 3600 } });
+    await expect(refresh('rt')).resolves.toEqual({ accessToken: 'new-access', expiresIn: 3600, tokenType: 'Bearer' });
+    expect(sent()).toEqual([['InitiateAuthCommand', { AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: 'tenant-client', AuthParameters: { REFRESH_TOKEN: 'rt' } }]]);
+  });
+
+  it('tries the operator directory when the tenant directory does not know the token', async () => {
+    cognito.on(InitiateAuthCommand, { ClientId: 'tenant-client' }).rejects(invalid());
+    cognito.on(InitiateAuthCommand, { ClientId: 'operator-client' }).resolves({ AuthenticationResult: { AccessToken: 'operator-access', ExpiresIn: 3600 } });
+    await expect(refresh('rt')).resolves.toMatchObject({ accessToken: 'operator-access' });
+  });
+
+  it('answers InvalidGrant when neither directory accepts it (unknown, expired, revoked)', async () => {
+    cognito.on(InitiateAuthCommand).rejects(invalid());
+    await expect(refresh('rt')).rejects.toBeInstanceOf(InvalidGrant);
   });
 });

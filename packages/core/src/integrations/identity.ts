@@ -8,6 +8,7 @@ import {
   AdminCreateUserCommand,
   AdminDeleteUserCommand,
   AdminGetUserCommand,
+  AdminRemoveUserFromGroupCommand,
   AdminSetUserPasswordCommand,
   AdminUserGlobalSignOutCommand,
   CognitoIdentityProviderClient,
@@ -17,7 +18,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { optionalEnv, requireEnv } from '../shared/config.js';
 import { TENANT_ATTRIBUTE } from '../tenancy/tenant-attribute.js';
-import { InvalidCredentials, NewPasswordRequired, TooManyFailedAttempts, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
+import { InvalidCredentials, InvalidGrant, NewPasswordRequired, TooManyFailedAttempts, UserAlreadyExists, ValidationFailed } from '../shared/errors.js';
 
 export const ROLES = ['admin', 'user'] as const;
 export type TenantRole = (typeof ROLES)[number];
@@ -36,11 +37,18 @@ export interface Token {
   accessToken: string;
   expiresIn: number;
   tokenType: 'Bearer';
+  /** With a sign-in; a refresh returns none (no refresh-token rotation: the one in hand stays valid). */
+  refreshToken?: string;
 }
 
 function token(result: AuthenticationResultType | undefined): Token {
   if (!result?.AccessToken) throw new InvalidCredentials();
-  return { accessToken: result.AccessToken, expiresIn: result.ExpiresIn ?? 3600, tokenType: 'Bearer' };
+  return {
+    accessToken: result.AccessToken,
+    expiresIn: result.ExpiresIn ?? 3600,
+    tokenType: 'Bearer',
+    ...(result.RefreshToken ? { refreshToken: result.RefreshToken } : {}),
+  };
 }
 
 function isCognitoError(error: unknown, ...names: string[]): error is Error {
@@ -75,6 +83,26 @@ export async function signIn(username: string, password: string, newPassword?: s
     }
   }
   throw lockedOut ? new TooManyFailedAttempts() : new InvalidCredentials();
+}
+
+/**
+ * A new access token for a refresh token (POST /auth/token, `grant_type: refresh_token`), from
+ * whichever directory issued it: the tenant directory first, then the operator directory. A token
+ * neither accepts (unknown, expired, revoked by a global sign-out or the user's removal) is
+ * `InvalidGrant`. The user's current groups go into the new token.
+ */
+export async function refresh(refreshToken: string): Promise<Token> {
+  for (const directory of ['tenant', 'operator'] as const) {
+    try {
+      const response = await cognito().send(
+        new InitiateAuthCommand({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: clientIdOf(directory), AuthParameters: { REFRESH_TOKEN: refreshToken } }),
+      );
+      if (response.AuthenticationResult?.AccessToken) return token(response.AuthenticationResult);
+    } catch (error) {
+      if (!isCognitoError(error, 'NotAuthorizedException', 'UserNotFoundException', 'InvalidParameterException')) throw error;
+    }
+  }
+  throw new InvalidGrant();
 }
 
 /**
@@ -252,6 +280,8 @@ function generatePassword(): string {
 
 export interface DirectoryUser {
   username: string;
+  /** The directory's immutable id of the user, never reused by a new user of the same name (Cognito always has one). */
+  sub?: string;
   /** `custom:tenant_id`; absent for operators. */
   tenantId?: string;
   /** Cognito's user status: `FORCE_CHANGE_PASSWORD` until the first sign-in, then `CONFIRMED`. */
@@ -264,8 +294,10 @@ export async function getUser(username: string): Promise<DirectoryUser | undefin
   try {
     const user = await cognito().send(new AdminGetUserCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: username.toLowerCase() }));
     const tenantId = user.UserAttributes?.find((attribute) => attribute.Name === TENANT_ATTRIBUTE)?.Value;
+    const sub = user.UserAttributes?.find((attribute) => attribute.Name === 'sub')?.Value;
     return {
       username: user.Username ?? username.toLowerCase(),
+      ...(sub !== undefined ? { sub } : {}),
       ...(tenantId !== undefined ? { tenantId } : {}),
       status: user.UserStatus ?? 'UNKNOWN',
       enabled: user.Enabled ?? false,
@@ -295,4 +327,38 @@ export async function signOutEverywhere(username: string): Promise<void> {
   } catch (error) {
     if (!isCognitoError(error, 'UserNotFoundException')) throw error;
   }
+}
+
+/**
+ * Puts the user in `role`'s group and out of every other tenant role's group. Each step is a no-op
+ * when already done, so this is safe to repeat (a retry after a crash finishes the change).
+ */
+export async function setRole(username: string, role: TenantRole): Promise<void> {
+  const userPoolId = requireEnv('USER_POOL_ID');
+  await addToGroup(username, role);
+  for (const other of ROLES.filter((candidate) => candidate !== role)) {
+    await cognito().send(new AdminRemoveUserFromGroupCommand({ UserPoolId: userPoolId, Username: username, GroupName: other }));
+  }
+}
+
+/**
+ * What a reset gave the user: `invitation-resent` (they never signed in: a fresh invitation, its
+ * temporary password restarted) or `password-reset` (they had signed in: their password is replaced
+ * by a new temporary one). Either way their next sign-in must choose a new password.
+ */
+export type ResetKind = 'invitation-resent' | 'password-reset';
+
+/**
+ * Resets a user's password by making it temporary again and delivering a new one as an invitation
+ * is delivered (`INVITATION_DELIVERY`): Cognito e-mails it (AWS), or it is returned (local). A user
+ * who signed in already gets a random temporary password first, which moves them back to
+ * FORCE_CHANGE_PASSWORD, so that the invitation can be re-sent (RESEND needs that status) and the
+ * first-sign-in challenge of POST /auth/token is the one way back in: no code flow of its own.
+ */
+export async function resetPassword(user: DirectoryUser): Promise<NewUser & { kind: ResetKind }> {
+  const kind: ResetKind = user.status === 'FORCE_CHANGE_PASSWORD' ? 'invitation-resent' : 'password-reset';
+  if (kind === 'password-reset' && invitationDelivery() === 'email') {
+    await cognito().send(new AdminSetUserPasswordCommand({ UserPoolId: requireEnv('USER_POOL_ID'), Username: user.username, Password: generatePassword(), Permanent: false }));
+  }
+  return { ...(await reissueTemporaryPassword(user.username)), kind };
 }

@@ -156,6 +156,20 @@ export function tenantRecordKey(tenantId: string): ItemKey {
   return { PK: tenantPartitionPrefix(tenantId), SK: 'TENANT' };
 }
 
+/**
+ * A tenant user's token standing in the registry (written by the identity broker, read by the
+ * cells' authorizers): revoked before an instant, removed, or a role changed since their tokens
+ * were issued. Keyed by the directory's `sub`, which a new user of the same name never reuses.
+ */
+export function tenantUserStandingKey(tenantId: string, sub: string): ItemKey {
+  if (!/^[\w-]{1,128}$/.test(sub)) throw new Error(`refusing to build a key for malformed user sub ${JSON.stringify(sub)}`);
+  return { PK: tenantUserStandingPartition(tenantId), SK: `SUB#${sub}` };
+}
+
+export function tenantUserStandingPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#STANDING`;
+}
+
 /** The registry's GSI1 partition that lists every tenant, oldest first. */
 export const TENANT_LISTING_PARTITION = 'TENANTS';
 

@@ -325,6 +325,36 @@ export class TenantUserNotFound extends DomainError {
   }
 }
 
+/**
+ * A tenant must keep at least one admin: removing or demoting its last one would leave nobody able
+ * to manage its users (only an operator could help).
+ */
+export class LastAdmin extends DomainError {
+  readonly code = 'LAST_ADMIN';
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super("This is the tenant's last admin: make another user an admin first.", options);
+  }
+}
+
+/** An admin cannot remove or demote themself: another admin does it, so nobody locks themself out mid-session. */
+export class OwnAccount extends DomainError {
+  readonly code = 'OWN_ACCOUNT';
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('You cannot remove or demote yourself: ask another admin.', options);
+  }
+}
+
+/** A refresh token that is unknown, expired or revoked (signed out, removed): sign in again. */
+export class InvalidGrant extends DomainError {
+  readonly code = 'INVALID_GRANT';
+  readonly status = 400;
+  constructor(options?: ErrorOptions) {
+    super('The refresh token is invalid, expired or revoked: sign in again.', options);
+  }
+}
+
 // Releases (DESIGN §9).
 
 export class ReleaseNotFound extends DomainError {

@@ -2,7 +2,16 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BrokerCallerRefused } from '../shared/errors.js';
-import { authorizeCaller, BROKER_USER_PATH, BROKER_USERS_PATH, InviteInput, identityBrokerInvokePolicy, tenantSessionName } from './identity-broker.js';
+import {
+  authorizeCaller,
+  BROKER_USER_PATH,
+  BROKER_USER_RESET_PASSWORD_PATH,
+  BROKER_USER_SIGN_OUT_PATH,
+  BROKER_USERS_PATH,
+  InviteInput,
+  identityBrokerInvokePolicy,
+  tenantSessionName,
+} from './identity-broker.js';
 
 const STAGE = 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod';
 
@@ -12,10 +21,19 @@ describe('what a tenant session may invoke on the control plane', () => {
   it('is only the broker user routes of the tenant its TenantId tag names', () => {
     expect(statement.Effect).toBe('Allow');
     expect(statement.Action).toBe('execute-api:Invoke');
+    const users = `/broker/tenants/\${aws:PrincipalTag/TenantId}/users`;
     expect(statement.Resource).toEqual([
-      `${STAGE}/POST/broker/tenants/\${aws:PrincipalTag/TenantId}/users`,
-      `${STAGE}/DELETE/broker/tenants/\${aws:PrincipalTag/TenantId}/users/*`,
+      `${STAGE}/POST${users}`,
+      `${STAGE}/DELETE${users}/*`,
+      `${STAGE}/PATCH${users}/*`,
+      `${STAGE}/POST${users}/*/sign-out`,
+      `${STAGE}/POST${users}/*/reset-password`,
     ]);
+  });
+
+  it('lets a tenant session POST to a user only to sign them out or reset their password', () => {
+    const posts = statement.Resource.filter((resource) => resource.includes('/POST/') && resource.includes('/users/'));
+    expect(posts.every((resource) => resource.endsWith('/sign-out') || resource.endsWith('/reset-password'))).toBe(true);
   });
 
   it('names no tenant itself, no admin route and no wildcard before the tenant segment', () => {
@@ -30,6 +48,8 @@ describe('what a tenant session may invoke on the control plane', () => {
   it('builds its paths from the routes the broker serves', () => {
     expect(BROKER_USERS_PATH).toBe('/broker/tenants/{tenantId}/users');
     expect(BROKER_USER_PATH).toBe(`${BROKER_USERS_PATH}/{username}`);
+    expect(BROKER_USER_SIGN_OUT_PATH).toBe(`${BROKER_USER_PATH}/sign-out`);
+    expect(BROKER_USER_RESET_PASSWORD_PATH).toBe(`${BROKER_USER_PATH}/reset-password`);
   });
 });
 
@@ -96,8 +116,8 @@ describe('the caller the broker acts for', () => {
   });
 
   it('is the tenant in the path, when the tenant session of the cell it is placed in asks and it is active', async () => {
-    await expect(authorizeCaller({ userArn: session('cell-1', 't-1') }, 't-1')).resolves.toEqual({ tenantId: 't-1', cellId: 'cell-1' });
-    await expect(authorizeCaller({ userArn: session('cell-2', 't-2') }, 't-2')).resolves.toEqual({ tenantId: 't-2', cellId: 'cell-2' });
+    await expect(authorizeCaller({ userArn: session('cell-1', 't-1') }, 't-1')).resolves.toMatchObject({ tenantId: 't-1', cellId: 'cell-1' });
+    await expect(authorizeCaller({ userArn: session('cell-2', 't-2') }, 't-2')).resolves.toMatchObject({ tenantId: 't-2', cellId: 'cell-2' });
   });
 
   it.each([

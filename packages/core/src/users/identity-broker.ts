@@ -16,7 +16,9 @@ import * as z from 'zod/mini';
 import * as Cell from '../cells/cell.js';
 import { requireEnv } from '../shared/config.js';
 import { BrokerCallerRefused, TenantUserNotFound, UserAlreadyExists } from '../shared/errors.js';
+import * as ApiGateway from '../integrations/api-gateway.js';
 import * as Identity from '../integrations/identity.js';
+import * as UserStanding from './user-standing.js';
 import { isTenantId } from '../keys/keys.js';
 import { TENANT_TAG_KEY } from '../access/tenant-access-policy.js';
 import { useTenant } from '../tenancy/tenant-context.js';
@@ -26,6 +28,8 @@ import { parse } from '../shared/validation.js';
 
 export const BROKER_USERS_PATH = '/broker/tenants/{tenantId}/users';
 export const BROKER_USER_PATH = '/broker/tenants/{tenantId}/users/{username}';
+export const BROKER_USER_SIGN_OUT_PATH = '/broker/tenants/{tenantId}/users/{username}/sign-out';
+export const BROKER_USER_RESET_PASSWORD_PATH = '/broker/tenants/{tenantId}/users/{username}/reset-password';
 
 /** The RoleSessionName a cell's tenant session carries (core's TenantTableProvider sets it). */
 export function tenantSessionName(tenantId: string): string {
@@ -57,7 +61,13 @@ export function identityBrokerInvokePolicy({ apiStageArn }: IdentityBrokerPolicy
         Effect: 'Allow',
         // A single action as a string: CloudFormation keeps it so, and the stack proof compares verbatim.
         Action: 'execute-api:Invoke',
-        Resource: [`${apiStageArn}/POST${users}`, `${apiStageArn}/DELETE${users}/*`],
+        Resource: [
+          `${apiStageArn}/POST${users}`,
+          `${apiStageArn}/DELETE${users}/*`,
+          `${apiStageArn}/PATCH${users}/*`,
+          `${apiStageArn}/POST${users}/*/sign-out`,
+          `${apiStageArn}/POST${users}/*/reset-password`,
+        ],
       },
     ],
   };
@@ -66,7 +76,7 @@ export function identityBrokerInvokePolicy({ apiStageArn }: IdentityBrokerPolicy
 // The cell's side: a client signed with the tenant's session.
 
 /** A request to the control plane's broker routes, signed with the current tenant's session (also the usage broker's). */
-export async function brokerRequest(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+export async function brokerRequest(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const base = new URL(requireEnv('IDENTITY_BROKER_URL'));
   const url = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -116,12 +126,46 @@ export async function inviteTenantUser(input: { email: string; role: Identity.Te
   throw new Error(`identity broker refused the invitation: ${response.status} ${errorCode(response.body) ?? ''}`);
 }
 
+function userPath(template: string, username: string): string {
+  return template.replace('{tenantId}', useTenant().tenantId).replace('{username}', encodeURIComponent(username));
+}
+
+/** Throws the broker's USER_NOT_FOUND as the domain's, anything else unexpected as a fault. */
+function requireSuccess(response: { status: number; body: unknown }, what: string): void {
+  if (response.status >= 200 && response.status < 300) return;
+  if (response.status === 404 && errorCode(response.body) === 'USER_NOT_FOUND') throw new TenantUserNotFound();
+  throw new Error(`identity broker refused the ${what}: ${response.status} ${errorCode(response.body) ?? ''}`);
+}
+
 /** Removes a user of the current tenant, through the broker; a user already gone is done. */
 export async function removeTenantUser(username: string): Promise<void> {
-  const { tenantId } = useTenant();
-  const path = BROKER_USER_PATH.replace('{tenantId}', tenantId).replace('{username}', encodeURIComponent(username));
-  const response = await brokerRequest('DELETE', path);
-  if (response.status !== 204) throw new Error(`identity broker refused the removal: ${response.status} ${errorCode(response.body) ?? ''}`);
+  const response = await brokerRequest('DELETE', userPath(BROKER_USER_PATH, username));
+  requireSuccess(response, 'removal');
+}
+
+/** Gives a user of the current tenant `role`, through the broker (safe to repeat). */
+export async function changeTenantUserRole(username: string, role: Identity.TenantRole): Promise<void> {
+  requireSuccess(await brokerRequest('PATCH', userPath(BROKER_USER_PATH, username), { role }), 'role change');
+}
+
+/** Signs a user of the current tenant out everywhere, through the broker. */
+export async function signOutTenantUser(username: string): Promise<void> {
+  requireSuccess(await brokerRequest('POST', userPath(BROKER_USER_SIGN_OUT_PATH, username)), 'sign-out');
+}
+
+/** Resets a user's password (or re-sends their invitation), through the broker. */
+export async function resetTenantUserPassword(username: string): Promise<PasswordReset> {
+  const response = await brokerRequest('POST', userPath(BROKER_USER_RESET_PASSWORD_PATH, username));
+  requireSuccess(response, 'password reset');
+  const { kind, temporaryPassword } = response.body as { kind?: unknown; temporaryPassword?: unknown };
+  if (kind !== 'invitation-resent' && kind !== 'password-reset') throw new Error('identity broker answered a reset without its kind');
+  return typeof temporaryPassword === 'string' ? { kind, temporaryPassword } : { kind };
+}
+
+export interface PasswordReset {
+  kind: Identity.ResetKind;
+  /** Present only with `INVITATION_DELIVERY=response` (local); otherwise Cognito e-mails it. */
+  temporaryPassword?: string;
 }
 
 // The control plane's side.
@@ -140,7 +184,7 @@ const ROLE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-
  * session's TenantId tag, provided the session is a tenant session of a deployed cell and the
  * tenant is ACTIVE and placed in that cell. Anything else is refused with one answer.
  */
-export async function authorizeCaller(caller: BrokerCaller, pathTenantId: string): Promise<{ tenantId: string; cellId: string }> {
+export async function authorizeCaller(caller: BrokerCaller, pathTenantId: string): Promise<{ tenantId: string; cellId: string; cell: Cell.CellRecord }> {
   const session = ASSUMED_ROLE.exec(caller.userArn ?? '');
   if (!session || !isTenantId(pathTenantId)) throw new BrokerCallerRefused();
   const [, partition, account, roleName, sessionName] = session;
@@ -153,7 +197,7 @@ export async function authorizeCaller(caller: BrokerCaller, pathTenantId: string
   if (!cell) throw new BrokerCallerRefused();
   const tenant = await getRecord(pathTenantId);
   if (tenant?.status !== 'ACTIVE' || tenant.cellId !== cell.cellId) throw new BrokerCallerRefused();
-  return { tenantId: tenant.tenantId, cellId: cell.cellId };
+  return { tenantId: tenant.tenantId, cellId: cell.cellId, cell };
 }
 
 export const InviteInput = z.strictObject({
@@ -168,13 +212,88 @@ export async function brokerInvite(caller: BrokerCaller, pathTenantId: string, i
   return Identity.createTenantUser({ tenantId, email, role });
 }
 
-/** DELETE /broker/tenants/{tenantId}/users/{username}: only a user of the caller's tenant. */
+/**
+ * The user a broker call names, when it is a user of the caller's tenant. Another tenant's user (or
+ * one bound to no tenant, such as an operator's name) is answered like a user that does not exist.
+ */
+async function tenantUser(tenantId: string, username: string): Promise<Identity.DirectoryUser & { sub: string }> {
+  if (username.length === 0 || username.length > 254) throw new TenantUserNotFound();
+  const user = await Identity.getUser(username);
+  if (!user || user.tenantId !== tenantId || user.sub === undefined) throw new TenantUserNotFound();
+  return { ...user, sub: user.sub };
+}
+
+/** The calling cell drops its cached authorizer decisions: a user's new standing applies on their next request. */
+async function applyNow(cell: Cell.CellRecord): Promise<void> {
+  await ApiGateway.flushAuthorizerCache({ apiId: cell.apiId, stage: cell.stage });
+}
+
+/**
+ * Voids the user's tokens issued up to this second, and answers only once the second is over: a
+ * token's `iat` has whole seconds, so a sign-in that follows the answer gets a later one and stands.
+ */
+async function revokeIssuedTokens(tenantId: string, sub: string): Promise<void> {
+  const now = Date.now();
+  await UserStanding.revokeIssuedTokens(tenantId, sub, now);
+  const secondOver = (Math.floor(now / 1000) + 1) * 1000;
+  const wait = secondOver - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+/**
+ * DELETE /broker/tenants/{tenantId}/users/{username}: only a user of the caller's tenant. Its
+ * refresh tokens are revoked and its access tokens void on the next request; a user already gone is done.
+ */
 export async function brokerRemove(caller: BrokerCaller, pathTenantId: string, username: string): Promise<void> {
-  const { tenantId } = await authorizeCaller(caller, pathTenantId);
+  const { tenantId, cell } = await authorizeCaller(caller, pathTenantId);
   if (username.length === 0 || username.length > 254) throw new TenantUserNotFound();
   const user = await Identity.getUser(username);
   if (!user) return;
-  // Another tenant's user (or one bound to no tenant) is answered like a user that does not exist.
-  if (user.tenantId !== tenantId) throw new TenantUserNotFound();
+  if (user.tenantId !== tenantId || user.sub === undefined) throw new TenantUserNotFound();
+  // The standing first: should the deletion fail, the user is signed out rather than half removed.
+  await UserStanding.markRemoved(tenantId, user.sub);
+  await Identity.signOutEverywhere(user.username);
   await Identity.deleteUser(user.username);
+  await applyNow(cell);
+}
+
+export const RoleInput = z.strictObject({ role: z.enum(Identity.ROLES) });
+
+/**
+ * PATCH /broker/tenants/{tenantId}/users/{username} `{role}`: the user's groups, and the role its
+ * tokens already issued are judged by. Safe to repeat: a retry finishes a change a crash interrupted.
+ */
+export async function brokerChangeRole(caller: BrokerCaller, pathTenantId: string, username: string, input: unknown): Promise<void> {
+  const { tenantId, cell } = await authorizeCaller(caller, pathTenantId);
+  const { role } = parse(RoleInput, input);
+  const user = await tenantUser(tenantId, username);
+  await Identity.setRole(user.username, role);
+  await UserStanding.recordRole(tenantId, user.sub, role);
+  await applyNow(cell);
+}
+
+/** POST /broker/tenants/{tenantId}/users/{username}/sign-out: every refresh token revoked, every access token void. */
+export async function brokerSignOut(caller: BrokerCaller, pathTenantId: string, username: string): Promise<void> {
+  const { tenantId, cell } = await authorizeCaller(caller, pathTenantId);
+  const user = await tenantUser(tenantId, username);
+  await Identity.signOutEverywhere(user.username);
+  await revokeIssuedTokens(tenantId, user.sub);
+  await applyNow(cell);
+}
+
+/**
+ * POST /broker/tenants/{tenantId}/users/{username}/reset-password: a user who never signed in gets
+ * their invitation again; one who did gets a temporary password in place of theirs, and is signed
+ * out everywhere (whoever knew the old password holds no session either).
+ */
+export async function brokerResetPassword(caller: BrokerCaller, pathTenantId: string, username: string): Promise<PasswordReset> {
+  const { tenantId, cell } = await authorizeCaller(caller, pathTenantId);
+  const user = await tenantUser(tenantId, username);
+  const reset = await Identity.resetPassword(user);
+  if (reset.kind === 'password-reset') {
+    await Identity.signOutEverywhere(user.username);
+    await revokeIssuedTokens(tenantId, user.sub);
+    await applyNow(cell);
+  }
+  return reset.temporaryPassword !== undefined ? { kind: reset.kind, temporaryPassword: reset.temporaryPassword } : { kind: reset.kind };
 }

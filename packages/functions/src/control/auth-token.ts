@@ -12,8 +12,29 @@ export const SignInInput = z.strictObject({
   newPassword: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
 });
 
+/** A new access token for the refresh token a sign-in returned (OAuth 2.0's `refresh_token` grant). */
+export const RefreshInput = z.strictObject({
+  grant_type: z.literal('refresh_token'),
+  refresh_token: z.string().check(z.minLength(1), z.maxLength(8192)),
+});
+
+function isRefresh(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Object.hasOwn(body, 'grant_type');
+}
+
 export const handler = publicApi(async (request) => {
-  const { username, password, newPassword } = parse(SignInInput, requireBody(request));
+  const body = requireBody(request);
+  if (isRefresh(body)) {
+    const { refresh_token } = parse(RefreshInput, body);
+    const token = await Identity.refresh(refresh_token);
+    return ok({ access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn });
+  }
+  const { username, password, newPassword } = parse(SignInInput, body);
   const token = await Identity.signIn(username.toLowerCase(), password, newPassword);
-  return ok({ access_token: token.accessToken, token_type: token.tokenType, expires_in: token.expiresIn });
+  return ok({
+    access_token: token.accessToken,
+    token_type: token.tokenType,
+    expires_in: token.expiresIn,
+    ...(token.refreshToken ? { refresh_token: token.refreshToken } : {}),
+  });
 });

@@ -451,6 +451,7 @@ describe("core's identity adapter against the stand-in", () => {
     expect(challenge.ChallengeName).toBe('NEW_PASSWORD_REQUIRED');
     await expect(Identity.getUser('boss@initech.test')).resolves.toEqual({
       username: 'boss@initech.test',
+      sub: expect.any(String),
       tenantId: 'initech',
       status: 'FORCE_CHANGE_PASSWORD',
       enabled: true,
