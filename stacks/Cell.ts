@@ -5,6 +5,7 @@ import type { CellDefinition, CellRegistration } from '@cellbook/core/cells/cell
 import { CELL_ROUTES } from '@cellbook/functions/routes';
 import { ControlPlane } from './ControlPlane.js';
 import { cellApi } from './constructs/cell-api.js';
+import { cellBucket } from './constructs/cell-bucket.js';
 import { cellControlGrants } from './constructs/cell-control-grants.js';
 import { suppressCellFindings } from './constructs/cell-findings.js';
 import { cellIdentities } from './constructs/cell-identities.js';
@@ -35,6 +36,7 @@ export function Cell(definition: CellDefinition) {
     suppressSstInternals(stack);
 
     const table = cellTable(stack, app, cellId);
+    const evidenceBucket = cellBucket(stack, app, cellId);
     const { apiRole, authorizerRole, publicRouteRole, tenantAccessRole } = cellIdentities(stack, {
       cellId,
       table,
@@ -67,6 +69,7 @@ export function Cell(definition: CellDefinition) {
       apiId: restApi.restApiId,
       stage: restApi.deploymentStage.stageName,
       tenantRoleArn: tenantAccessRole.roleArn,
+      evidenceBucket: evidenceBucket.bucketName,
       usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, usagePlans[tier].usagePlanId])) as Record<TierName, string>,
     };
     addCellRegistration(stack, { registration, cellsTable: control.cellsTable });

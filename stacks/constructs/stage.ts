@@ -13,3 +13,14 @@ export function isDevStage(app: App): boolean {
 export function resourceName(app: App, ...parts: string[]): string {
   return app.logicalPrefixedName(parts.join('-'));
 }
+
+/**
+ * The origins each stage's web app is served from (its router's domain, a custom domain): browsers
+ * upload evidence straight to presigned S3 URLs, another origin, so the cell buckets allow these.
+ * Listed by name, as the router's distribution is created after the cells. None by default.
+ */
+const BROWSER_ORIGINS: Readonly<Record<string, readonly string[]>> = {};
+
+export function browserOrigins(app: App): readonly string[] {
+  return BROWSER_ORIGINS[app.stage] ?? [];
+}

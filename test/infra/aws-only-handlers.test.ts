@@ -79,6 +79,7 @@ describe('deploy/register-cell behind the provider framework', () => {
     apiId: 'a1b2c3d4e5',
     stage: 'test',
     tenantRoleArn: 'arn:aws:iam::123456789012:role/test-cellbook-cell-7-tenant-access',
+    evidenceBucket: 'test-cellbook-cell-7-evidence',
     usagePlans: { basic: 'p-basic', standard: 'p-standard', premium: 'p-premium', enterprise: 'p-enterprise' },
   };
   const event = (

@@ -57,6 +57,8 @@ export interface CellRecord extends CellDefinition {
   stage: string;
   /** The cell's tenant access role: control-plane work on one tenant's data assumes it, tagged. */
   tenantRoleArn: string;
+  /** The cell's evidence bucket (DESIGN §11): each tenant's objects under `tenant=<id>/`, reached only through tenant sessions. */
+  evidenceBucket: string;
   /** Usage plan id per tier on this cell's API. */
   usagePlans: Record<TierName, string>;
   /** The release the cell runs, and the one it ran before (DESIGN §9); absent until a release is recorded. */
@@ -86,7 +88,20 @@ export async function register(
   target: { db: DynamoDBDocumentClient; tableName: string } = { db: systemDocumentClient(), tableName: table() },
 ): Promise<void> {
   const write = (withStatus: boolean) => {
-    const fields = ['cellId', 'placement', 'wave', 'region', 'capacity', 'tableName', 'apiId', 'stage', 'tenantRoleArn', 'usagePlans', ...(withStatus ? ['status'] : [])];
+    const fields = [
+      'cellId',
+      'placement',
+      'wave',
+      'region',
+      'capacity',
+      'tableName',
+      'apiId',
+      'stage',
+      'tenantRoleArn',
+      'evidenceBucket',
+      'usagePlans',
+      ...(withStatus ? ['status'] : []),
+    ];
     const onlyIfPlaceable = withStatus && record.status === 'active';
     return target.db.send(
       new UpdateCommand({

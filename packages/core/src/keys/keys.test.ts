@@ -10,13 +10,18 @@ import {
   caseListingKey,
   caseListingPartition,
   caseListingStatusPrefix,
+  caseObjectPrefix,
   casePartition,
+  evidenceObjectKey,
+  exportObjectKey,
   isCaseItemKey,
   isTenantId,
   isUlid,
   noteKey,
   tenantMetaKey,
   tenantMetaPartition,
+  tenantObjectPrefix,
+  tenantOfObjectKey,
   tenantPartitionPrefix,
   tenantRecordKey,
   tenantRegistryPartition,
@@ -264,5 +269,44 @@ describe('cell keys', () => {
       expect(() => cellRecordKey(cellId), cellId).toThrow();
     }
     expect(() => cellAuditKey('cell-1', 'not-a-ulid')).toThrow();
+  });
+});
+
+describe('S3 object keys (DESIGN §11)', () => {
+  const EVIDENCE_ID = '01HZY3M1B2C3D4E5F6G7H8J9KA';
+  const EXPORT_ID = '01HZY3N1B2C3D4E5F6G7H8J9KB';
+
+  it('puts every object of a tenant under tenant=<id>/, slash included', () => {
+    expect(tenantObjectPrefix('acme-x1')).toBe('tenant=acme-x1/');
+  });
+
+  it('formats evidence as tenant=<t>/case=<c>/evidence=<id>', () => {
+    expect(evidenceObjectKey('acme-x1', CASE_ID, EVIDENCE_ID)).toBe(`tenant=acme-x1/case=${CASE_ID}/evidence=${EVIDENCE_ID}`);
+    expect(caseObjectPrefix('acme-x1', CASE_ID)).toBe(`tenant=acme-x1/case=${CASE_ID}/`);
+    expect(evidenceObjectKey('acme-x1', CASE_ID, EVIDENCE_ID).startsWith(caseObjectPrefix('acme-x1', CASE_ID))).toBe(true);
+  });
+
+  it('formats an export archive as tenant=<t>/export=<id>/cellbook-export.zip', () => {
+    expect(exportObjectKey('acme-x1', EXPORT_ID)).toBe(`tenant=acme-x1/export=${EXPORT_ID}/cellbook-export.zip`);
+  });
+
+  it("keeps t-1's prefix from covering any key of t-10", () => {
+    const t10Keys = [tenantObjectPrefix('t-10'), evidenceObjectKey('t-10', CASE_ID, EVIDENCE_ID), exportObjectKey('t-10', EXPORT_ID)];
+    for (const key of t10Keys) expect(key.startsWith(tenantObjectPrefix('t-1'))).toBe(false);
+    expect(evidenceObjectKey('t-1', CASE_ID, EVIDENCE_ID).startsWith(tenantObjectPrefix('t-1'))).toBe(true);
+  });
+
+  it('names the tenant an object key belongs to, and no tenant for a key outside every prefix', () => {
+    expect(tenantOfObjectKey(evidenceObjectKey('t-10', CASE_ID, EVIDENCE_ID))).toBe('t-10');
+    expect(tenantOfObjectKey(exportObjectKey('t-1', EXPORT_ID))).toBe('t-1');
+    for (const key of ['t-1/evidence', 'tenant=t-1', 'tenant=/x', 'tenant=T-1/x', 'tenant=t*/x', 'x/tenant=t-1/y']) expect(tenantOfObjectKey(key)).toBeUndefined();
+  });
+
+  it('refuses to build a key from a malformed tenant, case, evidence or export id', () => {
+    expect(() => tenantObjectPrefix('t-1/../t-10')).toThrow();
+    expect(() => tenantObjectPrefix('t-*')).toThrow();
+    expect(() => evidenceObjectKey('t-1', CASE_ID, '../x')).toThrow();
+    expect(() => evidenceObjectKey('t-1', 'x/y', EVIDENCE_ID)).toThrow();
+    expect(() => exportObjectKey('t-1', 'x')).toThrow();
   });
 });

@@ -337,3 +337,42 @@ export function usageShardOf(tenantId: string): number {
   for (let i = 0; i < tenantId.length; i += 1) hash = Math.imul(hash ^ tenantId.charCodeAt(i), 0x01000193) >>> 0;
   return hash % USAGE_INDEX_SHARDS;
 }
+
+// Evidence and exports (DESIGN §11): S3 object keys in the cell's pooled bucket, one prefix per tenant.
+
+/**
+ * `tenant=<tenantId>/` — every object key of the tenant starts with it. The trailing `/` is the S3
+ * counterpart of the `#` after a leading key: the tenant access policy allows
+ * `tenant=${aws:PrincipalTag/TenantId}/*`, so `t-1` never reaches `tenant=t-10/…`.
+ */
+export function tenantObjectPrefix(tenantId: string): string {
+  assertTenantId(tenantId);
+  return `tenant=${tenantId}/`;
+}
+
+/** `tenant=<tenantId>/case=<caseId>/` — every evidence object of one case (deleting or copying a case's files). */
+export function caseObjectPrefix(tenantId: string, caseId: string): string {
+  assertUlid(caseId, 'case id');
+  return `${tenantObjectPrefix(tenantId)}case=${caseId}/`;
+}
+
+/** `tenant=<tenantId>/case=<caseId>/evidence=<evidenceId>` — one evidence file. */
+export function evidenceObjectKey(tenantId: string, caseId: string, evidenceId: string): string {
+  assertUlid(evidenceId, 'evidence id');
+  return `${caseObjectPrefix(tenantId, caseId)}evidence=${evidenceId}`;
+}
+
+/** `tenant=<tenantId>/export=<exportId>/cellbook-export.zip` — a self-service export's archive. */
+export function exportObjectKey(tenantId: string, exportId: string): string {
+  assertUlid(exportId, 'export id');
+  return `${tenantObjectPrefix(tenantId)}export=${exportId}/cellbook-export.zip`;
+}
+
+/**
+ * The tenant whose prefix `objectKey` lies under (`tenant=<id>/…`), or undefined when it leads with
+ * no well-formed tenant id: what the fence compares with the session's tenant tag.
+ */
+export function tenantOfObjectKey(objectKey: string): string | undefined {
+  const match = /^tenant=([^/]*)\//.exec(objectKey);
+  return match && isTenantId(match[1]) ? match[1] : undefined;
+}

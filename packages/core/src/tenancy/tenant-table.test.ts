@@ -302,3 +302,36 @@ describe('TenantTableProvider cache bound', () => {
     expect(destroy).toHaveBeenCalled();
   });
 });
+
+describe('TenantTableProvider.credentialsLasting (presigned URLs)', () => {
+  it('reuses the cached session when it outlives the URL', async () => {
+    const sessions = provider();
+    sessions.forTenant('t-1');
+    const first = await sessions.credentialsFor('t-1');
+    now += 60_000;
+    const lasting = await sessions.credentialsLasting('t-1', 300);
+    expect(lasting.accessKeyId).toBe(first.accessKeyId);
+    expect(sessions.assumeRoleCalls).toBe(1);
+  });
+
+  it('assumes a new session when the cached one would expire before the URL does, and caches it', async () => {
+    const sessions = provider();
+    sessions.forTenant('t-1');
+    const first = await sessions.credentialsFor('t-1');
+    // 10 minutes into a 15-minute session: 5 minutes left, not enough for a 300 s URL plus clock slack.
+    now += 10 * 60_000;
+    const lasting = await sessions.credentialsLasting('t-1', 300);
+    expect(lasting.accessKeyId).not.toBe(first.accessKeyId);
+    expect(lasting.expiration.getTime() - now).toBeGreaterThanOrEqual(300_000);
+    expect(sts.inputs.map((input) => input.Tags)).toEqual([[{ Key: 'TenantId', Value: 't-1' }], [{ Key: 'TenantId', Value: 't-1' }]]);
+    expect((await sessions.credentialsFor('t-1')).accessKeyId).toBe(lasting.accessKeyId);
+  });
+
+  it('refuses a URL lifetime longer than a tenant session lasts', async () => {
+    const sessions = provider();
+    sessions.forTenant('t-1');
+    await expect(sessions.credentialsLasting('t-1', SESSION_MS / 1000)).rejects.toThrow(/cannot vouch/);
+    await expect(sessions.credentialsLasting('t-1', 0)).rejects.toThrow(/cannot vouch/);
+    expect(sts.inputs).toHaveLength(0);
+  });
+});

@@ -26,6 +26,9 @@ export interface TenantTableProviderOptions {
   now?: () => number;
 }
 
+/** Slack for clocks that disagree (this container's, STS's, S3's) when a session must outlast a URL. */
+const CLOCK_SKEW_MS = 5_000;
+
 interface CachedCredentials {
   credentials: AwsCredentialIdentity & { expiration: Date };
 }
@@ -78,8 +81,31 @@ export class TenantTableProvider {
     if (cached && cached.credentials.expiration.getTime() - this.refreshMarginMs > this.now()) {
       return cached.credentials;
     }
-    const pending = this.inflight.get(tenantId);
-    if (pending) return pending;
+    return this.inflight.get(tenantId) ?? this.startAssumeRole(tenantId);
+  }
+
+  /**
+   * The tenant's session credentials, valid for at least `seconds` more: for a presigned URL, which
+   * AWS refuses once the session it was signed with expires, so the URL must never outlive them.
+   * When the cached session ends too soon, a new one is assumed (it lasts the full session duration
+   * and replaces the cached one). Asking for longer than a session lasts is a programming error.
+   */
+  async credentialsLasting(tenantId: string, seconds: number): Promise<AwsCredentialIdentity & { expiration: Date }> {
+    const neededMs = seconds * 1000 + CLOCK_SKEW_MS;
+    if (!Number.isFinite(seconds) || seconds <= 0 || neededMs > this.durationSeconds * 1000 - CLOCK_SKEW_MS) {
+      throw new Error(`a tenant session lasts ${this.durationSeconds}s: cannot vouch for ${seconds}s`);
+    }
+    const lasts = (credentials: AwsCredentialIdentity): credentials is AwsCredentialIdentity & { expiration: Date } =>
+      credentials.expiration !== undefined && credentials.expiration.getTime() - this.now() >= neededMs;
+    const current = await this.credentialsFor(tenantId);
+    if (lasts(current)) return current;
+    // A request already under way was sent just now: its session lasts the full duration.
+    const renewed = await (this.inflight.get(tenantId) ?? this.startAssumeRole(tenantId));
+    if (!lasts(renewed)) throw new Error('STS returned a tenant session shorter than the one requested');
+    return renewed;
+  }
+
+  private startAssumeRole(tenantId: string): Promise<AwsCredentialIdentity> {
     const request = this.assumeRole(tenantId).finally(() => this.inflight.delete(tenantId));
     this.inflight.set(tenantId, request);
     return request;
@@ -116,6 +142,14 @@ function cellProvider(): TenantTableProvider {
   return provider;
 }
 
+/**
+ * The cell's tenant sessions (its function's environment names the role): one cache of tenant
+ * credentials shared by the tenant's table client, its bucket client and the identity broker's.
+ */
+export function cellTenantSessions(): TenantTableProvider {
+  return cellProvider();
+}
+
 /** The current tenant's scoped table client (the function's environment names role and table). */
 export function tenantTable(): TenantTable {
   return cellProvider().forTenant(useTenant().tenantId);
@@ -142,10 +176,19 @@ const providersByRole = new Map<string, TenantTableProvider>();
  * fence the data plane runs behind.
  */
 export function tenantTableIn(cell: { tenantRoleArn: string; tableName: string }, tenantId: string): TenantTable {
-  let cellProvider = providersByRole.get(cell.tenantRoleArn);
-  if (!cellProvider) {
-    cellProvider = new TenantTableProvider({ roleArn: cell.tenantRoleArn, tableName: cell.tableName, maxTenants: 50 });
-    providersByRole.set(cell.tenantRoleArn, cellProvider);
+  return { doc: tenantSessionsIn(cell.tenantRoleArn).forTenant(tenantId).doc, tableName: cell.tableName };
+}
+
+/**
+ * The tenant sessions of a given cell's tenant access role (control-plane work on a tenant's data
+ * there): shared by `tenantTableIn` and `tenantBucketIn`, so both reuse one session per tenant.
+ */
+export function tenantSessionsIn(tenantRoleArn: string): TenantTableProvider {
+  let sessions = providersByRole.get(tenantRoleArn);
+  if (!sessions) {
+    // The table is named by each caller (`tenantTableIn`), not by the role's sessions.
+    sessions = new TenantTableProvider({ roleArn: tenantRoleArn, tableName: '', maxTenants: 50 });
+    providersByRole.set(tenantRoleArn, sessions);
   }
-  return cellProvider.forTenant(tenantId);
+  return sessions;
 }

@@ -22,7 +22,7 @@ import { cellControlPolicies, cellRoles } from '../roles/cell-roles.js';
 import { controlRoleArn } from '../roles/control-roles.js';
 import type { HostFunctions } from './control-plane.js';
 import { close, listen } from './listen.js';
-import { PREFIX, STAGE } from './naming.js';
+import { cellBucketName, PREFIX, STAGE } from './naming.js';
 
 /** What a booted cell grants the control identities, and its tenant access role (for the drill role). */
 export interface CellGrants {
@@ -219,7 +219,16 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
   cleanups.push(() => close(gateway.server));
   cellServers.set(definition.cellId, gateway.url);
   await Cell.register(
-    { ...definition, status: 'active', tableName, apiId: restApi.id, stage: STAGE, tenantRoleArn: roles.tenantAccess.arn, usagePlans },
+    {
+      ...definition,
+      status: 'active',
+      tableName,
+      apiId: restApi.id,
+      stage: STAGE,
+      tenantRoleArn: roles.tenantAccess.arn,
+      evidenceBucket: cellBucketName(definition.cellId),
+      usagePlans,
+    },
     { db: adminDocs, tableName: cellsTable },
   );
   // The release it runs, recorded as a deploy records it: its manifest in the registry, its id on the cell.
