@@ -42,7 +42,7 @@ const CELL_GRANTS = cellControlGrants({
 });
 /** What a tenant session of a cell may call: its items, and its own users through the broker. */
 const TENANT_SESSION = [
-  ...tenantAccessPolicy({ tableArn: ARN('dynamodb', 'table/cell') }).Statement,
+  ...tenantAccessPolicy({ tableArn: ARN('dynamodb', 'table/cell'), bucketArn: 'arn:aws:s3:::cell-evidence' }).Statement,
   ...IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: ARN('execute-api', 'api/prod') }).Statement,
   ...UsageBroker.usageBrokerInvokePolicy({ apiStageArn: ARN('execute-api', 'api/prod') }).Statement,
 ];

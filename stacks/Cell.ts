@@ -40,6 +40,7 @@ export function Cell(definition: CellDefinition) {
     const { apiRole, authorizerRole, publicRouteRole, tenantAccessRole } = cellIdentities(stack, {
       cellId,
       table,
+      bucket: evidenceBucket,
       tenantsTable: control.tenantsTable,
       controlRestApi: control.api.cdk.restApi,
       controlRoles: control.controlRoles,
@@ -48,6 +49,8 @@ export function Cell(definition: CellDefinition) {
       ...control.identityEnvironment,
       CELL_ID: cellId,
       TABLE_NAME: table.tableName,
+      // Named only: no function role holds a permission on it; tenant sessions reach it (DESIGN §11).
+      EVIDENCE_BUCKET: evidenceBucket.bucketName,
       TENANTS_TABLE: control.tenantsTable.tableName,
     };
     const { authorizer, api, restApi, publicRoutes } = cellApi(stack, app, {

@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as apig from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Stack } from 'sst/constructs';
 import * as IdentityBroker from '@cellbook/core/users/identity-broker';
 import * as UsageBroker from '@cellbook/core/metering/usage-broker';
@@ -14,6 +15,8 @@ export interface CellIdentitiesProps {
   cellId: string;
   /** The cell's own table. */
   table: dynamodb.ITable;
+  /** The cell's evidence bucket: reachable by tenant sessions only, each under its own prefix. */
+  bucket: s3.IBucket;
   /** The control plane's tenant registry, which the authorizer reads. */
   tenantsTable: dynamodb.ITable;
   /** The control plane's API, where the identity broker serves the cells (DESIGN §13). */
@@ -27,7 +30,7 @@ export interface CellIdentitiesProps {
  * is reachable only through the tenant access role, assumed per request with the caller's tenant as
  * session tag), the authorizer's, the public routes', and the tenant access role itself.
  */
-export function cellIdentities(stack: Stack, { cellId, table, tenantsTable, controlRestApi, controlRoles }: CellIdentitiesProps) {
+export function cellIdentities(stack: Stack, { cellId, table, bucket, tenantsTable, controlRestApi, controlRoles }: CellIdentitiesProps) {
   const apiRole = functionRole(stack, 'ApiFunctionRole', `Cell ${cellId} API handlers: no table access of their own`);
   const authorizerRole = functionRole(stack, 'AuthorizerFunctionRole', `Cell ${cellId} authorizer: reads the tenant registry`);
   // The public routes (the health check) answer without a tenant: their role holds nothing.
@@ -39,11 +42,11 @@ export function cellIdentities(stack: Stack, { cellId, table, tenantsTable, cont
   const tenantSession: Record<string, unknown> = { ...tenantSessionConditions() };
   const controlApiStageArn = `arn:${stack.partition}:execute-api:${stack.region}:${stack.account}:${controlRestApi.restApiId}/${controlRestApi.deploymentStage.stageName}`;
   const tenantAccessRole = new iam.Role(stack, 'TenantAccessRole', {
-    description: `Cell ${cellId}: the items and users of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
+    description: `Cell ${cellId}: the items, evidence objects and users of the tenant named by session tag ${TENANT_TAG_KEY}, nothing else`,
     assumedBy: new iam.ArnPrincipal(apiRole.roleArn).withSessionTags().withConditions(tenantSession),
     maxSessionDuration: Duration.hours(1),
     inlinePolicies: {
-      'tenant-items-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn })),
+      'tenant-items-and-objects-only': iam.PolicyDocument.fromJson(tenantAccessPolicy({ tableArn: table.tableArn, bucketArn: bucket.bucketArn })),
       // The tenant's users, only through the identity broker and only on its own tenant's paths.
       'own-tenant-users-through-broker': iam.PolicyDocument.fromJson(IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: controlApiStageArn })),
       // The tenant's own ledger figures (GET /me/usage), only through the usage broker and only on its own tenant's path.

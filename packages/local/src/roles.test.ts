@@ -18,6 +18,7 @@ const roles = cellRoles({
   prefix: PREFIX,
   cellId: 'cell-1',
   tableName: `${PREFIX}-cell-1`,
+  bucketName: `${PREFIX}-cell-1-evidence`,
   tenantsTable: `${PREFIX}-tenants`,
   controlApiStageArn: 'arn:aws:execute-api:us-east-1:000000000000:abcdef1234/local',
 });

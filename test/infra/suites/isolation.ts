@@ -106,7 +106,7 @@ export function isolationSuite(fixture: () => InfraFixture): void {
       const controlApiId = infra.ref(infra.controlPlane, 'ControlApi/Api');
       const { account, region } = infra.resolver.env;
       expect(Object.fromEntries(tenantRole.policies.map((policy) => [policy.name, policy.policy]))).toEqual({
-        'tenant-items-only': tenantAccessPolicy({ tableArn: table }),
+        'tenant-items-and-objects-only': tenantAccessPolicy({ tableArn: table, bucketArn: infra.arn(infra.cells.get(cellId)!, `${cellId}-evidence`) }),
         'own-tenant-users-through-broker': IdentityBroker.identityBrokerInvokePolicy({
           apiStageArn: `arn:aws:execute-api:${region}:${account}:${controlApiId}/${infra.stage}`,
         }),

@@ -1,7 +1,7 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { describe, expect, it } from 'vitest';
-import { caseKey, caseListingPartition, noteKey, tenantMetaKey } from '../keys/keys.js';
-import { TENANT_ITEM_ACTIONS, tenantAccessPolicy, type TenantAccessPolicyDocument } from './tenant-access-policy.js';
+import { caseKey, caseListingPartition, evidenceObjectKey, exportObjectKey, noteKey, tenantMetaKey, tenantObjectPrefix } from '../keys/keys.js';
+import { TENANT_ITEM_ACTIONS, TENANT_OBJECT_ACTIONS, tenantAccessPolicy, type TenantAccessPolicyDocument } from './tenant-access-policy.js';
 
 const ACCOUNT = '000000000000';
 const TABLE_ARN = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/X`;
@@ -13,6 +13,8 @@ const NOTE_ID = '01HZY3K0A1B2C3D4E5F6G7H8J9';
 interface Request {
   action: string;
   resource?: string;
+  /** S3 request context (`s3:prefix` of a listing); omitted when the request carries none. */
+  s3Context?: Record<string, string>;
   /** The request's partition keys; omitted for requests that carry none (Scan). */
   leadingKeys?: string[];
   /** The session's TenantId tag; defaults to t-1. */
@@ -24,6 +26,7 @@ async function decide(policy: TenantAccessPolicyDocument, request: Request): Pro
   const tenantTag = request.tenantTag ?? 't-1';
   const contextVariables: Record<string, string | string[]> = { 'aws:PrincipalTag/TenantId': tenantTag };
   if (request.leadingKeys) contextVariables['dynamodb:LeadingKeys'] = request.leadingKeys;
+  Object.assign(contextVariables, request.s3Context);
   const result = await runSimulation(
     {
       request: {
@@ -43,7 +46,8 @@ async function decide(policy: TenantAccessPolicyDocument, request: Request): Pro
   return result.overallResult;
 }
 
-const policy = tenantAccessPolicy({ tableArn: TABLE_ARN });
+const BUCKET_ARN = 'arn:aws:s3:::cell-1-evidence';
+const policy = tenantAccessPolicy({ tableArn: TABLE_ARN, bucketArn: BUCKET_ARN });
 
 /** The same document with the delimiter dropped: `TENANT#${tag}*`. The mistake the `#` guards against. */
 function loosened(document: TenantAccessPolicyDocument): TenantAccessPolicyDocument {
@@ -74,6 +78,20 @@ describe('tenantAccessPolicy', () => {
             },
             Null: { 'dynamodb:LeadingKeys': 'false' },
           },
+        },
+        {
+          Sid: 'TenantObjectsOnly',
+          Effect: 'Allow',
+          Action: [...TENANT_OBJECT_ACTIONS],
+          Resource: [`${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}/*`],
+        },
+        {
+          Sid: 'ListTenantPrefixOnly',
+          Effect: 'Allow',
+          Action: ['s3:ListBucket'],
+          Resource: [BUCKET_ARN],
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
+          Condition: { StringLike: { 's3:prefix': ['tenant=${aws:PrincipalTag/TenantId}/*'] } },
         },
       ],
     });
@@ -136,7 +154,7 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
   it('denies an allowed action when the request carries no LeadingKeys (ForAllValues alone would be vacuously true)', async () => {
     expect(await decide(policy, { action: 'dynamodb:Query' })).toBe('ImplicitlyDenied');
     // …and the Null clause is what does it: without it the simulator allows the keyless request.
-    const withoutNull = structuredClone(policy) as { Statement: [{ Condition: Record<string, unknown> }] };
+    const withoutNull = structuredClone(policy) as unknown as { Statement: [{ Condition: Record<string, unknown> }] };
     delete withoutNull.Statement[0].Condition.Null;
     expect(await decide(withoutNull as unknown as TenantAccessPolicyDocument, { action: 'dynamodb:Query' })).toBe('Allowed');
   });
@@ -166,5 +184,71 @@ describe('tenantAccessPolicy evaluated by IAM (iam-simulate)', () => {
     // The strict document, evaluated by the same simulator on the same requests, refuses both.
     expect(await decide(policy, { action: 'dynamodb:GetItem', leadingKeys: [t10Case] })).toBe('ImplicitlyDenied');
     expect(await decide(policy, { action: 'dynamodb:Query', resource: GSI1_ARN, leadingKeys: [caseListingPartition('t-10')] })).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('tenantAccessPolicy on the evidence bucket, evaluated by IAM (iam-simulate)', () => {
+  const EVIDENCE_ID = '01HZY3M1B2C3D4E5F6G7H8J9KA';
+  const EXPORT_ID = '01HZY3N1B2C3D4E5F6G7H8J9KB';
+  const object = (key: string) => `${BUCKET_ARN}/${key}`;
+  const t1Evidence = object(evidenceObjectKey('t-1', CASE_ID, EVIDENCE_ID));
+  const t10Evidence = object(evidenceObjectKey('t-10', CASE_ID, EVIDENCE_ID));
+  const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+  /** The same document with the slash dropped from the object resource: `tenant=${tag}*`. */
+  function withoutSlash(document: TenantAccessPolicyDocument): TenantAccessPolicyDocument {
+    const copy = structuredClone(document);
+    copy.Statement[1].Resource = [`${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}*`];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
+    copy.Statement[2].Condition.StringLike['s3:prefix'] = ['tenant=${aws:PrincipalTag/TenantId}*'];
+    return copy;
+  }
+
+  it.each(OBJECT_ACTIONS)('allows t-1 %s on its own evidence and export objects', async (action) => {
+    expect(await decide(policy, { action, resource: t1Evidence })).toBe('Allowed');
+    expect(await decide(policy, { action, resource: object(exportObjectKey('t-1', EXPORT_ID)) })).toBe('Allowed');
+  });
+
+  it.each(OBJECT_ACTIONS)("denies t-1 %s on t-10's objects although t-10 starts with t-1", async (action) => {
+    expect(await decide(policy, { action, resource: t10Evidence })).toBe('ImplicitlyDenied');
+  });
+
+  it("lets t-10 reach its own objects, so the denial for t-1 is about the tenant, not the key's shape", async () => {
+    expect(await decide(policy, { action: 's3:GetObject', resource: t10Evidence, tenantTag: 't-10' })).toBe('Allowed');
+  });
+
+  it('denies objects outside every tenant prefix and the same key in another bucket', async () => {
+    expect(await decide(policy, { action: 's3:GetObject', resource: object('evidence/x') })).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 's3:GetObject', resource: object('tenant=t-1') })).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 's3:GetObject', resource: `arn:aws:s3:::other-bucket/${evidenceObjectKey('t-1', CASE_ID, EVIDENCE_ID)}` })).toBe('ImplicitlyDenied');
+  });
+
+  it('grants no bucket configuration, ACL, tagging, version or upload-listing action, even on its own prefix', async () => {
+    for (const action of ['s3:PutObjectAcl', 's3:GetObjectVersion', 's3:DeleteObjectVersion', 's3:PutObjectTagging', 's3:RestoreObject']) {
+      expect(await decide(policy, { action, resource: t1Evidence })).toBe('ImplicitlyDenied');
+    }
+    for (const action of ['s3:ListBucketMultipartUploads', 's3:ListBucketVersions', 's3:PutBucketPolicy', 's3:PutBucketCors', 's3:DeleteBucket']) {
+      expect(await decide(policy, { action, resource: BUCKET_ARN, s3Context: { 's3:prefix': tenantObjectPrefix('t-1') } })).toBe('ImplicitlyDenied');
+    }
+  });
+
+  it('allows t-1 to list its own prefix, or a case folder under it', async () => {
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': tenantObjectPrefix('t-1') } })).toBe('Allowed');
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': `tenant=t-1/case=${CASE_ID}/` } })).toBe('Allowed');
+  });
+
+  it("denies t-1 a listing of t-10's prefix, of a prefix without the slash, and of the whole bucket (no prefix)", async () => {
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': tenantObjectPrefix('t-10') } })).toBe('ImplicitlyDenied');
+    // `tenant=t-1` would list t-10's keys too.
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': 'tenant=t-1' } })).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': '' } })).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN })).toBe('ImplicitlyDenied');
+  });
+
+  it("would let t-1 reach and list t-10's objects without the trailing slash — so the strict denials above are meaningful", async () => {
+    const loose = withoutSlash(policy);
+    expect(await decide(loose, { action: 's3:GetObject', resource: t10Evidence })).toBe('Allowed');
+    expect(await decide(loose, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': 'tenant=t-10/' } })).toBe('Allowed');
+    expect(await decide(policy, { action: 's3:GetObject', resource: t10Evidence })).toBe('ImplicitlyDenied');
+    expect(await decide(policy, { action: 's3:ListBucket', resource: BUCKET_ARN, s3Context: { 's3:prefix': 'tenant=t-10/' } })).toBe('ImplicitlyDenied');
   });
 });

@@ -1,12 +1,15 @@
 /**
- * The tenant access policy (DESIGN §3): the second line of defence. Data-plane functions hold no
- * table permissions; they assume the tenant access role with session tag `TenantId=<id>`, and this
- * policy lets that session touch only items whose partition key is `TENANT#<id>` or starts with
- * `TENANT#<id>#`. Used verbatim by the Cell stack and by the local IAM-enforcing DynamoDB endpoint.
+ * The tenant access policy (DESIGN §3, §11): the second line of defence. Data-plane functions hold
+ * no table or bucket permissions; they assume the tenant access role with session tag
+ * `TenantId=<id>`, and this policy lets that session touch only items whose partition key is
+ * `TENANT#<id>` or starts with `TENANT#<id>#`, and only objects under `tenant=<id>/` in the cell's
+ * evidence bucket. Used verbatim by the Cell stack and by the local IAM-enforcing endpoints.
  */
 export interface TenantAccessPolicyInput {
   /** ARN of the cell's table (a CDK token in the stack, a literal ARN locally). */
   tableArn: string;
+  /** ARN of the cell's evidence bucket (`arn:aws:s3:::<name>`; a CDK token in the stack). */
+  bucketArn: string;
 }
 
 export const TENANT_TAG_KEY = 'TenantId';
@@ -23,6 +26,13 @@ export const TENANT_ITEM_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/**
+ * Object actions only, on the tenant's own keys: read, write and delete a file, and clean up a
+ * multipart upload of its own. No bucket configuration, ACLs, tagging, versions or listing of
+ * uploads — and listing objects is a separate, prefix-conditioned statement.
+ */
+export const TENANT_OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'] as const;
+
 export interface TenantAccessPolicyDocument {
   Version: '2012-10-17';
   Statement: [
@@ -36,11 +46,27 @@ export interface TenantAccessPolicyDocument {
         Null: { 'dynamodb:LeadingKeys': 'false' };
       };
     },
+    {
+      Sid: 'TenantObjectsOnly';
+      Effect: 'Allow';
+      Action: string[];
+      Resource: string[];
+    },
+    {
+      Sid: 'ListTenantPrefixOnly';
+      Effect: 'Allow';
+      Action: ['s3:ListBucket'];
+      Resource: string[];
+      Condition: { StringLike: { 's3:prefix': string[] } };
+    },
   ];
 }
 
-export function tenantAccessPolicy({ tableArn }: TenantAccessPolicyInput): TenantAccessPolicyDocument {
+export function tenantAccessPolicy({ tableArn, bucketArn }: TenantAccessPolicyInput): TenantAccessPolicyDocument {
   const tenant = `\${aws:PrincipalTag/${TENANT_TAG_KEY}}`;
+  // The `/` after the tenant id is the S3 counterpart of the `#` above: `tenant=t-1/*` never
+  // covers `tenant=t-10/…`. (Keys come from keys.ts `tenantObjectPrefix`.)
+  const ownPrefix = `tenant=${tenant}/`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -56,6 +82,21 @@ export function tenantAccessPolicy({ tableArn }: TenantAccessPolicyInput): Tenan
           // ForAllValues is vacuously true when the key is absent (Scan); require its presence.
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
+      },
+      {
+        Sid: 'TenantObjectsOnly',
+        Effect: 'Allow',
+        Action: [...TENANT_OBJECT_ACTIONS],
+        Resource: [`${bucketArn}/${ownPrefix}*`],
+      },
+      {
+        Sid: 'ListTenantPrefixOnly',
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [bucketArn],
+        // Only a listing that names the tenant's own prefix: a listing without a prefix (the whole
+        // bucket) has no `s3:prefix`, and StringLike on an absent key does not match.
+        Condition: { StringLike: { 's3:prefix': [`${ownPrefix}*`] } },
       },
     ],
   };

@@ -321,7 +321,9 @@ beforeAll(async () => {
     name: 'cell-tenant-access',
     arn: TENANT_ROLE,
     // The real tenant access policy from core, on every test cell table.
-    policies: [{ name: 'tenant-items', document: tenantAccessPolicy({ tableArn: tableArn('test-cell-*') }) as unknown as PolicyDocument }],
+    policies: [
+      { name: 'tenant-items', document: tenantAccessPolicy({ tableArn: tableArn('test-cell-*'), bucketArn: 'arn:aws:s3:::test-cell-evidence' }) as unknown as PolicyDocument },
+    ],
     trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
   });
   fencedEndpoint = createServer(createDynamoDbEndpoint({ iam, upstream: dynamo.url }));

@@ -10,13 +10,15 @@ import type { PolicyDocument, RoleDefinition } from './types.js';
 
 export const TABLE = 'cellbook-cell-1';
 export const TABLE_ARN = tableArn(TABLE);
+export const BUCKET = 'cellbook-cell-1-evidence';
+export const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 export const API_ROLE = 'arn:aws:iam::000000000000:role/cell-1-api';
 export const OTHER_API_ROLE = 'arn:aws:iam::000000000000:role/cell-2-api';
 export const TENANT_ROLE = 'arn:aws:iam::000000000000:role/cell-1-tenant-access';
 export const ADMIN_ROLE = 'arn:aws:iam::000000000000:role/admin';
 
 // The real tenant access policy, from the builder the Cell stack and the platform use.
-export const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN }) as unknown as PolicyDocument;
+export const tenantPolicy = tenantAccessPolicy({ tableArn: TABLE_ARN, bucketArn: BUCKET_ARN }) as unknown as PolicyDocument;
 export const allowAll: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 export const assumeTenantRole: PolicyDocument = {
   Version: '2012-10-17',

@@ -96,6 +96,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     prefix: PREFIX,
     cellId: definition.cellId,
     tableName,
+    bucketName: cellBucketName(definition.cellId),
     tenantsTable,
     controlApiStageArn,
   });
@@ -103,6 +104,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
   const cellEnv = {
     CELL_ID: definition.cellId,
     TABLE_NAME: tableName,
+    EVIDENCE_BUCKET: cellBucketName(definition.cellId),
     TENANTS_TABLE: tenantsTable,
     ...(options.meteringOffCells?.includes(definition.cellId) ? { METERING: 'off' } : {}),
   };

@@ -7,7 +7,7 @@ import { tenantAccessPolicy, tenantAccessTrustPolicy } from '@cellbook/core/acce
 import type { TierName } from '@cellbook/core/tenancy/tiers';
 import { LOCAL_REGION, type PolicyDocument, type RoleDefinition } from '../aws/types.js';
 import { controlRoleArn } from './control-roles.js';
-import { PARTITION, functionRole, localPolicyDocument, roleArn, tableArn } from './role-definition.js';
+import { PARTITION, bucketArn, functionRole, localPolicyDocument, roleArn, tableArn } from './role-definition.js';
 
 export interface CellRoles {
   api: RoleDefinition;
@@ -19,6 +19,8 @@ export interface CellRolesInput {
   prefix: string;
   cellId: string;
   tableName: string;
+  /** The cell's evidence bucket, whose `tenant=<id>/` prefixes the tenant access role reaches. */
+  bucketName: string;
   tenantsTable: string;
   /** `arn:aws:execute-api:<region>:<account>:<control api id>/<stage>`: where the identity broker lives. */
   controlApiStageArn: string;
@@ -50,12 +52,12 @@ export function cellRoles(input: CellRolesInput): CellRoles {
   const tenantAccessArn = roleArn(`${name}-tenant-access`);
   const api = functionRole(`${name}-api`, cellApiStatements({ tenantAccessRoleArn: tenantAccessArn }));
   const authorizer = functionRole(`${name}-authorizer`, cellAuthorizerStatements({ tenantsTableArn: tableArn(input.tenantsTable) }));
-  const policy = tenantAccessPolicy({ tableArn: tableArn(input.tableName) });
+  const policy = tenantAccessPolicy({ tableArn: tableArn(input.tableName), bucketArn: bucketArn(input.bucketName) });
   const tenantAccess: RoleDefinition = {
     name: `${name}-tenant-access`,
     arn: tenantAccessArn,
     policies: [
-      { name: 'tenant-items-only', document: policy as unknown as PolicyDocument },
+      { name: 'tenant-items-and-objects-only', document: policy as unknown as PolicyDocument },
       {
         name: 'own-tenant-users-through-broker',
         document: IdentityBroker.identityBrokerInvokePolicy({ apiStageArn: input.controlApiStageArn }) as unknown as PolicyDocument,

@@ -17,6 +17,11 @@ export function tableArn(tableName: string): string {
   return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}`;
 }
 
+/** S3 ARNs name no region or account: bucket names are global. */
+export function bucketArn(bucketName: string): string {
+  return `arn:aws:s3:::${bucketName}`;
+}
+
 /** The partition of every local ARN. */
 export const PARTITION = 'aws';
 
