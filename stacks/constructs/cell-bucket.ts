@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
+import { EVIDENCE_CORS } from '@cellbook/core/access/evidence-cors';
 import { browserOrigins, isDevStage } from './stage.js';
 
 /** How long an abandoned multipart upload may hold storage before S3 removes its parts. */
@@ -43,10 +44,10 @@ export function cellBucket(stack: Stack, app: App, cellId: string): s3.Bucket {
           cors: [
             {
               allowedOrigins: [...origins],
-              allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.HEAD],
-              allowedHeaders: ['content-type', 'content-length', 'content-md5', 'x-amz-checksum-sha256'],
-              exposedHeaders: ['etag', 'x-amz-checksum-sha256'],
-              maxAge: 600,
+              allowedMethods: EVIDENCE_CORS.allowedMethods.map((method) => s3.HttpMethods[method]),
+              allowedHeaders: [...EVIDENCE_CORS.allowedHeaders],
+              exposedHeaders: [...EVIDENCE_CORS.exposedHeaders],
+              maxAge: EVIDENCE_CORS.maxAgeSeconds,
             },
           ],
         }

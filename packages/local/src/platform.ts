@@ -88,6 +88,8 @@ export interface LocalCellHandle {
   cellId: string;
   url: string;
   tableName: string;
+  /** The cell's evidence bucket (its objects reachable only through tenant sessions). */
+  evidenceBucket: string;
   apiId: string;
   roles: { api: string; authorizer: string; tenantAccess: string };
   usagePlans: Record<TierName, string>;
@@ -119,7 +121,7 @@ export interface LocalPlatform {
   controlPlaneUrl: string;
   cells: LocalCellHandle[];
   /** `dynamodbStorage` is the storage engine itself, without IAM: for diagnostics and benchmarks only. */
-  endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string; eventBridge: string };
+  endpoints: { dynamodb: string; dynamodbStorage: string; sts: string; cognito: string; apiGateway: string; eventBridge: string; s3: string };
   /**
    * The deployment's event bus: name, the stand-in (to add consumer rules), and the dead-letter
    * queue that receives events naming no tenant and deliveries that failed every retry.
@@ -253,6 +255,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       interceptors,
       dynamodb,
       sts,
+      s3,
+      s3Server,
       cognitoServer,
       cognito,
       operatorCognito,
@@ -344,6 +348,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     };
 
     const cells: LocalCellHandle[] = [];
+    /** The router's origins once it listens (after the first cells boot): the buckets' CORS origins. */
+    let routerOrigins: readonly string[] = [];
     const telemetry = new LocalCellTelemetry({ isCell: (cellId) => cells.some((cell) => cell.cellId === cellId) });
     const cellServers = new Map<string, string>();
     const booting = new Map<string, Promise<LocalCellHandle>>();
@@ -368,6 +374,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         apiGateway,
         adminDocs,
         createTable,
+        // The web app (served by the router) uploads to presigned URLs: its origin may call the bucket.
+        createBucket: (bucketName) => s3.createBucket(bucketName, { corsOrigins: () => routerOrigins }),
         cellTable,
         tenantsTable,
         cellsTable,
@@ -410,6 +418,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     // The router listens before the control plane starts: onboarding and moves check routes through it.
     let routerListener: RequestListener = (_req, res) => res.writeHead(503).end();
     const router = await listen((req, res) => routerListener(req, res), options.port ?? 0);
+    // Browsers reach it as localhost or as 127.0.0.1: two origins.
+    const routerPort = new URL(router.url).port;
+    routerOrigins = [`http://localhost:${routerPort}`, `http://127.0.0.1:${routerPort}`];
     router.server.on('clientError', answerUnparseableRequest);
     cleanups.push(() => close(router.server));
 
@@ -498,6 +509,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         dynamodb: dynamodb.url,
         dynamodbStorage: storage.url,
         sts: sts.url,
+        s3: s3Server.url,
         cognito: cognitoServer.url,
         apiGateway: apiGatewayServer.url,
         eventBridge: eventBridgeServer.url,

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isWildcardOnlyAction, runSimulation, type RunSimulationResults, type Simulation } from '@cloud-copilot/iam-simulate';
+import { verifyS3Signature, type S3AuthError, type S3Caller } from './s3-signature.js';
 import { verifySigV4 } from './sigv4-verifier.js';
 import {
   LOCAL_ACCOUNT_ID,
@@ -22,6 +23,7 @@ import {
   type PolicyDocument,
   type RoleDefinition,
   type RoleSession,
+  type SignedRequest,
   type TemporaryCredentials,
 } from './types.js';
 
@@ -144,6 +146,9 @@ export class LocalIam {
   }
 
   readonly authenticate: Authenticate = async (request) => verifySigV4(request, (id) => this.resolveSession(id), this.now, this.regions);
+
+  /** S3's flavour of SigV4 (header or presigned query), with S3's error codes (s3-signature.ts). */
+  readonly authenticateS3 = (request: SignedRequest): S3Caller | S3AuthError => verifyS3Signature(request, (id) => this.resolveSession(id), this.now, this.regions);
 
   readonly authorize: Authorize = async (session, request) => {
     const role = this.roles.get(session.roleArn);

@@ -199,7 +199,7 @@ function canonicalPath(wirePath: string): string {
   return escapeUri(normalized).replace(/%2F/g, '/');
 }
 
-function canonicalQuery(rawQuery: string): string {
+export function canonicalQuery(rawQuery: string): string {
   if (rawQuery === '') return '';
   const pairs: [string, string][] = [];
   for (const part of rawQuery.split('&')) {
@@ -225,49 +225,49 @@ function decodeComponent(value: string): string {
   }
 }
 
-function canonicalHeaderValue(value: string): string {
+export function canonicalHeaderValue(value: string): string {
   return value
     .replace(/[\r\n]/g, ' ')
     .replace(/[ \t]+/g, ' ')
     .replace(/^ | $/g, '');
 }
 
-function escapeUri(value: string): string {
+export function escapeUri(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Own headers only: a SignedHeaders entry named `constructor` or `__proto__` is just an absent header. */
-function headerValue(headers: SignedRequest['headers'], name: string): string | undefined {
+export function headerValue(headers: SignedRequest['headers'], name: string): string | undefined {
   if (!Object.hasOwn(headers, name)) return undefined;
   const value = headers[name];
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-function parseAmzDate(value: string): number | undefined {
+export function parseAmzDate(value: string): number | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (match === null) return undefined;
   const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
   return Date.UTC(y, mo - 1, d, h, mi, s);
 }
 
-function formatAmzDate(epochMs: number): string {
+export function formatAmzDate(epochMs: number): string {
   return new Date(epochMs)
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d{3}/, '');
 }
 
-function constantTimeEquals(expectedHex: string, providedHex: string): boolean {
+export function constantTimeEquals(expectedHex: string, providedHex: string): boolean {
   const expected = Buffer.from(expectedHex, 'utf8');
   const provided = Buffer.from(providedHex, 'utf8');
   return expected.length === provided.length && timingSafeEqual(expected, provided);
 }
 
-function hmac(key: string | Buffer, data: string): Buffer {
+export function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
-function sha256Hex(data: string | Buffer): string {
+export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 

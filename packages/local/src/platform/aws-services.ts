@@ -11,6 +11,8 @@ import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from '../
 import { startDynamoDbLocal } from '../aws/dynamodb-local.js';
 import { createLocalEventBridge } from '../aws/eventbridge.js';
 import { LocalIam } from '../aws/local-iam.js';
+import { createLocalS3 } from '../aws/s3-endpoint.js';
+import { MemoryObjectStore } from '../aws/s3-storage.js';
 import { createStsEndpoint } from '../aws/sts-endpoint.js';
 import { LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js';
 import type { DeadLetteredEvent, PlatformOptions } from '../platform.js';
@@ -53,6 +55,10 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
   cleanups.push(() => close(dynamodb.server));
   const sts = await listen(createStsEndpoint(iam));
   cleanups.push(() => close(sts.server));
+  // The cells' evidence buckets (DESIGN §11), behind the same IAM as the table; in memory for now.
+  const s3 = createLocalS3({ iam, store: new MemoryObjectStore() });
+  const s3Server = await listen(s3.listener);
+  cleanups.push(() => close(s3Server.server));
   let cognitoListener: RequestListener = (_req, res) => res.writeHead(503).end();
   const cognitoServer = await listen((req, res) => cognitoListener(req, res));
   cleanups.push(() => close(cognitoServer.server));
@@ -105,6 +111,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
     AWS_DEFAULT_REGION: LOCAL_REGION,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
     AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_S3: s3Server.url,
     AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER: cognitoServer.url,
     AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayServer.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridgeServer.url,
@@ -127,6 +134,8 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
     interceptors,
     dynamodb,
     sts,
+    s3,
+    s3Server,
     cognitoServer,
     cognito,
     operatorCognito,

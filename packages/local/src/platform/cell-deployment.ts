@@ -38,6 +38,8 @@ export interface CellDeploymentInput {
   apiGateway: LocalApiGateway;
   adminDocs: DynamoDBDocumentClient;
   createTable: (tableName: string, listingIndex: boolean) => Promise<unknown>;
+  /** Creates the cell's evidence bucket, as its stack does. */
+  createBucket: (bucketName: string) => Promise<void>;
   cellTable: (cellId: string) => string;
   tenantsTable: string;
   cellsTable: string;
@@ -74,6 +76,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     apiGateway,
     adminDocs,
     createTable,
+    createBucket,
     cellTable,
     tenantsTable,
     cellsTable,
@@ -92,6 +95,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
   const cellId = definition.cellId;
   const tableName = cellTable(definition.cellId);
   await createTable(tableName, true);
+  await createBucket(cellBucketName(definition.cellId));
   const roles = cellRoles({
     prefix: PREFIX,
     cellId: definition.cellId,
@@ -240,6 +244,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     cellId: definition.cellId,
     url: gateway.url,
     tableName,
+    evidenceBucket: cellBucketName(definition.cellId),
     apiId: restApi.id,
     roles: { api: roles.api.arn, authorizer: roles.authorizer.arn, tenantAccess: roles.tenantAccess.arn },
     usagePlans,
