@@ -16,7 +16,7 @@
  * listed as PENDING until the client completes or deletes it; an object it left behind is under
  * the tenant's prefix, so a move copies it and offboarding's purge of the prefix removes it.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { CaseId, assertExists } from '../cases/case.js';
@@ -35,8 +35,11 @@ import { EVIDENCE_CONTENT_TYPES, isEvidenceContentType } from '../tenancy/tiers.
 import { fencedWrite } from '../tenancy/write-fence.js';
 import { attachmentDisposition } from './content-disposition.js';
 
-/** How long an upload URL works: long enough for a large file on a slow line, short enough to leave little behind. */
-export const UPLOAD_URL_SECONDS = 15 * 60;
+/**
+ * How long an upload URL works: long enough for a large file on a slow line, short enough to leave
+ * little behind — and within a tenant session (15 minutes), which a presigned URL cannot outlive.
+ */
+export const UPLOAD_URL_SECONDS = 10 * 60;
 /** How long a download URL works: it is fetched right after it is handed out. */
 export const DOWNLOAD_URL_SECONDS = 5 * 60;
 
@@ -190,11 +193,6 @@ function parseIds(caseId: unknown, evidenceId: unknown): { caseId: string; evide
   return { caseId: parse(CaseId, caseId, 'caseId'), evidenceId: parse(EvidenceId, evidenceId, 'evidenceId') };
 }
 
-function isNotFound(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return status === 404 || (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey'));
-}
-
 /**
  * Checks the uploaded file against what was declared and makes it available: same size, type and
  * SHA-256 (S3's stored checksum), then its bytes are counted against the plan's total in one
@@ -211,14 +209,12 @@ export async function complete(caseId: unknown, evidenceId: unknown): Promise<Ev
   const { tenantId } = useTenant();
   const bucket = tenantBucket();
   const key = { Bucket: bucket.bucket, Key: evidenceObjectKey(tenantId, ids.caseId, ids.evidenceId) };
-  let stored: { size: number | undefined; checksum: string | undefined; contentType: string | undefined };
-  try {
-    const head = await bucket.s3.send(new HeadObjectCommand({ ...key, ChecksumMode: 'ENABLED' }));
-    stored = { size: head.ContentLength, checksum: head.ChecksumSHA256, contentType: head.ContentType };
-  } catch (error) {
-    if (isNotFound(error)) throw new EvidenceNotUploaded({ cause: error });
-    throw error;
-  }
+  // Whether it is there, by a listing of its own key: S3 answers a HeadObject of a missing key 403,
+  // not 404, to a caller that may not list the whole bucket — as a tenant session may not.
+  const listed = await bucket.s3.send(new ListObjectsV2Command({ Bucket: key.Bucket, Prefix: key.Key, MaxKeys: 1 }));
+  if (listed.Contents?.[0]?.Key !== key.Key) throw new EvidenceNotUploaded();
+  const head = await bucket.s3.send(new HeadObjectCommand({ ...key, ChecksumMode: 'ENABLED' }));
+  const stored = { size: head.ContentLength, checksum: head.ChecksumSHA256, contentType: head.ContentType };
   return fencedWrite(async () => {
     if (stored.size !== item.size || stored.checksum !== sha256Base64(item.sha256) || stored.contentType !== item.contentType) {
       await bucket.s3.send(new DeleteObjectCommand(key));
