@@ -116,6 +116,7 @@ export function Cell(definition: CellDefinition) {
       authorizer,
       functionRoles: [apiRole, authorizerRole, publicRouteRole],
       table,
+      bucket: evidenceBucket,
       tenantAccessRole,
       usagePlans,
       grantPolicies,

@@ -1,6 +1,7 @@
 import type * as apig from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { Stack } from 'sst/constructs';
@@ -18,6 +19,8 @@ export interface CellFindingsProps {
   authorizer: IConstruct;
   functionRoles: readonly iam.Role[];
   table: dynamodb.ITable;
+  /** The evidence bucket, whose tenant prefix the tenant access role reaches. */
+  bucket: s3.Bucket;
   tenantAccessRole: iam.Role;
   usagePlans: Record<TierName, apig.UsagePlan>;
   grantPolicies: Partial<Record<ControlIdentity, iam.Policy>>;
@@ -25,7 +28,7 @@ export interface CellFindingsProps {
 
 /** The cell's cdk-nag findings that a reviewer accepted, each with its reason. */
 export function suppressCellFindings(stack: Stack, props: CellFindingsProps): void {
-  const { api, restApi, publicRoutes, authorizer, functionRoles, table, tenantAccessRole, usagePlans, grantPolicies } = props;
+  const { api, restApi, publicRoutes, authorizer, functionRoles, table, bucket, tenantAccessRole, usagePlans, grantPolicies } = props;
   suppressApiFindings(
     restApi,
     publicRoutes.map((route) => {
@@ -39,12 +42,19 @@ export function suppressCellFindings(stack: Stack, props: CellFindingsProps): vo
   for (const construct of [api, authorizer]) NagSuppressions.addResourceSuppressions(construct, [PINNED_RUNTIME], true);
   for (const role of functionRoles) NagSuppressions.addResourceSuppressions(role, [XRAY_WILDCARD], true);
   const tableLogicalId = stack.getLogicalId(table.node.defaultChild as dynamodb.CfnTable);
+  const bucketLogicalId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
   NagSuppressions.addResourceSuppressions(tenantAccessRole, [
     {
       id: 'AwsSolutions-IAM5',
       reason:
         'The tenant access policy (core tenantAccessPolicy) covers the table and its indexes so GSI1 listing works; every action is fenced by the dynamodb:LeadingKeys condition to the session tenant’s own partitions, which the offline IAM proofs verify.',
       appliesTo: [`Resource::<${tableLogicalId}.Arn>/index/*`],
+    },
+    {
+      id: 'AwsSolutions-IAM5',
+      reason:
+        "The tenant access policy (core tenantAccessPolicy) allows object actions on the session tenant's own evidence prefix only, tenant=<its TenantId tag>/ (the trailing slash keeps t-1 out of t-10); evidence keys are ids under it, which the offline IAM proofs verify.",
+      appliesTo: [`Resource::<${bucketLogicalId}.Arn>/tenant=<aws:PrincipalTag/TenantId>/*`],
     },
     {
       id: 'AwsSolutions-IAM5',

@@ -3,6 +3,7 @@ import { infraFixture, type InfraFixture } from './support/app.js';
 import { bundlesSuite } from './suites/bundles.js';
 import { cellSuite } from './suites/cell.js';
 import { controlPlaneSuite } from './suites/control-plane.js';
+import { evidenceSuite } from './suites/evidence.js';
 import { isolationSuite } from './suites/isolation.js';
 import { nagSuite } from './suites/nag.js';
 import { routerSuite } from './suites/router.js';
@@ -25,6 +26,7 @@ const fixture = (): InfraFixture => {
 
 cellSuite(fixture);
 isolationSuite(fixture);
+evidenceSuite(fixture);
 controlPlaneSuite(fixture);
 routerSuite(fixture);
 nagSuite(fixture);

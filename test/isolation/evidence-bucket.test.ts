@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { TENANT_ACCESS_IDENTITIES } from '@cellbook/core/access/control-identities';
 import { TENANT_TAG_KEY } from '@cellbook/core/access/tenant-access-policy';
 import { evidenceObjectKey, tenantObjectPrefix } from '@cellbook/core/keys/keys';
-import { tenantBucketIn, tenantS3Config } from '@cellbook/core/tenancy/tenant-bucket';
+import { tenantBucket, tenantBucketIn, tenantS3Config } from '@cellbook/core/tenancy/tenant-bucket';
+import { withTenant } from '@cellbook/core/tenancy/tenant-context';
 import { CONTROL_EVENT_CONSUMERS, CONTROL_ROUTES, CONTROL_SCHEDULES, LOG_SUBSCRIBERS } from '@cellbook/functions/routes';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { LocalCellHandle } from '@cellbook/local/platform';
@@ -158,36 +160,75 @@ describe('the S3 tenant fence through the local platform', () => {
   });
 });
 
-describe("core's tenantBucketIn, run with a control identity's credentials against the local platform", () => {
-  it("signs as the tenant: reaches t-1's prefix and hands out a working URL, but not t-10's prefix", async () => {
+/** Runs `fn` with a function's environment (its role's credentials, the local endpoints, its names), restored after. */
+async function inFunctionEnvironment(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  try {
+    await fn();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+const endpointVars = (vars: Record<string, string | undefined>) => ({
+  AWS_REGION: vars.AWS_REGION,
+  AWS_ENDPOINT_URL_STS: vars.AWS_ENDPOINT_URL_STS,
+  AWS_ENDPOINT_URL_S3: vars.AWS_ENDPOINT_URL_S3,
+});
+
+describe("core's tenant buckets, run as the local platform runs functions", () => {
+  it("tenantBucketIn (control plane) signs as the tenant: reaches t-1's prefix and hands out a working URL, but not t-10's prefix", async () => {
     const handler = [...CONTROL_ROUTES.map((route) => route.handler), ...CONTROL_EVENT_CONSUMERS.map((c) => c.handler), ...CONTROL_SCHEDULES.map((job) => job.handler)].find(
       (candidate) => controlIdentityOf(candidate) === TENANT_ACCESS_IDENTITIES[0],
     )!;
     const vars = env.platform.controlFunctionEnv(handler);
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      AWS_REGION: vars.AWS_REGION,
-      AWS_ENDPOINT_URL_STS: vars.AWS_ENDPOINT_URL_STS,
-      AWS_ENDPOINT_URL_S3: vars.AWS_ENDPOINT_URL_S3,
-      AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY,
-      AWS_SESSION_TOKEN: vars.AWS_SESSION_TOKEN,
-    });
-    try {
-      const place = { tenantRoleArn: cell.roles.tenantAccess, evidenceBucket: cell.evidenceBucket };
-      const bucket = tenantBucketIn(place, 't-1');
-      await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.bucket, Key: t1Key, Body: 'moved evidence' }));
-      expect(await errorName(bucket.s3.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: t10Key })))).toBe('AccessDenied');
-      const { url, expiresAt } = await bucket.presign(new GetObjectCommand({ Bucket: bucket.bucket, Key: t1Key }), 120);
-      expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(110_000);
-      expect(await (await fetch(url)).text()).toBe('moved evidence');
-      expect(url).toContain(`X-Amz-Credential=ASIA`);
-      bucket.s3.destroy();
-    } finally {
-      for (const name of ['AWS_REGION', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_S3', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
-        if (saved[name] === undefined) delete process.env[name];
-        else process.env[name] = saved[name];
-      }
-    }
+    await inFunctionEnvironment(
+      { ...endpointVars(vars), AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: vars.AWS_SESSION_TOKEN },
+      async () => {
+        const bucket = tenantBucketIn({ tenantRoleArn: cell.roles.tenantAccess, evidenceBucket: cell.evidenceBucket }, 't-1');
+        await bucket.s3.send(new PutObjectCommand({ Bucket: bucket.bucket, Key: t1Key, Body: 'moved evidence' }));
+        expect(await errorName(bucket.s3.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: t10Key })))).toBe('AccessDenied');
+        const { url, expiresAt } = await bucket.presign(new GetObjectCommand({ Bucket: bucket.bucket, Key: t1Key }), 120);
+        expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(110_000);
+        expect(await (await fetch(url)).text()).toBe('moved evidence');
+        expect(url).toContain('X-Amz-Credential=ASIA');
+      },
+    );
+  });
+
+  it("tenantBucket (a cell function) signs as the request's tenant: its presigned PUT stores the declared file, and reaches no other tenant", async () => {
+    const apiSession = env.platform.sessionFor(cell.roles.api);
+    const vars = env.platform.controlFunctionEnv(CONTROL_ROUTES[0]!.handler);
+    await inFunctionEnvironment(
+      {
+        ...endpointVars(vars),
+        AWS_ACCESS_KEY_ID: apiSession.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: apiSession.secretAccessKey,
+        AWS_SESSION_TOKEN: apiSession.sessionToken,
+        TENANT_ROLE_ARN: cell.roles.tenantAccess,
+        TABLE_NAME: cell.tableName,
+        EVIDENCE_BUCKET: cell.evidenceBucket,
+      },
+      async () => {
+        const context = { tenantId: 't-10', tier: 'standard' as const, cellId: cell.cellId, userId: 'u', username: 'admin@example.com', roles: ['admin'], overrides: {} };
+        await withTenant(context, async () => {
+          const bucket = tenantBucket();
+          expect(bucket.bucket).toBe(cell.evidenceBucket);
+          const body = 'uploaded by the browser';
+          const checksum = createHash('sha256').update(body).digest('base64');
+          const key = evidenceObjectKey('t-10', CASE_ID, '01HZY3M1B2C3D4E5F6G7H8J9KC');
+          const { url } = await bucket.presign(new PutObjectCommand({ Bucket: bucket.bucket, Key: key, ContentLength: body.length, ChecksumSHA256: checksum }), 300);
+          expect((await fetch(url, { method: 'PUT', body })).status).toBe(200);
+          // Another file of the same length: the signed SHA-256 refuses it, and the stored file stays.
+          expect((await fetch(url, { method: 'PUT', body: 'uploaded by the BROWSER' })).status).toBe(400);
+          expect(await read(t10, key)).toBe(body);
+          expect(await errorName(bucket.s3.send(new GetObjectCommand({ Bucket: bucket.bucket, Key: t1Key })))).toBe('AccessDenied');
+        });
+      },
+    );
   });
 });

@@ -36,6 +36,7 @@ const rows = [
   ['control plane API', platform.controlPlaneUrl],
   ...platform.cells.map((cell) => [`${cell.cellId} API`, cell.url]),
   ['DynamoDB (IAM-enforcing)', platform.endpoints.dynamodb],
+  ['S3 (IAM-enforcing, evidence buckets)', platform.endpoints.s3],
   ['STS', platform.endpoints.sts],
   ['Cognito (IdP, JWKS)', platform.endpoints.cognito],
   ['API Gateway management', platform.endpoints.apiGateway],

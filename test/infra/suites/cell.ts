@@ -363,6 +363,8 @@ export function cellSuite(fixture: () => InfraFixture): void {
         stage: infra.stage,
         // Control-plane work on one tenant's data here (move, export, offboarding) assumes it, tagged.
         tenantRoleArn: infra.arn(stack(), 'TenantAccessRole'),
+        // Tenant sessions of that role reach their own prefix of it (DESIGN §11).
+        evidenceBucket: infra.ref(stack(), `${cellId}-evidence`),
         usagePlans: Object.fromEntries(TIER_NAMES.map((tier) => [tier, infra.ref(stack(), `Api-${cellId}/Api/UsagePlan-${tier}`)])),
       });
       // CDK's provider framework answers CloudFormation and invokes the registrar.

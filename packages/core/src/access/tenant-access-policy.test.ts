@@ -83,13 +83,13 @@ describe('tenantAccessPolicy', () => {
           Sid: 'TenantObjectsOnly',
           Effect: 'Allow',
           Action: [...TENANT_OBJECT_ACTIONS],
-          Resource: [`${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}/*`],
+          Resource: `${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}/*`,
         },
         {
           Sid: 'ListTenantPrefixOnly',
           Effect: 'Allow',
-          Action: ['s3:ListBucket'],
-          Resource: [BUCKET_ARN],
+          Action: 's3:ListBucket',
+          Resource: BUCKET_ARN,
           // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
           Condition: { StringLike: { 's3:prefix': ['tenant=${aws:PrincipalTag/TenantId}/*'] } },
         },
@@ -197,7 +197,7 @@ describe('tenantAccessPolicy on the evidence bucket, evaluated by IAM (iam-simul
   /** The same document with the slash dropped from the object resource: `tenant=${tag}*`. */
   function withoutSlash(document: TenantAccessPolicyDocument): TenantAccessPolicyDocument {
     const copy = structuredClone(document);
-    copy.Statement[1].Resource = [`${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}*`];
+    copy.Statement[1].Resource = `${BUCKET_ARN}/tenant=\${aws:PrincipalTag/TenantId}*`;
     // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, written as IAM reads it, not a template literal.
     copy.Statement[2].Condition.StringLike['s3:prefix'] = ['tenant=${aws:PrincipalTag/TenantId}*'];
     return copy;

@@ -50,13 +50,13 @@ export interface TenantAccessPolicyDocument {
       Sid: 'TenantObjectsOnly';
       Effect: 'Allow';
       Action: string[];
-      Resource: string[];
+      Resource: string;
     },
     {
       Sid: 'ListTenantPrefixOnly';
       Effect: 'Allow';
-      Action: ['s3:ListBucket'];
-      Resource: string[];
+      Action: 's3:ListBucket';
+      Resource: string;
       Condition: { StringLike: { 's3:prefix': string[] } };
     },
   ];
@@ -87,13 +87,14 @@ export function tenantAccessPolicy({ tableArn, bucketArn }: TenantAccessPolicyIn
         Sid: 'TenantObjectsOnly',
         Effect: 'Allow',
         Action: [...TENANT_OBJECT_ACTIONS],
-        Resource: [`${bucketArn}/${ownPrefix}*`],
+        // Single values as IAM (and CDK) write them, so the deployed document is this one verbatim.
+        Resource: `${bucketArn}/${ownPrefix}*`,
       },
       {
         Sid: 'ListTenantPrefixOnly',
         Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: [bucketArn],
+        Action: 's3:ListBucket',
+        Resource: bucketArn,
         // Only a listing that names the tenant's own prefix: a listing without a prefix (the whole
         // bucket) has no `s3:prefix`, and StringLike on an absent key does not match.
         Condition: { StringLike: { 's3:prefix': [`${ownPrefix}*`] } },

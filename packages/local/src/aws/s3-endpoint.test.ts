@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { Sha256 } from '@aws-crypto/sha256-js';
+import aws4 from 'aws4';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -440,5 +441,49 @@ describe('local S3 endpoint: CORS for the web app', () => {
     const url = await getSignedUrl(t1, new GetObjectCommand({ Bucket: BUCKET, Key: t1Key }), { expiresIn: 60 });
     expect((await fetch(url, { headers: { origin: ORIGIN } })).headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect((await fetch(url, { headers: { origin: 'http://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('local S3 endpoint: an independent SigV4 signer (aws4, no AWS SDK code)', () => {
+  /** `aws4`'s S3 signing over plain fetch: a second reading of the S3 signing rules. */
+  function aws4Request(session: RoleSession, input: { method: string; path: string; body?: string; signQuery?: boolean }) {
+    const url = new URL(endpoint);
+    const signed = aws4.sign(
+      {
+        host: url.host,
+        method: input.method,
+        path: input.path,
+        service: 's3',
+        region: 'us-east-1',
+        ...(input.signQuery ? { signQuery: true } : {}),
+        ...(input.body === undefined ? {} : { body: input.body }),
+      },
+      { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken },
+    );
+    const headers = Object.fromEntries(
+      Object.entries(signed.headers ?? {})
+        .filter(([name]) => name.toLowerCase() !== 'host')
+        .map(([name, value]) => [name, String(value)]),
+    );
+    return fetch(`${endpoint}${signed.path}`, { method: input.method, headers, ...(input.body === undefined ? {} : { body: input.body }) });
+  }
+
+  const key = `${tenantObjectPrefix('t-1')}independent/a file (1).txt`;
+  const path = `/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+  it('accepts its header-signed PUT and GET, and its presigned GET, for a key with spaces and parentheses', async () => {
+    expect((await aws4Request(t1Session, { method: 'PUT', path, body: 'independently signed' })).status).toBe(200);
+    expect(await (await aws4Request(t1Session, { method: 'GET', path })).text()).toBe('independently signed');
+    expect(await (await aws4Request(t1Session, { method: 'GET', path, signQuery: true })).text()).toBe('independently signed');
+  });
+
+  it("refuses its correctly signed request for t-10's key (AccessDenied), and a wrong secret (SignatureDoesNotMatch)", async () => {
+    const t10Path = `/${BUCKET}/${t10Key.split('/').map(encodeURIComponent).join('/')}`;
+    const denied = await aws4Request(t1Session, { method: 'GET', path: t10Path });
+    expect(denied.status).toBe(403);
+    expect(await denied.text()).toContain('<Code>AccessDenied</Code>');
+    const forged = await aws4Request({ ...t1Session, secretAccessKey: 'not-the-secret' }, { method: 'GET', path });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
   });
 });
