@@ -42,6 +42,12 @@ export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'PATCH', path: '/cases/{caseId}', handler: 'cases/update' },
   { method: 'POST', path: '/cases/{caseId}/notes', handler: 'cases/notes-create' },
   { method: 'GET', path: '/cases/{caseId}/notes', handler: 'cases/notes-list' },
+  // Evidence (DESIGN §11): metadata here, bytes through presigned URLs signed with the tenant's session.
+  { method: 'POST', path: '/cases/{caseId}/evidence', handler: 'evidence/create' },
+  { method: 'GET', path: '/cases/{caseId}/evidence', handler: 'evidence/list' },
+  { method: 'GET', path: '/cases/{caseId}/evidence/{evidenceId}', handler: 'evidence/get' },
+  { method: 'DELETE', path: '/cases/{caseId}/evidence/{evidenceId}', handler: 'evidence/delete' },
+  { method: 'POST', path: '/cases/{caseId}/evidence/{evidenceId}/complete', handler: 'evidence/complete' },
   { method: 'GET', path: '/users', handler: 'users/list' },
   { method: 'POST', path: '/users', handler: 'users/create' },
   { method: 'DELETE', path: '/users/{username}', handler: 'users/remove' },

@@ -67,6 +67,14 @@ export function noteKey(tenantId: string, caseId: string, noteId: string): ItemK
   return { PK: caseKey(tenantId, caseId).PK, SK: `${NOTE_SORT_PREFIX}${noteId}` };
 }
 
+export const EVIDENCE_SORT_PREFIX = 'EVIDENCE#';
+
+/** An evidence file's metadata, in its case's partition next to the notes (its bytes are in S3). */
+export function evidenceKey(tenantId: string, caseId: string, evidenceId: string): ItemKey {
+  assertUlid(evidenceId, 'evidence id');
+  return { PK: caseKey(tenantId, caseId).PK, SK: `${EVIDENCE_SORT_PREFIX}${evidenceId}` };
+}
+
 /** Lists open work first, then oldest first within a status. */
 const STATUS_RANK: Record<CaseStatus, number> = { OPEN: 1, IN_PROGRESS: 2, RESOLVED: 3, CLOSED: 4 };
 
@@ -218,8 +226,8 @@ export function idempotencyKey(actor: string, key: string): ItemKey {
   return { PK: `IDEMPOTENCY#${actor}#${key}`, SK: 'IDEMPOTENCY' };
 }
 
-/** True when `sortKey` is `prefix` followed by a well-formed ULID (audit records, notes). */
-export function isUlidSortKey(sortKey: string | undefined, prefix: typeof AUDIT_SORT_PREFIX | typeof NOTE_SORT_PREFIX): boolean {
+/** True when `sortKey` is `prefix` followed by a well-formed ULID (audit records, notes, evidence). */
+export function isUlidSortKey(sortKey: string | undefined, prefix: typeof AUDIT_SORT_PREFIX | typeof NOTE_SORT_PREFIX | typeof EVIDENCE_SORT_PREFIX): boolean {
   return sortKey?.startsWith(prefix) === true && isUlid(sortKey.slice(prefix.length));
 }
 
@@ -255,8 +263,8 @@ export function tenantMetaPartition(tenantId: string): string {
 }
 
 /**
- * A case's partition: the case item and its notes. `CASE` sorts before `NOTE#`, so a Query of the
- * partition returns the case item before its notes.
+ * A case's partition: the case item, its evidence metadata and its notes. `CASE` sorts before
+ * `EVIDENCE#` and `NOTE#`, so a Query of the partition returns the case item first.
  */
 export function casePartition(tenantId: string, caseId: string): string {
   return caseKey(tenantId, caseId).PK;
@@ -270,7 +278,7 @@ export function caseIdOfPartition(tenantId: string, partition: string): string |
   return isUlid(caseId) && caseKey(tenantId, caseId).PK === partition ? caseId : undefined;
 }
 
-/** True for the case item itself (not a note) of one of this tenant's cases. */
+/** True for the case item itself (not a note or evidence) of one of this tenant's cases. */
 export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
   const caseId = caseIdOfPartition(tenantId, key.PK);
   return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;

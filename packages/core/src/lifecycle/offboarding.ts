@@ -6,8 +6,8 @@
  *
  * Offboarding (`DELETE /admin/tenants/{id}`) takes a SUSPENDED tenant — suspended so that nothing
  * changes between the operator's export and the deletion — and, step by recorded step (a retry
- * resumes): revokes its API key, signs out and deletes its users, purges its cell items and checks
- * none is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
+ * resumes): revokes its API key, signs out and deletes its users, purges its cell items and every
+ * object under its prefix in the cell's evidence bucket and checks none of either is left, gives back its cell slot, and leaves a tombstone (status OFFBOARDED) with its audit
  * trail. Tokens issued before keep verifying but the authorizer refuses an OFFBOARDED tenant.
  *
  * The same workflow cancels an **abandoned onboarding**: a PENDING tenant whose onboarding attempt
@@ -33,10 +33,12 @@ import { meterConsumption } from '../metering/consumption.js';
 import { ReadInput, readTenantItems } from '../tenant-data/export.js';
 import { type Fingerprint, exportLines, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
 import type { TenantDataSources, TenantItem } from '../tenant-data/walk.js';
+import { purgeTenantObjects } from '../tenant-data/objects.js';
 import { purgeTenantCellItems } from '../tenant-data/write.js';
 import { noMoveInProgressCondition, summary, type TenantRecord, type TenantSummary } from '../tenants/record.js';
 import * as Registry from '../tenants/repository.js';
 import { tenantsTable } from '../tenants/repository.js';
+import { tenantBucketIn } from '../tenancy/tenant-bucket.js';
 import { tenantTableIn } from '../tenancy/tenant-table.js';
 import { Reason, parse } from '../shared/validation.js';
 
@@ -49,7 +51,7 @@ interface OffboardingLog {
   from?: 'SUSPENDED' | 'PENDING';
   actor: string;
   reason?: string;
-  purged?: Fingerprint & { cellId: string };
+  purged?: Fingerprint & { cellId: string; objects?: number };
 }
 
 type OffboardingTenant = TenantRecord & { offboarding?: OffboardingLog };
@@ -113,7 +115,7 @@ export interface OffboardOptions {
   afterStep?: (step: OffboardingStep) => Promise<void> | void;
 }
 
-export type OffboardResult = TenantSummary & { purged: { cellId: string; count: number; checksum: string } | null };
+export type OffboardResult = TenantSummary & { purged: { cellId: string; count: number; checksum: string; objects?: number } | null };
 
 async function recordStep(tenantId: string, step: OffboardingStep, sets: Record<string, unknown> = {}, removes: string[] = []): Promise<void> {
   const names: Record<string, string> = { '#offboarding': 'offboarding', '#steps': 'steps', '#step': step };
@@ -256,10 +258,15 @@ export async function offboard(tenantId: string, input: unknown, options: Offboa
     if (cell) {
       const data = tenantTableIn(cell, tenantId);
       const before = await fingerprintTenantCellItems(data, tenantId);
+      // Objects first: the items (evidence metadata) are what a resumed purge would still show.
+      // Everything under the tenant's prefix goes, listed rather than derived from the items, so an
+      // upload never completed (or a file whose item is gone) does not escape.
+      const objects = await purgeTenantObjects(tenantBucketIn(cell, tenantId), tenantId);
+      if (objects.remaining !== 0) throw new Error(`offboarding ${tenantId}: ${objects.remaining} objects left in ${cell.cellId}'s evidence bucket after the purge`);
       const { remaining } = await purgeTenantCellItems(data, tenantId);
       if (remaining !== 0) throw new Error(`offboarding ${tenantId}: ${remaining} items left in ${cell.cellId} after the purge`);
       // A resumed purge counts only what was left: keep the first attempt's figure if there is one.
-      purged = log.purged ?? { cellId: cell.cellId, ...before };
+      purged = log.purged ?? { cellId: cell.cellId, ...before, objects: objects.deleted };
     }
     await recordStep(tenantId, 'dataPurged', purged ? { 'offboarding.purged': purged } : {});
     await after('dataPurged');

@@ -7,11 +7,14 @@
  *
  * 1. REQUESTED → freeze the tenant in the source cell (the write fence: writes answer 503
  *    `TENANT_MOVING` with Retry-After; reads go on) and wait until no write is in flight;
- * 2. FROZEN → copy every item to the target cell and record count + checksum;
- * 3. COPIED → verify the target holds exactly the source's items (count and checksum);
+ * 2. FROZEN → copy every item to the target cell and record count + checksum; then every evidence
+ *    object under the tenant's prefix to the target cell's bucket (count + checksum of the keys and
+ *    their SHA-256s);
+ * 3. COPIED → verify the target holds exactly the source's items and objects (count and checksum);
  * 4. VERIFIED → switch: API key onto the target's usage plan, target unfrozen, registry points at
  *    the target, routes updated and checked through the router;
- * 5. SWITCHED → purge the source and verify nothing of the tenant is left there → DONE.
+ * 5. SWITCHED → purge the source and verify nothing of the tenant is left there (items and
+ *    objects) → DONE.
  *
  * All tenant data is read and written through each cell's tenant access role tagged with the
  * tenant, so the data layer keeps a move inside its one tenant.
@@ -29,10 +32,12 @@ import { isCellId, tenantMetaKey, tenantRecordKey } from '../keys/keys.js';
 import { backoffDelay, retry, sleep } from '../shared/retry.js';
 import * as Routing from '../cells/routing.js';
 import { type Fingerprint, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
+import { type ObjectFingerprint, copyTenantObjects, fingerprintTenantObjects, purgeTenantObjects } from '../tenant-data/objects.js';
 import { type CopyCheckpoint, copyTenantCellItemsResumable, purgeTenantCellItems } from '../tenant-data/write.js';
 import { isMoveInProgress, moveView, noMoveInProgressCondition, type MoveState, type TenantMoveRecord, type TenantRecord } from '../tenants/record.js';
 import * as Registry from '../tenants/repository.js';
 import { tenantsTable } from '../tenants/repository.js';
+import { tenantBucketIn, type TenantBucket } from '../tenancy/tenant-bucket.js';
 import { tenantTableIn, type TenantTable } from '../tenancy/tenant-table.js';
 import { TIERS, TIER_NAMES, type TierName } from '../tenancy/tiers.js';
 import { Reason, parse } from '../shared/validation.js';
@@ -358,6 +363,8 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
   if (!from || !to) throw new Error(`move ${moveId} of tenant ${tenantId}: cell ${from ? move.toCellId : move.fromCellId} is not registered`);
   const source = tenantTableIn(from, tenantId);
   const target = tenantTableIn(to, tenantId);
+  const sourceObjects = tenantBucketIn(from, tenantId);
+  const targetObjects = tenantBucketIn(to, tenantId);
   const after = async (state: MoveState) => options.afterState?.(state);
   const handOverAt = options.handOverAt ?? Number.POSITIVE_INFINITY;
   // Between states, a run past its deadline stops and hands over: verification, the switch and
@@ -388,9 +395,13 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
         pauseWhen: () => Date.now() >= Math.min(partEndsAt, handOverAt),
       });
       if (progress.cursor === null) {
+        // The objects in one go after the items (the source is frozen: no evidence is created,
+        // completed or deleted meanwhile); a crash copies them again (plain puts).
+        await lease.confirm();
+        const objects = await copyTenantObjects(sourceObjects, targetObjects, tenantId);
         const { copyCheckpoint: _done, ...copiedMove } = move;
         progressed = true;
-        move = await advance(tenantId, copiedMove, lease, 'COPIED', { copied: progress.read });
+        move = await advance(tenantId, copiedMove, lease, 'COPIED', { copied: progress.read, copiedObjects: objects });
         break;
       }
       progressed = true;
@@ -409,23 +420,26 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     // (`move.copied`) is the source; only the target needs reading.
     const inSource = move.copied ?? (await fingerprintTenantCellItems(source, tenantId));
     const inTarget = await fingerprintTenantCellItems(target, tenantId);
-    if (!sameItems(inSource, inTarget)) {
+    const objectsInSource = move.copiedObjects ?? (await fingerprintTenantObjects(sourceObjects, tenantId));
+    const objectsInTarget = await fingerprintTenantObjects(targetObjects, tenantId);
+    if (!sameItems(inSource, inTarget) || !sameObjects(objectsInSource, objectsInTarget)) {
       const attempts = (move.verifyAttempts ?? 0) + 1;
       if (attempts > VERIFY_RETRIES) {
-        return { move: await abandon(record, move, lease, target, `verification failed: source ${describe(inSource)}, target ${describe(inTarget)}`) };
+        const failure = `verification failed: source ${describe(inSource)}, ${describeObjects(objectsInSource)}; target ${describe(inTarget)}, ${describeObjects(objectsInTarget)}`;
+        return { move: await abandon(record, move, lease, target, targetObjects, failure) };
       }
       // A write to the target that failed silently, or (in AWS) a listing index still catching up:
       // wait a moment, then copy once more from the start — in checkpointed parts, like the first
       // copy — and compare again.
       await sleep(backoffDelay(attempts, { baseDelayMs: VERIFY_RETRY_DELAY_MS, jitter: 'none' }));
-      const { copied: _mismatched, ...again } = move;
+      const { copied: _mismatched, copiedObjects: _mismatchedObjects, ...again } = move;
       progressed = true;
       move = await advance(tenantId, again, lease, 'FROZEN', { verifyAttempts: attempts });
       // Carry on from FROZEN (bounded: each pass through here counts an attempt).
       return runLeased(tenantId, moveId, lease, options);
     }
     progressed = true;
-    move = await advance(tenantId, move, lease, 'VERIFIED', { copied: inSource });
+    move = await advance(tenantId, move, lease, 'VERIFIED', { copied: inSource, copiedObjects: objectsInSource });
     await after('VERIFIED');
   }
   if (move.state === 'VERIFIED' && outOfTime()) return { move, handOver: true };
@@ -447,6 +461,11 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     await lease.confirm();
     const { remaining } = await purgeTenantCellItems(source, tenantId);
     if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
+    // An upload URL handed out before the freeze may still have put a file into the source after
+    // the copy: carry such files over (new keys only) before the source's objects go.
+    await copyTenantObjects(sourceObjects, targetObjects, tenantId, { onlyMissing: true });
+    const objects = await purgeTenantObjects(sourceObjects, tenantId);
+    if (objects.remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${objects.remaining} objects left in ${from.cellId}'s bucket after the purge`);
     progressed = true;
     move = await advance(tenantId, move, lease, 'DONE', { finishedAt: new Date().toISOString() });
     await Audit.record(
@@ -456,7 +475,7 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
         action: 'tenant.moved',
         ...(move.reason ? { reason: move.reason } : {}),
         before: { cellId: move.fromCellId },
-        after: { cellId: move.toCellId, items: move.copied?.count, checksum: move.copied?.checksum },
+        after: { cellId: move.toCellId, items: move.copied?.count, checksum: move.copied?.checksum, objects: move.copiedObjects?.count ?? 0 },
       },
       // Timed at the recorded finish, so a rerun finds this record and it sorts after the request.
       { auditId: deterministicId(Date.parse(move.finishedAt ?? move.updatedAt), `${moveId}#tenant.moved`) },
@@ -480,6 +499,14 @@ function sameItems(a: Fingerprint, b: Fingerprint): boolean {
 
 function describe(print: Fingerprint): string {
   return `${print.count} items, checksum ${print.checksum.slice(0, 12)}`;
+}
+
+function sameObjects(a: ObjectFingerprint, b: ObjectFingerprint): boolean {
+  return a.count === b.count && a.checksum === b.checksum;
+}
+
+function describeObjects(print: ObjectFingerprint): string {
+  return `${print.count} objects, checksum ${print.checksum.slice(0, 12)}`;
 }
 
 /** Stops the tenant's writes in its source cell; the fence answers them 503 until the switch. */
@@ -562,12 +589,20 @@ async function switchOver(record: TenantRecord, move: TenantMoveRecord, from: Ce
 }
 
 /** A move that cannot be verified is undone: the source stays authoritative and writable. */
-async function abandon(record: TenantRecord, move: TenantMoveRecord, lease: Lease, target: TenantTable, error: string): Promise<TenantMoveRecord> {
+async function abandon(
+  record: TenantRecord,
+  move: TenantMoveRecord,
+  lease: Lease,
+  target: TenantTable,
+  targetObjects: TenantBucket,
+  error: string,
+): Promise<TenantMoveRecord> {
   const tenantId = record.tenantId;
   // The registry still points at the source (this is before the switch) and the lease keeps any
   // other mover out, so the target's copy is nobody's data.
   await lease.confirm();
   await purgeTenantCellItems(target, tenantId);
+  await purgeTenantObjects(targetObjects, tenantId);
   await Cell.releaseSlot(move.toCellId, tenantId);
   const from = await Cell.get(move.fromCellId);
   if (from) {

@@ -26,6 +26,8 @@ export interface PlanUsage {
   requests: Allowance;
   activeCases: Allowance;
   users: Allowance;
+  /** Bytes of completed evidence files against the plan's total (the cell's live counter). */
+  evidenceBytes: Allowance;
   /** Bytes stored, from the latest hourly snapshot. */
   storage: Allowance & { measuredIn: string | null };
 }
@@ -47,6 +49,7 @@ export async function planUsage(dayUsage: () => Promise<TenantDayUsage> = usageT
     requests: allowance(ledger.apiRequests, TIERS[tier].quota?.limit ?? null),
     activeCases: allowance(counters.activeCases, limits.maxActiveCases),
     users: allowance(counters.users, limits.maxUsers),
+    evidenceBytes: allowance(counters.evidenceBytes, limits.maxEvidenceBytes),
     storage: { ...allowance(storageBytes, TIER_PRICES[tier].includedStorageBytes), measuredIn: ledger.storageMeasuredIn },
   };
 }

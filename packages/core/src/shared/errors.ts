@@ -75,6 +75,49 @@ export class CaseNotFound extends DomainError {
   }
 }
 
+/** No evidence with this id on this case (another tenant's evidence is not found either). */
+export class EvidenceNotFound extends DomainError {
+  readonly code = 'EVIDENCE_NOT_FOUND';
+  readonly status = 404;
+  constructor(options?: ErrorOptions) {
+    super('No evidence with this id exists on this case.', options);
+  }
+}
+
+/**
+ * The declared file type is not on the evidence allow-list. 422, not 415: the request itself is
+ * JSON as it should be (415 in this API means the request body's own type); a value in it breaks
+ * a rule.
+ */
+export class EvidenceTypeNotAllowed extends DomainError {
+  readonly code = 'EVIDENCE_TYPE_NOT_ALLOWED';
+  readonly status = 422;
+}
+
+/**
+ * The declared file is larger than the plan's per-file limit. 422, not 413: the request is small
+ * (413 in this API means the request body itself is too large, and nothing large was sent yet).
+ */
+export class EvidenceTooLarge extends DomainError {
+  readonly code = 'EVIDENCE_TOO_LARGE';
+  readonly status = 422;
+}
+
+/** `complete` before the file was uploaded (or after the upload was refused): upload it, then complete again. */
+export class EvidenceNotUploaded extends DomainError {
+  readonly code = 'EVIDENCE_NOT_UPLOADED';
+  readonly status = 409;
+  constructor(options?: ErrorOptions) {
+    super('The file has not been uploaded yet: PUT it to the upload URL, then complete again.', options);
+  }
+}
+
+/** The stored file is not the one declared (size, type or SHA-256): it was deleted and nothing was counted. */
+export class EvidenceMismatch extends DomainError {
+  readonly code = 'EVIDENCE_MISMATCH';
+  readonly status = 422;
+}
+
 export class AssigneeNotFound extends DomainError {
   readonly code = 'ASSIGNEE_NOT_FOUND';
   readonly status = 422;

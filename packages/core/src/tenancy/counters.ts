@@ -14,6 +14,35 @@ export type CounterName = 'activeCases' | 'users';
 
 const LABEL: Record<CounterName, string> = { activeCases: 'active cases', users: 'users' };
 
+/** Counters of an amount rather than of things: bytes of evidence stored. */
+export type AmountCounterName = 'evidenceBytes';
+
+const AMOUNT_LABEL: Record<AmountCounterName, string> = { evidenceBytes: 'bytes of evidence' };
+
+/**
+ * Adds `amount` to an amount counter, unless the total would pass `limit` (`null`: no limit): one
+ * conditional update, so two reservations that each fit alone cannot both pass together.
+ */
+export async function reserveAmount(counter: AmountCounterName, amount: number, limit: number | null): Promise<void> {
+  if (!Number.isSafeInteger(amount) || amount < 0) throw new Error(`refusing to reserve ${amount} ${AMOUNT_LABEL[counter]}`);
+  const { tenantId } = useTenant();
+  if (limit !== null && amount > limit) throw limitReached(AMOUNT_LABEL[counter], limit);
+  // DynamoDB conditions do no arithmetic: "total + amount <= limit" is "total <= limit - amount".
+  const applied = await updateCounter(counter, 'ADD #n :amount SET tenantId = :tenantId', limit === null ? undefined : 'attribute_not_exists(#n) OR #n <= :room', {
+    ':amount': amount,
+    ':tenantId': tenantId,
+    ...(limit === null ? {} : { ':room': limit - amount }),
+  });
+  if (!applied.ok) throw limitReached(AMOUNT_LABEL[counter], limit ?? 0, { cause: applied.error });
+}
+
+/** Gives `amount` back to an amount counter (never below zero: a refused update means nothing to give). */
+export async function releaseAmount(counter: AmountCounterName, amount: number): Promise<void> {
+  if (!Number.isSafeInteger(amount) || amount < 0) throw new Error(`refusing to release ${amount} ${AMOUNT_LABEL[counter]}`);
+  if (amount === 0) return;
+  await updateCounter(counter, 'ADD #n :minus', '#n >= :amount', { ':minus': -amount, ':amount': amount });
+}
+
 export async function reserve(counter: CounterName, limit: number | null): Promise<void> {
   const { tenantId } = useTenant();
   const applied = await updateCounter(counter, 'ADD #n :one SET tenantId = :tenantId', limit === null ? undefined : 'attribute_not_exists(#n) OR #n < :limit', {
@@ -31,7 +60,7 @@ export async function release(counter: CounterName): Promise<void> {
 
 /** One update of a counter on the current tenant's counters item; a refused condition is reported, not thrown. */
 async function updateCounter(
-  counter: CounterName,
+  counter: CounterName | AmountCounterName,
   update: string,
   condition: string | undefined,
   values: Record<string, unknown>,
@@ -59,6 +88,8 @@ async function updateCounter(
 export interface Usage {
   activeCases: number;
   users: number;
+  /** Bytes of completed evidence uploads (pending uploads count once completed). */
+  evidenceBytes: number;
 }
 
 export async function usage(): Promise<Usage> {
@@ -67,5 +98,6 @@ export async function usage(): Promise<Usage> {
   return {
     activeCases: typeof Item?.activeCases === 'number' ? Item.activeCases : 0,
     users: typeof Item?.users === 'number' ? Item.users : 0,
+    evidenceBytes: typeof Item?.evidenceBytes === 'number' ? Item.evidenceBytes : 0,
   };
 }

@@ -4,6 +4,9 @@ import { FeatureNotEntitled, RoleRequired } from '../shared/errors.js';
 import { withTenant, type TenantContext } from './tenant-context.js';
 import { TIERS, type Feature, type TierName } from './tiers.js';
 
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
 function tenant(overrides: Partial<TenantContext> = {}): TenantContext {
   return {
     tenantId: 'acme-x1',
@@ -44,7 +47,24 @@ describe('resolveEntitlements', () => {
     ['premium', 250_000, 500],
     ['enterprise', null, null],
   ])('gives the %s tier its case and user limits (null = unlimited)', (tier, maxActiveCases, maxUsers) => {
-    expect(resolveEntitlements(tier).limits).toEqual({ maxActiveCases, maxUsers });
+    expect(resolveEntitlements(tier).limits).toMatchObject({ maxActiveCases, maxUsers });
+  });
+
+  it.each<[TierName, number, number | null]>([
+    ['basic', 0, 0],
+    ['standard', 25 * MiB, 10 * GiB],
+    ['premium', 100 * MiB, 100 * GiB],
+    ['enterprise', 5 * GiB, null],
+  ])('gives the %s tier its evidence limits: largest file and total bytes (null = unlimited)', (tier, maxEvidenceFileBytes, maxEvidenceBytes) => {
+    expect(resolveEntitlements(tier).limits).toMatchObject({ maxEvidenceFileBytes, maxEvidenceBytes });
+  });
+
+  it('overrides the evidence limits like the others', () => {
+    expect(resolveEntitlements('standard', { limits: { maxEvidenceBytes: 1_000, maxEvidenceFileBytes: 10 } }).limits).toMatchObject({
+      maxEvidenceBytes: 1_000,
+      maxEvidenceFileBytes: 10,
+    });
+    expect(resolveEntitlements('premium', { limits: { maxEvidenceBytes: null } }).limits.maxEvidenceBytes).toBeNull();
   });
 
   it('grants a feature the tier lacks', () => {
@@ -64,26 +84,29 @@ describe('resolveEntitlements', () => {
   });
 
   it('overrides a limit with a number', () => {
-    expect(resolveEntitlements('basic', { limits: { maxActiveCases: 5_000 } }).limits).toEqual({ maxActiveCases: 5_000, maxUsers: 5 });
-    expect(resolveEntitlements('enterprise', { limits: { maxUsers: 10 } }).limits).toEqual({ maxActiveCases: null, maxUsers: 10 });
+    expect(resolveEntitlements('basic', { limits: { maxActiveCases: 5_000 } }).limits).toMatchObject({ maxActiveCases: 5_000, maxUsers: 5 });
+    expect(resolveEntitlements('enterprise', { limits: { maxUsers: 10 } }).limits).toMatchObject({ maxActiveCases: null, maxUsers: 10 });
   });
 
   it('makes a limit unlimited when the override is null', () => {
-    expect(resolveEntitlements('basic', { limits: { maxActiveCases: null, maxUsers: null } }).limits).toEqual({
+    expect(resolveEntitlements('basic', { limits: { maxActiveCases: null, maxUsers: null } }).limits).toMatchObject({
       maxActiveCases: null,
       maxUsers: null,
     });
   });
 
   it('keeps the tier limit when the override leaves it out', () => {
-    expect(resolveEntitlements('standard', { limits: {} }).limits).toEqual({ maxActiveCases: 25_000, maxUsers: 50 });
+    expect(resolveEntitlements('standard', { limits: {} }).limits).toEqual(TIERS.standard.limits);
   });
 
   it("never changes the tier table itself, so one tenant's override cannot leak to another", () => {
     resolveEntitlements('basic', { features: { grant: ['export'], revoke: ['notes'] }, limits: { maxActiveCases: null, maxUsers: 99 } }).limits.maxUsers = 7;
-    expect(TIERS.basic.limits).toEqual({ maxActiveCases: 1_000, maxUsers: 5 });
+    expect(TIERS.basic.limits).toEqual({ maxActiveCases: 1_000, maxUsers: 5, maxEvidenceFileBytes: 0, maxEvidenceBytes: 0 });
     expect(TIERS.basic.features).toEqual(['cases', 'notes']);
-    expect(resolveEntitlements('basic')).toEqual({ features: ['cases', 'notes'], limits: { maxActiveCases: 1_000, maxUsers: 5 } });
+    expect(resolveEntitlements('basic')).toEqual({
+      features: ['cases', 'notes'],
+      limits: { maxActiveCases: 1_000, maxUsers: 5, maxEvidenceFileBytes: 0, maxEvidenceBytes: 0 },
+    });
   });
 });
 
@@ -98,6 +121,9 @@ describe('EntitlementOverrides', () => {
     ['a negative case limit', { limits: { maxActiveCases: -1 } }],
     ['a zero user limit (the admin is a user)', { limits: { maxUsers: 0 } }],
     ['a fractional limit', { limits: { maxActiveCases: 1.5 } }],
+    ['an unlimited file size (one PUT carries at most 5 GiB)', { limits: { maxEvidenceFileBytes: null } }],
+    ['a file size over 5 GiB', { limits: { maxEvidenceFileBytes: 5 * GiB + 1 } }],
+    ['a negative evidence total', { limits: { maxEvidenceBytes: -1 } }],
   ])('rejects %s', (_label, value) => {
     expect(EntitlementOverrides.safeParse(value).success).toBe(false);
   });

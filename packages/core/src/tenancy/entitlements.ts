@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { EntitlementLimitReached, FeatureNotEntitled, RoleRequired } from '../shared/errors.js';
 import { useTenant } from './tenant-context.js';
-import { FEATURES, TIERS, type Feature, type TierLimits, type TierName } from './tiers.js';
+import { FEATURES, MAX_EVIDENCE_FILE_BYTES, TIERS, type Feature, type TierLimits, type TierName } from './tiers.js';
 
 /** Per-tenant overrides the control plane may set on top of the tier (DESIGN §2). */
 export const EntitlementOverrides = z.strictObject({
@@ -15,6 +15,8 @@ export const EntitlementOverrides = z.strictObject({
     z.strictObject({
       maxActiveCases: z.optional(z.nullable(z.number().check(z.int(), z.minimum(0)))),
       maxUsers: z.optional(z.nullable(z.number().check(z.int(), z.minimum(1)))),
+      maxEvidenceFileBytes: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_EVIDENCE_FILE_BYTES))),
+      maxEvidenceBytes: z.optional(z.nullable(z.number().check(z.int(), z.minimum(0)))),
     }),
   ),
 });
@@ -46,6 +48,8 @@ export function resolveEntitlements(tier: TierName, overrides: EntitlementOverri
   const limits: TierLimits = { ...base.limits };
   if (overrides.limits?.maxActiveCases !== undefined) limits.maxActiveCases = overrides.limits.maxActiveCases;
   if (overrides.limits?.maxUsers !== undefined) limits.maxUsers = overrides.limits.maxUsers;
+  if (overrides.limits?.maxEvidenceFileBytes !== undefined) limits.maxEvidenceFileBytes = overrides.limits.maxEvidenceFileBytes;
+  if (overrides.limits?.maxEvidenceBytes !== undefined) limits.maxEvidenceBytes = overrides.limits.maxEvidenceBytes;
   return { features: FEATURES.filter((feature) => granted.has(feature)), limits };
 }
 

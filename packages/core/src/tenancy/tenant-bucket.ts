@@ -12,6 +12,17 @@ import { requireEnv } from '../shared/config.js';
 import { useTenant } from './tenant-context.js';
 import { cellTenantSessions, type TenantTableProvider, tenantSessionsIn } from './tenant-table.js';
 
+/**
+ * Headers a presigned URL binds beyond the presigner's defaults: `signableHeaders` are signed
+ * (the presigner leaves `content-type` unsigned unless named here), `unhoistableHeaders` stay
+ * headers the client must send instead of query parameters (an evidence upload's
+ * `x-amz-checksum-sha256`, so S3 checks the body against it).
+ */
+export interface PresignHeaders {
+  signableHeaders?: Set<string>;
+  unhoistableHeaders?: Set<string>;
+}
+
 /** One tenant's view of a cell's evidence bucket. */
 export interface TenantBucket {
   /** Signed as the tenant's session: IAM allows object actions only under the tenant's prefix. */
@@ -22,7 +33,7 @@ export interface TenantBucket {
    * (at most a tenant session's length less a few seconds). The session it is signed with is
    * fetched to live at least that long, so the URL works until `expiresAt` and not after.
    */
-  presign(command: GetObjectCommand | PutObjectCommand, expiresInSeconds: number): Promise<{ url: string; expiresAt: string }>;
+  presign(command: GetObjectCommand | PutObjectCommand, expiresInSeconds: number, options?: PresignHeaders): Promise<{ url: string; expiresAt: string }>;
 }
 
 /**
@@ -64,7 +75,7 @@ class TenantBuckets {
     return {
       s3,
       bucket,
-      presign: async (command, expiresInSeconds) => {
+      presign: async (command, expiresInSeconds, headers = {}) => {
         const credentials = await this.sessions.credentialsLasting(tenantId, expiresInSeconds);
         let presigner = this.presigners.get(credentials);
         if (!presigner) {
@@ -72,7 +83,7 @@ class TenantBuckets {
           this.presigners.set(credentials, presigner);
         }
         const signedAt = Date.now();
-        const url = await getSignedUrl(presigner, command, { expiresIn: expiresInSeconds, signingDate: new Date(signedAt) });
+        const url = await getSignedUrl(presigner, command, { expiresIn: expiresInSeconds, signingDate: new Date(signedAt), ...headers });
         return { url, expiresAt: new Date(signedAt + expiresInSeconds * 1000).toISOString() };
       },
     };

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { FEATURES, isTierName, LATENCY_SLO_PERCENT, TIER_NAMES, TIERS, type Placement, type TierName } from './tiers.js';
+import {
+  EVIDENCE_CONTENT_TYPES,
+  FEATURES,
+  isEvidenceContentType,
+  isTierName,
+  LATENCY_SLO_PERCENT,
+  MAX_EVIDENCE_FILE_BYTES,
+  TIER_NAMES,
+  TIERS,
+  type Placement,
+  type TierName,
+} from './tiers.js';
 
 // DESIGN §2, transcribed row by row. The stacks' usage plans and the local gateway both read TIERS,
 // so a drift here changes what every tenant is billed and throttled at.
@@ -26,7 +37,7 @@ describe('TIERS', () => {
     expect(tier.placement).toBe(row.placement);
     expect(tier.throttle).toEqual({ rateLimit: row.rate, burstLimit: row.burst });
     expect(tier.quota).toEqual(row.quotaPerDay === null ? null : { limit: row.quotaPerDay, period: 'DAY' });
-    expect(tier.limits).toEqual({ maxActiveCases: row.maxActiveCases, maxUsers: row.maxUsers });
+    expect(tier.limits).toMatchObject({ maxActiveCases: row.maxActiveCases, maxUsers: row.maxUsers });
   });
 
   // DESIGN §10: each tier promises more than the one below, in availability and in latency.
@@ -47,6 +58,40 @@ describe('TIERS', () => {
     }
     for (const slo of slos) expect(slo.availabilityPercent).toBeLessThan(100);
     expect(LATENCY_SLO_PERCENT).toBe(99);
+  });
+
+  it('gives evidence space exactly to the tiers with the evidence feature, more tier by tier, never a file over one PUT', () => {
+    for (const name of TIER_NAMES) {
+      const { limits, features } = TIERS[name];
+      const entitled = features.includes('evidence');
+      expect(limits.maxEvidenceFileBytes > 0, name).toBe(entitled);
+      expect(limits.maxEvidenceBytes !== 0, name).toBe(entitled);
+      expect(limits.maxEvidenceFileBytes).toBeLessThanOrEqual(MAX_EVIDENCE_FILE_BYTES);
+      if (limits.maxEvidenceBytes !== null) expect(limits.maxEvidenceFileBytes).toBeLessThanOrEqual(limits.maxEvidenceBytes);
+    }
+    const ladder = TIER_NAMES.map((name) => TIERS[name].limits);
+    for (let i = 1; i < ladder.length; i++) {
+      expect(ladder[i]!.maxEvidenceFileBytes).toBeGreaterThan(ladder[i - 1]!.maxEvidenceFileBytes);
+      expect(ladder[i]!.maxEvidenceBytes ?? Number.POSITIVE_INFINITY).toBeGreaterThan(ladder[i - 1]!.maxEvidenceBytes ?? Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it('allows documents, images, text and CSV as evidence, and nothing a browser would run', () => {
+    for (const type of ['application/pdf', 'image/png', 'image/jpeg', 'text/plain', 'text/csv']) expect(isEvidenceContentType(type), type).toBe(true);
+    for (const type of [
+      'text/html',
+      'image/svg+xml',
+      'application/javascript',
+      'text/xml',
+      'application/xhtml+xml',
+      'application/octet-stream',
+      'application/x-msdownload',
+      'application/zip',
+      'TEXT/PLAIN',
+    ]) {
+      expect(isEvidenceContentType(type), type).toBe(false);
+    }
+    expect(new Set(EVIDENCE_CONTENT_TYPES).size).toBe(EVIDENCE_CONTENT_TYPES.length);
   });
 
   it('places only enterprise tenants in a dedicated cell', () => {

@@ -27,6 +27,13 @@ export interface TierLimits {
   /** `null` means unlimited. */
   maxActiveCases: number | null;
   maxUsers: number | null;
+  /**
+   * The largest evidence file, in bytes. Never unlimited: one presigned PUT carries at most 5 GiB
+   * (S3's single-request limit). 0 where the tier has no `evidence` feature.
+   */
+  maxEvidenceFileBytes: number;
+  /** Evidence bytes the tenant may store in all (`null`: unlimited). 0 where the tier has no `evidence` feature. */
+  maxEvidenceBytes: number | null;
 }
 
 /**
@@ -55,6 +62,12 @@ export interface Tier {
   slo: SloTargets;
 }
 
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** S3's limit on one PUT request, so on a file uploaded through one presigned URL. */
+export const MAX_EVIDENCE_FILE_BYTES = 5 * GiB;
+
 const BASIC_FEATURES = ['cases', 'notes'] as const satisfies readonly Feature[];
 const STANDARD_FEATURES = [...BASIC_FEATURES, 'evidence', 'export'] as const satisfies readonly Feature[];
 const PREMIUM_FEATURES = [...STANDARD_FEATURES, 'analytics', 'audit-log'] as const satisfies readonly Feature[];
@@ -65,7 +78,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     placement: 'pooled',
     throttle: { rateLimit: 10, burstLimit: 20 },
     quota: { limit: 10_000, period: 'DAY' },
-    limits: { maxActiveCases: 1_000, maxUsers: 5 },
+    limits: { maxActiveCases: 1_000, maxUsers: 5, maxEvidenceFileBytes: 0, maxEvidenceBytes: 0 },
     features: BASIC_FEATURES,
     slo: { availabilityPercent: 99.5, p99LatencyMs: 2_000 },
   },
@@ -74,7 +87,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     placement: 'pooled',
     throttle: { rateLimit: 50, burstLimit: 100 },
     quota: { limit: 100_000, period: 'DAY' },
-    limits: { maxActiveCases: 25_000, maxUsers: 50 },
+    limits: { maxActiveCases: 25_000, maxUsers: 50, maxEvidenceFileBytes: 25 * MiB, maxEvidenceBytes: 10 * GiB },
     features: STANDARD_FEATURES,
     slo: { availabilityPercent: 99.9, p99LatencyMs: 1_000 },
   },
@@ -83,7 +96,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     placement: 'pooled',
     throttle: { rateLimit: 200, burstLimit: 400 },
     quota: { limit: 1_000_000, period: 'DAY' },
-    limits: { maxActiveCases: 250_000, maxUsers: 500 },
+    limits: { maxActiveCases: 250_000, maxUsers: 500, maxEvidenceFileBytes: 100 * MiB, maxEvidenceBytes: 100 * GiB },
     features: PREMIUM_FEATURES,
     slo: { availabilityPercent: 99.95, p99LatencyMs: 800 },
   },
@@ -92,7 +105,7 @@ export const TIERS: Readonly<Record<TierName, Tier>> = {
     placement: 'dedicated',
     throttle: { rateLimit: 1_000, burstLimit: 2_000 },
     quota: null,
-    limits: { maxActiveCases: null, maxUsers: null },
+    limits: { maxActiveCases: null, maxUsers: null, maxEvidenceFileBytes: MAX_EVIDENCE_FILE_BYTES, maxEvidenceBytes: null },
     features: FEATURES,
     slo: { availabilityPercent: 99.99, p99LatencyMs: 500 },
   },
@@ -107,3 +120,43 @@ export function isTierName(value: unknown): value is TierName {
  * gateway read it, so a suspension behaves the same in both worlds.
  */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 60;
+
+/**
+ * The file types evidence may have (its declared `Content-Type`, which the presigned upload binds):
+ * documents, spreadsheets, presentations, images, plain text, CSV, e-mails and common audio and
+ * video — what a case gathers as proof. Left out on purpose: anything a browser or an office suite
+ * runs or renders as active content (HTML, SVG, XML, JavaScript, macro-enabled Office formats),
+ * executables and archives (which hide any of those), and `application/octet-stream` (a type that
+ * says nothing). Downloads are served as attachments anyway; the list is the first line.
+ */
+export const EVIDENCE_CONTENT_TYPES = [
+  'application/pdf',
+  'application/msword',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.ms-excel',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text',
+  'application/vnd.oasis.opendocument.spreadsheet',
+  'application/rtf',
+  'application/json',
+  'text/plain',
+  'text/csv',
+  'message/rfc822',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/heic',
+  'image/tiff',
+  'audio/mpeg',
+  'audio/wav',
+  'video/mp4',
+  'video/quicktime',
+] as const;
+export type EvidenceContentType = (typeof EVIDENCE_CONTENT_TYPES)[number];
+
+export function isEvidenceContentType(value: string): value is EvidenceContentType {
+  return (EVIDENCE_CONTENT_TYPES as readonly string[]).includes(value);
+}

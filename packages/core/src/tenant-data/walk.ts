@@ -7,6 +7,7 @@ import {
   caseKey,
   caseListingPartition,
   caseOfListingPageKey,
+  EVIDENCE_SORT_PREFIX,
   isUlidSortKey,
   NOTE_SORT_PREFIX,
   tenantMetaPartition,
@@ -241,7 +242,7 @@ export function positionOf(key: PageKey, tenantId: string, lanes: readonly Lane[
     // elsewhere and silently skip cases), and `after` an item a case partition holds.
     const own = caseKey(tenantId, caseId);
     if (caseOfListingPageKey(tenantId, { ...own, GSI1PK: caseListingPartition(tenantId), GSI1SK: listing }) === undefined) return undefined;
-    if (after !== own.SK && !isUlidSortKey(after, NOTE_SORT_PREFIX)) return undefined;
+    if (after !== own.SK && !isUlidSortKey(after, NOTE_SORT_PREFIX) && !isUlidSortKey(after, EVIDENCE_SORT_PREFIX)) return undefined;
     return { segment: 'cases', partition, listingSort: listing, after };
   }
   return partition === '' && listing === '' ? { segment: lane.segment, after } : undefined;

@@ -79,6 +79,8 @@ export interface TenantMoveRecord {
   updatedAt: string;
   /** What the copy read from the source: item count and order-independent checksum. */
   copied?: { count: number; checksum: string };
+  /** What the copy read of the tenant's evidence objects: count, checksum of keys and SHA-256s, bytes. */
+  copiedObjects?: { count: number; checksum: string; bytes: number };
   /**
    * How far a copy that spans several runs has got: everything before `cursor` is in the target,
    * and `read` fingerprints it. Recorded every few seconds while copying; gone once COPIED.
