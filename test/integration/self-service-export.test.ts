@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { unzipSync, strFromU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
@@ -44,6 +45,17 @@ async function download(view: ExportView): Promise<Record<string, Uint8Array>> {
   return files;
 }
 
+/** Uploads a file as evidence of a case, through its presigned URL, and completes it: the evidence id. */
+async function attach(tenant: TestTenant, caseId: string, name: string, bytes: Buffer): Promise<string> {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const { status, body } = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: { name, contentType: 'application/pdf', size: bytes.length, sha256 } });
+  expect(status).toBe(201);
+  const put = await fetch(body.upload.url, { method: 'PUT', headers: body.upload.headers, body: bytes });
+  expect(put.status).toBe(200);
+  expect((await tenant.call('POST', `/cases/${caseId}/evidence/${body.evidenceId}/complete`)).status).toBe(200);
+  return body.evidenceId;
+}
+
 function jsonLines(bytes: Uint8Array | undefined): Record<string, unknown>[] {
   return strFromU8(bytes ?? new Uint8Array())
     .split('\n')
@@ -88,6 +100,31 @@ describe('self-service export', () => {
     const listed = await tenant.call<{ items: ExportView[] }>('GET', '/exports');
     expect(listed.body.items.map((item) => item.exportId)).toEqual([ready.exportId]);
     expect(listed.body.items[0]?.parts[0]?.url).toBeUndefined();
+  });
+
+  it('carries every evidence file byte for byte, and leaves out an upload never completed', async () => {
+    const tenant = await env.onboard('standard');
+    const neighbour = await env.onboard('standard');
+    const { body: opened } = await tenant.call('POST', '/cases', { body: { title: 'With evidence', priority: 'urgent' } });
+    const file = Buffer.from('%PDF-1.7 a signed statement\n'.repeat(1000));
+    const attached = await attach(tenant, opened.caseId, 'statement "final".pdf', file);
+    const pending = await tenant.call('POST', `/cases/${opened.caseId}/evidence`, {
+      body: { name: 'never-sent.png', contentType: 'image/png', size: 10, sha256: 'a'.repeat(64) },
+    });
+    expect(pending.status).toBe(201);
+    const { body: theirs } = await neighbour.call('POST', '/cases', { body: { title: 'Neighbour evidence', priority: 'low' } });
+    await attach(neighbour, theirs.caseId, 'neighbour.txt', Buffer.from('neighbour secret bytes'));
+
+    const { body } = await tenant.call<ExportView>('POST', '/exports');
+    const ready = await exportFinished(tenant, body.exportId);
+    expect(ready.counts).toEqual({ cases: 1, notes: 0, evidence: 2, files: 1, fileBytes: file.length });
+    const files = await download(ready);
+    const entry = `evidence/${opened.caseId}/${attached}-statement _final_.pdf`;
+    expect(Object.keys(files).sort()).toEqual(['cases.jsonl', entry, 'manifest.json'].sort());
+    expect(Buffer.from(files[entry] ?? new Uint8Array()).equals(file)).toBe(true);
+    const [line] = jsonLines(files['cases.jsonl']);
+    expect((line?.evidence as { status: string }[]).map((evidence) => evidence.status).sort()).toEqual(['AVAILABLE', 'PENDING']);
+    expect(Object.values(files).some((bytes) => strFromU8(bytes).includes('neighbour secret bytes'))).toBe(false);
   });
 
   it('counts the archive as the tenant’s exportBytes', async () => {

@@ -31,6 +31,7 @@ import { useTenant } from '../tenancy/tenant-context.js';
 import { type TenantTable, tenantTable } from '../tenancy/tenant-table.js';
 import { lanesOf, type StoredItem, walk } from '../tenant-data/walk.js';
 import * as Cell from '../cells/cell.js';
+import { safeFileName } from '../evidence/content-disposition.js';
 import { meterConsumption } from '../metering/consumption.js';
 import { tenantBucketIn } from '../tenancy/tenant-bucket.js';
 import { tenantTableIn } from '../tenancy/tenant-table.js';
@@ -270,7 +271,7 @@ export async function runExport(sources: ExportSources, tenantId: string, export
     const files: EvidenceFile[] = [];
     await archive.addText('cases.jsonl', caseLines(table, tenantId, counts, files));
     for (const file of files) {
-      const name = `evidence/${file.caseId}/${file.evidenceId}-${safeFileName(file.name)}`;
+      const name = `evidence/${file.caseId}/${file.evidenceId}-${archiveEntryName(file.name)}`;
       const digest = createHash('sha256');
       const size = await archive.addFile(name, file.size, objectBytes(bucket.s3, bucket.bucket, evidenceObjectKey(tenantId, file.caseId, file.evidenceId), digest));
       if (size !== file.size || (file.sha256 !== undefined && digest.digest('hex') !== file.sha256)) {
@@ -409,17 +410,12 @@ function evidenceFileOf(item: StoredItem): EvidenceFile | undefined {
   return { caseId, evidenceId, name: typeof name === 'string' ? name : evidenceId, size, sha256: typeof sha256 === 'string' ? sha256 : undefined };
 }
 
-/** Characters Windows, macOS or Linux refuse in a file name (or read as a path). */
-const RESERVED_IN_FILE_NAMES = new Set(['<', '>', ':', '"', '/', '\\', '|', '?', '*']);
+/** Characters Windows refuses in a file name (path separators and control characters go in `safeFileName`). */
+const RESERVED_ON_WINDOWS = /[<>:"|?*]/g;
 
-/** A name safe as a ZIP entry on every OS: no path, no control or reserved characters, bounded. */
-export function safeFileName(name: string): string {
-  const cleaned = [...name.normalize('NFC')]
-    .map((char) => (char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f || RESERVED_IN_FILE_NAMES.has(char) ? '_' : char))
-    .join('')
-    .replace(/^\.+/, '_')
-    .trim();
-  return (cleaned || 'file').slice(0, 120);
+/** A name safe as a ZIP entry on every OS: the evidence's safe name, without Windows' reserved characters or a leading dot, bounded. */
+export function archiveEntryName(name: string): string {
+  return safeFileName(name.normalize('NFC')).replace(RESERVED_ON_WINDOWS, '_').replace(/^\./, '_').slice(0, 120);
 }
 
 async function* objectBytes(s3: S3Client, bucket: string, key: string, digest: ReturnType<typeof createHash>): AsyncGenerator<Uint8Array> {
