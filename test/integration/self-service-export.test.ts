@@ -123,7 +123,7 @@ describe('self-service export', () => {
     expect(Object.keys(files).sort()).toEqual(['cases.jsonl', entry, 'manifest.json'].sort());
     expect(Buffer.from(files[entry] ?? new Uint8Array()).equals(file)).toBe(true);
     const [line] = jsonLines(files['cases.jsonl']);
-    expect((line?.evidence as { status: string }[]).map((evidence) => evidence.status).sort()).toEqual(['AVAILABLE', 'PENDING']);
+    expect(((line?.evidence ?? []) as { status: string }[]).map((evidence) => evidence.status).sort()).toEqual(['AVAILABLE', 'PENDING']);
     expect(Object.values(files).some((bytes) => strFromU8(bytes).includes('neighbour secret bytes'))).toBe(false);
   });
 
