@@ -5,7 +5,10 @@
  *  2. The per-request cost of the IAM-enforcing DynamoDB endpoint: GetItem through it vs dynalite.
  *  3. Noisy neighbour: one tenant's p50/p99 alone, and while another tenant of its cell sends at its
  *     plan's rate and at ten times it (bench/noisy-neighbour.ts).
- * `BENCH_ONLY=noisy` runs only section 3.
+ *  4. Evidence: 1 MB files up and down through the API and presigned URLs, beside the S3 endpoint
+ *     straight (bench/tier-features.ts).
+ *  5. Analytics: GET /analytics for a tenant with 10,000 cases, beside a tenant with 10 and GET /cases.
+ * `BENCH_ONLY=noisy` runs only section 3; `BENCH_ONLY=features` (`npm run bench:features`) only 4 and 5.
  *
  * The platform runs one pooled cell, so every tenant of the run shares it.
  */
@@ -17,6 +20,7 @@ import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, signIn } from '@cellbook/local/client';
 import { startPlatform } from '@cellbook/local/platform';
 import { noisyNeighbour } from './noisy-neighbour.js';
+import { analyticsLatency, evidenceThroughput } from './tier-features.js';
 import { concurrently } from './concurrently.js';
 import { percentile } from './percentile.js';
 
@@ -36,7 +40,7 @@ const platform = await startPlatform({
 });
 try {
   const operator = await signIn(platform.url, 'operator', 'operator');
-  if (ONLY !== 'noisy') {
+  if (ONLY === undefined) {
     const onboarded = await call(platform.url, 'POST', '/admin/tenants', {
       token: operator,
       body: { name: 'Bench Co', tier: 'premium', adminEmail: 'bench@example.com' },
@@ -110,7 +114,11 @@ try {
     console.log(`  through the IAM endpoint     ${iamMs.toFixed(3)} ms/request`);
     console.log(`  cost of enforcement          ${(iamMs - directMs).toFixed(3)} ms/request (SigV4 check + iam-simulate + one proxy hop)`);
   }
-  await noisyNeighbour(platform, operator);
+  if (ONLY === undefined || ONLY === 'noisy') await noisyNeighbour(platform, operator);
+  if (ONLY === undefined || ONLY === 'features') {
+    await evidenceThroughput(platform, operator);
+    await analyticsLatency(platform, operator);
+  }
   const rss = process.memoryUsage().rss / 1024 / 1024;
   console.log(`platform process RSS ${rss.toFixed(0)} MiB (function workers included: they are threads)`);
 } finally {
