@@ -247,6 +247,52 @@ export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
   return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;
 }
 
+/**
+ * The tenant's analytics aggregates (DESIGN §5 `GET /analytics`), one partition: the open-case
+ * counts (`STATE`), one item per day (`DAY#<yyyy-mm-dd>`), the unresolved cases per creation day
+ * (`OPENED#<yyyy-mm-dd>`) and the tenant's settings (`SETTINGS`). Maintained with every case write.
+ */
+export function tenantAnalyticsPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#ANALYTICS`;
+}
+
+export type AnalyticsItem = 'STATE' | 'SETTINGS' | `DAY#${string}` | `OPENED#${string}`;
+
+const UTC_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** One of the tenant's analytics items; a day is `yyyy-mm-dd` (UTC). */
+export function analyticsKey(tenantId: string, item: AnalyticsItem): ItemKey {
+  if (item !== 'STATE' && item !== 'SETTINGS' && !UTC_DAY.test(item.slice(item.indexOf('#') + 1))) {
+    throw new Error(`refusing to build a key for malformed analytics item ${JSON.stringify(item)}`);
+  }
+  return { PK: tenantAnalyticsPartition(tenantId), SK: item };
+}
+
+/**
+ * How many partitions a tenant's audit trail is spread over: a busy tenant's records are written to
+ * all of them at once (by a hash of the record id), never to one hot partition; reads merge them.
+ */
+export const TENANT_AUDIT_SHARDS = 4;
+
+/** One shard of the tenant's own audit trail (`GET /audit`), records sorted by time (ULID). */
+export function tenantAuditPartition(tenantId: string, shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= TENANT_AUDIT_SHARDS) throw new Error(`refusing to build a key for audit shard ${shard}`);
+  return `${tenantPartitionPrefix(tenantId)}#AUDIT#${shard}`;
+}
+
+/** Every shard of the tenant's audit trail. */
+export function tenantAuditPartitions(tenantId: string): string[] {
+  return Array.from({ length: TENANT_AUDIT_SHARDS }, (_, shard) => tenantAuditPartition(tenantId, shard));
+}
+
+/** One record of the tenant's audit trail, in the shard its id hashes to (FNV-1a). */
+export function tenantAuditKey(tenantId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < auditId.length; i += 1) hash = Math.imul(hash ^ auditId.charCodeAt(i), 0x01000193) >>> 0;
+  return { PK: tenantAuditPartition(tenantId, hash % TENANT_AUDIT_SHARDS), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
+}
+
 // Releases (DESIGN §9): in the registry, outside every tenant's and cell's partition.
 
 /** The registry's GSI1 partition that lists every release rollout, oldest first. */
