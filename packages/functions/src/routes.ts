@@ -44,6 +44,11 @@ export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'GET', path: '/cases/{caseId}/notes', handler: 'cases/notes-list' },
   { method: 'GET', path: '/users', handler: 'users/list' },
   { method: 'POST', path: '/users', handler: 'users/create' },
+  // Analytics (premium and up) from the aggregates kept on write; the tenant's audit trail (premium and up, tenant admins).
+  { method: 'GET', path: '/analytics', handler: 'analytics/get' },
+  { method: 'GET', path: '/analytics/settings', handler: 'analytics/settings-get' },
+  { method: 'PATCH', path: '/analytics/settings', handler: 'analytics/settings-update' },
+  { method: 'GET', path: '/audit', handler: 'audit/list' },
 ];
 
 export const CELL_AUTHORIZER = 'authorizer';
