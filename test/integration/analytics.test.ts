@@ -135,7 +135,10 @@ describe('GET /analytics', () => {
       const response = await tenant.call('GET', `/analytics?${query}`);
       expect(response.status, query).toBe(422);
       expect(response.body.error.code, query).toBe('VALIDATION_FAILED');
-      expect(response.body.error.details.map((detail: { path: string }) => detail.path), query).toContain(path);
+      expect(
+        response.body.error.details.map((detail: { path: string }) => detail.path),
+        query,
+      ).toContain(path);
     }
   });
 
