@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { seedCaseHistory } from '@cellbook/core/analytics/seed';
+import * as Cell from '@cellbook/core/cells/cell';
+import { withTenant } from '@cellbook/core/tenancy/tenant-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -7,6 +10,7 @@ let env: TestPlatform;
 
 beforeAll(async () => {
   env = await bootTestPlatform();
+  Object.assign(process.env, env.platform.controlPlaneEnv);
 });
 afterAll(() => env?.stop());
 
@@ -192,5 +196,53 @@ describe('/analytics/settings', () => {
     expect(refused.body.error.code).toBe('FORBIDDEN');
     expect((await env.call('GET', '/analytics', { token })).status).toBe(200);
     expect((await tenant.call('GET', '/analytics/settings')).body).toEqual({ targetAgeHours: 72 });
+  });
+});
+
+describe('seedCaseHistory (for benchmarks)', () => {
+  it('writes the same analytics as the same history made through the API', async () => {
+    const live = await env.onboard('premium');
+    const seeded = await env.onboard('premium');
+    const a = await open(live, 'high');
+    const b = await open(live, 'low');
+    const c = await open(live, 'urgent');
+    const aMoves = [await move(live, a.caseId, 'IN_PROGRESS'), await move(live, a.caseId, 'RESOLVED')];
+    const bMoves = [
+      await move(live, b.caseId, 'IN_PROGRESS'),
+      await move(live, b.caseId, 'RESOLVED'),
+      await move(live, b.caseId, 'CLOSED'),
+      await move(live, b.caseId, 'OPEN'),
+    ];
+    const history = [
+      { priority: 'high' as const, createdAt: a.createdAt, moves: ['IN_PROGRESS', 'RESOLVED'].map((status, i) => ({ status: status as 'OPEN', at: aMoves[i]!.updatedAt })) },
+      {
+        priority: 'low' as const,
+        createdAt: b.createdAt,
+        moves: ['IN_PROGRESS', 'RESOLVED', 'CLOSED', 'OPEN'].map((status, i) => ({ status: status as 'OPEN', at: bMoves[i]!.updatedAt })),
+      },
+      { priority: 'urgent' as const, createdAt: c.createdAt },
+    ];
+    // In-process, as a benchmark seeds: the tenant's own session in its cell.
+    const cell = await Cell.get(seeded.cellId);
+    Object.assign(process.env, { TENANT_ROLE_ARN: cell?.tenantRoleArn, TABLE_NAME: cell?.tableName });
+    const me = (await seeded.call('GET', '/me')).body;
+    const context = {
+      tenantId: seeded.tenantId,
+      tier: 'premium' as const,
+      cellId: seeded.cellId,
+      userId: me.username,
+      username: me.username,
+      roles: ['admin'],
+      overrides: {},
+    };
+
+    expect(await withTenant(context, () => seedCaseHistory(history))).toEqual({ cases: 3, aggregates: 3 });
+
+    const [fromApi, fromSeed] = await Promise.all([live.call('GET', '/analytics'), seeded.call('GET', '/analytics')]);
+    const { asOf: _a, ...apiTarget } = fromApi.body.pastTargetAge;
+    const { asOf: _b, ...seedTarget } = fromSeed.body.pastTargetAge;
+    expect({ ...fromSeed.body, pastTargetAge: seedTarget }).toEqual({ ...fromApi.body, pastTargetAge: apiTarget });
+    expect((await seeded.call('GET', '/me')).body.usage.activeCases).toBe(3);
+    expect((await seeded.call('GET', '/cases')).body.items.map((item: { status: string }) => item.status).sort()).toEqual(['OPEN', 'OPEN', 'RESOLVED']);
   });
 });

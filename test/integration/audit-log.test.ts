@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -7,6 +8,7 @@ let env: TestPlatform;
 
 beforeAll(async () => {
   env = await bootTestPlatform();
+  Object.assign(process.env, env.platform.controlPlaneEnv);
 });
 afterAll(() => env?.stop());
 
@@ -126,7 +128,10 @@ describe('GET /audit', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const response: { status: number; body: { items: AuditRecord[]; nextCursor: string | null } } = await tenant.call('GET', `/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const response: { status: number; body: { items: AuditRecord[]; nextCursor: string | null } } = await tenant.call(
+        'GET',
+        `/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(response.status).toBe(200);
       expect(response.body.items.length).toBeLessThanOrEqual(2);
       seen.push(...response.body.items);
@@ -193,5 +198,43 @@ describe('GET /audit', () => {
     const items = await trail(tenant);
     expect(items.find((item) => item.action === 'case.create')).toMatchObject({ actor: email, target: { id: opened.body.caseId }, outcome: 'succeeded' });
     expect(items.find((item) => item.action === 'audit.read' && item.actor === email)).toMatchObject({ outcome: 'failed', status: 403, errorCode: 'FORBIDDEN' });
+  });
+});
+
+describe('the audit trail fails closed', () => {
+  it("refuses a premium tenant's read it cannot record (frozen for a move: 503 TENANT_MOVING), and the moved trail is whole", async () => {
+    const tenant = await env.onboard('premium');
+    const basic = await env.onboard('basic');
+    const opened = await act(tenant, 'POST', '/cases', { title: 'Before the move', priority: 'low' });
+    const basicCase = (await basic.call('POST', '/cases', { body: { title: 'Not audited', priority: 'low' } })).body.caseId;
+    const to = tenant.cellId === 'cell-1' ? 'cell-2' : 'cell-1';
+    const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+    const basicMove = await TenantMove.request(basic.tenantId, { cellId: basic.cellId === 'cell-1' ? 'cell-2' : 'cell-1' }, { actor: 'operator' });
+    for (const [tenantId, moveId] of [
+      [tenant.tenantId, move.moveId],
+      [basic.tenantId, basicMove.moveId],
+    ]) {
+      // The mover stops right after freezing the tenant in its cell (as a crash would leave it).
+      await expect(
+        TenantMove.run(tenantId as string, moveId as string, {
+          afterState: (state) => {
+            if (state === 'FROZEN') throw new Error('paused at FROZEN');
+          },
+        }),
+      ).rejects.toThrow('paused at FROZEN');
+    }
+
+    const refused = await act(tenant, 'GET', `/cases/${opened.body.caseId}`);
+
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('TENANT_MOVING');
+    // Reads of a tenant without the audit log are never fenced.
+    expect((await basic.call('GET', `/cases/${basicCase}`)).status).toBe(200);
+
+    expect(await TenantMove.run(tenant.tenantId, move.moveId)).toMatchObject({ state: 'DONE' });
+    const items = await trail(tenant);
+    expect(items.map((item) => item.requestId)).toContain(opened.requestId);
+    expect(items.map((item) => item.requestId)).not.toContain(refused.requestId);
+    expect(items.find((item) => item.requestId === opened.requestId)).toMatchObject({ action: 'case.create', outcome: 'succeeded' });
   });
 });

@@ -20,7 +20,7 @@
  *   created (`h00`…`h23`), so "past the target age" is a sum over a few days, not a read of cases.
  */
 import type { CaseStatus } from '../cases/case-status.js';
-import { analyticsKey } from '../keys/keys.js';
+import { type AnalyticsItem, analyticsKey } from '../keys/keys.js';
 import { bucketAttribute, bucketOf } from './resolve-time.js';
 
 export const PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -61,13 +61,11 @@ export function hourAttribute(instant: string): string {
   return `h${instant.slice(11, 13)}`;
 }
 
-/** `ADD` of each non-zero delta on one item (the item appears on its first update). */
-function add(tableName: string, tenantId: string, key: { PK: string; SK: string }, deltas: ReadonlyMap<string, number>): AggregateUpdate | undefined {
-  const changes = [...deltas].filter(([, delta]) => delta !== 0);
-  if (changes.length === 0) return undefined;
+/** `ADD` of each delta on one item (the item appears on its first update). */
+function add(tableName: string, tenantId: string, key: { PK: string; SK: string }, deltas: ReadonlyMap<string, number>): AggregateUpdate {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':tenantId': tenantId };
-  const terms = changes.map(([attribute, delta], i) => {
+  const terms = [...deltas].map(([attribute, delta], i) => {
     names[`#a${i}`] = attribute;
     values[`:d${i}`] = delta;
     return `#a${i} :d${i}`;
@@ -97,6 +95,14 @@ export function onCreate(tableName: string, tenantId: string, created: CaseFacts
  * being created). Empty when nothing the aggregates follow changed (a title, an assignee).
  */
 export function onChange(tableName: string, tenantId: string, before: CaseFacts | undefined, after: CaseFacts, now: string): AggregateUpdate[] {
+  return [...deltas(before, after, now)].map(([item, changes]) => add(tableName, tenantId, analyticsKey(tenantId, item), changes));
+}
+
+/**
+ * What a case going from `before` to `after` at `now` changes in each aggregate item: non-zero
+ * deltas only, and only the items that change.
+ */
+export function deltas(before: CaseFacts | undefined, after: CaseFacts, now: string): Map<AnalyticsItem, Map<string, number>> {
   const state = new Map<string, number>();
   const day = new Map<string, number>();
   const opened = new Map<string, number>();
@@ -114,9 +120,14 @@ export function onChange(tableName: string, tenantId: string, before: CaseFacts 
   const wasUnresolved = before !== undefined && isUnresolved(before.status);
   if (wasUnresolved !== isUnresolved(after.status)) bump(opened, hourAttribute(after.createdAt), isUnresolved(after.status) ? 1 : -1);
 
-  return [
-    add(tableName, tenantId, analyticsKey(tenantId, 'STATE'), state),
-    add(tableName, tenantId, analyticsKey(tenantId, `DAY#${utcDay(now)}`), day),
-    add(tableName, tenantId, analyticsKey(tenantId, `OPENED#${utcDay(after.createdAt)}`), opened),
-  ].filter((update): update is AggregateUpdate => update !== undefined);
+  const items = new Map<AnalyticsItem, Map<string, number>>();
+  for (const [item, changes] of [
+    ['STATE', state],
+    [`DAY#${utcDay(now)}`, day],
+    [`OPENED#${utcDay(after.createdAt)}`, opened],
+  ] as const) {
+    const nonZero = new Map([...changes].filter(([, delta]) => delta !== 0));
+    if (nonZero.size > 0) items.set(item, nonZero);
+  }
+  return items;
 }

@@ -34,7 +34,7 @@ export interface CaseView {
   updatedAt: string;
 }
 
-interface CaseItem extends CaseView {
+export interface CaseItem extends CaseView {
   PK: string;
   SK: string;
   GSI1PK: string;
@@ -60,30 +60,38 @@ export const CreateInput = z.strictObject({
 });
 export type CreateInput = z.infer<typeof CreateInput>;
 
+/** The stored form of a case as it is at `updatedAt` (by default its creation), in its status's place in the listing. */
+export function caseItem(
+  tenantId: string,
+  createdBy: string,
+  fields: Pick<CaseView, 'caseId' | 'title' | 'description' | 'priority' | 'status' | 'createdAt'> & { updatedAt?: string; version?: number },
+): CaseItem {
+  const { caseId, status, createdAt, updatedAt = createdAt, version = 1 } = fields;
+  return {
+    ...caseKey(tenantId, caseId),
+    ...caseListingKey(tenantId, status, createdAt, caseId),
+    type: 'case',
+    tenantId,
+    caseId,
+    title: fields.title,
+    description: fields.description,
+    priority: fields.priority,
+    status,
+    assignee: null,
+    createdAt,
+    updatedAt,
+    createdBy,
+    version,
+  };
+}
+
 /** Opens a case for the current tenant, within the plan's `max active cases`. */
 export async function create(input: unknown): Promise<CaseView> {
   requireFeature('cases');
   const { title, description = '', priority } = parse(CreateInput, input);
   const { tenantId, username } = useTenant();
   const { doc, tableName } = tenantTable();
-  const caseId = newId();
-  const now = new Date().toISOString();
-  const item: CaseItem = {
-    ...caseKey(tenantId, caseId),
-    ...caseListingKey(tenantId, 'OPEN', now, caseId),
-    type: 'case',
-    tenantId,
-    caseId,
-    title,
-    description,
-    priority,
-    status: 'OPEN',
-    assignee: null,
-    createdAt: now,
-    updatedAt: now,
-    createdBy: username,
-    version: 1,
-  };
+  const item = caseItem(tenantId, username, { caseId: newId(), title, description, priority, status: 'OPEN', createdAt: new Date().toISOString() });
   await fencedWrite(async () => {
     await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
     try {
