@@ -146,6 +146,32 @@ describe('GET /audit', () => {
     expect([...ids].sort().reverse()).toEqual(ids);
   });
 
+  it('pages through a narrowed trail whose matches are sparse in every shard, each match once and in order', async () => {
+    const tenant = await env.onboard('premium');
+    const creates: string[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      const opened = await act(tenant, 'POST', '/cases', { title: `Case ${i}`, priority: 'low' });
+      creates.push(opened.requestId);
+      for (let j = 0; j < 3; j += 1) await act(tenant, 'GET', `/cases/${opened.body.caseId}`);
+    }
+
+    const seen: AuditRecord[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response: { status: number; body: { items: AuditRecord[]; nextCursor: string | null } } = await tenant.call(
+        'GET',
+        `/audit?action=case.create&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(response.status).toBe(200);
+      seen.push(...response.body.items);
+      cursor = response.body.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 50);
+
+    expect(seen.map((item) => item.requestId)).toEqual([...creates].reverse());
+  });
+
   it('narrows the trail by action, target and outcome', async () => {
     const tenant = await env.onboard('premium');
     const { caseId } = (await act(tenant, 'POST', '/cases', { title: 'Filtered', priority: 'low' })).body;
