@@ -285,6 +285,12 @@ export function tenantAuditPartitions(tenantId: string): string[] {
   return Array.from({ length: TENANT_AUDIT_SHARDS }, (_, shard) => tenantAuditPartition(tenantId, shard));
 }
 
+/** True when `partition` is a shard of some tenant's audit trail. */
+export function isTenantAuditPartition(partition: string): boolean {
+  const tenantId = tenantOfPartition(partition);
+  return tenantId !== undefined && tenantAuditPartitions(tenantId).includes(partition);
+}
+
 /** One record of the tenant's audit trail, in the shard its id hashes to (FNV-1a). */
 export function tenantAuditKey(tenantId: string, auditId: string): ItemKey {
   assertUlid(auditId, 'audit id');
