@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { seedCaseHistory } from '@cellbook/core/analytics/seed';
 import * as Cell from '@cellbook/core/cells/cell';
+import * as Keys from '@cellbook/core/keys/keys';
 import { withTenant } from '@cellbook/core/tenancy/tenant-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
@@ -96,6 +97,49 @@ describe('GET /analytics', () => {
 
     // One applies; the others either lose the race (409) or find the case already resolved (a repeat, 200).
     expect(answers.every((answer) => answer.status === 200 || answer.status === 409)).toBe(true);
+    const { body } = await tenant.call('GET', '/analytics');
+    expect(body.daily.at(-1)).toMatchObject({ created: 1, resolved: 1 });
+    expect(body.cases.byStatus.RESOLVED.total).toBe(1);
+    expect(body.cases.byStatus.IN_PROGRESS.total).toBe(0);
+    expect(body.timeToResolve.resolutions).toBe(1);
+  });
+
+  it('counts nothing for a change that loses a race on the case it read (its counts go with it)', async () => {
+    const tenant = await env.onboard('premium');
+    const { caseId } = await open(tenant, 'medium');
+    await move(tenant, caseId, 'IN_PROGRESS');
+    const casePk = Keys.caseKey(tenant.tenantId, caseId).PK;
+    // Holds the first write of the case (a TransactWriteItems led by the case's own update) until released.
+    let held = false;
+    let reached: () => void = () => undefined;
+    const atWrite = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stop = env.platform.interceptDynamoDb(async ({ operation, body }) => {
+      const first = (body.TransactItems as { Update?: { Key?: { PK?: { S?: string } } } }[] | undefined)?.[0];
+      if (operation !== 'TransactWriteItems' || first?.Update?.Key?.PK?.S !== casePk || held) return;
+      held = true;
+      reached();
+      await released;
+    });
+    try {
+      const slow = tenant.call('PATCH', `/cases/${caseId}`, { body: { status: 'RESOLVED' } });
+      await atWrite;
+      // Another client reads the same version and resolves the case first.
+      expect((await tenant.call('PATCH', `/cases/${caseId}`, { body: { status: 'RESOLVED' } })).status).toBe(200);
+      release();
+      const lost = await slow;
+      expect(lost.status).toBe(409);
+      expect(lost.body.error.code).toBe('CONCURRENT_MODIFICATION');
+    } finally {
+      release();
+      stop();
+    }
+
     const { body } = await tenant.call('GET', '/analytics');
     expect(body.daily.at(-1)).toMatchObject({ created: 1, resolved: 1 });
     expect(body.cases.byStatus.RESOLVED.total).toBe(1);
