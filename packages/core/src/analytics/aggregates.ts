@@ -20,7 +20,7 @@
  *   created (`h00`…`h23`), so "past the target age" is a sum over a few days, not a read of cases.
  */
 import type { CaseStatus } from '../cases/case-status.js';
-import { type AnalyticsItem, analyticsKey } from '../keys/keys.js';
+import { type AnalyticsItem, analyticsDayItem, analyticsKey } from '../keys/keys.js';
 import { bucketAttribute, bucketOf } from './resolve-time.js';
 
 export const PRIORITIES = ['low', 'medium', 'high', 'urgent'] as const;
@@ -123,8 +123,8 @@ export function deltas(before: CaseFacts | undefined, after: CaseFacts, now: str
   const items = new Map<AnalyticsItem, Map<string, number>>();
   for (const [item, changes] of [
     ['STATE', state],
-    [`DAY#${utcDay(now)}`, day],
-    [`OPENED#${utcDay(after.createdAt)}`, opened],
+    [analyticsDayItem('DAY', utcDay(now)), day],
+    [analyticsDayItem('OPENED', utcDay(after.createdAt)), opened],
   ] as const) {
     const nonZero = new Map([...changes].filter(([, delta]) => delta !== 0));
     if (nonZero.size > 0) items.set(item, nonZero);

@@ -6,7 +6,7 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { CASE_STATUSES, type CaseStatus } from '../cases/case-status.js';
-import { analyticsKey, tenantAnalyticsPartition } from '../keys/keys.js';
+import { analyticsDayItem, analyticsKey, dayOfAnalyticsItem, tenantAnalyticsPartition } from '../keys/keys.js';
 import { ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
 import { requireFeature, requireRole } from '../tenancy/entitlements.js';
@@ -125,8 +125,8 @@ export function countCreatedBefore(openedDays: readonly Record<string, unknown>[
   const cutoffHour = new Date(cutoffMs).getUTCHours();
   let total = 0;
   for (const item of openedDays) {
-    const date = String(item.SK).slice('OPENED#'.length);
-    if (date > cutoffDay) continue;
+    const date = dayOfAnalyticsItem('OPENED', String(item.SK));
+    if (date === undefined || date > cutoffDay) continue;
     for (let hour = 0; hour < 24; hour += 1) {
       if (date === cutoffDay && hour >= cutoffHour) break;
       total += count(item, `h${String(hour).padStart(2, '0')}`);
@@ -143,11 +143,17 @@ export async function report(input: unknown, now = new Date()): Promise<Analytic
   const { doc, tableName } = tenantTable();
   const [state, days, settings] = await Promise.all([
     doc.send(new GetCommand({ TableName: tableName, Key: analyticsKey(tenantId, 'STATE') })).then(({ Item }) => Item),
-    queryAll('PK = :pk AND SK BETWEEN :from AND :to', { ':from': `DAY#${range.from}`, ':to': `DAY#${range.to}` }),
+    queryAll('PK = :pk AND SK BETWEEN :from AND :to', {
+      ':from': analyticsKey(tenantId, analyticsDayItem('DAY', range.from)).SK,
+      ':to': analyticsKey(tenantId, analyticsDayItem('DAY', range.to)).SK,
+    }),
     readSettings(),
   ]);
   const cutoffMs = now.getTime() - settings.targetAgeHours * HOUR_MS;
-  const opened = await queryAll('PK = :pk AND SK BETWEEN :first AND :last', { ':first': 'OPENED#', ':last': `OPENED#${day(cutoffMs)}` });
+  const opened = await queryAll('PK = :pk AND SK BETWEEN :first AND :last', {
+    ':first': analyticsKey(tenantId, analyticsDayItem('OPENED')).SK,
+    ':last': analyticsKey(tenantId, analyticsDayItem('OPENED', day(cutoffMs))).SK,
+  });
 
   const byStatus = Object.fromEntries(
     CASE_STATUSES.map((status) => {
@@ -156,7 +162,7 @@ export async function report(input: unknown, now = new Date()): Promise<Analytic
     }),
   ) as Record<CaseStatus, PriorityCounts>;
 
-  const byDay = new Map(days.map((item) => [String(item.SK).slice('DAY#'.length), item]));
+  const byDay = new Map(days.map((item) => [dayOfAnalyticsItem('DAY', String(item.SK)), item]));
   const daily: DayFigures[] = [];
   const histogram = new Map<number, number>();
   for (let ms = dayMs(range.from); ms <= dayMs(range.to); ms += DAY_MS) {

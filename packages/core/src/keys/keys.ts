@@ -258,11 +258,27 @@ export function tenantAnalyticsPartition(tenantId: string): string {
 
 export type AnalyticsItem = 'STATE' | 'SETTINGS' | `DAY#${string}` | `OPENED#${string}`;
 
+/** The analytics items that come one per UTC day: a day's figures, and the unresolved cases created that day. */
+export type AnalyticsDayKind = 'DAY' | 'OPENED';
+
+/** The item of one UTC day (`yyyy-mm-dd`) of a kind; the kind alone (no day) is the prefix all of them share. */
+export function analyticsDayItem(kind: AnalyticsDayKind, date = ''): AnalyticsItem {
+  return `${kind}#${date}`;
+}
+
+/** The UTC day an analytics item of `kind` is about, from its sort key; undefined for any other item. */
+export function dayOfAnalyticsItem(kind: AnalyticsDayKind, sortKey: string): string | undefined {
+  const prefix = analyticsDayItem(kind);
+  return sortKey.startsWith(prefix) ? sortKey.slice(prefix.length) : undefined;
+}
+
 const UTC_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** One of the tenant's analytics items; a day is `yyyy-mm-dd` (UTC). */
 export function analyticsKey(tenantId: string, item: AnalyticsItem): ItemKey {
-  if (item !== 'STATE' && item !== 'SETTINGS' && !UTC_DAY.test(item.slice(item.indexOf('#') + 1))) {
+  // The bare prefix of a kind (a query's lower bound) is a key too; anything after it must be a day.
+  const day = item.slice(item.indexOf('#') + 1);
+  if (item !== 'STATE' && item !== 'SETTINGS' && day !== '' && !UTC_DAY.test(day)) {
     throw new Error(`refusing to build a key for malformed analytics item ${JSON.stringify(item)}`);
   }
   return { PK: tenantAnalyticsPartition(tenantId), SK: item };
@@ -291,12 +307,23 @@ export function isTenantAuditPartition(partition: string): boolean {
   return tenantId !== undefined && tenantAuditPartitions(tenantId).includes(partition);
 }
 
+/** A record's sort key within its shard (also a bound of a time range: any ULID, real or not). */
+export function tenantAuditSortKey(auditId: string): string {
+  assertUlid(auditId, 'audit id');
+  return `${AUDIT_SORT_PREFIX}${auditId}`;
+}
+
+/** The record id a tenant audit sort key names. */
+export function auditIdOfSortKey(sortKey: string): string | undefined {
+  return isUlidSortKey(sortKey, AUDIT_SORT_PREFIX) ? sortKey.slice(AUDIT_SORT_PREFIX.length) : undefined;
+}
+
 /** One record of the tenant's audit trail, in the shard its id hashes to (FNV-1a). */
 export function tenantAuditKey(tenantId: string, auditId: string): ItemKey {
   assertUlid(auditId, 'audit id');
   let hash = 0x811c9dc5;
   for (let i = 0; i < auditId.length; i += 1) hash = Math.imul(hash ^ auditId.charCodeAt(i), 0x01000193) >>> 0;
-  return { PK: tenantAuditPartition(tenantId, hash % TENANT_AUDIT_SHARDS), SK: `${AUDIT_SORT_PREFIX}${auditId}` };
+  return { PK: tenantAuditPartition(tenantId, hash % TENANT_AUDIT_SHARDS), SK: tenantAuditSortKey(auditId) };
 }
 
 // Releases (DESIGN §9): in the registry, outside every tenant's and cell's partition.

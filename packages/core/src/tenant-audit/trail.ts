@@ -25,7 +25,7 @@
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeTime, encodeTime } from 'ulid';
 import * as z from 'zod/mini';
-import { AUDIT_SORT_PREFIX, isUlid, tenantAuditKey, tenantAuditPartitions, tenantMetaKey } from '../keys/keys.js';
+import { auditIdOfSortKey, isUlid, tenantAuditKey, tenantAuditPartitions, tenantAuditSortKey, tenantMetaKey } from '../keys/keys.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { isTransactionConditionFailed } from '../shared/dynamo.js';
 import { AuditUnavailable, DomainError, TenantMoved, TenantMoving } from '../shared/errors.js';
@@ -222,11 +222,11 @@ export async function list(input: unknown, now = Date.now()): Promise<AuditPage>
       values[`:${name}`] = value;
       return `#${name} = :${name}`;
     });
-  const oldest = `${AUDIT_SORT_PREFIX}${encodeTime(Math.max(0, now - AUDIT_RETENTION_DAYS * DAY_MS), 10)}${'0'.repeat(16)}`;
+  const oldest = tenantAuditSortKey(`${encodeTime(Math.max(0, now - AUDIT_RETENTION_DAYS * DAY_MS), 10)}${'0'.repeat(16)}`);
 
   const items: AuditRecord[] = [];
   // Every record above `upper` has been handed out (or filtered out); `upper` itself too.
-  let upper = `${AUDIT_SORT_PREFIX}${after ?? NEWEST}`;
+  let upper = tenantAuditSortKey(after ?? NEWEST);
   for (let round = 0; round < MAX_ROUNDS; round += 1) {
     const wanted = limit - items.length;
     const shards = await Promise.all(
@@ -262,5 +262,5 @@ export async function list(input: unknown, now = Date.now()): Promise<AuditPage>
     if (floor === undefined) return { items, nextCursor: null };
     upper = floor;
   }
-  return { items, nextCursor: encodeCursor({ after: upper.slice(AUDIT_SORT_PREFIX.length) }) };
+  return { items, nextCursor: encodeCursor({ after: auditIdOfSortKey(upper) ?? NEWEST }) };
 }
