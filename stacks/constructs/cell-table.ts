@@ -13,6 +13,8 @@ export function cellTable(stack: Stack, app: App, cellId: string): dynamodb.ITab
     fields: { PK: 'string', SK: 'string', GSI1PK: 'string', GSI1SK: 'string' },
     primaryIndex: { partitionKey: 'PK', sortKey: 'SK' },
     globalIndexes: { GSI1: { partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'all' } },
+    // The tenant audit trail's retention (core tenant-audit/trail.ts: AUDIT_RETENTION_DAYS).
+    timeToLiveAttribute: 'expiresAt',
     cdk: {
       table: {
         encryption: dynamodb.TableEncryption.AWS_MANAGED,

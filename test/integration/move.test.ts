@@ -296,22 +296,26 @@ describe('TenantMove.run', () => {
         }
       } while (state !== 'DONE' && state !== 'FAILED' && runs.length < 50);
 
-      // 1 counters item, 1 user, 40 cases, 40 notes: 82 items, 25 per run until the copy is done;
+      // 1 counters item, 1 user, 40 cases, 40 notes, 3 analytics items and the audit records of the
+      // 80 requests that made them (a premium tenant): 165 items, 25 per run until the copy is done;
       // then one run each to verify, to switch and to purge.
-      expect(runs).toEqual(['FROZEN', 'FROZEN', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED', 'DONE']);
+      expect(runs).toEqual(['FROZEN', 'FROZEN', 'FROZEN', 'FROZEN', 'FROZEN', 'FROZEN', 'COPIED', 'VERIFIED', 'SWITCHED', 'DONE']);
       await bus.service.drain();
       const continuations = requested.filter((event) => event.detail.data.moveId === move.moveId && event.detail.idempotencyKey.includes('#continue#'));
       expect(continuations.map((event) => event.detail.idempotencyKey.split('#continue#')[1])).toEqual([
         'FROZEN#25',
         'FROZEN#50',
         'FROZEN#75',
+        'FROZEN#100',
+        'FROZEN#125',
+        'FROZEN#150',
         'COPIED#0',
         'VERIFIED#0',
         'SWITCHED#0',
       ]);
 
       const done = await env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken });
-      expect(done.body).toMatchObject({ cellId: to, move: { state: 'DONE', copied: { count: 82 } } });
+      expect(done.body).toMatchObject({ cellId: to, move: { state: 'DONE', copied: { count: 165 } } });
       expect(done.body.move.copyProgress).toBeUndefined();
       const listed = await tenant.call('GET', '/cases?limit=100');
       expect(listed.body.items.map((c: { title: string }) => c.title).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `case ${i}`).sort());
@@ -336,8 +340,9 @@ describe('TenantMove.run', () => {
     expect(record.move).toMatchObject({ state: 'FROZEN', copyProgress: { items: 25 } });
 
     const finished = await TenantMove.run(tenant.tenantId, move.moveId);
-    // 1 counters item, 1 user, 30 cases, 30 notes — the 25 copied before the crash are not counted twice.
-    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 62 } });
+    // 1 counters item, 1 user, 30 cases, 30 notes, 3 analytics items, 60 audit records (premium) — the
+    // 25 copied before the crash are not counted twice.
+    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 125 } });
     expect((await tenant.call('GET', '/cases?limit=100')).body.items).toHaveLength(30);
   });
 
@@ -470,7 +475,8 @@ describe('TenantMove.run', () => {
     expect(again.status).toBe(202);
     expect(again.body.move.moveId).toBe(move.moveId);
     const finished = await TenantMove.run(tenant.tenantId, move.moveId);
-    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 12 } });
+    // 5 cases, 5 notes, counters, 1 user and 3 analytics items.
+    expect(finished).toMatchObject({ state: 'DONE', copied: { count: 15 } });
     const cases = await tenant.call('GET', '/cases');
     expect(cases.headers.get('x-cellbook-cell')).toBe(to);
     expect(cases.body.items.map((c: { title: string }) => c.title).sort()).toEqual(titles.sort());

@@ -69,8 +69,9 @@ describe('GET /admin/tenants/{id}/export', () => {
     const registry = lines.filter((line) => line.table === 'registry').map((line) => line.item.SK);
     expect(registry).toEqual(expect.arrayContaining(['TENANT', expect.stringMatching(/^AUDIT#/)]));
     const cell = lines.filter((line) => line.table === 'cell');
-    // 4 cases + 4 notes + counters + 2 users, exactly what the cell holds for the tenant.
-    expect(cell).toHaveLength(11);
+    // 4 cases + 4 notes + counters + 2 users + 3 analytics items (case counts, today's figures, today's
+    // unresolved cases by hour), exactly what the cell holds for the tenant.
+    expect(cell).toHaveLength(14);
     expect(cell.length).toBe(await tenantItemsInCell(env.platform, tenant.cellId, tenant.tenantId));
     for (const caseId of tenant.caseIds) expect(cell.some((line) => line.item.caseId === caseId && line.item.SK === 'CASE')).toBe(true);
     // The usage identifier key is a secret of the gateway, not tenant data to hand out.
@@ -166,7 +167,7 @@ describe('DELETE /admin/tenants/{id}', () => {
       ).rejects.toThrow(`crashed after ${crashAt}`);
       const retry = await env.call('DELETE', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken, body: {} });
       expect(retry.status).toBe(200);
-      expect(retry.body).toMatchObject({ status: 'OFFBOARDED', purged: { count: 11 } });
+      expect(retry.body).toMatchObject({ status: 'OFFBOARDED', purged: { count: 14 } });
       expect(await tenantItemsInCell(env.platform, tenant.cellId, tenant.tenantId)).toBe(0);
       const audit = await env.call('GET', `/admin/tenants/${tenant.tenantId}/audit`, { token: env.operatorToken });
       expect(audit.body.items.filter((entry: { action: string }) => entry.action === 'tenant.offboarded')).toHaveLength(1);

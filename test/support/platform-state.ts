@@ -1,6 +1,7 @@
 import { DynamoDBClient, ListTablesCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import type { LocalPlatform } from '@cellbook/local/platform';
+import { isTenantAuditPartition } from '@cellbook/core/keys/keys';
 
 /**
  * Everything the platform has written that a refused request could have touched: every item of
@@ -45,7 +46,13 @@ export function watchPlatformState(platform: LocalPlatform): StateWatcher {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await db.send(new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of page.Items ?? []) items.push(JSON.stringify(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))));
+      for (const item of page.Items ?? []) {
+        // A tenant's audit trail records every request of a tenant with the audit log — a refused
+        // one too, as the attempt it was — like the usage ledger below: state about the requests,
+        // not state they changed.
+        if (item.PK?.S !== undefined && isTenantAuditPartition(item.PK.S)) continue;
+        items.push(JSON.stringify(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))));
+      }
       start = page.LastEvaluatedKey;
     } while (start);
     return items.sort();

@@ -85,7 +85,7 @@ export async function bootTestPlatform(options: PlatformOptions = {}): Promise<T
 
 /**
  * How many items of the tenant a cell's table still holds, read as the deployer would (no tenant
- * fence): its counters, users and every case partition its listing index still names.
+ * fence): its counters, users, analytics, audit trail and every case partition its listing index still names.
  */
 export async function tenantItemsInCell(platform: LocalPlatform, cellId: string, tenantId: string): Promise<number> {
   const cell = platform.cells.find((candidate) => candidate.cellId === cellId);
@@ -105,7 +105,13 @@ export async function tenantItemsInCell(platform: LocalPlatform, cellId: string,
     }),
   );
   let total = 0;
-  const partitions = [Keys.tenantMetaKey(tenantId).PK, Keys.tenantUsersPartition(tenantId), ...(listing.Items ?? []).map((item) => item.PK as string)];
+  const partitions = [
+    Keys.tenantMetaKey(tenantId).PK,
+    Keys.tenantUsersPartition(tenantId),
+    Keys.tenantAnalyticsPartition(tenantId),
+    ...Keys.tenantAuditPartitions(tenantId),
+    ...(listing.Items ?? []).map((item) => item.PK as string),
+  ];
   for (const pk of partitions) {
     total += await count({ TableName: cell.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk } });
   }

@@ -58,6 +58,11 @@ export const CELL_ROUTES: readonly CellRouteDefinition[] = [
   { method: 'POST', path: '/exports', handler: 'exports/create' },
   { method: 'GET', path: '/exports', handler: 'exports/list' },
   { method: 'GET', path: '/exports/{exportId}', handler: 'exports/get' },
+  // Analytics (premium and up) from the aggregates kept on write; the tenant's audit trail (premium and up, tenant admins).
+  { method: 'GET', path: '/analytics', handler: 'analytics/get' },
+  { method: 'GET', path: '/analytics/settings', handler: 'analytics/settings-get' },
+  { method: 'PATCH', path: '/analytics/settings', handler: 'analytics/settings-update' },
+  { method: 'GET', path: '/audit', handler: 'audit/list' },
 ];
 
 export const CELL_AUTHORIZER = 'authorizer';

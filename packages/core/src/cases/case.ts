@@ -1,9 +1,10 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { CASE_STATUSES, allowedTransitions, canTransition, isActive, type CaseStatus } from './case-status.js';
+import * as Aggregates from '../analytics/aggregates.js';
 import * as Counters from '../tenancy/counters.js';
 import { decodeCursor, encodeCursor, type PageKey } from '../shared/cursor.js';
-import { isConditionalCheckFailed } from '../shared/dynamo.js';
+import { isTransactionConditionFailed } from '../shared/dynamo.js';
 import { currentEntitlements, requireFeature } from '../tenancy/entitlements.js';
 import { AssigneeNotFound, CaseNotFound, ConcurrentModification, InvalidStatusTransition } from '../shared/errors.js';
 import { meter } from '../metering/meter.js';
@@ -33,7 +34,7 @@ export interface CaseView {
   updatedAt: string;
 }
 
-interface CaseItem extends CaseView {
+export interface CaseItem extends CaseView {
   PK: string;
   SK: string;
   GSI1PK: string;
@@ -59,34 +60,47 @@ export const CreateInput = z.strictObject({
 });
 export type CreateInput = z.infer<typeof CreateInput>;
 
+/** The stored form of a case as it is at `updatedAt` (by default its creation), in its status's place in the listing. */
+export function caseItem(
+  tenantId: string,
+  createdBy: string,
+  fields: Pick<CaseView, 'caseId' | 'title' | 'description' | 'priority' | 'status' | 'createdAt'> & { updatedAt?: string; version?: number },
+): CaseItem {
+  const { caseId, status, createdAt, updatedAt = createdAt, version = 1 } = fields;
+  return {
+    ...caseKey(tenantId, caseId),
+    ...caseListingKey(tenantId, status, createdAt, caseId),
+    type: 'case',
+    tenantId,
+    caseId,
+    title: fields.title,
+    description: fields.description,
+    priority: fields.priority,
+    status,
+    assignee: null,
+    createdAt,
+    updatedAt,
+    createdBy,
+    version,
+  };
+}
+
 /** Opens a case for the current tenant, within the plan's `max active cases`. */
 export async function create(input: unknown): Promise<CaseView> {
   requireFeature('cases');
   const { title, description = '', priority } = parse(CreateInput, input);
   const { tenantId, username } = useTenant();
   const { doc, tableName } = tenantTable();
-  const caseId = newId();
-  const now = new Date().toISOString();
-  const item: CaseItem = {
-    ...caseKey(tenantId, caseId),
-    ...caseListingKey(tenantId, 'OPEN', now, caseId),
-    type: 'case',
-    tenantId,
-    caseId,
-    title,
-    description,
-    priority,
-    status: 'OPEN',
-    assignee: null,
-    createdAt: now,
-    updatedAt: now,
-    createdBy: username,
-    version: 1,
-  };
+  const item = caseItem(tenantId, username, { caseId: newId(), title, description, priority, status: 'OPEN', createdAt: new Date().toISOString() });
   await fencedWrite(async () => {
     await Counters.reserve('activeCases', currentEntitlements().limits.maxActiveCases);
     try {
-      await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
+      // The case and the analytics it changes, all or nothing (analytics/aggregates.ts says why).
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } }, ...Aggregates.onCreate(tableName, tenantId, item)],
+        }),
+      );
     } catch (error) {
       await Counters.release('activeCases');
       throw error;
@@ -222,28 +236,37 @@ async function write(current: CaseItem, next: CaseItem, reactivating: boolean, d
 
   const { doc, tableName } = tenantTable();
   try {
+    // The change and the analytics it moves, all or nothing: the version condition refuses a stale
+    // or repeated change, and with it its counts, so a status change is counted exactly once.
     await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: caseKey(tenantId, current.caseId),
-        UpdateExpression: 'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
-        ConditionExpression: 'version = :expected',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':title': next.title,
-          ':priority': next.priority,
-          ':assignee': next.assignee,
-          ':status': next.status,
-          ':gsi1sk': next.GSI1SK,
-          ':updatedAt': next.updatedAt,
-          ':next': next.version,
-          ':expected': current.version,
-        },
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: caseKey(tenantId, current.caseId),
+              UpdateExpression: 'SET title = :title, priority = :priority, assignee = :assignee, #status = :status, GSI1SK = :gsi1sk, updatedAt = :updatedAt, version = :next',
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':title': next.title,
+                ':priority': next.priority,
+                ':assignee': next.assignee,
+                ':status': next.status,
+                ':gsi1sk': next.GSI1SK,
+                ':updatedAt': next.updatedAt,
+                ':next': next.version,
+                ':expected': current.version,
+              },
+            },
+          },
+          ...Aggregates.onChange(tableName, tenantId, current, next, next.updatedAt),
+        ],
       }),
     );
   } catch (error) {
     if (reactivating) await Counters.release('activeCases');
-    if (isConditionalCheckFailed(error)) throw new ConcurrentModification(undefined, { cause: error });
+    if (isTransactionConditionFailed(error, 0)) throw new ConcurrentModification(undefined, { cause: error });
     throw error;
   }
   if (deactivating) await Counters.release('activeCases');

@@ -284,6 +284,85 @@ export function isCaseItemKey(tenantId: string, key: ItemKey): boolean {
   return caseId !== undefined && key.SK === caseKey(tenantId, caseId).SK;
 }
 
+/**
+ * The tenant's analytics aggregates (DESIGN §5 `GET /analytics`), one partition: the open-case
+ * counts (`STATE`), one item per day (`DAY#<yyyy-mm-dd>`), the unresolved cases per creation day
+ * (`OPENED#<yyyy-mm-dd>`) and the tenant's settings (`SETTINGS`). Maintained with every case write.
+ */
+export function tenantAnalyticsPartition(tenantId: string): string {
+  return `${tenantPartitionPrefix(tenantId)}#ANALYTICS`;
+}
+
+export type AnalyticsItem = 'STATE' | 'SETTINGS' | `DAY#${string}` | `OPENED#${string}`;
+
+/** The analytics items that come one per UTC day: a day's figures, and the unresolved cases created that day. */
+export type AnalyticsDayKind = 'DAY' | 'OPENED';
+
+/** The item of one UTC day (`yyyy-mm-dd`) of a kind; the kind alone (no day) is the prefix all of them share. */
+export function analyticsDayItem(kind: AnalyticsDayKind, date = ''): AnalyticsItem {
+  return `${kind}#${date}`;
+}
+
+/** The UTC day an analytics item of `kind` is about, from its sort key; undefined for any other item. */
+export function dayOfAnalyticsItem(kind: AnalyticsDayKind, sortKey: string): string | undefined {
+  const prefix = analyticsDayItem(kind);
+  return sortKey.startsWith(prefix) ? sortKey.slice(prefix.length) : undefined;
+}
+
+const UTC_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** One of the tenant's analytics items; a day is `yyyy-mm-dd` (UTC). */
+export function analyticsKey(tenantId: string, item: AnalyticsItem): ItemKey {
+  // The bare prefix of a kind (a query's lower bound) is a key too; anything after it must be a day.
+  const day = item.slice(item.indexOf('#') + 1);
+  if (item !== 'STATE' && item !== 'SETTINGS' && day !== '' && !UTC_DAY.test(day)) {
+    throw new Error(`refusing to build a key for malformed analytics item ${JSON.stringify(item)}`);
+  }
+  return { PK: tenantAnalyticsPartition(tenantId), SK: item };
+}
+
+/**
+ * How many partitions a tenant's audit trail is spread over: a busy tenant's records are written to
+ * all of them at once (by a hash of the record id), never to one hot partition; reads merge them.
+ */
+export const TENANT_AUDIT_SHARDS = 4;
+
+/** One shard of the tenant's own audit trail (`GET /audit`), records sorted by time (ULID). */
+export function tenantAuditPartition(tenantId: string, shard: number): string {
+  if (!Number.isInteger(shard) || shard < 0 || shard >= TENANT_AUDIT_SHARDS) throw new Error(`refusing to build a key for audit shard ${shard}`);
+  return `${tenantPartitionPrefix(tenantId)}#AUDIT#${shard}`;
+}
+
+/** Every shard of the tenant's audit trail. */
+export function tenantAuditPartitions(tenantId: string): string[] {
+  return Array.from({ length: TENANT_AUDIT_SHARDS }, (_, shard) => tenantAuditPartition(tenantId, shard));
+}
+
+/** True when `partition` is a shard of some tenant's audit trail. */
+export function isTenantAuditPartition(partition: string): boolean {
+  const tenantId = tenantOfPartition(partition);
+  return tenantId !== undefined && tenantAuditPartitions(tenantId).includes(partition);
+}
+
+/** A record's sort key within its shard (also a bound of a time range: any ULID, real or not). */
+export function tenantAuditSortKey(auditId: string): string {
+  assertUlid(auditId, 'audit id');
+  return `${AUDIT_SORT_PREFIX}${auditId}`;
+}
+
+/** The record id a tenant audit sort key names. */
+export function auditIdOfSortKey(sortKey: string): string | undefined {
+  return isUlidSortKey(sortKey, AUDIT_SORT_PREFIX) ? sortKey.slice(AUDIT_SORT_PREFIX.length) : undefined;
+}
+
+/** One record of the tenant's audit trail, in the shard its id hashes to (FNV-1a). */
+export function tenantAuditKey(tenantId: string, auditId: string): ItemKey {
+  assertUlid(auditId, 'audit id');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < auditId.length; i += 1) hash = Math.imul(hash ^ auditId.charCodeAt(i), 0x01000193) >>> 0;
+  return { PK: tenantAuditPartition(tenantId, hash % TENANT_AUDIT_SHARDS), SK: tenantAuditSortKey(auditId) };
+}
+
 // Releases (DESIGN §9): in the registry, outside every tenant's and cell's partition.
 
 /** The registry's GSI1 partition that lists every release rollout, oldest first. */

@@ -30,3 +30,13 @@ export function systemDocumentClient(): DynamoDBDocumentClient {
 export function isConditionalCheckFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
+
+/**
+ * True when a TransactWriteItems was cancelled because the condition of its member at `index` failed
+ * (DynamoDB reports one reason per member, in order).
+ */
+export function isTransactionConditionFailed(error: unknown, index: number): boolean {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: readonly ({ Code?: string } | undefined)[] }).CancellationReasons;
+  return reasons?.[index]?.Code === 'ConditionalCheckFailed';
+}

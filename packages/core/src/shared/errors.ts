@@ -339,6 +339,19 @@ export class TenantMoved extends TransientDomainError {
   }
 }
 
+/**
+ * The tenant's audit trail could not record the request, so the request was not carried out: a
+ * tenant with the audit log never has a read or a change without its record (tenant-audit/trail.ts).
+ */
+export class AuditUnavailable extends TransientDomainError {
+  readonly code = 'AUDIT_UNAVAILABLE';
+  readonly status = 503;
+  readonly retryAfterSeconds = 1;
+  constructor(options?: ErrorOptions) {
+    super('The request could not be recorded in your audit log, so it was not carried out; retry shortly.', options);
+  }
+}
+
 /** Code ran without a tenant where one is required: a bug, reported as a 500. */
 export class MissingTenantContext extends Error {
   constructor() {

@@ -10,6 +10,9 @@ import {
   EVIDENCE_SORT_PREFIX,
   isUlidSortKey,
   NOTE_SORT_PREFIX,
+  TENANT_AUDIT_SHARDS,
+  tenantAnalyticsPartition,
+  tenantAuditPartition,
   tenantMetaPartition,
   tenantRegistryPartition,
   tenantUsersPartition,
@@ -48,10 +51,14 @@ export interface TenantDataOptions {
 }
 
 /**
- * The fixed order of a walk: the registry partition, then the counters, the users and the cases.
- * The counters come first in a cell so that a copy writes them (and the write fence on them) first.
+ * The fixed order of a walk: the registry partition, then the counters, the users, the analytics
+ * aggregates, each shard of the tenant's audit trail, and the cases. The counters come first in a
+ * cell so that a copy writes them (and the write fence on them) first.
  */
-type Segment = 'registry' | 'meta' | 'users' | 'cases';
+type AuditSegment = `audit-${number}`;
+type Segment = 'registry' | 'meta' | 'users' | 'analytics' | AuditSegment | 'cases';
+type PartitionSegment = Exclude<Segment, 'cases'>;
+const AUDIT_SEGMENTS: readonly AuditSegment[] = Array.from({ length: TENANT_AUDIT_SHARDS }, (_, shard): AuditSegment => `audit-${shard}`);
 
 export interface Lane {
   segment: Segment;
@@ -60,7 +67,7 @@ export interface Lane {
 }
 
 /** Just after one item: the last sort key read, and for a case, which case and where it is listed. */
-export type Position = { segment: 'registry' | 'meta' | 'users'; after: string } | { segment: 'cases'; partition: string; listingSort: string; after: string };
+export type Position = { segment: PartitionSegment; after: string } | { segment: 'cases'; partition: string; listingSort: string; after: string };
 
 export interface Step {
   table: TenantDataTable;
@@ -74,7 +81,7 @@ export function lanesOf(sources: TenantDataSources): Lane[] {
   const lanes: Lane[] = [];
   if (sources.registry) lanes.push({ segment: 'registry', table: 'registry', ref: sources.registry });
   if (sources.cell) {
-    for (const segment of ['meta', 'users', 'cases'] as const) lanes.push({ segment, table: 'cell', ref: sources.cell });
+    for (const segment of ['meta', 'users', 'analytics', ...AUDIT_SEGMENTS, 'cases'] as const) lanes.push({ segment, table: 'cell', ref: sources.cell });
   }
   if (lanes.length === 0) throw new Error('read a tenant from a registry table, a cell table or both; none was given');
   return lanes;
@@ -187,6 +194,14 @@ async function* caseStepsOfTenant(
   } while (startKey);
 }
 
+function partitionOf(segment: PartitionSegment, tenantId: string): string {
+  if (segment === 'registry') return tenantRegistryPartition(tenantId);
+  if (segment === 'meta') return tenantMetaPartition(tenantId);
+  if (segment === 'users') return tenantUsersPartition(tenantId);
+  if (segment === 'analytics') return tenantAnalyticsPartition(tenantId);
+  return tenantAuditPartition(tenantId, Number(segment.slice('audit-'.length)));
+}
+
 export async function* walk(lanes: readonly Lane[], tenantId: string, from: Position | undefined, pageSize: number | undefined): AsyncGenerator<Step> {
   const first = from ? lanes.findIndex((lane) => lane.segment === from.segment) : 0;
   if (first < 0) throw new Error(`resume position names segment ${from?.segment ?? ''} outside this walk`);
@@ -196,7 +211,7 @@ export async function* walk(lanes: readonly Lane[], tenantId: string, from: Posi
       yield* caseStepsOfTenant(ref, tenantId, resume?.segment === 'cases' ? resume : undefined, pageSize);
       continue;
     }
-    const partition = segment === 'registry' ? tenantRegistryPartition(tenantId) : segment === 'meta' ? tenantMetaPartition(tenantId) : tenantUsersPartition(tenantId);
+    const partition = partitionOf(segment, tenantId);
     for await (const item of partitionItems(ref, partition, resume?.after, pageSize)) {
       yield { table, segment, item, position: { segment, after: stringAttribute(item, 'SK') } };
     }

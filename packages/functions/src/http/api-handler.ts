@@ -7,6 +7,7 @@ import { withRequestUsage } from '@cellbook/core/metering/meter';
 import { withTenant, type TenantContext } from '@cellbook/core/tenancy/tenant-context';
 import { decodeOperatorContext, decodeTenantContext, type OperatorContext } from '../auth/authorizer-context.js';
 import { logger, metrics } from '../observability.js';
+import { audited, type AuditDeclaration } from './audit-trail.js';
 import { errorResponse } from './error-response.js';
 import { readRequest, type ApiRequest } from './request.js';
 import { toProxyResult, type ApiResponse } from './responses.js';
@@ -51,20 +52,30 @@ function tenantContext(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyRes
   };
 }
 
+export interface TenantApiOptions {
+  /** What the route does, for the tenant's audit trail (audit-trail.ts); every request to it is recorded. */
+  audit?: AuditDeclaration;
+}
+
+/** A tenant route's handler, with its audit declaration for the check that no route is left out. */
+export type TenantApiHandler = ApiHandler & { readonly audit: AuditDeclaration | null };
+
 /**
  * A data-plane route: runs inside the caller's tenant context, metered (one usage line per request,
- * failed ones included; see usage-line.ts).
+ * failed ones included; see usage-line.ts), and recorded in the tenant's audit trail when it
+ * declares `audit` (a request whose body cannot even be read is recorded too, as failed).
  */
-export function tenantApi(route: TenantRoute): ApiHandler {
-  return baseStack<TenantLambdaContext>(usageLine() as MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, TenantLambdaContext>)
+export function tenantApi(route: TenantRoute, options: TenantApiOptions = {}): TenantApiHandler {
+  const handler = baseStack<TenantLambdaContext>(usageLine() as MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, TenantLambdaContext>)
     .use(tenantContext())
     .handler(async (event, context) => {
-      const request = readRequest(event);
       const { usage } = context;
-      const response = await withTenant(context.tenant, () => (usage ? withRequestUsage(usage, () => route(request)) : route(request)));
+      const run = () => audited(options.audit, event, () => route(readRequest(event)));
+      const response = await withTenant(context.tenant, () => (usage ? withRequestUsage(usage, run) : run()));
       metrics.addMetric('ApiRequest', 'Count', 1);
       return toProxyResult(response);
     }) as unknown as ApiHandler;
+  return Object.assign(handler, { audit: options.audit ?? null });
 }
 
 /** A control-plane route for operators: system scope, the actor named on every log line. */

@@ -57,6 +57,7 @@ const ANSWERED_STATUS: Record<string, number> = {
   CELL_PROVISIONING: 503,
   TENANT_MOVING: 503,
   TENANT_MOVED: 503,
+  AUDIT_UNAVAILABLE: 503,
 };
 
 /** Every concrete domain error core exports (the abstract bases have no code of their own). */
