@@ -112,9 +112,9 @@ describe('GET /admin/tenants/{tenantId}/usage', () => {
     expect(economics.variableCost.total.micros).toBe(0);
     expect(economics.fixedCostShare.micros).toBe(0);
     expect(economics.cost.micros).toBe(0);
-    // Alice carries the whole of their cell's fixed hour: $29.80 / 730 = 40,822 µ$.
+    // Alice carries the whole of their cell's fixed hour: $37.80 / 730 = 51,781 µ$.
     const busy = await admin(`/admin/tenants/${alice.tenantId}/usage?from=${FROM}&to=${TO}&granularity=hour`);
-    expect(busy.body.economics.fixedCostShare.micros).toBe(40_822);
+    expect(busy.body.economics.fixedCostShare.micros).toBe(51_781);
   });
 
   it('answers 404 with the error body for a tenant that does not exist', async () => {

@@ -159,7 +159,7 @@ async function takeLease(table: TenantTable, tenantId: string, exportId: string,
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     const { Item } = await table.doc.send(new GetCommand({ TableName: table.tableName, Key: exportLeaseKey(tenantId), ConsistentRead: true }));
-    throw new ExportInProgress(typeof Item?.exportId === 'string' ? Item.exportId : 'unknown', { cause: error });
+    throw new ExportInProgress({ cause: error, ...(typeof Item?.exportId === 'string' ? { exportId: Item.exportId } : {}) });
   }
 }
 

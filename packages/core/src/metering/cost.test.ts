@@ -37,14 +37,14 @@ function sliceOf(slices: CostSlice[], tenantId: string): CostSlice {
 }
 
 describe('the price table', () => {
-  it("prices a pooled cell's fixed month at $29.80 and a dedicated one at $17.40, item by item", () => {
-    // Pooled: alarms 2 + 24 metrics × $0.10 = $2.60; composite $0.50; dashboard $3.00; custom metrics
-    // (3 tiers + 12 functions) × $0.30 = $4.50; SLO metrics 5 × 3 tiers × $0.30 = $4.50; burn-rate
-    // window alarms 8 × 3 metrics × 3 tiers = 72 × $0.10 = $7.20; their composites 4 × 3 × $0.50 =
-    // $6.00; Contributor Insights 3 × $0.50 = $1.50. Total $29.80.
-    expect(cellFixedMonthlyMicros('pooled')).toBe(29_800_000);
-    // Dedicated (one tier): $2.60 + $0.50 + $3.00 + 13 × $0.30 + 5 × $0.30 + 24 × $0.10 + 4 × $0.50 + $1.50 = $17.40.
-    expect(cellFixedMonthlyMicros('dedicated')).toBe(17_400_000);
+  it("prices a pooled cell's fixed month at $37.80 and a dedicated one at $25.40, item by item", () => {
+    // Pooled: alarms 2 + 56 metrics (28 functions × errors, throttles) × $0.10 = $5.80; composite $0.50;
+    // dashboard $3.00; custom metrics (3 tiers + 28 functions) × $0.30 = $9.30; SLO metrics 5 × 3 tiers ×
+    // $0.30 = $4.50; burn-rate window alarms 8 × 3 metrics × 3 tiers = 72 × $0.10 = $7.20; their
+    // composites 4 × 3 × $0.50 = $6.00; Contributor Insights 3 × $0.50 = $1.50. Total $37.80.
+    expect(cellFixedMonthlyMicros('pooled')).toBe(37_800_000);
+    // Dedicated (one tier): $5.80 + $0.50 + $3.00 + 29 × $0.30 + 5 × $0.30 + 24 × $0.10 + 4 × $0.50 + $1.50 = $25.40.
+    expect(cellFixedMonthlyMicros('dedicated')).toBe(25_400_000);
   });
 
   it('shows money to the cent, rounding half away from zero', () => {
@@ -81,8 +81,8 @@ describe('costModel', () => {
   const { slices, cellFixed } = costModel({ range: NOVEMBER, granularity: 'day', rows, placementOf: () => 'pooled' });
 
   it('matches the hand-computed cost, revenue and margin of a month, to the cent', () => {
-    // Each cell's fixed cost for 720 of a month's 730 hours: $29.80 × 720 / 730 = $29.3917808 → 29,391,781 µ$.
-    expect(cellFixed.get('cell-1')).toBe(29_391_781);
+    // Each cell's fixed cost for 720 of a month's 730 hours: $37.80 × 720 / 730 = $37.2821918 → 37,282,192 µ$.
+    expect(cellFixed.get('cell-1')).toBe(37_282_192);
 
     // A: 2,000,000 requests, 250,000,000 GB-ms, 6 M RRU, 1 M WRU, 2 GiB exported, 5 GiB stored all month.
     //   API Gateway   2 M × $3.50/M                                  = $7.000000
@@ -115,25 +115,25 @@ describe('costModel', () => {
     const b = sliceOf(slices, TENANT_B);
     expect(b.variable.total).toBe(896_227);
 
-    // cell-1's fixed cost by variable cost: A 16.861645 / 17.757872 × 29.391781 = 27.9083990 (27.908398998),
-    // B = 1.4833820 (1.483382002); largest remainder gives the leftover micro to A. C consumed nothing: 0.
-    expect([a.fixedShare, b.fixedShare, sliceOf(slices, TENANT_C).fixedShare]).toEqual([27_908_399, 1_483_382, 0]);
+    // cell-1's fixed cost by variable cost: A 16.861645 / 17.757872 × 37.282192 = 35.4005866 (35.400586643),
+    // B = 1.8816054 (1.881605357); largest remainder gives the leftover micro to A. C consumed nothing: 0.
+    expect([a.fixedShare, b.fixedShare, sliceOf(slices, TENANT_C).fixedShare]).toEqual([35_400_587, 1_881_605, 0]);
 
     // Revenue for 720 h: standard $199 × 720/730 = $196.273973; basic $49 × 720/730 = $48.328767.
-    // A: cost 16.861645 + 27.908399 = $44.770044 → $44.77, margin 196.273973 − 44.770044 = $151.503929
-    //    → $151.50 (77.19 %); per 1,000 calls 44.770044 / 2,000 = $0.022385 → $0.02; per active case
-    //    44.770044 / 800 = $0.055963 → $0.06.
+    // A: cost 16.861645 + 35.400587 = $52.262232 → $52.26, margin 196.273973 − 52.262232 = $144.011741
+    //    → $144.01 (73.37 %); per 1,000 calls 52.262232 / 2,000 = $0.026131 → $0.03; per active case
+    //    52.262232 / 800 = $0.065328 → $0.07.
     const economicsA = summarize([a]).economics;
-    expect(formatUsd(economicsA.cost)).toBe('44.77');
+    expect(formatUsd(economicsA.cost)).toBe('52.26');
     expect(formatUsd(economicsA.revenue)).toBe('196.27');
-    expect(formatUsd(economicsA.margin)).toBe('151.50');
-    expect(economicsA.marginPercent).toBe(77.19);
-    expect(formatUsd(economicsA.costPer1000Calls ?? Number.NaN)).toBe('0.02');
-    expect(economicsA.costPer1000Calls).toBe(22_385);
-    expect(formatUsd(economicsA.costPerActiveCase ?? Number.NaN)).toBe('0.06');
-    // B: cost 0.896227 + 1.483382 = $2.379609 → $2.38, margin 48.328767 − 2.379609 = $45.949158 → $45.95.
+    expect(formatUsd(economicsA.margin)).toBe('144.01');
+    expect(economicsA.marginPercent).toBe(73.37);
+    expect(formatUsd(economicsA.costPer1000Calls ?? Number.NaN)).toBe('0.03');
+    expect(economicsA.costPer1000Calls).toBe(26_131);
+    expect(formatUsd(economicsA.costPerActiveCase ?? Number.NaN)).toBe('0.07');
+    // B: cost 0.896227 + 1.881605 = $2.777832 → $2.78, margin 48.328767 − 2.777832 = $45.550935 → $45.55.
     const economicsB = summarize([b]).economics;
-    expect([formatUsd(economicsB.cost), formatUsd(economicsB.revenue), formatUsd(economicsB.margin)]).toEqual(['2.38', '48.33', '45.95']);
+    expect([formatUsd(economicsB.cost), formatUsd(economicsB.revenue), formatUsd(economicsB.margin)]).toEqual(['2.78', '48.33', '45.55']);
     expect(economicsB.costPerActiveCase).toBeNull();
   });
 
@@ -142,15 +142,14 @@ describe('costModel', () => {
     expect(c.variable.total).toBe(0);
     expect(c.cost).toBe(c.fixedShare);
     expect(c.cost).toBe(0);
-    // cell-2: nobody consumed; D and E share its $29.391781 equally: 14,695,890.5 µ$ each, the odd
-    // micro to the first by largest remainder ($14.70 each).
+    // cell-2: nobody consumed; D and E share its $37.282192 equally: 18,641,096 µ$ each ($18.64).
     const d = summarize([sliceOf(slices, TENANT_D)]).economics;
     const e = summarize([sliceOf(slices, TENANT_E)]).economics;
     expect(d.variable.total).toBe(0);
-    expect([d.cost, e.cost]).toEqual([14_695_891, 14_695_890]);
+    expect([d.cost, e.cost]).toEqual([18_641_096, 18_641_096]);
     expect(d.cost).toBe(d.fixedShare);
-    // Margin 48.328767 − 14.695891 = $33.632876 → $33.63.
-    expect(formatUsd(d.margin)).toBe('33.63');
+    // Margin 48.328767 − 18.641096 = $29.687671 → $29.69.
+    expect(formatUsd(d.margin)).toBe('29.69');
   });
 
   it("attributes every cell's fixed cost to its tenants, exactly", () => {
@@ -162,7 +161,7 @@ describe('costModel', () => {
   it("sums a tier's tenants: basic is B, C, D and E", () => {
     const basic = summarize(slices.filter((slice) => slice.tier === 'basic'));
     expect(basic.tenants).toBe(4);
-    expect(basic.economics.cost).toBe(2_379_609 + 0 + 29_391_781);
+    expect(basic.economics.cost).toBe(2_777_832 + 0 + 37_282_192);
     expect(basic.economics.revenue).toBe(4 * 48_328_767);
   });
 });

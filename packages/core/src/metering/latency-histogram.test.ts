@@ -6,7 +6,8 @@ import { countAbove, histogramCount, mergeHistograms, nearestRank, percentiles }
 function rawNearestRank(latencies: readonly number[], percentile: number): number | null {
   if (latencies.length === 0) return null;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return sorted[Math.ceil((percentile / 100) * sorted.length) - 1] ?? null;
+  // ⌈p × N / 100⌉ in integers: (56 / 100) × 25 is 14.000000000000002 in floating point, whose ceiling is 15.
+  return sorted[Math.ceil((percentile * sorted.length) / 100) - 1] ?? null;
 }
 
 function histogramOf(latencies: readonly number[]): Map<number, number> {
@@ -28,6 +29,11 @@ describe('nearestRank', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('takes rank 14 of 25 for p56, where floating point would say 15', () => {
+    const latencies = [...Array.from({ length: 14 }, () => 0), ...Array.from({ length: 11 }, () => 1)];
+    expect(nearestRank(histogramOf(latencies), 56)).toBe(0);
   });
 
   it('reports p50, p95 and p99 equal to the raw log for the same requests', () => {

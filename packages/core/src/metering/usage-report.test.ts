@@ -179,8 +179,8 @@ describe('report', () => {
       { cellId: 'cell-2', placement: 'pooled' as const },
       { cellId: 'cell-d1', placement: 'dedicated' as const },
     ];
-    // cell-d1's day: $17.40 × 24 / 730 = $0.572055 → 572,055 µ$.
-    expect(report(rows, range, { groupBy: 'cell', sort: 'cost', top: 10 }, cells).idleCells).toEqual([{ cellId: 'cell-d1', fixedCost: { usd: '0.57', micros: 572_055 } }]);
+    // cell-d1's day: $25.40 × 24 / 730 = $0.835068 → 835,068 µ$.
+    expect(report(rows, range, { groupBy: 'cell', sort: 'cost', top: 10 }, cells).idleCells).toEqual([{ cellId: 'cell-d1', fixedCost: { usd: '0.84', micros: 835_068 } }]);
   });
 
   it('groups by tier and by cell', () => {

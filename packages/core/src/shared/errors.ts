@@ -458,10 +458,10 @@ export class ReleaseAlreadyRunning extends DomainError {
 export class ExportInProgress extends DomainError {
   readonly code = 'EXPORT_IN_PROGRESS';
   readonly status = 409;
-  constructor(exportId: string, options?: ErrorOptions) {
+  constructor(options?: ErrorOptions & { exportId?: string }) {
     super('An export of this workspace is already being prepared; wait for it to finish.', {
-      ...options,
-      details: [{ path: 'exportId', message: exportId }],
+      ...(options?.cause === undefined ? {} : { cause: options.cause }),
+      ...(options?.exportId === undefined ? {} : { details: [{ path: 'exportId', message: options.exportId }] }),
     });
   }
 }

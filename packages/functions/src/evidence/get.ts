@@ -2,4 +2,6 @@ import * as Evidence from '@cellbook/core/evidence/evidence';
 import { tenantApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 
-export const handler = tenantApi(async (request) => ok(await Evidence.get(request.path.caseId, request.path.evidenceId)));
+export const handler = tenantApi(async (request) => ok(await Evidence.get(request.path.caseId, request.path.evidenceId)), {
+  audit: { action: 'evidence.download', target: 'evidence', id: { path: 'evidenceId' }, caseIdPath: 'caseId' },
+});

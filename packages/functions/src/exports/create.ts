@@ -4,7 +4,10 @@ import { tenantApi } from '../http/api-handler.js';
 import { accepted } from '../http/responses.js';
 
 /** POST /exports: a tenant admin asks for an export of the tenant's data (the body, if any, must be `{}`). */
-export const handler = tenantApi(async (request) => {
-  const job = await Export.requestExport(request.body, runThroughBroker);
-  return accepted(job, `/exports/${job.exportId}`);
-});
+export const handler = tenantApi(
+  async (request) => {
+    const job = await Export.requestExport(request.body, runThroughBroker);
+    return accepted(job, `/exports/${job.exportId}`);
+  },
+  { audit: { action: 'export.create', target: 'export', id: { response: 'exportId' } } },
+);

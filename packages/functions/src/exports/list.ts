@@ -3,4 +3,4 @@ import { tenantApi } from '../http/api-handler.js';
 import { ok } from '../http/responses.js';
 
 /** GET /exports: the tenant's latest exports, newest first. */
-export const handler = tenantApi(async () => ok(await Export.listExports()));
+export const handler = tenantApi(async () => ok(await Export.listExports()), { audit: { action: 'export.list', target: 'export' } });
