@@ -123,3 +123,28 @@ describe('README metering walk-through', () => {
     expect(stdout).toMatch(/\{"error":\{"code":"VALIDATION_FAILED",.*\} → HTTP 422/);
   });
 });
+
+describe('README tier features walk-through', () => {
+  it('uploads and downloads evidence, refuses a type off the list, counts a resolution, signs an agent out, refreshes, exports and shows the audit trail, verbatim', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = /<!-- features-session:start -->\s*```bash\n([\s\S]*?)```\s*<!-- features-session:end -->/.exec(readme);
+    if (!section) throw new Error('README.md has no features-session block');
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', section[1]!], {
+      env: { ...process.env, CELLBOOK: env.url },
+      timeout: 90_000,
+    });
+    expect(stdout).toMatch(/^upload → HTTP 200$/m);
+    expect(stdout).toMatch(/^AVAILABLE$/m);
+    expect(stdout).toMatch(/^downloaded the same bytes$/m);
+    expect(stdout).toMatch(/\{"error":\{"code":"EVIDENCE_TYPE_NOT_ALLOWED",.*\} → HTTP 422/);
+    expect(stdout).toMatch(/^\{"low":0,"medium":0,"high":1,"urgent":0,"total":1\}$/m);
+    expect(stdout).toMatch(/^\{"resolutions":1,"p50Seconds":\d+,"p90Seconds":\d+\}$/m);
+    expect(stdout).toMatch(/^agent → HTTP 200$/m);
+    expect(stdout).toMatch(/^sign-out → HTTP 204$/m);
+    expect(stdout).toMatch(/^agent after sign-out → HTTP 401$/m);
+    expect(stdout).toMatch(/^\{"cases":1,"notes":0,"evidence":1,"files":1,"fileBytes":33\}$/m);
+    expect(stdout).toMatch(/^archive: PK, \d+ bytes$/m);
+    expect(stdout).toMatch(/^admin-\d+@globex\.example user\.invite user succeeded 201$/m);
+    expect(stdout).toMatch(/^admin-\d+@globex\.example user\.sign-out user succeeded 204$/m);
+  }, 180_000);
+});
