@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTER_PROBING_IDENTITIES, controlIdentityOf } from '@cellbook/core/access/control-identities';
 import * as Cell from '@cellbook/core/cells/cell';
 import * as Identity from '@cellbook/core/integrations/identity';
 import * as Keys from '@cellbook/core/keys/keys';
@@ -282,7 +283,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
 
     describe.each(CONTROL_EVENT_CONSUMERS.map((consumer) => [consumer.handler, consumer] as const))('event consumer %s', (handler, consumer) => {
       /** The identity each consumer runs as (the stack's CONTROL_IDENTITIES, by role). */
-      const ROLE_OF: Record<string, string> = { 'control/tenant-mover': 'TenantMoverRole' };
+      const ROLE_OF: Record<string, string> = { 'control/tenant-mover': 'TenantMoverRole', 'control/tenant-exporter': 'TenantExportRole' };
       const path = `Consumer-${handler.replace(/^control\//, '')}`;
       const rule = () => {
         const rules = infra
@@ -292,7 +293,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
         return rules[0]!;
       };
 
-      it('is one function with the timeout the route table sets, on its own identity, told where to find the router', () => {
+      it('is one function with the timeout the route table sets, on its own identity, told where to find the router if it goes through it', () => {
         const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Handler === `packages/functions/src/${handler}.handler`);
         expect(functions).toHaveLength(1);
         expect(ROLE_OF[handler], `no role expected for ${handler} in this test`).toBeDefined();
@@ -300,10 +301,10 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
           Runtime: 'nodejs22.x',
           Timeout: consumer.timeoutSeconds,
           Role: infra.arn(control(), ROLE_OF[handler]!),
-          Environment: {
-            Variables: expect.objectContaining({ ROUTER_URL_PARAMETER: `/cellbook/${infra.stage}/router-url`, EVENT_BUS_NAME: `${infra.stage}-cellbook-events` }),
-          },
+          Environment: { Variables: expect.objectContaining({ EVENT_BUS_NAME: `${infra.stage}-cellbook-events` }) },
         });
+        const variables = (functions[0]!.properties.Environment as { Variables: Record<string, string> }).Variables;
+        expect(variables.ROUTER_URL_PARAMETER).toBe(ROUTER_PROBING_IDENTITIES.has(controlIdentityOf(handler)) ? `/cellbook/${infra.stage}/router-url` : undefined);
       });
 
       it("is the target of a rule on the deployment's bus whose pattern is the route table's, with retries and the dead-letter queue", () => {
@@ -412,7 +413,7 @@ export function controlPlaneSuite(fixture: () => InfraFixture): void {
     });
 
     it('tells the handlers that go through the router — onboarding, the mover and the release driver (its probe) — where its URL is published, and no other', () => {
-      const probing = new Set(['control/tenants-create', 'control/release-driver', ...CONTROL_EVENT_CONSUMERS.map((consumer) => consumer.handler)]);
+      const probing = new Set(['control/tenants-create', 'control/release-driver', 'control/tenant-mover']);
       const functions = infra.resources(control(), 'AWS::Lambda::Function').filter((fn) => String(fn.properties.Handler).startsWith('packages/functions/src/control/'));
       // The operator authorizer, and the release driver (AWS only, not in CONTROL_SCHEDULES), besides the tables' handlers.
       expect(functions.length).toBe(CONTROL_ROUTES.length + CONTROL_EVENT_CONSUMERS.length + CONTROL_SCHEDULES.length + LOG_SUBSCRIBERS.length + 2);
