@@ -24,7 +24,10 @@ export const CONTROL_ROLES: Readonly<Record<ControlIdentity, { id: string; descr
   'move-request': { id: 'MoveRequestRole', description: 'Requests tenant moves and drains cells; the mover does the work' },
   'tenant-mover': { id: 'TenantMoverRole', description: "Moves one tenant's data between cells, through the cells' tenant access roles" },
   'tenant-offboarding': { id: 'TenantOffboardingRole', description: 'Offboards suspended tenants: key, users, cell data, slot, tombstone' },
-  'tenant-export': { id: 'TenantExportRole', description: "Exports one tenant's data (operator pages; self-service archives in its own prefix) and counts the bytes in the usage ledger" },
+  'tenant-export': {
+    id: 'TenantExportRole',
+    description: "Exports one tenant's data (operator pages; self-service archives in its own prefix) and counts the bytes in the usage ledger",
+  },
   'identity-broker': { id: 'IdentityBrokerRole', description: "Identity broker: manages an active tenant's users for the cell it is placed in" },
   'export-request': { id: 'ExportRequestRole', description: "Export broker: has an active tenant's self-service export run, for the cell it is placed in" },
   'release-admin': { id: 'ReleaseAdminRole', description: 'Starts, aborts and rolls back releases; the driver deploys them' },
