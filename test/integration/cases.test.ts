@@ -32,7 +32,7 @@ describe('identity', () => {
   it('issues a bearer token for valid credentials', async () => {
     const response = await env.call('POST', '/auth/token', { body: { username: acme.username, password: acme.password } });
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600 });
+    expect(response.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) });
   });
 
   it('makes a new user choose their own password at first sign-in, and then only that one works', async () => {
@@ -84,7 +84,10 @@ describe('GET /me', () => {
   it('shows a basic tenant only the basic plan', async () => {
     const basic = await env.onboard('basic');
     const response = await basic.call('GET', '/me');
-    expect(response.body.entitlements).toEqual({ features: ['cases', 'notes'], limits: { maxActiveCases: 1000, maxUsers: 5 } });
+    expect(response.body.entitlements).toEqual({
+      features: ['cases', 'notes'],
+      limits: { maxActiveCases: 1000, maxUsers: 5, maxEvidenceFileBytes: 0, maxEvidenceBytes: 0 },
+    });
   });
 });
 

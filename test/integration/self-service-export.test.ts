@@ -167,6 +167,21 @@ describe('self-service export', () => {
     }
   });
 
+  it("replaces the previous export's archive: the earlier job reads EXPIRED and its link stops working", async () => {
+    const tenant = await env.onboard('standard');
+    await tenant.call('POST', '/cases', { body: { title: 'Twice exported', priority: 'low' } });
+    const first = await exportFinished(tenant, (await tenant.call<ExportView>('POST', '/exports')).body.exportId);
+    const oldLink = first.parts[0]?.url ?? '';
+    expect((await fetch(oldLink)).status).toBe(200);
+    const second = await exportFinished(tenant, (await tenant.call<ExportView>('POST', '/exports')).body.exportId);
+    expect(second.status).toBe('READY');
+    const before = await tenant.call<ExportView>('GET', `/exports/${first.exportId}`);
+    expect(before.body).toMatchObject({ status: 'EXPIRED', parts: [] });
+    // The signature is still good for minutes; the object behind it is gone.
+    expect((await fetch(oldLink)).status).not.toBe(200);
+    expect((await download(second))['manifest.json']).toBeDefined();
+  });
+
   it("answers 404 for another tenant's export and 422 for an id that is not one, reading nothing", async () => {
     const tenant = await env.onboard('standard');
     const other = await env.onboard('standard');

@@ -39,7 +39,10 @@ describe('PATCH /admin/tenants/{id}', () => {
     expect(response.status).toBe(200);
     const me = await tenant.call('GET', '/me');
     expect(me.body.tier).toBe('basic');
-    expect(me.body.entitlements).toEqual({ features: ['cases', 'notes', 'export'], limits: { maxActiveCases: 1000, maxUsers: 8 } });
+    expect(me.body.entitlements).toEqual({
+      features: ['cases', 'notes', 'export'],
+      limits: { maxActiveCases: 1000, maxUsers: 8, maxEvidenceFileBytes: 0, maxEvidenceBytes: 0 },
+    });
   });
 
   it('refuses overrides together with a change to enterprise, which moves the tenant, and changes nothing', async () => {

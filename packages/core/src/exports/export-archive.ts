@@ -32,6 +32,12 @@ export interface ArchiveOptions {
   uploadChunkBytes?: number;
 }
 
+/**
+ * ZIP without its 64-bit extension records sizes and offsets in 32 bits (fflate writes no ZIP64 and
+ * truncates silently): a volume, and so each entry, must stay under 4 GiB.
+ */
+const ZIP32_LIMIT = 2 ** 32 - 1;
+
 /** Local header + central directory entry + data descriptor, generously: the name is counted twice. */
 const ENTRY_OVERHEAD_BYTES = 128;
 const MIB = 1024 * 1024;
@@ -76,6 +82,7 @@ class Volume {
     let size = 0;
     for await (const chunk of body) {
       size += chunk.length;
+      if (this.written + chunk.length > ZIP32_LIMIT) throw new RangeError('the volume would pass 4 GiB, which a 32-bit ZIP cannot record');
       entry.push(chunk);
       await this.drain(false);
     }
@@ -140,6 +147,7 @@ export class ExportArchive {
     options: ArchiveOptions = {},
   ) {
     this.partLimit = options.partLimitBytes ?? 2 * 1024 * MIB;
+    if (this.partLimit > ZIP32_LIMIT / 2) throw new RangeError('a volume is cut at 2 GiB at most, so that it stays a 32-bit ZIP');
     this.chunkBytes = Math.max(options.uploadChunkBytes ?? 8 * MIB, 5 * MIB);
     this.current = new Volume(target, 1, keyOf(1), this.chunkBytes);
   }
@@ -155,6 +163,8 @@ export class ExportArchive {
    */
   async addFile(name: string, size: number, body: AsyncIterable<Uint8Array>): Promise<number> {
     const needed = size + 2 * Buffer.byteLength(name) + ENTRY_OVERHEAD_BYTES;
+    // A file over the part limit gets a volume of its own; past 2 GiB that volume could pass 4 GiB.
+    if (needed > ZIP32_LIMIT / 2) throw new RangeError(`${name} is ${size} bytes: an export volume holds files of at most 2 GiB`);
     if (this.current.written > 0 && this.current.written + needed > this.partLimit) await this.nextVolume();
     return this.current.add(new ZipPassThrough(name), body);
   }

@@ -29,6 +29,7 @@ import { requireFeature, requireRole } from '../tenancy/entitlements.js';
 import { type TenantBucket, tenantBucket } from '../tenancy/tenant-bucket.js';
 import { useTenant } from '../tenancy/tenant-context.js';
 import { type TenantTable, tenantTable } from '../tenancy/tenant-table.js';
+import { fencedWrite } from '../tenancy/write-fence.js';
 import { lanesOf, type StoredItem, walk } from '../tenant-data/walk.js';
 import * as Cell from '../cells/cell.js';
 import { safeFileName } from '../evidence/content-disposition.js';
@@ -123,7 +124,6 @@ export async function requestExport(input: unknown, run: ExportRunner, now: Date
   const { tenantId, username } = useTenant();
   const table = tenantTable();
   const exportId = newId();
-  await takeLease(table, tenantId, exportId, now);
   const job: ExportJobItem = {
     ...exportJobKey(tenantId, exportId),
     type: 'export',
@@ -133,7 +133,15 @@ export async function requestExport(input: unknown, run: ExportRunner, now: Date
     requestedBy: username,
     requestedAt: now.toISOString(),
   };
-  await table.doc.send(new PutCommand({ TableName: table.tableName, Item: job, ConditionExpression: 'attribute_not_exists(PK)' }));
+  // Fenced like every write of the tenant: a job recorded in a cell the tenant is being moved out of
+  // would be left behind by the copy (503 TENANT_MOVING instead; the request can simply be repeated).
+  const superseded = await fencedWrite(async () => {
+    await takeLease(table, tenantId, exportId, now);
+    await table.doc.send(new PutCommand({ TableName: table.tableName, Item: job, ConditionExpression: 'attribute_not_exists(PK)' }));
+    return supersede(table, tenantId, now);
+  });
+  // A new export replaces the archives of the earlier ones: a tenant keeps at most one export's bytes.
+  await deleteArchives(tenantBucket(), superseded);
   try {
     await run(exportId);
   } catch (error) {
@@ -142,6 +150,46 @@ export async function requestExport(input: unknown, run: ExportRunner, now: Date
     throw error;
   }
   return viewOf(job, now);
+}
+
+/**
+ * Ends the availability of the tenant's finished exports (they read EXPIRED from now on) and answers
+ * their archive parts, for the caller to delete.
+ */
+async function supersede(table: TenantTable, tenantId: string, now: Date): Promise<ArchivePart[]> {
+  const parts: ArchivePart[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :jobs)',
+        FilterExpression: '#status = :ready',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pk': exportJobKey(tenantId, '').PK, ':jobs': EXPORT_SORT_PREFIX, ':ready': 'READY' },
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const job = item as ExportJobItem;
+      if (job.availableUntil && Date.parse(job.availableUntil) <= now.getTime() && !job.parts?.length) continue;
+      await table.doc.send(
+        new UpdateCommand({
+          TableName: table.tableName,
+          Key: exportJobKey(tenantId, job.exportId),
+          UpdateExpression: 'SET availableUntil = :now REMOVE parts',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      );
+      parts.push(...(job.parts ?? []));
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return parts;
+}
+
+async function deleteArchives(bucket: Pick<TenantBucket, 's3' | 'bucket'>, parts: readonly ArchivePart[]): Promise<void> {
+  await Promise.all(parts.map((part) => bucket.s3.send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: part.key }))));
 }
 
 async function takeLease(table: TenantTable, tenantId: string, exportId: string, now: Date): Promise<void> {
@@ -293,7 +341,7 @@ export async function runExport(sources: ExportSources, tenantId: string, export
     return { status: 'READY', parts, counts };
   } catch (error) {
     const finished = await archive.abort().catch(() => [] as readonly ArchivePart[]);
-    await Promise.all(finished.map((part) => bucket.s3.send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: part.key }))));
+    await deleteArchives(bucket, finished);
     const failure = error instanceof ExportFailure ? error.message : 'The export failed; ask again.';
     await finishJob(table, tenantId, exportId, { status: 'FAILED', failure }, now());
     if (error instanceof ExportFailure) return { status: 'FAILED', parts: [], counts: null };

@@ -54,7 +54,7 @@ describe('resolveEntitlements', () => {
     ['basic', 0, 0],
     ['standard', 25 * MiB, 10 * GiB],
     ['premium', 100 * MiB, 100 * GiB],
-    ['enterprise', 5 * GiB, null],
+    ['enterprise', 2 * GiB, null],
   ])('gives the %s tier its evidence limits: largest file and total bytes (null = unlimited)', (tier, maxEvidenceFileBytes, maxEvidenceBytes) => {
     expect(resolveEntitlements(tier).limits).toMatchObject({ maxEvidenceFileBytes, maxEvidenceBytes });
   });
@@ -121,8 +121,8 @@ describe('EntitlementOverrides', () => {
     ['a negative case limit', { limits: { maxActiveCases: -1 } }],
     ['a zero user limit (the admin is a user)', { limits: { maxUsers: 0 } }],
     ['a fractional limit', { limits: { maxActiveCases: 1.5 } }],
-    ['an unlimited file size (one PUT carries at most 5 GiB)', { limits: { maxEvidenceFileBytes: null } }],
-    ['a file size over 5 GiB', { limits: { maxEvidenceFileBytes: 5 * GiB + 1 } }],
+    ['an unlimited file size (an export volume holds at most 2 GiB)', { limits: { maxEvidenceFileBytes: null } }],
+    ['a file size over 2 GiB', { limits: { maxEvidenceFileBytes: 2 * GiB + 1 } }],
     ['a negative evidence total', { limits: { maxEvidenceBytes: -1 } }],
   ])('rejects %s', (_label, value) => {
     expect(EntitlementOverrides.safeParse(value).success).toBe(false);

@@ -28,8 +28,8 @@ export interface TierLimits {
   maxActiveCases: number | null;
   maxUsers: number | null;
   /**
-   * The largest evidence file, in bytes. Never unlimited: one presigned PUT carries at most 5 GiB
-   * (S3's single-request limit). 0 where the tier has no `evidence` feature.
+   * The largest evidence file, in bytes. Never unlimited: an export volume holds at most 2 GiB
+   * (MAX_EVIDENCE_FILE_BYTES). 0 where the tier has no `evidence` feature.
    */
   maxEvidenceFileBytes: number;
   /** Evidence bytes the tenant may store in all (`null`: unlimited). 0 where the tier has no `evidence` feature. */
@@ -65,8 +65,12 @@ export interface Tier {
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-/** S3's limit on one PUT request, so on a file uploaded through one presigned URL. */
-export const MAX_EVIDENCE_FILE_BYTES = 5 * GiB;
+/**
+ * The largest evidence file any plan may allow: 2 GiB. One presigned PUT could carry 5 GiB, but a
+ * file must also fit a self-service export's ZIP volume, which without ZIP's 64-bit extension (not
+ * written by fflate) records sizes in 32 bits; volumes are cut at 2 GiB (exports/export-archive.ts).
+ */
+export const MAX_EVIDENCE_FILE_BYTES = 2 * GiB;
 
 const BASIC_FEATURES = ['cases', 'notes'] as const satisfies readonly Feature[];
 const STANDARD_FEATURES = [...BASIC_FEATURES, 'evidence', 'export'] as const satisfies readonly Feature[];

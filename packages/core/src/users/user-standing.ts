@@ -74,7 +74,9 @@ export function recordRole(tenantId: string, sub: string, role: TenantRole, now 
 }
 
 export async function read(tenantId: string, sub: string): Promise<UserStanding | undefined> {
-  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: tenantsTable(), Key: tenantUserStandingKey(tenantId, sub) }));
+  // Strongly consistent: the broker answers once the standing is written and the cache flushed, so the
+  // very next request must see it — an eventually consistent read could still allow (and cache) a revoked token.
+  const { Item } = await systemDocumentClient().send(new GetCommand({ TableName: tenantsTable(), Key: tenantUserStandingKey(tenantId, sub), ConsistentRead: true }));
   return Item as UserStanding | undefined;
 }
 
