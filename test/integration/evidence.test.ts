@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import * as Cell from '@cellbook/core/cells/cell';
 import { evidenceObjectKey } from '@cellbook/core/keys/keys';
 import { tenantBucketIn } from '@cellbook/core/tenancy/tenant-bucket';
-import { fingerprintTenantObjects } from '@cellbook/core/tenant-data/objects';
+import { copyTenantObjects, fingerprintTenantObjects, purgeTenantObjects } from '@cellbook/core/tenant-data/objects';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -419,6 +419,27 @@ describe('evidence through a tenant’s lifecycle', () => {
     expect(await objectsIn(to, tenant.tenantId)).toEqual(before);
     expect((await objectsIn(tenant.cellId, tenant.tenantId)).count).toBe(0);
     expect(await evidenceBytesOf(tenant)).toBe(8000);
+  });
+
+  it('copies an object stored without a checksum by streaming it, the target computing its SHA-256 on the way in', async () => {
+    const tenant = await env.onboard('standard');
+    const from = (await Cell.get(tenant.cellId))!;
+    const to = (await Cell.get(tenant.cellId === 'cell-1' ? 'cell-2' : 'cell-1'))!;
+    const [source, target] = [tenantBucketIn(from, tenant.tenantId), tenantBucketIn(to, tenant.tenantId)];
+    const bytes = randomBytes(300_000);
+    const key = evidenceObjectKey(tenant.tenantId, '01HZY3J5V8K2M4N6P8Q0R2S4T6', '01HZY3J5V8K2M4N6P8Q0R2S4T7');
+    await source.s3.send(new PutObjectCommand({ Bucket: source.bucket, Key: key, Body: bytes, ContentType: 'application/pdf' }));
+    const result = await copyTenantObjects(source, target, tenant.tenantId);
+
+    // The target stored the SHA-256 of the very bytes, and the copy fingerprinted the same one (hashed as the bytes passed).
+    const expected = createHash('sha256')
+      .update(`${key}:${createHash('sha256').update(bytes).digest('base64')}\n`)
+      .digest('hex');
+    expect(result).toEqual({ count: 1, bytes: 300_000, checksum: expected });
+    expect(await objectsIn(to.cellId, tenant.tenantId)).toEqual(result);
+    const stored = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+    expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(bytes)).toBe(true);
+    for (const bucket of [source, target]) expect((await purgeTenantObjects(bucket, tenant.tenantId)).remaining).toBe(0);
   });
 
   it('exports evidence metadata, and offboarding purges every object under the prefix, uncompleted uploads included', async () => {
