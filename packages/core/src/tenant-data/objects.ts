@@ -106,16 +106,22 @@ export async function copyTenantObjects(
         )
       : body;
     if (hash) body.once('error', (error) => stream.destroy(error));
-    await target.s3.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: key,
-        Body: stream,
-        ContentLength: object.ContentLength,
-        ...(object.ChecksumSHA256 ? { ChecksumSHA256: object.ChecksumSHA256 } : { ChecksumAlgorithm: 'SHA256' }),
-        ...(object.ContentType ? { ContentType: object.ContentType } : {}),
-      }),
-    );
+    try {
+      await target.s3.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: key,
+          Body: stream,
+          ContentLength: object.ContentLength,
+          ...(object.ChecksumSHA256 ? { ChecksumSHA256: object.ChecksumSHA256 } : { ChecksumAlgorithm: 'SHA256' }),
+          ...(object.ContentType ? { ContentType: object.ContentType } : {}),
+        }),
+      );
+    } catch (error) {
+      // A put that failed half-way leaves the download open: close it (a stream cannot be replayed; a rerun copies again).
+      body.destroy();
+      throw error;
+    }
     const sha256 = object.ChecksumSHA256 ?? hash?.digest('base64');
     if (!sha256) throw new Error(`object ${key}: no SHA-256`);
     entries.push({ key, size: object.ContentLength, sha256 });
