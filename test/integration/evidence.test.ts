@@ -3,7 +3,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import * as Cell from '@cellbook/core/cells/cell';
 import { evidenceObjectKey } from '@cellbook/core/keys/keys';
 import { tenantBucketIn } from '@cellbook/core/tenancy/tenant-bucket';
-import { fingerprintTenantObjects } from '@cellbook/core/tenant-data/objects';
+import { copyTenantObjects, fingerprintTenantObjects, purgeTenantObjects } from '@cellbook/core/tenant-data/objects';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootTestPlatform, type TestPlatform, type TestTenant } from '../support/platform.js';
 
@@ -210,14 +210,16 @@ describe('evidence: bad input writes nothing', () => {
     const complete = await tenant.call('POST', `/cases/${caseId}/evidence/${evidenceId}/complete`);
     expect([complete.status, complete.body.error.code]).toEqual([409, 'EVIDENCE_NOT_UPLOADED']);
     expect((await objectsIn(tenant.cellId, tenant.tenantId)).count).toBe(0);
-    expect(await evidenceBytesOf(tenant)).toBe(0);
+    // The declared bytes stay reserved while the upload is PENDING (until it is deleted).
+    expect(await evidenceBytesOf(tenant)).toBe(2048);
   });
 
-  it('deletes a stored file that is not the one declared, answers 422 and counts nothing', async () => {
+  it('deletes a stored file that is not the one declared, object and item, answers 422 and gives its bytes back', async () => {
     const tenant = await env.onboard('standard');
     const caseId = await openCase(tenant);
     const evidence = file(512);
     const requested = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(evidence) });
+    expect(await evidenceBytesOf(tenant)).toBe(512);
     // Another file at the key (as a tenant session could write it; S3 would refuse it through the URL).
     const cell = (await Cell.get(tenant.cellId))!;
     const bucket = tenantBucketIn(cell, tenant.tenantId);
@@ -233,7 +235,11 @@ describe('evidence: bad input writes nothing', () => {
     expect([complete.status, complete.body.error.code]).toEqual([422, 'EVIDENCE_MISMATCH']);
     expect((await objectsIn(tenant.cellId, tenant.tenantId)).count).toBe(0);
     expect(await evidenceBytesOf(tenant)).toBe(0);
-    expect((await tenant.call('GET', `/cases/${caseId}/evidence/${requested.body.evidenceId}`)).body).toMatchObject({ status: 'PENDING', download: null });
+    expect((await tenant.call('GET', `/cases/${caseId}/evidence/${requested.body.evidenceId}`)).status).toBe(404);
+    // A repeat finds nothing and gives nothing back twice.
+    const again = await tenant.call('POST', `/cases/${caseId}/evidence/${requested.body.evidenceId}/complete`);
+    expect([again.status, again.body.error.code]).toEqual([404, 'EVIDENCE_NOT_FOUND']);
+    expect(await evidenceBytesOf(tenant)).toBe(0);
   });
 });
 
@@ -284,34 +290,47 @@ describe('evidence: entitlements', () => {
     }
   });
 
-  it('refuses a file that would take the tenant past its total with 403 ENTITLEMENT_LIMIT_REACHED, at request and at complete', async () => {
+  it('reserves the declared bytes at the request: uploads never completed cannot go past the plan’s total', async () => {
     const tenant = await env.onboard('standard');
     const caseId = await openCase(tenant);
     const patched = await env.call('PATCH', `/admin/tenants/${tenant.tenantId}`, { token: env.operatorToken, body: { overrides: { limits: { maxEvidenceBytes: 3000 } } } });
     expect(patched.status).toBe(200);
     await attach(tenant, caseId, file(1000));
+    // Completing counted nothing more than the request did.
+    expect(await evidenceBytesOf(tenant)).toBe(1000);
 
     const tooMuch = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(file(2001)) });
     expect([tooMuch.status, tooMuch.body.error.code]).toEqual([403, 'ENTITLEMENT_LIMIT_REACHED']);
+    expect(tooMuch.body).not.toHaveProperty('upload');
 
-    // Two uploads that each fit alone pass the first check; only one of them can be counted.
-    const [a, b] = [file(1500), file(1500)];
-    const first = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(a) });
-    const second = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(b) });
-    expect([first.status, second.status]).toEqual([201, 201]);
-    await put(first.body.upload, a.bytes);
-    await put(second.body.upload, b.bytes);
-    const completes = await Promise.all([first, second].map((requested) => tenant.call('POST', `/cases/${caseId}/evidence/${requested.body.evidenceId}/complete`)));
-    expect(completes.map((response) => response.status).sort()).toEqual([200, 403]);
-    expect(completes.find((response) => response.status === 403)?.body.error.code).toBe('ENTITLEMENT_LIMIT_REACHED');
-    expect(await evidenceBytesOf(tenant)).toBe(2500);
+    // Requested at once and never completed: only as many as fit are signed, the rest refused before anything is written.
+    const requests = await Promise.all([0, 1, 2, 3].map(() => tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(file(900)) })));
+    expect(requests.map((response) => response.status).sort()).toEqual([201, 201, 403, 403]);
+    for (const refused of requests.filter((response) => response.status === 403)) expect(refused.body.error.code).toBe('ENTITLEMENT_LIMIT_REACHED');
+    const pending = requests.filter((response) => response.status === 201);
+    expect(await evidenceBytesOf(tenant)).toBe(2800);
+    const usage = await tenant.call('GET', '/me/usage');
+    expect(usage.status, JSON.stringify(usage.body)).toBe(200);
+    expect(usage.body.evidenceBytes).toEqual({ used: 2800, limit: 3000, remaining: 200 });
+    const listed = await tenant.call('GET', `/cases/${caseId}/evidence`);
+    expect(listed.body.items.map((item: { status: string }) => item.status).sort()).toEqual(['AVAILABLE', 'PENDING', 'PENDING']);
 
-    // Deleting gives the bytes back: the refused file can be completed now.
-    const refused = completes[0]!.status === 403 ? first : second;
-    const counted = completes[0]!.status === 403 ? second : first;
-    expect((await tenant.call('DELETE', `/cases/${caseId}/evidence/${counted.body.evidenceId}`)).status).toBe(204);
-    expect((await tenant.call('POST', `/cases/${caseId}/evidence/${refused.body.evidenceId}/complete`)).status).toBe(200);
-    expect(await evidenceBytesOf(tenant)).toBe(2500);
+    // Deleting a PENDING upload gives its bytes back; a request that fits now is signed.
+    expect((await tenant.call('DELETE', `/cases/${caseId}/evidence/${pending[0]!.body.evidenceId}`)).status).toBe(204);
+    expect(await evidenceBytesOf(tenant)).toBe(1900);
+    expect((await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(file(2001)) })).status).toBe(403);
+    const fits = file(1100);
+    const requested = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(fits) });
+    expect(requested.status).toBe(201);
+    expect(await evidenceBytesOf(tenant)).toBe(3000);
+    // Completing it counts nothing more (the plan is full, and complete still succeeds), and a repeat counts nothing either.
+    expect((await put(requested.body.upload, fits.bytes)).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await tenant.call('POST', `/cases/${caseId}/evidence/${requested.body.evidenceId}/complete`)).status).toBe(200);
+    expect(await evidenceBytesOf(tenant)).toBe(3000);
+    // Deleting the AVAILABLE file gives its bytes back, once.
+    expect((await tenant.call('DELETE', `/cases/${caseId}/evidence/${requested.body.evidenceId}`)).status).toBe(204);
+    expect((await tenant.call('DELETE', `/cases/${caseId}/evidence/${requested.body.evidenceId}`)).status).toBe(404);
+    expect(await evidenceBytesOf(tenant)).toBe(1900);
   });
 });
 
@@ -400,6 +419,27 @@ describe('evidence through a tenant’s lifecycle', () => {
     expect(await objectsIn(to, tenant.tenantId)).toEqual(before);
     expect((await objectsIn(tenant.cellId, tenant.tenantId)).count).toBe(0);
     expect(await evidenceBytesOf(tenant)).toBe(8000);
+  });
+
+  it('copies an object stored without a checksum by streaming it, the target computing its SHA-256 on the way in', async () => {
+    const tenant = await env.onboard('standard');
+    const from = (await Cell.get(tenant.cellId))!;
+    const to = (await Cell.get(tenant.cellId === 'cell-1' ? 'cell-2' : 'cell-1'))!;
+    const [source, target] = [tenantBucketIn(from, tenant.tenantId), tenantBucketIn(to, tenant.tenantId)];
+    const bytes = randomBytes(300_000);
+    const key = evidenceObjectKey(tenant.tenantId, '01HZY3J5V8K2M4N6P8Q0R2S4T6', '01HZY3J5V8K2M4N6P8Q0R2S4T7');
+    await source.s3.send(new PutObjectCommand({ Bucket: source.bucket, Key: key, Body: bytes, ContentType: 'application/pdf' }));
+    const result = await copyTenantObjects(source, target, tenant.tenantId);
+
+    // The target stored the SHA-256 of the very bytes, and the copy fingerprinted the same one (hashed as the bytes passed).
+    const expected = createHash('sha256')
+      .update(`${key}:${createHash('sha256').update(bytes).digest('base64')}\n`)
+      .digest('hex');
+    expect(result).toEqual({ count: 1, bytes: 300_000, checksum: expected });
+    expect(await objectsIn(to.cellId, tenant.tenantId)).toEqual(result);
+    const stored = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+    expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(bytes)).toBe(true);
+    for (const bucket of [source, target]) expect((await purgeTenantObjects(bucket, tenant.tenantId)).remaining).toBe(0);
   });
 
   it('exports evidence metadata, and offboarding purges every object under the prefix, uncompleted uploads included', async () => {

@@ -1,9 +1,12 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as Cell from '@cellbook/core/cells/cell';
 import { rulePattern } from '@cellbook/core/events/catalog';
 import * as Keys from '@cellbook/core/keys/keys';
 import * as TenantMove from '@cellbook/core/lifecycle/tenant-move';
 import { documentClient } from '@cellbook/core/shared/dynamo';
+import { tenantBucketIn } from '@cellbook/core/tenancy/tenant-bucket';
+import { listTenantObjects } from '@cellbook/core/tenant-data/objects';
 import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pauseAt } from '../support/pause-point.js';
@@ -253,6 +256,67 @@ describe('TenantMove.run', () => {
     copied.release();
     expect(await first).toMatchObject({ state: 'DONE' });
     expect((await tenant.call('GET', '/cases')).body.items.map((c: { title: string }) => c.title)).toEqual(['one mover only']);
+  });
+
+  it('carries over evidence an old upload URL put into the source after the copy, and never brings back one deleted in the new cell', async () => {
+    const tenant = await env.onboard('standard');
+    const caseId = (await tenant.call('POST', '/cases', { body: { title: 'evidence across a move', priority: 'low' } })).body.caseId as string;
+    const declare = (bytes: Buffer) => ({
+      name: 'scan.pdf',
+      contentType: 'application/pdf',
+      size: bytes.byteLength,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
+    const put = (upload: { url: string; headers: Record<string, string> }, bytes: Buffer) => {
+      const { 'content-length': _length, ...headers } = upload.headers;
+      return fetch(upload.url, { method: 'PUT', headers, body: bytes });
+    };
+    const attach = async (bytes: Buffer) => {
+      const requested = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(bytes) });
+      expect(requested.status).toBe(201);
+      expect((await put(requested.body.upload, bytes)).status).toBe(200);
+      expect((await tenant.call('POST', `/cases/${caseId}/evidence/${requested.body.evidenceId}/complete`)).status).toBe(200);
+      return requested.body.evidenceId as string;
+    };
+    const keysIn = async (cellId: string) => {
+      const cell = (await Cell.get(cellId))!;
+      return (await listTenantObjects(tenantBucketIn(cell, tenant.tenantId), tenant.tenantId)).map(({ key }) => key.split('evidence=')[1]).sort();
+    };
+    const [deletedBytes, keptBytes, lateBytes] = [randomBytes(2000), randomBytes(3000), randomBytes(4000)];
+    const deleted = await attach(deletedBytes);
+    const kept = await attach(keptBytes);
+    // An upload URL handed out before the move, to the old cell's bucket; used only after the copy.
+    const late = await tenant.call('POST', `/cases/${caseId}/evidence`, { body: declare(lateBytes) });
+    expect(late.status).toBe(201);
+
+    const from = tenant.cellId;
+    const to = otherCell(tenant);
+    const move = await TenantMove.request(tenant.tenantId, { cellId: to }, { actor: 'operator' });
+    const switched = pauseAt('SWITCHED');
+    const run = TenantMove.run(tenant.tenantId, move.moveId, { afterState: switched.hook });
+    await switched.reached;
+    expect(await keysIn(to)).toEqual([deleted, kept].sort());
+    // In the new cell, the user deletes one file; the old URL puts the late file into the old cell.
+    expect((await tenant.call('DELETE', `/cases/${caseId}/evidence/${deleted}`)).status).toBe(204);
+    expect((await put(late.body.upload, lateBytes)).status).toBe(200);
+    expect(await keysIn(from)).toEqual([deleted, kept, late.body.evidenceId].sort());
+    switched.release();
+    expect(await run).toMatchObject({ state: 'DONE' });
+
+    // The deleted file stays deleted; the late one came over, whole, and completes in the new cell.
+    expect(await keysIn(to)).toEqual([kept, late.body.evidenceId].sort());
+    expect(await keysIn(from)).toEqual([]);
+    expect((await tenant.call('GET', `/cases/${caseId}/evidence/${deleted}`)).status).toBe(404);
+    const completed = await tenant.call('POST', `/cases/${caseId}/evidence/${late.body.evidenceId}/complete`);
+    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+    for (const [evidenceId, bytes] of [
+      [kept, keptBytes],
+      [late.body.evidenceId, lateBytes],
+    ] as const) {
+      const link = (await tenant.call('GET', `/cases/${caseId}/evidence/${evidenceId}`)).body.download.url as string;
+      expect(link).toContain(`tenant%3D${tenant.tenantId}`);
+      expect(Buffer.from(await (await fetch(link)).arrayBuffer()).equals(bytes)).toBe(true);
+    }
   });
 
   /** A tenant with `cases` cases of one note each: more items than one copy batch (25) several times over. */

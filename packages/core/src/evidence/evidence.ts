@@ -5,16 +5,20 @@
  * through the tenant's session (`tenantBucket()`), so IAM keeps them inside the tenant's prefix.
  *
  * An upload is two steps. `requestUpload` checks everything it can before signing (feature, case,
- * type, per-file size, the plan's total) and records the file PENDING; the client PUTs the bytes to
- * a presigned URL whose signature covers `Content-Type`, `Content-Length` and
- * `x-amz-checksum-sha256`, so S3 itself refuses any other size, type or content. `complete` then
- * checks the stored object against what was declared, counts its bytes against the plan's total
- * (one conditional update) and marks it AVAILABLE.
+ * type, per-file size), reserves the declared size against the plan's total (one conditional
+ * update: 403 `ENTITLEMENT_LIMIT_REACHED` before anything is signed) and records the file PENDING;
+ * the client PUTs the bytes to a presigned URL whose signature covers `Content-Type`,
+ * `Content-Length` and `x-amz-checksum-sha256`, so S3 itself refuses any other size, type or
+ * content. `complete` then checks the stored object against what was declared and marks it
+ * AVAILABLE; it counts nothing (the bytes were counted once, at the request). A file that is not
+ * the one declared is deleted, object and item, and its bytes are given back.
  *
- * A PENDING upload that is never completed reserves nothing: bytes count only from `complete`, so
- * an abandoned upload cannot use up the plan. Its URL expires (UPLOAD_URL_SECONDS); its item stays
- * listed as PENDING until the client completes or deletes it; an object it left behind is under
- * the tenant's prefix, so a move copies it and offboarding's purge of the prefix removes it.
+ * Bytes are reserved from the request on, so uploads never completed cannot get around the plan's
+ * total (GET /me/usage counts them). An abandoned PENDING upload keeps its bytes reserved until the
+ * tenant deletes it (DELETE gives back the bytes of a PENDING or AVAILABLE file); there is no
+ * sweeper. Its URL expires (UPLOAD_URL_SECONDS); its item stays listed as PENDING; an object it left
+ * behind is under the tenant's prefix, so a move copies it and offboarding's purge of the prefix
+ * removes it.
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +31,7 @@ import { EvidenceMismatch, EvidenceNotFound, EvidenceNotUploaded, EvidenceTooLar
 import { newId } from '../shared/ids.js';
 import { PageLimit, parse } from '../shared/validation.js';
 import * as Counters from '../tenancy/counters.js';
-import { currentEntitlements, limitReached, requireFeature } from '../tenancy/entitlements.js';
+import { currentEntitlements, requireFeature } from '../tenancy/entitlements.js';
 import { tenantBucket } from '../tenancy/tenant-bucket.js';
 import { useTenant } from '../tenancy/tenant-context.js';
 import { tenantTable } from '../tenancy/tenant-table.js';
@@ -65,6 +69,16 @@ interface EvidenceItem extends EvidenceView {
   SK: string;
   type: 'evidence';
   tenantId: string;
+  /**
+   * Its bytes were reserved against the plan's total when the upload was requested. Items recorded
+   * before reservations at request time lack it: those count from `complete`, as they did.
+   */
+  reserved?: true;
+}
+
+/** Whether the item's bytes are counted in the plan's total now (and must be given back when it goes). */
+function counted(item: EvidenceItem): boolean {
+  return item.reserved === true || item.status === 'AVAILABLE';
 }
 
 export interface UploadInstructions {
@@ -132,10 +146,6 @@ export async function requestUpload(caseId: unknown, input: unknown): Promise<Ev
     });
   }
   await assertExists(id);
-  // A first refusal, before anything is signed; `complete` reserves the bytes atomically.
-  if (limits.maxEvidenceBytes !== null && (await Counters.usage()).evidenceBytes + size > limits.maxEvidenceBytes) {
-    throw limitReached('bytes of evidence', limits.maxEvidenceBytes);
-  }
 
   const { tenantId, username } = useTenant();
   const evidenceId = newId();
@@ -153,9 +163,20 @@ export async function requestUpload(caseId: unknown, input: unknown): Promise<Ev
     uploadedBy: username,
     createdAt: new Date().toISOString(),
     completedAt: null,
+    reserved: true,
   };
   const { doc, tableName } = tenantTable();
-  await fencedWrite(() => doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(SK)' })));
+  await fencedWrite(async () => {
+    // The bytes are taken from the plan's total atomically (403 before anything is written or
+    // signed), then the item that holds them; an item that cannot be written gives them back.
+    await Counters.reserveAmount('evidenceBytes', size, limits.maxEvidenceBytes);
+    try {
+      await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(SK)' }));
+    } catch (error) {
+      await Counters.releaseAmount('evidenceBytes', size);
+      throw error;
+    }
+  });
 
   const bucket = tenantBucket();
   const checksum = sha256Base64(sha256);
@@ -195,10 +216,10 @@ function parseIds(caseId: unknown, evidenceId: unknown): { caseId: string; evide
 
 /**
  * Checks the uploaded file against what was declared and makes it available: same size, type and
- * SHA-256 (S3's stored checksum), then its bytes are counted against the plan's total in one
- * conditional update. Not uploaded yet → 409; a different file → deleted, 422, nothing counted;
- * over the plan's total by now → 403 (the file stays PENDING: delete other evidence, complete
- * again, or delete it). Completing a completed file answers it as it is.
+ * SHA-256 (S3's stored checksum). Its bytes were reserved by the request, so nothing is counted
+ * here. Not uploaded yet → 409; a different file → object and item deleted, its bytes given back,
+ * 422 (request the upload again). Completing a completed file answers it as it is. (An item from
+ * before reservations at request time is counted here, as it was: 403 over the plan's total.)
  */
 export async function complete(caseId: unknown, evidenceId: unknown): Promise<EvidenceView> {
   requireFeature('evidence');
@@ -218,9 +239,13 @@ export async function complete(caseId: unknown, evidenceId: unknown): Promise<Ev
   return fencedWrite(async () => {
     if (stored.size !== item.size || stored.checksum !== sha256Base64(item.sha256) || stored.contentType !== item.contentType) {
       await bucket.s3.send(new DeleteObjectCommand(key));
-      throw new EvidenceMismatch('The uploaded file is not the one declared (size, type or SHA-256); it was deleted. Upload the declared file again.');
+      // The item goes too, and its bytes with it — once: only the call that deletes a PENDING item gives them back.
+      const dropped = await deleteItem(tenantId, ids.caseId, ids.evidenceId, 'PENDING');
+      if (dropped && counted(dropped)) await Counters.releaseAmount('evidenceBytes', dropped.size);
+      throw new EvidenceMismatch('The uploaded file is not the one declared (size, type or SHA-256); it was deleted. Request the upload again.');
     }
-    await Counters.reserveAmount('evidenceBytes', item.size, currentEntitlements().limits.maxEvidenceBytes);
+    const legacy = item.reserved !== true;
+    if (legacy) await Counters.reserveAmount('evidenceBytes', item.size, currentEntitlements().limits.maxEvidenceBytes);
     const completedAt = new Date().toISOString();
     const { doc, tableName } = tenantTable();
     try {
@@ -236,7 +261,7 @@ export async function complete(caseId: unknown, evidenceId: unknown): Promise<Ev
       );
     } catch (error) {
       // Counted once only: a concurrent complete won (or a delete came first); answer the state now.
-      await Counters.releaseAmount('evidenceBytes', item.size);
+      if (legacy) await Counters.releaseAmount('evidenceBytes', item.size);
       if (isConditionalCheckFailed(error)) return view(await load(ids.caseId, ids.evidenceId));
       throw error;
     }
@@ -299,9 +324,30 @@ export async function get(caseId: unknown, evidenceId: unknown): Promise<Evidenc
   return { ...view(item), download };
 }
 
+/** Deletes an evidence item (only in `status` when given); answers what it deleted, or undefined when there was no such item. */
+async function deleteItem(tenantId: string, caseId: string, evidenceId: string, status?: EvidenceStatus): Promise<EvidenceItem | undefined> {
+  const { doc, tableName } = tenantTable();
+  try {
+    const { Attributes } = await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: evidenceKey(tenantId, caseId, evidenceId),
+        ConditionExpression: status ? 'attribute_exists(SK) AND #status = :status' : 'attribute_exists(SK)',
+        ...(status ? { ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':status': status } } : {}),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes as EvidenceItem;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return undefined;
+    throw error;
+  }
+}
+
 /**
- * Deletes a file: the object first, then its item, then its bytes are given back to the plan. A
- * crash in between leaves the item (delete again) and never an uncounted object that nothing lists.
+ * Deletes a file, PENDING or AVAILABLE: the object first, then its item, then its bytes are given
+ * back to the plan (reserved since the request). A crash in between leaves the item (delete again)
+ * and never an uncounted object that nothing lists.
  */
 export async function remove(caseId: unknown, evidenceId: unknown): Promise<void> {
   requireFeature('evidence');
@@ -309,24 +355,10 @@ export async function remove(caseId: unknown, evidenceId: unknown): Promise<void
   await load(ids.caseId, ids.evidenceId);
   const { tenantId } = useTenant();
   const bucket = tenantBucket();
-  const { doc, tableName } = tenantTable();
   await fencedWrite(async () => {
     await bucket.s3.send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: evidenceObjectKey(tenantId, ids.caseId, ids.evidenceId) }));
-    let removed: EvidenceItem;
-    try {
-      const { Attributes } = await doc.send(
-        new DeleteCommand({
-          TableName: tableName,
-          Key: evidenceKey(tenantId, ids.caseId, ids.evidenceId),
-          ConditionExpression: 'attribute_exists(SK)',
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      removed = Attributes as EvidenceItem;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new EvidenceNotFound({ cause: error });
-      throw error;
-    }
-    if (removed.status === 'AVAILABLE') await Counters.releaseAmount('evidenceBytes', removed.size);
+    const removed = await deleteItem(tenantId, ids.caseId, ids.evidenceId);
+    if (!removed) throw new EvidenceNotFound();
+    if (counted(removed)) await Counters.releaseAmount('evidenceBytes', removed.size);
   });
 }

@@ -13,8 +13,10 @@
  * 3. COPIED → verify the target holds exactly the source's items and objects (count and checksum);
  * 4. VERIFIED → switch: API key onto the target's usage plan, target unfrozen, registry points at
  *    the target, routes updated and checked through the router;
- * 5. SWITCHED → purge the source and verify nothing of the tenant is left there (items and
- *    objects) → DONE.
+ * 5. SWITCHED → carry over the objects an upload URL handed out before the freeze put into the
+ *    source after the copy (stored since the copy started, and not carried by it: never one the
+ *    copy carried, which the user may have deleted in the new cell since), then purge the source
+ *    and verify nothing of the tenant is left there (items and objects) → DONE.
  *
  * All tenant data is read and written through each cell's tenant access role tagged with the
  * tenant, so the data layer keeps a move inside its one tenant.
@@ -32,7 +34,7 @@ import { isCellId, tenantMetaKey, tenantRecordKey } from '../keys/keys.js';
 import { backoffDelay, retry, sleep } from '../shared/retry.js';
 import * as Routing from '../cells/routing.js';
 import { type Fingerprint, fingerprintTenantCellItems } from '../tenant-data/fingerprint.js';
-import { type ObjectFingerprint, copyTenantObjects, fingerprintTenantObjects, purgeTenantObjects } from '../tenant-data/objects.js';
+import { type ListedObject, type ObjectFingerprint, copyTenantObjects, fingerprintTenantObjects, listTenantObjects, purgeTenantObjects } from '../tenant-data/objects.js';
 import { type CopyCheckpoint, copyTenantCellItemsResumable, purgeTenantCellItems } from '../tenant-data/write.js';
 import { isMoveInProgress, moveView, noMoveInProgressCondition, type MoveState, type TenantMoveRecord, type TenantRecord } from '../tenants/record.js';
 import * as Registry from '../tenants/repository.js';
@@ -398,10 +400,23 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
         // The objects in one go after the items (the source is frozen: no evidence is created,
         // completed or deleted meanwhile); a crash copies them again (plain puts).
         await lease.confirm();
-        const objects = await copyTenantObjects(sourceObjects, targetObjects, tenantId);
+        const objectsCopyStartedAt = new Date();
+        const since = lateObjectCutoff(objectsCopyStartedAt);
+        const objectsCopiedSince: string[] = [];
+        const objects = await copyTenantObjects(sourceObjects, targetObjects, tenantId, {
+          only: (object) => {
+            if (!object.lastModified || object.lastModified >= since) objectsCopiedSince.push(object.key);
+            return true;
+          },
+        });
         const { copyCheckpoint: _done, ...copiedMove } = move;
         progressed = true;
-        move = await advance(tenantId, copiedMove, lease, 'COPIED', { copied: progress.read, copiedObjects: objects });
+        move = await advance(tenantId, copiedMove, lease, 'COPIED', {
+          copied: progress.read,
+          copiedObjects: objects,
+          objectsCopyStartedAt: objectsCopyStartedAt.toISOString(),
+          objectsCopiedSince,
+        });
         break;
       }
       progressed = true;
@@ -462,8 +477,9 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     const { remaining } = await purgeTenantCellItems(source, tenantId);
     if (remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${remaining} items left in ${from.cellId} after the purge`);
     // An upload URL handed out before the freeze may still have put a file into the source after
-    // the copy: carry such files over (new keys only) before the source's objects go.
-    await copyTenantObjects(sourceObjects, targetObjects, tenantId, { onlyMissing: true });
+    // the copy: carry such files over before the source's objects go — only those, never one the
+    // copy carried (the user may have deleted it in the new cell since the switch).
+    await copyTenantObjects(sourceObjects, targetObjects, tenantId, { only: await lateObjects(move, targetObjects, tenantId) });
     const objects = await purgeTenantObjects(sourceObjects, tenantId);
     if (objects.remaining !== 0) throw new Error(`move ${moveId} of tenant ${tenantId}: ${objects.remaining} objects left in ${from.cellId}'s bucket after the purge`);
     progressed = true;
@@ -491,6 +507,29 @@ async function runLeased(tenantId: string, moveId: string, lease: Lease, options
     await after('DONE');
   }
   return { move };
+}
+
+/**
+ * How long before the copy started an object may have been stored (by S3's LastModified, in whole
+ * seconds) and still be missing from the copy's listing: an upload that began before and ended
+ * after the listing. Objects stored since then are told apart by the keys the copy recorded.
+ */
+export const LATE_OBJECT_SLACK_MS = 15 * 60_000;
+
+function lateObjectCutoff(copyStartedAt: Date): Date {
+  return new Date(Math.floor(copyStartedAt.getTime() / 1000) * 1000 - LATE_OBJECT_SLACK_MS);
+}
+
+/** Which source objects the SWITCHED step carries over: stored since the copy started and not carried by it. */
+async function lateObjects(move: TenantMoveRecord, target: TenantBucket, tenantId: string): Promise<(object: ListedObject) => boolean> {
+  if (!move.objectsCopyStartedAt) {
+    // A move recorded before copies recorded their start: new keys only, as such moves did.
+    const present = new Set((await listTenantObjects(target, tenantId)).map(({ key }) => key));
+    return ({ key }) => !present.has(key);
+  }
+  const since = lateObjectCutoff(new Date(move.objectsCopyStartedAt));
+  const carried = new Set(move.objectsCopiedSince ?? []);
+  return ({ key, lastModified }) => !carried.has(key) && (!lastModified || lastModified >= since);
 }
 
 function sameItems(a: Fingerprint, b: Fingerprint): boolean {

@@ -26,7 +26,7 @@ export interface PlanUsage {
   requests: Allowance;
   activeCases: Allowance;
   users: Allowance;
-  /** Bytes of completed evidence files against the plan's total (the cell's live counter). */
+  /** Bytes of evidence against the plan's total, counted from the upload request on (PENDING and AVAILABLE files; the cell's live counter). */
   evidenceBytes: Allowance;
   /** Bytes stored, from the latest hourly snapshot. */
   storage: Allowance & { measuredIn: string | null };

@@ -10,6 +10,7 @@
  * fingerprint hold the same keys with the same bytes.
  */
 import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { assertTenantId, tenantObjectPrefix } from '../keys/keys.js';
 import type { TenantBucket } from '../tenancy/tenant-bucket.js';
@@ -22,13 +23,15 @@ export interface ObjectFingerprint {
   bytes: number;
 }
 
-interface ListedObject {
+export interface ListedObject {
   key: string;
   size: number;
+  /** When the object was stored, as the listing has it (S3 gives whole seconds). */
+  lastModified: Date | undefined;
 }
 
 /** Every object key under the tenant's prefix, page by page. */
-async function listTenantObjects(bucket: TenantBucket, tenantId: string): Promise<ListedObject[]> {
+export async function listTenantObjects(bucket: TenantBucket, tenantId: string): Promise<ListedObject[]> {
   assertTenantId(tenantId);
   const prefix = tenantObjectPrefix(tenantId);
   const objects: ListedObject[] = [];
@@ -38,7 +41,7 @@ async function listTenantObjects(bucket: TenantBucket, tenantId: string): Promis
     for (const object of page.Contents ?? []) {
       // A listing by the tenant's prefix returns nothing else; a key that is not under it is a bug to stop on, not to copy or delete.
       if (!object.Key?.startsWith(prefix)) throw new Error(`listing ${prefix} returned ${JSON.stringify(object.Key)}`);
-      objects.push({ key: object.Key, size: object.Size ?? 0 });
+      objects.push({ key: object.Key, size: object.Size ?? 0, lastModified: object.LastModified });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -66,32 +69,62 @@ export async function fingerprintTenantObjects(bucket: TenantBucket, tenantId: s
 
 /**
  * Copies every object of the tenant from `source` to `target` (same keys), and returns the
- * fingerprint of what it read. Each object goes with its SHA-256, which the target verifies on
- * the way in (an object stored without one gets its own computed here), so a copy that completes
- * holds the same bytes. Plain puts: running it again after a crash converges. `onlyMissing`
- * copies only the keys the target lacks (and fingerprints just those).
+ * fingerprint of what it read. Each object streams from the GetObject body into the PutObject (its
+ * length given), so memory stays bounded whatever the object's size (archives and evidence up to
+ * 2 GiB, a mover of 1 GB). Each goes with its SHA-256, which the target verifies on the way in: the
+ * stored one when the object has it; otherwise the target computes one (the SDK sends it as a
+ * trailer) and the copy hashes the bytes as they pass, for the fingerprint. So a copy that
+ * completes holds the same bytes. Plain puts: running it again after a crash converges.
+ *
+ * `only` narrows the copy to the listed objects it accepts (and fingerprints just those).
  */
-export async function copyTenantObjects(source: TenantBucket, target: TenantBucket, tenantId: string, options: { onlyMissing?: boolean } = {}): Promise<ObjectFingerprint> {
+export async function copyTenantObjects(
+  source: TenantBucket,
+  target: TenantBucket,
+  tenantId: string,
+  options: { only?: (object: ListedObject) => boolean } = {},
+): Promise<ObjectFingerprint> {
   if (source.bucket === target.bucket) throw new Error(`refusing to copy tenant ${tenantId}'s objects from ${source.bucket} onto itself`);
-  const present = new Set(options.onlyMissing ? (await listTenantObjects(target, tenantId)).map(({ key }) => key) : []);
   const entries = [];
-  for (const { key } of await listTenantObjects(source, tenantId)) {
-    if (present.has(key)) continue;
+  for (const listed of await listTenantObjects(source, tenantId)) {
+    if (options.only && !options.only(listed)) continue;
+    const { key } = listed;
     const object = await source.s3.send(new GetObjectCommand({ Bucket: source.bucket, Key: key, ChecksumMode: 'ENABLED' }));
     if (!object.Body) throw new Error(`object ${key} has no body`);
-    const bytes = await object.Body.transformToByteArray();
-    const sha256 = object.ChecksumSHA256 ?? createHash('sha256').update(bytes).digest('base64');
-    await target.s3.send(
-      new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: key,
-        Body: bytes,
-        ContentLength: bytes.byteLength,
-        ChecksumSHA256: sha256,
-        ...(object.ContentType ? { ContentType: object.ContentType } : {}),
-      }),
-    );
-    entries.push({ key, size: bytes.byteLength, sha256 });
+    if (object.ContentLength === undefined) throw new Error(`object ${key} came without its length`);
+    const body = object.Body as Readable;
+    // Without a stored checksum, the bytes are hashed as they stream through (never held whole).
+    const hash = object.ChecksumSHA256 ? undefined : createHash('sha256');
+    const stream = hash
+      ? body.pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              hash.update(chunk);
+              done(null, chunk);
+            },
+          }),
+        )
+      : body;
+    if (hash) body.once('error', (error) => stream.destroy(error));
+    try {
+      await target.s3.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: key,
+          Body: stream,
+          ContentLength: object.ContentLength,
+          ...(object.ChecksumSHA256 ? { ChecksumSHA256: object.ChecksumSHA256 } : { ChecksumAlgorithm: 'SHA256' }),
+          ...(object.ContentType ? { ContentType: object.ContentType } : {}),
+        }),
+      );
+    } catch (error) {
+      // A put that failed half-way leaves the download open: close it (a stream cannot be replayed; a rerun copies again).
+      body.destroy();
+      throw error;
+    }
+    const sha256 = object.ChecksumSHA256 ?? hash?.digest('base64');
+    if (!sha256) throw new Error(`object ${key}: no SHA-256`);
+    entries.push({ key, size: object.ContentLength, sha256 });
   }
   return fingerprintOf(entries);
 }

@@ -82,6 +82,13 @@ export interface TenantMoveRecord {
   /** What the copy read of the tenant's evidence objects: count, checksum of keys and SHA-256s, bytes. */
   copiedObjects?: { count: number; checksum: string; bytes: number };
   /**
+   * When the recorded object copy started (ISO). After the switch only objects stored in the source
+   * since then (less `LATE_OBJECT_SLACK_MS`) can be ones the copy missed; older ones it carried.
+   */
+  objectsCopyStartedAt?: string;
+  /** The keys that copy carried that were stored since then: carried already, never carried again. */
+  objectsCopiedSince?: string[];
+  /**
    * How far a copy that spans several runs has got: everything before `cursor` is in the target,
    * and `read` fingerprints it. Recorded every few seconds while copying; gone once COPIED.
    */
