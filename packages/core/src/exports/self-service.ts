@@ -421,7 +421,7 @@ interface EvidenceFile {
 }
 
 /** Key attributes and bookkeeping a client never sees in the API, left out of the archive too. */
-const INTERNAL_ATTRIBUTES = new Set(['PK', 'SK', 'GSI1PK', 'GSI1SK', 'tenantId', 'type', 'version']);
+const INTERNAL_ATTRIBUTES = new Set(['PK', 'SK', 'GSI1PK', 'GSI1SK', 'tenantId', 'type', 'version', 'reserved']);
 
 function publicFields(item: StoredItem): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).filter(([name]) => !INTERNAL_ATTRIBUTES.has(name)));
