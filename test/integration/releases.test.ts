@@ -69,7 +69,7 @@ async function release(releaseId: string): Promise<any> {
 }
 
 async function finished(releaseId: string) {
-  await vi.waitFor(async () => expect(['finished', 'halted', 'aborted', 'rolled-back']).toContain((await release(releaseId)).status), { timeout: 60_000, interval: 200 });
+  await vi.waitFor(async () => expect(['finished', 'halted', 'aborted', 'rolled-back']).toContain((await release(releaseId)).status), { timeout: 150_000, interval: 200 });
   return release(releaseId);
 }
 
@@ -110,7 +110,7 @@ describe('releases on a running platform', () => {
     expect(canary.failures().every((failure) => failure.path === '/cases' && failure.status >= 500)).toBe(true);
     // Rolled back: the canary's tenant is served again.
     expect((await inCell1.call('GET', '/cases')).status).toBe(200);
-  }, 90_000);
+  }, 180_000);
 
   it('a good release reaches every cell wave by wave, each gate recorded with its figures, with zero failed requests anywhere', async () => {
     const good = await env.platform.releases.build({ commit: 'spec-good' });
@@ -149,7 +149,7 @@ describe('releases on a running platform', () => {
     // The cell's own audit trail says which release reached it.
     const trail = await env.call('GET', '/admin/cells/cell-2/audit', { token: env.operatorToken });
     expect(trail.body.items.map((item: { action: string }) => item.action)).toEqual(expect.arrayContaining(['release.deployed', 'release.promoted']));
-  }, 90_000);
+  }, 180_000);
 
   it('an operator rolls a finished release back, wave by wave in reverse', async () => {
     const { body: list } = await env.call('GET', '/admin/releases', { token: env.operatorToken });
@@ -160,7 +160,7 @@ describe('releases on a running platform', () => {
     expect(outcome.status).toBe('rolled-back');
     expect(Date.parse(outcome.waves[0].rolledBackAt)).toBeGreaterThanOrEqual(Date.parse(outcome.waves[1].rolledBackAt));
     expect(await cellReleases()).toEqual({ 'cell-1': bootReleaseId, 'cell-2': bootReleaseId });
-  }, 90_000);
+  }, 180_000);
 
   it('bad input gets a clear error and changes nothing', async () => {
     const before = await cellReleases();
