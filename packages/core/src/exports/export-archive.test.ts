@@ -107,3 +107,13 @@ describe('ExportArchive', () => {
     expect(s3.uploads.size).toBe(0);
   });
 });
+
+describe('ExportArchive limits', () => {
+  it('cuts volumes at 2 GiB by default, and refuses a longer cut or a file a 32-bit ZIP cannot record', async () => {
+    const s3 = fakeS3();
+    expect(() => new ExportArchive({ s3: s3.s3, bucket: 'b' }, (part) => `export/${part}.zip`)).not.toThrow();
+    expect(() => new ExportArchive({ s3: s3.s3, bucket: 'b' }, (part) => `export/${part}.zip`, { partLimitBytes: 2 ** 31 + 1 })).toThrow(RangeError);
+    const archive = new ExportArchive({ s3: s3.s3, bucket: 'b' }, (part) => `export/${part}.zip`);
+    await expect(archive.addFile('huge.bin', 2 ** 32, chunks(0, 0))).rejects.toThrow(RangeError);
+  });
+});

@@ -37,6 +37,8 @@ export interface ArchiveOptions {
  * truncates silently): a volume, and so each entry, must stay under 4 GiB.
  */
 const ZIP32_LIMIT = 2 ** 32 - 1;
+/** Volumes are cut at 2 GiB at most: with files of at most 2 GiB (tiers.ts), no volume nears 4 GiB. */
+const MAX_PART_LIMIT = 2 ** 31;
 
 /** Local header + central directory entry + data descriptor, generously: the name is counted twice. */
 const ENTRY_OVERHEAD_BYTES = 128;
@@ -147,7 +149,7 @@ export class ExportArchive {
     options: ArchiveOptions = {},
   ) {
     this.partLimit = options.partLimitBytes ?? 2 * 1024 * MIB;
-    if (this.partLimit > ZIP32_LIMIT / 2) throw new RangeError('a volume is cut at 2 GiB at most, so that it stays a 32-bit ZIP');
+    if (this.partLimit > MAX_PART_LIMIT) throw new RangeError('a volume is cut at 2 GiB at most, so that it stays a 32-bit ZIP');
     this.chunkBytes = Math.max(options.uploadChunkBytes ?? 8 * MIB, 5 * MIB);
     this.current = new Volume(target, 1, keyOf(1), this.chunkBytes);
   }
@@ -163,8 +165,8 @@ export class ExportArchive {
    */
   async addFile(name: string, size: number, body: AsyncIterable<Uint8Array>): Promise<number> {
     const needed = size + 2 * Buffer.byteLength(name) + ENTRY_OVERHEAD_BYTES;
-    // A file over the part limit gets a volume of its own; past 2 GiB that volume could pass 4 GiB.
-    if (needed > ZIP32_LIMIT / 2) throw new RangeError(`${name} is ${size} bytes: an export volume holds files of at most 2 GiB`);
+    // A file over the part limit gets a volume of its own, which must still be a 32-bit ZIP.
+    if (needed > ZIP32_LIMIT) throw new RangeError(`${name} is ${size} bytes: a 32-bit ZIP volume cannot hold it`);
     if (this.current.written > 0 && this.current.written + needed > this.partLimit) await this.nextVolume();
     return this.current.add(new ZipPassThrough(name), body);
   }
