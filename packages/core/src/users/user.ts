@@ -43,23 +43,32 @@ export async function list(query: unknown = {}): Promise<{ items: UserView[] }> 
   requireRole('admin');
   if (typeof query === 'object' && query !== null && Object.hasOwn(query, 'cursor')) throw new InvalidCursor();
   parse(ListInput, query);
+  const items = (await tenantUserItems(false)).map(({ username, email, role, createdAt }) => ({ username, email, role, createdAt }) as UserView);
+  return { items };
+}
+
+/**
+ * Every user item of the current tenant (its USERS partition). Bounded by the plan's max users, so
+ * reading the whole partition is fine; `consistent` for a decision that must see the latest change.
+ */
+async function tenantUserItems(consistent: boolean): Promise<Record<string, unknown>[]> {
   const { doc, tableName } = tenantTable();
-  const items: UserView[] = [];
+  const items: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
-  // Bounded by the plan's max users, so reading the whole partition is fine.
   do {
     const page = await doc.send(
       new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: 'PK = :pk',
         ExpressionAttributeValues: { ':pk': tenantUsersPartition(useTenant().tenantId) },
+        ...(consistent ? { ConsistentRead: true } : {}),
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
-    for (const { username, email, role, createdAt } of page.Items ?? []) items.push({ username, email, role, createdAt } as UserView);
+    items.push(...(page.Items ?? []));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return { items };
+  return items;
 }
 
 /** Invites a user into the current tenant, within the plan's `max users`. */
@@ -133,21 +142,7 @@ async function withAdminKept(target: string, change: () => Promise<void>, undo: 
   const { tenantId } = useTenant();
   const { Item: meta } = await doc.send(new GetCommand({ TableName: tableName, Key: tenantMetaKey(tenantId), ConsistentRead: true }));
   const version = typeof meta?.usersVersion === 'number' ? meta.usersVersion : 0;
-  const admins: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': tenantUsersPartition(tenantId) },
-        ConsistentRead: true,
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) if (item.role === 'admin') admins.push(item.username as string);
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  const admins = (await tenantUserItems(true)).filter((item) => item.role === 'admin').map((item) => item.username as string);
   if (admins.every((admin) => admin === target)) throw new LastAdmin();
   await change();
   try {
