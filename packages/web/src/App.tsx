@@ -2,7 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, type ReactNode } from 'react';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router';
 import { ApiError } from './api/errors.js';
-import type { Face } from './api/session.js';
+import { sessionStore, type Face, type Session } from './api/session.js';
 import { HOME, SignIn } from './auth/SignIn.js';
 import { Loading } from './ui/kit.js';
 import { useSession } from './ui/session.js';
@@ -23,6 +23,20 @@ const queryClient = new QueryClient({
     mutations: { retry: false },
   },
 });
+
+// Another user's data must never show from the cache: signing out, or a different user signing in
+// in the same tab, drops every cached answer (queries are keyed by route, not by user).
+let cachedFor: string | undefined = identityOf(sessionStore.get());
+sessionStore.subscribe((session) => {
+  const identity = identityOf(session);
+  if (identity === cachedFor) return;
+  cachedFor = identity;
+  queryClient.clear();
+});
+
+function identityOf(session: Session | undefined): string | undefined {
+  return session ? `${session.tenantId ?? 'operator'}/${session.username}` : undefined;
+}
 
 /** Shows `children` to a signed-in user of `face`; sends anyone else where they belong. */
 function RequireFace({ face, children }: { face: Face; children: ReactNode }) {
