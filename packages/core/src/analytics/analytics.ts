@@ -3,10 +3,11 @@
  * never from the cases — one GetItem for the counts, one Query over the range's days, one Query over
  * the unresolved cases' creation days and one GetItem for the settings, whatever the tenant's size.
  */
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { CASE_STATUSES, type CaseStatus } from '../cases/case-status.js';
 import { analyticsDayItem, analyticsKey, dayOfAnalyticsItem, tenantAnalyticsPartition } from '../keys/keys.js';
+import { queryAllItems } from '../shared/dynamo.js';
 import { ValidationFailed } from '../shared/errors.js';
 import { parse } from '../shared/validation.js';
 import { requireFeature, requireRole } from '../tenancy/entitlements.js';
@@ -99,21 +100,11 @@ function count(item: Record<string, unknown> | undefined, attribute: string): nu
 
 async function queryAll(KeyConditionExpression: string, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
   const { doc, tableName } = tenantTable();
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression,
-        ExpressionAttributeValues: { ':pk': tenantAnalyticsPartition(useTenant().tenantId), ...values },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  return queryAllItems(doc, {
+    TableName: tableName,
+    KeyConditionExpression,
+    ExpressionAttributeValues: { ':pk': tenantAnalyticsPartition(useTenant().tenantId), ...values },
+  });
 }
 
 /**

@@ -21,7 +21,7 @@ import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/c
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { evidenceObjectKey, EXPORT_SORT_PREFIX, exportJobKey, exportLeaseKey, exportObjectKey, isUlid } from '../keys/keys.js';
-import { isConditionalCheckFailed } from '../shared/dynamo.js';
+import { isConditionalCheckFailed, queryPages } from '../shared/dynamo.js';
 import { ExportInProgress, ExportNotFound } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import { parse } from '../shared/validation.js';
@@ -158,19 +158,15 @@ export async function requestExport(input: unknown, run: ExportRunner, now: Date
  */
 async function supersede(table: TenantTable, tenantId: string, now: Date): Promise<ArchivePart[]> {
   const parts: ArchivePart[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await table.doc.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :jobs)',
-        FilterExpression: '#status = :ready',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pk': exportJobKey(tenantId, '').PK, ':jobs': EXPORT_SORT_PREFIX, ':ready': 'READY' },
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) {
+  const readyJobs = queryPages(table.doc, {
+    TableName: table.tableName,
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :jobs)',
+    FilterExpression: '#status = :ready',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':pk': exportJobKey(tenantId, '').PK, ':jobs': EXPORT_SORT_PREFIX, ':ready': 'READY' },
+  });
+  for await (const page of readyJobs) {
+    for (const item of page) {
       const job = item as ExportJobItem;
       if (job.availableUntil && Date.parse(job.availableUntil) <= now.getTime() && !job.parts?.length) continue;
       await table.doc.send(
@@ -183,8 +179,7 @@ async function supersede(table: TenantTable, tenantId: string, now: Date): Promi
       );
       parts.push(...(job.parts ?? []));
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return parts;
 }
 

@@ -6,10 +6,10 @@
  * per tenant, hour (and day) and the cell and tier it was consumed in; 5-minute gateway buckets with
  * an exact latency histogram for tenant SLOs. Corrections are new events, never edits.
  */
-import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, type QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type UsageGrain, USAGE_INDEX_SHARDS, usageAggregateKey, usageAggregatePrefix, usageEntryKey, usageIndexPartition, usagePartition } from '../keys/keys.js';
 import { requireEnv } from '../shared/config.js';
-import { systemDocumentClient } from '../shared/dynamo.js';
+import { queryAllItems, systemDocumentClient } from '../shared/dynamo.js';
 import { TIERS, type TierName } from '../tenancy/tiers.js';
 import { COUNTER_DIMENSIONS, type CounterDimension, GAUGE_DIMENSIONS, type Gauges, USAGE_DEDUPLICATION_DAYS, type UsageEvent } from './usage-event.js';
 
@@ -503,15 +503,8 @@ function assertRange(range: Range, retentionDays: number): void {
   if (!(span > 0) || span > (retentionDays + 1) * DAY_MS) throw new Error(`usage range ${range.from.toISOString()}..${range.to.toISOString()} is empty or beyond retention`);
 }
 
-async function queryAll(ledger: LedgerTable, input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey'>) {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await ledger.doc.send(new QueryCommand({ ...input, TableName: ledger.tableName, ExclusiveStartKey: start }));
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+function queryAll(ledger: LedgerTable, input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey'>): Promise<Record<string, unknown>[]> {
+  return queryAllItems(ledger.doc, { ...input, TableName: ledger.tableName });
 }
 
 /** Every tenant's aggregates of a grain in a range: one Query per index bucket and shard. */

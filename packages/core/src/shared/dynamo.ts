@@ -1,5 +1,8 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+
+/** The items of one Query page, as the document client unmarshals them. */
+export type QueryItems = NonNullable<QueryCommandOutput['Items']>;
 
 /** Wraps a low-level client the way every repository in core expects (no undefined attributes). */
 export function documentClient(config: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
@@ -39,4 +42,26 @@ export function isTransactionConditionFailed(error: unknown, index: number): boo
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
   const reasons = (error as { CancellationReasons?: readonly ({ Code?: string } | undefined)[] }).CancellationReasons;
   return reasons?.[index]?.Code === 'ConditionalCheckFailed';
+}
+
+/**
+ * Each page of a Query, following `LastEvaluatedKey` to the end (from `input.ExclusiveStartKey`
+ * when given). For reads that must see a whole key range — a bounded partition, an aggregate — not
+ * for listings, which stop at their page and hand out a cursor.
+ */
+export async function* queryPages(doc: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<QueryItems> {
+  const { ExclusiveStartKey: first, ...query } = input;
+  let startKey = first;
+  do {
+    const page = await doc.send(new QueryCommand({ ...query, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    yield page.Items ?? [];
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Every item a Query matches, all pages read (see `queryPages`). */
+export async function queryAllItems(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<QueryItems> {
+  const items: QueryItems = [];
+  for await (const page of queryPages(doc, input)) items.push(...page);
+  return items;
 }

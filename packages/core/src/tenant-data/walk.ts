@@ -1,5 +1,6 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { encodeCursor, type PageKey } from '../shared/cursor.js';
+import { queryPages } from '../shared/dynamo.js';
 import { ownCaseListingEntries } from '../keys/index-guard.js';
 import {
   assertTenantId,
@@ -99,21 +100,16 @@ export function keyOf(item: StoredItem): ItemKey {
 
 /** Every item of one partition in sort-key order, strongly consistent, from just after `after`. */
 async function* partitionItems(ref: TableRef, partition: string, after: string | undefined, pageSize: number | undefined): AsyncGenerator<StoredItem> {
-  let startKey: Record<string, unknown> | undefined = after === undefined ? undefined : { PK: partition, SK: after };
-  do {
-    const page = await ref.doc.send(
-      new QueryCommand({
-        TableName: ref.tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': partition },
-        ConsistentRead: true,
-        ...(pageSize === undefined ? {} : { Limit: pageSize }),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    yield* page.Items ?? [];
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  for await (const page of queryPages(ref.doc, {
+    TableName: ref.tableName,
+    KeyConditionExpression: 'PK = :pk',
+    ExpressionAttributeValues: { ':pk': partition },
+    ConsistentRead: true,
+    ...(pageSize === undefined ? {} : { Limit: pageSize }),
+    ...(after === undefined ? {} : { ExclusiveStartKey: { PK: partition, SK: after } }),
+  })) {
+    yield* page;
+  }
 }
 
 /** How many case partitions a walk reads ahead of the one it is handing out. */

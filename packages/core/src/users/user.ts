@@ -1,9 +1,9 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import * as Counters from '../tenancy/counters.js';
 import { currentEntitlements, requireRole } from '../tenancy/entitlements.js';
 import { ConcurrentModification, InvalidCursor, LastAdmin, OwnAccount, TenantUserNotFound, UserAlreadyExists } from '../shared/errors.js';
-import { isConditionalCheckFailed } from '../shared/dynamo.js';
+import { isConditionalCheckFailed, queryAllItems } from '../shared/dynamo.js';
 import * as Identity from '../integrations/identity.js';
 import * as IdentityBroker from './identity-broker.js';
 import { tenantMetaKey, tenantUserKey, tenantUsersPartition } from '../keys/keys.js';
@@ -53,22 +53,12 @@ export async function list(query: unknown = {}): Promise<{ items: UserView[] }> 
  */
 async function tenantUserItems(consistent: boolean): Promise<Record<string, unknown>[]> {
   const { doc, tableName } = tenantTable();
-  const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': tenantUsersPartition(useTenant().tenantId) },
-        ...(consistent ? { ConsistentRead: true } : {}),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return items;
+  return queryAllItems(doc, {
+    TableName: tableName,
+    KeyConditionExpression: 'PK = :pk',
+    ExpressionAttributeValues: { ':pk': tenantUsersPartition(useTenant().tenantId) },
+    ...(consistent ? { ConsistentRead: true } : {}),
+  });
 }
 
 /** Invites a user into the current tenant, within the plan's `max users`. */
