@@ -40,18 +40,20 @@ export function TenantsPage() {
         </Link>
       }
     >
-      <form className="inline-form" role="search" aria-label="Find tenants" onSubmit={(event) => event.preventDefault()}>
-        <TextField label="Search by name or id" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
-        <SelectField
-          label="Status"
-          value={status}
-          options={[{ value: '', label: 'Any status' }, ...TENANT_STATUSES.map((value) => ({ value, label: value.toLowerCase() }))]}
-          onChange={(event) => {
-            setStatus(event.target.value);
-            setCursors([undefined]);
-          }}
-        />
-      </form>
+      <search aria-label="Find tenants">
+        <form className="inline-form" onSubmit={(event) => event.preventDefault()}>
+          <TextField label="Search by name or id" type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
+          <SelectField
+            label="Status"
+            value={status}
+            options={[{ value: '', label: 'Any status' }, ...TENANT_STATUSES.map((value) => ({ value, label: value.toLowerCase() }))]}
+            onChange={(event) => {
+              setStatus(event.target.value);
+              setCursors([undefined]);
+            }}
+          />
+        </form>
+      </search>
       <ErrorNotice error={query.error} />
       {query.isPending ? (
         <Loading what="tenants" />

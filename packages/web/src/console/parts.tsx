@@ -1,5 +1,5 @@
 /** Pieces the console's screens share: reason forms, inline confirmations, audit trails, status badges. */
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { Badge, Button, ErrorNotice, formatDateTime, TextArea, TextField } from '../ui/kit.js';
 import type { AuditEntry, CellStatus, TenantStatus } from './types.js';
 
@@ -130,12 +130,11 @@ function describeChange(value: unknown): string {
 }
 
 export function AuditTrail({ title, items, empty }: { title: string; items: readonly AuditEntry[]; empty: string }) {
-  const id = useId();
   if (items.length === 0) return <p>{empty}</p>;
   return (
-    <div className="table-wrap" role="region" aria-labelledby={id} tabIndex={-1}>
+    <div className="table-wrap">
       <table>
-        <caption id={id}>{title}</caption>
+        <caption>{title}</caption>
         <thead>
           <tr>
             <th scope="col">When</th>
