@@ -9,7 +9,7 @@ import { api } from '../api/client.js';
 import { BarChart, SERIES_COLORS } from '../ui/charts.js';
 import { Badge, Button, ErrorNotice, formatBytes, formatDateTime, formatNumber, Loading, Notice, Page, SelectField, UsageMeter } from '../ui/kit.js';
 import { exportTenant, keys, offerDownload, useCells } from './data.js';
-import { AuditTrail, ReasonAction, TenantStatusBadge, TypedConfirm } from './parts.js';
+import { AuditTrail, formatUsd, ReasonAction, TenantStatusBadge, TypedConfirm } from './parts.js';
 import { isMoveFinal, MOVE_STEPS, PLAN_LIMITS, TIERS, type AuditEntry, type Page as ApiPage, type Tenant, type TenantMove, type TenantUsage, type TierName } from './types.js';
 
 export function TenantDetailPage() {
@@ -100,7 +100,7 @@ function MoveProgress({ move }: { move: TenantMove }) {
           const state = move.state === 'FAILED' ? 'not reached' : index < reached ? 'done' : index === reached ? (step === 'DONE' ? 'done' : 'current') : 'to do';
           return (
             <li key={step} className={`console-step console-step-${state.replace(' ', '-')}`} aria-current={state === 'current' ? 'step' : undefined}>
-              {step.toLowerCase()} <span className="console-step-state">({state})</span>
+              {index + 1}. {step.toLowerCase()} <span className="console-step-state">({state})</span>
             </li>
           );
         })}
@@ -159,16 +159,16 @@ function TenantUsageSection({ tenant }: { tenant: Tenant }) {
           <p>Evidence stored: {formatBytes(data.totals.gauges.storageBytes ?? 0)}</p>
           <dl className="facts">
             <dt>Cost, last 30 days</dt>
-            <dd>${data.economics.cost.usd}</dd>
+            <dd>{formatUsd(data.economics.cost)}</dd>
             <dt>Revenue</dt>
-            <dd>${data.economics.revenue.usd}</dd>
+            <dd>{formatUsd(data.economics.revenue)}</dd>
             <dt>Margin</dt>
             <dd>
-              ${data.economics.margin.usd}
+              {formatUsd(data.economics.margin)}
               {data.economics.marginPercent !== null ? ` (${data.economics.marginPercent}%)` : ''}
             </dd>
             <dt>Cost per 1,000 calls</dt>
-            <dd>{data.economics.costPer1000Calls ? `$${data.economics.costPer1000Calls.usd}` : '—'}</dd>
+            <dd>{data.economics.costPer1000Calls ? formatUsd(data.economics.costPer1000Calls) : '—'}</dd>
           </dl>
           <BarChart
             title="Requests and cases per day"

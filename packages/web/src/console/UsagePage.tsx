@@ -6,6 +6,7 @@ import { api } from '../api/client.js';
 import { BarChart, SERIES_COLORS } from '../ui/charts.js';
 import { Button, ErrorNotice, formatNumber, Loading, Page, SelectField } from '../ui/kit.js';
 import { keys, offerDownload, rawGet } from './data.js';
+import { formatUsd } from './parts.js';
 import type { SloReport, SliStatus, UsageReport } from './types.js';
 
 type GroupBy = 'tenant' | 'tier' | 'cell';
@@ -106,10 +107,10 @@ export function UsagePage() {
                         <th scope="row">{groupBy === 'tenant' ? <Link to={`/console/tenants/${encodeURIComponent(item.key)}`}>{item.key}</Link> : item.key}</th>
                         <td className="number">{formatNumber(item.quantities.apiRequests)}</td>
                         <td className="number">{formatNumber(item.gauges.activeCases ?? 0)}</td>
-                        <td className="number">${item.economics.cost.usd}</td>
-                        <td className="number">${item.economics.revenue.usd}</td>
+                        <td className="number">{formatUsd(item.economics.cost)}</td>
+                        <td className="number">{formatUsd(item.economics.revenue)}</td>
                         <td className="number">
-                          ${item.economics.margin.usd}
+                          {formatUsd(item.economics.margin)}
                           {item.economics.marginPercent !== null ? ` (${item.economics.marginPercent}%)` : ''}
                         </td>
                       </tr>

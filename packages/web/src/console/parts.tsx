@@ -1,7 +1,12 @@
 /** Pieces the console's screens share: reason forms, inline confirmations, audit trails, status badges. */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Badge, Button, ErrorNotice, formatDateTime, TextArea, TextField } from '../ui/kit.js';
-import type { AuditEntry, CellStatus, TenantStatus } from './types.js';
+import type { AuditEntry, CellStatus, Money, TenantStatus } from './types.js';
+
+/** `$6.54`, and a loss as `−$30.74` (the API's `usd` is `-30.74`). */
+export function formatUsd(money: Money): string {
+  return money.micros < 0 ? `−$${money.usd.replace(/^-/, '')}` : `$${money.usd}`;
+}
 
 export function TenantStatusBadge({ status }: { status: TenantStatus }) {
   const tone = status === 'ACTIVE' ? 'good' : status === 'SUSPENDED' ? 'bad' : status === 'PENDING' ? 'warn' : 'neutral';
