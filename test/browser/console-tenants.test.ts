@@ -194,6 +194,30 @@ describe('the operator console: tenants', () => {
     await operator.getByRole('row', { name: /tenant\.suspended.*unpaid invoice/ }).waitFor();
   }, 90_000);
 
+  it('onboards once when the answer to the first submission is lost and the operator submits again', async () => {
+    const operator = await operatorPage();
+    const suffix = randomUUID().slice(0, 6);
+    let dropped = 0;
+    // The first answer is lost on the way back (the request reached the platform and did its work).
+    await operator.route('**/admin/tenants', async (route) => {
+      if (route.request().method() !== 'POST' || dropped > 0) return route.fallback();
+      dropped += 1;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    await operator.getByRole('link', { name: 'Onboard a tenant' }).click();
+    await operator.getByLabel('Organisation name').fill(`Initech ${suffix}`);
+    await operator.getByLabel('Administrator’s e-mail').fill(`admin-${suffix}@initech.example`);
+    await operator.getByRole('button', { name: 'Onboard', exact: true }).click();
+    await operator.getByRole('alert').getByText(/could not be reached/).waitFor();
+    await checkScreen(operator, 'console-onboard-failed');
+    await operator.getByRole('button', { name: 'Onboard', exact: true }).click();
+    await operator.getByText(`Initech ${suffix} is onboarded`).waitFor();
+    expect(dropped).toBe(1);
+    const { body } = await suite.env.call('GET', '/admin/tenants?limit=100', { token: suite.env.operatorToken });
+    expect((body.items as { name: string }[]).filter((tenant) => tenant.name === `Initech ${suffix}`)).toHaveLength(1);
+  });
+
   it('fits a phone: the tenant list at 390 px', async () => {
     const operator = await operatorPage({ width: 390, height: 844 });
     await operator.getByRole('table').waitFor();

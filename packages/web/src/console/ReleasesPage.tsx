@@ -89,7 +89,7 @@ export function ReleaseDetailPage() {
       {release.isPending ? <Loading what="the release" /> : null}
       {data ? (
         <>
-          <dl className="facts card">
+          <dl className="facts card console-release-facts">
             <dt>Status</dt>
             <dd>
               <StatusBadge status={data.status} />
@@ -154,7 +154,7 @@ export function ReleaseDetailPage() {
                         <td>{cell.previousReleaseId ?? '—'}</td>
                         <td className="number">{cell.gate ? formatNumber(cell.gate.requests) : '—'}</td>
                         <td className="number">{cell.gate ? `${(cell.gate.serverErrorRate * 100).toFixed(2)}%` : '—'}</td>
-                        <td className="number">{cell.gate?.p99LatencyMs != null ? `${cell.gate.p99LatencyMs} ms` : '—'}</td>
+                        <td className="number">{cell.gate?.p99LatencyMs != null ? `${formatNumber(Math.round(cell.gate.p99LatencyMs))} ms` : '—'}</td>
                         <td className="number">{cell.gate ? `${cell.gate.functionErrors} / ${cell.gate.functionThrottles}` : '—'}</td>
                         <td>{cell.gate ? `${cell.gate.probes.passed} / ${cell.gate.probes.failed}` : '—'}</td>
                       </tr>
