@@ -150,8 +150,8 @@ describe('the operator console: tenants', () => {
     await operator.goto(`${suite.appUrl}console/tenants/${tenant.tenantId}`);
     await operator.getByRole('heading', { level: 1, name: record.name }).waitFor();
     // An active tenant cannot be offboarded: the console says to suspend first and offers no button.
-    await operator.getByText('Only a suspended tenant can be offboarded').waitFor();
     expect(await operator.getByRole('button', { name: 'Offboard for good' }).count()).toBe(0);
+    await operator.getByText('Only a suspended tenant can be offboarded').waitFor();
 
     // Suspending needs a reason and a confirmation.
     const suspend = operator.getByRole('button', { name: 'Suspend', exact: true });
