@@ -255,7 +255,13 @@ function TenantActions({ tenant }: { tenant: Tenant }) {
               onChange={(event) => setTier(event.target.value as TierName)}
             />
           </ReasonAction>
-          {changeTier.isSuccess ? <Notice tone="success">Tier change recorded.</Notice> : null}
+          {changeTier.data ? (
+            <Notice tone="success">
+              {'move' in changeTier.data && !('name' in changeTier.data)
+                ? 'A move to the right kind of cell has started; the tier changes at its switch.'
+                : 'Tier change recorded: the new plan applies from the next request.'}
+            </Notice>
+          ) : null}
         </div>
         <div className="card">
           <h3>{suspended ? 'Reactivate' : 'Suspend'}</h3>
