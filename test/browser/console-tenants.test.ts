@@ -143,7 +143,7 @@ describe('the operator console: tenants', () => {
     expect(await operator.getByRole('table').getByRole('row').count()).toBe(2);
   }, 120_000);
 
-  it('suspends a tenant (its API answers 403), reactivates it (it works again), exports and offboards it only once suspended and named', async () => {
+  it('changes a tenant’s tier, suspends it (its API answers 403), reactivates it (it works again), exports and offboards it only once suspended and named', async () => {
     const tenant = await suite.env.onboard('basic');
     const { body: record } = await suite.env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: suite.env.operatorToken });
     const operator = await operatorPage();
@@ -152,6 +152,14 @@ describe('the operator console: tenants', () => {
     // An active tenant cannot be offboarded: the console says to suspend first and offers no button.
     expect(await operator.getByRole('button', { name: 'Offboard for good' }).count()).toBe(0);
     await operator.getByText('Only a suspended tenant can be offboarded').waitFor();
+
+    // An upsell: the tier changes at once, with its reason in the trail.
+    await operator.getByLabel('New tier').selectOption('standard');
+    await operator.getByLabel('Reason for “Change tier”').fill('upsell');
+    await operator.getByRole('button', { name: 'Change tier' }).click();
+    await operator.getByText(/Tier change recorded/).waitFor();
+    expect((await suite.env.call('GET', `/admin/tenants/${tenant.tenantId}`, { token: suite.env.operatorToken })).body.tier).toBe('standard');
+    await operator.getByRole('row', { name: /tenant\.tier-changed.*upsell/ }).waitFor();
 
     // Suspending needs a reason and a confirmation.
     const suspend = operator.getByRole('button', { name: 'Suspend', exact: true });
@@ -209,7 +217,10 @@ describe('the operator console: tenants', () => {
     await operator.getByLabel('Organisation name').fill(`Initech ${suffix}`);
     await operator.getByLabel('Administrator’s e-mail').fill(`admin-${suffix}@initech.example`);
     await operator.getByRole('button', { name: 'Onboard', exact: true }).click();
-    await operator.getByRole('alert').getByText(/could not be reached/).waitFor();
+    await operator
+      .getByRole('alert')
+      .getByText(/could not be reached/)
+      .waitFor();
     await checkScreen(operator, 'console-onboard-failed');
     await operator.getByRole('button', { name: 'Onboard', exact: true }).click();
     await operator.getByText(`Initech ${suffix} is onboarded`).waitFor();
