@@ -10,7 +10,19 @@ import { BarChart, SERIES_COLORS } from '../ui/charts.js';
 import { Badge, Button, ErrorNotice, formatBytes, formatDateTime, formatNumber, Loading, Notice, Page, SelectField, UsageMeter } from '../ui/kit.js';
 import { exportTenant, keys, offerDownload, useCells } from './data.js';
 import { AuditTrail, formatUsd, ReasonAction, TenantStatusBadge, TypedConfirm } from './parts.js';
-import { isMoveFinal, MOVE_STEPS, PLAN_LIMITS, TIERS, type AuditEntry, type Page as ApiPage, type Tenant, type TenantMove, type TenantUsage, type TierName } from './types.js';
+import {
+  isMoveFinal,
+  MOVE_STEPS,
+  PLAN_LIMITS,
+  TIERS,
+  type AuditEntry,
+  type Page as ApiPage,
+  type Tenant,
+  type TenantMove,
+  type SloReport,
+  type TenantUsage,
+  type TierName,
+} from './types.js';
 
 export function TenantDetailPage() {
   const tenantId = useParams().tenantId ?? '';
@@ -62,6 +74,7 @@ function TenantScreen({ tenant }: { tenant: Tenant }) {
         {tenant.move ? <MoveProgress move={tenant.move} /> : null}
       </div>
       {live ? <TenantUsageSection tenant={tenant} /> : null}
+      {live ? <Neighbours tenantId={tenant.tenantId} /> : null}
       {live ? <TenantActions tenant={tenant} /> : <Notice>This tenant is offboarded: its data is gone and only this record and its trail remain.</Notice>}
       <TenantAudit tenantId={tenant.tenantId} />
     </Page>
@@ -356,6 +369,68 @@ function TenantAudit({ tenantId }: { tenantId: string }) {
       <ErrorNotice error={audit.error} />
       {audit.isPending ? <Loading what="the trail" /> : null}
       {audit.data ? <AuditTrail title="Who did what to this tenant" items={audit.data.items} empty="Nothing recorded yet." /> : null}
+    </section>
+  );
+}
+
+function ms(value: number | null): string {
+  return value === null ? '—' : `${formatNumber(Math.round(value))} ms`;
+}
+
+/** The tenant's latency and errors next to its cell neighbours' (is it the noisy one, or the one suffering?). */
+function Neighbours({ tenantId }: { tenantId: string }) {
+  const slo = useQuery({
+    queryKey: keys.neighbours(tenantId),
+    queryFn: ({ signal }) => api<SloReport>('GET', '/admin/slo', { query: { tenantId }, signal }),
+  });
+  const cells = slo.data?.neighbours?.cells ?? [];
+  return (
+    <section aria-labelledby="neighbours-heading">
+      <h2 id="neighbours-heading">Next to its neighbours</h2>
+      <ErrorNotice error={slo.error} />
+      {slo.isPending ? <Loading what="neighbours" /> : null}
+      {slo.data && cells.length === 0 ? <p>No traffic of this tenant in the last window yet.</p> : null}
+      {cells.map((cell) => (
+        <div className="table-wrap" key={cell.cellId}>
+          <table>
+            <caption>
+              Latency and errors in {cell.cellId}, {formatDateTime(slo.data?.neighbours?.window.from)} to {formatDateTime(slo.data?.neighbours?.window.to)}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Tenant</th>
+                <th scope="col" className="number">
+                  Requests
+                </th>
+                <th scope="col" className="number">
+                  p50
+                </th>
+                <th scope="col" className="number">
+                  p95
+                </th>
+                <th scope="col" className="number">
+                  p99
+                </th>
+                <th scope="col" className="number">
+                  Error rate
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {[cell.tenant, ...cell.neighbours].map((row, index) => (
+                <tr key={row.tenantId}>
+                  <th scope="row">{index === 0 ? `${row.tenantId} (this tenant)` : row.tenantId}</th>
+                  <td className="number">{formatNumber(row.requests)}</td>
+                  <td className="number">{ms(row.p50)}</td>
+                  <td className="number">{ms(row.p95)}</td>
+                  <td className="number">{ms(row.p99)}</td>
+                  <td className="number">{(row.errorRate * 100).toFixed(2)}%</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
     </section>
   );
 }

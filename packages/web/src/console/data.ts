@@ -21,6 +21,7 @@ export const keys = {
   release: (id: string) => ['console', 'releases', id] as const,
   usage: (groupBy: string, sort: string, top: number) => ['console', 'usage', groupBy, sort, top] as const,
   slo: ['console', 'slo'] as const,
+  neighbours: (tenantId: string) => ['console', 'slo', tenantId] as const,
 };
 
 /** Every tenant, all pages (the search box and the tenant → cell map need the whole list, which the API pages). */

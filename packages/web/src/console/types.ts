@@ -190,7 +190,20 @@ export interface SloSubject {
   traffic: { requests: number; serverErrors: number; errorRate: number };
 }
 
+export interface NeighbourTraffic {
+  tenantId: string;
+  tier: TierName;
+  requests: number;
+  serverErrors: number;
+  errorRate: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
 export interface SloReport {
+  /** With `?tenantId=`: that tenant's traffic next to each other tenant of each cell that served it. */
+  neighbours?: { tenantId: string; window: { from: string; to: string }; cells: { cellId: string; tenant: NeighbourTraffic; neighbours: NeighbourTraffic[] }[] };
   at: string;
   budgetDays: number;
   tenants: (SloSubject & { tenantId: string; cellIds: string[] })[];
