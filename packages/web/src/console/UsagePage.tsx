@@ -4,8 +4,8 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api } from '../api/client.js';
 import { BarChart, SERIES_COLORS } from '../ui/charts.js';
-import { Button, ErrorNotice, formatNumber, Loading, Page, SelectField } from '../ui/kit.js';
-import { keys, offerDownload, rawGet } from './data.js';
+import { Button, ErrorNotice, formatDateTime, formatNumber, Loading, Page, SelectField } from '../ui/kit.js';
+import { keys, offerDownload, rawGet, useAllTenants } from './data.js';
 import { formatUsd } from './parts.js';
 import type { SloReport, SliStatus, UsageReport } from './types.js';
 
@@ -24,6 +24,9 @@ export function UsagePage() {
     queryKey: keys.usage(groupBy, sort, top),
     queryFn: ({ signal }) => api<UsageReport>('GET', '/admin/usage', { query: { groupBy, sort, top }, signal }),
   });
+  // Tenants by name where the list knows them (the report names them by id).
+  const tenants = useAllTenants();
+  const nameOf = (key: string) => (groupBy === 'tenant' ? (tenants.data?.find((tenant) => tenant.tenantId === key)?.name ?? key) : key);
   const csv = useMutation({
     mutationFn: async () => {
       const response = await rawGet('/admin/usage', { groupBy, sort, top, format: 'csv' }, 'text/csv');
@@ -68,7 +71,7 @@ export function UsagePage() {
                 title={`Cost and revenue by ${groupBy}`}
                 unit=" $"
                 rows={report.data.items.map((item) => ({
-                  label: item.key,
+                  label: nameOf(item.key),
                   values: { cost: usd(item.economics.cost.micros), revenue: usd(item.economics.revenue.micros) },
                 }))}
                 series={[
@@ -104,7 +107,7 @@ export function UsagePage() {
                   <tbody>
                     {report.data.items.map((item) => (
                       <tr key={item.key}>
-                        <th scope="row">{groupBy === 'tenant' ? <Link to={`/console/tenants/${encodeURIComponent(item.key)}`}>{item.key}</Link> : item.key}</th>
+                        <th scope="row">{groupBy === 'tenant' ? <Link to={`/console/tenants/${encodeURIComponent(item.key)}`}>{nameOf(item.key)}</Link> : item.key}</th>
                         <td className="number">{formatNumber(item.quantities.apiRequests)}</td>
                         <td className="number">{formatNumber(item.gauges.activeCases ?? 0)}</td>
                         <td className="number">{formatUsd(item.economics.cost)}</td>
@@ -134,6 +137,8 @@ function burn(sli: SliStatus): string {
 }
 
 function budget(sli: SliStatus): string {
+  // Negative is overspent: say it so, rather than "-4900% left".
+  if (sli.budgetRemaining < 0) return `spent, ${Math.round(-sli.budgetRemaining * 100)}% over`;
   return `${Math.round(sli.budgetRemaining * 100)}% left`;
 }
 
@@ -148,7 +153,7 @@ function SloSection() {
       {data ? (
         <>
           <p>
-            Windows ending {data.at}; budgets over {data.budgetDays} days.
+            Windows ending {formatDateTime(data.at)}; budgets over {data.budgetDays} days.
           </p>
           {data.tenants.length === 0 && data.cells.length === 0 ? <p>No tenant or cell is burning its error budget.</p> : null}
           {data.tenants.length > 0 ? (
