@@ -59,7 +59,7 @@ export async function seedDemoTenants(baseUrl: string, operatorPassword: string)
       tenants.push({ tenantId: kept.tenantId, name: kept.name, tier: kept.tier, cellId: kept.cellId, username: kept.adminUsername, password: demo.password, created: false });
       continue;
     }
-    const { tenantId, cellId, username, password } = await onboardTenant(baseUrl, operator, demo, demo.password);
+    const { tenantId, cellId, username, password } = await onboardTenant(baseUrl, operator, { name: demo.name, tier: demo.tier, adminEmail: demo.adminEmail }, demo.password);
     tenants.push({ tenantId, name: demo.name, tier: demo.tier, cellId, username, password, created: true });
   }
   return tenants;

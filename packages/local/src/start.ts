@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as Cell from '@cellbook/core/cells/cell';
 import { startPlatform } from './platform.js';
 import { AWS_PROFILE_NAME, awsConfigText } from './platform/aws-config.js';
-import { writeFileAtomic } from './platform/persistence.js';
+import { DataDirInUseError, writeFileAtomic } from './platform/persistence.js';
 import { DEFAULT_PORT_BASE, PortInUseError, stablePorts } from './platform/ports.js';
 import { seedDemoTenants } from './seed.js';
 
@@ -57,6 +57,10 @@ const platform = await startPlatform({
   releaseDriver: {},
   onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
 }).catch((error: unknown) => {
+  if (error instanceof DataDirInUseError) {
+    console.error(`\ncellbook: ${error.message}. Stop it first, or start on other data with CELLBOOK_DATA_DIR=<dir> npm start.`);
+    process.exit(1);
+  }
   if (error instanceof PortInUseError) {
     const variable = error.port === port ? 'PORT' : 'CELLBOOK_PORT_BASE';
     console.error(`\ncellbook: ${error.message}. Stop what holds it, or move ${error.port === port ? 'the router' : 'the block'} with ${variable}=<port> npm start.`);
@@ -79,7 +83,11 @@ const rows = [
   ['EventBridge', platform.endpoints.eventBridge],
 ];
 const width = Math.max(...rows.map(([name]) => name!.length));
-const shown = (path: string) => relative(process.cwd(), path) || '.';
+// Inside the repository: relative, as the README writes it; elsewhere (CELLBOOK_DATA_DIR=/tmp/…): absolute.
+const shown = (path: string) => {
+  const inside = relative(process.cwd(), path);
+  return inside === '' || inside.startsWith('..') ? path : inside;
+};
 console.log(`\nCellbook is running offline (ready in ${Date.now() - started} ms)\n`);
 for (const [name, url] of rows) console.log(`  ${name!.padEnd(width)}  ${url}`);
 console.log(`\n  operator login: operator / ${operatorPassword === 'operator' ? 'operator' : '$LOCAL_OPERATOR_PASSWORD'}`);

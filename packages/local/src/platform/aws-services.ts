@@ -20,7 +20,7 @@ import { LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js'
 import type { DeadLetteredEvent, PlatformOptions } from '../platform.js';
 import { close, listen } from './listen.js';
 import { PREFIX } from './naming.js';
-import { readSnapshot, snapshotWriter, type SnapshotWriter } from './persistence.js';
+import { claimDataDir, readSnapshot, snapshotWriter, type SnapshotWriter } from './persistence.js';
 
 export const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
 export const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
@@ -62,6 +62,8 @@ export const DATA_LAYOUT = {
 export async function startAwsServices({ catalog, options, gatewayClock, cleanups }: AwsServicesInput) {
   const { dataDir } = options;
   const ports = options.ports ?? {};
+  // One platform per data directory: pushed first, so the claim is released after everything else has stopped.
+  if (dataDir !== undefined) cleanups.push(claimDataDir(dataDir));
   /** The snapshots to write once more when the platform stops (after every server has closed). */
   const snapshots: SnapshotWriter[] = [];
   const persisted = <T>(file: string, snapshot: () => T): SnapshotWriter | undefined => {

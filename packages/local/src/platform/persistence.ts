@@ -7,9 +7,9 @@
  * Only small stores go through here (users, keys, plans, dead letters); the tables live in
  * dynalite's LevelDB and the evidence objects one file each (aws/s3-disk-storage.ts).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 /** Writes `data` to `path` atomically: a temporary file beside it, then a rename. */
 export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
@@ -80,4 +80,51 @@ export function snapshotWriter<T>(path: string, snapshot: () => T, options: { de
     },
     flush: write,
   };
+}
+
+/** Another running platform holds the data directory (two would corrupt each other's LevelDB and snapshots). */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(`the data directory ${dataDir} is in use by another platform (process ${pid})`);
+    this.name = 'DataDirInUseError';
+  }
+}
+
+const OWNER_FILE = 'platform.pid';
+
+/**
+ * Claims `dataDir` for this process: `platform.pid` names the owner while it runs. A file left by a
+ * process that is gone (killed, crashed) is taken over; one of a live process refuses the start.
+ * Returns the release, which the platform calls on stop.
+ */
+export function claimDataDir(dataDir: string): () => Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, OWNER_FILE);
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(path, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) throw new DataDirInUseError(dataDir, owner);
+      rmSync(path, { force: true });
+    }
+  }
+  // A snapshot write a crash interrupted leaves its temporary file; the snapshot itself is whole.
+  for (const file of readdirSync(dataDir)) if (file.endsWith('.tmp')) rmSync(join(dataDir, file), { force: true });
+  return async () => rm(path, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
