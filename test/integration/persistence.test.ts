@@ -9,9 +9,11 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tenantRecordKey } from '@cellbook/core/keys/keys';
+import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type OnboardedTenant } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 import { AWS_PROFILE_NAME, awsConfigText } from '@cellbook/local/platform/aws-config';
@@ -53,6 +55,11 @@ interface FirstRun {
   evidenceId: string;
   evidence: Buffer;
   cell: { apiId: string; usagePlans: Record<string, string> };
+  /** An enterprise tenant, in the dedicated cell its placement deployed. */
+  enterprise: OnboardedTenant;
+  /** The detail of an event that named no tenant, which the bus dead-lettered. */
+  deadLettered: { marker: string };
+  adminAccessKeyId: string;
 }
 let first: FirstRun;
 
@@ -80,7 +87,26 @@ describe('a platform on a data directory', () => {
     const completed = await call(platform.url, 'POST', `/cases/${created.body.caseId}/evidence/${requested.body.evidenceId}/complete`, { token: tenant.token });
     expect(completed.status, JSON.stringify(completed.body)).toBe(200);
     const cell = platform.cells.find((candidate) => candidate.cellId === tenant.cellId)!;
+    const enterprise = await onboardTenant(
+      platform.url,
+      operator,
+      { name: `Dedicated ${suffix}`, tier: 'enterprise', adminEmail: `ops-${suffix}@example.com` },
+      `Dedicated-${suffix}-Pass1`,
+    );
+    expect(platform.cells.map((candidate) => candidate.cellId)).toContain(enterprise.cellId);
+    // An event naming no tenant: the bus's rule sends it to the dead-letter queue.
+    const deadLettered = { marker: randomUUID() };
+    const bus = new EventBridgeClient({ region: platform.region, endpoint: platform.endpoints.eventBridge, credentials: sdkCredentials(platform.adminCredentials) });
+    await bus.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: platform.eventBus.name, Source: 'cellbook.test', DetailType: 'Orphan', Detail: JSON.stringify(deadLettered) }] }),
+    );
+    bus.destroy();
+    await platform.eventBus.service.drain();
+    expect(platform.eventBus.deadLetterQueue.map((entry) => (entry.event as { detail: unknown }).detail)).toContainEqual(deadLettered);
     first = {
+      adminAccessKeyId: platform.adminCredentials.accessKeyId,
+      enterprise,
+      deadLettered,
       ports: platform.ports,
       tenant,
       caseId: created.body.caseId,
@@ -106,6 +132,16 @@ describe('a platform on a data directory', () => {
       expect(found.body.title).toBe('Burst pipe');
     });
 
+    it('deploys again the dedicated cell an enterprise tenant was placed in, and serves that tenant there', async () => {
+      const me = await call(platform.url, 'GET', '/me', { token: first.enterprise.token });
+      expect(me.status, JSON.stringify(me.body)).toBe(200);
+      expect(me.body).toMatchObject({ tier: 'enterprise', cellId: first.enterprise.cellId });
+    });
+
+    it('keeps the dead-letter queue', () => {
+      expect(platform.eventBus.deadLetterQueue.map((entry) => (entry.event as { detail: unknown }).detail)).toContainEqual(first.deadLettered);
+    });
+
     it('signs the admin in with the password chosen before the restart', async () => {
       const token = await signIn(platform.url, first.tenant.username, first.tenant.password);
       const me = await call(platform.url, 'GET', '/me', { token });
@@ -125,10 +161,12 @@ describe('a platform on a data directory', () => {
       expect({ apiId: cell.apiId, usagePlans: cell.usagePlans }).toEqual(first.cell);
       const operator = await signIn(platform.url, 'operator', 'operator');
       const listed = await call(platform.url, 'GET', '/admin/tenants', { token: operator });
-      expect(listed.body.items.map((tenant: { tenantId: string }) => tenant.tenantId)).toEqual([first.tenant.tenantId]);
+      expect(listed.body.items.map((tenant: { tenantId: string }) => tenant.tenantId).sort()).toEqual([first.tenant.tenantId, first.enterprise.tenantId].sort());
     });
 
     it('writes an AWS profile that reads the local tables as the platform administrator', async () => {
+      // The same administrator credentials as before the restart: a saved profile keeps working.
+      expect(platform.adminCredentials.accessKeyId).toBe(first.adminAccessKeyId);
       const configFile = join(root, 'aws-config');
       await writeFile(configFile, awsConfigText({ region: platform.region, credentials: platform.adminCredentials, endpoints: platform.endpoints }));
       // The SDK's own shared-config loading, as the CLI and scripts use the file: the credentials and
