@@ -26,7 +26,12 @@ let releases: string;
 /** The platform running at the moment (each step stops it before the next starts). */
 let running: LocalPlatform | undefined;
 
+/** Each run boots a platform and onboards a dedicated cell: far more than a test's 30 s on a loaded machine. */
+const RUN_MS = 240_000;
+
 const boot = async (options: PlatformOptions): Promise<LocalPlatform> => {
+  // A step that failed half-way left its platform running: it stops before the next one starts.
+  await stopRunning();
   running = await startPlatform({ port: 0, releases: { outRoot: releases }, ...options });
   return running;
 };
@@ -64,64 +69,68 @@ interface FirstRun {
 let first: FirstRun;
 
 describe('a platform on a data directory', () => {
-  it('runs a tenant through a day: onboarding, a case, an evidence upload', async () => {
-    const platform = await boot({ dataDir });
-    const operator = await signIn(platform.url, 'operator', 'operator');
-    const suffix = randomUUID().slice(0, 8);
-    const tenant = await onboardTenant(
-      platform.url,
-      operator,
-      { name: `Kept ${suffix}`, tier: 'standard', adminEmail: `admin-${suffix}@example.com` },
-      `Kept-${suffix}-Pass1`,
-    );
-    const created = await call(platform.url, 'POST', '/cases', { token: tenant.token, body: { title: 'Burst pipe', priority: 'high' } });
-    expect(created.status).toBe(201);
-    const evidence = randomBytes(2048);
-    const requested = await call(platform.url, 'POST', `/cases/${created.body.caseId}/evidence`, {
-      token: tenant.token,
-      body: { name: 'photo.png', contentType: 'image/png', size: evidence.byteLength, sha256: sha256(evidence) },
-    });
-    expect(requested.status, JSON.stringify(requested.body)).toBe(201);
-    const { 'content-length': _length, ...headers } = requested.body.upload.headers as Record<string, string>;
-    expect((await fetch(requested.body.upload.url, { method: 'PUT', headers, body: evidence })).status).toBe(200);
-    const completed = await call(platform.url, 'POST', `/cases/${created.body.caseId}/evidence/${requested.body.evidenceId}/complete`, { token: tenant.token });
-    expect(completed.status, JSON.stringify(completed.body)).toBe(200);
-    const cell = platform.cells.find((candidate) => candidate.cellId === tenant.cellId)!;
-    const enterprise = await onboardTenant(
-      platform.url,
-      operator,
-      { name: `Dedicated ${suffix}`, tier: 'enterprise', adminEmail: `ops-${suffix}@example.com` },
-      `Dedicated-${suffix}-Pass1`,
-    );
-    expect(platform.cells.map((candidate) => candidate.cellId)).toContain(enterprise.cellId);
-    // An event naming no tenant: the bus's rule sends it to the dead-letter queue.
-    const deadLettered = { marker: randomUUID() };
-    const bus = new EventBridgeClient({ region: platform.region, endpoint: platform.endpoints.eventBridge, credentials: sdkCredentials(platform.adminCredentials) });
-    await bus.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: platform.eventBus.name, Source: 'cellbook.test', DetailType: 'Orphan', Detail: JSON.stringify(deadLettered) }] }),
-    );
-    bus.destroy();
-    await platform.eventBus.service.drain();
-    expect(platform.eventBus.deadLetterQueue.map((entry) => (entry.event as { detail: unknown }).detail)).toContainEqual(deadLettered);
-    first = {
-      adminAccessKeyId: platform.adminCredentials.accessKeyId,
-      enterprise,
-      deadLettered,
-      ports: platform.ports,
-      tenant,
-      caseId: created.body.caseId,
-      evidenceId: requested.body.evidenceId,
-      evidence,
-      cell: { apiId: cell.apiId, usagePlans: { ...cell.usagePlans } },
-    };
-    await stopRunning();
-  });
+  it(
+    'runs a tenant through a day: onboarding, a case, an evidence upload',
+    async () => {
+      const platform = await boot({ dataDir });
+      const operator = await signIn(platform.url, 'operator', 'operator');
+      const suffix = randomUUID().slice(0, 8);
+      const tenant = await onboardTenant(
+        platform.url,
+        operator,
+        { name: `Kept ${suffix}`, tier: 'standard', adminEmail: `admin-${suffix}@example.com` },
+        `Kept-${suffix}-Pass1`,
+      );
+      const created = await call(platform.url, 'POST', '/cases', { token: tenant.token, body: { title: 'Burst pipe', priority: 'high' } });
+      expect(created.status).toBe(201);
+      const evidence = randomBytes(2048);
+      const requested = await call(platform.url, 'POST', `/cases/${created.body.caseId}/evidence`, {
+        token: tenant.token,
+        body: { name: 'photo.png', contentType: 'image/png', size: evidence.byteLength, sha256: sha256(evidence) },
+      });
+      expect(requested.status, JSON.stringify(requested.body)).toBe(201);
+      const { 'content-length': _length, ...headers } = requested.body.upload.headers as Record<string, string>;
+      expect((await fetch(requested.body.upload.url, { method: 'PUT', headers, body: evidence })).status).toBe(200);
+      const completed = await call(platform.url, 'POST', `/cases/${created.body.caseId}/evidence/${requested.body.evidenceId}/complete`, { token: tenant.token });
+      expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+      const cell = platform.cells.find((candidate) => candidate.cellId === tenant.cellId)!;
+      const enterprise = await onboardTenant(
+        platform.url,
+        operator,
+        { name: `Dedicated ${suffix}`, tier: 'enterprise', adminEmail: `ops-${suffix}@example.com` },
+        `Dedicated-${suffix}-Pass1`,
+      );
+      expect(platform.cells.map((candidate) => candidate.cellId)).toContain(enterprise.cellId);
+      // An event naming no tenant: the bus's rule sends it to the dead-letter queue.
+      const deadLettered = { marker: randomUUID() };
+      const bus = new EventBridgeClient({ region: platform.region, endpoint: platform.endpoints.eventBridge, credentials: sdkCredentials(platform.adminCredentials) });
+      await bus.send(
+        new PutEventsCommand({ Entries: [{ EventBusName: platform.eventBus.name, Source: 'cellbook.test', DetailType: 'Orphan', Detail: JSON.stringify(deadLettered) }] }),
+      );
+      bus.destroy();
+      await platform.eventBus.service.drain();
+      expect(platform.eventBus.deadLetterQueue.map((entry) => (entry.event as { detail: unknown }).detail)).toContainEqual(deadLettered);
+      first = {
+        adminAccessKeyId: platform.adminCredentials.accessKeyId,
+        enterprise,
+        deadLettered,
+        ports: platform.ports,
+        tenant,
+        caseId: created.body.caseId,
+        evidenceId: requested.body.evidenceId,
+        evidence,
+        cell: { apiId: cell.apiId, usagePlans: { ...cell.usagePlans } },
+      };
+      await stopRunning();
+    },
+    RUN_MS,
+  );
 
   describe('started again on the same directory and ports', () => {
     let platform: LocalPlatform;
     beforeAll(async () => {
       platform = await boot({ dataDir, ports: first.ports });
-    });
+    }, RUN_MS);
     afterAll(stopRunning);
 
     it('accepts the token issued before the restart, and shows the case it created', async () => {
@@ -203,7 +212,7 @@ describe('a platform on a data directory', () => {
     beforeAll(async () => {
       await rm(dataDir, { recursive: true, force: true });
       platform = await boot({ dataDir, ports: first.ports });
-    });
+    }, RUN_MS);
     afterAll(stopRunning);
 
     it('has no tenants, and refuses the token and the password from before', async () => {
@@ -217,14 +226,18 @@ describe('a platform on a data directory', () => {
 });
 
 describe('a platform without a data directory', () => {
-  it('keeps its state in memory: nothing appears in the working directory’s .cellbook', async () => {
-    const listing = async () => (await readdir(join(process.cwd(), '.cellbook'), { recursive: true }).catch(() => [])).sort();
-    const before = await listing();
-    const platform = await boot({});
-    const operator = await signIn(platform.url, 'operator', 'operator');
-    const suffix = randomUUID().slice(0, 8);
-    await onboardTenant(platform.url, operator, { name: `Fleeting ${suffix}`, tier: 'basic', adminEmail: `admin-${suffix}@example.com` }, `Fleeting-${suffix}-Pass1`);
-    await stopRunning();
-    expect(await listing()).toEqual(before);
-  });
+  it(
+    'keeps its state in memory: nothing appears in the working directory’s .cellbook',
+    async () => {
+      const listing = async () => (await readdir(join(process.cwd(), '.cellbook'), { recursive: true }).catch(() => [])).sort();
+      const before = await listing();
+      const platform = await boot({});
+      const operator = await signIn(platform.url, 'operator', 'operator');
+      const suffix = randomUUID().slice(0, 8);
+      await onboardTenant(platform.url, operator, { name: `Fleeting ${suffix}`, tier: 'basic', adminEmail: `admin-${suffix}@example.com` }, `Fleeting-${suffix}-Pass1`);
+      await stopRunning();
+      expect(await listing()).toEqual(before);
+    },
+    RUN_MS,
+  );
 });

@@ -25,14 +25,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { values: flags } = parseArgs({ options: { reset: { type: 'boolean', default: false } } });
 
-const portFromEnv = (name: string, fallback: number): number => {
+const portFromEnv = (name: string, fallback: number, lowest: number, highest = 65_535): number => {
   const value = process.env[name];
   const port = value === undefined || value === '' ? fallback : Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`${name} must be a port number, not "${value}"`);
+  if (!Number.isInteger(port) || port < lowest || port > highest) throw new Error(`${name} must be a port number from ${lowest} to ${highest}, not "${value}"`);
   return port;
 };
-const port = portFromEnv('PORT', 3000);
-const portBase = portFromEnv('CELLBOOK_PORT_BASE', DEFAULT_PORT_BASE);
+// PORT=0: the router on a free port, as before ports were fixed.
+const port = portFromEnv('PORT', 3000, 0);
+// The block spans the base and 10 + one port per catalogued cell above it.
+const portBase = portFromEnv('CELLBOOK_PORT_BASE', DEFAULT_PORT_BASE, 1, 65_535 - 10 - Cell.CELL_CATALOG.length);
 const operatorPassword = process.env.LOCAL_OPERATOR_PASSWORD || 'operator';
 const logDir = resolve(process.env.CELLBOOK_LOG_DIR ?? '.cellbook/logs');
 mkdirSync(logDir, { recursive: true });
