@@ -5,6 +5,7 @@
  */
 import type * as Cell from '@cellbook/core/cells/cell';
 import * as Events from '@cellbook/core/events/events';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalApiGateway, type ApiGatewaySnapshot } from '../aws/api-gateway.js';
 import { createCognitoService, createLocalCognito, type CognitoSnapshot, type LocalCognito } from '../aws/cognito-idp.js';
@@ -59,6 +60,12 @@ export const DATA_LAYOUT = {
   iam: 'iam.json',
 } as const;
 
+/** `path`, created if need be: DynamoDB Local's -dbPath must exist (dynalite's LevelDB creates its own). */
+function existingDir(path: string): string {
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
 export async function startAwsServices({ catalog, options, gatewayClock, cleanups }: AwsServicesInput) {
   const { dataDir } = options;
   const ports = options.ports ?? {};
@@ -84,7 +91,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
   // dynalite keeps its tables in LevelDB under the data directory; DynamoDB Local in its own files.
   const storage =
     dynamodbEngine === 'dynamodb-local'
-      ? await startDynamoDbLocal(dataDir === undefined ? {} : { dataDir: join(dataDir, DATA_LAYOUT.dynamodbLocal) })
+      ? await startDynamoDbLocal(dataDir === undefined ? {} : { dataDir: existingDir(join(dataDir, DATA_LAYOUT.dynamodbLocal)) })
       : await startLocalDynamo(dataDir === undefined ? {} : { dataDir: join(dataDir, DATA_LAYOUT.dynalite) });
   cleanups.push(() => storage.close());
   const interceptors = new Set<(call: DynamoDbCall) => void | Promise<void>>();
