@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GateSettings } from '@cellbook/core/releases/release';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { cellRecordKey } from '@cellbook/core/keys/keys';
 import * as Cell from '@cellbook/core/cells/cell';
 import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
 import type { TierName } from '@cellbook/core/tenancy/tiers';
@@ -30,16 +32,31 @@ import { tenantAccessTrust } from './roles/cell-roles.js';
 import { controlDrillRole, controlRoles } from './roles/control-roles.js';
 import { platformAdminRole } from './roles/role-definition.js';
 import { answerUnparseableRequest } from './router.js';
-import { startAwsServices, type DynamoDbEngine } from './platform/aws-services.js';
+import { DATA_LAYOUT, startAwsServices, type DynamoDbEngine } from './platform/aws-services.js';
 import { deployCell, type CellGrants } from './platform/cell-deployment.js';
 import { startControlPlane } from './platform/control-plane.js';
 import { close, listen } from './platform/listen.js';
 import { PREFIX, STAGE } from './platform/naming.js';
+import type { PlatformPorts, PortRequest } from './platform/ports.js';
 import { localRouting } from './platform/routing.js';
 
 export interface PlatformOptions {
-  /** The router's port (DESIGN: 3000); 0 picks a free one. */
+  /** The router's port (DESIGN: 3000); 0 picks a free one. Same as `ports.router`, which it overrides. */
   port?: number;
+  /**
+   * Fixed ports for the other endpoints (`npm start`: platform/ports.ts `stablePorts`); any left out
+   * takes a free one, as every test does. A port already taken fails the start with a `PortInUseError`.
+   */
+  ports?: PortRequest;
+  /**
+   * Where the platform keeps its state between runs (`npm start`: `.cellbook/data`): the tables, the
+   * evidence objects, both user directories with their signing keys and refresh tokens, API keys and
+   * usage plans, the bus's dead letters, the administrator's session. A start on the same directory
+   * finds everything as the last run left it. Absent (every test): all in memory, nothing written.
+   * Tokens issued before a restart verify after it only if the Cognito endpoint keeps its port
+   * (the issuer names it): reuse `ports` too.
+   */
+  dataDir?: string;
   cells?: readonly Cell.CellDefinition[];
   operatorPassword?: string;
   /** Drives API Gateway's usage plans and authorizer cache, so tests can move time. */
@@ -118,6 +135,15 @@ export interface LocalReleases {
 export interface LocalPlatform {
   /** The router: the one URL clients use. */
   url: string;
+  /** The port of every endpoint (pass it back as `ports` to start again on the same ones). */
+  ports: PlatformPorts;
+  /** Where the state is kept (`PlatformOptions.dataDir`); undefined when in memory. */
+  dataDir: string | undefined;
+  /**
+   * The platform administrator's credentials (its role allows everything): what `.cellbook/aws-config`
+   * hands the AWS CLI and scripts. Kept in the data directory, so they outlive a restart.
+   */
+  adminCredentials: RoleSession;
   controlPlaneUrl: string;
   cells: LocalCellHandle[];
   /** `dynamodbStorage` is the storage engine itself, without IAM: for diagnostics and benchmarks only. */
@@ -182,6 +208,18 @@ export interface DeadLetteredEvent {
 }
 
 const FUNCTION_SESSION_SECONDS = 7 * 24 * 3600;
+/** The administrator's session lives a month; a kept one with less than a day left is replaced at start. */
+const ADMIN_SESSION_SECONDS = 30 * 24 * 3600;
+const ADMIN_SESSION_MIN_LEFT_MS = 24 * 3600 * 1000;
+
+/** The administrator's session an earlier run kept, if still good for a day, or a new one. */
+function keptAdminSession(iam: LocalIam, adminArn: string, kept: RoleSession | undefined): RoleSession {
+  if (kept && kept.roleArn === adminArn && kept.expiration - Date.now() > ADMIN_SESSION_MIN_LEFT_MS) {
+    iam.adoptSession(kept);
+    return kept;
+  }
+  return iam.issueRoleSession(adminArn, 'deployer', {}, ADMIN_SESSION_SECONDS);
+}
 
 function credentialEnv(session: RoleSession): Record<string, string> {
   return {
@@ -267,6 +305,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       eventBridgeServer,
       eventBus,
       serviceEnv,
+      persisted,
+      restored,
     } = await startAwsServices({ catalog, options, gatewayClock, cleanups });
 
     // "Deploy": roles, tables, usage plans, the cell catalog.
@@ -275,7 +315,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const usageTable = `${PREFIX}-usage`;
     const cellTable = (cellId: string) => `${PREFIX}-${cellId}`;
     const admin = iam.createRole(platformAdminRole(PREFIX));
-    const adminSession = iam.issueRoleSession(admin.arn, 'deployer', {}, FUNCTION_SESSION_SECONDS);
+    const adminSession = keptAdminSession(iam, admin.arn, restored<{ adminSession?: RoleSession }>(DATA_LAYOUT.iam)?.adminSession);
+    persisted(DATA_LAYOUT.iam, () => ({ adminSession }))?.changed();
     const adminCredentials = {
       accessKeyId: adminSession.accessKeyId,
       secretAccessKey: adminSession.secretAccessKey,
@@ -285,7 +326,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     const adminDocs = documentClient({ region: LOCAL_REGION, endpoint: dynamodb.url, credentials: adminCredentials });
     cleanups.push(async () => adminDynamo.destroy());
 
-    const createTable = (TableName: string, listingIndex: boolean) => adminDynamo.send(new CreateTableCommand(cellbookTable(TableName, { listingIndex })));
+    // A table kept in the data directory exists already: the deploy step leaves it as it is.
+    const createTable = (TableName: string, listingIndex: boolean) =>
+      adminDynamo.send(new CreateTableCommand(cellbookTable(TableName, { listingIndex }))).catch((error: unknown) => {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      });
     await createTable(tenantsTable, true);
     await createTable(cellsTable, false);
     // The usage ledger (DESIGN §10): keyed PK/SK, every tenant's rows of a period by GSI1.
@@ -293,10 +338,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
 
     // The control plane's API exists before the cells: their tenant sessions may invoke its identity
     // broker (the tenant access role's policy names the API), and their functions call it.
-    const controlApi = apiGateway.createRestApi(`${PREFIX}-control`);
+    // Looked up first: a kept gateway has it already, under the id its saved references name.
+    const controlApi = apiGateway.restApiNamed(`${PREFIX}-control`) ?? apiGateway.createRestApi(`${PREFIX}-control`);
     const controlApiStageArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${controlApi.id}/${STAGE}`;
     let controlListener: RequestListener = (_req, res) => res.writeHead(503).end();
-    const controlGateway = await listen((req, res) => controlListener(req, res));
+    const controlGateway = await listen((req, res) => controlListener(req, res), options.ports?.controlPlane, 'control plane API');
     cleanups.push(() => close(controlGateway.server));
 
     const hosts: FunctionHost[] = [];
@@ -395,6 +441,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         telemetry,
       });
     for (const definition of cellsToBoot) await bootCell(definition);
+    // Dedicated cells deployed in an earlier run (kept in the registry) are deployed again with the
+    // platform, as their stacks would still stand in AWS: their tenants are there.
+    for (const definition of catalog.filter((cell) => cell.placement !== 'pooled')) {
+      const { Item } = await adminDocs.send(new GetCommand({ TableName: cellsTable, Key: cellRecordKey(definition.cellId), ConsistentRead: true }));
+      if (Item?.apiId !== undefined) await bootCell(definition);
+    }
     // Dedicated cells are created when placement asks for one (`CellRequested`), as a deploy
     // pipeline would create their stacks in AWS.
     eventBridge.putRule({
@@ -417,7 +469,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
 
     // The router listens before the control plane starts: onboarding and moves check routes through it.
     let routerListener: RequestListener = (_req, res) => res.writeHead(503).end();
-    const router = await listen((req, res) => routerListener(req, res), options.port ?? 0);
+    const router = await listen((req, res) => routerListener(req, res), options.port ?? options.ports?.router ?? 0, 'router');
     // Browsers reach it as localhost or as 127.0.0.1: two origins.
     const routerPort = new URL(router.url).port;
     routerOrigins = [`http://localhost:${routerPort}`, `http://127.0.0.1:${routerPort}`];
@@ -449,12 +501,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     controlListener = controlPlaneListener;
     controlInvoke = (handler, event, timeoutMs) => controlHosts[controlIdentityOf(handler)].invoke(handler, event, timeoutMs);
     // Local only (DESIGN §5): the operator's password may be the simple default, so no pool policy applies.
-    await operatorCognito.createUser({
-      username: 'operator',
-      password: options.operatorPassword ?? 'operator',
-      groups: ['operator'],
-      skipPasswordPolicy: true,
-    });
+    // A kept directory has the operator already: the password is still the one this start was given.
+    const operatorPassword = options.operatorPassword ?? 'operator';
+    if (operatorCognito.hasUser('operator')) await operatorCognito.setPassword('operator', operatorPassword, { skipPasswordPolicy: true });
+    else await operatorCognito.createUser({ username: 'operator', password: operatorPassword, groups: ['operator'], skipPasswordPolicy: true });
 
     routerListener = localRouting({
       adminDocs,
@@ -501,8 +551,25 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       return { ...serviceEnv, ...controlEnv, ROUTER_URL: router.url, ...credentialEnv(session), AWS_LAMBDA_FUNCTION_NAME: `${PREFIX}-control-drills` };
     };
 
+    const portOf = (url: string) => Number(new URL(url).port);
     return {
       url: router.url,
+      get ports(): PlatformPorts {
+        return {
+          router: portOf(router.url),
+          controlPlane: portOf(controlGateway.url),
+          dynamodb: portOf(dynamodb.url),
+          sts: portOf(sts.url),
+          s3: portOf(s3Server.url),
+          cognito: portOf(cognitoServer.url),
+          apiGateway: portOf(apiGatewayServer.url),
+          eventBridge: portOf(eventBridgeServer.url),
+          // Dedicated cells boot later: read when asked.
+          cells: Object.fromEntries(cells.map((cell) => [cell.cellId, portOf(cell.url)])),
+        };
+      },
+      dataDir: options.dataDir,
+      adminCredentials: adminSession,
       controlPlaneUrl: controlGateway.url,
       cells,
       endpoints: {

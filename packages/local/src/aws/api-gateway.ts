@@ -7,7 +7,7 @@
  * control plane does at run time (API keys, usage plan keys) goes through the management API.
  */
 import { systemClock, type Authenticate, type Authorize, type Clock, type RequestListener } from './types.js';
-import { createGatewayState, uniqueId } from './api-gateway/gateway-state.js';
+import { createGatewayState, uniqueId, type ApiKeyRecord, type UsagePlanRecord } from './api-gateway/gateway-state.js';
 import { INVALID_PLAN, createManagementApi } from './api-gateway/management-api.js';
 import { createMetering } from './api-gateway/metering.js';
 
@@ -74,12 +74,38 @@ export interface LocalApiGatewayOptions {
   authenticate: Authenticate;
   authorize: Authorize;
   now?: Clock;
+  /**
+   * The gateway as an earlier run left it (`snapshot()`): REST APIs, usage plans, API keys (ids and
+   * values) with their plan memberships, and the quota counts. Empty when absent.
+   */
+  restore?: ApiGatewaySnapshot;
+  /** Called after anything `snapshot()` holds may have changed (the platform saves it, debounced). */
+  onChange?: () => void;
+}
+
+/** The gateway's state as the platform saves it between runs. Token buckets are not kept: a bucket is born full. */
+export interface ApiGatewaySnapshot {
+  restApis: { id: string; name: string }[];
+  apiKeys: ApiKeyRecord[];
+  usagePlans: (Omit<UsagePlanRecord, 'keyIds'> & { keyIds: string[] })[];
+  /** `${planId}/${keyId}` → [UTC day, count][] */
+  dailyCounts: [string, [string, number][]][];
 }
 
 export interface LocalApiGateway {
   listener: RequestListener;
   createRestApi(name: string): { id: string };
+  /**
+   * The REST API of that name, if one exists (API Gateway does not make names unique; the deploy
+   * step names each of its APIs once, and looks it up to stay idempotent across restarts, as
+   * CloudFormation keeps a resource's physical id).
+   */
+  restApiNamed(name: string): { id: string } | undefined;
   createUsagePlan(input: CreateUsagePlanInput): { id: string };
+  /** The usage plan of that name, if one exists (see `restApiNamed`). */
+  usagePlanNamed(name: string): { id: string } | undefined;
+  /** The gateway's state, for the platform to save (see `restore`). */
+  snapshot(): ApiGatewaySnapshot;
   updateUsagePlan(id: string, patch: UsagePlanPatch): void;
   meter(request: MeterRequest): MeterOutcome;
   /** The id of the key with this value, as API Gateway's access log names it (`$context.identity.apiKeyId`). */
@@ -94,17 +120,43 @@ export interface LocalApiGateway {
 }
 
 export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApiGateway {
-  const { authenticate, authorize, now = systemClock } = options;
+  const { authenticate, authorize, now = systemClock, restore, onChange = () => undefined } = options;
   const state = createGatewayState();
-  const { restApis, usagePlans } = state;
-  const { meter, usage } = createMetering(state, now);
-  const { listener, onAuthorizerCacheFlush, assertNoStageConflict } = createManagementApi(state, { authenticate, authorize, now });
+  const { restApis, usagePlans, apiKeys, keyIdsByValue, dailyCounts } = state;
+  for (const api of restore?.restApis ?? []) restApis.set(api.id, { ...api });
+  for (const key of restore?.apiKeys ?? []) {
+    apiKeys.set(key.id, { ...key });
+    keyIdsByValue.set(key.value, key.id);
+  }
+  for (const plan of restore?.usagePlans ?? []) usagePlans.set(plan.id, { ...plan, keyIds: new Set(plan.keyIds) });
+  for (const [stateKey, counts] of restore?.dailyCounts ?? []) dailyCounts.set(stateKey, new Map(counts));
+  const metering = createMetering(state, now);
+  const { usage } = metering;
+  // A metered request counts against its quota: the counts change (saved debounced, off the request's path).
+  const meter = (request: MeterRequest): MeterOutcome => {
+    const outcome = metering.meter(request);
+    if (outcome.outcome === 'allowed') onChange();
+    return outcome;
+  };
+  const management = createManagementApi(state, { authenticate, authorize, now });
+  const { onAuthorizerCacheFlush, assertNoStageConflict } = management;
+  // Any management call may create or change keys and memberships: each one, once answered, tells the platform.
+  const listener: RequestListener = (req, res) => {
+    res.once('finish', onChange);
+    management.listener(req, res);
+  };
 
   function createRestApi(name: string): { id: string } {
     const id = uniqueId(10, restApis);
     restApis.set(id, { id, name });
+    onChange();
     return { id };
   }
+
+  const named = <T extends { id: string; name: string }>(records: Map<string, T>, name: string): { id: string } | undefined => {
+    for (const record of records.values()) if (record.name === name) return { id: record.id };
+    return undefined;
+  };
 
   function checkPlanSettings(planId: string | undefined, apiStages: ApiStage[], throttle?: ThrottleSettings, quota?: QuotaSettings): void {
     for (const { apiId } of apiStages) {
@@ -131,6 +183,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
       quota: input.quota && { ...input.quota, offset: 0 },
       keyIds: new Set(),
     });
+    onChange();
     return { id };
   }
 
@@ -147,8 +200,30 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     // Existing buckets keep their tokens; the new capacity and rate apply from the next request.
     plan.throttle = throttle && { ...throttle };
     plan.quota = quota && { ...quota, offset: 0 };
+    onChange();
+  }
+
+  function snapshot(): ApiGatewaySnapshot {
+    return {
+      restApis: [...restApis.values()].map((api) => ({ ...api })),
+      apiKeys: [...apiKeys.values()].map((key) => ({ ...key })),
+      usagePlans: [...usagePlans.values()].map((plan) => ({ ...plan, keyIds: [...plan.keyIds] })),
+      dailyCounts: [...dailyCounts].map(([stateKey, counts]) => [stateKey, [...counts]]),
+    };
   }
 
   const apiKeyIdOf = (apiKeyValue: string) => state.keyIdsByValue.get(apiKeyValue);
-  return { listener, createRestApi, createUsagePlan, updateUsagePlan, meter, apiKeyIdOf, usage, onAuthorizerCacheFlush };
+  return {
+    listener,
+    createRestApi,
+    restApiNamed: (name) => named(restApis, name),
+    createUsagePlan,
+    usagePlanNamed: (name) => named(usagePlans, name),
+    updateUsagePlan,
+    meter,
+    apiKeyIdOf,
+    usage,
+    onAuthorizerCacheFlush,
+    snapshot,
+  };
 }

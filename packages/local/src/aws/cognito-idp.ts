@@ -15,7 +15,17 @@ import { DEFAULT_PASSWORD_POLICY, generateTemporaryPassword, hashPassword, passw
 import { createPoolListener, poolArn, type PoolOperation } from './cognito/pool-listener.js';
 import { createTokenSigner } from './cognito/token-signer.js';
 import { CognitoError, attributePairs, epochSeconds, optionalInteger, optionalString, requiredString, stringList, stringMap } from './cognito/protocol.js';
-import { STANDARD_ATTRIBUTES, UserTable, attributeList, decodePaginationToken, encodePaginationToken, parseFilter, type UserRecord } from './cognito/user-records.js';
+import {
+  STANDARD_ATTRIBUTES,
+  UserTable,
+  attributeList,
+  decodePaginationToken,
+  encodePaginationToken,
+  parseFilter,
+  type UserRecord,
+  type UserStatus,
+} from './cognito/user-records.js';
+import type { JWK } from 'jose';
 
 export interface LocalCognitoOptions {
   /** e.g. `us-east-1_Cellbook1` */
@@ -54,6 +64,34 @@ export interface LocalCognitoOptions {
    * user, found by either spelling, and stored as created.
    */
   signInCaseSensitive?: boolean;
+  /**
+   * The pool as an earlier run left it (`snapshot()`): its users with their password hashes, groups
+   * and attributes, its refresh tokens, and its signing key — so that tokens and passwords from
+   * before a restart still work (`npm start` with a data directory). A new, empty pool when absent.
+   */
+  restore?: CognitoSnapshot;
+  /** Called after anything `snapshot()` holds may have changed (the platform then saves it, debounced). */
+  onChange?: () => void;
+}
+
+/** A pool's state as the platform saves it between runs (JSON: buffers as base64). */
+export interface CognitoSnapshot {
+  /** The private signing key (JWK). */
+  signingKey: JWK;
+  groups: string[];
+  users: {
+    username: string;
+    sub: string;
+    attributes: [string, string][];
+    groups: string[];
+    password: { salt: string; hash: string };
+    status: UserStatus;
+    enabled: boolean;
+    createdAt: number;
+    lastModifiedAt: number;
+    temporaryPasswordSetAt?: number;
+  }[];
+  refreshGrants: [token: string, grant: RefreshGrant][];
 }
 
 /** A user seeded directly into the pool, as if created and confirmed with a permanent password. */
@@ -79,6 +117,11 @@ export interface LocalCognito {
   jwksUrl: string;
   userPoolArn: string;
   createUser(user: SeedUser): Promise<{ username: string; sub: string }>;
+  hasUser(username: string): boolean;
+  /** Sets a user's permanent password, as `AdminSetUserPassword` with `Permanent` (or an import, with `skipPasswordPolicy`). */
+  setPassword(username: string, password: string, options?: { skipPasswordPolicy?: boolean }): Promise<void>;
+  /** The pool's state, for the platform to save (see `restore`). */
+  snapshot(): CognitoSnapshot;
   createGroup(name: string): void;
   /**
    * Signs arbitrary claims with the pool's key. Not reachable over HTTP: it lets tests prove that
@@ -87,7 +130,7 @@ export interface LocalCognito {
   mintToken(claims: Record<string, unknown>, options?: { issuer?: string; issuedAt?: number; expiresAt?: number }): Promise<string>;
 }
 
-interface RefreshGrant {
+export interface RefreshGrant {
   username: string;
   /** Tells a grant of a deleted user apart from one of a new user with the same name. */
   sub: string;
@@ -148,14 +191,21 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   const jwksUrl = `${issuer}/.well-known/jwks.json`;
   const userPoolArn = poolArn(options.region ?? LOCAL_REGION, userPoolId);
 
-  const { jwks, issueTokens, mintToken } = await createTokenSigner({ issuer, clientId, accessTokenTtlSeconds, now });
+  const { restore, onChange = () => undefined } = options;
+  const { jwks, issueTokens, mintToken, signingKey } = await createTokenSigner({
+    issuer,
+    clientId,
+    accessTokenTtlSeconds,
+    now,
+    ...(restore ? { signingKey: restore.signingKey } : {}),
+  });
   // Unknown usernames still pay for one scrypt, so response time does not reveal which users exist.
   const decoyHash = await hashPassword(randomBytes(16).toString('hex'));
 
   const users = new UserTable(options.signInCaseSensitive ?? false);
   /** By user key, for unknown usernames too: a lockout must not reveal whether a user exists. */
   const failedSignIns = new Map<string, FailedSignIns>();
-  const groups = new Set(options.groups ?? []);
+  const groups = new Set([...(options.groups ?? []), ...(restore?.groups ?? [])]);
   const customAttributes = new Set((options.customAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
   const immutableAttributes = new Set((options.immutableAttributes ?? ['tenant_id']).map((name) => `custom:${name}`));
 
@@ -169,7 +219,16 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     }
     return checked;
   }
-  const refreshGrants = new Map<string, RefreshGrant>();
+  const refreshGrants = new Map<string, RefreshGrant>(restore?.refreshGrants ?? []);
+  for (const user of restore?.users ?? []) {
+    users.add({
+      ...user,
+      attributes: new Map(user.attributes),
+      groups: new Set(user.groups),
+      password: { salt: Buffer.from(user.password.salt, 'base64'), hash: Buffer.from(user.password.hash, 'base64') },
+      temporaryPasswordSetAt: user.temporaryPasswordSetAt,
+    });
+  }
   const challengeSessions = new Map<string, ChallengeSession>();
 
   function findUser(username: string): UserRecord {
@@ -518,6 +577,23 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     ['ListUsers', { signed: true, handle: listUsers }],
   ]);
 
+  // Every operation but the two reads may change users, grants or lockouts: each tells the platform
+  // so (cheap; the save is debounced), rather than each mutation site remembering to.
+  const READS = new Set(['AdminGetUser', 'ListUsers']);
+  for (const [name, operation] of operations) {
+    if (READS.has(name)) continue;
+    operations.set(name, {
+      ...operation,
+      handle: async (input) => {
+        try {
+          return await operation.handle(input);
+        } finally {
+          onChange();
+        }
+      },
+    });
+  }
+
   const serve = createPoolListener({
     userPoolId,
     region: options.region ?? LOCAL_REGION,
@@ -553,14 +629,64 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       temporaryPasswordSetAt: undefined,
     };
     users.add(user);
+    onChange();
     return { username: user.username, sub: user.sub };
   }
 
   function createGroup(name: string): void {
     groups.add(name);
+    onChange();
   }
 
-  return { listener, serve, userPoolId, clientId, issuer, jwksUrl, userPoolArn, createUser, createGroup, mintToken };
+  async function setPassword(username: string, password: string, setOptions: { skipPasswordPolicy?: boolean } = {}): Promise<void> {
+    const user = users.get(username);
+    if (!user) throw new Error(`No user ${username} in ${userPoolId}`);
+    const failure = setOptions.skipPasswordPolicy ? undefined : passwordPolicyFailure(password, passwordPolicy);
+    if (failure) throw new Error(`Password for ${username} does not conform to policy: ${failure}`);
+    user.password = await hashPassword(password);
+    user.status = 'CONFIRMED';
+    user.temporaryPasswordSetAt = undefined;
+    user.lastModifiedAt = now();
+    onChange();
+  }
+
+  function snapshot(): CognitoSnapshot {
+    const current = now();
+    return {
+      signingKey,
+      groups: [...groups],
+      users: [...users.values()].map((user) => ({
+        username: user.username,
+        sub: user.sub,
+        attributes: [...user.attributes],
+        groups: [...user.groups],
+        password: { salt: user.password.salt.toString('base64'), hash: user.password.hash.toString('base64') },
+        status: user.status,
+        enabled: user.enabled,
+        createdAt: user.createdAt,
+        lastModifiedAt: user.lastModifiedAt,
+        ...(user.temporaryPasswordSetAt === undefined ? {} : { temporaryPasswordSetAt: user.temporaryPasswordSetAt }),
+      })),
+      // Expired grants answer "expired" only until the restart; then "invalid", which refuses as well.
+      refreshGrants: [...refreshGrants].filter(([, grant]) => grant.expiresAt > current),
+    };
+  }
+
+  return {
+    listener,
+    serve,
+    userPoolId,
+    clientId,
+    issuer,
+    jwksUrl,
+    userPoolArn,
+    createUser,
+    hasUser: (username) => users.has(username),
+    setPassword,
+    createGroup,
+    mintToken,
+    snapshot,
+  };
 }
 
 /**

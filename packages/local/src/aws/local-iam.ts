@@ -136,6 +136,15 @@ export class LocalIam {
     return session;
   }
 
+  /**
+   * Accepts again a session this IAM issued in an earlier run (the platform keeps the administrator's,
+   * so a saved profile outlives a restart). Its role must exist; an expired one is refused as usual.
+   */
+  adoptSession(session: RoleSession): void {
+    this.requireRole(session.roleArn);
+    this.sessions.set(session.accessKeyId, { ...session, tags: { ...session.tags } });
+  }
+
   resolveSession(accessKeyId: string): RoleSession | undefined {
     return this.sessions.get(accessKeyId);
   }

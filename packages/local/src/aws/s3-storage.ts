@@ -1,6 +1,7 @@
 /**
  * Where the local S3 endpoint keeps buckets and objects: a small interface, so the in-memory store
- * used today can be swapped for one on disk (issue 11) without touching the protocol or the fence.
+ * (tests) and the one on disk (`npm start`, s3-disk-storage.ts) are interchangeable without touching
+ * the protocol or the fence.
  */
 
 /** The checksum algorithms S3 can store with an object (`x-amz-checksum-<name>`). */
@@ -41,12 +42,12 @@ interface MemoryBucket {
 }
 
 /** Keys compare as S3 lists them: by UTF-8 bytes. */
-function compareKeys(a: string, b: string): number {
+export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 /** The first index whose key sorts after `key` (`inclusive`: at or after). */
-function searchKeys(keys: readonly string[], key: string, inclusive: boolean): number {
+export function searchKeys(keys: readonly string[], key: string, inclusive: boolean): number {
   let low = 0;
   let high = keys.length;
   while (low < high) {

@@ -5,19 +5,23 @@
  */
 import type * as Cell from '@cellbook/core/cells/cell';
 import * as Events from '@cellbook/core/events/events';
-import { createLocalApiGateway } from '../aws/api-gateway.js';
-import { createCognitoService, createLocalCognito } from '../aws/cognito-idp.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLocalApiGateway, type ApiGatewaySnapshot } from '../aws/api-gateway.js';
+import { createCognitoService, createLocalCognito, type CognitoSnapshot, type LocalCognito } from '../aws/cognito-idp.js';
 import { createDynamoDbEndpoint, startLocalDynamo, type DynamoDbCall } from '../aws/dynamodb-endpoint.js';
 import { startDynamoDbLocal } from '../aws/dynamodb-local.js';
 import { createLocalEventBridge } from '../aws/eventbridge.js';
 import { LocalIam } from '../aws/local-iam.js';
 import { createLocalS3 } from '../aws/s3-endpoint.js';
+import { DiskObjectStore } from '../aws/s3-disk-storage.js';
 import { MemoryObjectStore } from '../aws/s3-storage.js';
 import { createStsEndpoint } from '../aws/sts-endpoint.js';
 import { LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js';
 import type { DeadLetteredEvent, PlatformOptions } from '../platform.js';
 import { close, listen } from './listen.js';
 import { PREFIX } from './naming.js';
+import { claimDataDir, readSnapshot, snapshotWriter, type SnapshotWriter } from './persistence.js';
 
 export const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
 export const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
@@ -41,61 +45,149 @@ export interface AwsServicesInput {
   cleanups: (() => Promise<void>)[];
 }
 
+/**
+ * Where each stand-in keeps its state under `PlatformOptions.dataDir` (README: "Local data"): the
+ * tables in the storage engine's own files, the evidence objects one file each, the rest as JSON
+ * snapshots.
+ */
+export const DATA_LAYOUT = {
+  dynalite: 'dynamodb',
+  dynamodbLocal: 'dynamodb-local',
+  objects: 's3',
+  cognito: (poolId: string) => `cognito-${poolId}.json`,
+  apiGateway: 'api-gateway.json',
+  deadLetters: 'eventbridge-dead-letters.json',
+  iam: 'iam.json',
+} as const;
+
+/** `path`, created if need be: DynamoDB Local's -dbPath must exist (dynalite's LevelDB creates its own). */
+function existingDir(path: string): string {
+  mkdirSync(path, { recursive: true });
+  return path;
+}
+
 export async function startAwsServices({ catalog, options, gatewayClock, cleanups }: AwsServicesInput) {
+  const { dataDir } = options;
+  const ports = options.ports ?? {};
+  // One platform per data directory: pushed first, so the claim is released after everything else has stopped.
+  if (dataDir !== undefined) cleanups.push(claimDataDir(dataDir));
+  /** The snapshots to write once more when the platform stops (after every server has closed). */
+  const snapshots: SnapshotWriter[] = [];
+  const persisted = <T>(file: string, snapshot: () => T): SnapshotWriter | undefined => {
+    if (dataDir === undefined) return undefined;
+    const writer = snapshotWriter(join(dataDir, file), snapshot, { onError: (error) => console.error(`cellbook: could not save ${file}:`, error) });
+    snapshots.push(writer);
+    return writer;
+  };
+  // Registered first, so it runs last: every stand-in has stopped changing by then.
+  cleanups.push(async () => {
+    await Promise.all(snapshots.map((writer) => writer.flush()));
+  });
+  const restored = <T>(file: string): T | undefined => (dataDir === undefined ? undefined : readSnapshot<T>(join(dataDir, file)));
+
   // A signature for any region the catalog names is accepted, as that region's endpoint would.
   const iam = new LocalIam({ regions: catalog.map((cell) => cell.region) });
   const dynamodbEngine = options.dynamodb ?? dynamoDbEngineFromEnv();
-  const storage = dynamodbEngine === 'dynamodb-local' ? await startDynamoDbLocal() : await startLocalDynamo();
+  // dynalite keeps its tables in LevelDB under the data directory; DynamoDB Local in its own files.
+  const storage =
+    dynamodbEngine === 'dynamodb-local'
+      ? await startDynamoDbLocal(dataDir === undefined ? {} : { dataDir: existingDir(join(dataDir, DATA_LAYOUT.dynamodbLocal)) })
+      : await startLocalDynamo(dataDir === undefined ? {} : { dataDir: join(dataDir, DATA_LAYOUT.dynalite) });
   cleanups.push(() => storage.close());
   const interceptors = new Set<(call: DynamoDbCall) => void | Promise<void>>();
   const beforeStorage = async (call: DynamoDbCall) => {
     for (const interceptor of [...interceptors]) await interceptor(call);
   };
-  const dynamodb = await listen(createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage, emulateTransactions: dynamodbEngine === 'dynalite' }));
+  const dynamodb = await listen(
+    createDynamoDbEndpoint({ iam, upstream: storage.url, beforeStorage, emulateTransactions: dynamodbEngine === 'dynalite' }),
+    ports.dynamodb,
+    'DynamoDB',
+  );
   cleanups.push(() => close(dynamodb.server));
-  const sts = await listen(createStsEndpoint(iam));
+  const sts = await listen(createStsEndpoint(iam), ports.sts, 'STS');
   cleanups.push(() => close(sts.server));
-  // The cells' evidence buckets (DESIGN §11), behind the same IAM as the table; in memory for now.
-  const s3 = createLocalS3({ iam, store: new MemoryObjectStore() });
-  const s3Server = await listen(s3.listener);
+  // The cells' evidence buckets (DESIGN §11), behind the same IAM as the table: on disk with a data directory.
+  const objectStore = dataDir === undefined ? new MemoryObjectStore() : await DiskObjectStore.open(join(dataDir, DATA_LAYOUT.objects));
+  const s3 = createLocalS3({ iam, store: objectStore });
+  const s3Server = await listen(s3.listener, ports.s3, 'S3');
   cleanups.push(() => close(s3Server.server));
   let cognitoListener: RequestListener = (_req, res) => res.writeHead(503).end();
-  const cognitoServer = await listen((req, res) => cognitoListener(req, res));
+  const cognitoServer = await listen((req, res) => cognitoListener(req, res), ports.cognito, 'Cognito');
   cleanups.push(() => close(cognitoServer.server));
-  const cognito = await createLocalCognito({
-    userPoolId: USER_POOL_ID,
-    clientId: USER_POOL_CLIENT_ID,
-    issuerBaseUrl: cognitoServer.url,
-    authenticate: iam.authenticate,
-    authorize: iam.authorize,
-    groups: ['admin', 'user'],
-    customAttributes: ['tenant_id'],
-    ...(options.identityClock ? { now: options.identityClock } : {}),
-  });
+  /** A pool kept between runs: its snapshot restored, and saved after each change. */
+  const poolPersistence = (poolId: string): { restore?: CognitoSnapshot; onChange?: () => void; bind(pool: LocalCognito): LocalCognito } => {
+    const file = DATA_LAYOUT.cognito(poolId);
+    const restore = restored<CognitoSnapshot>(file);
+    let pool: LocalCognito | undefined;
+    const writer = persisted(file, () => pool!.snapshot());
+    return {
+      ...(restore ? { restore } : {}),
+      ...(writer ? { onChange: () => writer.changed() } : {}),
+      bind(created) {
+        pool = created;
+        // A new pool's signing key is saved at once: tokens it signs must verify after a crash too.
+        writer?.changed();
+        return created;
+      },
+    };
+  };
+  const tenantPool = poolPersistence(USER_POOL_ID);
+  const operatorPool = poolPersistence(OPERATOR_POOL_ID);
+  const cognito = tenantPool.bind(
+    await createLocalCognito({
+      userPoolId: USER_POOL_ID,
+      clientId: USER_POOL_CLIENT_ID,
+      issuerBaseUrl: cognitoServer.url,
+      authenticate: iam.authenticate,
+      authorize: iam.authorize,
+      groups: ['admin', 'user'],
+      customAttributes: ['tenant_id'],
+      ...(options.identityClock ? { now: options.identityClock } : {}),
+      ...(tenantPool.restore ? { restore: tenantPool.restore } : {}),
+      ...(tenantPool.onChange ? { onChange: tenantPool.onChange } : {}),
+    }),
+  );
   // Operators in a directory of their own: no tenant attribute, one group, its own keys and issuer.
-  const operatorCognito = await createLocalCognito({
-    userPoolId: OPERATOR_POOL_ID,
-    clientId: OPERATOR_POOL_CLIENT_ID,
-    issuerBaseUrl: cognitoServer.url,
+  const operatorCognito = operatorPool.bind(
+    await createLocalCognito({
+      userPoolId: OPERATOR_POOL_ID,
+      clientId: OPERATOR_POOL_CLIENT_ID,
+      issuerBaseUrl: cognitoServer.url,
+      authenticate: iam.authenticate,
+      authorize: iam.authorize,
+      groups: ['operator'],
+      customAttributes: [],
+      immutableAttributes: [],
+      ...(options.identityClock ? { now: options.identityClock } : {}),
+      ...(operatorPool.restore ? { restore: operatorPool.restore } : {}),
+      ...(operatorPool.onChange ? { onChange: operatorPool.onChange } : {}),
+    }),
+  );
+  cognitoListener = createCognitoService([cognito, operatorCognito]);
+  const gatewayRestore = restored<ApiGatewaySnapshot>(DATA_LAYOUT.apiGateway);
+  const gatewayWriter = persisted(DATA_LAYOUT.apiGateway, () => apiGateway.snapshot());
+  const apiGateway = createLocalApiGateway({
     authenticate: iam.authenticate,
     authorize: iam.authorize,
-    groups: ['operator'],
-    customAttributes: [],
-    immutableAttributes: [],
-    ...(options.identityClock ? { now: options.identityClock } : {}),
+    now: gatewayClock,
+    ...(gatewayRestore ? { restore: gatewayRestore } : {}),
+    ...(gatewayWriter ? { onChange: () => gatewayWriter.changed() } : {}),
   });
-  cognitoListener = createCognitoService([cognito, operatorCognito]);
-  const apiGateway = createLocalApiGateway({ authenticate: iam.authenticate, authorize: iam.authorize, now: gatewayClock });
-  const apiGatewayServer = await listen(apiGateway.listener);
+  const apiGatewayServer = await listen(apiGateway.listener, ports.apiGateway, 'API Gateway');
   cleanups.push(() => close(apiGatewayServer.server));
 
-  const deadLetterQueue: DeadLetteredEvent[] = [];
+  const deadLetterQueue: DeadLetteredEvent[] = restored<DeadLetteredEvent[]>(DATA_LAYOUT.deadLetters) ?? [];
+  const deadLetterWriter = persisted(DATA_LAYOUT.deadLetters, () => deadLetterQueue);
+  const deadLetter = (entry: DeadLetteredEvent) => {
+    deadLetterQueue.push(entry);
+    deadLetterWriter?.changed();
+  };
   const eventBridge = createLocalEventBridge({
     authenticate: iam.authenticate,
     authorize: iam.authorize,
-    onDeadLetter: (entry) => void deadLetterQueue.push({ reason: 'delivery-failed', event: entry.event }),
+    onDeadLetter: (entry) => deadLetter({ reason: 'delivery-failed', event: entry.event }),
   });
-  const eventBridgeServer = await listen(eventBridge.listener);
+  const eventBridgeServer = await listen(eventBridge.listener, ports.eventBridge, 'EventBridge');
   cleanups.push(() => close(eventBridgeServer.server));
   cleanups.push(() => eventBridge.drain().catch(() => undefined));
   const eventBus = eventBridge.createEventBus(PREFIX);
@@ -103,7 +195,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
     name: `${PREFIX}-tenantless-events`,
     eventBusName: eventBus.name,
     eventPattern: Events.TENANTLESS_EVENTS_PATTERN,
-    targets: [{ id: 'dead-letter-queue', deliver: async (event) => void deadLetterQueue.push({ reason: 'no-tenant', event }) }],
+    targets: [{ id: 'dead-letter-queue', deliver: async (event) => deadLetter({ reason: 'no-tenant', event }) }],
   });
 
   const serviceEnv: Record<string, string> = {
@@ -146,5 +238,8 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
     eventBridgeServer,
     eventBus,
     serviceEnv,
+    /** Reads and saves the platform's own small state (the administrator's session) beside the stand-ins'. */
+    persisted,
+    restored,
   };
 }

@@ -172,16 +172,23 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     return run;
   };
 
-  const restApi = apiGateway.createRestApi(`${PREFIX}-${definition.cellId}`);
+  // A kept gateway (PlatformOptions.dataDir) has the cell's API and plans already, under the ids the
+  // registry and the tenants' API keys name: found by name and brought to the tiers' settings, as a
+  // redeploy updates a stack's resources in place.
+  const apiName = `${PREFIX}-${definition.cellId}`;
+  const restApi = apiGateway.restApiNamed(apiName) ?? apiGateway.createRestApi(apiName);
   const usagePlans = {} as Record<TierName, string>;
   for (const tier of TIER_NAMES) {
     const { throttle, quota } = TIERS[tier];
-    usagePlans[tier] = apiGateway.createUsagePlan({
+    const settings = {
       name: `${PREFIX}-${definition.cellId}-${tier}`,
       apiStages: [{ apiId: restApi.id, stage: STAGE }],
       throttle,
-      ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 } } : {}),
-    }).id;
+      ...(quota ? { quota: { limit: quota.limit, period: quota.period, offset: 0 as const } } : {}),
+    };
+    const existing = apiGateway.usagePlanNamed(settings.name);
+    if (existing) apiGateway.updateUsagePlan(existing.id, { ...settings, quota: settings.quota ?? null });
+    usagePlans[tier] = existing?.id ?? apiGateway.createUsagePlan(settings).id;
   }
   // What the control identities may do in this cell, and nothing more (the Cell stack's policies).
   const policies = cellControlPolicies({
@@ -221,7 +228,7 @@ export async function deployCell(definition: Cell.CellDefinition, input: CellDep
     subscribeLogs({ ...subscription, logGroup: `${PREFIX}-${cellId}-api`, filterPattern: subscriber.functionLogPattern });
     subscribeLogs({ ...subscription, logGroup: `${PREFIX}-${cellId}-gateway`, filterPattern: subscriber.accessLogPattern });
   }
-  const gateway = await listen(cellGateway.listener);
+  const gateway = await listen(cellGateway.listener, options.ports?.cells?.[cellId], `${cellId} API`);
   cleanups.push(() => close(gateway.server));
   cellServers.set(definition.cellId, gateway.url);
   await Cell.register(

@@ -3,7 +3,7 @@
  * as the pool's JWKS. Access tokens carry what the pre-token-generation (V2) trigger adds in AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { TENANT_ATTRIBUTE } from '@cellbook/core/tenancy/tenant-attribute';
 import type { JsonObject } from '../json-protocol.js';
 import type { Clock } from '../types.js';
@@ -16,11 +16,18 @@ export interface TokenSignerOptions {
   clientId: string;
   accessTokenTtlSeconds: number;
   now: Clock;
+  /**
+   * The pool's private signing key (a JWK, as `signingKey` exports it), kept from an earlier run so
+   * that tokens it signed still verify; a new key pair when absent.
+   */
+  signingKey?: JWK;
 }
 
-export async function createTokenSigner({ issuer, clientId, accessTokenTtlSeconds, now }: TokenSignerOptions) {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const publicJwk: JWK = await exportJWK(publicKey);
+export async function createTokenSigner({ issuer, clientId, accessTokenTtlSeconds, now, signingKey: kept }: TokenSignerOptions) {
+  const privateKey = kept ? await importJWK(kept, 'RS256') : (await generateKeyPair('RS256', { extractable: true })).privateKey;
+  const signingKey: JWK = kept ?? (await exportJWK(privateKey));
+  // The public half of an RSA key is its modulus and exponent.
+  const publicJwk: JWK = { kty: signingKey.kty, n: signingKey.n, e: signingKey.e };
   const kid = await calculateJwkThumbprint(publicJwk);
   const jwks = { keys: [{ ...publicJwk, alg: 'RS256', kid, use: 'sig' }] };
 
@@ -86,5 +93,5 @@ export async function createTokenSigner({ issuer, clientId, accessTokenTtlSecond
       .sign(privateKey);
   }
 
-  return { jwks, issueTokens, mintToken };
+  return { jwks, issueTokens, mintToken, signingKey };
 }
