@@ -32,6 +32,8 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** Where Vite puts the files it names by their content hash. */
+const ASSETS_PATH = `${WEB_APP_PATH}assets/`;
 /** Built assets have content hashes in their names: a browser may keep them for a year. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Everything else (index.html above all) is revalidated, so a new build is picked up at once. */
@@ -110,6 +112,13 @@ export function createWebApp(options: WebAppOptions): (req: IncomingMessage, res
       return;
     }
     const requested = root === undefined ? undefined : await regularFile(fileFor(root, target));
+    const isAsset = target.startsWith(ASSETS_PATH);
+    if (root !== undefined && isAsset && !requested) {
+      // A built asset that is not there (an old page asking for a previous build's file): a 404,
+      // never index.html under a name browsers would keep for a year.
+      answerLocally(req, res, 404, { ...security, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, 'Not Found\n');
+      return;
+    }
     const served = requested ?? (await regularFile(index));
     if (!served) {
       answerLocally(
@@ -121,7 +130,6 @@ export function createWebApp(options: WebAppOptions): (req: IncomingMessage, res
       );
       return;
     }
-    const isAsset = requested !== undefined && target.startsWith(`${WEB_APP_PATH}assets/`);
     res.writeHead(200, {
       ...security,
       'content-type': CONTENT_TYPES[extname(served.file).toLowerCase()] ?? 'application/octet-stream',
