@@ -19,7 +19,8 @@ export function browserOriginsForStage(stage: string): readonly string[] {
 }
 
 /**
- * An origin as browsers serialize it: `http(s)://host[:port]`, lower case, nothing after. Anything
+ * An origin as browsers serialize it: `http(s)://host[:port]`, lower case, nothing after (spaces
+ * around it are forgiven: it often comes from a comma-separated list). Anything
  * else (a path, a wildcard, `null`) could never match a real `Origin` header, so configuration that
  * holds one is refused rather than silently never matching.
  */
@@ -31,7 +32,10 @@ export function parseBrowserOrigin(value: string): string {
   } catch (error) {
     throw new Error(`Not a browser origin: ${JSON.stringify(value)} (expected http(s)://host[:port])`, { cause: error });
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== trimmed.toLowerCase()) {
+  // Exactly what `URL` serializes (so no path, no default port, lower case), and a host name a
+  // browser could be on (no `*`: CORS has no patterns, and neither does this list).
+  const hostOk = /^[a-z0-9.-]+$/.test(url.hostname) || url.hostname.startsWith('[');
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== trimmed || !hostOk) {
     throw new Error(`Not a browser origin: ${JSON.stringify(value)} (expected http(s)://host[:port], nothing after)`);
   }
   return url.origin;
