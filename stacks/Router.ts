@@ -107,7 +107,7 @@ export function Router(cells: readonly CellStack[]) {
       responseHeadersPolicyName: resourceName(app, 'web-app'),
       comment: 'The web app’s security headers (core browser-cors.ts webAppSecurityHeaders)',
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: webHeaders['content-security-policy']!, override: true },
+        contentSecurityPolicy: { contentSecurityPolicy: webHeaders['content-security-policy'], override: true },
         contentTypeOptions: { override: true },
         referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
         frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },

@@ -112,7 +112,14 @@ export const WEB_APP_PATH = '/app/';
  * uploads/downloads evidence at presigned URLs on `evidenceOrigins` (the cells' buckets); it may not
  * be framed (clickjacking), and its URLs, which name cases, are never sent as a referrer.
  */
-export function webAppSecurityHeaders(evidenceOrigins: readonly string[]): Record<string, string> {
+export interface WebAppSecurityHeaders {
+  'content-security-policy': string;
+  'x-content-type-options': 'nosniff';
+  'referrer-policy': 'no-referrer';
+  'x-frame-options': 'DENY';
+}
+
+export function webAppSecurityHeaders(evidenceOrigins: readonly string[]): WebAppSecurityHeaders {
   const evidence = evidenceOrigins.map((origin) => ` ${origin}`).join('');
   return {
     'content-security-policy': [
