@@ -112,7 +112,10 @@ export function createRouter(options: RouterOptions): RequestListener {
       // CORS is the router's to decide, as CloudFront's response headers policy overrides the
       // origin's: whatever an origin said is replaced by the stage's answer for this Origin.
       for (const name of Object.keys(answer)) if (name.startsWith('access-control-')) delete answer[name];
-      Object.assign(answer, cors(req));
+      const corsHeaders = cors(req);
+      // `Vary: Origin` joins whatever the origin varies on (never replaces it).
+      if (corsHeaders.vary && answer.vary) corsHeaders.vary = `${String(answer.vary)}, ${corsHeaders.vary}`;
+      Object.assign(answer, corsHeaders);
       if (clientStillSending) {
         // The origin answered before the whole body: stop forwarding it, and close the client's
         // connection once the rest of its body has been drained.
