@@ -122,7 +122,7 @@ export function Cell(definition: CellDefinition) {
       grantPolicies,
     });
 
-    return { definition, api, restApi, table, tenantAccessRole, usagePlans, monitoring, slo };
+    return { definition, api, restApi, table, evidenceBucket, tenantAccessRole, usagePlans, monitoring, slo };
   }
 
   return CellStack;

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { EVIDENCE_CORS } from '@cellbook/core/access/evidence-cors';
+import { EVIDENCE_CORS } from '@cellbook/core/access/browser-cors';
 import { browserOrigins, isDevStage } from './stage.js';
 
 /** How long an abandoned multipart upload may hold storage before S3 removes its parts. */

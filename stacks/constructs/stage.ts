@@ -1,3 +1,4 @@
+import { browserOriginsForStage } from '@cellbook/core/access/browser-cors';
 import type { App } from 'sst/constructs';
 
 /**
@@ -15,12 +16,10 @@ export function resourceName(app: App, ...parts: string[]): string {
 }
 
 /**
- * The origins each stage's web app is served from (its router's domain, a custom domain): browsers
- * upload evidence straight to presigned S3 URLs, another origin, so the cell buckets allow these.
- * Listed by name, as the router's distribution is created after the cells. None by default.
+ * The browser origins this stage allows across origins (core's per-stage list, one source for the
+ * buckets' CORS rules, the router's preflights and its response headers policy). The web app itself
+ * is served on the router's origin and needs none.
  */
-const BROWSER_ORIGINS: Readonly<Record<string, readonly string[]>> = {};
-
 export function browserOrigins(app: App): readonly string[] {
-  return BROWSER_ORIGINS[app.stage] ?? [];
+  return browserOriginsForStage(app.stage);
 }

@@ -17,7 +17,7 @@ let infra: InfraFixture | undefined;
 
 beforeAll(async () => {
   infra = await infraFixture({ bundle: true });
-}, 240_000);
+}, 480_000);
 
 const fixture = (): InfraFixture => {
   if (!infra) throw new Error('the app has not been synthesized');

@@ -1,3 +1,4 @@
+import { parseBrowserOrigin } from '@cellbook/core/access/browser-cors';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,9 @@ import { close, listen } from './platform/listen.js';
 import { PREFIX, STAGE } from './platform/naming.js';
 import type { PlatformPorts, PortRequest } from './platform/ports.js';
 import { localRouting } from './platform/routing.js';
+
+/** Where `npm run build:web` puts the web app, which the router serves under `/app/`. */
+const WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 export interface PlatformOptions {
   /** The router's port (DESIGN: 3000); 0 picks a free one. Same as `ports.router`, which it overrides. */
@@ -96,6 +100,13 @@ export interface PlatformOptions {
    * metered cell with an unmetered one in one run. Every cell is metered by default, as in AWS.
    */
   meteringOffCells?: readonly string[];
+  /**
+   * Browser origins besides the router's own that may call the API and the evidence buckets (CORS);
+   * none by default (`npm start`: `CELLBOOK_BROWSER_ORIGINS`, a comma-separated list).
+   */
+  browserOrigins?: readonly string[];
+  /** The web app's build, served by the router under `/app/` (default `packages/web/dist`). */
+  webRoot?: string;
 }
 
 /** The control identities `warm` loads before serving: the ones on the way to a first tenant request. */
@@ -240,6 +251,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
   const catalog = options.cells ?? Cell.CELL_CATALOG;
   const cellsToBoot = catalog.filter((cell) => cell.placement === 'pooled');
   const gatewayClock = options.gatewayClock ?? systemClock;
+  // A misspelt origin would never match a browser's `Origin`: refuse it before anything starts.
+  const browserOrigins = (options.browserOrigins ?? []).map(parseBrowserOrigin);
   const sink: LogSink = options.onLog ?? (() => undefined);
   const cleanups: (() => Promise<void>)[] = [];
   // CloudWatch Logs' subscription filters: each cell's usage lines and access log to the metering
@@ -421,7 +434,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         adminDocs,
         createTable,
         // The web app (served by the router) uploads to presigned URLs: its origin may call the bucket.
-        createBucket: (bucketName) => s3.createBucket(bucketName, { corsOrigins: () => routerOrigins }),
+        createBucket: (bucketName) => s3.createBucket(bucketName, { corsOrigins: () => [...routerOrigins, ...browserOrigins] }),
         cellTable,
         tenantsTable,
         cellsTable,
@@ -514,6 +527,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
       controlPlaneUrl: controlGateway.url,
       cellUrls: cellServers,
       defaultCellId: cells[0]!.cellId,
+      web: { browserOrigins: () => browserOrigins, webRoot: options.webRoot ?? WEB_DIST, evidenceOrigins: () => [new URL(s3Server.url).origin] },
     });
 
     const deployer = localDeployer(() => cells, releases.load);

@@ -1,9 +1,11 @@
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { apiCorsHeaders, apiPreflight, WEB_APP_PATH } from '@cellbook/core/access/browser-cors';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import { decodeJwt, errors } from 'jose';
 import type { RequestListener } from './aws/types.js';
 import { answerBeforeBody, endAfterBody } from './early-answer.js';
+import { answerLocally, createWebApp, isWebAppPath } from './web-app.js';
 
 export interface RouterOptions {
   controlPlaneUrl: string;
@@ -13,6 +15,15 @@ export interface RouterOptions {
   defaultCellId: string;
   /** The routing map: tenant → cell. */
   resolveCell: (tenantId: string) => Promise<string | undefined>;
+  /**
+   * Browser origins other than the router's own that may call the API (CORS); none by default. The
+   * web app is served on the router's origin and needs none. Read on every request.
+   */
+  browserOrigins?: () => readonly string[];
+  /** The web app's build (Vite's `dist`), served under `/app/`; without it `/app/` answers 503. */
+  webRoot?: string;
+  /** Origins the web app fetches evidence from (the S3 endpoint): its Content-Security-Policy allows them. */
+  evidenceOrigins?: () => readonly string[];
 }
 
 /**
@@ -59,6 +70,8 @@ function isReplayable(req: IncomingMessage): boolean {
  * `/admin/*` go to the control plane, everything else to the caller's cell. No business logic.
  */
 export function createRouter(options: RouterOptions): RequestListener {
+  const browserOrigins = options.browserOrigins ?? (() => []);
+  const webApp = createWebApp({ root: options.webRoot, evidenceOrigins: options.evidenceOrigins ?? (() => []) });
   // An idle connection is dropped after 2 s, well before an origin's keep-alive timeout (5 s) closes
   // it, so a request (which may not be replayable) is never sent into that close.
   const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 });
@@ -96,6 +109,13 @@ export function createRouter(options: RouterOptions): RequestListener {
       const answer: OutgoingHttpHeaders = { ...response.headers, ...(cellId ? { 'x-cellbook-cell': cellId } : {}) };
       delete answer.connection;
       delete answer['keep-alive'];
+      // CORS is the router's to decide, as CloudFront's response headers policy overrides the
+      // origin's: whatever an origin said is replaced by the stage's answer for this Origin.
+      for (const name of Object.keys(answer)) if (name.startsWith('access-control-')) delete answer[name];
+      const corsHeaders = cors(req);
+      // `Vary: Origin` joins whatever the origin varies on (never replaces it).
+      if (corsHeaders.vary && answer.vary) corsHeaders.vary = `${String(answer.vary)}, ${corsHeaders.vary}`;
+      Object.assign(answer, corsHeaders);
       if (clientStillSending) {
         // The origin answered before the whole body: stop forwarding it, and close the client's
         // connection once the rest of its body has been drained.
@@ -124,10 +144,31 @@ export function createRouter(options: RouterOptions): RequestListener {
         forward(req, res, base, cellId, false);
         return;
       }
-      if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Bad Gateway' }));
+      if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json', ...cors(req) }, JSON.stringify({ message: 'Bad Gateway' }));
       else if (!res.writableEnded) res.destroy();
     });
     req.pipe(upstream);
+  }
+
+  /** The CORS headers of an actual response: only for an allowed `Origin`. */
+  function cors(req: IncomingMessage): Record<string, string> {
+    const headers = apiCorsHeaders(browserOrigins(), typeof req.headers.origin === 'string' ? req.headers.origin : undefined);
+    return Object.keys(headers).length > 0 ? { ...headers, vary: 'Origin' } : {};
+  }
+
+  /**
+   * A CORS preflight, on any path: answered here, never forwarded (no API route takes OPTIONS, and
+   * a browser sends no credentials on one, so no authorizer could admit it). 204 with the allowed
+   * methods and headers for an allowed origin; 403 without any CORS header otherwise.
+   */
+  function preflight(req: IncomingMessage, res: ServerResponse): void {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const answer = apiPreflight(browserOrigins(), header('origin'), header('access-control-request-method'), header('access-control-request-headers'));
+    if (answer.allowed) answerLocally(req, res, 204, answer.headers, '');
+    else answerLocally(req, res, 403, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Forbidden' }));
   }
 
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -139,10 +180,18 @@ export function createRouter(options: RouterOptions): RequestListener {
       res.end(JSON.stringify({ message: 'Bad Request' }));
       return;
     }
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'OPTIONS') return preflight(req, res);
+    // The origin's root is the web app's (the API has no `/` route): a browser opening the
+    // platform's URL lands in the app.
+    if ((method === 'GET' || method === 'HEAD') && path.split('?', 1)[0] === '/') {
+      return answerLocally(req, res, 302, { location: WEB_APP_PATH, 'content-type': 'text/plain; charset=utf-8' }, `Found: ${WEB_APP_PATH}\n`);
+    }
+    if (isWebAppPath(path)) return webApp(req, res);
     origin(req)
       .then(({ url, cellId }) => forward(req, res, new URL(url), cellId, true))
       .catch(() => {
-        if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Bad Gateway' }));
+        if (!res.headersSent) answerBeforeBody(req, res, 502, { 'content-type': 'application/json', ...cors(req) }, JSON.stringify({ message: 'Bad Gateway' }));
         else if (!res.writableEnded) res.destroy();
       });
   };

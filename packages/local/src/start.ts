@@ -57,6 +57,7 @@ const platform = await startPlatform({
   releases: { outRoot: releasesDir },
   // Rolls out what `npm run release` (or POST /admin/releases) starts, wave by wave.
   releaseDriver: {},
+  browserOrigins: process.env.CELLBOOK_BROWSER_ORIGINS?.split(',').filter((origin) => origin.trim() !== ''),
   onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
 }).catch((error: unknown) => {
   if (error instanceof DataDirInUseError) {

@@ -106,7 +106,7 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         'AwsSolutions-IAM4', // SST's deploy-time handler; API Gateway's account logging role
         'AwsSolutions-IAM5', // X-Ray; the tenant role's index ARN (fenced by LeadingKeys) and its broker user path; revoking an offboarded tenant's API key; detaching a key from a cell's plans; the release driver's cell stacks, release objects and CloudWatch reads
         'AwsSolutions-L1', // nodejs22.x pinned by the design
-        'AwsSolutions-S1', // the release artefact bucket: versioned, written by CI only; no access-log bucket; the cells' evidence buckets: every call is a named tenant session in CloudTrail
+        'AwsSolutions-S1', // the release artefact bucket: versioned, written by CI only; no access-log bucket; the cells' evidence buckets: every call is a named tenant session in CloudTrail; the web app's public build
         'AwsSolutions-SQS3', // the dead-letter queue itself
       ]);
     });
@@ -153,7 +153,7 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
       );
     });
 
-    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN and its own tenant's broker user path, revoking an offboarded tenant's API key and detaching a key from a cell's plans", () => {
+    it("accepts wildcard resources only for X-Ray, the tenant role's index ARN and its own tenant's broker user path, revoking an offboarded tenant's API key and detaching a key from a cell's plans, and the web app's uploader", () => {
       const iam5 = rows.filter((row) => row.rule === 'AwsSolutions-IAM5' && row.compliance === 'Suppressed');
       const accepted = [
         /^\[Resource::\*\] Active tracing/,
@@ -166,6 +166,8 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         /^\[Resource::arn:<AWS::Partition>:cloudformation:[\w-]+:\d+:stack\/[\w-]+\/\*\] The release driver updates each cell stack by name/,
         /^\[Resource::<ReleaseBucket\w+\.Arn>\/releases\/\*\] The release driver reads release objects/,
         /^\[Resource::\*\] CloudWatch DescribeAlarms and GetMetricData take no resource-level restriction/,
+        /^\[Resource::<WebAppBucket\w+\.Arn>\/\*\] SST’s StaticSite uploader replaces the whole build/,
+        /^\[Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-\d{12}-[\w-]+\/\*\] SST’s StaticSite uploader replaces the whole build/,
       ];
       for (const row of iam5)
         expect(
@@ -179,6 +181,11 @@ export function nagSuite(fixture: () => SynthesizedApp): void {
         new Set([`${app.controlPlane.stackName}/ReleaseDriverRole/DefaultPolicy/Resource`]),
       );
       expect(iam5.filter((row) => row.reason.includes('The release driver updates each cell stack'))).toHaveLength(app.cells.size);
+      // The web app's uploader: its own bucket's objects and the CDK assets, on its policy alone.
+      expect(iam5.filter((row) => row.reason.includes('StaticSite uploader')).map((row) => row.resource)).toEqual([
+        `${app.router.stackName}/WebApp/S3UploaderPolicy/Resource`,
+        `${app.router.stackName}/WebApp/S3UploaderPolicy/Resource`,
+      ]);
       expect(iam5.filter((row) => row.reason.includes('/apikeys/*]')).map((row) => row.resource)).toEqual([
         `${app.controlPlane.stackName}/TenantOffboardingRole/DefaultPolicy/Resource`,
       ]);

@@ -1,13 +1,15 @@
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
+import { apiPreflight, browserOriginsForStage, WEB_APP_PATH, webAppSecurityHeaders } from '@cellbook/core/access/browser-cors';
 import { CELL_ROUTES, CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import { unverifiedTenantClaim } from '@cellbook/local/router';
-import { HEALTH_PROBE_PATH, MAX_FUNCTION_CODE_BYTES } from '../../../stacks/constructs/routing-function.js';
+import { HEALTH_PROBE_PATH, MAX_FUNCTION_CODE_BYTES, routingFunctionCode } from '../../../stacks/constructs/routing-function.js';
 import type { InfraFixture } from '../support/app.js';
 
 /** CloudFront's managed policies, by their documented ids. */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const CACHING_OPTIMIZED = '658327ea-f89d-4fab-a63d-7e88639e58f6';
 const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 
 let infra: InfraFixture;
@@ -21,7 +23,14 @@ const controlDomain = () => `${infra.ref(infra.controlPlane, 'ControlApi/Api')}.
 type CacheBehavior = Record<string, any>;
 
 interface DistributionConfig {
-  Origins: { Id: string; DomainName: string; OriginPath: string; CustomOriginConfig: { OriginProtocolPolicy: string } }[];
+  Origins: {
+    Id: string;
+    DomainName: string;
+    OriginPath: string;
+    CustomOriginConfig?: { OriginProtocolPolicy: string };
+    S3OriginConfig?: Record<string, unknown>;
+    OriginAccessControlId?: string;
+  }[];
   DefaultCacheBehavior: CacheBehavior;
   CacheBehaviors: CacheBehavior[];
 }
@@ -29,6 +38,12 @@ interface DistributionConfig {
 function distribution(): DistributionConfig {
   const [resource] = infra.resources(router(), 'AWS::CloudFront::Distribution');
   return resource!.properties.DistributionConfig as DistributionConfig;
+}
+
+/** Every behaviour but the web app's: the APIs. */
+function apiBehaviors(): CacheBehavior[] {
+  const config = distribution();
+  return [config.DefaultCacheBehavior, ...config.CacheBehaviors.filter((behavior) => behavior.PathPattern !== `${WEB_APP_PATH}*`)];
 }
 
 function routingFunction() {
@@ -41,8 +56,8 @@ function routingFunction() {
  * `cf.kvs(id).get(key)` resolves the value or rejects for a missing key, and
  * `cf.updateRequestOrigin(params)` switches the request's origin.
  */
-function loadRoutingFunction(routingMap: Record<string, string>) {
-  const [firstLine, ...rest] = routingFunction().FunctionCode.split('\n');
+function loadRoutingFunction(routingMap: Record<string, string>, code = routingFunction().FunctionCode) {
+  const [firstLine, ...rest] = code.split('\n');
   expect(firstLine).toBe("import cf from 'cloudfront';");
   const calls = { kvsIds: [] as string[], lookups: [] as string[], origins: [] as unknown[] };
   const cf = {
@@ -72,6 +87,20 @@ function loadRoutingFunction(routingMap: Record<string, string>) {
   });
   return {
     calls,
+    /** What the function returns for a raw request: the request (maybe rewritten) or its own response. */
+    run: (incoming: { method: string; uri: string; headers?: Record<string, string> }) =>
+      handler({
+        version: '1.0',
+        context: { eventType: 'viewer-request' },
+        viewer: { ip: '192.0.2.1' },
+        request: {
+          method: incoming.method,
+          uri: incoming.uri,
+          querystring: {},
+          headers: Object.fromEntries(Object.entries(incoming.headers ?? {}).map(([name, value]) => [name, { value }])),
+          cookies: {},
+        },
+      }) as Promise<{ statusCode?: number; uri?: string; headers: Record<string, { value: string }> }>,
     route: async (authorization?: string, target: RequestTarget = {}) => {
       const incoming = request(authorization, target);
       const before = calls.origins.length;
@@ -112,16 +141,19 @@ export function routerSuite(fixture: () => InfraFixture): void {
       expect(config.DefaultCacheBehavior.FunctionAssociations).toEqual([
         { EventType: 'viewer-request', FunctionARN: infra.resolver.getAtt(router().stackName, infra.logicalId(infra.construct(router(), 'RoutingFunction')), 'FunctionARN') },
       ]);
-      expect(config.CacheBehaviors.map((behavior) => behavior.PathPattern).sort()).toEqual(CONTROL_PLANE_PREFIXES.map((prefix) => `${prefix}*`).sort());
-      for (const behavior of config.CacheBehaviors) {
+      expect(config.CacheBehaviors.map((behavior) => behavior.PathPattern).sort()).toEqual(
+        [...CONTROL_PLANE_PREFIXES.map((prefix) => `${prefix}*`), `${WEB_APP_PATH}*`].sort(),
+      );
+      for (const behavior of apiBehaviors().filter((candidate) => candidate.PathPattern !== undefined)) {
         expect(originOf(behavior.TargetOriginId).DomainName).toBe(controlDomain());
-        expect(behavior.FunctionAssociations).toBeUndefined();
+        // The function runs there too, for preflights; it never switches a control-plane origin (below).
+        expect(behavior.FunctionAssociations).toEqual(config.DefaultCacheBehavior.FunctionAssociations);
       }
     });
 
     it('caches nothing, forwards every viewer header but Host, accepts every method, and speaks HTTPS only', () => {
       const config = distribution();
-      for (const behavior of [config.DefaultCacheBehavior, ...config.CacheBehaviors]) {
+      for (const behavior of apiBehaviors()) {
         expect(behavior).toMatchObject({
           CachePolicyId: CACHING_DISABLED,
           OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -129,8 +161,8 @@ export function routerSuite(fixture: () => InfraFixture): void {
           AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
         });
       }
-      for (const origin of config.Origins) {
-        expect(origin.CustomOriginConfig.OriginProtocolPolicy).toBe('https-only');
+      for (const origin of config.Origins.filter((candidate) => candidate.CustomOriginConfig !== undefined)) {
+        expect(origin.CustomOriginConfig!.OriginProtocolPolicy).toBe('https-only');
         // The function swaps only the domain, so every API must serve the same stage path.
         expect(origin.OriginPath).toBe(`/${infra.stage}`);
       }
@@ -149,7 +181,10 @@ export function routerSuite(fixture: () => InfraFixture): void {
 
   describe('router URL', () => {
     it("publishes the distribution's address under the name the control plane reads (ROUTER_URL_PARAMETER)", () => {
-      const parameters = infra.resources(router(), 'AWS::SSM::Parameter');
+      // (The StaticSite publishes its own, SST's binding of the site's URL.)
+      const parameters = infra
+        .resources(router(), 'AWS::SSM::Parameter')
+        .filter((parameter) => parameter.logicalId === infra.logicalId(infra.construct(router(), 'RouterUrlParameter')));
       expect(parameters).toHaveLength(1);
       const domain = infra.resolver.getAtt(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution')), 'DomainName');
       expect(parameters[0]!.properties).toMatchObject({ Type: 'String', Name: `/cellbook/${infra.stage}/router-url`, Value: `https://${domain}` });
@@ -247,6 +282,167 @@ export function routerSuite(fixture: () => InfraFixture): void {
         const local = unverifiedTenantClaim(header);
         expect(calls.lookups, header).toEqual(local === undefined ? [] : [local]);
       }
+    });
+  });
+
+  describe('the web app on the router’s origin', () => {
+    const webBucketId = () => infra.logicalId(infra.construct(router(), 'WebAppBucket'));
+    const webBehavior = () => distribution().CacheBehaviors.find((behavior) => behavior.PathPattern === `${WEB_APP_PATH}*`)!;
+
+    it('reads /app/* from a private bucket through Origin Access Control, over HTTPS, cached, with the same function', () => {
+      const config = distribution();
+      const behavior = webBehavior();
+      const origin = config.Origins.find((candidate) => candidate.Id === behavior.TargetOriginId)!;
+      expect(origin.CustomOriginConfig).toBeUndefined();
+      expect(origin.DomainName).toBe(infra.resolver.getAtt(router().stackName, webBucketId(), 'RegionalDomainName'));
+      const [oac] = infra.resources(router(), 'AWS::CloudFront::OriginAccessControl');
+      expect(oac!.properties.OriginAccessControlConfig).toMatchObject({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' });
+      expect(origin.OriginAccessControlId).toBe(infra.resolver.getAtt(router().stackName, oac!.logicalId, 'Id'));
+      expect(behavior).toMatchObject({ CachePolicyId: CACHING_OPTIMIZED, ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD', 'OPTIONS'] });
+      expect(behavior.FunctionAssociations).toEqual(config.DefaultCacheBehavior.FunctionAssociations);
+      const [bucket] = infra.resources(router(), 'AWS::S3::Bucket');
+      expect(bucket!.properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      // Only this distribution may read the objects (the OAC's bucket policy names it).
+      const [policy] = infra.resources(router(), 'AWS::S3::BucketPolicy');
+      const statements = (policy!.properties.PolicyDocument as { Statement: { Effect: string; Principal?: unknown; Action: unknown; Condition?: unknown }[] }).Statement;
+      const reads = statements.filter((statement) => statement.Effect === 'Allow');
+      expect(reads).toHaveLength(1);
+      expect(reads[0]).toMatchObject({ Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' });
+      expect(JSON.stringify(reads[0]!.Condition)).toContain(infra.resolver.ref(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution'))));
+    });
+
+    it('answers with the strict security headers core defines, allowing the cells’ evidence buckets for uploads', () => {
+      const behavior = webBehavior();
+      const policy = infra
+        .resources(router(), 'AWS::CloudFront::ResponseHeadersPolicy')
+        .find((candidate) => candidate.logicalId === infra.logicalId(infra.construct(router(), 'WebAppHeaders')))!;
+      expect(behavior.ResponseHeadersPolicyId).toBe(infra.resolver.ref(router().stackName, policy.logicalId));
+      const buckets = [...infra.cells.values()].map((cell) => {
+        const [bucket] = infra.resources(cell, 'AWS::S3::Bucket');
+        return `https://${infra.resolver.getAtt(cell.stackName, bucket!.logicalId, 'RegionalDomainName')}`;
+      });
+      const expected = webAppSecurityHeaders(buckets);
+      const headers = (policy.properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+      expect(headers.ContentSecurityPolicy).toEqual({ ContentSecurityPolicy: expected['content-security-policy'], Override: true });
+      expect(headers.ContentTypeOptions).toEqual({ Override: true });
+      expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+      expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: expected['referrer-policy'], Override: true });
+    });
+
+    it('deploys the build with SST’s StaticSite into that bucket, invalidating the router’s distribution — no distribution of its own', () => {
+      expect(infra.resources(router(), 'AWS::CloudFront::Distribution')).toHaveLength(1);
+      const [uploader] = infra.resources(router(), 'Custom::S3Uploader');
+      expect(uploader!.properties.destinationBucketName).toBe(infra.resolver.ref(router().stackName, webBucketId()));
+      const [invalidator] = infra.resources(router(), 'Custom::CloudFrontInvalidator');
+      expect(invalidator!.properties.distributionId).toBe(infra.resolver.ref(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution'))));
+      // Vite's hashed assets may be kept for a year; index.html is revalidated (SST's default for the rest).
+      expect(uploader!.properties.fileOptions).toContainEqual({ files: 'assets/**', cacheControl: 'public,max-age=31536000,immutable' });
+    });
+
+    it('sends / (and /app) to /app/; other methods on / reach the API as before', async () => {
+      const { run } = loadRoutingFunction({});
+      for (const [method, uri] of [
+        ['GET', '/'],
+        ['HEAD', '/'],
+        ['GET', '/app'],
+      ] as const) {
+        const answer = await run({ method, uri });
+        expect(answer.statusCode, `${method} ${uri}`).toBe(302);
+        expect(answer.headers.location).toEqual({ value: WEB_APP_PATH });
+      }
+      expect((await run({ method: 'POST', uri: '/' })).statusCode).toBeUndefined();
+    });
+
+    it('maps /app/* to the bucket’s objects: files by name, client-side routes to /index.html', async () => {
+      const { run, calls } = loadRoutingFunction({});
+      const cases: [string, string][] = [
+        ['/app/', '/index.html'],
+        ['/app/cases/123', '/index.html'],
+        ['/app/admin/tenants/t-1/usage', '/index.html'],
+        ['/app/assets/index-4f2a9c.js', '/assets/index-4f2a9c.js'],
+        ['/app/assets/fonts/inter', '/assets/fonts/inter'],
+        ['/app/favicon.ico', '/favicon.ico'],
+      ];
+      for (const [uri, object] of cases) expect((await run({ method: 'GET', uri, headers: { authorization: bearer({ tenant_id: 't-1' }) } })).uri, uri).toBe(object);
+      expect(calls.lookups).toEqual([]);
+      expect(calls.origins).toEqual([]);
+    });
+  });
+
+  describe('CORS at the edge', () => {
+    const stageOrigins = () => browserOriginsForStage(infra.stage);
+    /** The routing function's inputs as synthesized, read back from its code. */
+    const synthesizedInputs = () => {
+      const code = routingFunction().FunctionCode;
+      const value = (name: string) => JSON.parse(new RegExp(`^var ${name} = (.*);$`, 'm').exec(code)![1]!);
+      const routingMapId = /^var routingMap = cf\.kvs\((.*)\);$/m.exec(code)![1]!;
+      return { routingMapId: JSON.parse(routingMapId) as string, cellOrigins: value('cellOrigins') as Record<string, string> };
+    };
+
+    it('builds the function from the stage’s browser origins (core browser-cors.ts)', () => {
+      expect(routingFunction().FunctionCode).toBe(routingFunctionCode({ ...synthesizedInputs(), allowedOrigins: stageOrigins() }));
+    });
+
+    it('puts the stage’s origins, and only them, on actual API responses (a stage listing none gets no CORS policy)', () => {
+      const policies = infra
+        .resources(router(), 'AWS::CloudFront::ResponseHeadersPolicy')
+        .filter((policy) => 'CorsConfig' in (policy.properties.ResponseHeadersPolicyConfig as object));
+      if (stageOrigins().length === 0) {
+        expect(policies).toEqual([]);
+        for (const behavior of apiBehaviors()) expect(behavior.ResponseHeadersPolicyId).toBeUndefined();
+        return;
+      }
+      expect(policies).toHaveLength(1);
+      const cors = (policies[0]!.properties.ResponseHeadersPolicyConfig as { CorsConfig: { AccessControlAllowOrigins: { Items: string[] }; OriginOverride: boolean } })
+        .CorsConfig;
+      expect(cors.AccessControlAllowOrigins.Items).toEqual([...stageOrigins()]);
+      expect(cors.OriginOverride).toBe(true);
+      for (const behavior of apiBehaviors()) expect(behavior.ResponseHeadersPolicyId).toBe(infra.resolver.ref(router().stackName, policies[0]!.logicalId));
+    });
+
+    it('answers every preflight itself, on every path, exactly as the local router decides', async () => {
+      const allowed = ['https://portal.example.com', 'http://localhost:5173'];
+      const { run, calls } = loadRoutingFunction({ 't-1': cellIds[1]! }, routingFunctionCode({ ...synthesizedInputs(), allowedOrigins: allowed }));
+      const paths = ['/cases', '/cases/c-1/notes', '/auth/token', '/admin/tenants', '/app/', '/', '/no/such/route'];
+      const origins = [...allowed, 'https://portal.example.com.evil.net', 'null', undefined];
+      const requests: [method: string | undefined, headers: string | undefined][] = [
+        ['POST', 'authorization, content-type'],
+        ['patch', 'Content-Type'],
+        ['DELETE', undefined],
+        ['PUT', undefined],
+        ['GET', 'authorization, x-amz-security-token'],
+        [undefined, undefined],
+      ];
+      for (const uri of paths)
+        for (const origin of origins)
+          for (const [method, headers] of requests) {
+            const incoming: Record<string, string> = {
+              ...(origin === undefined ? {} : { origin }),
+              ...(method === undefined ? {} : { 'access-control-request-method': method }),
+              ...(headers === undefined ? {} : { 'access-control-request-headers': headers }),
+              authorization: bearer({ tenant_id: 't-1' }),
+            };
+            const label = `${uri} ${origin} ${method} ${headers}`;
+            const answer = await run({ method: 'OPTIONS', uri, headers: incoming });
+            const local = apiPreflight(allowed, origin, method, headers);
+            expect(answer.statusCode, label).toBe(local.allowed ? 204 : 403);
+            const values = Object.fromEntries(Object.entries(answer.headers).map(([name, header]) => [name, header.value]));
+            expect(values, label).toEqual(local.allowed ? local.headers : {});
+          }
+      // A preflight never reaches an origin, nor the routing map.
+      expect(calls.lookups).toEqual([]);
+      expect(calls.origins).toEqual([]);
+    });
+
+    it('never switches the origin of a control-plane request, whatever its token says', async () => {
+      const { route, calls } = loadRoutingFunction({ 't-1': cellIds[1]! });
+      for (const uri of ['/auth/token', '/admin/tenants', '/admin/tenants/t-1/usage']) expect(await route(bearer({ tenant_id: 't-1' }), { uri }), uri).toBeUndefined();
+      expect(calls.lookups).toEqual([]);
     });
   });
 }

@@ -167,6 +167,9 @@ export class IntrinsicResolver {
         return `E${this.id(stack, logicalId, 13).toUpperCase()}`;
       case 'AWS::S3::Bucket':
         return this.physicalName(stack, logicalId, 'BucketName', 63).toLowerCase();
+      case 'AWS::CloudFront::ResponseHeadersPolicy':
+      case 'AWS::CloudFront::OriginAccessControl':
+        return this.id(stack, logicalId, 13).toUpperCase();
       default:
         throw new Error(`no Ref resolution for ${type} (${stack}/${logicalId})`);
     }
@@ -199,6 +202,12 @@ export class IntrinsicResolver {
       }
       case 'AWS::S3::Bucket.Arn':
         return `arn:aws:s3:::${name()}`;
+      case 'AWS::S3::Bucket.RegionalDomainName':
+        return `${name()}.s3.${region}.amazonaws.com`;
+      case 'AWS::CloudFront::OriginAccessControl.Id':
+        return name();
+      case 'AWS::CloudFront::Distribution.Id':
+        return name();
       case 'AWS::SQS::Queue.Arn':
         return `arn:aws:sqs:${region}:${account}:${this.physicalName(stack, logicalId, 'QueueName')}`;
       case 'AWS::SQS::Queue.QueueName':

@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Stack as CdkStack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { App } from 'sst/constructs';
+import { WEB_DIST_CONTEXT } from '../../../stacks/Router.js';
 import { initProject, useProject } from 'sst/project.js';
 import * as Cell from '@cellbook/core/cells/cell';
 
@@ -43,6 +44,19 @@ export interface CfnTemplate {
 }
 
 /**
+ * A two-file stand-in for the web app's build (index.html and one hashed asset): what the StaticSite
+ * packages when the stacks are active, so a synth never runs Vite and never depends on whether
+ * `npm run build:web` was run.
+ */
+function webDistFixture(): string {
+  const dist = mkdtempSync(join(tmpdir(), 'cellbook-web-dist-'));
+  mkdirSync(join(dist, 'assets'));
+  writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Cellbook</title><script type="module" src="/app/assets/index-fixture.js"></script>\n');
+  writeFileSync(join(dist, 'assets', 'index-fixture.js'), 'export {};\n');
+  return dist;
+}
+
+/**
  * Synthesizes the whole app the way the SST CLI does (initProject → App → the config's `stacks`
  * → finish → synth), offline: fixed stage, fake account, and NODE_ENV=test, which SST reads to skip
  * its bootstrap lookup — the one step of `finish()` that would call AWS.
@@ -71,7 +85,7 @@ export async function synthesize(options: SynthOptions = {}): Promise<Synthesize
       account: ACCOUNT,
       ...(options.bundle ? {} : { isActiveStack: () => false }),
     },
-    { outdir: mkdtempSync(join(tmpdir(), 'cellbook-cdk-')) },
+    { outdir: mkdtempSync(join(tmpdir(), 'cellbook-cdk-')), context: { [WEB_DIST_CONTEXT]: webDistFixture() } },
   );
   await sstConfig.stacks(app);
   await app.finish();

@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { EVIDENCE_CORS } from '@cellbook/core/access/evidence-cors';
+import { EVIDENCE_CORS } from '@cellbook/core/access/browser-cors';
 import type { LocalIam } from './local-iam.js';
 import { isS3Error, s3Error, UNSIGNED_PAYLOAD, type S3AuthError, type S3Caller } from './s3-signature.js';
 import type { ChecksumName, ObjectStore, StoredObject } from './s3-storage.js';

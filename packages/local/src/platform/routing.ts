@@ -9,7 +9,7 @@ import { parseTenantEvent, rulePattern } from '@cellbook/core/events/catalog';
 import * as Keys from '@cellbook/core/keys/keys';
 import type { LocalEventBridge } from '../aws/eventbridge.js';
 import type { RequestListener } from '../aws/types.js';
-import { createRouter } from '../router.js';
+import { createRouter, type RouterOptions } from '../router.js';
 import { PREFIX } from './naming.js';
 
 export interface LocalRoutingInput {
@@ -20,9 +20,11 @@ export interface LocalRoutingInput {
   controlPlaneUrl: string;
   cellUrls: ReadonlyMap<string, string>;
   defaultCellId: string;
+  /** CORS and the web app: passed through to the router. */
+  web?: Pick<RouterOptions, 'browserOrigins' | 'webRoot' | 'evidenceOrigins'>;
 }
 
-export function localRouting({ adminDocs, tenantsTable, eventBridge, eventBusName, controlPlaneUrl, cellUrls, defaultCellId }: LocalRoutingInput): RequestListener {
+export function localRouting({ adminDocs, tenantsTable, eventBridge, eventBusName, controlPlaneUrl, cellUrls, defaultCellId, web }: LocalRoutingInput): RequestListener {
   const routingCache = new Map<string, { cellId: string; expiresAt: number }>();
   const resolveCell = async (tenantId: string): Promise<string | undefined> => {
     const cached = routingCache.get(tenantId);
@@ -47,5 +49,5 @@ export function localRouting({ adminDocs, tenantsTable, eventBridge, eventBusNam
       },
     ],
   });
-  return createRouter({ controlPlaneUrl, cellUrls, defaultCellId, resolveCell });
+  return createRouter({ controlPlaneUrl, cellUrls, defaultCellId, resolveCell, ...web });
 }
