@@ -1,13 +1,14 @@
 /**
  * The browser suite's harness (issue 11): Debian's Chromium driven by playwright-core (Playwright's
  * own browser download cannot work on these machines), against a local platform booted per suite on
- * ephemeral ports, serving the built web app (`packages/web/dist`, built by the vitest global setup).
+ * ephemeral ports, whose router serves the built web app at `/app/` as `npm start` does
+ * (`packages/web/dist`, built by the vitest global setup).
  * Each screen a test reaches is checked with axe-core and kept as a screenshot in
  * `.cellbook/screenshots/` (CI's artefacts).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { bootTestPlatform, type TestPlatform } from '../../support/platform.js';
@@ -69,7 +70,6 @@ export async function bootBrowserSuite(options: Parameters<typeof bootTestPlatfo
     async newPage({ viewport = { width: 1280, height: 800 } } = {}) {
       const context = await browser.newContext({ viewport, baseURL: env.url, locale: 'en-GB', timezoneId: 'UTC' });
       contexts.push(context);
-      await serveAppFromDist(context, env.url);
       const page = await context.newPage();
       // An exception the app did not catch fails the next screen check of the test that caused it.
       page.on('pageerror', (error) => pageErrors.set(page, [...(pageErrors.get(page) ?? []), error.message]));
@@ -81,23 +81,6 @@ export async function bootBrowserSuite(options: Parameters<typeof bootTestPlatfo
       await env.stop();
     },
   };
-}
-
-const WEB_DIST = resolve('packages/web/dist');
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.svg': 'image/svg+xml' };
-
-/**
- * INTERIM (until the router serves the app itself): answers `/app/*` from the built app in the
- * browser, as the router will — a file when it exists, index.html for a client route.
- */
-async function serveAppFromDist(context: BrowserContext, origin: string): Promise<void> {
-  await context.route(`${origin}/app/**`, async (route) => {
-    const path = new URL(route.request().url()).pathname.slice('/app/'.length);
-    const file = resolve(WEB_DIST, path);
-    const servable = path !== '' && file.startsWith(WEB_DIST) && existsSync(file) && !file.endsWith('/');
-    const target = servable ? file : resolve(WEB_DIST, 'index.html');
-    await route.fulfill({ path: target, headers: { 'content-type': CONTENT_TYPES[extname(target)] ?? 'application/octet-stream' } });
-  });
 }
 
 /** Signs in through the form, as a person would; lands on the face's home page. */
