@@ -74,7 +74,10 @@ const platform = await startPlatform({
 const tenants = await seedDemoTenants(platform.url, operatorPassword);
 await writeFileAtomic(awsConfigFile, awsConfigText({ region: platform.region, credentials: platform.adminCredentials, endpoints: platform.endpoints }));
 
+// The router listens on 127.0.0.1; browsers and the README say localhost (same origin either way).
+const webApp = `http://localhost:${new URL(platform.url).port}/`;
 const rows = [
+  ['web app (open in a browser)', webApp],
   ['router (use this)', platform.url],
   ['control plane API', platform.controlPlaneUrl],
   ...platform.cells.map((cell) => [`${cell.cellId} API`, cell.url]),
@@ -93,6 +96,7 @@ const shown = (path: string) => {
 };
 console.log(`\nCellbook is running offline (ready in ${Date.now() - started} ms)\n`);
 for (const [name, url] of rows) console.log(`  ${name!.padEnd(width)}  ${url}`);
+console.log(`\n  ${webApp} shows the sign-in page: the operator gets the console, a tenant's users the product`);
 console.log(`\n  operator login: operator / ${operatorPassword === 'operator' ? 'operator' : '$LOCAL_OPERATOR_PASSWORD'}`);
 console.log('\n  demo tenants (username / password → tier, cell):');
 for (const tenant of tenants) {
