@@ -57,7 +57,7 @@ describe('a tenant admin', () => {
     await invited.getByRole('link', { name: 'Welcome pack for new starters' }).waitFor();
     // A plain user: no administration in their navigation.
     expect(await navLinks(invited)).toEqual(['Cases', 'Plan & usage']);
-  });
+  }, 90_000);
 
   it('changes a role, resets a password, signs a user out everywhere and removes them after confirming', async () => {
     const tenant = await suite.env.onboard('standard');
@@ -67,23 +67,23 @@ describe('a tenant admin', () => {
     await signInThroughForm(page, suite.appUrl, tenant.username, tenant.password);
     await openFromNav(page, 'Users');
     const row = page.getByRole('row', { name: new RegExp(email) });
-    await row.getByRole('button', { name: `Make ${email} an administrator` }).click();
+    await row.getByRole('button', { name: `Make administrator: ${email}` }).click();
     await poll(() => row.textContent()).toContain('Administrator');
     expect((await tenant.call('GET', '/users')).body.items).toContainEqual(expect.objectContaining({ username: email, role: 'admin' }));
 
-    await row.getByRole('button', { name: `Reset the password of ${email}` }).click();
+    await row.getByRole('button', { name: `Reset password: ${email}` }).click();
     await row.getByText(`Temporary password for ${email}`).waitFor();
-    await row.getByRole('button', { name: `Sign ${email} out everywhere` }).click();
+    await row.getByRole('button', { name: `Sign out everywhere: ${email}` }).click();
     await row.getByText(`${email} is signed out on every device.`).waitFor();
     await checkScreen(page, 'product-users-actions');
 
-    await row.getByRole('button', { name: `Remove ${email}` }).click();
+    await row.getByRole('button', { name: `Remove: ${email}` }).click();
     // Nothing is removed until the admin confirms.
     expect((await tenant.call('GET', '/users')).body.items).toContainEqual(expect.objectContaining({ username: email }));
     await row.getByRole('button', { name: `Yes, remove ${email}` }).click();
     await poll(() => page.getByRole('row', { name: new RegExp(email) }).count()).toBe(0);
     expect((await tenant.call('GET', '/users')).body.items).not.toContainEqual(expect.objectContaining({ username: email }));
-  });
+  }, 90_000);
 
   it('sees the plan and usage, and exports the organisation’s data', async () => {
     const tenant = await suite.env.onboard('standard');
@@ -107,7 +107,7 @@ describe('a tenant admin', () => {
     const archive = await fetch((await part.getAttribute('href')) ?? '');
     expect(archive.status).toBe(200);
     expect(Buffer.from(await archive.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
-  });
+  }, 120_000);
 
   it('reads analytics, changes the target age and filters the audit log (premium)', async () => {
     const tenant = await suite.env.onboard('premium');
@@ -134,7 +134,7 @@ describe('a tenant admin', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const actions = () => page.getByRole('table').locator('tbody tr td:nth-child(3)').allTextContents();
     await poll(actions).toEqual(['case.update', 'case.update']);
-  });
+  }, 90_000);
 });
 
 describe('what the plan and the role allow', () => {
@@ -151,7 +151,7 @@ describe('what the plan and the role allow', () => {
       await page.getByText('Only administrators of your organisation can see this page.').waitFor();
     }
     await checkScreen(page, 'product-admin-only');
-  });
+  }, 60_000);
 
   it('shows a basic tenant only its plan’s features', async () => {
     const tenant = await suite.env.onboard('basic');
@@ -167,5 +167,5 @@ describe('what the plan and the role allow', () => {
     await page.goto(`${suite.appUrl}cases/${created.body.caseId}`);
     await page.getByRole('heading', { name: 'Notes' }).waitFor();
     expect(await page.getByRole('heading', { name: 'Evidence' }).count()).toBe(0);
-  });
+  }, 60_000);
 });

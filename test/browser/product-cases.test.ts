@@ -147,7 +147,7 @@ describe('cases in the product', () => {
     await page.getByText('reading.txt is stored.').waitFor();
     const row = page.getByRole('row', { name: /reading\.txt/ });
     await poll(() => row.textContent()).toContain('Available');
-    await page.getByRole('button', { name: 'Get a download link for reading.txt' }).click();
+    await page.getByRole('button', { name: 'Get download link: reading.txt' }).click();
     const link = page.getByRole('link', { name: 'Download reading.txt' });
     await link.waitFor();
     await checkScreen(page, 'product-case-evidence');
@@ -156,7 +156,7 @@ describe('cases in the product', () => {
     const listed = await tenant.call('GET', `/cases/${created.body.caseId}/evidence`);
     expect(listed.body.items).toEqual([expect.objectContaining({ name: 'reading.txt', status: 'AVAILABLE', size: Buffer.byteLength(content) })]);
 
-    await page.getByRole('button', { name: 'Delete reading.txt' }).click();
+    await page.getByRole('button', { name: 'Delete: reading.txt' }).click();
     await page.getByRole('button', { name: 'Yes, delete reading.txt' }).click();
     await page.getByText('No files yet').waitFor();
     expect((await tenant.call('GET', `/cases/${created.body.caseId}/evidence`)).body.items).toEqual([]);

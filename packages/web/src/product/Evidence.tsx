@@ -128,7 +128,7 @@ function EvidenceRow({ item }: { item: EvidenceView }) {
       <td>
         <div className="inline-form">
           {item.status === 'AVAILABLE' && !url ? (
-            <Button variant="secondary" busy={link.isPending} onClick={() => link.mutate()} aria-label={`Get a download link for ${item.name}`}>
+            <Button variant="secondary" busy={link.isPending} onClick={() => link.mutate()} aria-label={`Get download link: ${item.name}`}>
               Get download link
             </Button>
           ) : null}
@@ -147,7 +147,7 @@ function EvidenceRow({ item }: { item: EvidenceView }) {
               </Button>
             </>
           ) : (
-            <Button variant="secondary" onClick={() => setConfirming(true)} aria-label={`Delete ${item.name}`}>
+            <Button variant="secondary" onClick={() => setConfirming(true)} aria-label={`Delete: ${item.name}`}>
               Delete
             </Button>
           )}

@@ -114,13 +114,13 @@ function UserRow({ user }: { user: UserView }) {
           <span>Your own account</span>
         ) : (
           <div className="inline-form">
-            <Button variant="secondary" busy={changeRole.isPending} onClick={() => changeRole.mutate(otherRole)} aria-label={`Make ${user.email} ${otherRole === 'admin' ? 'an administrator' : 'a user'}`}>
+            <Button variant="secondary" busy={changeRole.isPending} onClick={() => changeRole.mutate(otherRole)} aria-label={`${otherRole === 'admin' ? 'Make administrator' : 'Make user'}: ${user.email}`}>
               {otherRole === 'admin' ? 'Make administrator' : 'Make user'}
             </Button>
-            <Button variant="secondary" busy={reset.isPending} onClick={() => reset.mutate()} aria-label={`Reset the password of ${user.email}`}>
+            <Button variant="secondary" busy={reset.isPending} onClick={() => reset.mutate()} aria-label={`Reset password: ${user.email}`}>
               Reset password
             </Button>
-            <Button variant="secondary" busy={signOut.isPending} onClick={() => signOut.mutate()} aria-label={`Sign ${user.email} out everywhere`}>
+            <Button variant="secondary" busy={signOut.isPending} onClick={() => signOut.mutate()} aria-label={`Sign out everywhere: ${user.email}`}>
               Sign out everywhere
             </Button>
             {confirming ? (
@@ -133,7 +133,7 @@ function UserRow({ user }: { user: UserView }) {
                 </Button>
               </>
             ) : (
-              <Button variant="danger" onClick={() => setConfirming(true)} aria-label={`Remove ${user.email}`}>
+              <Button variant="danger" onClick={() => setConfirming(true)} aria-label={`Remove: ${user.email}`}>
                 Remove
               </Button>
             )}
