@@ -64,21 +64,7 @@ export function Exports() {
                       : '—'}
                   </td>
                   <td>
-                    {job.status === 'READY' ? (
-                      <ul className="plain-list">
-                        {job.parts.map((part) =>
-                          part.url ? (
-                            <li key={part.part}>
-                              <a href={part.url}>
-                                Part {part.part} ({formatBytes(part.bytes)})
-                              </a>
-                            </li>
-                          ) : null,
-                        )}
-                      </ul>
-                    ) : (
-                      '—'
-                    )}
+                    {job.status === 'READY' ? <ExportLinks exportId={job.exportId} /> : '—'}
                     {job.availableUntil ? <p className="field-hint">Until {formatDateTime(job.availableUntil)}</p> : null}
                   </td>
                 </tr>
@@ -88,5 +74,34 @@ export function Exports() {
         </div>
       ) : null}
     </Page>
+  );
+}
+
+/**
+ * A ready export's parts: the listing carries no links, `GET /exports/{id}` signs fresh ones (each
+ * lives 5 minutes), so they are read per job and renewed before they lapse.
+ */
+function ExportLinks({ exportId }: { exportId: string }) {
+  const scope = useScope();
+  const job = useQuery({
+    queryKey: [...scope, 'export', exportId],
+    queryFn: ({ signal }) => api<ExportView>('GET', `/exports/${encodeURIComponent(exportId)}`, { signal }),
+    staleTime: 60_000,
+    refetchInterval: 4 * 60_000,
+  });
+  if (job.isPending) return <Loading what="download links" />;
+  if (job.isError) return <ErrorNotice error={job.error} />;
+  return (
+    <ul className="plain-list">
+      {job.data.parts.map((part) =>
+        part.url ? (
+          <li key={part.part}>
+            <a href={part.url}>
+              Part {part.part} ({formatBytes(part.bytes)})
+            </a>
+          </li>
+        ) : null,
+      )}
+    </ul>
   );
 }
