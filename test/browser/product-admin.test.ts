@@ -106,7 +106,11 @@ describe('a tenant admin', () => {
     await checkScreen(page, 'product-export-ready');
     const archive = await fetch((await part.getAttribute('href')) ?? '');
     expect(archive.status).toBe(200);
-    expect(Buffer.from(await archive.arrayBuffer()).subarray(0, 2).toString()).toBe('PK');
+    expect(
+      Buffer.from(await archive.arrayBuffer())
+        .subarray(0, 2)
+        .toString(),
+    ).toBe('PK');
   }, 120_000);
 
   it('reads analytics, changes the target age and filters the audit log (premium)', async () => {

@@ -66,7 +66,12 @@ describe('cases in the product', () => {
       await poll(() => page.getByRole('region', { name: 'Status' }).textContent()).toContain(`Now ${status}.`);
     }
     // A closed case can only be reopened.
-    expect(await page.getByRole('region', { name: 'Status' }).getByRole('button', { name: /Start work|Mark resolved|Close/ }).count()).toBe(0);
+    expect(
+      await page
+        .getByRole('region', { name: 'Status' })
+        .getByRole('button', { name: /Start work|Mark resolved|Close/ })
+        .count(),
+    ).toBe(0);
     await page.getByRole('button', { name: 'Reopen' }).waitFor();
 
     const stored = await tenant.call('GET', `/cases/${caseId}`);

@@ -39,9 +39,16 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => suite?.stop(), 120_000);
 
+/** The few browser globals the page-side functions below use (the test project has no DOM typings). */
+interface PageGlobals {
+  document: { body: { textContent: string | null } };
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+  leaked?: Set<string>;
+}
+
 /** The page's whole text, hidden parts included (a table behind <details>, a select's options). */
 async function textOf(page: Page): Promise<string> {
-  return page.evaluate(() => document.body.textContent ?? '');
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.body.textContent ?? '');
 }
 
 async function expectNoneOfA(page: Page, screen: string): Promise<void> {
@@ -65,7 +72,11 @@ describe('tenant isolation in the UI', () => {
     await expectNoneOfA(page, 'cases');
     for (const status of ['OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED']) {
       await page.getByLabel('Status').selectOption(status);
-      await page.getByRole('table').or(page.getByText(/^No .* cases\./)).first().waitFor();
+      await page
+        .getByRole('table')
+        .or(page.getByText(/^No .* cases\./))
+        .first()
+        .waitFor();
       await expect.poll(() => page.getByLabel('Status').inputValue()).toBe(status);
       await expectNoneOfA(page, `cases ${status}`);
     }
@@ -110,22 +121,26 @@ describe('tenant isolation in the UI', () => {
     // Same tab, no reload: whatever the app kept in memory from A is still there to leak.
     await page.getByRole('heading', { name: 'Sign in to Cellbook' }).waitFor();
     await page.evaluate((markers) => {
+      const page = globalThis as unknown as PageGlobals;
       const seen = new Set<string>();
-      (globalThis as { leaked?: Set<string> }).leaked = seen;
-      new MutationObserver(() => {
-        const text = document.body.textContent ?? '';
+      page.leaked = seen;
+      new page.MutationObserver(() => {
+        const text = page.document.body.textContent ?? '';
         for (const marker of markers) if (text.includes(marker)) seen.add(marker);
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      }).observe(page.document.body, { subtree: true, childList: true, characterData: true });
     }, markersOfA);
     await page.getByLabel('Username or e-mail').fill(tenantB.username);
     await page.getByLabel('Password', { exact: true }).fill(tenantB.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    // The first cases table B is shown must already be B's.
+    await page.getByRole('table').waitFor();
+    await expectNoneOfA(page, 'cases right after the switch');
     await page.getByRole('link', { name: titleOfB }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
     await page.getByRole('cell', { name: 'case.list' }).first().waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Cases' }).click();
     await page.getByRole('link', { name: titleOfB }).waitFor();
-    const leaked = await page.evaluate(() => [...((globalThis as { leaked?: Set<string> }).leaked ?? [])]);
+    const leaked = await page.evaluate(() => [...((globalThis as unknown as PageGlobals).leaked ?? [])]);
     expect(leaked, 'A’s data shown to B at any moment after the switch').toEqual([]);
     await expectNoneOfA(page, 'cases after the switch');
   }, 60_000);

@@ -25,7 +25,14 @@ export function Audit() {
     queryFn: ({ signal }) =>
       api<ApiPage<AuditRecord>>('GET', '/audit', {
         signal,
-        query: { limit: 25, cursor: pages.cursor, actor: filters.actor.trim().toLowerCase(), action: filters.action.trim(), targetType: filters.targetType, outcome: filters.outcome },
+        query: {
+          limit: 25,
+          cursor: pages.cursor,
+          actor: filters.actor.trim().toLowerCase(),
+          action: filters.action.trim(),
+          targetType: filters.targetType,
+          outcome: filters.outcome,
+        },
       }),
     placeholderData: keepPreviousData,
   });

@@ -8,7 +8,18 @@ import { useSession } from '../ui/session.js';
 import { statusTone } from './CasesList.js';
 import { useIsAdmin, useMe, useScope } from './common.js';
 import { EvidenceSection } from './Evidence.js';
-import { NEXT_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, type CaseStatus, type CaseView, type NoteView, type Page as ApiPage, type Priority, type UserView } from './types.js';
+import {
+  NEXT_STATUSES,
+  PRIORITIES,
+  PRIORITY_LABELS,
+  STATUS_LABELS,
+  type CaseStatus,
+  type CaseView,
+  type NoteView,
+  type Page as ApiPage,
+  type Priority,
+  type UserView,
+} from './types.js';
 
 type CaseChange = Partial<Pick<CaseView, 'status' | 'title' | 'priority' | 'assignee'>>;
 

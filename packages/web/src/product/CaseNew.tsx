@@ -32,8 +32,24 @@ export function CaseNew() {
     <Page title="New case">
       <form className="card" onSubmit={submit}>
         <ErrorNotice error={create.error} title="The case was not created." />
-        <TextField label="Title" name="title" value={title} onChange={(event) => setTitle(event.target.value)} required maxLength={200} problem={missingTitle ? 'Give the case a title.' : undefined} />
-        <TextArea label="Description" name="description" hint="Optional." rows={5} value={description} onChange={(event) => setDescription(event.target.value)} maxLength={10_000} />
+        <TextField
+          label="Title"
+          name="title"
+          value={title}
+          onChange={(event) => setTitle(event.target.value)}
+          required
+          maxLength={200}
+          problem={missingTitle ? 'Give the case a title.' : undefined}
+        />
+        <TextArea
+          label="Description"
+          name="description"
+          hint="Optional."
+          rows={5}
+          value={description}
+          onChange={(event) => setDescription(event.target.value)}
+          maxLength={10_000}
+        />
         <SelectField
           label="Priority"
           name="priority"

@@ -64,7 +64,9 @@ export function CasesList() {
       {cases.data && cases.data.items.length > 0 ? (
         <div className="table-wrap">
           <table>
-            <caption className="sr-only">Cases{status ? `, ${STATUS_LABELS[status]}` : ''}, page {pages.page}</caption>
+            <caption className="sr-only">
+              Cases{status ? `, ${STATUS_LABELS[status]}` : ''}, page {pages.page}
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Title</th>

@@ -55,7 +55,9 @@ export function Exports() {
                   <th scope="row">{formatDateTime(job.requestedAt)}</th>
                   <td>{job.requestedBy}</td>
                   <td>
-                    <Badge tone={job.status === 'READY' ? 'good' : job.status === 'FAILED' ? 'bad' : UNDER_WAY.includes(job.status) ? 'warn' : 'neutral'}>{STATUS_TEXT[job.status]}</Badge>
+                    <Badge tone={job.status === 'READY' ? 'good' : job.status === 'FAILED' ? 'bad' : UNDER_WAY.includes(job.status) ? 'warn' : 'neutral'}>
+                      {STATUS_TEXT[job.status]}
+                    </Badge>
                     {job.failure ? <p>{job.failure}</p> : null}
                   </td>
                   <td>

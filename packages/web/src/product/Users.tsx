@@ -15,8 +15,8 @@ const ROLE_OPTIONS = [
 function TemporaryPassword({ who, password }: { who: string; password: string }) {
   return (
     <Notice tone="success">
-      Temporary password for {who}: <code className="temporary-password">{password}</code>. Copy it now and give it to them: it is not shown again, and they choose
-      their own password at their first sign-in.
+      Temporary password for {who}: <code className="temporary-password">{password}</code>. Copy it now and give it to them: it is not shown again, and they choose their own
+      password at their first sign-in.
     </Notice>
   );
 }
@@ -114,7 +114,12 @@ function UserRow({ user }: { user: UserView }) {
           <span>Your own account</span>
         ) : (
           <div className="inline-form">
-            <Button variant="secondary" busy={changeRole.isPending} onClick={() => changeRole.mutate(otherRole)} aria-label={`${otherRole === 'admin' ? 'Make administrator' : 'Make user'}: ${user.email}`}>
+            <Button
+              variant="secondary"
+              busy={changeRole.isPending}
+              onClick={() => changeRole.mutate(otherRole)}
+              aria-label={`${otherRole === 'admin' ? 'Make administrator' : 'Make user'}: ${user.email}`}
+            >
               {otherRole === 'admin' ? 'Make administrator' : 'Make user'}
             </Button>
             <Button variant="secondary" busy={reset.isPending} onClick={() => reset.mutate()} aria-label={`Reset password: ${user.email}`}>

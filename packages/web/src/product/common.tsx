@@ -96,7 +96,19 @@ export function useCursorStack() {
   };
 }
 
-export function Pager({ label, page, nextCursor, onNext, onPrevious }: { label: string; page: number; nextCursor: string | null | undefined; onNext: (cursor: string) => void; onPrevious: () => void }) {
+export function Pager({
+  label,
+  page,
+  nextCursor,
+  onNext,
+  onPrevious,
+}: {
+  label: string;
+  page: number;
+  nextCursor: string | null | undefined;
+  onNext: (cursor: string) => void;
+  onPrevious: () => void;
+}) {
   if (page === 1 && !nextCursor) return null;
   return (
     <nav className="pager" aria-label={label}>
