@@ -148,6 +148,14 @@ export function createRouter(options: RouterOptions): RequestListener {
       else if (!res.writableEnded) res.destroy();
     });
     req.pipe(upstream);
+    // A client gone before its request was passed on in full (a browser cancelling a fetch, even
+    // while the origin was being looked up) would leave the upstream request waiting for the rest
+    // forever, and the origin's server could then never close: drop it with the client.
+    const abandon = () => {
+      if (!upstream.writableEnded) upstream.destroy();
+    };
+    if (req.destroyed) abandon();
+    else req.once('close', abandon);
   }
 
   /** The CORS headers of an actual response: only for an allowed `Origin`. */
