@@ -139,10 +139,6 @@ describe('cases in the product', () => {
     const tenant = await suite.env.onboard('standard');
     const created = await tenant.call('POST', '/cases', { body: { title: 'Water leak', priority: 'medium' } });
     const page = await suite.newPage();
-    // INTERIM: the harness serves the app by interception, so Chromium cannot tell the page's address
-    // space and treats the PUT to the (loopback) S3 endpoint as a local-network request; served by
-    // the router, the page is itself on loopback and needs no permission.
-    await page.context().grantPermissions(['local-network-access'], { origin: suite.env.url });
     await signInThroughForm(page, suite.appUrl, tenant.username, tenant.password);
     await page.goto(`${suite.appUrl}cases/${created.body.caseId}`);
     await page.getByText('No files yet').waitFor();

@@ -12,7 +12,9 @@ import { killRegisteredDynamoDbLocals, REGISTRY_ENV } from '@cellbook/local/aws/
 
 export default function setup(): () => void {
   // The suite tests the app as it is in the working tree, never a build left from earlier.
-  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit' });
+  // NODE_ENV is `test` inside vitest, and Vite keeps a NODE_ENV it finds: React's development build
+  // would be tested instead of the one users get.
+  execFileSync('npm', ['run', 'build:web'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   const registry = mkdtempSync(join(tmpdir(), 'cellbook-dynamodb-local-jvms-'));
   // Test processes are forked after global setup and inherit this.
   process.env[REGISTRY_ENV] = registry;
