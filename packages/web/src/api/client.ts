@@ -65,43 +65,64 @@ async function send(method: string, path: string, options: RequestOptions, token
   }
 }
 
-let renewing: Promise<Session | undefined> | undefined;
+let renewing: { refreshToken: string; result: Promise<Session | undefined> } | undefined;
 
-/** Trades the refresh token for a new access token, once at a time; ends the session if refused. */
+/** The session is still the one `refreshToken` belongs to (no sign-out, no other user since). */
+function stillSignedInWith(refreshToken: string): boolean {
+  return sessionStore.get()?.refreshToken === refreshToken;
+}
+
+/**
+ * Trades the refresh token for a new access token, once at a time; ends the session if refused. A
+ * renewal that completes after the user signed out, or after another user signed in, is dropped:
+ * it must neither sign the first user back in nor replace the second one's session.
+ */
 export function renewSession(): Promise<Session | undefined> {
   const session = sessionStore.get();
-  if (!session?.refreshToken) return Promise.resolve(undefined);
-  renewing ??= (async () => {
+  const refreshToken = session?.refreshToken;
+  if (!session || !refreshToken) return Promise.resolve(undefined);
+  if (renewing?.refreshToken === refreshToken) return renewing.result;
+  const result = (async () => {
     try {
-      const response = await send('POST', '/auth/token', { body: { grant_type: 'refresh_token', refresh_token: session.refreshToken } }, undefined);
+      const response = await send('POST', '/auth/token', { body: { grant_type: 'refresh_token', refresh_token: refreshToken } }, undefined);
+      if (!stillSignedInWith(refreshToken)) return undefined;
       if (!response.ok) {
         // Refused (revoked, expired) ends the session; a network failure or a 5xx keeps it for a retry.
         if (response.status === 400 || response.status === 401) sessionStore.set(undefined);
         return undefined;
       }
       const tokens = (await response.json()) as { access_token: string; expires_in: number };
-      const renewed = { ...sessionFromTokens(tokens), ...(session.refreshToken ? { refreshToken: session.refreshToken } : {}) };
+      if (!stillSignedInWith(refreshToken)) return undefined;
+      const renewed = { ...sessionFromTokens(tokens), refreshToken };
       sessionStore.set(renewed);
       return renewed;
     } catch {
       return undefined;
     } finally {
-      renewing = undefined;
+      if (renewing?.refreshToken === refreshToken) renewing = undefined;
     }
   })();
-  return renewing;
+  renewing = { refreshToken, result };
+  return result;
 }
 
 /** Calls the API as the signed-in user; resolves with the parsed JSON (undefined for 204). */
 export async function api<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   let session = sessionStore.get();
   if (session?.refreshToken && session.expiresAt - Date.now() < RENEW_MARGIN_MS) session = (await renewSession()) ?? sessionStore.get();
-  let response = await send(method, path, options, session?.accessToken);
+  const sentToken = session?.accessToken;
+  let response = await send(method, path, options, sentToken);
+  let answeredToken = sentToken;
   if (response.status === 401 && session?.refreshToken) {
     const renewed = await renewSession();
-    if (renewed) response = await send(method, path, options, renewed.accessToken);
+    if (renewed) {
+      answeredToken = renewed.accessToken;
+      response = await send(method, path, options, answeredToken);
+    }
   }
-  if (response.status === 401 && session) sessionStore.set(undefined);
+  // A 401 ends the session only if it refused the token the session still holds: an answer to a
+  // previous user's request (they signed out meanwhile) must not sign the next user out.
+  if (response.status === 401 && answeredToken !== undefined && sessionStore.get()?.accessToken === answeredToken) sessionStore.set(undefined);
   if (!response.ok) throw await toError(response);
   if (response.status === 204) return undefined as T;
   const text = await response.text();
@@ -124,5 +145,6 @@ export async function signIn(username: string, password: string, newPassword?: s
 }
 
 export function signOut(): void {
+  renewing = undefined;
   sessionStore.set(undefined);
 }
