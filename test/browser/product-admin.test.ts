@@ -71,7 +71,12 @@ describe('a tenant admin', () => {
     await poll(() => row.textContent()).toContain('Administrator');
     expect((await tenant.call('GET', '/users')).body.items).toContainEqual(expect.objectContaining({ username: email, role: 'admin' }));
 
+    // A password reset replaces the user's password: it asks first, and nothing happens until confirmed.
     await row.getByRole('button', { name: `Reset password: ${email}` }).click();
+    await row.getByRole('button', { name: 'Keep the password' }).click();
+    expect(await row.getByText(`Temporary password for ${email}`).count()).toBe(0);
+    await row.getByRole('button', { name: `Reset password: ${email}` }).click();
+    await row.getByRole('button', { name: `Yes, reset the password of ${email}` }).click();
     await row.getByText(`Temporary password for ${email}`).waitFor();
     await row.getByRole('button', { name: `Sign out everywhere: ${email}` }).click();
     await row.getByText(`${email} is signed out on every device.`).waitFor();
@@ -170,6 +175,9 @@ describe('what the plan and the role allow', () => {
     await checkScreen(page, 'product-not-in-plan');
     await page.goto(`${suite.appUrl}cases/${created.body.caseId}`);
     await page.getByRole('heading', { name: 'Notes' }).waitFor();
+    // The plan is known once the navigation shows it (it comes from the same /me): only then does the
+    // absence of the evidence section mean the plan hid it, not that /me was still on its way.
+    await poll(() => navLinks(page)).toEqual(['Cases', 'Users', 'Plan & usage']);
     expect(await page.getByRole('heading', { name: 'Evidence' }).count()).toBe(0);
   }, 60_000);
 });

@@ -90,7 +90,13 @@ function UserRow({ user }: { user: UserView }) {
   const scope = useScope();
   const session = useSession();
   const queryClient = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
+  const [confirming, setConfirming] = useState<'reset' | 'remove'>();
+  // Which confirm step was cancelled last: its trigger gets the focus back.
+  const [cancelled, setCancelled] = useState<'reset' | 'remove'>();
+  const cancel = (step: 'reset' | 'remove') => {
+    setConfirming(undefined);
+    setCancelled(step);
+  };
   const path = `/users/${encodeURIComponent(user.username)}`;
   const refresh = () => queryClient.invalidateQueries({ queryKey: [...scope, 'users'] });
   const changeRole = useMutation({ mutationFn: (next: Role) => api<UserView>('PATCH', path, { body: { role: next } }), onSuccess: refresh });
@@ -122,23 +128,35 @@ function UserRow({ user }: { user: UserView }) {
             >
               {otherRole === 'admin' ? 'Make administrator' : 'Make user'}
             </Button>
-            <Button variant="secondary" busy={reset.isPending} onClick={() => reset.mutate()} aria-label={`Reset password: ${user.email}`}>
-              Reset password
-            </Button>
+            {confirming === 'reset' ? (
+              <>
+                {/* The confirm step takes the focus (the button that opened it is gone); cancelling gives it back. */}
+                <Button variant="danger" busy={reset.isPending} onClick={() => reset.mutate(undefined, { onSettled: () => setConfirming(undefined) })} autoFocus>
+                  Yes, reset the password of {user.email}
+                </Button>
+                <Button variant="secondary" onClick={() => cancel('reset')}>
+                  Keep the password
+                </Button>
+              </>
+            ) : (
+              <Button variant="secondary" onClick={() => setConfirming('reset')} aria-label={`Reset password: ${user.email}`} autoFocus={cancelled === 'reset'}>
+                Reset password
+              </Button>
+            )}
             <Button variant="secondary" busy={signOut.isPending} onClick={() => signOut.mutate()} aria-label={`Sign out everywhere: ${user.email}`}>
               Sign out everywhere
             </Button>
-            {confirming ? (
+            {confirming === 'remove' ? (
               <>
-                <Button variant="danger" busy={remove.isPending} onClick={() => remove.mutate()}>
+                <Button variant="danger" busy={remove.isPending} onClick={() => remove.mutate()} autoFocus>
                   Yes, remove {user.email}
                 </Button>
-                <Button variant="secondary" onClick={() => setConfirming(false)}>
+                <Button variant="secondary" onClick={() => cancel('remove')}>
                   Keep
                 </Button>
               </>
             ) : (
-              <Button variant="danger" onClick={() => setConfirming(true)} aria-label={`Remove: ${user.email}`}>
+              <Button variant="danger" onClick={() => setConfirming('remove')} aria-label={`Remove: ${user.email}`} autoFocus={cancelled === 'remove'}>
                 Remove
               </Button>
             )}

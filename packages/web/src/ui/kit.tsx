@@ -2,14 +2,28 @@
  * The app's small component kit: native elements, labelled and keyboard-usable, styled by styles.css.
  * Screens compose these rather than styling their own, so every screen passes the same axe checks.
  */
-import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
-import { describeError } from '../api/errors.js';
+import { useEffect, useId, useRef, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
+import { ApiError, describeError } from '../api/errors.js';
 
+/**
+ * A screen: its title is the document's title too, and its heading takes the focus when the screen
+ * appears, so a screen-reader or keyboard user lands on the new page after a client-side navigation
+ * (there is no page load to announce it).
+ */
 export function Page({ title, actions, children }: { title: string; actions?: ReactNode; children: ReactNode }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${title} · Cellbook`;
+  }, [title]);
+  useEffect(() => {
+    heading.current?.focus({ preventScroll: true });
+  }, []);
   return (
     <section className="page" aria-labelledby="page-title">
       <header className="page-header">
-        <h1 id="page-title">{title}</h1>
+        <h1 id="page-title" ref={heading} tabIndex={-1}>
+          {title}
+        </h1>
         {actions ? <div className="page-actions">{actions}</div> : null}
       </header>
       {children}
@@ -106,8 +120,25 @@ export function ErrorNotice({ error, title }: { error: unknown; title?: string }
     <div className="notice notice-error" role="alert">
       {title ? <strong>{title} </strong> : null}
       {describeError(error)}
+      {error instanceof ApiError && error.details.length > 0 ? (
+        <ul className="notice-details">
+          {error.details.map((detail) => (
+            <li key={`${detail.path ?? ''}:${detail.message}`}>{detail.path ? `${fieldName(detail.path)}: ${detail.message}` : detail.message}</li>
+          ))}
+        </ul>
+      ) : null}
     </div>
   );
+}
+
+/** `adminEmail` → "admin email", `body.title` → "title": the field as a person reads it. */
+function fieldName(path: string): string {
+  const last =
+    path
+      .split(/[.[\]/]/)
+      .filter(Boolean)
+      .pop() ?? path;
+  return last.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
 /** A success or progress message, announced politely. */
