@@ -33,6 +33,11 @@ describe('signing in', () => {
     const admin = await suite.newPage();
     await signInThroughForm(admin, suite.appUrl, tenant.username, tenant.password);
     expect(new URL(admin.url()).pathname).toBe('/app/cases');
+    // The new screen names the tab and holds the focus, as a page load would: a screen reader announces it.
+    await expect.poll(() => admin.title()).toBe('Cases · Cellbook');
+    await expect
+      .poll(() => admin.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } | null } }).document.activeElement?.tagName))
+      .toBe('H1');
     // A tenant user who types a console address is sent back to their own face.
     await admin.goto(`${suite.appUrl}console/tenants`);
     await expect.poll(() => new URL(admin.url()).pathname).toBe('/app/cases');
