@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,8 @@ describe('the router’s connections to an origin', () => {
   /** Bodies the origin stopped receiving: read to their end, or cut by the router. */
   let bodiesDrained = 0;
   let posts = 0;
+  let partialStarted = 0;
+  let partialAbandoned = 0;
 
   beforeAll(async () => {
     origin = createServer((req, res) => {
@@ -144,6 +146,15 @@ describe('the router’s connections to an origin', () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"items":[');
         setImmediate(() => req.socket.destroy());
+        return;
+      }
+      if (req.url === '/partial') {
+        // Waits for a body its client will never finish sending.
+        partialStarted += 1;
+        req.resume();
+        req.once('close', () => {
+          if (!req.complete) partialAbandoned += 1;
+        });
         return;
       }
       if (req.method === 'POST') posts += 1;
@@ -179,6 +190,19 @@ describe('the router’s connections to an origin', () => {
       ]);
       expect(posts).toBe(postsBefore + 2);
     }
+  });
+
+  it('drops the request to the origin when its client goes away before sending the whole body', async () => {
+    // A browser cancelling a fetch mid-upload: without this the origin would wait for the rest of the
+    // body for ever, holding its connection (and a local gateway that could then never close).
+    const { hostname, port } = new URL(routerUrl);
+    const client = connect(Number(port), hostname);
+    client.write('POST /partial HTTP/1.1\r\nHost: cellbook\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":');
+    while (partialStarted === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    client.destroy();
+    while (partialAbandoned === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(partialAbandoned).toBe(1);
+    expect(await send(routerUrl, 'GET', '/cases')).toEqual({ status: 200, body: '{"ok":true}' });
   });
 
   it('cuts a response the origin broke off after its headers, and keeps serving', async () => {
