@@ -191,4 +191,23 @@ describe('npm start -- --reset', () => {
     await expect(resetDataDir(home)).rejects.toBeInstanceOf(NotADataDirError);
     expect(readdirSync(home).sort()).toEqual(['.bashrc', 'projects']);
   });
+
+  it('still refuses such a directory after a platform ran on it by mistake (CELLBOOK_DATA_DIR=$HOME npm start)', async () => {
+    const home = join(root, 'home');
+    mkdirSync(home);
+    writeFileSync(join(home, '.bashrc'), 'export PATH');
+    await claimDataDir(home)();
+    await expect(resetDataDir(home)).rejects.toBeInstanceOf(NotADataDirError);
+    expect(readFileSync(join(home, '.bashrc'), 'utf8')).toBe('export PATH');
+  });
+
+  it('empties a data directory an earlier version made, without a mark, once a platform has run on it', async () => {
+    const dataDir = join(root, 'data');
+    mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+    writeFileSync(join(dataDir, 'cognito-us-east-1_CellbookLocal.json'), '{}');
+    await claimDataDir(dataDir)();
+    const release = await resetDataDir(dataDir);
+    expect(readdirSync(dataDir).sort()).toEqual([DATA_DIR_MARKER, 'platform.pid'].sort());
+    await release();
+  });
 });

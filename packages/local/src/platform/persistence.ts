@@ -161,6 +161,8 @@ const OWNER_FILE = 'platform.pid';
  * an empty one), never one a mistyped CELLBOOK_DATA_DIR names ($HOME, a project).
  */
 export const DATA_DIR_MARKER = '.cellbook-data';
+/** What a platform writes into its data directory (aws-services.ts DATA_LAYOUT, the claim, the marker). */
+const PLATFORM_ENTRY = /^(dynamodb|dynamodb-local|s3|platform\.pid|\.cellbook-data|[\w.-]+\.json|[\w.-]+\.tmp)$/;
 const MARKER_TEXT = 'A Cellbook local platform keeps its data here (npm start). `npm start -- --reset` empties this directory.\n';
 
 /**
@@ -171,6 +173,10 @@ const MARKER_TEXT = 'A Cellbook local platform keeps its data here (npm start). 
  */
 export function claimDataDir(dataDir: string): () => Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  // Marked only at first use (or when it holds nothing but what a platform writes, as one an
+  // earlier version made does): `CELLBOOK_DATA_DIR=$HOME npm start` by mistake must not make $HOME
+  // a directory the next `--reset` empties.
+  const ours = readdirSync(dataDir).every((entry) => PLATFORM_ENTRY.test(entry));
   const path = join(dataDir, OWNER_FILE);
   // Two starts may both find the same stale file and both remove it; the exclusive create lets one
   // win. A second stale owner in a row is not a race but a mistake: it is reported, not looped on.
@@ -186,7 +192,7 @@ export function claimDataDir(dataDir: string): () => Promise<void> {
     }
   }
   const marker = join(dataDir, DATA_DIR_MARKER);
-  if (!existsSync(marker)) writeFileSync(marker, MARKER_TEXT, { mode: PRIVATE_FILE_MODE });
+  if (ours && !existsSync(marker)) writeFileSync(marker, MARKER_TEXT, { mode: PRIVATE_FILE_MODE });
   chmodSync(dataDir, PRIVATE_DIR_MODE);
   for (const file of readdirSync(dataDir)) {
     // A snapshot write a crash interrupted leaves its temporary file; the snapshot itself is whole.
