@@ -18,6 +18,7 @@ import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type OnboardedTenant } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 import { AWS_PROFILE_NAME, awsConfigText } from '@cellbook/local/platform/aws-config';
+import type { ApiGatewaySnapshot } from '@cellbook/local/aws/api-gateway';
 import { DATA_LAYOUT, OPERATOR_POOL_ID, USER_POOL_ID } from '@cellbook/local/platform/aws-services';
 import type { PlatformPorts } from '@cellbook/local/platform/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,7 +87,13 @@ describe('a platform on a data directory', () => {
       // so the tenant's admin user and its API key are on disk beside the registry row.
       const onDisk = (file: string) => readFileSync(join(dataDir, file), 'utf8');
       expect(onDisk(DATA_LAYOUT.cognito(USER_POOL_ID))).toContain(`"${admin.username}"`);
-      expect(onDisk(DATA_LAYOUT.apiGateway)).toContain(`"tenant":"${tenantId}"`);
+      const gatewayOnDisk = JSON.parse(onDisk(DATA_LAYOUT.apiGateway)) as ApiGatewaySnapshot;
+      const apiKey = gatewayOnDisk.apiKeys.find((key) => key.tags?.tenant === tenantId);
+      expect(apiKey, 'the tenant’s API key').toBeDefined();
+      expect(
+        gatewayOnDisk.usagePlans.filter((plan) => plan.keyIds.includes(apiKey!.id)),
+        'the key’s usage plan',
+      ).toHaveLength(1);
       const password = `Kept-${suffix}-Pass1`;
       const token = await signIn(platform.url, admin.username, admin.temporaryPassword, password);
       const tenant: OnboardedTenant = { tenantId, name: onboarding.name, tier: onboarding.tier, cellId, username: admin.username, password, token };
