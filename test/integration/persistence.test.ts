@@ -5,6 +5,7 @@
  * and the AWS profile it writes reads the local tables as the platform administrator.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ import { sdkCredentials } from '@cellbook/local/aws/local-iam';
 import { call, onboardTenant, signIn, type OnboardedTenant } from '@cellbook/local/client';
 import { startPlatform, type LocalPlatform, type PlatformOptions } from '@cellbook/local/platform';
 import { AWS_PROFILE_NAME, awsConfigText } from '@cellbook/local/platform/aws-config';
+import type { ApiGatewaySnapshot } from '@cellbook/local/aws/api-gateway';
+import { DATA_LAYOUT, OPERATOR_POOL_ID, USER_POOL_ID } from '@cellbook/local/platform/aws-services';
 import type { PlatformPorts } from '@cellbook/local/platform/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,12 +78,30 @@ describe('a platform on a data directory', () => {
       const platform = await boot({ dataDir });
       const operator = await signIn(platform.url, 'operator', 'operator');
       const suffix = randomUUID().slice(0, 8);
-      const tenant = await onboardTenant(
-        platform.url,
-        operator,
-        { name: `Kept ${suffix}`, tier: 'standard', adminEmail: `admin-${suffix}@example.com` },
-        `Kept-${suffix}-Pass1`,
-      );
+      // Onboarded step by step (onboardTenant's two calls), to look at the disk in between.
+      const onboarding = { name: `Kept ${suffix}`, tier: 'standard', adminEmail: `admin-${suffix}@example.com` };
+      const onboarded = await call(platform.url, 'POST', '/admin/tenants', { token: operator, body: onboarding });
+      expect(onboarded.status, JSON.stringify(onboarded.body)).toBe(201);
+      const { tenantId, cellId, admin } = onboarded.body as { tenantId: string; cellId: string; admin: { username: string; temporaryPassword: string } };
+      // Read at once, no stop, no wait: what a kill -9 right now would leave. The onboarding answered,
+      // so the tenant's admin user and its API key are on disk beside the registry row.
+      const onDisk = (file: string) => readFileSync(join(dataDir, file), 'utf8');
+      expect(onDisk(DATA_LAYOUT.cognito(USER_POOL_ID))).toContain(`"${admin.username}"`);
+      const gatewayOnDisk = JSON.parse(onDisk(DATA_LAYOUT.apiGateway)) as ApiGatewaySnapshot;
+      const apiKey = gatewayOnDisk.apiKeys.find((key) => key.tags?.tenant === tenantId);
+      expect(apiKey, 'the tenant’s API key').toBeDefined();
+      expect(
+        gatewayOnDisk.usagePlans.filter((plan) => plan.keyIds.includes(apiKey!.id)),
+        'the key’s usage plan',
+      ).toHaveLength(1);
+      const password = `Kept-${suffix}-Pass1`;
+      const token = await signIn(platform.url, admin.username, admin.temporaryPassword, password);
+      const tenant: OnboardedTenant = { tenantId, name: onboarding.name, tier: onboarding.tier, cellId, username: admin.username, password, token };
+      // Password hashes, signing keys and the administrator's keys are the owner's alone.
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      for (const file of [DATA_LAYOUT.iam, DATA_LAYOUT.cognito(USER_POOL_ID), DATA_LAYOUT.cognito(OPERATOR_POOL_ID), DATA_LAYOUT.apiGateway]) {
+        expect(statSync(join(dataDir, file)).mode & 0o777, file).toBe(0o600);
+      }
       const created = await call(platform.url, 'POST', '/cases', { token: tenant.token, body: { title: 'Burst pipe', priority: 'high' } });
       expect(created.status).toBe(201);
       const evidence = randomBytes(2048);

@@ -4,18 +4,19 @@
  *
  *   npm start                 start on the data in .cellbook/data (or CELLBOOK_DATA_DIR)
  *   npm start -- --reset      delete that data first: an empty platform, demo tenants seeded afresh
+ *                             (refused while another platform uses it, or when the directory is
+ *                             not one a platform made: it deletes nothing then)
  *
  * Ports: the router on PORT (3000), the rest in a fixed block from CELLBOOK_PORT_BASE (4600;
  * platform/ports.ts says which is which).
  */
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmodSync, createWriteStream, mkdirSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as Cell from '@cellbook/core/cells/cell';
 import { startPlatform } from './platform.js';
 import { AWS_PROFILE_NAME, awsConfigText } from './platform/aws-config.js';
-import { DataDirInUseError, writeFileAtomic } from './platform/persistence.js';
+import { DataDirInUseError, NotADataDirError, PRIVATE_DIR_MODE, resetDataDir, writeFileAtomic } from './platform/persistence.js';
 import { DEFAULT_PORT_BASE, PortInUseError, stablePorts } from './platform/ports.js';
 import { seedDemoTenants } from './seed.js';
 
@@ -36,6 +37,10 @@ const port = portFromEnv('PORT', 3000, 0);
 // The block spans the base and 10 + one port per catalogued cell above it.
 const portBase = portFromEnv('CELLBOOK_PORT_BASE', DEFAULT_PORT_BASE, 1, 65_535 - 10 - Cell.CELL_CATALOG.length);
 const operatorPassword = process.env.LOCAL_OPERATOR_PASSWORD || 'operator';
+// .cellbook holds the AWS profile's administrator keys (and, by default, the data): its owner's
+// alone, also when an older version made it readable to everyone.
+mkdirSync('.cellbook', { recursive: true, mode: PRIVATE_DIR_MODE });
+chmodSync('.cellbook', PRIVATE_DIR_MODE);
 const logDir = resolve(process.env.CELLBOOK_LOG_DIR ?? '.cellbook/logs');
 mkdirSync(logDir, { recursive: true });
 const logFile = resolve(logDir, 'functions.jsonl');
@@ -44,7 +49,20 @@ const releasesDir = resolve(process.env.CELLBOOK_RELEASES_DIR ?? '.cellbook/rele
 // The platform's state: tables, evidence, users, keys, plans, dead letters.
 const dataDir = resolve(process.env.CELLBOOK_DATA_DIR ?? '.cellbook/data');
 const awsConfigFile = resolve(process.env.CELLBOOK_AWS_CONFIG ?? '.cellbook/aws-config');
-if (flags.reset) await rm(dataDir, { recursive: true, force: true });
+/** Says why the start is refused, and how to go on, instead of a stack trace. */
+const refuse = (error: unknown): never => {
+  if (error instanceof DataDirInUseError) {
+    console.error(`\ncellbook: ${error.message}. Stop it first, or start on other data with CELLBOOK_DATA_DIR=<dir> npm start.`);
+    process.exit(1);
+  }
+  if (error instanceof NotADataDirError) {
+    console.error(`\ncellbook: ${error.message}. Check CELLBOOK_DATA_DIR, or empty the directory yourself.`);
+    process.exit(1);
+  }
+  throw error;
+};
+// Claimed before anything is deleted: a reset never empties the directory of a platform that runs.
+if (flags.reset) await resetDataDir(dataDir).catch(refuse);
 const log = createWriteStream(logFile, { flags: 'a' });
 
 const started = Date.now();
@@ -60,16 +78,12 @@ const platform = await startPlatform({
   browserOrigins: process.env.CELLBOOK_BROWSER_ORIGINS?.split(',').filter((origin) => origin.trim() !== ''),
   onLog: (source, line) => log.write(`${JSON.stringify({ source, line })}\n`),
 }).catch((error: unknown) => {
-  if (error instanceof DataDirInUseError) {
-    console.error(`\ncellbook: ${error.message}. Stop it first, or start on other data with CELLBOOK_DATA_DIR=<dir> npm start.`);
-    process.exit(1);
-  }
   if (error instanceof PortInUseError) {
     const variable = error.port === port ? 'PORT' : 'CELLBOOK_PORT_BASE';
     console.error(`\ncellbook: ${error.message}. Stop what holds it, or move ${error.port === port ? 'the router' : 'the block'} with ${variable}=<port> npm start.`);
     process.exit(1);
   }
-  throw error;
+  return refuse(error);
 });
 const tenants = await seedDemoTenants(platform.url, operatorPassword);
 await writeFileAtomic(awsConfigFile, awsConfigText({ region: platform.region, credentials: platform.adminCredentials, endpoints: platform.endpoints }));

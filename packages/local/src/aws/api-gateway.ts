@@ -79,8 +79,13 @@ export interface LocalApiGatewayOptions {
    * values) with their plan memberships, and the quota counts. Empty when absent.
    */
   restore?: ApiGatewaySnapshot;
-  /** Called after anything `snapshot()` holds may have changed (the platform saves it, debounced). */
-  onChange?: () => void;
+  /**
+   * Called after anything `snapshot()` holds but the quota counts may have changed; the platform
+   * saves it. A management call answers only once the promise settles (saved).
+   */
+  onChange?: () => void | Promise<void>;
+  /** Called after a metered request counted against its quota: saved a moment later, off the request's path (`onChange` when absent). */
+  onCount?: () => void;
 }
 
 /** The gateway's state as the platform saves it between runs. Token buckets are not kept: a bucket is born full. */
@@ -121,6 +126,7 @@ export interface LocalApiGateway {
 
 export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApiGateway {
   const { authenticate, authorize, now = systemClock, restore, onChange = () => undefined } = options;
+  const onCount = options.onCount ?? (() => void onChange());
   const state = createGatewayState();
   const { restApis, usagePlans, apiKeys, keyIdsByValue, dailyCounts } = state;
   for (const api of restore?.restApis ?? []) restApis.set(api.id, { ...api });
@@ -132,24 +138,20 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
   for (const [stateKey, counts] of restore?.dailyCounts ?? []) dailyCounts.set(stateKey, new Map(counts));
   const metering = createMetering(state, now);
   const { usage } = metering;
-  // A metered request counts against its quota: the counts change (saved debounced, off the request's path).
+  // A metered request counts against its quota: the counts change (saved a moment later, off the request's path).
   const meter = (request: MeterRequest): MeterOutcome => {
     const outcome = metering.meter(request);
-    if (outcome.outcome === 'allowed') onChange();
+    if (outcome.outcome === 'allowed') onCount();
     return outcome;
   };
-  const management = createManagementApi(state, { authenticate, authorize, now });
-  const { onAuthorizerCacheFlush, assertNoStageConflict } = management;
-  // Any management call may create or change keys and memberships: each one, once answered, tells the platform.
-  const listener: RequestListener = (req, res) => {
-    res.once('finish', onChange);
-    management.listener(req, res);
-  };
+  // Any management call but a read may create or change keys and memberships: it answers once saved.
+  const management = createManagementApi(state, { authenticate, authorize, now, saved: onChange });
+  const { onAuthorizerCacheFlush, assertNoStageConflict, listener } = management;
 
   function createRestApi(name: string): { id: string } {
     const id = uniqueId(10, restApis);
     restApis.set(id, { id, name });
-    onChange();
+    void onChange();
     return { id };
   }
 
@@ -183,7 +185,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
       quota: input.quota && { ...input.quota, offset: 0 },
       keyIds: new Set(),
     });
-    onChange();
+    void onChange();
     return { id };
   }
 
@@ -200,7 +202,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): LocalApi
     // Existing buckets keep their tokens; the new capacity and rate apply from the next request.
     plan.throttle = throttle && { ...throttle };
     plan.quota = quota && { ...quota, offset: 0 };
-    onChange();
+    void onChange();
   }
 
   function snapshot(): ApiGatewaySnapshot {

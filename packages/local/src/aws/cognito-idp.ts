@@ -70,8 +70,11 @@ export interface LocalCognitoOptions {
    * before a restart still work (`npm start` with a data directory). A new, empty pool when absent.
    */
   restore?: CognitoSnapshot;
-  /** Called after anything `snapshot()` holds may have changed (the platform then saves it, debounced). */
-  onChange?: () => void;
+  /**
+   * Called after anything `snapshot()` holds may have changed; the platform saves it. An API call
+   * answers only once the promise settles (saved: a caller that saw success finds it after a crash).
+   */
+  onChange?: () => void | Promise<void>;
 }
 
 /** A pool's state as the platform saves it between runs (JSON: buffers as base64). */
@@ -578,7 +581,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
   ]);
 
   // Every operation but the two reads may change users, grants or lockouts: each tells the platform
-  // so (cheap; the save is debounced), rather than each mutation site remembering to.
+  // so, and answers once it is saved, rather than each mutation site remembering to.
   const READS = new Set(['AdminGetUser', 'ListUsers']);
   for (const [name, operation] of operations) {
     if (READS.has(name)) continue;
@@ -588,7 +591,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
         try {
           return await operation.handle(input);
         } finally {
-          onChange();
+          await onChange();
         }
       },
     });
@@ -629,13 +632,13 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
       temporaryPasswordSetAt: undefined,
     };
     users.add(user);
-    onChange();
+    await onChange();
     return { username: user.username, sub: user.sub };
   }
 
   function createGroup(name: string): void {
     groups.add(name);
-    onChange();
+    void onChange();
   }
 
   async function setPassword(username: string, password: string, setOptions: { skipPasswordPolicy?: boolean } = {}): Promise<void> {
@@ -647,7 +650,7 @@ export async function createLocalCognito(options: LocalCognitoOptions): Promise<
     user.status = 'CONFIRMED';
     user.temporaryPasswordSetAt = undefined;
     user.lastModifiedAt = now();
-    onChange();
+    await onChange();
   }
 
   function snapshot(): CognitoSnapshot {

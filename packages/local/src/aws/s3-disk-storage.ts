@@ -2,7 +2,8 @@
  * The local S3 endpoint's objects on disk (`npm start` with a data directory): one file per object,
  * `<root>/<bucket>/<sha256 of the key>.object`, holding a length-prefixed JSON header (the key, ETag,
  * metadata, checksums…) and then the body. A put writes a temporary file and renames it over the
- * old one, so a reader or a crash sees the whole previous object or the whole new one.
+ * old one, so a reader or a crash sees the whole previous object or the whole new one. Evidence is
+ * a tenant's: the files and directories are the owner's alone (0600 / 0700).
  *
  * Listings come from an index kept in memory (keys in S3's order with their summaries), built at
  * open by reading each file's header; bodies are read from disk only by `get`.
@@ -70,7 +71,7 @@ export class DiskObjectStore implements ObjectStore {
 
   /** The store under `root`, with every bucket and object an earlier run left there. */
   static async open(root: string): Promise<DiskObjectStore> {
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
     const store = new DiskObjectStore(root);
     for (const entry of await readdir(root, { withFileTypes: true })) {
       if (!entry.isDirectory() || !BUCKET_NAME.test(entry.name)) continue;
@@ -117,7 +118,7 @@ export class DiskObjectStore implements ObjectStore {
     await this.serialized(bucket, key, async () => {
       const path = join(store.dir, fileName(key));
       const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await writeFile(temporary, encode(key, object));
+      await writeFile(temporary, encode(key, object), { mode: 0o600 });
       await rename(temporary, path);
       if (!store.summaries.has(key)) store.keys.splice(searchKeys(store.keys, key, true), 0, key);
       store.summaries.set(key, { etag: object.etag, lastModified: object.lastModified, size: object.body.length });
@@ -151,7 +152,7 @@ export class DiskObjectStore implements ObjectStore {
 
   private addBucket(bucket: string): DiskBucket {
     const dir = join(this.root, bucket);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created: DiskBucket = { dir, summaries: new Map(), keys: [] };
     this.buckets.set(bucket, created);
     return created;

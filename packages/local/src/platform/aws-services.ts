@@ -21,7 +21,7 @@ import { LOCAL_REGION, type Clock, type RequestListener } from '../aws/types.js'
 import type { DeadLetteredEvent, PlatformOptions } from '../platform.js';
 import { close, listen } from './listen.js';
 import { PREFIX } from './naming.js';
-import { claimDataDir, readSnapshot, snapshotWriter, type SnapshotWriter } from './persistence.js';
+import { claimDataDir, PRIVATE_DIR_MODE, readSnapshot, snapshotWriter, type SnapshotWriter } from './persistence.js';
 
 export const USER_POOL_ID = `${LOCAL_REGION}_CellbookLocal`;
 export const USER_POOL_CLIENT_ID = 'cellbooklocalclient0000000';
@@ -62,7 +62,7 @@ export const DATA_LAYOUT = {
 
 /** `path`, created if need be: DynamoDB Local's -dbPath must exist (dynalite's LevelDB creates its own). */
 function existingDir(path: string): string {
-  mkdirSync(path, { recursive: true });
+  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
   return path;
 }
 
@@ -114,8 +114,8 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
   let cognitoListener: RequestListener = (_req, res) => res.writeHead(503).end();
   const cognitoServer = await listen((req, res) => cognitoListener(req, res), ports.cognito, 'Cognito');
   cleanups.push(() => close(cognitoServer.server));
-  /** A pool kept between runs: its snapshot restored, and saved after each change. */
-  const poolPersistence = (poolId: string): { restore?: CognitoSnapshot; onChange?: () => void; bind(pool: LocalCognito): LocalCognito } => {
+  /** A pool kept between runs: its snapshot restored, and saved after each change (the call that made it answers once saved). */
+  const poolPersistence = (poolId: string): { restore?: CognitoSnapshot; onChange?: () => Promise<void>; bind(pool: LocalCognito): LocalCognito } => {
     const file = DATA_LAYOUT.cognito(poolId);
     const restore = restored<CognitoSnapshot>(file);
     let pool: LocalCognito | undefined;
@@ -126,7 +126,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
       bind(created) {
         pool = created;
         // A new pool's signing key is saved at once: tokens it signs must verify after a crash too.
-        writer?.changed();
+        void writer?.changed();
         return created;
       },
     };
@@ -171,7 +171,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
     authorize: iam.authorize,
     now: gatewayClock,
     ...(gatewayRestore ? { restore: gatewayRestore } : {}),
-    ...(gatewayWriter ? { onChange: () => gatewayWriter.changed() } : {}),
+    ...(gatewayWriter ? { onChange: () => gatewayWriter.changed(), onCount: () => gatewayWriter.changedSoon() } : {}),
   });
   const apiGatewayServer = await listen(apiGateway.listener, ports.apiGateway, 'API Gateway');
   cleanups.push(() => close(apiGatewayServer.server));
@@ -180,7 +180,7 @@ export async function startAwsServices({ catalog, options, gatewayClock, cleanup
   const deadLetterWriter = persisted(DATA_LAYOUT.deadLetters, () => deadLetterQueue);
   const deadLetter = (entry: DeadLetteredEvent) => {
     deadLetterQueue.push(entry);
-    deadLetterWriter?.changed();
+    void deadLetterWriter?.changed();
   };
   const eventBridge = createLocalEventBridge({
     authenticate: iam.authenticate,

@@ -35,9 +35,11 @@ export interface ManagementApiOptions {
   authenticate: Authenticate;
   authorize: Authorize;
   now: Clock;
+  /** Saves the state after a call that may have changed it; the call answers once this settles. */
+  saved?: () => void | Promise<void>;
 }
 
-export function createManagementApi(state: GatewayState, { authenticate, authorize, now }: ManagementApiOptions) {
+export function createManagementApi(state: GatewayState, { authenticate, authorize, now, saved = () => undefined }: ManagementApiOptions) {
   const { restApis, apiKeys, keyIdsByValue, usagePlans, buckets, dailyCounts } = state;
 
   function findKey(id: string): ApiKeyRecord {
@@ -285,7 +287,14 @@ export function createManagementApi(state: GatewayState, { authenticate, authori
       );
     }
 
-    const response = route(method, segments, url.searchParams, method === 'POST' || method === 'PATCH' ? parseJsonObject(body) : {});
+    let response: Response | undefined;
+    try {
+      response = route(method, segments, url.searchParams, method === 'POST' || method === 'PATCH' ? parseJsonObject(body) : {});
+    } finally {
+      // Anything but a read may have changed keys or plans (a refused one too, half-way): the answer
+      // waits until that is on disk, so a caller that saw it succeed finds it after a crash.
+      if (method !== 'GET') await saved();
+    }
     if (!response) throw new ApiGatewayError('UnknownOperationException', 404, `No operation matches ${method} ${url.pathname}`);
     send(res, response.status, response.body);
   }
