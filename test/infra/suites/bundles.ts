@@ -76,7 +76,8 @@ export function bundlesSuite(fixture: () => SynthesizedApp): void {
       const sst = indexHandlers.filter((fn) => fn.logicalId.startsWith('CustomResourceHandler'));
       expect(sst.map((fn) => fn.stack).sort()).toEqual(app.stacks.map((stack) => stack.stackName).sort());
       expect(indexHandlers.filter((fn) => !sst.includes(fn)).map((fn) => `${fn.stack}/${fn.logicalId}`)).toEqual([
-        `${app.router.stackName}/AWS679f53fac002430cb0da5b7982bd2287`,
+        // CDK suffixes the singleton's id with a hash of its path.
+        expect.stringMatching(new RegExp(`^${app.router.stackName}/AWS679f53fac002430cb0da5b7982bd2287`)),
       ]);
       for (const fn of ours()) expect(fn, fn.logicalId).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'] });
     });
