@@ -7,10 +7,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { NagSuppressions } from 'cdk-nag';
 import { StaticSite, use, type StackContext } from 'sst/constructs';
-import { API_CORS, WEB_APP_PATH, webAppSecurityHeaders } from '@cellbook/core/access/browser-cors';
+import { API_CORS, evidenceBucketOrigins, WEB_APP_PATH, webAppSecurityHeaders } from '@cellbook/core/access/browser-cors';
 import { CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import type { CellStack } from './Cell.js';
 import { ControlPlane } from './ControlPlane.js';
+import { evidenceBucketCors, suppressEvidenceCorsProvider } from './constructs/evidence-cors.js';
 import { suppressSstInternals } from './constructs/nag.js';
 import { routerUrlParameterName } from './constructs/router-url.js';
 import { routingFunctionCode } from './constructs/routing-function.js';
@@ -102,7 +103,11 @@ export function Router(cells: readonly CellStack[]) {
       enforceSSL: true,
       removalPolicy: isDevStage(app) ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
-    const webHeaders = webAppSecurityHeaders(cellApis.map(({ evidenceBucket }) => `https://${evidenceBucket.bucketRegionalDomainName}`));
+    // The app uploads and downloads at presigned URLs, which are path-style (core's tenantS3Config):
+    // `https://s3.<region>.<suffix>/<bucket>/<key>`, so the origin to allow is the regional S3
+    // endpoint, once per region the cells are in (every bucket of a region shares it).
+    const s3Origins = [...new Set(cellApis.map(({ definition }) => `https://s3.${definition.region}.${stack.urlSuffix}`))];
+    const webHeaders = webAppSecurityHeaders(s3Origins);
     const webSecurity = new cloudfront.ResponseHeadersPolicy(stack, 'WebAppHeaders', {
       responseHeadersPolicyName: resourceName(app, 'web-app'),
       comment: 'The web app’s security headers (core browser-cors.ts webAppSecurityHeaders)',
@@ -157,6 +162,16 @@ export function Router(cells: readonly CellStack[]) {
     });
 
     const url = `https://${distribution.distributionDomainName}`;
+
+    // The web app's uploads are cross-origin to S3: every cell bucket allows this distribution's
+    // origin and the stage's listed ones. The router owns each bucket's CORS rule (the cells are
+    // deployed first, before this origin exists; see constructs/evidence-cors.ts).
+    const evidenceCors = evidenceBucketCors(
+      stack,
+      cellApis.map(({ definition, evidenceBucket }) => ({ cellId: definition.cellId, bucket: evidenceBucket, region: definition.region })),
+      evidenceBucketOrigins([url], allowedOrigins),
+    );
+    suppressEvidenceCorsProvider(stack);
     // The control plane checks tenants' routes through the router, and learns its address here: it
     // is deployed before the router exists (see constructs/router-url.ts).
     const urlParameter = new ssm.StringParameter(stack, 'RouterUrlParameter', {
@@ -212,6 +227,6 @@ export function Router(cells: readonly CellStack[]) {
       },
     ]);
 
-    return { distribution, routing, urlParameter, webBucket, webApp, apiCors, webSecurity };
+    return { distribution, routing, urlParameter, webBucket, webApp, apiCors, webSecurity, evidenceCors };
   };
 }

@@ -2,8 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import type { App, Stack } from 'sst/constructs';
-import { EVIDENCE_CORS } from '@cellbook/core/access/browser-cors';
-import { browserOrigins, isDevStage } from './stage.js';
+import { isDevStage } from './stage.js';
 
 /** How long an abandoned multipart upload may hold storage before S3 removes its parts. */
 export const INCOMPLETE_UPLOAD_DAYS = 1;
@@ -21,8 +20,9 @@ export const INCOMPLETE_UPLOAD_DAYS = 1;
  *   upload per evidence id), so versions would protect nothing a tenant can change.
  * - Abandoned multipart uploads are aborted after a day (their parts are invisible to listings
  *   and would otherwise be kept, and billed, forever).
- * - CORS for the stage's browser origins only (the web app uploads to presigned URLs); none when the
- *   stage lists none.
+ * - No CORS rule here: the Router stack owns it (constructs/evidence-cors.ts). The web app uploads
+ *   from the router's origin, which exists only after the cells are deployed; one owner, so two
+ *   stacks never overwrite each other's rule.
  * - Kept like the table: retained outside throwaway stages. No auto-delete custom resource even in
  *   throwaway stages: its function would need delete permissions on every object of every tenant.
  *
@@ -31,7 +31,6 @@ export const INCOMPLETE_UPLOAD_DAYS = 1;
  */
 export function cellBucket(stack: Stack, app: App, cellId: string): s3.Bucket {
   const dev = isDevStage(app);
-  const origins = browserOrigins(app);
   const bucket = new s3.Bucket(stack, `${cellId}-evidence`, {
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -39,19 +38,6 @@ export function cellBucket(stack: Stack, app: App, cellId: string): s3.Bucket {
     enforceSSL: true,
     versioned: false,
     lifecycleRules: [{ id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(INCOMPLETE_UPLOAD_DAYS) }],
-    ...(origins.length > 0
-      ? {
-          cors: [
-            {
-              allowedOrigins: [...origins],
-              allowedMethods: EVIDENCE_CORS.allowedMethods.map((method) => s3.HttpMethods[method]),
-              allowedHeaders: [...EVIDENCE_CORS.allowedHeaders],
-              exposedHeaders: [...EVIDENCE_CORS.exposedHeaders],
-              maxAge: EVIDENCE_CORS.maxAgeSeconds,
-            },
-          ],
-        }
-      : {}),
     removalPolicy: dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   });
   NagSuppressions.addResourceSuppressions(bucket, [

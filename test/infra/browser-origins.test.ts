@@ -1,13 +1,14 @@
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_CORS } from '@cellbook/core/access/browser-cors';
+import { API_CORS, EVIDENCE_CORS } from '@cellbook/core/access/browser-cors';
 import { infraFixture, type InfraFixture } from './support/app.js';
+import { cellBuckets, evidenceCorsCalls } from './support/evidence-cors.js';
 
 /**
  * A stage that allows browser origins (the synthesized test stage allows none): the one list in
  * core reaches every place a browser meets CORS in AWS — the router's preflights (its CloudFront
  * Function), its actual responses (a response headers policy on every API behaviour) and the cells'
- * evidence buckets. The list is stood in for here; the wiring under test is the stacks'.
+ * evidence buckets (whose CORS rule the router sets). The list is stood in for here; the wiring under test is the stacks'.
  */
 const STAGE = 'cors-check';
 const ORIGINS = ['https://portal.example.com', 'http://localhost:5173'];
@@ -72,11 +73,29 @@ describe('a stage that allows browser origins', () => {
     for (const behavior of api) expect(behavior.ResponseHeadersPolicyId).toBe(policyId);
   });
 
-  it('lets the same origins upload evidence to every cell’s bucket', () => {
+  it('lets the same origins, after the web app’s own, upload evidence to every cell’s bucket', () => {
+    const calls = evidenceCorsCalls(infra);
+    const domain = infra.resolver.getAtt(infra.router.stackName, infra.logicalId(infra.construct(infra.router, 'Distribution')), 'DomainName');
+    const buckets = [...cellBuckets(infra).values()];
+    expect(calls.size).toBe(buckets.length);
+    for (const { name } of buckets) {
+      for (const call of [calls.get(name)!.create, calls.get(name)!.update]) {
+        expect(call.parameters.CORSConfiguration).toEqual({
+          CORSRules: [
+            {
+              AllowedOrigins: [`https://${domain}`, ...ORIGINS],
+              AllowedMethods: [...EVIDENCE_CORS.allowedMethods],
+              AllowedHeaders: [...EVIDENCE_CORS.allowedHeaders],
+              ExposeHeaders: [...EVIDENCE_CORS.exposedHeaders],
+              MaxAgeSeconds: EVIDENCE_CORS.maxAgeSeconds,
+            },
+          ],
+        });
+      }
+    }
+    // The cells declare none of their own: one writer per bucket.
     for (const cell of infra.cells.values()) {
-      const [bucket] = infra.resources(cell, 'AWS::S3::Bucket');
-      const rules = (bucket!.properties.CorsConfiguration as Config).CorsRules;
-      expect(rules.map((rule: Config) => rule.AllowedOrigins)).toEqual([ORIGINS]);
+      for (const bucket of infra.resources(cell, 'AWS::S3::Bucket')) expect(bucket.properties.CorsConfiguration).toBeUndefined();
     }
   });
 });

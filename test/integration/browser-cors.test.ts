@@ -163,6 +163,18 @@ describe('the web app on the router’s origin', () => {
     expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
   });
 
+  it('may upload evidence from its own origin, which no configuration lists: the bucket allows the router’s origin', async () => {
+    const origin = new URL(env.url).origin;
+    const preflight = await send(env.platform.endpoints.s3, 'OPTIONS', `/${env.platform.cells[0]!.evidenceBucket}/tenant=x/evidence`, {
+      origin,
+      'access-control-request-method': 'PUT',
+      // Exactly what the app's upload declares (packages/web: the signed type, length and checksum).
+      'access-control-request-headers': 'content-length,content-type,x-amz-checksum-sha256',
+    });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+  });
+
   it('leaves the API where it was: same-origin calls need no CORS', async () => {
     const listed = await tenant.call('GET', '/cases');
     expect(listed.status).toBe(200);

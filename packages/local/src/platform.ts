@@ -1,4 +1,4 @@
-import { parseBrowserOrigin } from '@cellbook/core/access/browser-cors';
+import { evidenceBucketOrigins, parseBrowserOrigin } from '@cellbook/core/access/browser-cors';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -434,7 +434,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
         adminDocs,
         createTable,
         // The web app (served by the router) uploads to presigned URLs: its origin may call the bucket.
-        createBucket: (bucketName) => s3.createBucket(bucketName, { corsOrigins: () => [...routerOrigins, ...browserOrigins] }),
+        createBucket: (bucketName) => s3.createBucket(bucketName, { corsOrigins: () => evidenceBucketOrigins(routerOrigins, browserOrigins) }),
         cellTable,
         tenantsTable,
         cellsTable,

@@ -135,7 +135,7 @@ export function evidenceSuite(fixture: () => InfraFixture): void {
       expect(properties.LifecycleConfiguration).toEqual({
         Rules: [{ Id: 'abort-incomplete-multipart-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: INCOMPLETE_UPLOAD_DAYS }, Status: 'Enabled' }],
       });
-      // This test stage lists no browser origins: no CORS rule at all.
+      // No CORS rule of the cell's own: the Router stack owns it (one writer; see the router suite).
       expect(properties.CorsConfiguration).toBeUndefined();
       const [policy] = infra.resources(stack(), 'AWS::S3::BucketPolicy');
       // biome-ignore lint/suspicious/noExplicitAny: test ergonomics — an IAM document read field by field, where a missing field fails the assertion anyway.

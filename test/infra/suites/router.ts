@@ -1,11 +1,15 @@
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as Cell from '@cellbook/core/cells/cell';
-import { apiPreflight, browserOriginsForStage, WEB_APP_PATH, webAppSecurityHeaders } from '@cellbook/core/access/browser-cors';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { apiPreflight, browserOriginsForStage, evidenceBucketCorsConfiguration, WEB_APP_PATH, webAppSecurityHeaders } from '@cellbook/core/access/browser-cors';
+import { tenantS3Config } from '@cellbook/core/tenancy/tenant-bucket';
 import { CELL_ROUTES, CONTROL_PLANE_PREFIXES } from '@cellbook/functions/routes';
 import { unverifiedTenantClaim } from '@cellbook/local/router';
 import { HEALTH_PROBE_PATH, MAX_FUNCTION_CODE_BYTES, routingFunctionCode } from '../../../stacks/constructs/routing-function.js';
 import type { InfraFixture } from '../support/app.js';
+import { cellBuckets, evidenceCorsCalls } from '../support/evidence-cors.js';
 
 /** CloudFront's managed policies, by their documented ids. */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -316,22 +320,73 @@ export function routerSuite(fixture: () => InfraFixture): void {
       expect(JSON.stringify(reads[0]!.Condition)).toContain(infra.resolver.ref(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution'))));
     });
 
-    it('answers with the strict security headers core defines, allowing the cells’ evidence buckets for uploads', () => {
+    it('answers with the strict security headers core defines, allowing the origin of the presigned URLs the app uploads to', async () => {
       const behavior = webBehavior();
       const policy = infra
         .resources(router(), 'AWS::CloudFront::ResponseHeadersPolicy')
         .find((candidate) => candidate.logicalId === infra.logicalId(infra.construct(router(), 'WebAppHeaders')))!;
       expect(behavior.ResponseHeadersPolicyId).toBe(infra.resolver.ref(router().stackName, policy.logicalId));
-      const buckets = [...infra.cells.values()].map((cell) => {
-        const [bucket] = infra.resources(cell, 'AWS::S3::Bucket');
-        return `https://${infra.resolver.getAtt(cell.stackName, bucket!.logicalId, 'RegionalDomainName')}`;
-      });
-      const expected = webAppSecurityHeaders(buckets);
+      // Presigned exactly as the cells' functions presign (core's tenantS3Config, in the region the
+      // functions run in), for every cell's bucket: the browser's fetch goes to these URLs' origins.
+      const presigner = new S3Client({ ...tenantS3Config({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' }), region: infra.region });
+      const urls = await Promise.all(
+        [...cellBuckets(infra).values()].map(({ name }) => getSignedUrl(presigner, new PutObjectCommand({ Bucket: name, Key: 'tenant=t-1/evidence/e-1' }), { expiresIn: 60 })),
+      );
+      presigner.destroy();
+      const expected = webAppSecurityHeaders([...new Set(urls.map((url) => new URL(url).origin))]);
       const headers = (policy.properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
       expect(headers.ContentSecurityPolicy).toEqual({ ContentSecurityPolicy: expected['content-security-policy'], Override: true });
       expect(headers.ContentTypeOptions).toEqual({ Override: true });
       expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
       expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: expected['referrer-policy'], Override: true });
+    });
+
+    it('lets the web app upload to every cell’s bucket: each bucket’s CORS rule, set by the router, allows its origin (and the stage’s)', () => {
+      const calls = evidenceCorsCalls(infra);
+      const buckets = [...cellBuckets(infra).values()];
+      expect([...calls.keys()].sort()).toEqual(buckets.map(({ name }) => name).sort());
+      const domain = infra.resolver.getAtt(router().stackName, infra.logicalId(infra.construct(router(), 'Distribution')), 'DomainName');
+      const cors = evidenceBucketCorsConfiguration([`https://${domain}`, ...browserOriginsForStage(infra.stage)]);
+      for (const { name } of buckets) {
+        const call = calls.get(name)!;
+        // Written whole on create and on every update, in the bucket's own region.
+        const put = { service: 'S3', action: 'putBucketCors', region: infra.region, parameters: { Bucket: name, CORSConfiguration: cors } };
+        expect(call.create).toMatchObject(put);
+        expect(call.update).toMatchObject(put);
+        expect(call.delete).toMatchObject({
+          service: 'S3',
+          action: 'deleteBucketCors',
+          region: infra.region,
+          parameters: { Bucket: name },
+          ignoreErrorCodesMatching: 'NoSuchBucket',
+        });
+      }
+      // What the app's upload sends, and what its download needs, is in the rule.
+      const [rule] = cors.CORSRules;
+      expect(rule!.AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET']));
+      expect(rule!.AllowedHeaders).toEqual(expect.arrayContaining(['content-type', 'content-length', 'x-amz-checksum-sha256']));
+    });
+
+    it('sets those rules with a function that may change CORS on exactly the cells’ buckets, and nothing else', () => {
+      const role = infra.role(router(), 'EvidenceCorsRole');
+      const provider = infra.resources(router(), 'AWS::Lambda::Function').filter((fn) => fn.properties.Role === role.arn);
+      expect(provider.map((fn) => fn.logicalId)).toEqual([expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287/)]);
+      type Statement = { Effect: string; Action: string | string[]; Resource: string | string[] };
+      const statements = role.policies.flatMap(({ policy }) => (policy as unknown as { Statement: Statement[] }).Statement);
+      const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
+      expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+      const s3 = statements.filter((statement) => list(statement.Action).some((action) => action.startsWith('s3:')));
+      expect(s3.flatMap((statement) => list(statement.Action))).toEqual(s3.map(() => 's3:PutBucketCORS'));
+      expect(s3.flatMap((statement) => list(statement.Resource)).sort()).toEqual([...cellBuckets(infra).values()].map(({ arn }) => arn).sort());
+      // Everything else is log writes on its own log group.
+      const logGroup = infra.arn(router(), 'EvidenceCorsLogs');
+      for (const statement of statements.filter((candidate) => !s3.includes(candidate))) {
+        expect(
+          list(statement.Action).every((action) => action.startsWith('logs:')),
+          JSON.stringify(statement),
+        ).toBe(true);
+        expect(list(statement.Resource)).toEqual([logGroup]);
+      }
     });
 
     it('deploys the build with SST’s StaticSite into that bucket, invalidating the router’s distribution — no distribution of its own', () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { apiCorsHeaders, apiPreflight, browserOriginsForStage, parseBrowserOrigin } from './browser-cors.js';
+import {
+  apiCorsHeaders,
+  apiPreflight,
+  browserOriginsForStage,
+  EVIDENCE_CORS,
+  evidenceBucketCorsConfiguration,
+  evidenceBucketOrigins,
+  parseBrowserOrigin,
+} from './browser-cors.js';
 
 describe('browser origins in configuration', () => {
   it.each(['https://portal.example.com', 'http://localhost:5173', 'http://127.0.0.1:8080'])('takes %s as browsers send it', (origin) => {
@@ -46,5 +54,30 @@ describe('API preflights and responses', () => {
     expect(apiCorsHeaders(allowed, 'https://portal.example.com')['access-control-allow-origin']).toBe('https://portal.example.com');
     expect(apiCorsHeaders(allowed, 'https://portal.example.com.evil.net')).toEqual({});
     expect(apiCorsHeaders(allowed, undefined)).toEqual({});
+  });
+});
+
+describe('evidence bucket CORS', () => {
+  it('lets the web app’s own origin upload, then the stage’s listed origins, each once', () => {
+    expect(evidenceBucketOrigins(['https://d111.cloudfront.net'], [])).toEqual(['https://d111.cloudfront.net']);
+    expect(evidenceBucketOrigins(['http://localhost:4000', 'http://127.0.0.1:4000'], ['https://portal.example.com', 'http://localhost:4000'])).toEqual([
+      'http://localhost:4000',
+      'http://127.0.0.1:4000',
+      'https://portal.example.com',
+    ]);
+  });
+
+  it('writes one S3 CORS rule for exactly those origins, allowing what the app’s upload and download send', () => {
+    expect(evidenceBucketCorsConfiguration(['https://d111.cloudfront.net'])).toEqual({
+      CORSRules: [
+        {
+          AllowedOrigins: ['https://d111.cloudfront.net'],
+          AllowedMethods: ['GET', 'PUT', 'HEAD'],
+          AllowedHeaders: ['content-type', 'content-length', 'content-md5', 'x-amz-checksum-sha256'],
+          ExposeHeaders: [...EVIDENCE_CORS.exposedHeaders],
+          MaxAgeSeconds: EVIDENCE_CORS.maxAgeSeconds,
+        },
+      ],
+    });
   });
 });

@@ -3,7 +3,7 @@
  * The web app is served on the router's own origin, so it needs none of this: CORS exists for a
  * web app served elsewhere (a custom domain, a partner's portal) and for evidence, which the browser
  * PUTs and GETs at presigned S3 URLs (another origin). One source, read by the Router stack
- * (CloudFront Function preflights, response headers policy), the Cell stacks (bucket CORS rule),
+ * (CloudFront Function preflights, response headers policy, and every cell bucket's CORS rule),
  * the local router and the local S3 endpoint.
  */
 
@@ -55,7 +55,8 @@ export const API_CORS = {
 /**
  * What a browser may do with a cell's evidence bucket across origins (DESIGN §11, §12): the web app
  * uploads to presigned PUT URLs (declaring the file's type, length and SHA-256) and downloads from
- * presigned GET URLs. The Cell stack's bucket CORS rule and the local S3 endpoint both read this.
+ * presigned GET URLs. The Router stack's bucket CORS rule (it owns every cell bucket's CORS) and the
+ * local S3 endpoint both read this.
  */
 export const EVIDENCE_CORS = {
   allowedMethods: ['GET', 'PUT', 'HEAD'],
@@ -63,6 +64,37 @@ export const EVIDENCE_CORS = {
   exposedHeaders: ['etag', 'x-amz-checksum-sha256'],
   maxAgeSeconds: 600,
 } as const;
+
+/**
+ * The origins that may call a cell's evidence bucket: the web app's own origin(s) first (the app is
+ * served by the router, so its uploads are cross-origin to S3 even though nothing else about it
+ * is), then the stage's listed origins; each once, in that order. The Router stack (app origin =
+ * its distribution's `https://` address) and the local platform (app origin = the local router's
+ * addresses) both call this, so the app works against the buckets the same way in both worlds.
+ */
+export function evidenceBucketOrigins(appOrigins: readonly string[], stageOrigins: readonly string[]): string[] {
+  return [...new Set([...appOrigins, ...stageOrigins])];
+}
+
+/**
+ * A bucket's CORS rule for `origins`, in the S3 API's shape (`PutBucketCors`' `CORSConfiguration`):
+ * EVIDENCE_CORS's methods, headers and max age, nothing else.
+ */
+export function evidenceBucketCorsConfiguration(origins: readonly string[]): {
+  CORSRules: { AllowedOrigins: string[]; AllowedMethods: string[]; AllowedHeaders: string[]; ExposeHeaders: string[]; MaxAgeSeconds: number }[];
+} {
+  return {
+    CORSRules: [
+      {
+        AllowedOrigins: [...origins],
+        AllowedMethods: [...EVIDENCE_CORS.allowedMethods],
+        AllowedHeaders: [...EVIDENCE_CORS.allowedHeaders],
+        ExposeHeaders: [...EVIDENCE_CORS.exposedHeaders],
+        MaxAgeSeconds: EVIDENCE_CORS.maxAgeSeconds,
+      },
+    ],
+  };
+}
 
 /** The outcome of a CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`). */
 export type PreflightAnswer = { allowed: true; headers: Record<string, string> } | { allowed: false };
